@@ -1,0 +1,50 @@
+/*
+ * capos/capset.h - the read-only CapSet page and the process address layout.
+ *
+ * A process finds its initial capabilities by name in the CapSet page the
+ * kernel maps at CAPOS_CAPSET_VADDR, in manifest order. The layout is a
+ * capos-sim choice (upstream does not publish one); see docs/abi.md §5.
+ */
+#ifndef CAPOS_CAPSET_H
+#define CAPOS_CAPSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* User address layout shared by every process (docs/abi.md §5). The whole
+ * user arena is one mapping starting at CAPOS_ARENA_VADDR. */
+#define CAPOS_ARENA_VADDR 0x00200000u
+#define CAPOS_RING_VADDR (CAPOS_ARENA_VADDR + 0x0000u)
+#define CAPOS_CAPSET_VADDR (CAPOS_ARENA_VADDR + 0x1000u)
+#define CAPOS_HEAP_VADDR (CAPOS_ARENA_VADDR + 0x2000u)
+
+#define CAPOS_CAPSET_MAGIC 0x54455343u /* "CSET" little-endian */
+#define CAPOS_CAPSET_VERSION 1u
+#define CAPOS_CAPSET_NAME_MAX 48u
+#define CAPOS_CAPSET_MAX_ENTRIES 63u
+
+typedef struct CapSetEntry {
+    uint32_t cap_id;
+    uint32_t reserved;
+    uint64_t interface_id;
+    char name[CAPOS_CAPSET_NAME_MAX]; /* NUL-padded, NUL-terminated */
+} CapSetEntry;
+
+typedef struct CapSetHeader {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t count;
+    uint32_t entry_size;
+    uint32_t reserved[13];
+} CapSetHeader;
+
+typedef struct CapSetPage {
+    CapSetHeader hdr;
+    CapSetEntry entries[CAPOS_CAPSET_MAX_ENTRIES];
+} CapSetPage;
+
+_Static_assert(sizeof(CapSetEntry) == 64, "CapSet entry is 64 bytes");
+_Static_assert(sizeof(CapSetHeader) == 64, "CapSet header is 64 bytes");
+_Static_assert(sizeof(CapSetPage) == 4096, "CapSet is one page");
+
+#endif /* CAPOS_CAPSET_H */

@@ -1,0 +1,508 @@
+/*
+ * endpoint.c - IPC endpoints: CALL on a client facet, RECV and RETURN on the
+ * raw endpoint (docs/abi.md §10).
+ *
+ * An endpoint has two facets, each a kernel object: the raw endpoint (its
+ * owner may RECV, RETURN and CALL; it cannot be transferred) and the client
+ * facet (CALL only; copied and moved freely). Three queues: calls not yet
+ * delivered, receives waiting for a call, and delivered calls waiting for
+ * their RETURN. When the last raw reference goes the endpoint closes: every
+ * queued or in-flight caller and every waiting receiver completes with
+ * CAP_ERR_DISCONNECTED. A CALL holds a CQ reservation in the caller's ring
+ * from submission to its RETURN; a RECV holds one in the server's ring.
+ */
+#include "kmodel.h"
+
+struct ep_core;
+
+struct ep_msg {
+    struct ep_msg *next;        /* in the endpoint's queue or in-flight list */
+    struct ep_msg *caller_next; /* in the caller's calls_out */
+    struct ep_core *ep;
+    struct k_process *caller;   /* referenced; NULL once the caller exited */
+    bool delivered;
+    uint64_t user_data;
+    uint64_t result_addr;
+    uint32_t result_len;
+    uint64_t badge;
+    uint16_t method_id;
+    uint32_t call_id;
+    struct k_xfer xfer[CAP_XFER_MAX];
+    uint32_t nxfer;
+    uint32_t params_len;
+    uint8_t params[];
+};
+
+struct ep_recv {
+    struct ep_recv *next;       /* in the endpoint's receive queue */
+    struct ep_recv *owner_next; /* in the server's recvs_out */
+    struct ep_core *ep;
+    struct k_process *server; /* referenced */
+    uint64_t user_data;
+    uint64_t result_addr;
+    uint32_t result_len;
+};
+
+struct ep_core {
+    struct k_object raw;
+    struct k_object client;
+    bool closed;
+    uint32_t nqueued;
+    uint32_t nrecvs;
+    uint32_t next_call_id;
+    struct ep_msg *q_head, *q_tail;
+    struct ep_msg *inflight;
+    struct ep_recv *r_head, *r_tail;
+};
+
+static const struct k_object_ops ep_raw_ops;
+static const struct k_object_ops ep_client_ops;
+
+static struct ep_core *core_of(struct k_object *o)
+{
+    if (o->ops == &ep_raw_ops)
+        return (struct ep_core *)((char *)o - offsetof(struct ep_core, raw));
+    return (struct ep_core *)((char *)o - offsetof(struct ep_core, client));
+}
+
+bool k_is_endpoint(const struct k_object *o)
+{
+    return o->ops == &ep_raw_ops;
+}
+
+/* ---- list helpers ------------------------------------------------- */
+
+static void caller_unlink(struct ep_msg *m)
+{
+    if (!m->caller)
+        return;
+    for (struct ep_msg **pp = &m->caller->calls_out; *pp;
+         pp = &(*pp)->caller_next) {
+        if (*pp == m) {
+            *pp = m->caller_next;
+            break;
+        }
+    }
+    k_process_put(m->caller);
+    m->caller = NULL;
+}
+
+static void recv_unlink_owner(struct ep_recv *r)
+{
+    for (struct ep_recv **pp = &r->server->recvs_out; *pp;
+         pp = &(*pp)->owner_next) {
+        if (*pp == r) {
+            *pp = r->owner_next;
+            break;
+        }
+    }
+    k_process_put(r->server);
+    r->server = NULL;
+}
+
+static struct ep_msg *queue_pop(struct ep_core *ep)
+{
+    struct ep_msg *m = ep->q_head;
+    if (m) {
+        ep->q_head = m->next;
+        if (!ep->q_head)
+            ep->q_tail = NULL;
+        m->next = NULL;
+        ep->nqueued--;
+    }
+    return m;
+}
+
+static void queue_remove(struct ep_core *ep, struct ep_msg *m)
+{
+    struct ep_msg *prev = NULL;
+    for (struct ep_msg *q = ep->q_head; q; prev = q, q = q->next) {
+        if (q != m)
+            continue;
+        if (prev)
+            prev->next = m->next;
+        else
+            ep->q_head = m->next;
+        if (ep->q_tail == m)
+            ep->q_tail = prev;
+        ep->nqueued--;
+        m->next = NULL;
+        return;
+    }
+}
+
+static void inflight_remove(struct ep_core *ep, struct ep_msg *m)
+{
+    for (struct ep_msg **pp = &ep->inflight; *pp; pp = &(*pp)->next) {
+        if (*pp == m) {
+            *pp = m->next;
+            m->next = NULL;
+            return;
+        }
+    }
+}
+
+static void recv_remove(struct ep_core *ep, struct ep_recv *r)
+{
+    struct ep_recv *prev = NULL;
+    for (struct ep_recv *q = ep->r_head; q; prev = q, q = q->next) {
+        if (q != r)
+            continue;
+        if (prev)
+            prev->next = r->next;
+        else
+            ep->r_head = r->next;
+        if (ep->r_tail == r)
+            ep->r_tail = prev;
+        ep->nrecvs--;
+        r->next = NULL;
+        return;
+    }
+}
+
+/* Complete a call to its caller with result r (the caller's reservation is
+ * used), abort its transfers, and free it. */
+static void msg_fail(struct ep_msg *m, int32_t r)
+{
+    xfer_abort(m->caller, m->xfer, m->nxfer);
+    if (m->caller) {
+        CapCqe cqe = {.user_data = m->user_data, .result = r};
+        k_ring_post(m->caller, &cqe);
+        caller_unlink(m);
+    }
+    port_free(m);
+}
+
+static void core_maybe_free(struct ep_core *ep)
+{
+    if (ep->raw.refs == 0 && ep->client.refs == 0)
+        port_free(ep);
+}
+
+/* ---- delivery ----------------------------------------------------- */
+
+/*
+ * Deliver message m into receive r. On success the caps move into the
+ * server's table, r's CQE is posted, r is freed and m goes in flight;
+ * returns 0. If the message does not fit the receive buffer (the caller
+ * gets CAP_ERR_INVALID_PARAMS_BUFFER) or the server's table is too full
+ * (CAP_ERR_TRANSFER_REJECTED), the caller's call fails, r stays usable, and
+ * the code is returned.
+ */
+static int deliver(struct ep_core *ep, struct ep_msg *m, struct ep_recv *r)
+{
+    uint32_t call_id = ep->next_call_id + 1;
+    if (call_id == 0)
+        call_id = 1;
+    EndpointMessageHeader hdr = {
+        .call_id = call_id,
+        .params_len = m->params_len,
+        .badge = m->badge,
+        .method_id = m->method_id,
+        .cap_count = (uint16_t)m->nxfer,
+    };
+    uint16_t ncaps = 0;
+    int n = k_ring_deliver(r->server, r->result_addr, r->result_len, &hdr,
+                           sizeof hdr, m->params, m->params_len, m->xfer,
+                           m->nxfer, &ncaps);
+    if (n < 0) {
+        int code = n == CAP_ERR_INVALID_RESULT_BUFFER
+                       ? CAP_ERR_INVALID_PARAMS_BUFFER
+                       : n;
+        msg_fail(m, code);
+        return code;
+    }
+    ep->next_call_id = call_id;
+    xfer_commit(m->caller, m->xfer, m->nxfer);
+    m->nxfer = 0;
+    m->call_id = call_id;
+    m->delivered = true;
+    m->next = ep->inflight;
+    ep->inflight = m;
+    CapCqe cqe = {.user_data = r->user_data,
+                  .result = n,
+                  .flags = ncaps ? CAP_CQE_F_CAPS : 0,
+                  .cap_count = ncaps,
+                  .call_id = call_id,
+                  .badge = m->badge};
+    struct k_process *server = r->server;
+    recv_unlink_owner(r);
+    port_free(r);
+    k_ring_post(server, &cqe);
+    return 0;
+}
+
+/* ---- CALL --------------------------------------------------------- */
+
+/*
+ * CALL on either facet: queue the params (and prepared caps) for the
+ * server, delivering at once if a receive waits. Returns K_CALL_PENDING
+ * (the CQ reservation and the transfers now belong to the message), or
+ * CAP_ERR_DISCONNECTED / CAP_ERR_QUEUE_FULL / CAP_ERR_INVOKE_FAILED with
+ * nothing taken.
+ */
+static int ep_call(struct k_object *o, struct k_call *c)
+{
+    struct ep_core *ep = core_of(o);
+    if (ep->closed)
+        return CAP_ERR_DISCONNECTED;
+    if (ep->nqueued >= EP_QUEUE_MAX)
+        return CAP_ERR_QUEUE_FULL;
+    struct ep_msg *m = port_alloc(sizeof *m + c->params_len);
+    if (!m)
+        return CAP_ERR_INVOKE_FAILED;
+    m->ep = ep;
+    m->caller = c->proc;
+    k_process_get(c->proc);
+    m->caller_next = c->proc->calls_out;
+    c->proc->calls_out = m;
+    m->user_data = c->user_data;
+    m->result_addr = c->result_addr;
+    m->result_len = c->result_len;
+    m->badge = c->badge;
+    m->method_id = c->method_id;
+    m->nxfer = c->nxfer;
+    k_memcpy(m->xfer, c->xfer, c->nxfer * sizeof c->xfer[0]);
+    c->nxfer = 0;
+    m->params_len = c->params_len;
+    if (c->params_len)
+        k_memcpy(m->params, c->params, c->params_len);
+    if (ep->r_head) {
+        struct ep_recv *r = ep->r_head;
+        ep->r_head = r->next;
+        if (!ep->r_head)
+            ep->r_tail = NULL;
+        ep->nrecvs--;
+        r->next = NULL;
+        if (deliver(ep, m, r) < 0) {
+            /* The call failed; the receive goes back to the front. */
+            r->next = ep->r_head;
+            ep->r_head = r;
+            if (!ep->r_tail)
+                ep->r_tail = r;
+            ep->nrecvs++;
+        }
+        return K_CALL_PENDING;
+    }
+    if (ep->q_tail)
+        ep->q_tail->next = m;
+    else
+        ep->q_head = m;
+    ep->q_tail = m;
+    ep->nqueued++;
+    return K_CALL_PENDING;
+}
+
+/* ---- RECV --------------------------------------------------------- */
+
+/*
+ * RECV on the raw endpoint: deliver the oldest queued call, or queue the
+ * receive. Returns K_CALL_PENDING (posted now or later), or
+ * CAP_ERR_QUEUE_FULL / CAP_ERR_INVOKE_FAILED / CAP_ERR_DISCONNECTED.
+ */
+int ep_recv(struct k_process *p, struct k_object *obj, uint64_t user_data,
+            uint64_t result_addr, uint32_t result_len)
+{
+    struct ep_core *ep = core_of(obj);
+    if (ep->closed)
+        return CAP_ERR_DISCONNECTED;
+    if (ep->nrecvs >= EP_QUEUE_MAX)
+        return CAP_ERR_QUEUE_FULL;
+    struct ep_recv *r = port_alloc(sizeof *r);
+    if (!r)
+        return CAP_ERR_INVOKE_FAILED;
+    r->ep = ep;
+    r->server = p;
+    k_process_get(p);
+    r->owner_next = p->recvs_out;
+    p->recvs_out = r;
+    r->user_data = user_data;
+    r->result_addr = result_addr;
+    r->result_len = result_len;
+    struct ep_msg *m;
+    while ((m = queue_pop(ep)) != NULL) {
+        if (deliver(ep, m, r) == 0)
+            return K_CALL_PENDING;
+    }
+    if (ep->r_tail)
+        ep->r_tail->next = r;
+    else
+        ep->r_head = r;
+    ep->r_tail = r;
+    ep->nrecvs++;
+    return K_CALL_PENDING;
+}
+
+/* ---- RETURN ------------------------------------------------------- */
+
+/*
+ * RETURN call_id with payload (and prepared caps x, owned by this function
+ * from here on). The caller's CQE gets the payload length (or
+ * CAP_ERR_APPLICATION_EXCEPTION[_TRUNCATED] when flags has
+ * CAP_SQE_EXCEPTION) and the caps; if the caller's buffer or table cannot
+ * take them both sides get the error and the caps roll back to the server.
+ * Returns 0, that error, CAP_ERR_INVALID_REQUEST for an unknown call_id, or
+ * CAP_ERR_DISCONNECTED when the caller has exited (the reply is dropped).
+ */
+int ep_return(struct k_process *p, struct k_object *obj, uint32_t call_id,
+              uint16_t flags, const uint8_t *payload, uint32_t len,
+              struct k_xfer *x, uint32_t nx)
+{
+    struct ep_core *ep = core_of(obj);
+    struct ep_msg *m = ep->inflight;
+    while (m && m->call_id != call_id)
+        m = m->next;
+    if (!m || call_id == 0) {
+        xfer_abort(p, x, nx);
+        return CAP_ERR_INVALID_REQUEST;
+    }
+    inflight_remove(ep, m);
+    if (!m->caller) {
+        xfer_abort(p, x, nx);
+        port_free(m);
+        return CAP_ERR_DISCONNECTED;
+    }
+    CapCqe cqe = {.user_data = m->user_data};
+    int ret = 0;
+    if (flags & CAP_SQE_EXCEPTION) {
+        uint32_t n = len < m->result_len ? len : m->result_len;
+        uint16_t none;
+        int w = k_ring_deliver(m->caller, m->result_addr, m->result_len, NULL,
+                               0, payload, n, NULL, 0, &none);
+        cqe.result = w >= 0 && n == len
+                         ? CAP_ERR_APPLICATION_EXCEPTION
+                         : CAP_ERR_APPLICATION_EXCEPTION_TRUNCATED;
+    } else {
+        uint16_t ncaps = 0;
+        int w = k_ring_deliver(m->caller, m->result_addr, m->result_len, NULL,
+                               0, payload, len, x, nx, &ncaps);
+        if (w < 0) {
+            xfer_abort(p, x, nx);
+            ret = w;
+        } else {
+            xfer_commit(p, x, nx);
+            cqe.flags = ncaps ? CAP_CQE_F_CAPS : 0;
+            cqe.cap_count = ncaps;
+        }
+        cqe.result = w;
+        nx = 0;
+    }
+    k_ring_post(m->caller, &cqe);
+    caller_unlink(m);
+    port_free(m);
+    return ret;
+}
+
+/* ---- lifetime ----------------------------------------------------- */
+
+/* Last raw reference gone: close, failing everyone still waiting. */
+static void ep_raw_destroy(struct k_object *o)
+{
+    struct ep_core *ep = core_of(o);
+    ep->closed = true;
+    struct ep_msg *m;
+    while ((m = queue_pop(ep)) != NULL)
+        msg_fail(m, CAP_ERR_DISCONNECTED);
+    while ((m = ep->inflight) != NULL) {
+        ep->inflight = m->next;
+        msg_fail(m, CAP_ERR_DISCONNECTED);
+    }
+    while (ep->r_head) {
+        struct ep_recv *r = ep->r_head;
+        recv_remove(ep, r);
+        CapCqe cqe = {.user_data = r->user_data,
+                      .result = CAP_ERR_DISCONNECTED};
+        struct k_process *server = r->server;
+        k_process_get(server);
+        recv_unlink_owner(r);
+        port_free(r);
+        k_ring_post(server, &cqe);
+        k_process_put(server);
+    }
+    core_maybe_free(ep);
+}
+
+static void ep_client_destroy(struct k_object *o)
+{
+    core_maybe_free(core_of(o));
+}
+
+/*
+ * Process p is exiting: withdraw its undelivered calls (their transfers
+ * roll back), orphan its delivered calls (a later RETURN is dropped), and
+ * withdraw its waiting receives. No CQEs are posted to p.
+ */
+void ep_process_exit(struct k_process *p)
+{
+    while (p->calls_out) {
+        struct ep_msg *m = p->calls_out;
+        if (m->delivered) {
+            caller_unlink(m);
+        } else {
+            queue_remove(m->ep, m);
+            xfer_abort(p, m->xfer, m->nxfer);
+            caller_unlink(m);
+            port_free(m);
+        }
+    }
+    while (p->recvs_out) {
+        struct ep_recv *r = p->recvs_out;
+        recv_remove(r->ep, r);
+        recv_unlink_owner(r);
+        port_free(r);
+    }
+}
+
+static const struct k_object_ops ep_raw_ops = {
+    .name = "Endpoint",
+    .interface_id = K_IFACE_ENDPOINT,
+    .call = ep_call,
+    .destroy = ep_raw_destroy,
+};
+
+static const struct k_object_ops ep_client_ops = {
+    .name = "ClientEndpoint",
+    .interface_id = K_IFACE_CLIENT_ENDPOINT,
+    .call = ep_call,
+    .destroy = ep_client_destroy,
+};
+
+/*
+ * Create an endpoint owned by owner; its raw cap goes in owner's table.
+ * Returns 0 and the CapId, or a CAP_ERR_* code.
+ */
+int ep_create(struct k_process *owner, uint32_t *raw_id)
+{
+    struct ep_core *ep = port_alloc(sizeof *ep);
+    if (!ep)
+        return CAP_ERR_INVOKE_FAILED;
+    k_obj_init(&ep->raw, &ep_raw_ops, K_OBJ_NON_TRANSFERABLE);
+    k_obj_init(&ep->client, &ep_client_ops, 0);
+    ep->client.refs = 0; /* no client facet handed out yet */
+    k.stats.objects_live--;
+    int r = ct_insert(&owner->caps, &ep->raw, 0, raw_id);
+    k_obj_unref(&ep->raw); /* the slot holds it now, or it closes */
+    return r;
+}
+
+/*
+ * Put a client facet of owner's raw endpoint raw_id in dst's table with
+ * badge. Returns 0 and the CapId, CAP_ERR_INVOKE_FAILED if raw_id is not a
+ * raw endpoint of owner, or CAP_ERR_TRANSFER_REJECTED if dst is full.
+ */
+int ep_mint_client(struct k_process *owner, uint32_t raw_id,
+                   struct k_process *dst, uint64_t badge, uint32_t *out_id)
+{
+    struct ct_slot *s = ct_lookup(&owner->caps, raw_id);
+    if (!s || !k_is_endpoint(s->obj))
+        return CAP_ERR_INVOKE_FAILED;
+    struct ep_core *ep = core_of(s->obj);
+    if (ep->client.refs == 0) {
+        ep->client.refs = 1;
+        k.stats.objects_live++;
+        int r = ct_insert(&dst->caps, &ep->client, badge, out_id);
+        k_obj_unref(&ep->client);
+        return r;
+    }
+    return ct_insert(&dst->caps, &ep->client, badge, out_id);
+}

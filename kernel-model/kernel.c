@@ -1,0 +1,97 @@
+/*
+ * kernel.c - the kernel model's global state: start-up, shut-down, the
+ * seeded random source and a few freestanding helpers.
+ */
+#include "kmodel.h"
+
+struct kernel k;
+
+/*
+ * Bring the model up. cfg->seed drives every nondeterministic choice (a
+ * seed of 0 is replaced by 1 so that the generator never sticks). Returns 0,
+ * or CAP_ERR_INVOKE_FAILED if the model is already up or out of memory.
+ */
+int k_init(const struct k_config *cfg)
+{
+    if (k.up)
+        return CAP_ERR_INVOKE_FAILED;
+    k_memset(&k, 0, sizeof k);
+    k.cfg = *cfg;
+    k.rng = cfg->seed ? cfg->seed : 1;
+    k.next_pid = 1;
+    k.next_tid = 1;
+    k.sched_ctx = port_ctx_self();
+    k.scratch_params = port_alloc(CAP_MAX_PARAMS + CAP_XFER_MAX *
+                                  sizeof(CapTransferDescriptor) + 8);
+    k.scratch_result = port_alloc(CAP_MAX_RESULT);
+    if (!k.scratch_params || !k.scratch_result) {
+        port_free(k.scratch_params);
+        port_free(k.scratch_result);
+        return CAP_ERR_INVOKE_FAILED;
+    }
+    k.up = true;
+    return 0;
+}
+
+/*
+ * Tear everything down: every process exits (releasing its caps, threads,
+ * queued messages and arena) and is freed. Must be called from the host
+ * context, not from a thread of the model.
+ */
+void k_shutdown(void)
+{
+    if (!k.up)
+        return;
+    K_ASSERT(k.current == NULL, "k_shutdown from inside a thread");
+    for (struct k_process *p = k.procs; p; p = p->next)
+        if (p->state == KP_ALIVE)
+            k_process_exit(p, -1);
+    k_sched_reap();
+    while (k.procs) {
+        struct k_process *p = k.procs;
+        k.procs = p->next;
+        p->next = NULL;
+        k_process_put(p);
+    }
+    port_free(k.scratch_params);
+    port_free(k.scratch_result);
+    k.up = false;
+}
+
+/* splitmix64: small, full-period, good enough for scheduling choices. */
+uint64_t k_random(void)
+{
+    uint64_t z = (k.rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+size_t k_strlen(const char *s)
+{
+    size_t n = 0;
+    while (s[n])
+        n++;
+    return n;
+}
+
+/* Decimal rendering into buf (always NUL-terminated when cap > 0). */
+void k_fmt_u64(char *buf, size_t cap, uint64_t v)
+{
+    char tmp[21];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t i = 0;
+    while (n && i + 1 < cap)
+        buf[i++] = tmp[--n];
+    if (cap)
+        buf[i] = 0;
+}
+
+void k_log(const char *msg)
+{
+    port_console_write(msg, k_strlen(msg));
+}

@@ -1,0 +1,354 @@
+/*
+ * kmodel.h - the kernel model's objects and their cross-file interface.
+ *
+ * One header for the whole layer (as xv6's defs.h): the object structs, the
+ * per-object functions, and the small host-facing API a port, the tests and
+ * the fuzzer use to build and drive a system. Freestanding C11.
+ */
+#ifndef CAPOS_KMODEL_H
+#define CAPOS_KMODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capos/capset.h"
+#include "capos/ring.h"
+#include "port.h"
+
+struct k_object;
+struct k_process;
+struct k_thread;
+struct k_call;
+
+/* ------------------------------------------------------------------ */
+/* Kernel objects (object.c)                                          */
+/* ------------------------------------------------------------------ */
+
+/* Interface ids of the kernel objects of this layer (docs/abi.md §7). */
+#define K_IFACE_NULLCAP 0xc0f5e9a1d3b24f01ull
+#define K_IFACE_ENDPOINT 0xd6f0a8b1c4e27a10ull
+#define K_IFACE_CLIENT_ENDPOINT 0xd6f0a8b1c4e27a11ull
+
+#define K_OBJ_NON_TRANSFERABLE 0x1u /* neither copy nor move */
+#define K_OBJ_MOVE_ONLY 0x2u        /* move, never copy */
+
+struct k_object_ops {
+    const char *name;
+    uint64_t interface_id;
+    /*
+     * Invoke a method. Returns the payload length written to c->result
+     * (>= 0), a CAP_ERR_* code, or K_CALL_PENDING when the object keeps the
+     * call and will complete it later through k_call_complete_async.
+     */
+    int (*call)(struct k_object *obj, struct k_call *c);
+    /* Last reference dropped: free the object. */
+    void (*destroy)(struct k_object *obj);
+};
+
+struct k_object {
+    const struct k_object_ops *ops;
+    uint32_t refs;
+    uint32_t flags;
+};
+
+#define K_CALL_PENDING 0x7fffffff
+
+void k_obj_init(struct k_object *o, const struct k_object_ops *ops,
+                uint32_t flags);
+void k_obj_ref(struct k_object *o);
+void k_obj_unref(struct k_object *o);
+
+/* ------------------------------------------------------------------ */
+/* Capability table (captable.c)                                      */
+/* ------------------------------------------------------------------ */
+
+/* CapId = generation << CT_INDEX_BITS | index; generation 0 never valid. */
+#define CT_INDEX_BITS 12u
+#define CT_INDEX_MASK ((1u << CT_INDEX_BITS) - 1u)
+#define CT_GEN_MAX ((1u << (32u - CT_INDEX_BITS)) - 1u)
+#define CT_SLOTS_MAX (1u << CT_INDEX_BITS)
+
+enum ct_state { CT_FREE = 0, CT_LIVE = 1, CT_RESERVED = 2 };
+
+struct ct_slot {
+    struct k_object *obj;
+    uint64_t badge;
+    uint32_t gen;
+    uint32_t state;
+    uint32_t next_free;
+};
+
+struct k_captable {
+    struct ct_slot *slots;
+    uint32_t nslots;
+    uint32_t live;     /* slots LIVE */
+    uint32_t reserved; /* slots RESERVED by an in-flight move */
+    uint32_t free_head;
+};
+
+int ct_init(struct k_captable *ct, uint32_t nslots);
+void ct_destroy(struct k_captable *ct);
+int ct_insert(struct k_captable *ct, struct k_object *obj, uint64_t badge,
+              uint32_t *out_id);
+struct ct_slot *ct_lookup(struct k_captable *ct, uint32_t id);
+int ct_release(struct k_captable *ct, uint32_t id);
+int ct_reserve(struct k_captable *ct, uint32_t id);
+void ct_unreserve(struct k_captable *ct, uint32_t id);
+void ct_commit_move(struct k_captable *ct, uint32_t id);
+uint32_t ct_free_count(const struct k_captable *ct);
+int ct_check(const struct k_captable *ct);
+
+/* ------------------------------------------------------------------ */
+/* Capability transfer (transfer.c)                                   */
+/* ------------------------------------------------------------------ */
+
+/* A validated, prepared transfer: holds one reference on obj. */
+struct k_xfer {
+    struct k_object *obj;
+    uint64_t badge;
+    uint32_t src_id; /* sender slot (reserved while a move is in flight) */
+    uint32_t mode;
+};
+
+int xfer_prepare(struct k_process *src, const CapTransferDescriptor *d,
+                 uint32_t n, struct k_xfer *out);
+int xfer_deliver(struct k_process *dst, const struct k_xfer *x, uint32_t n,
+                 CapTransferResult *records);
+void xfer_commit(struct k_process *src, struct k_xfer *x, uint32_t n);
+void xfer_abort(struct k_process *src, struct k_xfer *x, uint32_t n);
+
+/* ------------------------------------------------------------------ */
+/* Timers and clocks (timer.c)                                        */
+/* ------------------------------------------------------------------ */
+
+struct k_timer {
+    uint64_t deadline;
+    void (*fn)(struct k_timer *t);
+    struct k_timer *next;
+    bool armed;
+};
+
+uint64_t k_now(void);
+void k_clock_advance(uint64_t ns);
+void k_timer_arm(struct k_timer *t, uint64_t deadline,
+                 void (*fn)(struct k_timer *t));
+void k_timer_cancel(struct k_timer *t);
+uint64_t k_timer_next_deadline(void);
+unsigned k_timer_fire_due(void);
+
+/* ------------------------------------------------------------------ */
+/* Threads and the scheduler (thread.c, sched.c)                      */
+/* ------------------------------------------------------------------ */
+
+enum k_thread_state {
+    KT_RUNNABLE = 1,
+    KT_RUNNING,
+    KT_BLOCKED,
+    KT_DEAD,
+};
+
+enum k_wake { K_WAKE_NONE = 0, K_WAKE_SIGNAL = 1, K_WAKE_TIMEOUT = 2 };
+
+struct k_thread {
+    uint32_t tid;
+    uint32_t gen;
+    struct k_process *proc;
+    enum k_thread_state state;
+    port_ctx_t *ctx;
+    uint32_t stack_slot;
+    void (*entry)(void *arg);
+    void *arg;
+    struct k_thread *rq_next;
+    struct k_thread *proc_next;
+    struct k_thread *dead_next;
+    struct k_timer timer;
+    enum k_wake wake;
+};
+
+int k_thread_create(struct k_process *p, void (*entry)(void *), void *arg,
+                    struct k_thread **out);
+_Noreturn void k_thread_exit(void);
+void k_thread_kill(struct k_thread *t);
+struct k_thread *k_current(void);
+
+void k_sched_ready(struct k_thread *t);
+enum k_wake k_thread_wait(uint64_t deadline);
+void k_thread_wake(struct k_thread *t);
+void k_sched_yield(void);
+void k_sched_reap(void);
+unsigned k_run(void);
+
+/* ------------------------------------------------------------------ */
+/* Processes (process.c)                                              */
+/* ------------------------------------------------------------------ */
+
+enum k_proc_state { KP_ALIVE = 1, KP_DEAD };
+
+struct k_ring_state {
+    uint32_t sq_head;     /* kernel's private consumer index */
+    uint32_t cq_tail;     /* kernel's private producer index */
+    uint32_t cq_reserved; /* CQ slots promised to pending operations */
+    uint32_t corrupt;     /* CAP_RING_F_* seen since the last cap_enter */
+    struct k_thread *waiter;
+    uint32_t waiter_min;
+};
+
+struct ep_msg;
+struct ep_recv;
+
+struct k_process {
+    uint32_t pid;
+    uint32_t refs; /* the process list + messages and receives naming it */
+    enum k_proc_state state;
+    int64_t exit_code;
+    char name[32];
+    uint8_t *arena;
+    size_t arena_size;
+    CapRing *ring;
+    CapSetPage *capset;
+    struct k_captable caps;
+    struct k_ring_state rs;
+    struct k_thread *threads;
+    uint32_t nthreads;
+    uint32_t max_threads;
+    size_t stack_size;
+    uint32_t stack_used; /* bitmap of stack slots */
+    struct ep_msg *calls_out;  /* endpoint calls this process is owed */
+    struct ep_recv *recvs_out; /* receives this process has posted */
+    struct k_process *next;
+};
+
+struct k_process_opts {
+    const char *name;
+    size_t arena_size;    /* default 4 MiB */
+    uint32_t cap_slots;   /* default 256 */
+    uint32_t max_threads; /* default 8, at most 32 */
+    size_t stack_size;    /* default 128 KiB */
+};
+
+struct k_process *k_process_create(const struct k_process_opts *opts);
+void k_process_exit(struct k_process *p, int64_t code);
+void k_process_get(struct k_process *p);
+void k_process_put(struct k_process *p);
+void *k_user_ptr(struct k_process *p, uint64_t vaddr, uint64_t len);
+void *k_user_buf(struct k_process *p, uint64_t vaddr, uint64_t len);
+uint64_t k_user_vaddr(struct k_process *p, const void *ptr);
+int k_capset_add(struct k_process *p, const char *name, uint32_t cap_id);
+int k_process_check(const struct k_process *p);
+
+/* ------------------------------------------------------------------ */
+/* The ring (ring.c)                                                  */
+/* ------------------------------------------------------------------ */
+
+/* One invocation, built by ring dispatch from a validated SQE copy. */
+struct k_call {
+    struct k_process *proc;
+    uint32_t cap_id;
+    uint64_t badge; /* badge of the invoked slot */
+    uint16_t method_id;
+    uint16_t flags;
+    uint64_t user_data;
+    const uint8_t *params; /* kernel copy */
+    uint32_t params_len;
+    uint64_t result_addr; /* validated user range */
+    uint32_t result_len;
+    struct k_xfer xfer[CAP_XFER_MAX];
+    uint32_t nxfer;
+    uint8_t *result; /* kernel scratch for synchronous payloads */
+    uint32_t result_cap;
+    struct k_object *result_caps[CAP_XFER_MAX]; /* refs owned by the call */
+    uint32_t nresult_caps;
+};
+
+int k_ring_submit(struct k_process *p);
+uint32_t k_ring_cq_ready(struct k_process *p);
+bool k_ring_reserve_cqe(struct k_process *p);
+void k_ring_post(struct k_process *p, const CapCqe *cqe);
+int k_ring_deliver(struct k_process *p, uint64_t result_addr,
+                   uint32_t result_len, const void *hdr, uint32_t hdr_len,
+                   const void *payload, uint32_t payload_len,
+                   const struct k_xfer *caps, uint32_t ncaps,
+                   uint16_t *out_cap_count);
+int k_cap_enter(struct k_process *p, uint32_t min_complete,
+                uint64_t timeout_ns);
+int k_sys_cap_enter(uint32_t min_complete, uint64_t timeout_ns);
+
+/* ------------------------------------------------------------------ */
+/* Endpoints (endpoint.c) and the null capability (nullcap.c)          */
+/* ------------------------------------------------------------------ */
+
+#define EP_QUEUE_MAX 64u
+
+int ep_create(struct k_process *owner, uint32_t *raw_id);
+int ep_mint_client(struct k_process *owner, uint32_t raw_id,
+                   struct k_process *dst, uint64_t badge, uint32_t *out_id);
+int ep_recv(struct k_process *p, struct k_object *obj, uint64_t user_data,
+            uint64_t result_addr, uint32_t result_len);
+int ep_return(struct k_process *p, struct k_object *obj, uint32_t call_id,
+              uint16_t flags, const uint8_t *payload, uint32_t len,
+              struct k_xfer *x, uint32_t nx);
+void ep_process_exit(struct k_process *p);
+bool k_is_endpoint(const struct k_object *o);
+
+int nullcap_grant(struct k_process *p, uint32_t *out_id);
+
+/* ------------------------------------------------------------------ */
+/* The kernel (kernel.c)                                              */
+/* ------------------------------------------------------------------ */
+
+struct k_config {
+    uint64_t seed;      /* drives every nondeterministic choice */
+    bool virtual_clock; /* time moves only when idle or advanced */
+    bool shuffle;       /* seeded run-queue order among runnable threads */
+};
+
+struct k_stats {
+    uint64_t sqes;
+    uint64_t cqes;
+    uint64_t switches;
+    uint32_t processes_live;
+    uint32_t threads_live;
+    uint32_t objects_live;
+};
+
+struct kernel {
+    struct k_config cfg;
+    uint64_t vclock;
+    uint64_t rng;
+    struct k_timer *timers;
+    struct k_thread *rq_head, *rq_tail;
+    struct k_thread *current;
+    struct k_thread *dead;
+    port_ctx_t *sched_ctx;
+    struct k_process *procs;
+    uint32_t next_pid;
+    uint32_t next_tid;
+    uint8_t *scratch_params;
+    uint8_t *scratch_result;
+    struct k_stats stats;
+    bool up;
+};
+
+extern struct kernel k;
+
+int k_init(const struct k_config *cfg);
+void k_shutdown(void);
+uint64_t k_random(void);
+void k_log(const char *msg);
+size_t k_strlen(const char *s);
+void k_fmt_u64(char *buf, size_t cap, uint64_t v);
+
+/* The compiler may lower these to calls of memcpy etc., which the port
+ * provides (port.h). */
+#define k_memcpy(d, s, n) __builtin_memcpy((d), (s), (n))
+#define k_memset(d, c, n) __builtin_memset((d), (c), (n))
+#define k_memcmp(a, b, n) __builtin_memcmp((a), (b), (n))
+
+#define K_ASSERT(cond, msg)                                                    \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            port_panic("kernel-model invariant: " msg);                        \
+    } while (0)
+
+#endif /* CAPOS_KMODEL_H */

@@ -1,0 +1,33 @@
+/*
+ * object.c - reference counting shared by every kernel object.
+ *
+ * A reference is held by each capability slot naming the object, by each
+ * prepared transfer and by kernel structures that point at it. The object's
+ * destroy hook runs when the last reference goes.
+ */
+#include "kmodel.h"
+
+void k_obj_init(struct k_object *o, const struct k_object_ops *ops,
+                uint32_t flags)
+{
+    o->ops = ops;
+    o->refs = 1;
+    o->flags = flags;
+    k.stats.objects_live++;
+}
+
+void k_obj_ref(struct k_object *o)
+{
+    K_ASSERT(o->refs > 0 && o->refs < UINT32_MAX, "ref of dead object");
+    o->refs++;
+}
+
+/* Drop one reference; the last one destroys the object. */
+void k_obj_unref(struct k_object *o)
+{
+    K_ASSERT(o->refs > 0, "unref of dead object");
+    if (--o->refs == 0) {
+        k.stats.objects_live--;
+        o->ops->destroy(o);
+    }
+}

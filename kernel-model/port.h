@@ -1,0 +1,62 @@
+/*
+ * port.h - everything the kernel model needs from the machine under it.
+ *
+ * The kernel model is freestanding C11. It reaches the host (libuv on Linux,
+ * bare metal under QEMU) only through these functions. A port implements
+ * every one of them; nothing else outside kernel-model/ is called, except
+ * the four string functions a freestanding C compiler may emit calls to
+ * (memcpy, memmove, memset, memcmp), which a port also provides.
+ */
+#ifndef CAPOS_PORT_H
+#define CAPOS_PORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Real monotonic clock in nanoseconds. */
+uint64_t port_clock_ns(void);
+
+/*
+ * Block the host until an external event may have happened or the real
+ * monotonic clock reaches deadline_ns (UINT64_MAX: no deadline). Returns
+ * true if a device event was delivered (a callback ran), false if only
+ * time passed or nothing can ever happen (no pending device work and no
+ * deadline). Device callbacks run inside port_idle only.
+ */
+bool port_idle(uint64_t deadline_ns);
+
+/* Kernel heap. port_alloc returns zeroed memory or NULL. */
+void *port_alloc(size_t size);
+void port_free(void *p);
+
+/* Page-granular user arena memory, zeroed; NULL on failure. */
+void *port_pages_alloc(size_t size);
+void port_pages_free(void *p, size_t size);
+
+/* Console bytes (debug and boot messages). */
+void port_console_write(const char *buf, size_t len);
+
+/* Unrecoverable model invariant failure: prints and never returns. */
+_Noreturn void port_panic(const char *msg);
+
+/*
+ * Execution contexts (fibers). port_ctx_create makes a context that will run
+ * entry(arg) on the given stack (owned by the caller, 16-byte aligned, at
+ * least 16 KiB) the first time it is switched to; returns NULL if out of
+ * memory; entry must never return (it switches away for the last
+ * time). port_ctx_self returns the context of the host thread running the
+ * scheduler. port_ctx_switch saves the current state in from and resumes
+ * to; it returns when someone switches back to from.
+ */
+typedef struct port_ctx port_ctx_t;
+port_ctx_t *port_ctx_self(void);
+port_ctx_t *port_ctx_create(void *stack, size_t stack_size,
+                            void (*entry)(void *), void *arg);
+void port_ctx_destroy(port_ctx_t *ctx);
+void port_ctx_switch(port_ctx_t *from, port_ctx_t *to);
+/* Switch away from a context for the last time (its stack may be freed
+ * once to has resumed). */
+_Noreturn void port_ctx_exit(port_ctx_t *from, port_ctx_t *to);
+
+#endif /* CAPOS_PORT_H */

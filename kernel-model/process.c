@@ -1,0 +1,198 @@
+/*
+ * process.c - processes: a user arena, a capability table, a ring and
+ * threads.
+ *
+ * The arena is one page-granular mapping seen by the process at
+ * CAPOS_ARENA_VADDR: ring page, CapSet page, heap, and thread stacks at the
+ * top. Every user address that arrives through the ring is translated and
+ * range-checked here before the kernel touches it (docs/abi.md §5).
+ *
+ * Exit releases authority at once (caps, pending calls and receives,
+ * threads); the arena and the struct live until the last reference (a
+ * thread not yet reaped, a message naming the process) is dropped.
+ */
+#include "kmodel.h"
+
+#define DEFAULT_ARENA (4u << 20)
+#define DEFAULT_SLOTS 256u
+#define DEFAULT_THREADS 8u
+#define MAX_THREADS 32u
+#define DEFAULT_STACK (128u << 10)
+#define MIN_STACK (16u << 10)
+
+static size_t page_round(size_t n)
+{
+    return (n + CAPOS_PAGE_SIZE - 1) & ~(size_t)(CAPOS_PAGE_SIZE - 1);
+}
+
+/*
+ * Create a live process with an empty cap table, an empty ring and an
+ * empty CapSet. opts fields left 0 take defaults. Returns NULL on bad
+ * options (arena too small for ring, CapSet, one heap page and the stacks;
+ * more than 32 threads; bad slot count) or when out of memory.
+ */
+struct k_process *k_process_create(const struct k_process_opts *opts)
+{
+    size_t arena = opts->arena_size ? page_round(opts->arena_size)
+                                    : DEFAULT_ARENA;
+    uint32_t slots = opts->cap_slots ? opts->cap_slots : DEFAULT_SLOTS;
+    uint32_t threads = opts->max_threads ? opts->max_threads : DEFAULT_THREADS;
+    size_t stack = opts->stack_size ? page_round(opts->stack_size)
+                                    : DEFAULT_STACK;
+    if (threads > MAX_THREADS || stack < MIN_STACK ||
+        arena > 0x40000000u ||
+        (size_t)threads * stack + 3 * CAPOS_PAGE_SIZE > arena)
+        return NULL;
+    struct k_process *p = port_alloc(sizeof *p);
+    if (!p)
+        return NULL;
+    p->arena = port_pages_alloc(arena);
+    if (!p->arena || ct_init(&p->caps, slots) != 0) {
+        if (p->arena)
+            port_pages_free(p->arena, arena);
+        port_free(p);
+        return NULL;
+    }
+    p->arena_size = arena;
+    p->ring = (CapRing *)p->arena;
+    p->capset = (CapSetPage *)(p->arena + CAPOS_PAGE_SIZE);
+    p->ring->hdr.sq_entries = CAP_SQ_ENTRIES;
+    p->ring->hdr.cq_entries = CAP_CQ_ENTRIES;
+    p->capset->hdr.magic = CAPOS_CAPSET_MAGIC;
+    p->capset->hdr.version = CAPOS_CAPSET_VERSION;
+    p->capset->hdr.entry_size = sizeof(CapSetEntry);
+    p->max_threads = threads;
+    p->stack_size = stack;
+    p->pid = k.next_pid++;
+    p->state = KP_ALIVE;
+    p->refs = 1; /* the process list */
+    const char *name = opts->name ? opts->name : "process";
+    size_t n = k_strlen(name);
+    if (n >= sizeof p->name)
+        n = sizeof p->name - 1;
+    k_memcpy(p->name, name, n);
+    p->next = k.procs;
+    k.procs = p;
+    k.stats.processes_live++;
+    return p;
+}
+
+void k_process_get(struct k_process *p)
+{
+    p->refs++;
+}
+
+/* Drop a reference; the last one frees the arena and the struct. */
+void k_process_put(struct k_process *p)
+{
+    K_ASSERT(p->refs > 0, "put of freed process");
+    if (--p->refs)
+        return;
+    K_ASSERT(p->state == KP_DEAD, "free of live process");
+    port_pages_free(p->arena, p->arena_size);
+    port_free(p);
+}
+
+/*
+ * End process p with code. Releases every cap, cancels its outstanding
+ * endpoint calls and receives, kills its threads. If the current thread
+ * belongs to p this never returns. No effect on a dead process.
+ */
+void k_process_exit(struct k_process *p, int64_t code)
+{
+    if (p->state != KP_ALIVE)
+        return;
+    p->state = KP_DEAD;
+    p->exit_code = code;
+    struct k_thread *self = k.current && k.current->proc == p ? k.current
+                                                              : NULL;
+    for (struct k_thread *t = p->threads; t; t = t->proc_next)
+        if (t != self)
+            k_thread_kill(t);
+    ep_process_exit(p);
+    ct_destroy(&p->caps);
+    k.stats.processes_live--;
+    if (self)
+        k_thread_exit();
+}
+
+/* The host address of [vaddr, vaddr+len) anywhere in p's arena, or NULL. */
+void *k_user_ptr(struct k_process *p, uint64_t vaddr, uint64_t len)
+{
+    if (vaddr < CAPOS_ARENA_VADDR)
+        return NULL;
+    uint64_t off = vaddr - CAPOS_ARENA_VADDR;
+    if (off > p->arena_size || len > p->arena_size - off)
+        return NULL;
+    return p->arena + off;
+}
+
+/*
+ * The host address of a params/result buffer [vaddr, vaddr+len): it must
+ * lie in the heap-and-stack part of the arena (not the ring or the
+ * read-only CapSet page). NULL otherwise. len 0 is valid at any such
+ * address.
+ */
+void *k_user_buf(struct k_process *p, uint64_t vaddr, uint64_t len)
+{
+    if (vaddr < CAPOS_HEAP_VADDR)
+        return NULL;
+    return k_user_ptr(p, vaddr, len);
+}
+
+/* p's virtual address of a host pointer into its arena (0 if outside). */
+uint64_t k_user_vaddr(struct k_process *p, const void *ptr)
+{
+    const uint8_t *b = ptr;
+    if (b < p->arena || b > p->arena + p->arena_size)
+        return 0;
+    return CAPOS_ARENA_VADDR + (uint64_t)(b - p->arena);
+}
+
+/*
+ * Append a named entry for cap_id to p's CapSet (manifest order). Returns
+ * 0, or CAP_ERR_INVALID_REQUEST for a bad name or id, CAP_ERR_QUEUE_FULL
+ * when the page is full.
+ */
+int k_capset_add(struct k_process *p, const char *name, uint32_t cap_id)
+{
+    struct ct_slot *s = ct_lookup(&p->caps, cap_id);
+    size_t n = k_strlen(name);
+    if (!s || n == 0 || n >= CAPOS_CAPSET_NAME_MAX)
+        return CAP_ERR_INVALID_REQUEST;
+    CapSetHeader *h = &p->capset->hdr;
+    if (h->count >= CAPOS_CAPSET_MAX_ENTRIES)
+        return CAP_ERR_QUEUE_FULL;
+    CapSetEntry *e = &p->capset->entries[h->count];
+    k_memset(e, 0, sizeof *e);
+    e->cap_id = cap_id;
+    e->interface_id = s->obj->ops->interface_id;
+    k_memcpy(e->name, name, n);
+    h->count++;
+    return 0;
+}
+
+/*
+ * Check p's invariants: table consistent, thread count matches its list,
+ * ring indices within bounds, CQ reservations never exceed the CQ. Returns
+ * 0 or -1.
+ */
+int k_process_check(const struct k_process *p)
+{
+    if (p->state == KP_DEAD)
+        return p->caps.slots == NULL && p->nthreads == 0 ? 0 : -1;
+    if (ct_check(&p->caps) != 0)
+        return -1;
+    uint32_t n = 0;
+    for (const struct k_thread *t = p->threads; t; t = t->proc_next)
+        if (t->state != KT_DEAD)
+            n++;
+    if (n != p->nthreads)
+        return -1;
+    if (p->rs.cq_reserved > CAP_CQ_ENTRIES)
+        return -1;
+    if (p->ring->hdr.sq_head != p->rs.sq_head ||
+        p->ring->hdr.cq_tail != p->rs.cq_tail)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,428 @@
+/*
+ * ring.c - the capability ring: SQ consumption, SQE validation and
+ * dispatch, CQ posting, and cap_enter.
+ *
+ * Trust boundary: the ring page is user memory. The kernel keeps its own
+ * sq_head and cq_tail and only reads sq_tail and cq_head from the page;
+ * each SQE is copied out of the page once, then validated, then acted on
+ * (no double fetch). Every consumed SQE produces exactly one CQE; the CQ
+ * slot for it is reserved before the SQE is consumed, so the CQ can never
+ * overflow: when it is full the kernel stops consuming (docs/abi.md §4).
+ */
+#include "kmodel.h"
+
+static uint32_t load_acquire(const uint32_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void store_release(uint32_t *p, uint32_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/* CQ entries the user has not consumed yet, per the user's cq_head. An
+ * impossible head (outside the last CQ_ENTRIES) is corruption: the CQ is
+ * treated as full until the user repairs it. */
+static uint32_t cq_used(struct k_process *p)
+{
+    uint32_t head = load_acquire(&p->ring->hdr.cq_head);
+    uint32_t used = p->rs.cq_tail - head;
+    if (used > CAP_CQ_ENTRIES) {
+        p->rs.corrupt |= CAP_RING_F_CQ_CORRUPT;
+        p->ring->hdr.flags |= CAP_RING_F_CQ_CORRUPT;
+        return CAP_CQ_ENTRIES;
+    }
+    return used;
+}
+
+uint32_t k_ring_cq_ready(struct k_process *p)
+{
+    if (p->state != KP_ALIVE)
+        return 0;
+    uint32_t used = p->rs.cq_tail - load_acquire(&p->ring->hdr.cq_head);
+    return used > CAP_CQ_ENTRIES ? 0 : used;
+}
+
+/* Promise one CQ slot to an operation; false when the CQ is full. */
+bool k_ring_reserve_cqe(struct k_process *p)
+{
+    if (cq_used(p) + p->rs.cq_reserved >= CAP_CQ_ENTRIES)
+        return false;
+    p->rs.cq_reserved++;
+    return true;
+}
+
+/*
+ * Post a CQE using a slot reserved earlier, and wake the process's
+ * cap_enter waiter if it now has enough. A dead process's CQE is dropped.
+ */
+void k_ring_post(struct k_process *p, const CapCqe *cqe)
+{
+    K_ASSERT(p->rs.cq_reserved > 0, "CQE posted without a reservation");
+    p->rs.cq_reserved--;
+    if (p->state != KP_ALIVE)
+        return;
+    p->ring->cq[p->rs.cq_tail & (CAP_CQ_ENTRIES - 1)] = *cqe;
+    p->rs.cq_tail++;
+    store_release(&p->ring->hdr.cq_tail, p->rs.cq_tail);
+    k.stats.cqes++;
+    struct k_thread *w = p->rs.waiter;
+    if (w && k_ring_cq_ready(p) >= p->rs.waiter_min)
+        k_thread_wake(w);
+}
+
+static void post_result(struct k_process *p, uint64_t user_data, int32_t r)
+{
+    CapCqe cqe = {.user_data = user_data, .result = r};
+    k_ring_post(p, &cqe);
+}
+
+/*
+ * Write hdr, payload and one CapTransferResult record per cap into p's
+ * result buffer and insert the caps into p's table. All or nothing: returns
+ * hdr_len + payload_len, or CAP_ERR_INVALID_RESULT_BUFFER when it does not
+ * fit (or p is gone), CAP_ERR_TRANSFER_REJECTED when p's table is too full;
+ * in both cases nothing is written or inserted. The caps' prepared
+ * references stay with the caller.
+ */
+int k_ring_deliver(struct k_process *p, uint64_t result_addr,
+                   uint32_t result_len, const void *hdr, uint32_t hdr_len,
+                   const void *payload, uint32_t payload_len,
+                   const struct k_xfer *caps, uint32_t ncaps,
+                   uint16_t *out_cap_count)
+{
+    uint64_t body = (uint64_t)hdr_len + payload_len;
+    uint64_t recs = ncaps ? CAP_ALIGN8(body) : body;
+    uint64_t total = recs + (uint64_t)ncaps * sizeof(CapTransferResult);
+    if (p->state != KP_ALIVE || total > result_len || body > INT32_MAX)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    uint8_t *dst = total ? k_user_buf(p, result_addr, total) : NULL;
+    if (total && !dst)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    CapTransferResult rec[CAP_XFER_MAX];
+    K_ASSERT(ncaps <= CAP_XFER_MAX, "too many caps to deliver");
+    int r = xfer_deliver(p, caps, ncaps, rec);
+    if (r < 0)
+        return r;
+    if (hdr_len)
+        k_memcpy(dst, hdr, hdr_len);
+    if (payload_len)
+        k_memcpy(dst + hdr_len, payload, payload_len);
+    if (ncaps) {
+        k_memset(dst + body, 0, recs - body);
+        k_memcpy(dst + recs, rec, ncaps * sizeof rec[0]);
+    }
+    *out_cap_count = (uint16_t)ncaps;
+    return (int)body;
+}
+
+/* Fields an opcode does not use must be zero (room for later meaning). */
+#define SQE_USES_CAP 0x01u
+#define SQE_USES_PARAMS 0x02u
+#define SQE_USES_METHOD 0x04u
+#define SQE_USES_RESULT 0x08u
+#define SQE_USES_CALL_ID 0x10u
+#define SQE_USES_XFER 0x20u
+
+static bool sqe_unused_zero(const CapSqe *s, unsigned uses)
+{
+    if (!(uses & SQE_USES_CAP) && s->cap_id)
+        return false;
+    if (!(uses & SQE_USES_PARAMS) && (s->addr || s->len))
+        return false;
+    if (!(uses & SQE_USES_METHOD) && s->method_id)
+        return false;
+    if (!(uses & SQE_USES_RESULT) && (s->result_addr || s->result_len))
+        return false;
+    if (!(uses & SQE_USES_CALL_ID) && s->call_id)
+        return false;
+    if (!(uses & SQE_USES_XFER) && s->xfer_cap_count)
+        return false;
+    return true;
+}
+
+/* Validation common to every opcode, in the documented order
+ * (docs/abi.md §4.3). Returns 0 or a CAP_ERR_* code. */
+static int sqe_check_common(const CapSqe *s)
+{
+    static const unsigned uses[] = {
+        [CAP_OP_NOP] = 0,
+        [CAP_OP_CALL] = SQE_USES_CAP | SQE_USES_PARAMS | SQE_USES_METHOD |
+                        SQE_USES_RESULT | SQE_USES_XFER,
+        [CAP_OP_RECV] = SQE_USES_CAP | SQE_USES_RESULT,
+        [CAP_OP_RETURN] = SQE_USES_CAP | SQE_USES_PARAMS | SQE_USES_CALL_ID |
+                          SQE_USES_XFER,
+        [CAP_OP_RELEASE] = SQE_USES_CAP,
+    };
+    if (s->opcode > CAP_OP_MAX_RESERVED)
+        return CAP_ERR_INVALID_REQUEST;
+    if (s->reserved0 || s->pipeline_dep || s->pipeline_field ||
+        (s->flags & ~CAP_SQE_FLAGS_KNOWN))
+        return CAP_ERR_INVALID_REQUEST;
+    for (unsigned i = 0; i < sizeof s->reserved1; i++)
+        if (s->reserved1[i])
+            return CAP_ERR_INVALID_REQUEST;
+    if (s->opcode == CAP_OP_FINISH || s->opcode == CAP_OP_PARK ||
+        s->opcode == CAP_OP_UNPARK)
+        return CAP_ERR_UNSUPPORTED_OPCODE;
+    if (s->flags && s->opcode != CAP_OP_RETURN)
+        return CAP_ERR_INVALID_REQUEST;
+    if (!sqe_unused_zero(s, uses[s->opcode]))
+        return CAP_ERR_INVALID_REQUEST;
+    return 0;
+}
+
+/*
+ * Copy the params (addr, len) and the transfer descriptors that follow them
+ * into kernel scratch. Returns 0, CAP_ERR_INVALID_PARAMS_BUFFER or
+ * CAP_ERR_INVALID_TRANSFER. *descs points into the scratch copy.
+ */
+static int sqe_copy_params(struct k_process *p, const CapSqe *s,
+                           uint32_t max_len,
+                           const CapTransferDescriptor **descs)
+{
+    if (s->len > max_len)
+        return CAP_ERR_INVALID_PARAMS_BUFFER;
+    const uint8_t *src = k_user_buf(p, s->addr, s->len);
+    if (s->len && !src)
+        return CAP_ERR_INVALID_PARAMS_BUFFER;
+    if (s->xfer_cap_count > CAP_XFER_MAX)
+        return CAP_ERR_INVALID_TRANSFER;
+    uint32_t dlen = s->xfer_cap_count * (uint32_t)sizeof(CapTransferDescriptor);
+    uint64_t doff = CAP_ALIGN8(s->len);
+    const uint8_t *dsrc = NULL;
+    if (dlen) {
+        if (s->addr > UINT64_MAX - doff)
+            return CAP_ERR_INVALID_TRANSFER;
+        dsrc = k_user_buf(p, s->addr + doff, dlen);
+        if (!dsrc)
+            return CAP_ERR_INVALID_TRANSFER;
+    }
+    if (s->len)
+        k_memcpy(k.scratch_params, src, s->len);
+    uint8_t *dcopy = k.scratch_params + doff;
+    if (dlen)
+        k_memcpy(dcopy, dsrc, dlen);
+    *descs = (const CapTransferDescriptor *)dcopy;
+    return 0;
+}
+
+/* CALL: invoke a method on the target object. Returns a result to post, or
+ * K_CALL_PENDING when the object took the CQ reservation. */
+static int op_call(struct k_process *p, const CapSqe *s)
+{
+    struct ct_slot *slot = ct_lookup(&p->caps, s->cap_id);
+    if (!slot)
+        return CAP_ERR_INVOKE_FAILED;
+    const CapTransferDescriptor *descs;
+    int r = sqe_copy_params(p, s, CAP_MAX_PARAMS, &descs);
+    if (r < 0)
+        return r;
+    if (s->result_len && !k_user_buf(p, s->result_addr, s->result_len))
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    struct k_call c;
+    c.proc = p;
+    c.cap_id = s->cap_id;
+    c.badge = slot->badge;
+    c.method_id = s->method_id;
+    c.flags = s->flags;
+    c.user_data = s->user_data;
+    c.params = k.scratch_params;
+    c.params_len = s->len;
+    c.result_addr = s->result_addr;
+    c.result_len = s->result_len;
+    c.result = k.scratch_result;
+    c.result_cap = s->result_len < CAP_MAX_RESULT ? s->result_len
+                                                  : CAP_MAX_RESULT;
+    c.nresult_caps = 0;
+    c.nxfer = s->xfer_cap_count;
+    r = xfer_prepare(p, descs, c.nxfer, c.xfer);
+    if (r < 0)
+        return r;
+    struct k_object *obj = slot->obj;
+    r = obj->ops->call(obj, &c);
+    if (r == K_CALL_PENDING)
+        return r;
+    if (r < 0) {
+        xfer_abort(p, c.xfer, c.nxfer);
+    } else {
+        /* A kernel object has taken what it wanted of the caps. */
+        xfer_commit(p, c.xfer, c.nxfer);
+        struct k_xfer out[CAP_XFER_MAX];
+        for (uint32_t i = 0; i < c.nresult_caps; i++) {
+            out[i].obj = c.result_caps[i];
+            out[i].badge = 0;
+            out[i].src_id = 0;
+            out[i].mode = CAP_XFER_COPY;
+        }
+        uint16_t ncaps = 0;
+        r = k_ring_deliver(p, c.result_addr, c.result_len, NULL, 0, c.result,
+                           (uint32_t)r, out, c.nresult_caps, &ncaps);
+        if (r >= 0) {
+            CapCqe cqe = {.user_data = s->user_data,
+                          .result = r,
+                          .flags = ncaps ? CAP_CQE_F_CAPS : 0,
+                          .cap_count = ncaps};
+            k_ring_post(p, &cqe);
+            r = K_CALL_PENDING;
+        }
+    }
+    for (uint32_t i = 0; i < c.nresult_caps; i++)
+        k_obj_unref(c.result_caps[i]);
+    return r;
+}
+
+static int op_recv(struct k_process *p, const CapSqe *s)
+{
+    struct ct_slot *slot = ct_lookup(&p->caps, s->cap_id);
+    if (!slot || !k_is_endpoint(slot->obj))
+        return CAP_ERR_INVOKE_FAILED;
+    if (s->result_len < sizeof(EndpointMessageHeader) ||
+        !k_user_buf(p, s->result_addr, s->result_len))
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    return ep_recv(p, slot->obj, s->user_data, s->result_addr, s->result_len);
+}
+
+static int op_return(struct k_process *p, const CapSqe *s)
+{
+    struct ct_slot *slot = ct_lookup(&p->caps, s->cap_id);
+    if (!slot || !k_is_endpoint(slot->obj))
+        return CAP_ERR_INVOKE_FAILED;
+    const CapTransferDescriptor *descs;
+    int r = sqe_copy_params(p, s, CAP_MAX_RESULT, &descs);
+    if (r < 0)
+        return r;
+    struct k_xfer x[CAP_XFER_MAX];
+    uint32_t nx = s->xfer_cap_count;
+    if ((s->flags & CAP_SQE_EXCEPTION) && nx)
+        return CAP_ERR_INVALID_TRANSFER; /* an exception carries no caps */
+    r = xfer_prepare(p, descs, nx, x);
+    if (r < 0)
+        return r;
+    return ep_return(p, slot->obj, s->call_id, s->flags, k.scratch_params,
+                     s->len, x, nx);
+}
+
+/* Validate and execute one copied SQE; posts its CQE now or later. */
+static void ring_dispatch(struct k_process *p, const CapSqe *s)
+{
+    int r = sqe_check_common(s);
+    if (r == 0) {
+        switch (s->opcode) {
+        case CAP_OP_NOP:
+            r = 0;
+            break;
+        case CAP_OP_CALL:
+            r = op_call(p, s);
+            break;
+        case CAP_OP_RECV:
+            r = op_recv(p, s);
+            break;
+        case CAP_OP_RETURN:
+            r = op_return(p, s);
+            break;
+        case CAP_OP_RELEASE:
+            r = ct_release(&p->caps, s->cap_id);
+            break;
+        default:
+            r = CAP_ERR_INVALID_REQUEST;
+            break;
+        }
+    }
+    if (r != K_CALL_PENDING)
+        post_result(p, s->user_data, r);
+}
+
+/*
+ * Consume and dispatch the SQEs between the kernel's sq_head and the user's
+ * sq_tail, while CQ slots can be reserved. A tail more than CAP_SQ_ENTRIES
+ * ahead is corruption: every pending SQE is dropped (counted in
+ * sq_dropped, flagged in the header) and CAP_ERR_RING_CORRUPT returned.
+ * Returns the number of SQEs consumed otherwise.
+ */
+int k_ring_submit(struct k_process *p)
+{
+    CapRingHeader *h = &p->ring->hdr;
+    /* Republish the kernel-owned indices the user may have scribbled. */
+    h->sq_head = p->rs.sq_head;
+    h->cq_tail = p->rs.cq_tail;
+    h->sq_entries = CAP_SQ_ENTRIES;
+    h->cq_entries = CAP_CQ_ENTRIES;
+    uint32_t tail = load_acquire(&h->sq_tail);
+    uint32_t pending = tail - p->rs.sq_head;
+    if (pending > CAP_SQ_ENTRIES) {
+        p->rs.sq_head = tail;
+        store_release(&h->sq_head, tail);
+        h->sq_dropped++;
+        h->flags |= CAP_RING_F_SQ_CORRUPT;
+        p->rs.corrupt |= CAP_RING_F_SQ_CORRUPT;
+        return CAP_ERR_RING_CORRUPT;
+    }
+    int n = 0;
+    while (p->rs.sq_head != tail && p->state == KP_ALIVE) {
+        if (!k_ring_reserve_cqe(p))
+            break;
+        CapSqe sqe;
+        k_memcpy(&sqe, &p->ring->sq[p->rs.sq_head & (CAP_SQ_ENTRIES - 1)],
+                 sizeof sqe);
+        p->rs.sq_head++;
+        store_release(&h->sq_head, p->rs.sq_head);
+        k.stats.sqes++;
+        ring_dispatch(p, &sqe);
+        n++;
+    }
+    return n;
+}
+
+/*
+ * cap_enter for process p (docs/abi.md §4.4): submit, then wait for
+ * min_complete CQEs or the timeout. Waiting needs the calling thread to be
+ * a thread of p; from the host context (tests, fuzzer) this never blocks.
+ * Returns the CQEs available, or CAP_ERR_INVALID_REQUEST (min_complete
+ * above the CQ size), CAP_ERR_RING_BUSY (another thread waits),
+ * CAP_ERR_RING_CORRUPT (indices were corrupt; see the header flags).
+ */
+int k_cap_enter(struct k_process *p, uint32_t min_complete,
+                uint64_t timeout_ns)
+{
+    if (p->state != KP_ALIVE)
+        return CAP_ERR_INVOKE_FAILED;
+    if (min_complete > CAP_CQ_ENTRIES)
+        return CAP_ERR_INVALID_REQUEST;
+    p->rs.corrupt = 0;
+    int r = k_ring_submit(p);
+    if (r == CAP_ERR_RING_CORRUPT || p->rs.corrupt)
+        return CAP_ERR_RING_CORRUPT;
+    uint32_t ready = k_ring_cq_ready(p);
+    struct k_thread *t = k.current;
+    if (ready >= min_complete || timeout_ns == 0 || !t || t->proc != p)
+        return (int)ready;
+    if (p->rs.waiter)
+        return CAP_ERR_RING_BUSY;
+    uint64_t now = k_now();
+    uint64_t deadline = timeout_ns == CAP_TIMEOUT_INFINITE ||
+                                timeout_ns > UINT64_MAX - now
+                            ? UINT64_MAX
+                            : now + timeout_ns;
+    p->rs.waiter = t;
+    p->rs.waiter_min = min_complete;
+    for (;;) {
+        enum k_wake w = k_thread_wait(deadline);
+        ready = k_ring_cq_ready(p);
+        if (ready >= min_complete || w == K_WAKE_TIMEOUT ||
+            p->state != KP_ALIVE)
+            break;
+    }
+    if (p->rs.waiter == t)
+        p->rs.waiter = NULL;
+    return (int)ready;
+}
+
+int k_sys_cap_enter(uint32_t min_complete, uint64_t timeout_ns)
+{
+    struct k_thread *t = k.current;
+    if (!t)
+        return CAP_ERR_INVALID_REQUEST;
+    return k_cap_enter(t->proc, min_complete, timeout_ns);
+}

@@ -1,0 +1,142 @@
+/*
+ * sched.c - the scheduler: one run queue of threads, blocking with
+ * deadlines, and the idle path.
+ *
+ * Threads switch to the scheduler context (the host thread that called
+ * k_run) whenever they block, yield or die; the scheduler picks the next
+ * runnable thread (FIFO, or a seeded random choice among the runnable ones
+ * with k_config.shuffle), fires due timers, and when nothing is runnable
+ * calls port_idle with the next deadline. Under the virtual clock, idling
+ * jumps the clock to the next deadline instead of waiting.
+ */
+#include "kmodel.h"
+
+void k_sched_ready(struct k_thread *t)
+{
+    t->state = KT_RUNNABLE;
+    t->rq_next = NULL;
+    if (k.rq_tail)
+        k.rq_tail->rq_next = t;
+    else
+        k.rq_head = t;
+    k.rq_tail = t;
+}
+
+static struct k_thread *rq_pick(void)
+{
+    struct k_thread **pp = &k.rq_head;
+    if (!*pp)
+        return NULL;
+    if (k.cfg.shuffle && (*pp)->rq_next) {
+        unsigned n = 0;
+        for (struct k_thread *t = k.rq_head; t; t = t->rq_next)
+            n++;
+        unsigned skip = (unsigned)(k_random() % n);
+        while (skip--)
+            pp = &(*pp)->rq_next;
+    }
+    struct k_thread *t = *pp;
+    *pp = t->rq_next;
+    if (k.rq_tail == t) {
+        k.rq_tail = NULL;
+        for (struct k_thread *q = k.rq_head; q; q = q->rq_next)
+            k.rq_tail = q;
+    }
+    t->rq_next = NULL;
+    return t;
+}
+
+/* Switch from the current thread to the scheduler; returns when the
+ * thread is next picked. */
+static void sched_switch_out(void)
+{
+    struct k_thread *t = k.current;
+    port_ctx_switch(t->ctx, k.sched_ctx);
+}
+
+static void thread_timeout(struct k_timer *tm)
+{
+    struct k_thread *t =
+        (struct k_thread *)((char *)tm - offsetof(struct k_thread, timer));
+    if (t->state == KT_BLOCKED) {
+        t->wake = K_WAKE_TIMEOUT;
+        k_sched_ready(t);
+    }
+}
+
+/*
+ * Block the current thread until k_thread_wake or deadline (k_now() time,
+ * UINT64_MAX for none). Returns why it woke.
+ */
+enum k_wake k_thread_wait(uint64_t deadline)
+{
+    struct k_thread *t = k.current;
+    K_ASSERT(t != NULL, "k_thread_wait outside a thread");
+    t->wake = K_WAKE_NONE;
+    t->state = KT_BLOCKED;
+    if (deadline != UINT64_MAX)
+        k_timer_arm(&t->timer, deadline, thread_timeout);
+    sched_switch_out();
+    k_timer_cancel(&t->timer);
+    return t->wake;
+}
+
+/* Wake a blocked thread (no effect on a thread that is not blocked). */
+void k_thread_wake(struct k_thread *t)
+{
+    if (t->state != KT_BLOCKED)
+        return;
+    k_timer_cancel(&t->timer);
+    t->wake = K_WAKE_SIGNAL;
+    k_sched_ready(t);
+}
+
+void k_sched_yield(void)
+{
+    struct k_thread *t = k.current;
+    K_ASSERT(t != NULL, "k_sched_yield outside a thread");
+    k_sched_ready(t);
+    sched_switch_out();
+}
+
+/*
+ * Run threads until none is runnable and nothing can make one runnable (no
+ * timer armed and no device work pending). Returns the number of threads
+ * still alive then (blocked forever): 0 means everything finished. Call
+ * from the host context only.
+ */
+unsigned k_run(void)
+{
+    K_ASSERT(k.current == NULL, "k_run from inside a thread");
+    for (;;) {
+        k_timer_fire_due();
+        struct k_thread *t = rq_pick();
+        if (t) {
+            t->state = KT_RUNNING;
+            k.current = t;
+            k.stats.switches++;
+            port_ctx_switch(k.sched_ctx, t->ctx);
+            k.current = NULL;
+            k_sched_reap();
+            continue;
+        }
+        if (k.stats.threads_live == 0)
+            return 0;
+        uint64_t deadline = k_timer_next_deadline();
+        if (k.cfg.virtual_clock) {
+            /* Devices first (without waiting), then jump the clock. */
+            if (port_idle(0))
+                continue;
+            if (deadline != UINT64_MAX) {
+                if (deadline > k.vclock)
+                    k.vclock = deadline;
+                continue;
+            }
+            if (!port_idle(UINT64_MAX))
+                return k.stats.threads_live;
+            continue;
+        }
+        if (!port_idle(deadline) && deadline == UINT64_MAX)
+            return k.stats.threads_live;
+    }
+}

@@ -1,0 +1,143 @@
+/*
+ * thread.c - threads: fibers with a stack carved from their process arena.
+ *
+ * A thread runs entry(arg) on its own stack. When entry returns, or the
+ * thread calls k_thread_exit, it becomes DEAD and switches to the scheduler
+ * for the last time; the scheduler reaps it (frees its context and stack
+ * slot). The last thread of a process to exit ends the process with status
+ * 0.
+ */
+#include "kmodel.h"
+
+struct k_thread *k_current(void)
+{
+    return k.current;
+}
+
+static void thread_start(void *arg)
+{
+    struct k_thread *t = arg;
+    t->entry(t->arg);
+    k_thread_exit();
+}
+
+/* The host address of stack slot i: slots are stacked down from the top of
+ * the arena. */
+static void *thread_stack(struct k_process *p, uint32_t slot)
+{
+    return p->arena + p->arena_size - (size_t)(slot + 1) * p->stack_size;
+}
+
+/*
+ * Create a runnable thread in p. Returns 0 and the thread, or
+ * CAP_ERR_INVOKE_FAILED if p is not alive, has max_threads threads, or
+ * memory runs out. The thread holds a reference on p until it is reaped.
+ */
+int k_thread_create(struct k_process *p, void (*entry)(void *), void *arg,
+                    struct k_thread **out)
+{
+    if (p->state != KP_ALIVE || p->nthreads >= p->max_threads)
+        return CAP_ERR_INVOKE_FAILED;
+    uint32_t slot = 0;
+    while (slot < p->max_threads && (p->stack_used & (1u << slot)))
+        slot++;
+    if (slot >= p->max_threads)
+        return CAP_ERR_INVOKE_FAILED; /* a dead thread not reaped yet */
+    struct k_thread *t = port_alloc(sizeof *t);
+    if (!t)
+        return CAP_ERR_INVOKE_FAILED;
+    t->ctx = port_ctx_create(thread_stack(p, slot), p->stack_size,
+                             thread_start, t);
+    if (!t->ctx) {
+        port_free(t);
+        return CAP_ERR_INVOKE_FAILED;
+    }
+    t->tid = k.next_tid++;
+    t->gen = 1;
+    t->proc = p;
+    t->stack_slot = slot;
+    t->entry = entry;
+    t->arg = arg;
+    p->stack_used |= 1u << slot;
+    t->proc_next = p->threads;
+    p->threads = t;
+    p->nthreads++;
+    k_process_get(p);
+    k.stats.threads_live++;
+    k_sched_ready(t);
+    if (out)
+        *out = t;
+    return 0;
+}
+
+/* Take t out of every queue and mark it dead (not yet reaped). */
+static void thread_retire(struct k_thread *t)
+{
+    struct k_process *p = t->proc;
+    if (t->state == KT_RUNNABLE) {
+        struct k_thread **pp = &k.rq_head;
+        while (*pp && *pp != t)
+            pp = &(*pp)->rq_next;
+        if (*pp) {
+            *pp = t->rq_next;
+            if (k.rq_tail == t) {
+                k.rq_tail = NULL;
+                for (struct k_thread *q = k.rq_head; q; q = q->rq_next)
+                    k.rq_tail = q;
+            }
+        }
+        t->rq_next = NULL;
+    }
+    k_timer_cancel(&t->timer);
+    if (p->rs.waiter == t)
+        p->rs.waiter = NULL;
+    t->state = KT_DEAD;
+    t->dead_next = k.dead;
+    k.dead = t;
+    p->nthreads--;
+    k.stats.threads_live--;
+}
+
+/* Kill a thread that is not the current one (process exit). */
+void k_thread_kill(struct k_thread *t)
+{
+    K_ASSERT(t != k.current, "k_thread_kill of the current thread");
+    if (t->state != KT_DEAD)
+        thread_retire(t);
+}
+
+/*
+ * End the current thread. If it is the last thread of a live process the
+ * process exits with status 0. Never returns.
+ */
+_Noreturn void k_thread_exit(void)
+{
+    struct k_thread *t = k.current;
+    K_ASSERT(t != NULL, "k_thread_exit outside a thread");
+    struct k_process *p = t->proc;
+    if (p->state == KP_ALIVE && p->nthreads == 1) {
+        k_process_exit(p, 0); /* retires t and never returns */
+    }
+    thread_retire(t);
+    port_ctx_exit(t->ctx, k.sched_ctx);
+}
+
+/* Free dead threads; runs in scheduler context only. */
+void k_sched_reap(void)
+{
+    while (k.dead) {
+        struct k_thread *t = k.dead;
+        k.dead = t->dead_next;
+        struct k_process *p = t->proc;
+        for (struct k_thread **pp = &p->threads; *pp; pp = &(*pp)->proc_next) {
+            if (*pp == t) {
+                *pp = t->proc_next;
+                break;
+            }
+        }
+        p->stack_used &= ~(1u << t->stack_slot);
+        port_ctx_destroy(t->ctx);
+        port_free(t);
+        k_process_put(p);
+    }
+}
