@@ -1,0 +1,152 @@
+/*
+ * harness.c - see harness.h.
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "port_uv.h"
+
+#define HEAP_HDR 64u
+
+/* SQEs taken but not yet published, per process (tests use few). */
+static struct {
+    struct k_process *p;
+    uint32_t taken;
+} pending[16];
+
+void h_up(bool virtual_clock, uint64_t seed)
+{
+    memset(pending, 0, sizeof pending);
+    assert_int_equal(sim_port_init(), 0);
+    struct k_config cfg = {.seed = seed, .virtual_clock = virtual_clock};
+    assert_int_equal(k_init(&cfg), 0);
+}
+
+void h_down(void)
+{
+    k_shutdown();
+    memset(pending, 0, sizeof pending);
+    assert_int_equal(k.stats.objects_live, 0);
+    assert_int_equal(k.stats.threads_live, 0);
+    assert_int_equal(k.stats.processes_live, 0);
+    sim_port_fini();
+}
+
+struct k_process *h_proc(const char *name, uint32_t cap_slots)
+{
+    struct k_process_opts o = {.name = name, .cap_slots = cap_slots};
+    struct k_process *p = k_process_create(&o);
+    assert_non_null(p);
+    return p;
+}
+
+void *h_alloc(struct k_process *p, size_t n)
+{
+    uint8_t *heap = k_user_ptr(p, CAPOS_HEAP_VADDR, HEAP_HDR);
+    assert_non_null(heap);
+    uint64_t *top = (uint64_t *)heap;
+    if (*top == 0)
+        *top = HEAP_HDR;
+    uint64_t off = (*top + 15) & ~(uint64_t)15;
+    uint8_t *ptr = k_user_ptr(p, CAPOS_HEAP_VADDR + off, n);
+    assert_non_null(ptr);
+    *top = off + n;
+    memset(ptr, 0, n);
+    return ptr;
+}
+
+uint64_t h_va(struct k_process *p, const void *ptr)
+{
+    uint64_t va = k_user_vaddr(p, ptr);
+    assert_int_not_equal(va, 0);
+    return va;
+}
+
+static uint32_t *taken_of(struct k_process *p)
+{
+    for (unsigned i = 0; i < 16; i++)
+        if (pending[i].p == p)
+            return &pending[i].taken;
+    for (unsigned i = 0; i < 16; i++)
+        if (!pending[i].p || pending[i].p->state != KP_ALIVE) {
+            pending[i].p = p;
+            pending[i].taken = 0;
+            return &pending[i].taken;
+        }
+    fail_msg("harness: too many processes with pending SQEs");
+    return NULL;
+}
+
+CapSqe *h_sqe(struct k_process *p)
+{
+    uint32_t *taken = taken_of(p);
+    uint32_t tail = p->ring->hdr.sq_tail + *taken;
+    CapSqe *s = &p->ring->sq[tail & (CAP_SQ_ENTRIES - 1)];
+    memset(s, 0, sizeof *s);
+    (*taken)++;
+    return s;
+}
+
+void h_submit(struct k_process *p)
+{
+    uint32_t *taken = taken_of(p);
+    __atomic_store_n(&p->ring->hdr.sq_tail, p->ring->hdr.sq_tail + *taken,
+                     __ATOMIC_RELEASE);
+    *taken = 0;
+}
+
+int h_enter(struct k_process *p)
+{
+    return k_cap_enter(p, 0, 0);
+}
+
+bool h_cqe(struct k_process *p, CapCqe *out)
+{
+    CapRingHeader *h = &p->ring->hdr;
+    uint32_t tail = __atomic_load_n(&h->cq_tail, __ATOMIC_ACQUIRE);
+    if (h->cq_head == tail)
+        return false;
+    *out = p->ring->cq[h->cq_head & (CAP_CQ_ENTRIES - 1)];
+    __atomic_store_n(&h->cq_head, h->cq_head + 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+CapCqe h_one(struct k_process *p, const CapSqe *sqe)
+{
+    *h_sqe(p) = *sqe;
+    h_submit(p);
+    assert_int_equal(h_enter(p), 1);
+    CapCqe c;
+    assert_true(h_cqe(p, &c));
+    CapCqe extra;
+    assert_false(h_cqe(p, &extra));
+    return c;
+}
+
+CapSqe h_nop(uint64_t user_data)
+{
+    CapSqe s = {.opcode = CAP_OP_NOP, .user_data = user_data};
+    return s;
+}
+
+CapSqe h_call(uint32_t cap, uint16_t method, uint64_t user_data)
+{
+    CapSqe s = {.opcode = CAP_OP_CALL,
+                .cap_id = cap,
+                .method_id = method,
+                .user_data = user_data};
+    return s;
+}
+
+CapSqe h_release(uint32_t cap, uint64_t user_data)
+{
+    CapSqe s = {.opcode = CAP_OP_RELEASE, .cap_id = cap, .user_data = user_data};
+    return s;
+}
+
+uint32_t h_live(struct k_process *p)
+{
+    return p->caps.live;
+}
