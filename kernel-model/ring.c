@@ -54,16 +54,23 @@ bool k_ring_reserve_cqe(struct k_process *p)
 }
 
 /*
- * Post a CQE using a slot reserved earlier, and wake the process's
- * cap_enter waiter if it now has enough. A dead process's CQE is dropped.
+ * Take the CQ slot reserved earlier for one completion: returns where to
+ * write it, or NULL when p is dead (the CQE is dropped). Follow with
+ * cq_publish.
  */
-void k_ring_post(struct k_process *p, const CapCqe *cqe)
+static CapCqe *cq_claim(struct k_process *p)
 {
     K_ASSERT(p->rs.cq_reserved > 0, "CQE posted without a reservation");
     p->rs.cq_reserved--;
     if (p->state != KP_ALIVE)
-        return;
-    p->ring->cq[p->rs.cq_tail & (CAP_CQ_ENTRIES - 1)] = *cqe;
+        return NULL;
+    return &p->ring->cq[p->rs.cq_tail & (CAP_CQ_ENTRIES - 1)];
+}
+
+/* Make the claimed CQE visible and wake the process's cap_enter waiter if
+ * it now has enough. */
+static void cq_publish(struct k_process *p)
+{
     p->rs.cq_tail++;
     store_release(&p->ring->hdr.cq_tail, p->rs.cq_tail);
     k.stats.cqes++;
@@ -72,10 +79,39 @@ void k_ring_post(struct k_process *p, const CapCqe *cqe)
         k_thread_wake(w);
 }
 
+/*
+ * Post a CQE using a slot reserved earlier. Fields are copied one by one:
+ * a whole-struct copy of a CQE just built on the stack with narrower stores
+ * stalls on store forwarding.
+ */
+void k_ring_post(struct k_process *p, const CapCqe *cqe)
+{
+    CapCqe *d = cq_claim(p);
+    if (!d)
+        return;
+    d->user_data = cqe->user_data;
+    d->result = cqe->result;
+    d->flags = cqe->flags;
+    d->cap_count = cqe->cap_count;
+    d->call_id = cqe->call_id;
+    d->reserved = 0;
+    d->badge = cqe->badge;
+    cq_publish(p);
+}
+
 static void post_result(struct k_process *p, uint64_t user_data, int32_t r)
 {
-    CapCqe cqe = {.user_data = user_data, .result = r};
-    k_ring_post(p, &cqe);
+    CapCqe *d = cq_claim(p);
+    if (!d)
+        return;
+    d->user_data = user_data;
+    d->result = r;
+    d->flags = 0;
+    d->cap_count = 0;
+    d->call_id = 0;
+    d->reserved = 0;
+    d->badge = 0;
+    cq_publish(p);
 }
 
 /*
@@ -160,9 +196,11 @@ static int sqe_check_common(const CapSqe *s)
     if (s->reserved0 || s->pipeline_dep || s->pipeline_field ||
         (s->flags & ~CAP_SQE_FLAGS_KNOWN))
         return CAP_ERR_INVALID_REQUEST;
+    uint8_t any = 0;
     for (unsigned i = 0; i < sizeof s->reserved1; i++)
-        if (s->reserved1[i])
-            return CAP_ERR_INVALID_REQUEST;
+        any |= s->reserved1[i];
+    if (any)
+        return CAP_ERR_INVALID_REQUEST;
     if (s->opcode == CAP_OP_FINISH || s->opcode == CAP_OP_PARK ||
         s->opcode == CAP_OP_UNPARK)
         return CAP_ERR_UNSUPPORTED_OPCODE;
@@ -363,6 +401,8 @@ int k_ring_submit(struct k_process *p)
     while (p->rs.sq_head != tail && p->state == KP_ALIVE) {
         if (!k_ring_reserve_cqe(p))
             break;
+        /* The only read of this SQE's ring memory: one copy, then every
+         * check and action works on the copy (no double fetch). */
         CapSqe sqe;
         k_memcpy(&sqe, &p->ring->sq[p->rs.sq_head & (CAP_SQ_ENTRIES - 1)],
                  sizeof sqe);

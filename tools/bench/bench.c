@@ -1,0 +1,861 @@
+/*
+ * tools/bench/bench.c - capos-bench, the `make bench` program: kernel-model
+ * figures next to host anchors measured in the same run.
+ *
+ * Links: tools/bench/bench.c, tools/bench/anchors.c, every kernel-model
+ * source (kernel-model/[a-z]*.c), sim/port_uv.c, sim/ctx.c and
+ * arch/x86_64/switch.S (x86_64 only); libraries -luv -luring -lpthread
+ * (liburing optional: without HAVE_LIBURING the io_uring anchors report
+ * themselves unavailable). Built at -O2 without sanitizers.
+ *
+ * Usage: capos-bench [--list] [FIGURE...]
+ *   With names, runs only those figures (ratios need their anchors too).
+ *   CAPOS_BENCH_RUNS   repetitions per figure (default 7)
+ *   CAPOS_BENCH_SCALE  multiplies every figure's operation count (default
+ *                      1; e.g. 0.01 for a quick smoke run)
+ *
+ * Each figure runs one untimed warm-up repetition, then RUNS timed ones;
+ * each repetition times a loop of N operations with CLOCK_MONOTONIC and
+ * yields ns/op. Output: a table (min, median, max ns/op and, for model
+ * figures, anchor median / figure median ratios), then one line per figure
+ * that ran: `bench: NAME median_ns=X min_ns=Y max_ns=Z`.
+ *
+ * Model figures use only the kmodel.h API, on a kernel brought up with
+ * seed 1 and the real clock. Their "user code" runs on model threads and
+ * drives the ring as a capOS process would: write SQEs, publish sq_tail
+ * (release), cap_enter, read CQEs up to cq_tail (acquire), publish
+ * cq_head. Buffers live in the process heap (CAPOS_HEAP_VADDR); SQEs
+ * carry user virtual addresses.
+ */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "kmodel.h"
+#include "port_uv.h"
+
+#define BENCH_DEFAULT_RUNS 7u
+#define BENCH_MAX_RUNS 1000u
+
+/* ---------------------------------------------------------------- */
+/* Model figures: user-side ring access                              */
+/* ---------------------------------------------------------------- */
+
+/* The user's view of its ring: its own producer and consumer indices. */
+struct user_ring {
+    CapRing *ring;
+    uint32_t sq_tail;
+    uint32_t cq_head;
+};
+
+static void ur_open(struct user_ring *u, struct k_process *p)
+{
+    u->ring = p->ring;
+    u->sq_tail = p->ring->hdr.sq_tail;
+    u->cq_head = p->ring->hdr.cq_head;
+}
+
+/* Write the next SQ slot with one whole-entry store, as a runtime does
+ * (building the entry in registers first: field-by-field stores over a
+ * zeroed slot make the kernel's copy stall on store forwarding). The caller
+ * keeps at most CAP_SQ_ENTRIES unsubmitted. */
+static void ur_push(struct user_ring *u, CapSqe sqe)
+{
+    u->ring->sq[u->sq_tail++ & (CAP_SQ_ENTRIES - 1)] = sqe;
+}
+
+/* Publish the SQEs written so far: the kernel may read them after this. */
+static void ur_publish(struct user_ring *u)
+{
+    __atomic_store_n(&u->ring->hdr.sq_tail, u->sq_tail, __ATOMIC_RELEASE);
+}
+
+/* The kernel's cq_tail: CQEs before it are fully written. */
+static uint32_t ur_cq_tail(const struct user_ring *u)
+{
+    return __atomic_load_n(&u->ring->hdr.cq_tail, __ATOMIC_ACQUIRE);
+}
+
+/* Hand consumed CQ slots back to the kernel. */
+static void ur_cq_release(struct user_ring *u)
+{
+    __atomic_store_n(&u->ring->hdr.cq_head, u->cq_head, __ATOMIC_RELEASE);
+}
+
+/* Host pointer and user address of a heap buffer of p. */
+static void *user_heap(struct k_process *p, uint64_t off, uint64_t len,
+                       uint64_t *vaddr)
+{
+    void *ptr = k_user_ptr(p, CAPOS_HEAP_VADDR + off, len);
+
+    *vaddr = ptr != NULL ? k_user_vaddr(p, ptr) : 0;
+    return ptr;
+}
+
+/* ---------------------------------------------------------------- */
+/* Model figures: common set-up                                      */
+/* ---------------------------------------------------------------- */
+
+/* Failures of the bench's own checks, beside the CAP_ERR_* codes. */
+#define BENCH_E_SHORT (-100)     /* cap_enter returned fewer CQEs than asked */
+#define BENCH_E_USER_DATA (-101) /* a CQE for another SQE than expected */
+#define BENCH_E_NO_HEAP (-102)   /* heap buffer outside the arena */
+
+/*
+ * What a model figure's measuring thread reports back. err is 0, a
+ * CAP_ERR_* code or another negative number; where says which step.
+ */
+struct model_job {
+    uint64_t ops;
+    unsigned reps;
+    double *samples;
+    struct k_process *proc;
+    uint32_t cap;
+    unsigned batch;
+    bool done;
+    int err;
+    const char *where;
+};
+
+static const char *cap_err_name(int code)
+{
+    static const char *const names[] = {
+        "?",
+        "CAP_ERR_INVALID_REQUEST",
+        "CAP_ERR_INVALID_PARAMS_BUFFER",
+        "CAP_ERR_INVALID_RESULT_BUFFER",
+        "CAP_ERR_INVOKE_FAILED",
+        "CAP_ERR_UNSUPPORTED_OPCODE",
+        "CAP_ERR_APPLICATION_EXCEPTION",
+        "CAP_ERR_APPLICATION_EXCEPTION_TRUNCATED",
+        "CAP_ERR_INVALID_TRANSFER",
+        "CAP_ERR_TRANSFER_REJECTED",
+        "CAP_ERR_QUEUE_FULL",
+        "CAP_ERR_DISCONNECTED",
+        "CAP_ERR_RING_BUSY",
+        "CAP_ERR_RING_CORRUPT",
+    };
+
+    if (code < 0 && -code < (int)(sizeof names / sizeof names[0]))
+        return names[-code];
+    switch (code) {
+    case BENCH_E_SHORT:
+        return "fewer CQEs than min_complete without a timeout";
+    case BENCH_E_USER_DATA:
+        return "CQE user_data does not match the SQE";
+    case BENCH_E_NO_HEAP:
+        return "heap buffer is outside the process arena";
+    default:
+        return "unexpected value";
+    }
+}
+
+static void job_fail(struct model_job *j, const char *where, int err)
+{
+    if (j->err == 0) {
+        j->err = err;
+        j->where = where;
+    }
+}
+
+/* Bring up a kernel as the figures need it: seed 1, real clock, FIFO
+ * run queue. Prints and returns false on failure. */
+static bool model_up(const char *figure)
+{
+    const struct k_config cfg = {.seed = 1, .virtual_clock = false};
+    int rc = k_init(&cfg);
+
+    if (rc != 0) {
+        printf("%s failed: k_init returned %d (%s)\n", figure, rc,
+               cap_err_name(rc));
+        return false;
+    }
+    return true;
+}
+
+static struct k_process *model_process(const char *figure, const char *name)
+{
+    const struct k_process_opts opts = {.name = name};
+    struct k_process *p = k_process_create(&opts);
+
+    if (p == NULL)
+        printf("%s failed: k_process_create(%s) returned NULL\n", figure, name);
+    return p;
+}
+
+static bool model_thread(const char *figure, struct k_process *p,
+                         void (*entry)(void *), void *arg)
+{
+    int rc = k_thread_create(p, entry, arg, NULL);
+
+    if (rc != 0)
+        printf("%s failed: k_thread_create returned %d (%s)\n", figure, rc,
+               cap_err_name(rc));
+    return rc == 0;
+}
+
+/*
+ * Run the scheduler until every thread is done, shut the kernel down and
+ * turn the jobs' reports into a figure result (printing what went wrong).
+ */
+static int model_run(const char *figure, struct model_job *jobs, unsigned njobs)
+{
+    unsigned stuck = k_run();
+    int result = BENCH_OK;
+
+    k_shutdown();
+    for (unsigned i = 0; i < njobs; i++) {
+        struct model_job *j = &jobs[i];
+
+        if (j->err != 0) {
+            printf("%s failed: %s returned %d (%s)\n", figure, j->where, j->err,
+                   cap_err_name(j->err));
+            result = BENCH_FAIL;
+        } else if (!j->done) {
+            printf("%s failed: a measuring thread never finished (k_run "
+                   "returned with %u thread(s) blocked)\n",
+                   figure, stuck);
+            result = BENCH_FAIL;
+        }
+    }
+    return result;
+}
+
+/* ---------------------------------------------------------------- */
+/* ring_nop_batch1, ring_nop_batch16                                 */
+/* ---------------------------------------------------------------- */
+
+/* Thread: j->batch NOPs per cap_enter(batch); ns per NOP. */
+static void nop_thread(void *arg)
+{
+    struct model_job *j = arg;
+    struct user_ring u;
+    uint64_t rounds = (j->ops + j->batch - 1) / j->batch;
+
+    ur_open(&u, j->proc);
+    for (unsigned r = 0; r < j->reps; r++) {
+        uint64_t t0 = bench_now_ns();
+
+        for (uint64_t i = 0; i < rounds; i++) {
+            uint32_t tail;
+            int rc;
+
+            for (unsigned b = 0; b < j->batch; b++) {
+                ur_push(&u, (CapSqe){.opcode = CAP_OP_NOP, .user_data = b});
+            }
+            ur_publish(&u);
+            rc = k_sys_cap_enter(j->batch, CAP_TIMEOUT_INFINITE);
+            if (rc < (int)j->batch) {
+                job_fail(j, "k_sys_cap_enter(NOP batch)",
+                         rc < 0 ? rc : BENCH_E_SHORT);
+                return;
+            }
+            tail = ur_cq_tail(&u);
+            for (; u.cq_head != tail; u.cq_head++) {
+                const CapCqe *c = &u.ring->cq[u.cq_head & (CAP_CQ_ENTRIES - 1)];
+
+                if (c->result != 0) {
+                    job_fail(j, "NOP completion", c->result);
+                    return;
+                }
+            }
+            ur_cq_release(&u);
+        }
+        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), rounds * j->batch);
+    }
+    j->done = true;
+}
+
+static int ring_nop(const char *figure, unsigned batch, uint64_t ops,
+                    unsigned reps, double *samples)
+{
+    struct model_job j = {
+        .ops = ops, .reps = reps, .samples = samples, .batch = batch};
+
+    if (!model_up(figure))
+        return BENCH_FAIL;
+    j.proc = model_process(figure, "bench-nop");
+    if (j.proc == NULL || !model_thread(figure, j.proc, nop_thread, &j)) {
+        k_shutdown();
+        return BENCH_FAIL;
+    }
+    return model_run(figure, &j, 1);
+}
+
+static int fig_ring_nop_batch1(uint64_t ops, unsigned reps, double *samples)
+{
+    return ring_nop("ring_nop_batch1", 1, ops, reps, samples);
+}
+
+static int fig_ring_nop_batch16(uint64_t ops, unsigned reps, double *samples)
+{
+    return ring_nop("ring_nop_batch16", CAP_SQ_ENTRIES, ops, reps, samples);
+}
+
+/* ---------------------------------------------------------------- */
+/* nullcap_call                                                      */
+/* ---------------------------------------------------------------- */
+
+/* Thread: CALL NullCap method 0 (no params, no result), one per
+ * cap_enter(1); ns per call. */
+static void nullcap_thread(void *arg)
+{
+    struct model_job *j = arg;
+    struct user_ring u;
+
+    ur_open(&u, j->proc);
+    for (unsigned r = 0; r < j->reps; r++) {
+        uint64_t t0 = bench_now_ns();
+
+        for (uint64_t i = 0; i < j->ops; i++) {
+            const CapCqe *c;
+            int rc;
+
+            ur_push(&u, (CapSqe){.opcode = CAP_OP_CALL,
+                                 .cap_id = j->cap,
+                                 .method_id = 0,
+                                 .user_data = i});
+            ur_publish(&u);
+            rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
+            if (rc < 1 || ur_cq_tail(&u) == u.cq_head) {
+                job_fail(j, "k_sys_cap_enter(CALL)",
+                         rc < 0 ? rc : BENCH_E_SHORT);
+                return;
+            }
+            c = &u.ring->cq[u.cq_head++ & (CAP_CQ_ENTRIES - 1)];
+            if (c->result < 0 || c->user_data != i) {
+                job_fail(j, "NullCap CALL completion",
+                         c->result < 0 ? c->result : BENCH_E_USER_DATA);
+                return;
+            }
+            ur_cq_release(&u);
+        }
+        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), j->ops);
+    }
+    j->done = true;
+}
+
+static int fig_nullcap_call(uint64_t ops, unsigned reps, double *samples)
+{
+    const char *figure = "nullcap_call";
+    struct model_job j = {.ops = ops, .reps = reps, .samples = samples};
+    int rc;
+
+    if (!model_up(figure))
+        return BENCH_FAIL;
+    j.proc = model_process(figure, "bench-nullcap");
+    if (j.proc == NULL)
+        goto fail;
+    rc = nullcap_grant(j.proc, &j.cap);
+    if (rc != 0) {
+        printf("%s failed: nullcap_grant returned %d (%s)\n", figure, rc,
+               cap_err_name(rc));
+        goto fail;
+    }
+    if (!model_thread(figure, j.proc, nullcap_thread, &j))
+        goto fail;
+    return model_run(figure, &j, 1);
+fail:
+    k_shutdown();
+    return BENCH_FAIL;
+}
+
+/* ---------------------------------------------------------------- */
+/* endpoint_rtt                                                      */
+/* ---------------------------------------------------------------- */
+
+#define EP_METHOD_PING 0u
+#define EP_METHOD_STOP 1u
+#define EP_RECV_BUF 256u
+#define EP_RESULT_BUF 64u
+#define EP_TAG_RECV 1u
+#define EP_TAG_RETURN 2u
+
+/*
+ * Server thread: keep one RECV posted on the raw endpoint; answer every
+ * call with an empty RETURN, posting the RETURN and the next RECV together
+ * and waiting for both completions in one cap_enter (reply-and-wait).
+ * Leaves after returning a STOP call. Failures go to j (the server's job).
+ */
+static void ep_server_thread(void *arg)
+{
+    struct model_job *j = arg;
+    struct user_ring u;
+    uint64_t buf_va;
+    const EndpointMessageHeader *hdr =
+        user_heap(j->proc, 0, EP_RECV_BUF, &buf_va);
+    unsigned outstanding = 0; /* SQEs submitted, CQE not yet seen */
+    bool stop = false;
+    if (hdr == NULL) {
+        job_fail(j, "k_user_ptr(heap)", BENCH_E_NO_HEAP);
+        return;
+    }
+    ur_open(&u, j->proc);
+    ur_push(&u, (CapSqe){.opcode = CAP_OP_RECV,
+                         .cap_id = j->cap,
+                         .user_data = EP_TAG_RECV,
+                         .result_addr = buf_va,
+                         .result_len = EP_RECV_BUF});
+    outstanding++;
+    while (outstanding > 0) {
+        uint32_t tail;
+        int rc;
+
+        ur_publish(&u);
+        rc = k_sys_cap_enter(outstanding, CAP_TIMEOUT_INFINITE);
+        if (rc < (int)outstanding) {
+            job_fail(j, "server k_sys_cap_enter", rc < 0 ? rc : BENCH_E_SHORT);
+            return;
+        }
+        tail = ur_cq_tail(&u);
+        for (; u.cq_head != tail; u.cq_head++) {
+            CapCqe c = u.ring->cq[u.cq_head & (CAP_CQ_ENTRIES - 1)];
+
+            outstanding--;
+            if (c.result < 0) {
+                job_fail(j,
+                         c.user_data == EP_TAG_RECV ? "server RECV"
+                                                    : "server RETURN",
+                         c.result);
+                return;
+            }
+            if (c.user_data != EP_TAG_RECV)
+                continue;
+            if (hdr->method_id == EP_METHOD_STOP)
+                stop = true;
+            ur_push(&u, (CapSqe){.opcode = CAP_OP_RETURN,
+                                 .cap_id = j->cap,
+                                 .call_id = c.call_id,
+                                 .user_data = EP_TAG_RETURN});
+            outstanding++;
+            if (!stop) {
+                ur_push(&u, (CapSqe){.opcode = CAP_OP_RECV,
+                                     .cap_id = j->cap,
+                                     .user_data = EP_TAG_RECV,
+                                     .result_addr = buf_va,
+                                     .result_len = EP_RECV_BUF});
+                outstanding++;
+            }
+        }
+        ur_cq_release(&u);
+    }
+    j->done = true;
+}
+
+/* One CALL on the client facet and its completion; 0 or an error. */
+static int ep_call(struct user_ring *u, uint32_t cap, uint16_t method,
+                   uint64_t result_va, uint64_t tag)
+{
+    const CapCqe *c;
+    int rc;
+
+    ur_push(u, (CapSqe){.opcode = CAP_OP_CALL,
+                        .cap_id = cap,
+                        .method_id = method,
+                        .user_data = tag,
+                        .result_addr = result_va,
+                        .result_len = EP_RESULT_BUF});
+    ur_publish(u);
+    rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
+    if (rc < 1 || ur_cq_tail(u) == u->cq_head)
+        return rc < 0 ? rc : BENCH_E_SHORT;
+    c = &u->ring->cq[u->cq_head++ & (CAP_CQ_ENTRIES - 1)];
+    rc = c->result < 0         ? c->result
+         : c->user_data != tag ? BENCH_E_USER_DATA
+                               : 0;
+    ur_cq_release(u);
+    return rc;
+}
+
+/* Client thread: timed CALL round trips, then a STOP call. */
+static void ep_client_thread(void *arg)
+{
+    struct model_job *j = arg;
+    struct user_ring u;
+    uint64_t result_va;
+    int rc;
+
+    ur_open(&u, j->proc);
+    if (user_heap(j->proc, 0, EP_RESULT_BUF, &result_va) == NULL) {
+        job_fail(j, "k_user_ptr(heap)", BENCH_E_NO_HEAP);
+        return;
+    }
+    for (unsigned r = 0; r < j->reps; r++) {
+        uint64_t t0 = bench_now_ns();
+
+        for (uint64_t i = 0; i < j->ops; i++) {
+            rc = ep_call(&u, j->cap, EP_METHOD_PING, result_va, i);
+            if (rc != 0) {
+                job_fail(j, "client CALL", rc);
+                return;
+            }
+        }
+        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), j->ops);
+    }
+    rc = ep_call(&u, j->cap, EP_METHOD_STOP, result_va, UINT64_MAX);
+    if (rc != 0) {
+        job_fail(j, "client CALL(stop)", rc);
+        return;
+    }
+    j->done = true;
+}
+
+static int fig_endpoint_rtt(uint64_t ops, unsigned reps, double *samples)
+{
+    const char *figure = "endpoint_rtt";
+    struct model_job jobs[2] = {
+        {.ops = ops, .reps = reps, .samples = samples}, /* client */
+        {.reps = 0},                                    /* server */
+    };
+    struct model_job *client = &jobs[0], *server = &jobs[1];
+    int rc;
+
+    if (!model_up(figure))
+        return BENCH_FAIL;
+    server->proc = model_process(figure, "bench-server");
+    client->proc = model_process(figure, "bench-client");
+    if (server->proc == NULL || client->proc == NULL)
+        goto fail;
+    rc = ep_create(server->proc, &server->cap);
+    if (rc != 0) {
+        printf("%s failed: ep_create returned %d (%s)\n", figure, rc,
+               cap_err_name(rc));
+        goto fail;
+    }
+    rc = ep_mint_client(server->proc, server->cap, client->proc, 7,
+                        &client->cap);
+    if (rc != 0) {
+        printf("%s failed: ep_mint_client returned %d (%s)\n", figure, rc,
+               cap_err_name(rc));
+        goto fail;
+    }
+    if (!model_thread(figure, server->proc, ep_server_thread, server) ||
+        !model_thread(figure, client->proc, ep_client_thread, client))
+        goto fail;
+    return model_run(figure, jobs, 2);
+fail:
+    k_shutdown();
+    return BENCH_FAIL;
+}
+
+/* ---------------------------------------------------------------- */
+/* fiber_switch                                                      */
+/* ---------------------------------------------------------------- */
+
+static port_ctx_t *fs_host, *fs_peer;
+static volatile bool fs_stop;
+
+static void fs_peer_main(void *arg)
+{
+    (void)arg;
+    while (!fs_stop)
+        port_ctx_switch(fs_peer, fs_host);
+    port_ctx_exit(fs_peer, fs_host);
+}
+
+/* ns per one-way port_ctx_switch between the host context and a peer
+ * that switches straight back. */
+static int fig_fiber_switch(uint64_t ops, unsigned reps, double *samples)
+{
+    const size_t stack_size = 64 * 1024;
+    uint64_t rounds = (ops + 1) / 2;
+    void *stack = port_pages_alloc(stack_size);
+
+    fs_host = port_ctx_self();
+    fs_peer = stack != NULL
+                  ? port_ctx_create(stack, stack_size, fs_peer_main, NULL)
+                  : NULL;
+    if (fs_peer == NULL) {
+        printf("fiber_switch failed: out of memory for a context\n");
+        port_pages_free(stack, stack_size);
+        return BENCH_FAIL;
+    }
+    fs_stop = false;
+    for (unsigned r = 0; r < reps; r++) {
+        uint64_t t0 = bench_now_ns();
+
+        for (uint64_t i = 0; i < rounds; i++)
+            port_ctx_switch(fs_host, fs_peer);
+        samples[r] = bench_ns_per_op(t0, bench_now_ns(), rounds * 2);
+    }
+    fs_stop = true;
+    port_ctx_switch(fs_host, fs_peer); /* the peer exits for good */
+    port_ctx_destroy(fs_peer);
+    port_pages_free(stack, stack_size);
+    return BENCH_OK;
+}
+
+/* ---------------------------------------------------------------- */
+/* The figure table                                                  */
+/* ---------------------------------------------------------------- */
+
+/* Ratio columns: a model figure names, per column, the anchor whose
+ * median is divided by the figure's median (NULL: no ratio). */
+enum { VS_URING, VS_FUTEX, VS_FUTEX_1CPU, VS_SWAPCTX, VS_COLUMNS };
+static const char *const vs_heading[VS_COLUMNS] = {"io_uring/x", "futex/x",
+                                                   "futex1cpu/x", "swapctx/x"};
+
+/* One row per figure, in output order; ops is the default operation count
+ * of one repetition. */
+struct figure {
+    const char *name;
+    bench_fn run;
+    uint64_t ops;
+    const char *what;
+    const char *vs[VS_COLUMNS];
+};
+
+static const struct figure figures[] = {
+    {.name = "ring_nop_batch1",
+     .run = fig_ring_nop_batch1,
+     .ops = 200000,
+     .what = "model: 1 NOP per cap_enter, ns per NOP",
+     .vs = {[VS_URING] = "io_uring_nop_batch1"}},
+    {.name = "ring_nop_batch16",
+     .run = fig_ring_nop_batch16,
+     .ops = 1600000,
+     .what = "model: 16 NOPs per cap_enter, ns per NOP",
+     .vs = {[VS_URING] = "io_uring_nop_batch16"}},
+    {.name = "nullcap_call",
+     .run = fig_nullcap_call,
+     .ops = 200000,
+     .what = "model: CALL NullCap.call() per cap_enter, ns per call",
+     .vs = {[VS_URING] = "io_uring_nop_batch1"}},
+    {.name = "endpoint_rtt",
+     .run = fig_endpoint_rtt,
+     .ops = 100000,
+     .what = "model: CALL -> RECV -> RETURN -> CQE between two processes, "
+             "ns per round trip",
+     .vs = {[VS_FUTEX] = "futex_pingpong",
+            [VS_FUTEX_1CPU] = "futex_pingpong_1cpu"}},
+    {.name = "fiber_switch",
+     .run = fig_fiber_switch,
+     .ops = 2000000,
+     .what = "port: one-way port_ctx_switch between two contexts",
+     .vs = {[VS_SWAPCTX] = "swapcontext"}},
+    {.name = "io_uring_nop_batch1",
+     .run = bench_io_uring_nop_batch1,
+     .ops = 100000,
+     .what = "host: io_uring NOP, 1 per io_uring_submit_and_wait"},
+    {.name = "io_uring_nop_batch16",
+     .run = bench_io_uring_nop_batch16,
+     .ops = 800000,
+     .what = "host: io_uring NOPs, 16 per io_uring_submit_and_wait, ns per "
+             "NOP"},
+    {.name = "futex_pingpong",
+     .run = bench_futex_pingpong,
+     .ops = 5000,
+     .what = "host: futex round trip between two threads"},
+    {.name = "futex_pingpong_1cpu",
+     .run = bench_futex_pingpong_1cpu,
+     .ops = 20000,
+     .what = "host: futex round trip, both threads pinned to one CPU"},
+    {.name = "swapcontext",
+     .run = bench_swapcontext,
+     .ops = 400000,
+     .what = "host: one-way glibc swapcontext"},
+};
+
+#define NFIGURES (sizeof figures / sizeof figures[0])
+
+/* ---------------------------------------------------------------- */
+/* Driver                                                            */
+/* ---------------------------------------------------------------- */
+
+struct result {
+    bool selected;
+    int status; /* BENCH_* once run */
+    double min, median, max;
+};
+
+static struct result results[NFIGURES];
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* min/median/max of n > 0 samples (sorted in place). */
+static void summarize(double *s, unsigned n, struct result *r)
+{
+    qsort(s, n, sizeof s[0], cmp_double);
+    r->min = s[0];
+    r->max = s[n - 1];
+    r->median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+}
+
+static const struct result *find_result(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < NFIGURES; i++)
+        if (strcmp(figures[i].name, name) == 0)
+            return results[i].selected && results[i].status == BENCH_OK
+                       ? &results[i]
+                       : NULL;
+    return NULL;
+}
+
+/* "anchor / figure" ratio cell, or "-". */
+static void ratio_cell(char *buf, size_t cap, const char *anchor,
+                       const struct result *r)
+{
+    const struct result *a = find_result(anchor);
+
+    if (a == NULL || r->median <= 0.0)
+        snprintf(buf, cap, "-");
+    else
+        snprintf(buf, cap, "%.2f", a->median / r->median);
+}
+
+/*
+ * Read a positive number from the environment. Returns def when unset;
+ * exits with a message naming the variable when it is malformed.
+ */
+static double env_number(const char *var, double def, double max, bool integer)
+{
+    const char *v = getenv(var);
+    char *end;
+    double x;
+
+    if (v == NULL || *v == '\0')
+        return def;
+    errno = 0;
+    x = strtod(v, &end);
+    if (errno != 0 || *end != '\0' || !(x > 0.0) || x > max ||
+        (integer && x != (double)(uint64_t)x)) {
+        fprintf(stderr,
+                "capos-bench: %s=%s is not a %s in (0, %g]; unset it for "
+                "the default (%g)\n",
+                var, v, integer ? "whole number" : "number", max, def);
+        exit(2);
+    }
+    return x;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: capos-bench [--list] [FIGURE...]\n"
+               "  env CAPOS_BENCH_RUNS (default 7), CAPOS_BENCH_SCALE "
+               "(default 1)\n");
+}
+
+/* Select figures by exact name; exits 2 naming an unknown one. */
+static void select_figures(int argc, char **argv)
+{
+    for (size_t i = 0; i < NFIGURES; i++)
+        results[i].selected = argc <= 1;
+    for (int a = 1; a < argc; a++) {
+        size_t i;
+
+        for (i = 0; i < NFIGURES; i++)
+            if (strcmp(argv[a], figures[i].name) == 0)
+                break;
+        if (i == NFIGURES) {
+            fprintf(stderr,
+                    "capos-bench: no figure named '%s'; capos-bench --list "
+                    "shows them\n",
+                    argv[a]);
+            exit(2);
+        }
+        results[i].selected = true;
+    }
+}
+
+static void print_table(unsigned runs)
+{
+    printf("\ncapos-bench: ns per operation over %u runs; ratio columns = "
+           "anchor median / figure median (> 1: the figure is faster)\n\n",
+           runs);
+    printf("%-22s %11s %11s %11s", "figure", "min", "median", "max");
+    for (int c = 0; c < VS_COLUMNS; c++)
+        printf(" %11s", vs_heading[c]);
+    printf("\n");
+    for (size_t i = 0; i < NFIGURES; i++) {
+        const struct figure *f = &figures[i];
+        const struct result *r = &results[i];
+
+        if (!r->selected)
+            continue;
+        if (r->status != BENCH_OK) {
+            printf("%-22s %11s\n", f->name,
+                   r->status == BENCH_SKIP ? "unavailable" : "FAILED");
+            continue;
+        }
+        printf("%-22s %11.1f %11.1f %11.1f", f->name, r->min, r->median,
+               r->max);
+        for (int c = 0; c < VS_COLUMNS; c++) {
+            char cell[32];
+
+            ratio_cell(cell, sizeof cell, f->vs[c], r);
+            printf(" %11s", cell);
+        }
+        printf("\n");
+    }
+    printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+    unsigned runs;
+    double scale;
+    double *samples;
+    int failed = 0;
+
+    if (argc > 1 && strcmp(argv[1], "--list") == 0) {
+        for (size_t i = 0; i < NFIGURES; i++)
+            printf("%-22s %s\n", figures[i].name, figures[i].what);
+        return 0;
+    }
+    if (argc > 1 && argv[1][0] == '-') {
+        usage(strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+        return strcmp(argv[1], "--help") == 0 ? 0 : 2;
+    }
+    runs = (unsigned)env_number("CAPOS_BENCH_RUNS", BENCH_DEFAULT_RUNS,
+                                BENCH_MAX_RUNS, true);
+    scale = env_number("CAPOS_BENCH_SCALE", 1.0, 1000.0, false);
+    select_figures(argc, argv);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    /* One extra leading repetition is the warm-up and is dropped. */
+    samples = calloc(runs + 1, sizeof *samples);
+    if (samples == NULL || sim_port_init() != 0) {
+        fprintf(stderr, "capos-bench: out of memory at start-up\n");
+        return 1;
+    }
+    for (size_t i = 0; i < NFIGURES; i++) {
+        const struct figure *f = &figures[i];
+        struct result *r = &results[i];
+        uint64_t ops = (uint64_t)((double)f->ops * scale + 0.5);
+
+        if (!r->selected)
+            continue;
+        if (ops == 0)
+            ops = 1;
+        fprintf(stderr, "capos-bench: %s (%u x %llu ops)\n", f->name, runs,
+                (unsigned long long)ops);
+        r->status = f->run(ops, runs + 1, samples);
+        if (r->status == BENCH_OK)
+            summarize(samples + 1, runs, r);
+        else if (r->status == BENCH_FAIL)
+            failed++;
+    }
+    print_table(runs);
+    for (size_t i = 0; i < NFIGURES; i++)
+        if (results[i].selected && results[i].status == BENCH_OK)
+            printf("bench: %s median_ns=%.1f min_ns=%.1f max_ns=%.1f\n",
+                   figures[i].name, results[i].median, results[i].min,
+                   results[i].max);
+    sim_port_fini();
+    free(samples);
+    if (failed)
+        fprintf(stderr, "capos-bench: %d figure(s) failed; see above\n",
+                failed);
+    return failed ? 1 : 0;
+}

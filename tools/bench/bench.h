@@ -1,0 +1,51 @@
+/*
+ * tools/bench/bench.h - the capos-bench figure interface.
+ *
+ * A figure is a name, a default operation count and a function that times
+ * `reps` loops of `ops` operations and writes ns/op for each into
+ * samples[0..reps). The driver (bench.c) owns repetition counts, warm-up,
+ * statistics and output; figures only measure. Adding a figure is one
+ * function and one row in bench.c's table.
+ */
+#ifndef CAPOS_BENCH_H
+#define CAPOS_BENCH_H
+
+#include <stdint.h>
+#include <time.h>
+
+/* What a figure function returns. Skip and failure print their reason
+ * (one line on stdout) before returning. */
+#define BENCH_OK 0
+#define BENCH_SKIP 1 /* the host cannot provide it (anchor unavailable) */
+#define BENCH_FAIL 2 /* it ran and went wrong */
+
+/*
+ * Time reps repetitions of ops operations each and store ns per operation
+ * of repetition i in samples[i]. ops is at least 1; figures that work in
+ * batches round it up to whole batches and divide by what they really did.
+ */
+typedef int (*bench_fn)(uint64_t ops, unsigned reps, double *samples);
+
+/* CLOCK_MONOTONIC in ns: every figure times with this clock. */
+static inline uint64_t bench_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ns per op of one timed loop; ops > 0. */
+static inline double bench_ns_per_op(uint64_t t0, uint64_t t1, uint64_t ops)
+{
+    return (double)(t1 - t0) / (double)ops;
+}
+
+/* Host anchors (anchors.c). */
+int bench_io_uring_nop_batch1(uint64_t ops, unsigned reps, double *samples);
+int bench_io_uring_nop_batch16(uint64_t ops, unsigned reps, double *samples);
+int bench_futex_pingpong(uint64_t ops, unsigned reps, double *samples);
+int bench_futex_pingpong_1cpu(uint64_t ops, unsigned reps, double *samples);
+int bench_swapcontext(uint64_t ops, unsigned reps, double *samples);
+
+#endif /* CAPOS_BENCH_H */
