@@ -70,6 +70,82 @@ bool k_is_endpoint(const struct k_object *o)
     return o->ops == &ep_raw_ops;
 }
 
+/* ---- allocation ----------------------------------------------------- */
+
+/*
+ * Messages with small params and receive records are recycled through
+ * bounded free lists: an IPC round trip then allocates nothing.
+ */
+#define EP_MSG_SMALL 256u
+#define EP_CACHE_MAX 64u
+
+static struct ep_msg *msg_cache;
+static struct ep_recv *recv_cache;
+static uint32_t msg_cached, recv_cached;
+
+static struct ep_msg *msg_alloc(uint32_t params_len)
+{
+    struct ep_msg *m = NULL;
+    if (params_len <= EP_MSG_SMALL && msg_cache) {
+        m = msg_cache;
+        msg_cache = m->next;
+        msg_cached--;
+        k_memset(m, 0, sizeof *m);
+        return m;
+    }
+    uint32_t cap = params_len <= EP_MSG_SMALL ? EP_MSG_SMALL : params_len;
+    return port_alloc(sizeof *m + cap);
+}
+
+static void msg_free(struct ep_msg *m)
+{
+    if (m->params_len <= EP_MSG_SMALL && msg_cached < EP_CACHE_MAX) {
+        m->next = msg_cache;
+        msg_cache = m;
+        msg_cached++;
+        return;
+    }
+    port_free(m);
+}
+
+static struct ep_recv *recv_alloc(void)
+{
+    struct ep_recv *r = recv_cache;
+    if (!r)
+        return port_alloc(sizeof *r);
+    recv_cache = r->next;
+    recv_cached--;
+    k_memset(r, 0, sizeof *r);
+    return r;
+}
+
+static void recv_free(struct ep_recv *r)
+{
+    if (recv_cached < EP_CACHE_MAX) {
+        r->next = recv_cache;
+        recv_cache = r;
+        recv_cached++;
+        return;
+    }
+    port_free(r);
+}
+
+/* Give the recycled allocations back (model shut-down). */
+void ep_cache_drain(void)
+{
+    while (msg_cache) {
+        struct ep_msg *m = msg_cache;
+        msg_cache = m->next;
+        port_free(m);
+    }
+    while (recv_cache) {
+        struct ep_recv *r = recv_cache;
+        recv_cache = r->next;
+        port_free(r);
+    }
+    msg_cached = recv_cached = 0;
+}
+
 /* ---- list helpers ------------------------------------------------- */
 
 static void caller_unlink(struct ep_msg *m)
@@ -170,7 +246,7 @@ static void msg_fail(struct ep_msg *m, int32_t r)
         k_ring_post(m->caller, &cqe);
         caller_unlink(m);
     }
-    port_free(m);
+    msg_free(m);
 }
 
 static void core_maybe_free(struct ep_core *ep)
@@ -227,7 +303,7 @@ static int deliver(struct ep_core *ep, struct ep_msg *m, struct ep_recv *r)
                   .badge = m->badge};
     struct k_process *server = r->server;
     recv_unlink_owner(r);
-    port_free(r);
+    recv_free(r);
     k_ring_post(server, &cqe);
     return 0;
 }
@@ -248,7 +324,7 @@ static int ep_call(struct k_object *o, struct k_call *c)
         return CAP_ERR_DISCONNECTED;
     if (ep->nqueued >= EP_QUEUE_MAX)
         return CAP_ERR_QUEUE_FULL;
-    struct ep_msg *m = port_alloc(sizeof *m + c->params_len);
+    struct ep_msg *m = msg_alloc(c->params_len);
     if (!m)
         return CAP_ERR_INVOKE_FAILED;
     m->ep = ep;
@@ -308,7 +384,7 @@ int ep_recv(struct k_process *p, struct k_object *obj, uint64_t user_data,
         return CAP_ERR_DISCONNECTED;
     if (ep->nrecvs >= EP_QUEUE_MAX)
         return CAP_ERR_QUEUE_FULL;
-    struct ep_recv *r = port_alloc(sizeof *r);
+    struct ep_recv *r = recv_alloc();
     if (!r)
         return CAP_ERR_INVOKE_FAILED;
     r->ep = ep;
@@ -359,7 +435,7 @@ int ep_return(struct k_process *p, struct k_object *obj, uint32_t call_id,
     inflight_remove(ep, m);
     if (!m->caller) {
         xfer_abort(p, x, nx);
-        port_free(m);
+        msg_free(m);
         return CAP_ERR_DISCONNECTED;
     }
     CapCqe cqe = {.user_data = m->user_data};
@@ -389,7 +465,7 @@ int ep_return(struct k_process *p, struct k_object *obj, uint32_t call_id,
     }
     k_ring_post(m->caller, &cqe);
     caller_unlink(m);
-    port_free(m);
+    msg_free(m);
     return ret;
 }
 
@@ -415,7 +491,7 @@ static void ep_raw_destroy(struct k_object *o)
         struct k_process *server = r->server;
         k_process_get(server);
         recv_unlink_owner(r);
-        port_free(r);
+        recv_free(r);
         k_ring_post(server, &cqe);
         k_process_put(server);
     }
@@ -442,14 +518,14 @@ void ep_process_exit(struct k_process *p)
             queue_remove(m->ep, m);
             xfer_abort(p, m->xfer, m->nxfer);
             caller_unlink(m);
-            port_free(m);
+            msg_free(m);
         }
     }
     while (p->recvs_out) {
         struct ep_recv *r = p->recvs_out;
         recv_remove(r->ep, r);
         recv_unlink_owner(r);
-        port_free(r);
+        recv_free(r);
     }
 }
 

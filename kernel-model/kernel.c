@@ -53,6 +53,7 @@ void k_shutdown(void)
         p->next = NULL;
         k_process_put(p);
     }
+    ep_cache_drain();
     port_free(k.scratch_params);
     port_free(k.scratch_result);
     k.up = false;

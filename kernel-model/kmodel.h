@@ -289,6 +289,7 @@ int ep_return(struct k_process *p, struct k_object *obj, uint32_t call_id,
               uint16_t flags, const uint8_t *payload, uint32_t len,
               struct k_xfer *x, uint32_t nx);
 void ep_process_exit(struct k_process *p);
+void ep_cache_drain(void);
 bool k_is_endpoint(const struct k_object *o);
 
 int nullcap_grant(struct k_process *p, uint32_t *out_id);
@@ -320,6 +321,7 @@ struct kernel {
     struct k_thread *rq_head, *rq_tail;
     struct k_thread *current;
     struct k_thread *dead;
+    uint32_t direct; /* thread-to-thread switches since the scheduler ran */
     port_ctx_t *sched_ctx;
     struct k_process *procs;
     uint32_t next_pid;

@@ -179,8 +179,9 @@ static bool sqe_unused_zero(const CapSqe *s, unsigned uses)
 }
 
 /* Validation common to every opcode, in the documented order
- * (docs/abi.md §4.3). Returns 0 or a CAP_ERR_* code. */
-static int sqe_check_common(const CapSqe *s)
+ * (docs/abi.md §4.3); zero_ok says the must-be-zero fields were zero.
+ * Returns 0 or a CAP_ERR_* code. */
+static int sqe_check_common(const CapSqe *s, bool zero_ok)
 {
     static const unsigned uses[] = {
         [CAP_OP_NOP] = 0,
@@ -191,15 +192,8 @@ static int sqe_check_common(const CapSqe *s)
                           SQE_USES_XFER,
         [CAP_OP_RELEASE] = SQE_USES_CAP,
     };
-    if (s->opcode > CAP_OP_MAX_RESERVED)
-        return CAP_ERR_INVALID_REQUEST;
-    if (s->reserved0 || s->pipeline_dep || s->pipeline_field ||
+    if (s->opcode > CAP_OP_MAX_RESERVED || !zero_ok ||
         (s->flags & ~CAP_SQE_FLAGS_KNOWN))
-        return CAP_ERR_INVALID_REQUEST;
-    uint8_t any = 0;
-    for (unsigned i = 0; i < sizeof s->reserved1; i++)
-        any |= s->reserved1[i];
-    if (any)
         return CAP_ERR_INVALID_REQUEST;
     if (s->opcode == CAP_OP_FINISH || s->opcode == CAP_OP_PARK ||
         s->opcode == CAP_OP_UNPARK)
@@ -342,10 +336,41 @@ static int op_return(struct k_process *p, const CapSqe *s)
                      s->len, x, nx);
 }
 
-/* Validate and execute one copied SQE; posts its CQE now or later. */
-static void ring_dispatch(struct k_process *p, const CapSqe *s)
+/*
+ * Copy one SQE out of the shared page. This is the only read of the SQE's
+ * ring memory: every check and action after it works on the copy (no
+ * double fetch). Fields are loaded at their natural widths, the widths a
+ * runtime stores them with, so the loads forward from the user's stores
+ * instead of stalling as a wide block copy would. The must-be-zero fields
+ * are checked here, on the loaded values, and are not copied. Returns true
+ * if they are all zero.
+ */
+static bool sqe_fetch(CapSqe *d, const CapSqe *s)
 {
-    int r = sqe_check_common(s);
+    uint64_t r8;
+    uint16_t r2;
+    k_memcpy(&r8, s->reserved1, 8);
+    k_memcpy(&r2, s->reserved1 + 8, 2);
+    uint64_t junk = r8 | r2 | s->reserved0 | s->pipeline_dep |
+                    s->pipeline_field;
+    d->opcode = s->opcode;
+    d->flags = s->flags;
+    d->cap_id = s->cap_id;
+    d->user_data = s->user_data;
+    d->addr = s->addr;
+    d->len = s->len;
+    d->method_id = s->method_id;
+    d->xfer_cap_count = s->xfer_cap_count;
+    d->result_addr = s->result_addr;
+    d->result_len = s->result_len;
+    d->call_id = s->call_id;
+    return junk == 0;
+}
+
+/* Validate and execute one copied SQE; posts its CQE now or later. */
+static void ring_dispatch(struct k_process *p, const CapSqe *s, bool zero_ok)
+{
+    int r = sqe_check_common(s, zero_ok);
     if (r == 0) {
         switch (s->opcode) {
         case CAP_OP_NOP:
@@ -401,15 +426,13 @@ int k_ring_submit(struct k_process *p)
     while (p->rs.sq_head != tail && p->state == KP_ALIVE) {
         if (!k_ring_reserve_cqe(p))
             break;
-        /* The only read of this SQE's ring memory: one copy, then every
-         * check and action works on the copy (no double fetch). */
         CapSqe sqe;
-        k_memcpy(&sqe, &p->ring->sq[p->rs.sq_head & (CAP_SQ_ENTRIES - 1)],
-                 sizeof sqe);
+        bool zero_ok = sqe_fetch(
+            &sqe, &p->ring->sq[p->rs.sq_head & (CAP_SQ_ENTRIES - 1)]);
         p->rs.sq_head++;
         store_release(&h->sq_head, p->rs.sq_head);
         k.stats.sqes++;
-        ring_dispatch(p, &sqe);
+        ring_dispatch(p, &sqe, zero_ok);
         n++;
     }
     return n;

@@ -61,13 +61,32 @@ static void ur_open(struct user_ring *u, struct k_process *p)
     u->cq_head = p->ring->hdr.cq_head;
 }
 
-/* Write the next SQ slot with one whole-entry store, as a runtime does
- * (building the entry in registers first: field-by-field stores over a
- * zeroed slot make the kernel's copy stall on store forwarding). The caller
- * keeps at most CAP_SQ_ENTRIES unsubmitted. */
-static void ur_push(struct user_ring *u, CapSqe sqe)
+/* Write the next SQ slot field by field at natural widths, every field
+ * (reserved ones zero), as a runtime does: this matches the kernel's
+ * field-wise fetch, so no load stalls on store forwarding. The caller keeps
+ * at most CAP_SQ_ENTRIES unsubmitted. */
+static inline void ur_push(struct user_ring *u, CapSqe v)
 {
-    u->ring->sq[u->sq_tail++ & (CAP_SQ_ENTRIES - 1)] = sqe;
+    CapSqe *s = &u->ring->sq[u->sq_tail++ & (CAP_SQ_ENTRIES - 1)];
+    uint64_t z8 = 0;
+    uint16_t z2 = 0;
+
+    s->opcode = v.opcode;
+    s->reserved0 = 0;
+    s->flags = v.flags;
+    s->cap_id = v.cap_id;
+    s->user_data = v.user_data;
+    s->addr = v.addr;
+    s->len = v.len;
+    s->method_id = v.method_id;
+    s->xfer_cap_count = v.xfer_cap_count;
+    s->result_addr = v.result_addr;
+    s->result_len = v.result_len;
+    s->call_id = v.call_id;
+    s->pipeline_dep = 0;
+    s->pipeline_field = 0;
+    memcpy(s->reserved1, &z8, 8);
+    memcpy(s->reserved1 + 8, &z2, 2);
 }
 
 /* Publish the SQEs written so far: the kernel may read them after this. */
