@@ -146,6 +146,7 @@ unsigned k_run(void)
             k_sched_reap();
             continue;
         }
+        k_sched_reap(); /* threads killed from the host context */
         if (k.stats.threads_live == 0)
             return 0;
         uint64_t deadline = k_timer_next_deadline();
