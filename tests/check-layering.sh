@@ -1,0 +1,113 @@
+#!/bin/sh
+# check-layering.sh - enforce the layering rules of DESIGN.md.
+#
+# services/ (every *.c *.h below it):
+#   - never includes a header of kernel-model/ or sim/ (by path or by
+#     name), nor uv.h;
+#   - outside services/rt/, never calls socket bind listen accept accept4
+#     connect nor any uv_* function: a service reaches the world only
+#     through capabilities on its ring (services/rt/ holds the bridges).
+# kernel-model/ (every *.c *.h):
+#   - never mentions uv_ and includes only <stdint.h> <stddef.h>
+#     <stdbool.h> <stdalign.h> and project headers.
+#
+# Comments and string literals are stripped before the scan. Environment:
+# srcdir (source tree root, default .). Exit 0 when all hold, 1 otherwise.
+
+set -u
+
+: "${srcdir:=.}"
+status=0
+
+# Print FILE with C comments and string/char literals blanked out
+# (line numbers kept, so reports point at the right line).
+strip_c() {
+    perl -0777 -pe '
+        s{/\*.*?\*/}{ (my $c = $&) =~ s/[^\n]//g; $c }gse;
+        s{//[^\n]*}{}g;
+        s{"(?:\\.|[^"\\\n])*"}{""}g;
+        s{\x27(?:\\.|[^\x27\\\n])*\x27}{\x27\x27}g;
+    ' "$1"
+}
+
+# report FILE PATTERN WHAT: print offending lines of stripped FILE.
+report() {
+    hits=$(strip_c "$1" | grep -n -E "$2") || return 0
+    echo "$hits" | while IFS= read -r line; do
+        echo "FAIL: ${1#$srcdir/}:${line%%:*}: $3: ${line#*:}" >&2
+    done
+    status=1
+}
+
+# Headers that live in kernel-model/ and sim/: a service must not name them
+# even through an include path.
+layer_headers=
+for h in "$srcdir"/kernel-model/*.h "$srcdir"/sim/*.h; do
+    test -f "$h" && layer_headers="$layer_headers|$(basename "$h" | sed 's/\./\\./g')"
+done
+layer_headers=${layer_headers#|}
+
+# --- services/ -------------------------------------------------------
+nservices=0
+if test -d "$srcdir/services"; then
+    files=$(find "$srcdir/services" -type f \( -name '*.c' -o -name '*.h' \) | sort)
+    for f in $files; do
+        nservices=$((nservices + 1))
+        # Includes are checked on the raw text (the stripper blanks "...").
+        inc='^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]'
+        bad="${inc}([^>\"]*/)?(kernel-model|sim)/|${inc}uv\.h[>\"]|${inc}uv/"
+        if test -n "$layer_headers"; then
+            bad="$bad|${inc}($layer_headers)[>\"]"
+        fi
+        if grep -n -E "$bad" "$f" >/dev/null; then
+            grep -n -E "$bad" "$f" | while IFS= read -r line; do
+                echo "FAIL: ${f#$srcdir/}:${line%%:*}: a service includes a kernel-model/, sim/ or libuv header (use include/capos/ and services/rt/): ${line#*:}" >&2
+            done
+            status=1
+        fi
+        case "${f#$srcdir/}" in
+        services/rt/*) ;;
+        *)
+            report "$f" '(^|[^A-Za-z0-9_.>])(socket|bind|listen|accept|accept4|connect)[[:space:]]*\(' \
+                "a service opens host sockets (use a TcpSocket capability through services/rt/)"
+            report "$f" '(^|[^A-Za-z0-9_])uv_[A-Za-z0-9_]+' \
+                "a service calls libuv (only sim/ and services/rt/ bridges may)"
+            ;;
+        esac
+    done
+fi
+if test "$nservices" -eq 0; then
+    echo "check-layering: no services/*.c or *.h yet: nothing to check there"
+fi
+
+# --- kernel-model/ ---------------------------------------------------
+nmodel=0
+for f in "$srcdir"/kernel-model/*.c "$srcdir"/kernel-model/*.h; do
+    test -f "$f" || continue
+    nmodel=$((nmodel + 1))
+    report "$f" '(^|[^A-Za-z0-9_])uv_[A-Za-z0-9_]*' \
+        "the kernel model mentions libuv (reach the host through port.h)"
+    # Angle includes other than the four freestanding headers and
+    # <capos/...>, and quoted includes reaching into sim/, services/, arch/.
+    hosted=$(grep -n -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]' "$f" |
+        grep -v -E '<(stdint|stddef|stdbool|stdalign)\.h>' |
+        grep -v -E '<capos/[A-Za-z0-9_]+\.h>' |
+        grep -E '<|"([^"]*/)?(sim|services|arch|tools|tests)/') || true
+    if test -n "$hosted"; then
+        echo "$hosted" | while IFS= read -r line; do
+            echo "FAIL: ${f#$srcdir/}:${line%%:*}: the kernel model includes a hosted or higher-layer header: ${line#*:}" >&2
+        done
+        status=1
+    fi
+done
+if test "$nmodel" -eq 0; then
+    echo "FAIL: no kernel-model sources under $srcdir/kernel-model" >&2
+    status=1
+fi
+
+if test "$status" -ne 0; then
+    echo "check-layering: FAILED (see DESIGN.md, Layers)" >&2
+    exit 1
+fi
+echo "PASS: layering holds ($nservices services files, $nmodel kernel-model files)"
+exit 0

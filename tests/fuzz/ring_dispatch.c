@@ -1,0 +1,537 @@
+/*
+ * ring_dispatch.c - libFuzzer target: bytes -> ring pages and heaps ->
+ * cap_enter, with the model's invariants checked after every cap_enter.
+ *
+ * Each input builds a fresh, deterministic system (fixed seed, virtual
+ * clock) of two processes, A and B, cap tables of 16 slots (so table-full
+ * paths are reachable), and these caps (the CapIds are the same for every
+ * input; tools/gen-ring-corpus.c relies on them and setup() aborts if the
+ * model ever hands out different ones):
+ *
+ *   A 0x1000 null cap                 B 0x1000 client of A's endpoint
+ *   A 0x1001 A's raw endpoint                  (badge BADGE_B_TO_A)
+ *   A 0x1002 client of A's endpoint   B 0x1001 null cap
+ *            (badge BADGE_A_SELF)     B 0x1002 B's raw endpoint
+ *   A 0x1003 client of B's endpoint
+ *            (badge BADGE_A_TO_B)
+ *
+ * Input layout (anything missing is zero; bytes past 16 KiB are ignored):
+ *
+ *   [0x0000, 0x1000)  A's ring page, copied whole over the page (header
+ *                     indices included, so bogus ones are fuzzed too)
+ *   [0x1000, 0x2000)  A's heap at CAPOS_HEAP_VADDR (0x202000): params,
+ *                     transfer descriptors, SQE templates
+ *   [0x2000, 0x3000)  B's ring page (copied only if the input reaches it)
+ *   [0x3000, 0x4000)  B's heap (copied only if the input reaches it)
+ *
+ * The harness script lives in A's ring page after the CQ (offset
+ * CAP_RING_END = 0x840, which the kernel never reads): up to SCRIPT_MAX
+ * 8-byte steps, ended by a step whose op is 0. Each step is what a user
+ * thread of the target process does before (optionally) calling cap_enter:
+ *
+ *   op bit 0x01  target B (else A)
+ *          0x02  consume every CQE (cq_head = cq_tail), as a user would
+ *          0x04  cq_head += cq_adv (raw: may run past cq_tail = corrupt)
+ *          0x08  copy nload SQE templates from the target's heap at
+ *                offset load_idx * 64 into the SQ slots at sq_tail...
+ *          0x10  the target process exits (k_process_exit); no cap_enter
+ *          0x20  no cap_enter in this step
+ *          0x40  no effect (makes a plain "just enter" step non-zero)
+ *   then sq_tail += sq_adv (raw: more than 16 pending = corrupt), then
+ *   k_cap_enter(target, min_complete, 0).
+ *
+ * An empty script (first op 0) means: enter A, enter B, consume A's CQ and
+ * enter A, consume B's CQ and enter B.
+ *
+ * After every step every invariant below is checked and a violation
+ * abort()s with a message (libFuzzer then reports a crash): table and
+ * process consistency (k_process_check), the kernel-owned header indices
+ * republished by cap_enter, one CQE per consumed SQE
+ * (consumed == cq_tail + cq_reserved), the CQ never over-full, every CQE
+ * well formed with a defined result code, SQEs left unconsumed only when
+ * the CQ is full, and authority: only the owner holds a raw endpoint (once),
+ * client facets carry only the badges they were minted with, every other
+ * cap is a null cap with badge 0, and objects hold at least the references
+ * the tables give them. At the end k_shutdown() must leave no object,
+ * thread or process alive.
+ *
+ * With RING_DISPATCH_TRACE set in the environment, every step and every
+ * CQE is printed to stderr (replay one input: ./ring_dispatch FILE).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kmodel.h"
+#include "port_uv.h"
+
+/* System shape. */
+#define ARENA_SIZE (256u << 10)
+#define CAP_SLOTS 16u
+#define MAX_THREADS 2u
+#define STACK_SIZE (32u << 10)
+#define FUZZ_SEED 0x5eedcafef00dull
+
+#define BADGE_A_SELF 0xa1a1ull /* A's client of A's endpoint */
+#define BADGE_B_TO_A 0xb1b1ull /* B's client of A's endpoint */
+#define BADGE_A_TO_B 0xa2b2ull /* A's client of B's endpoint */
+
+/* CapIds setup() grants (CT_INDEX_BITS = 12, generation 1). */
+#define A_NULL 0x1000u
+#define A_EP 0x1001u
+#define A_CLI_A 0x1002u
+#define A_CLI_B 0x1003u
+#define B_CLI_A 0x1000u
+#define B_NULL 0x1001u
+#define B_EP 0x1002u
+
+/* Input layout. */
+#define CHUNK 0x1000u
+#define OFF_A_RING 0x0000u
+#define OFF_A_HEAP 0x1000u
+#define OFF_B_RING 0x2000u
+#define OFF_B_HEAP 0x3000u
+#define INPUT_MAX 0x4000u
+
+/* Script. */
+#define SCRIPT_OFF CAP_RING_END
+#define SCRIPT_MAX 16u
+#define OP_B 0x01u
+#define OP_CONSUME_ALL 0x02u
+#define OP_CQ_ADV 0x04u
+#define OP_LOAD 0x08u
+#define OP_EXIT 0x10u
+#define OP_NO_ENTER 0x20u
+#define OP_PLAIN 0x40u
+
+struct step {
+    uint8_t op;
+    uint8_t sq_adv;
+    uint8_t cq_adv;
+    uint8_t min_complete;
+    uint8_t nload;
+    uint8_t load_idx;
+    uint8_t pad[2];
+};
+_Static_assert(sizeof(struct step) == 8, "script step is 8 bytes");
+_Static_assert(SCRIPT_OFF + SCRIPT_MAX * sizeof(struct step) <= CHUNK,
+               "script fits in the ring page");
+
+/* What the harness tracks per process. */
+struct hproc {
+    struct k_process *p;
+    const char *name;
+    bool dirty;         /* user wrote the kernel-owned header indices */
+    uint32_t consumed;  /* SQEs the kernel consumed (each owes one CQE) */
+    uint32_t seen_tail; /* CQEs up to here have been checked */
+};
+
+static struct hproc procs[2];
+static bool trace; /* RING_DISPATCH_TRACE set: print steps and CQEs */
+static struct k_object *ep_raw[2];    /* A's and B's raw endpoint */
+static struct k_object *ep_client[2]; /* their client facets */
+static unsigned step_no;
+
+static _Noreturn void violation(const char *what, const struct hproc *h,
+                                long long a, long long b)
+{
+    fprintf(stderr,
+            "ring_dispatch: invariant violated after step %u: %s "
+            "(process %s: %lld vs %lld)\n",
+            step_no, what, h ? h->name : "-", a, b);
+    abort();
+}
+
+#define CHECK(cond, what, h, a, b)                                             \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            violation((what), (h), (long long)(a), (long long)(b));            \
+    } while (0)
+
+/* ---------------------------------------------------------------- */
+/* Setup                                                             */
+/* ---------------------------------------------------------------- */
+
+static struct k_process *make_proc(const char *name)
+{
+    struct k_process_opts o = {.name = name,
+                               .arena_size = ARENA_SIZE,
+                               .cap_slots = CAP_SLOTS,
+                               .max_threads = MAX_THREADS,
+                               .stack_size = STACK_SIZE};
+    struct k_process *p = k_process_create(&o);
+    if (!p) {
+        fprintf(stderr, "ring_dispatch: k_process_create(%s) failed\n", name);
+        abort();
+    }
+    return p;
+}
+
+static void expect_id(int r, uint32_t got, uint32_t want, const char *what)
+{
+    if (r != 0 || got != want) {
+        fprintf(stderr,
+                "ring_dispatch: setup: %s gave r=%d id=0x%x, expected id "
+                "0x%x; the model changed how it allocates CapIds, so update "
+                "the ids here and in tools/gen-ring-corpus.c and regenerate "
+                "fixtures/corpus/ring_dispatch\n",
+                what, r, got, want);
+        abort();
+    }
+}
+
+static struct k_object *obj_of(struct k_process *p, uint32_t id)
+{
+    struct ct_slot *s = ct_lookup(&p->caps, id);
+    return s ? s->obj : NULL;
+}
+
+/* Bring up the model and the two processes with their caps. */
+static void setup(void)
+{
+    struct k_config cfg = {.seed = FUZZ_SEED, .virtual_clock = true};
+    if (k_init(&cfg) != 0) {
+        fprintf(stderr, "ring_dispatch: k_init failed\n");
+        abort();
+    }
+    struct k_process *a = make_proc("A");
+    struct k_process *b = make_proc("B");
+    uint32_t id = 0;
+    expect_id(nullcap_grant(a, &id), id, A_NULL, "nullcap_grant(A)");
+    expect_id(ep_create(a, &id), id, A_EP, "ep_create(A)");
+    expect_id(ep_mint_client(a, A_EP, a, BADGE_A_SELF, &id), id, A_CLI_A,
+              "ep_mint_client(A -> A)");
+    expect_id(ep_mint_client(a, A_EP, b, BADGE_B_TO_A, &id), id, B_CLI_A,
+              "ep_mint_client(A -> B)");
+    expect_id(nullcap_grant(b, &id), id, B_NULL, "nullcap_grant(B)");
+    expect_id(ep_create(b, &id), id, B_EP, "ep_create(B)");
+    expect_id(ep_mint_client(b, B_EP, a, BADGE_A_TO_B, &id), id, A_CLI_B,
+              "ep_mint_client(B -> A)");
+    k_capset_add(a, "null", A_NULL);
+    k_capset_add(a, "endpoint", A_EP);
+    k_capset_add(a, "self", A_CLI_A);
+    k_capset_add(a, "peer", A_CLI_B);
+    k_capset_add(b, "peer", B_CLI_A);
+    k_capset_add(b, "null", B_NULL);
+    k_capset_add(b, "endpoint", B_EP);
+    ep_raw[0] = obj_of(a, A_EP);
+    ep_client[0] = obj_of(a, A_CLI_A);
+    ep_raw[1] = obj_of(b, B_EP);
+    ep_client[1] = obj_of(a, A_CLI_B);
+    memset(procs, 0, sizeof procs);
+    procs[0].p = a;
+    procs[0].name = "A";
+    procs[1].p = b;
+    procs[1].name = "B";
+}
+
+/* Copy up to CHUNK bytes of the input at off to p's arena at vaddr.
+ * Returns false (nothing copied) if the input does not reach off. */
+static bool load_chunk(struct k_process *p, uint64_t vaddr,
+                       const uint8_t *data, size_t size, size_t off)
+{
+    if (size <= off)
+        return false;
+    uint8_t *dst = k_user_ptr(p, vaddr, CHUNK);
+    if (!dst)
+        abort();
+    size_t n = size - off < CHUNK ? size - off : CHUNK;
+    memcpy(dst, data + off, n);
+    memset(dst + n, 0, CHUNK - n);
+    return true;
+}
+
+/* ---------------------------------------------------------------- */
+/* Invariants                                                        */
+/* ---------------------------------------------------------------- */
+
+static bool result_defined(int32_t r)
+{
+    return r >= 0 || (r >= CAP_ERR_RING_CORRUPT && r <= CAP_ERR_INVALID_REQUEST);
+}
+
+/* New CQEs since the last check are well formed. */
+static void check_new_cqes(struct hproc *h)
+{
+    struct k_process *p = h->p;
+    uint32_t n = p->rs.cq_tail - h->seen_tail;
+    uint32_t first = n > CAP_CQ_ENTRIES ? p->rs.cq_tail - CAP_CQ_ENTRIES
+                                        : h->seen_tail;
+    for (uint32_t i = first; i != p->rs.cq_tail; i++) {
+        const CapCqe *c = &p->ring->cq[i & (CAP_CQ_ENTRIES - 1)];
+        if (trace)
+            fprintf(stderr,
+                    "  %s cqe #%u: user_data=%llu result=%d flags=%u "
+                    "caps=%u call_id=%u badge=0x%llx\n",
+                    h->name, i, (unsigned long long)c->user_data, c->result,
+                    c->flags, c->cap_count, c->call_id,
+                    (unsigned long long)c->badge);
+        CHECK(result_defined(c->result), "CQE result is a defined code", h,
+              c->result, i);
+        CHECK(c->result < 0 || (uint32_t)c->result <= ARENA_SIZE,
+              "CQE success result fits the arena", h, c->result, ARENA_SIZE);
+        CHECK((c->flags & ~CAP_CQE_F_CAPS) == 0, "CQE flags known", h,
+              c->flags, i);
+        CHECK(c->cap_count <= CAP_XFER_MAX, "CQE cap_count bounded", h,
+              c->cap_count, CAP_XFER_MAX);
+        CHECK(!!(c->flags & CAP_CQE_F_CAPS) == (c->cap_count != 0),
+              "CQE caps flag matches cap_count", h, c->flags, c->cap_count);
+        CHECK(c->cap_count == 0 || c->result >= 0,
+              "caps only delivered with success", h, c->cap_count, c->result);
+        CHECK(c->reserved == 0, "CQE reserved is zero", h, c->reserved, 0);
+    }
+    h->seen_tail = p->rs.cq_tail;
+}
+
+static void check_proc(struct hproc *h)
+{
+    struct k_process *p = h->p;
+    if (p->state != KP_ALIVE) {
+        CHECK(k_process_check(p) == 0, "k_process_check (dead)", h, 0, 0);
+        return;
+    }
+    CHECK(k_process_check(p) == 0, "k_process_check", h, p->caps.live,
+          p->rs.cq_reserved);
+    if (!h->dirty) {
+        /* Since its last cap_enter the user has not touched the kernel's
+         * indices in the header: they must be the kernel's own. (Before
+         * that they are whatever the input put there.) */
+        CHECK(p->ring->hdr.sq_head == p->rs.sq_head,
+              "header sq_head republished", h, p->ring->hdr.sq_head,
+              p->rs.sq_head);
+        CHECK(p->ring->hdr.cq_tail == p->rs.cq_tail,
+              "header cq_tail published", h, p->ring->hdr.cq_tail,
+              p->rs.cq_tail);
+    }
+    CHECK(h->consumed == p->rs.cq_tail + p->rs.cq_reserved,
+          "one CQE (posted or reserved) per consumed SQE", h, h->consumed,
+          p->rs.cq_tail + p->rs.cq_reserved);
+    uint32_t used = p->rs.cq_tail - p->ring->hdr.cq_head;
+    if (used <= CAP_CQ_ENTRIES)
+        CHECK(used + p->rs.cq_reserved <= CAP_CQ_ENTRIES,
+              "unconsumed + promised CQEs fit the CQ", h, used,
+              p->rs.cq_reserved);
+    check_new_cqes(h);
+}
+
+/* Authority: what may sit in a slot, and reference counts that cover the
+ * slots naming each object. */
+static void check_authority(void)
+{
+    struct k_object *objs[2 * CAP_SLOTS];
+    uint32_t counts[2 * CAP_SLOTS];
+    uint32_t nobj = 0;
+    uint32_t alive = 0;
+    for (unsigned i = 0; i < 2; i++) {
+        struct hproc *h = &procs[i];
+        struct k_process *p = h->p;
+        if (p->state != KP_ALIVE)
+            continue;
+        alive++;
+        for (uint32_t s = 0; s < p->caps.nslots; s++) {
+            const struct ct_slot *sl = &p->caps.slots[s];
+            if (sl->state == CT_FREE)
+                continue;
+            struct k_object *o = sl->obj;
+            uint64_t iface = o->ops->interface_id;
+            if (iface == K_IFACE_NULLCAP) {
+                CHECK(sl->badge == 0, "null cap badge is 0", h, sl->badge, 0);
+            } else if (iface == K_IFACE_ENDPOINT) {
+                CHECK(o == ep_raw[i], "raw endpoint only in its owner", h, s,
+                      i);
+                CHECK(sl->badge == 0, "raw endpoint badge is 0", h,
+                      sl->badge, 0);
+            } else if (iface == K_IFACE_CLIENT_ENDPOINT) {
+                bool ok = (o == ep_client[0] && (sl->badge == BADGE_A_SELF ||
+                                                 sl->badge == BADGE_B_TO_A)) ||
+                          (o == ep_client[1] && sl->badge == BADGE_A_TO_B);
+                CHECK(ok, "client facet carries a minted badge", h, s,
+                      (long long)sl->badge);
+            } else {
+                CHECK(false, "slot names an unknown object", h, s,
+                      (long long)iface);
+            }
+            uint32_t j = 0;
+            while (j < nobj && objs[j] != o)
+                j++;
+            if (j == nobj) {
+                objs[nobj] = o;
+                counts[nobj++] = 0;
+            }
+            counts[j]++;
+        }
+    }
+    for (uint32_t j = 0; j < nobj; j++) {
+        struct k_object *o = objs[j];
+        if (o->ops->interface_id == K_IFACE_ENDPOINT)
+            CHECK(counts[j] == 1 && o->refs == 1,
+                  "raw endpoint: one slot, one reference", NULL, counts[j],
+                  o->refs);
+        else
+            CHECK(o->refs >= counts[j], "references cover the slots", NULL,
+                  o->refs, counts[j]);
+    }
+    CHECK(k.stats.objects_live >= nobj, "objects_live counts every object",
+          NULL, k.stats.objects_live, nobj);
+    CHECK(k.stats.processes_live == alive, "processes_live", NULL,
+          k.stats.processes_live, alive);
+    CHECK(k.stats.threads_live == 0, "no threads", NULL,
+          k.stats.threads_live, 0);
+}
+
+static void check_all(void)
+{
+    check_proc(&procs[0]);
+    check_proc(&procs[1]);
+    check_authority();
+}
+
+/* ---------------------------------------------------------------- */
+/* Steps                                                             */
+/* ---------------------------------------------------------------- */
+
+/* cap_enter from the host (never blocks) and check what it consumed. */
+static void enter(struct hproc *h, uint32_t min_complete)
+{
+    struct k_process *p = h->p;
+    bool alive = p->state == KP_ALIVE;
+    uint32_t head0 = p->rs.sq_head;
+    uint32_t tail = p->ring->hdr.sq_tail;
+    uint32_t pending = tail - head0;
+    int r = k_cap_enter(p, min_complete, 0);
+    if (trace)
+        fprintf(stderr,
+                "step %u: cap_enter(%s): %d; consumed %u of %u; caps live %u "
+                "reserved %u; cq_reserved %u\n",
+                step_no, h->name, r, p->rs.sq_head - head0, pending,
+                alive ? p->caps.live : 0, alive ? p->caps.reserved : 0,
+                p->rs.cq_reserved);
+    if (!alive) {
+        CHECK(r == CAP_ERR_INVOKE_FAILED, "cap_enter of a dead process", h,
+              r, CAP_ERR_INVOKE_FAILED);
+        return;
+    }
+    if (min_complete > CAP_CQ_ENTRIES) {
+        CHECK(r == CAP_ERR_INVALID_REQUEST, "min_complete > 32 rejected", h,
+              r, CAP_ERR_INVALID_REQUEST);
+        return;
+    }
+    h->dirty = false;
+    if (pending > CAP_SQ_ENTRIES) {
+        CHECK(r == CAP_ERR_RING_CORRUPT, "SQ overrun reported", h, r,
+              CAP_ERR_RING_CORRUPT);
+        CHECK(p->rs.sq_head == tail, "SQ overrun drops the pending SQEs", h,
+              p->rs.sq_head, tail);
+        return;
+    }
+    uint32_t n = p->rs.sq_head - head0;
+    CHECK(n <= pending, "consumed no more than was pending", h, n, pending);
+    h->consumed += n;
+    uint32_t used = p->rs.cq_tail - p->ring->hdr.cq_head;
+    bool cq_ok = used <= CAP_CQ_ENTRIES;
+    if (n < pending)
+        CHECK(!cq_ok || used + p->rs.cq_reserved == CAP_CQ_ENTRIES,
+              "SQEs left behind only when the CQ is full", h, n, pending);
+    if (cq_ok) {
+        CHECK(r >= 0 && (uint32_t)r == used, "cap_enter returns CQEs ready",
+              h, r, used);
+    } else {
+        /* A cq_head outside the window: nothing may be consumed, and it
+         * is reported as soon as the kernel needed a CQ slot. */
+        CHECK(n == 0, "nothing consumed with a corrupt cq_head", h, n, 0);
+        CHECK(r == (pending ? CAP_ERR_RING_CORRUPT : 0),
+              "corrupt cq_head reported", h, r,
+              pending ? CAP_ERR_RING_CORRUPT : 0);
+    }
+}
+
+static void run_step(const struct step *st)
+{
+    struct hproc *h = &procs[st->op & OP_B ? 1 : 0];
+    struct k_process *p = h->p;
+    CapRingHeader *hdr = &p->ring->hdr;
+    if (p->state == KP_ALIVE && (st->op & OP_EXIT)) {
+        if (trace)
+            fprintf(stderr, "step %u: %s exits\n", step_no, h->name);
+        k_process_exit(p, 1);
+        return;
+    }
+    if (st->op & OP_CONSUME_ALL)
+        hdr->cq_head = p->rs.cq_tail;
+    if (st->op & OP_CQ_ADV)
+        hdr->cq_head += st->cq_adv;
+    if (st->op & OP_LOAD) {
+        uint32_t n = st->nload < CAP_SQ_ENTRIES ? st->nload : CAP_SQ_ENTRIES;
+        const CapSqe *src = k_user_ptr(
+            p, CAPOS_HEAP_VADDR + (uint64_t)st->load_idx * SQE_SIZE,
+            (uint64_t)n * SQE_SIZE);
+        for (uint32_t i = 0; src && i < n; i++)
+            p->ring->sq[(hdr->sq_tail + i) & (CAP_SQ_ENTRIES - 1)] = src[i];
+    }
+    hdr->sq_tail += st->sq_adv;
+    if (!(st->op & OP_NO_ENTER))
+        enter(h, st->min_complete);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static bool port_up;
+    if (!port_up) {
+        if (sim_port_init() != 0)
+            abort();
+        atexit(sim_port_fini);
+        port_up = true;
+        trace = getenv("RING_DISPATCH_TRACE") != NULL;
+    }
+    if (size > INPUT_MAX)
+        size = INPUT_MAX;
+    setup();
+    struct k_process *a = procs[0].p, *b = procs[1].p;
+    step_no = 0;
+
+    load_chunk(a, CAPOS_RING_VADDR, data, size, OFF_A_RING);
+    load_chunk(a, CAPOS_HEAP_VADDR, data, size, OFF_A_HEAP);
+    procs[0].dirty = true;
+    if (load_chunk(b, CAPOS_RING_VADDR, data, size, OFF_B_RING))
+        procs[1].dirty = true;
+    load_chunk(b, CAPOS_HEAP_VADDR, data, size, OFF_B_HEAP);
+    check_all();
+
+    /* The script is read from the input, not from the ring page: the
+     * page is user memory the kernel may be handed back in any state. */
+    struct step script[SCRIPT_MAX];
+    memset(script, 0, sizeof script);
+    if (size > SCRIPT_OFF) {
+        size_t n = size - SCRIPT_OFF;
+        if (n > sizeof script)
+            n = sizeof script;
+        memcpy(script, data + SCRIPT_OFF, n);
+    }
+    if (script[0].op == 0) {
+        static const struct step dflt[] = {
+            {.op = OP_PLAIN},
+            {.op = OP_PLAIN | OP_B},
+            {.op = OP_PLAIN | OP_CONSUME_ALL},
+            {.op = OP_PLAIN | OP_B | OP_CONSUME_ALL},
+        };
+        memcpy(script, dflt, sizeof dflt);
+    }
+    for (unsigned i = 0; i < SCRIPT_MAX && script[i].op; i++) {
+        step_no = i + 1;
+        run_step(&script[i]);
+        check_all();
+    }
+
+    step_no = SCRIPT_MAX + 1;
+    k_shutdown();
+    CHECK(k.stats.objects_live == 0, "no object outlives shutdown", NULL,
+          k.stats.objects_live, 0);
+    CHECK(k.stats.threads_live == 0, "no thread outlives shutdown", NULL,
+          k.stats.threads_live, 0);
+    CHECK(k.stats.processes_live == 0, "no process outlives shutdown", NULL,
+          k.stats.processes_live, 0);
+    return 0;
+}

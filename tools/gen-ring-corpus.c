@@ -1,0 +1,968 @@
+/*
+ * gen-ring-corpus.c - writes the seed corpus of the ring_dispatch fuzzer
+ * (tests/fuzz/ring_dispatch.c) to a directory.
+ *
+ * Regenerate (from the top of the source tree):
+ *
+ *   gcc -std=gnu11 -Wall -Wextra -Iinclude -Ikernel-model \
+ *       tools/gen-ring-corpus.c -o /tmp/gen-ring-corpus
+ *   rm -f fixtures/corpus/ring_dispatch/[0-9][0-9]_*
+ *   /tmp/gen-ring-corpus fixtures/corpus/ring_dispatch
+ *
+ * An optional second directory argument also writes there the reproducers
+ * of known model bugs that are not fixed yet (they crash the fuzzer, so
+ * they are not seeds; once a bug is fixed, move its function into the
+ * seed list so it stays fixed).
+ *
+ * Output is deterministic (same bytes every run). Files whose names do
+ * not start with two digits and an underscore are inputs kept from fuzzing
+ * campaigns, not written here; leave them.
+ *
+ * Each seed is one fuzzer input: A's ring page (with the harness script at
+ * CAP_RING_END), A's heap, and optionally B's ring page and heap, 4 KiB
+ * each, in that order; trailing zero bytes are not written (the fuzzer
+ * zero-pads). The layout and the script's step format are documented at
+ * the top of tests/fuzz/ring_dispatch.c; the constants below must match it.
+ *
+ * CapIds the fuzz harness grants (fresh model per input, so the same every
+ * time; the harness aborts at setup if the model ever changes them):
+ *
+ *   A 0x1000 null cap                 B 0x1000 client of A's endpoint
+ *   A 0x1001 A's raw endpoint                  (badge 0xb1b1)
+ *   A 0x1002 client of A's endpoint   B 0x1001 null cap
+ *            (badge 0xa1a1)           B 0x1002 B's raw endpoint
+ *   A 0x1003 client of B's endpoint
+ *            (badge 0xa2b2)
+ *
+ * Cap tables have 16 slots; the next cap inserted into a fresh table of A
+ * gets 0x1004, of B 0x1003 (free slots are reused last-freed first, and a
+ * freed slot's next id has its generation bumped: 0x1003 -> 0x2003).
+ * Endpoint call ids start at 1 per endpoint. Null cap methods: 0 call,
+ * 1 echo, 2 mint.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capos/capset.h"
+#include "capos/ring.h"
+
+/* The harness's ids (see above). */
+#define A_NULL 0x1000u
+#define A_EP 0x1001u
+#define A_CLI_A 0x1002u
+#define A_CLI_B 0x1003u
+#define B_CLI_A 0x1000u
+#define B_NULL 0x1001u
+#define B_EP 0x1002u
+
+/* The harness's input layout and script format. */
+#define CHUNK 0x1000u
+#define INPUT_MAX 0x4000u
+#define SCRIPT_OFF CAP_RING_END
+#define SCRIPT_MAX 16u
+#define OP_B 0x01u
+#define OP_CONSUME_ALL 0x02u
+#define OP_CQ_ADV 0x04u
+#define OP_LOAD 0x08u
+#define OP_EXIT 0x10u
+#define OP_NO_ENTER 0x20u
+#define OP_PLAIN 0x40u
+
+#define PA 0 /* process A */
+#define PB 1 /* process B */
+
+#define NULL_CALL 0u
+#define NULL_ECHO 1u
+#define NULL_MINT 2u
+
+/* Heap conventions of these seeds: SQE templates at heap offset idx * 64
+ * (idx < 16, or < 32 in a seed whose params start at 0x800), params from
+ * 0x400, result buffers from 0x1000 (past the input chunk, so they cost no
+ * file bytes). */
+#define TMPL_MAX 32u
+#define PARAMS_OFF 0x400u
+#define HEAP_VA(off) ((uint64_t)CAPOS_HEAP_VADDR + (off))
+#define RES(n) HEAP_VA(0x1000u + (uint32_t)(n) * 0x400u)
+
+static uint8_t in[INPUT_MAX];
+static unsigned nsteps;
+static const char *outdir;
+static unsigned nfiles;
+
+static CapRing *ring_of(int pr)
+{
+    return (CapRing *)(in + (pr == PB ? 0x2000u : 0u));
+}
+
+static uint8_t *heap_of(int pr)
+{
+    return in + (pr == PB ? 0x3000u : 0x1000u);
+}
+
+static void reset(void)
+{
+    memset(in, 0, sizeof in);
+    nsteps = 0;
+}
+
+/* A user-side view of an untouched ring (as the kernel set it up). Only
+ * the processes a seed touches get one, so B stays absent from A-only
+ * seeds. */
+static void ring_init(int pr)
+{
+    CapRing *r = ring_of(pr);
+    r->hdr.sq_entries = CAP_SQ_ENTRIES;
+    r->hdr.cq_entries = CAP_CQ_ENTRIES;
+}
+
+/* Append an SQE at sq_tail and publish it (initial sq_tail). */
+static void push(int pr, CapSqe s)
+{
+    CapRing *r = ring_of(pr);
+    if (r->hdr.sq_entries == 0)
+        ring_init(pr);
+    r->sq[r->hdr.sq_tail & (CAP_SQ_ENTRIES - 1)] = s;
+    r->hdr.sq_tail++;
+}
+
+/* Store an SQE template for a later OP_LOAD step. */
+static void tmpl(int pr, unsigned idx, CapSqe s)
+{
+    if (idx >= TMPL_MAX) {
+        fprintf(stderr, "gen-ring-corpus: template index %u too big\n", idx);
+        exit(1);
+    }
+    memcpy(heap_of(pr) + idx * SQE_SIZE, &s, sizeof s);
+}
+
+/* Put bytes in the heap at off; returns their user address. */
+static uint64_t put(int pr, uint32_t off, const void *b, size_t n)
+{
+    if (off < PARAMS_OFF || off + n > CHUNK) {
+        fprintf(stderr, "gen-ring-corpus: params at 0x%x+%zu out of place\n",
+                off, n);
+        exit(1);
+    }
+    memcpy(heap_of(pr) + off, b, n);
+    return HEAP_VA(off);
+}
+
+/* Params of len bytes at off, then n transfer descriptors after them at
+ * the next 8-byte boundary (where the kernel looks). */
+static uint64_t put_xfer(int pr, uint32_t off, const void *params,
+                         uint32_t len, const CapTransferDescriptor *d,
+                         unsigned n)
+{
+    uint64_t va = HEAP_VA(off);
+    if (len)
+        put(pr, off, params, len);
+    if (n)
+        put(pr, off + (uint32_t)CAP_ALIGN8(len), d, n * sizeof d[0]);
+    return va;
+}
+
+static void step(uint8_t op, uint8_t sq_adv, uint8_t cq_adv,
+                 uint8_t min_complete, uint8_t nload, uint8_t load_idx)
+{
+    if (nsteps >= SCRIPT_MAX) {
+        fprintf(stderr, "gen-ring-corpus: script too long\n");
+        exit(1);
+    }
+    uint8_t *s = in + SCRIPT_OFF + nsteps * 8u;
+    s[0] = op;
+    s[1] = sq_adv;
+    s[2] = cq_adv;
+    s[3] = min_complete;
+    s[4] = nload;
+    s[5] = load_idx;
+    nsteps++;
+}
+
+/* Plain steps: enter A / enter B, optionally consuming the CQ first. */
+static void enter_a(void)
+{
+    step(OP_PLAIN, 0, 0, 0, 0, 0);
+}
+static void enter_b(void)
+{
+    step(OP_PLAIN | OP_B, 0, 0, 0, 0, 0);
+}
+static void drain_a(void)
+{
+    step(OP_PLAIN | OP_CONSUME_ALL, 0, 0, 0, 0, 0);
+}
+static void drain_b(void)
+{
+    step(OP_PLAIN | OP_B | OP_CONSUME_ALL, 0, 0, 0, 0, 0);
+}
+/* Consume the CQ, load n templates from idx into the SQ, submit them. */
+static void load(int pr, uint8_t idx, uint8_t n)
+{
+    step((uint8_t)(OP_CONSUME_ALL | OP_LOAD | (pr == PB ? OP_B : 0)), n, 0,
+         0, n, idx);
+}
+
+static void emit(const char *name)
+{
+    size_t n = sizeof in;
+    while (n && in[n - 1] == 0)
+        n--;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", outdir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(in, 1, n, f) != n || fclose(f) != 0) {
+        fprintf(stderr, "gen-ring-corpus: cannot write %s: %s\n", path,
+                strerror(errno));
+        exit(1);
+    }
+    nfiles++;
+}
+
+/* ---- SQE builders --------------------------------------------------- */
+
+static CapSqe nop(uint64_t ud)
+{
+    CapSqe s = {.opcode = CAP_OP_NOP, .user_data = ud};
+    return s;
+}
+
+static CapSqe call(uint32_t cap, uint16_t method, uint64_t ud, uint64_t addr,
+                   uint32_t len, uint64_t res, uint32_t res_len, uint16_t nx)
+{
+    CapSqe s = {.opcode = CAP_OP_CALL,
+                .cap_id = cap,
+                .method_id = method,
+                .user_data = ud,
+                .addr = addr,
+                .len = len,
+                .result_addr = res,
+                .result_len = res_len,
+                .xfer_cap_count = nx};
+    return s;
+}
+
+static CapSqe recv_(uint32_t cap, uint64_t ud, uint64_t res, uint32_t res_len)
+{
+    CapSqe s = {.opcode = CAP_OP_RECV,
+                .cap_id = cap,
+                .user_data = ud,
+                .result_addr = res,
+                .result_len = res_len};
+    return s;
+}
+
+static CapSqe ret(uint32_t cap, uint32_t call_id, uint64_t ud, uint64_t addr,
+                  uint32_t len, uint16_t nx, uint16_t flags)
+{
+    CapSqe s = {.opcode = CAP_OP_RETURN,
+                .cap_id = cap,
+                .call_id = call_id,
+                .user_data = ud,
+                .addr = addr,
+                .len = len,
+                .xfer_cap_count = nx,
+                .flags = flags};
+    return s;
+}
+
+static CapSqe rel(uint32_t cap, uint64_t ud)
+{
+    CapSqe s = {.opcode = CAP_OP_RELEASE, .cap_id = cap, .user_data = ud};
+    return s;
+}
+
+static CapTransferDescriptor xd(uint32_t cap, uint32_t mode)
+{
+    CapTransferDescriptor d = {.cap_id = cap, .mode = mode};
+    return d;
+}
+
+#define RECV_BUF 512u /* header, params and records fit */
+
+/* ---- seeds ------------------------------------------------------------ */
+
+static void seed_nop(void)
+{
+    reset();
+    push(PA, nop(1));
+    enter_a();
+    emit("01_nop");
+}
+
+/* A full SQ of NOPs, submitted twice (the slots are reused). */
+static void seed_nop_full_sq(void)
+{
+    reset();
+    for (unsigned i = 0; i < CAP_SQ_ENTRIES; i++)
+        push(PA, nop(100 + i));
+    enter_a();
+    step(OP_CONSUME_ALL, CAP_SQ_ENTRIES, 0, 0, 0, 0);
+    emit("02_nop_full_sq");
+}
+
+static void seed_null_call(void)
+{
+    reset();
+    push(PA, call(A_NULL, NULL_CALL, 2, 0, 0, 0, 0, 0));
+    push(PA, call(A_NULL, 9, 3, 0, 0, 0, 0, 0)); /* unknown method */
+    enter_a();
+    emit("03_null_call");
+}
+
+static void seed_null_echo(void)
+{
+    reset();
+    static const char msg[] = "hello, capos";
+    uint64_t p = put(PA, PARAMS_OFF, msg, sizeof msg - 1);
+    push(PA, call(A_NULL, NULL_ECHO, 4, p, sizeof msg - 1, RES(0), 64, 0));
+    push(PA, call(A_NULL, NULL_ECHO, 5, 0, 0, 0, 0, 0)); /* empty echo */
+    /* Result buffer too small for the echo. */
+    push(PA, call(A_NULL, NULL_ECHO, 6, p, sizeof msg - 1, RES(1), 4, 0));
+    enter_a();
+    emit("04_null_echo");
+}
+
+/* Mint a null cap, then (next round) use it, release it, use it stale. */
+static void seed_null_mint(void)
+{
+    reset();
+    push(PA, call(A_NULL, NULL_MINT, 7, 0, 0, RES(0), 16, 0));
+    static const char msg[] = "minted";
+    uint64_t p = put(PA, PARAMS_OFF, msg, sizeof msg - 1);
+    tmpl(PA, 0, call(0x1004, NULL_ECHO, 8, p, sizeof msg - 1, RES(1), 64, 0));
+    tmpl(PA, 1, rel(0x1004, 9));
+    tmpl(PA, 2, rel(0x1004, 10));
+    tmpl(PA, 3, call(0x1004, NULL_CALL, 11, 0, 0, 0, 0, 0));
+    enter_a();
+    load(PA, 0, 4);
+    emit("05_null_mint");
+}
+
+/* Mint until A's 16-slot table is full (12 free), then once more; and a
+ * mint whose result buffer cannot hold the cap record. */
+static void seed_mint_table_full(void)
+{
+    reset();
+    push(PA, call(A_NULL, NULL_MINT, 12, 0, 0, 0, 0, 0));
+    for (unsigned i = 0; i < 13; i++)
+        push(PA, call(A_NULL, NULL_MINT, 13 + i, 0, 0, RES(0) + 16u * i, 16,
+                      0));
+    enter_a();
+    emit("06_mint_table_full");
+}
+
+/* RELEASE of live, stale, never-issued and out-of-range ids, and of the
+ * raw endpoint (which closes it for every client). */
+static void seed_release(void)
+{
+    reset();
+    push(PA, rel(A_NULL, 30));
+    push(PA, rel(A_NULL, 31));   /* stale now */
+    push(PA, rel(0x2000, 32));   /* the slot's next generation: free */
+    push(PA, rel(0x0000, 33));   /* generation 0 is never valid */
+    push(PA, rel(0x100f, 34));   /* free slot */
+    push(PA, rel(0x1fff, 35));   /* index past the table */
+    push(PA, rel(A_CLI_B, 36));
+    push(PA, rel(A_EP, 37));
+    push(PA, call(A_CLI_A, 0, 38, 0, 0, 0, 0, 0)); /* closed */
+    push(PB, call(B_CLI_A, 0, 39, 0, 0, 0, 0, 0)); /* closed */
+    enter_a();
+    enter_b();
+    emit("07_release");
+}
+
+/* Opcodes: unknown ones and the reserved FINISH/PARK/UNPARK. */
+static void seed_opcodes(void)
+{
+    reset();
+    CapSqe s = nop(40);
+    s.opcode = 8;
+    push(PA, s);
+    s.opcode = 0x7f;
+    s.user_data = 41;
+    push(PA, s);
+    s.opcode = 0xff;
+    s.user_data = 42;
+    push(PA, s);
+    s = nop(43);
+    s.opcode = CAP_OP_FINISH;
+    push(PA, s);
+    s.opcode = CAP_OP_PARK;
+    s.user_data = 44;
+    s.addr = HEAP_VA(0x400);
+    push(PA, s);
+    s = nop(45);
+    s.opcode = CAP_OP_UNPARK;
+    push(PA, s);
+    enter_a();
+    emit("08_opcodes");
+}
+
+/* Reserved bytes, unknown flags and fields an opcode does not use. */
+static void seed_reserved_nonzero(void)
+{
+    reset();
+    CapSqe s;
+    s = nop(50), s.reserved0 = 1, push(PA, s);
+    s = nop(51), s.reserved1[9] = 0x80, push(PA, s);
+    s = nop(52), s.pipeline_dep = 1, push(PA, s);
+    s = nop(53), s.pipeline_field = 1, push(PA, s);
+    s = nop(54), s.flags = CAP_SQE_PIPELINE, push(PA, s);
+    s = nop(55), s.flags = 0x8000, push(PA, s);
+    s = nop(56), s.cap_id = A_NULL, push(PA, s);
+    s = nop(57), s.addr = HEAP_VA(0x400), push(PA, s);
+    s = nop(58), s.result_len = 8, push(PA, s);
+    s = rel(A_NULL, 59), s.method_id = 1, push(PA, s);
+    s = rel(A_NULL, 60), s.call_id = 1, push(PA, s);
+    s = rel(A_NULL, 61), s.xfer_cap_count = 1, push(PA, s);
+    s = call(A_NULL, 0, 62, 0, 0, 0, 0, 0), s.flags = CAP_SQE_EXCEPTION;
+    push(PA, s);
+    s = call(A_NULL, 0, 63, 0, 0, 0, 0, 0), s.call_id = 7, push(PA, s);
+    s = recv_(A_EP, 64, RES(0), RECV_BUF), s.len = 4, push(PA, s);
+    s = recv_(A_EP, 65, RES(0), RECV_BUF), s.method_id = 2, push(PA, s);
+    enter_a();
+    emit("09_reserved_nonzero");
+}
+
+/* Params buffers outside the heap, too long, or wrapping. */
+static void seed_bad_params(void)
+{
+    reset();
+    static const char msg[] = "abcdefgh";
+    put(PA, PARAMS_OFF, msg, 8);
+    uint64_t end = CAPOS_ARENA_VADDR + (256u << 10);
+    push(PA, call(A_NULL, NULL_ECHO, 70, 0x1000, 8, RES(0), 64, 0));
+    push(PA, call(A_NULL, NULL_ECHO, 71, CAPOS_RING_VADDR + 0x40, 8, RES(0),
+                  64, 0));
+    push(PA, call(A_NULL, NULL_ECHO, 72, CAPOS_CAPSET_VADDR, 8, RES(0), 64,
+                  0));
+    push(PA, call(A_NULL, NULL_ECHO, 73, end, 1, RES(0), 64, 0));
+    push(PA, call(A_NULL, NULL_ECHO, 74, end - 1, 1, RES(0), 64, 0)); /* ok */
+    push(PA, call(A_NULL, NULL_ECHO, 75, end - 4, 8, RES(0), 64, 0));
+    push(PA, call(A_NULL, NULL_ECHO, 76, HEAP_VA(0), CAP_MAX_PARAMS + 1,
+                  RES(0), 64, 0));
+    push(PA, call(A_NULL, NULL_ECHO, 77, HEAP_VA(0), 0xffffffffu, RES(0), 64,
+                  0));
+    push(PA, call(A_NULL, NULL_ECHO, 78, UINT64_MAX - 3, 16, RES(0), 64, 0));
+    push(PA, call(A_NULL, NULL_ECHO, 79, UINT64_MAX, 0, RES(0), 64, 0));
+    push(PA, ret(A_EP, 1, 80, 0x1000, 4, 0, 0));
+    push(PA, ret(A_EP, 1, 81, HEAP_VA(0), CAP_MAX_RESULT + 1, 0, 0));
+    enter_a();
+    emit("10_bad_params");
+}
+
+/* Result buffers outside the heap or too small; RECV on non-endpoints. */
+static void seed_bad_result(void)
+{
+    reset();
+    static const char msg[] = "abcdefgh";
+    uint64_t p = put(PA, PARAMS_OFF, msg, 8);
+    uint64_t end = CAPOS_ARENA_VADDR + (256u << 10);
+    push(PA, call(A_NULL, NULL_ECHO, 90, p, 8, CAPOS_CAPSET_VADDR, 64, 0));
+    push(PA, call(A_NULL, NULL_ECHO, 91, p, 8, CAPOS_RING_VADDR, 64, 0));
+    push(PA, call(A_NULL, NULL_ECHO, 92, p, 8, end, 8, 0));
+    push(PA, call(A_NULL, NULL_ECHO, 93, p, 8, end - 8, 8, 0)); /* ok */
+    push(PA, call(A_NULL, NULL_ECHO, 94, p, 8, UINT64_MAX - 7, 64, 0));
+    push(PA, call(A_NULL, NULL_ECHO, 95, p, 8, RES(0), 0xffffffffu, 0));
+    push(PA, recv_(A_EP, 96, RES(0), sizeof(EndpointMessageHeader) - 1));
+    push(PA, recv_(A_EP, 97, CAPOS_CAPSET_VADDR, RECV_BUF));
+    push(PA, recv_(A_CLI_A, 98, RES(0), RECV_BUF)); /* client facet */
+    push(PA, recv_(A_NULL, 99, RES(0), RECV_BUF));
+    push(PA, recv_(0x7777, 100, RES(0), RECV_BUF));
+    enter_a();
+    emit("11_bad_result");
+}
+
+/* Malformed transfers: too many descriptors, bad mode, reserved bits,
+ * stale ids, non-transferable raw endpoint, descriptors out of the arena,
+ * the same cap moved twice. */
+static void seed_xfer_malformed(void)
+{
+    reset();
+    CapTransferDescriptor d[9];
+    for (unsigned i = 0; i < 9; i++)
+        d[i] = xd(A_NULL, CAP_XFER_COPY);
+    uint64_t p9 = put_xfer(PA, 0x400, NULL, 0, d, 9);
+    push(PA, call(A_NULL, 0, 110, p9, 0, 0, 0, 9));
+    push(PA, call(A_NULL, 0, 111, p9, 0, 0, 0, 0xffff));
+    CapTransferDescriptor bad_mode = xd(A_NULL, 2);
+    push(PA, call(A_NULL, 0, 112, put_xfer(PA, 0x500, "ab", 2, &bad_mode, 1),
+                  2, 0, 0, 1));
+    CapTransferDescriptor bad_res = xd(A_NULL, CAP_XFER_COPY);
+    bad_res.reserved = 1;
+    push(PA, call(A_NULL, 0, 113, put_xfer(PA, 0x540, NULL, 0, &bad_res, 1),
+                  0, 0, 0, 1));
+    CapTransferDescriptor stale = xd(0x2000, CAP_XFER_MOVE);
+    push(PA, call(A_NULL, 0, 114, put_xfer(PA, 0x560, NULL, 0, &stale, 1), 0,
+                  0, 0, 1));
+    CapTransferDescriptor raw[2] = {xd(A_EP, CAP_XFER_COPY),
+                                    xd(A_EP, CAP_XFER_MOVE)};
+    push(PA, call(A_CLI_A, 0, 115, put_xfer(PA, 0x580, NULL, 0, &raw[0], 1),
+                  0, 0, 0, 1));
+    push(PA, call(A_CLI_A, 0, 116, put_xfer(PA, 0x5a0, NULL, 0, &raw[1], 1),
+                  0, 0, 0, 1));
+    /* Descriptors would lie past the end of the arena. */
+    uint64_t end = CAPOS_ARENA_VADDR + (256u << 10);
+    push(PA, call(A_NULL, 0, 117, end - 8, 8, 0, 0, 1));
+    push(PA, call(A_NULL, 0, 118, 0x1000, 0, 0, 0, 1));
+    CapTransferDescriptor twice[2] = {xd(A_CLI_B, CAP_XFER_MOVE),
+                                      xd(A_CLI_B, CAP_XFER_MOVE)};
+    push(PA, call(A_NULL, 0, 119, put_xfer(PA, 0x5c0, NULL, 0, twice, 2), 0,
+                  0, 0, 2));
+    CapTransferDescriptor copy_move[2] = {xd(A_CLI_B, CAP_XFER_COPY),
+                                          xd(A_CLI_B, CAP_XFER_MOVE)};
+    /* Valid: a copy and a move of the same cap, to the null cap (which
+     * drops them): A loses A_CLI_B. */
+    push(PA, call(A_NULL, 0, 120, put_xfer(PA, 0x5e0, NULL, 0, copy_move, 2),
+                  0, 0, 0, 2));
+    enter_a();
+    emit("12_xfer_malformed");
+}
+
+/* A move keeps the sender's slot reserved while the call is queued: the
+ * slot cannot be invoked, released, moved or copied; B's RECV then takes
+ * the cap. */
+static void seed_move_reserved(void)
+{
+    reset();
+    CapTransferDescriptor mv = xd(A_NULL, CAP_XFER_MOVE);
+    uint64_t p = put_xfer(PA, 0x400, "move", 4, &mv, 1);
+    push(PA, call(A_CLI_B, 1, 130, p, 4, RES(0), 64, 1));
+    push(PA, call(A_NULL, 0, 131, 0, 0, 0, 0, 0));
+    push(PA, rel(A_NULL, 132));
+    push(PA, call(A_CLI_B, 1, 133, p, 4, RES(1), 64, 1));
+    CapTransferDescriptor cp = xd(A_NULL, CAP_XFER_COPY);
+    push(PA, call(A_CLI_B, 1, 134, put_xfer(PA, 0x440, NULL, 0, &cp, 1), 0,
+                  RES(2), 64, 1));
+    push(PB, recv_(B_EP, 135, RES(0), RECV_BUF));
+    push(PB, ret(B_EP, 1, 136, 0, 0, 0, 0));
+    enter_a();
+    enter_b();
+    drain_a();
+    drain_b();
+    emit("13_move_reserved");
+}
+
+/* sq_tail more than 16 ahead: every pending SQE is dropped and the ring
+ * reports corruption; the next well-formed submission works. A second
+ * overrun with a wild tail and a scribbled sq_head follows. */
+static void seed_sq_overrun(void)
+{
+    reset();
+    for (unsigned i = 0; i < CAP_SQ_ENTRIES; i++)
+        push(PA, nop(140 + i));
+    ring_of(PA)->hdr.sq_tail = CAP_SQ_ENTRIES + 1;
+    ring_of(PA)->hdr.sq_head = 0x1234; /* ignored, republished */
+    tmpl(PA, 0, nop(160));
+    enter_a();
+    load(PA, 0, 1);
+    step(OP_PLAIN, 0x80, 0, 0, 0, 0);
+    step(OP_PLAIN, 3, 0, 0, 0, 0);
+    emit("14_sq_overrun");
+}
+
+/* cq_head ahead of cq_tail (corrupt): nothing is consumed until the user
+ * repairs it; then a cq_head 16 behind (CQ half full as far as the kernel
+ * is concerned). */
+static void seed_cq_head_corrupt(void)
+{
+    reset();
+    for (unsigned i = 0; i < 4; i++)
+        push(PA, nop(170 + i));
+    ring_of(PA)->hdr.cq_head = 100;
+    enter_a();
+    step(OP_PLAIN | OP_CQ_ADV, 0, 7, 0, 0, 0);
+    drain_a();
+    emit("15_cq_head_corrupt");
+
+    reset();
+    for (unsigned i = 0; i < CAP_SQ_ENTRIES; i++)
+        push(PA, nop(180 + i));
+    ring_of(PA)->hdr.cq_head = 0u - 16u;
+    enter_a();                                /* 16 consumed: CQ full */
+    step(OP_PLAIN, CAP_SQ_ENTRIES, 0, 0, 0, 0); /* none consumed */
+    step(OP_PLAIN | OP_CQ_ADV, 0, 16, 0, 0, 0); /* 16 consumed */
+    emit("16_cq_head_behind");
+}
+
+/* Fill the CQ: 32 CQEs unconsumed, then 16 more SQEs are not consumed;
+ * consuming 5 lets 5 through; consuming all lets the rest through. Also
+ * cap_enter with min_complete above the CQ size. */
+static void seed_cq_full(void)
+{
+    reset();
+    for (unsigned i = 0; i < CAP_SQ_ENTRIES; i++)
+        push(PA, nop(200 + i));
+    enter_a();
+    step(OP_PLAIN, CAP_SQ_ENTRIES, 0, 0, 0, 0);
+    step(OP_PLAIN, CAP_SQ_ENTRIES, 0, 0, 0, 0);
+    step(OP_PLAIN | OP_CQ_ADV, 0, 5, 0, 0, 0);
+    step(OP_PLAIN, 0, 0, CAP_CQ_ENTRIES + 1, 0, 0);
+    drain_a();
+    drain_a();
+    emit("17_cq_full");
+}
+
+/* A calls itself through its client facet, receives the call on its raw
+ * endpoint and returns, all in one submission (call id 1). */
+static void seed_ep_self_call(void)
+{
+    reset();
+    uint64_t ping = put(PA, 0x400, "ping", 4);
+    uint64_t pong = put(PA, 0x480, "pong", 4);
+    push(PA, call(A_CLI_A, 3, 210, ping, 4, RES(0), 128, 0));
+    push(PA, recv_(A_EP, 211, RES(1), RECV_BUF));
+    push(PA, ret(A_EP, 1, 212, pong, 4, 0, 0));
+    enter_a();
+    emit("18_ep_self_call");
+}
+
+/* RECV first (it waits), then the CALL is delivered to it; the RETURN comes
+ * in a later round, then the same call id again (now unknown). */
+static void seed_ep_recv_first(void)
+{
+    reset();
+    uint64_t q = put(PA, 0x400, "question", 8);
+    uint64_t a = put(PA, 0x480, "answer!!", 8);
+    push(PA, recv_(A_EP, 220, RES(1), RECV_BUF));
+    push(PA, call(A_CLI_A, 4, 221, q, 8, RES(0), 128, 0));
+    tmpl(PA, 0, ret(A_EP, 1, 222, a, 8, 0, 0));
+    tmpl(PA, 1, ret(A_EP, 1, 223, a, 8, 0, 0));
+    enter_a();
+    load(PA, 0, 2);
+    emit("19_ep_recv_first");
+}
+
+/* CALL with a copy and a move, delivered to A's own RECV (caps land in
+ * 0x1004 and 0x1005; the moved slot 0x1003 is freed), RETURN with a move
+ * and a copy of what arrived; then the returned caps are used. */
+static void seed_ep_xfer_copy_move(void)
+{
+    reset();
+    CapTransferDescriptor d[2] = {xd(A_NULL, CAP_XFER_COPY),
+                                  xd(A_CLI_B, CAP_XFER_MOVE)};
+    uint64_t p = put_xfer(PA, 0x400, "xfer", 4, d, 2);
+    CapTransferDescriptor r[2] = {xd(0x1005, CAP_XFER_MOVE),
+                                  xd(0x1004, CAP_XFER_COPY)};
+    uint64_t rp = put_xfer(PA, 0x480, "back", 4, r, 2);
+    push(PA, call(A_CLI_A, 5, 230, p, 4, RES(0), 256, 2));
+    push(PA, recv_(A_EP, 231, RES(1), RECV_BUF));
+    push(PA, ret(A_EP, 1, 232, rp, 4, 2, 0));
+    /* The caps returned to the caller: 0x2003 (the client of B, back in
+     * its old slot under a new generation) and 0x1006. */
+    tmpl(PA, 0, call(0x1006, NULL_CALL, 233, 0, 0, 0, 0, 0));
+    tmpl(PA, 1, rel(0x2003, 234));
+    tmpl(PA, 2, rel(0x1004, 235));
+    tmpl(PA, 3, rel(0x1005, 236)); /* moved away: stale */
+    enter_a();
+    load(PA, 0, 4);
+    emit("20_ep_xfer_copy_move");
+}
+
+/* A calls B with a copied cap; B receives (the cap lands in 0x1003), then
+ * returns it to A by move. */
+static void seed_ep_a_to_b(void)
+{
+    reset();
+    CapTransferDescriptor d = xd(A_NULL, CAP_XFER_COPY);
+    uint64_t p = put_xfer(PA, 0x400, "hi B", 4, &d, 1);
+    push(PA, call(A_CLI_B, 6, 240, p, 4, RES(0), 128, 1));
+    CapTransferDescriptor back = xd(0x1003, CAP_XFER_MOVE);
+    uint64_t bp = put_xfer(PB, 0x400, "hi A", 4, &back, 1);
+    push(PB, recv_(B_EP, 241, RES(0), RECV_BUF));
+    push(PB, ret(B_EP, 1, 242, bp, 4, 1, 0));
+    enter_a();
+    enter_b();
+    drain_a();
+    drain_b();
+    emit("21_ep_a_to_b");
+}
+
+/* B calls A (badge 0xb1b1) moving its null cap; A receives and returns a
+ * copy of its own null cap. */
+static void seed_ep_b_to_a(void)
+{
+    reset();
+    CapTransferDescriptor d = xd(B_NULL, CAP_XFER_MOVE);
+    uint64_t p = put_xfer(PB, 0x400, "from B", 6, &d, 1);
+    push(PB, call(B_CLI_A, 7, 250, p, 6, RES(0), 128, 1));
+    CapTransferDescriptor back = xd(A_NULL, CAP_XFER_COPY);
+    uint64_t ap = put_xfer(PA, 0x400, "to B", 4, &back, 1);
+    push(PA, recv_(A_EP, 251, RES(0), RECV_BUF));
+    tmpl(PA, 0, ret(A_EP, 1, 252, ap, 4, 1, 0));
+    enter_b();
+    enter_a();
+    load(PA, 0, 1);
+    drain_b();
+    emit("22_ep_b_to_a");
+}
+
+/* Exceptions: one that fits the caller's buffer, one truncated. */
+static void seed_ep_exception(void)
+{
+    reset();
+    uint64_t oops = put(PA, 0x400, "oops", 4);
+    uint64_t longer = put(PA, 0x440, "a much longer failure", 21);
+    push(PA, call(A_CLI_A, 8, 260, 0, 0, RES(0), 8, 0));
+    push(PA, recv_(A_EP, 261, RES(1), RECV_BUF));
+    push(PA, ret(A_EP, 1, 262, oops, 4, 0, CAP_SQE_EXCEPTION));
+    push(PA, call(A_CLI_A, 9, 263, 0, 0, RES(2), 8, 0));
+    push(PA, recv_(A_EP, 264, RES(1), RECV_BUF));
+    push(PA, ret(A_EP, 2, 265, longer, 21, 0, CAP_SQE_EXCEPTION));
+    enter_a();
+    emit("23_ep_exception");
+}
+
+/* RETURNs that must fail: unknown and zero call ids, non-endpoint caps, an
+ * exception carrying caps, a reply too big for the caller's buffer (both
+ * sides fail, the moved cap rolls back), a reply whose cap record does not
+ * fit. */
+static void seed_ep_return_bad(void)
+{
+    reset();
+    uint64_t big = put(PA, 0x400, "0123456789abcdef", 16);
+    CapTransferDescriptor d = xd(A_NULL, CAP_XFER_MOVE);
+    uint64_t withcap = put_xfer(PA, 0x440, NULL, 0, &d, 1);
+    push(PA, ret(A_EP, 99, 270, 0, 0, 0, 0));
+    push(PA, ret(A_EP, 0, 271, 0, 0, 0, 0));
+    push(PA, ret(A_CLI_A, 1, 272, 0, 0, 0, 0));
+    push(PA, ret(A_NULL, 1, 273, 0, 0, 0, 0));
+    push(PA, ret(A_EP, 1, 274, withcap, 0, 1, CAP_SQE_EXCEPTION));
+    push(PA, call(A_CLI_A, 1, 275, 0, 0, RES(0), 4, 0));
+    push(PA, recv_(A_EP, 276, RES(1), RECV_BUF));
+    push(PA, ret(A_EP, 1, 277, big, 16, 0, 0));  /* too big: fails */
+    push(PA, call(A_CLI_A, 1, 278, 0, 0, RES(2), 8, 0));
+    push(PA, recv_(A_EP, 279, RES(1), RECV_BUF));
+    push(PA, ret(A_EP, 2, 280, withcap, 0, 1, 0)); /* record needs 16 */
+    push(PA, call(A_NULL, NULL_CALL, 281, 0, 0, 0, 0, 0)); /* rolled back */
+    enter_a();
+    emit("24_ep_return_bad");
+}
+
+/* Closing endpoints: A releases its raw endpoint with a call queued (the
+ * caller gets DISCONNECTED) and later calls fail; B releases its raw
+ * endpoint with its own RECV waiting. */
+static void seed_ep_disconnect(void)
+{
+    reset();
+    push(PA, call(A_CLI_A, 1, 290, 0, 0, 0, 0, 0));
+    push(PA, call(A_CLI_B, 1, 291, 0, 0, 0, 0, 0));
+    push(PA, rel(A_EP, 292));
+    push(PA, call(A_CLI_A, 1, 293, 0, 0, 0, 0, 0));
+    push(PA, recv_(A_EP, 294, RES(0), RECV_BUF));
+    push(PB, recv_(B_EP, 295, RES(0), RECV_BUF));
+    push(PB, recv_(B_EP, 296, RES(1), RECV_BUF));
+    push(PB, rel(B_EP, 297));
+    push(PB, call(B_CLI_A, 1, 298, 0, 0, 0, 0, 0));
+    enter_a();
+    enter_b();
+    drain_a();
+    drain_b();
+    emit("25_ep_disconnect");
+}
+
+/* B exits holding a delivered call and a queued call carrying a move and
+ * a copy: both of A's calls complete with DISCONNECTED, the moved cap
+ * rolls back to A (which then uses it). */
+static void seed_exit_server(void)
+{
+    reset();
+    CapTransferDescriptor d[2] = {xd(A_NULL, CAP_XFER_MOVE),
+                                  xd(A_CLI_A, CAP_XFER_COPY)};
+    uint64_t p = put_xfer(PA, 0x400, "q", 1, d, 2);
+    push(PA, call(A_CLI_B, 1, 300, 0, 0, RES(0), 64, 0));
+    push(PA, call(A_CLI_B, 2, 301, p, 1, RES(1), 64, 2));
+    push(PB, recv_(B_EP, 302, RES(0), RECV_BUF));
+    tmpl(PA, 0, call(A_NULL, NULL_CALL, 304, 0, 0, 0, 0, 0));
+    enter_a();
+    enter_b();
+    step(OP_EXIT | OP_B, 0, 0, 0, 0, 0);
+    load(PA, 0, 1);
+    drain_b(); /* a dead process cannot enter */
+    emit("26_exit_server");
+}
+
+/* A exits with calls queued at B carrying a move and a copy (they are
+ * withdrawn and roll back) and with a call B has received (B's RETURN is
+ * then dropped with DISCONNECTED). */
+static void seed_exit_caller(void)
+{
+    reset();
+    push(PA, call(A_CLI_B, 1, 310, 0, 0, RES(0), 64, 0));
+    CapTransferDescriptor d[2] = {xd(A_NULL, CAP_XFER_MOVE),
+                                  xd(A_CLI_A, CAP_XFER_COPY)};
+    uint64_t p = put_xfer(PA, 0x400, NULL, 0, d, 2);
+    push(PA, call(A_CLI_B, 2, 311, p, 0, RES(1), 64, 2));
+    push(PB, recv_(B_EP, 312, RES(0), RECV_BUF));
+    tmpl(PB, 0, ret(B_EP, 1, 313, 0, 0, 0, 0));
+    tmpl(PB, 1, recv_(B_EP, 314, RES(1), RECV_BUF));
+    enter_a();
+    enter_b();
+    step(OP_EXIT, 0, 0, 0, 0, 0);
+    load(PB, 0, 2);
+    emit("27_exit_caller");
+}
+
+/* B's table (3 used of 16) takes one call with 8 caps, not a second: the
+ * second caller gets TRANSFER_REJECTED and B's RECV stays queued for the
+ * third call, which carries none. */
+static void seed_transfer_rejected(void)
+{
+    reset();
+    CapTransferDescriptor d[8];
+    for (unsigned i = 0; i < 8; i++)
+        d[i] = xd(i & 1 ? A_CLI_A : A_NULL, CAP_XFER_COPY);
+    uint64_t p = put_xfer(PA, 0x400, NULL, 0, d, 8);
+    push(PA, call(A_CLI_B, 1, 320, p, 0, RES(0), 64, 8));
+    push(PA, call(A_CLI_B, 1, 321, p, 0, RES(1), 64, 8));
+    push(PB, recv_(B_EP, 322, RES(0), RECV_BUF));
+    push(PB, recv_(B_EP, 323, RES(1), RECV_BUF));
+    tmpl(PA, 0, call(A_CLI_B, 1, 324, 0, 0, RES(2), 64, 0));
+    enter_a();
+    enter_b();
+    load(PA, 0, 1);
+    drain_b();
+    emit("28_transfer_rejected");
+}
+
+/* A RECV buffer that holds only the message header: a call with params
+ * fails with INVALID_PARAMS_BUFFER and the RECV stays for the next, empty
+ * call. */
+static void seed_recv_buffer_small(void)
+{
+    reset();
+    static uint8_t params[100];
+    for (unsigned i = 0; i < sizeof params; i++)
+        params[i] = (uint8_t)i;
+    uint64_t p = put(PA, 0x400, params, sizeof params);
+    push(PA, recv_(A_EP, 330, RES(1), sizeof(EndpointMessageHeader)));
+    push(PA, call(A_CLI_A, 1, 331, p, sizeof params, RES(0), 64, 0));
+    push(PA, call(A_CLI_A, 2, 332, 0, 0, RES(0), 64, 0));
+    push(PA, ret(A_EP, 1, 333, p, 8, 0, 0));
+    enter_a();
+    emit("29_recv_buffer_small");
+}
+
+/* Both processes queue many calls on A's endpoint over several rounds and
+ * A serves them all: long queues, interleaved callers, CQ pressure. A's
+ * own calls are delivered first (call ids 1..8), then B's (9..16); the
+ * last round returns 1..8 again, which are gone by then. */
+static void seed_many_calls(void)
+{
+    reset();
+    uint64_t p = put(PA, 0x800, "req", 3);
+    uint64_t bp = put(PB, 0x800, "breq", 4);
+    for (unsigned i = 0; i < 8; i++)
+        push(PA, call(A_CLI_A, (uint16_t)i, 340 + i, p, 3, RES(0), 64, 0));
+    for (unsigned i = 0; i < 8; i++)
+        push(PB, call(B_CLI_A, (uint16_t)i, 350 + i, bp, 4, RES(0), 64, 0));
+    for (unsigned i = 0; i < 8; i++)
+        tmpl(PA, i, recv_(A_EP, 360 + i, RES(1 + i), RECV_BUF));
+    for (unsigned i = 0; i < 16; i++)
+        tmpl(PA, 8 + i, ret(A_EP, 1 + i, 370 + i, p, 3, 0, 0));
+    enter_a();
+    enter_b();
+    step(OP_CONSUME_ALL | OP_LOAD, 8, 0, 0, 8, 0);  /* RECV x8: A's calls */
+    step(OP_CONSUME_ALL | OP_LOAD, 8, 0, 0, 8, 8);  /* RETURN 1..8 */
+    step(OP_CONSUME_ALL | OP_LOAD, 8, 0, 0, 8, 0);  /* RECV x8: B's calls */
+    step(OP_CONSUME_ALL | OP_LOAD, 16, 0, 0, 16, 8); /* RETURN 1..16 */
+    drain_a();
+    drain_b();
+    emit("30_many_calls");
+}
+
+/* ---- reproducers of known, unfixed model bugs --------------------------- */
+
+/*
+ * An endpoint is destroyed while a queued call to it carries a copy of the
+ * same endpoint's client facet and no other client reference is left:
+ * failing the queued call drops that last client reference, which frees
+ * the endpoint core inside ep_raw_destroy (heap-use-after-free in
+ * queue_pop, then a double free in core_maybe_free).
+ *
+ * Shortest form: A sends B a copy of A's only client of B's endpoint and
+ * releases its own; B never receives. B's endpoint is destroyed when B
+ * exits, here in k_shutdown (which exits B first).
+ */
+static void repro_peer_exit_with_own_client_queued(void)
+{
+    reset();
+    CapTransferDescriptor d = xd(A_CLI_B, CAP_XFER_COPY);
+    push(PA, call(A_CLI_B, 0, 1, put_xfer(PA, 0x400, NULL, 0, &d, 1), 0, 0,
+                  0, 1));
+    push(PA, rel(A_CLI_B, 2));
+    enter_a();
+    emit("bug_peer_exit_with_own_client_queued");
+}
+
+/* The same through RELEASE of the raw endpoint: A's call on its own
+ * endpoint carries a copy of A's client facet; B (the other client holder)
+ * exits; A releases its client facet, then its raw endpoint. */
+static void repro_close_with_own_client_queued(void)
+{
+    reset();
+    CapTransferDescriptor d = xd(A_CLI_A, CAP_XFER_COPY);
+    uint64_t p = put_xfer(PA, 0x400, NULL, 0, &d, 1);
+    push(PA, call(A_CLI_A, 0, 1, p, 0, 0, 0, 1));
+    push(PA, rel(A_CLI_A, 2));
+    push(PA, rel(A_EP, 3));
+    step(OP_EXIT | OP_B, 0, 0, 0, 0, 0);
+    enter_a();
+    emit("bug_close_with_own_client_queued");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr,
+                "usage: %s OUTPUT-DIRECTORY [REPRODUCER-DIRECTORY]\n"
+                "writes the ring_dispatch seed corpus to OUTPUT-DIRECTORY "
+                "and, if given, reproducers of known unfixed model bugs to "
+                "REPRODUCER-DIRECTORY\n",
+                argv[0]);
+        return 2;
+    }
+    outdir = argv[1];
+    seed_nop();
+    seed_nop_full_sq();
+    seed_null_call();
+    seed_null_echo();
+    seed_null_mint();
+    seed_mint_table_full();
+    seed_release();
+    seed_opcodes();
+    seed_reserved_nonzero();
+    seed_bad_params();
+    seed_bad_result();
+    seed_xfer_malformed();
+    seed_move_reserved();
+    seed_sq_overrun();
+    seed_cq_head_corrupt();
+    seed_cq_full();
+    seed_ep_self_call();
+    seed_ep_recv_first();
+    seed_ep_xfer_copy_move();
+    seed_ep_a_to_b();
+    seed_ep_b_to_a();
+    seed_ep_exception();
+    seed_ep_return_bad();
+    seed_ep_disconnect();
+    seed_exit_server();
+    seed_exit_caller();
+    seed_transfer_rejected();
+    seed_recv_buffer_small();
+    seed_many_calls();
+    printf("gen-ring-corpus: wrote %u seeds to %s\n", nfiles, outdir);
+    if (argc == 3) {
+        outdir = argv[2];
+        nfiles = 0;
+        repro_peer_exit_with_own_client_queued();
+        repro_close_with_own_client_queued();
+        printf("gen-ring-corpus: wrote %u reproducers to %s\n", nfiles,
+               outdir);
+    }
+    return 0;
+}
