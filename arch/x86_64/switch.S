@@ -68,14 +68,23 @@ capos_ctx_swap:
 	.cfi_adjust_cfa_offset 8
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
+	movl	(%rsp), %eax		/* outgoing MXCSR (same-width loads:  */
+	movzwl	4(%rsp), %edx		/* no store-forwarding stall) and CW */
 
 	/* The switch proper. From here on the CFI describes the incoming
 	 * context, whose frame has the same shape. */
 	movq	%rsp, (%rdi)
 	movq	%rsi, %rsp
 
-	ldmxcsr	(%rsp)
+	/* Loading MXCSR and the x87 control word is slow; they almost
+	 * never differ between threads, so load only when they do. */
+	cmpl	(%rsp), %eax
+	jne	2f
+	cmpw	4(%rsp), %dx
+	je	1f
+2:	ldmxcsr	(%rsp)
 	fldcw	4(%rsp)
+1:
 	addq	$8, %rsp
 	.cfi_adjust_cfa_offset -8
 	popq	%r15

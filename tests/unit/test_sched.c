@@ -6,6 +6,8 @@
  * out of the fiber): they append what they see to a trace and set
  * variables, and the test body asserts after k_run() returns.
  */
+#include <fenv.h>
+
 #include "harness.h"
 
 #include <string.h>
@@ -503,6 +505,42 @@ static void cap_enter_from_the_host_is_refused(void **state)
     assert_int_equal(k_sys_cap_enter(0, 0), CAP_ERR_INVALID_REQUEST);
 }
 
+/* Each thread keeps its own floating-point rounding mode across switches
+ * (the context switch saves MXCSR and the x87 control word). */
+static int fp_seen[4];
+
+static void fp_upward_thread(void *arg)
+{
+    (void)arg;
+    fesetround(FE_UPWARD);
+    fp_seen[0] = fegetround();
+    k_sched_yield();
+    fp_seen[2] = fegetround();
+}
+
+static void fp_default_thread(void *arg)
+{
+    (void)arg;
+    fp_seen[1] = fegetround();
+    k_sched_yield();
+    fp_seen[3] = fegetround();
+}
+
+static void each_thread_keeps_its_own_rounding_mode(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("fp", 0);
+    memset(fp_seen, -1, sizeof fp_seen);
+    assert_int_equal(k_thread_create(p, fp_upward_thread, NULL, NULL), 0);
+    assert_int_equal(k_thread_create(p, fp_default_thread, NULL, NULL), 0);
+    assert_int_equal(k_run(), 0);
+    assert_int_equal(fp_seen[0], FE_UPWARD);
+    assert_int_equal(fp_seen[1], FE_TONEAREST);
+    assert_int_equal(fp_seen[2], FE_UPWARD);
+    assert_int_equal(fp_seen[3], FE_TONEAREST);
+    assert_int_equal(fegetround(), FE_TONEAREST);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +559,7 @@ int main(void)
         T(run_returns_the_number_of_threads_blocked_forever),
         T(second_thread_entering_while_another_waits_gets_ring_busy),
         T(cap_enter_from_the_host_is_refused),
+        T(each_thread_keeps_its_own_rounding_mode),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
