@@ -90,8 +90,7 @@ static struct ep_msg *msg_alloc(uint32_t params_len)
         m = msg_cache;
         msg_cache = m->next;
         msg_cached--;
-        k_memset(m, 0, sizeof *m);
-        return m;
+        return m; /* ep_call sets every field it reads */
     }
     uint32_t cap = params_len <= EP_MSG_SMALL ? EP_MSG_SMALL : params_len;
     return port_alloc(sizeof *m + cap);
@@ -270,17 +269,10 @@ static int deliver(struct ep_core *ep, struct ep_msg *m, struct ep_recv *r)
     uint32_t call_id = ep->next_call_id + 1;
     if (call_id == 0)
         call_id = 1;
-    EndpointMessageHeader hdr = {
-        .call_id = call_id,
-        .params_len = m->params_len,
-        .badge = m->badge,
-        .method_id = m->method_id,
-        .cap_count = (uint16_t)m->nxfer,
-    };
     uint16_t ncaps = 0;
-    int n = k_ring_deliver(r->server, r->result_addr, r->result_len, &hdr,
-                           sizeof hdr, m->params, m->params_len, m->xfer,
-                           m->nxfer, &ncaps);
+    int n = k_ring_deliver(r->server, r->result_addr, r->result_len, NULL,
+                           sizeof(EndpointMessageHeader), m->params,
+                           m->params_len, m->xfer, m->nxfer, &ncaps);
     if (n < 0) {
         int code = n == CAP_ERR_INVALID_RESULT_BUFFER
                        ? CAP_ERR_INVALID_PARAMS_BUFFER
@@ -288,6 +280,19 @@ static int deliver(struct ep_core *ep, struct ep_msg *m, struct ep_recv *r)
         msg_fail(m, code);
         return code;
     }
+    /* The header is written in place, field by field (a block copy of a
+     * struct just built on the stack stalls on store forwarding). */
+    EndpointMessageHeader *hdr =
+        k_user_buf(r->server, r->result_addr, sizeof *hdr);
+    hdr->call_id = call_id;
+    hdr->params_len = m->params_len;
+    hdr->badge = m->badge;
+    hdr->method_id = m->method_id;
+    hdr->cap_count = (uint16_t)m->nxfer;
+    hdr->reserved = 0;
+    hdr->scoped_ref = 0;
+    hdr->scoped_ref_hi = 0;
+    hdr->epoch = 0;
     ep->next_call_id = call_id;
     xfer_commit(m->caller, m->xfer, m->nxfer);
     m->nxfer = 0;
@@ -327,7 +332,10 @@ static int ep_call(struct k_object *o, struct k_call *c)
     struct ep_msg *m = msg_alloc(c->params_len);
     if (!m)
         return CAP_ERR_INVOKE_FAILED;
+    m->next = NULL;
     m->ep = ep;
+    m->delivered = false;
+    m->call_id = 0;
     m->caller = c->proc;
     k_process_get(c->proc);
     m->caller_next = c->proc->calls_out;

@@ -116,7 +116,8 @@ static void post_result(struct k_process *p, uint64_t user_data, int32_t r)
 
 /*
  * Write hdr, payload and one CapTransferResult record per cap into p's
- * result buffer and insert the caps into p's table. All or nothing: returns
+ * result buffer and insert the caps into p's table (hdr NULL: leave
+ * hdr_len bytes for the caller to fill in). All or nothing: returns
  * hdr_len + payload_len, or CAP_ERR_INVALID_RESULT_BUFFER when it does not
  * fit (or p is gone), CAP_ERR_TRANSFER_REJECTED when p's table is too full;
  * in both cases nothing is written or inserted. The caps' prepared
@@ -141,7 +142,7 @@ int k_ring_deliver(struct k_process *p, uint64_t result_addr,
     int r = xfer_deliver(p, caps, ncaps, rec);
     if (r < 0)
         return r;
-    if (hdr_len)
+    if (hdr_len && hdr)
         k_memcpy(dst, hdr, hdr_len);
     if (payload_len)
         k_memcpy(dst + hdr_len, payload, payload_len);
@@ -463,11 +464,12 @@ int k_cap_enter(struct k_process *p, uint32_t min_complete,
         return (int)ready;
     if (p->rs.waiter)
         return CAP_ERR_RING_BUSY;
-    uint64_t now = k_now();
-    uint64_t deadline = timeout_ns == CAP_TIMEOUT_INFINITE ||
-                                timeout_ns > UINT64_MAX - now
-                            ? UINT64_MAX
-                            : now + timeout_ns;
+    uint64_t deadline = UINT64_MAX;
+    if (timeout_ns != CAP_TIMEOUT_INFINITE) {
+        uint64_t now = k_now();
+        deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX
+                                                 : now + timeout_ns;
+    }
     p->rs.waiter = t;
     p->rs.waiter_min = min_complete;
     for (;;) {
