@@ -263,7 +263,6 @@ struct k_call {
 
 int k_ring_submit(struct k_process *p);
 uint32_t k_ring_cq_ready(struct k_process *p);
-bool k_ring_reserve_cqe(struct k_process *p);
 void k_ring_post(struct k_process *p, const CapCqe *cqe);
 int k_ring_deliver(struct k_process *p, uint64_t result_addr,
                    uint32_t result_len, const void *hdr, uint32_t hdr_len,

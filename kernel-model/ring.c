@@ -44,15 +44,6 @@ uint32_t k_ring_cq_ready(struct k_process *p)
     return used > CAP_CQ_ENTRIES ? 0 : used;
 }
 
-/* Promise one CQ slot to an operation; false when the CQ is full. */
-bool k_ring_reserve_cqe(struct k_process *p)
-{
-    if (cq_used(p) + p->rs.cq_reserved >= CAP_CQ_ENTRIES)
-        return false;
-    p->rs.cq_reserved++;
-    return true;
-}
-
 /*
  * Take the CQ slot reserved earlier for one completion: returns where to
  * write it, or NULL when p is dead (the CQE is dropped). Follow with
@@ -423,20 +414,28 @@ int k_ring_submit(struct k_process *p)
         p->rs.corrupt |= CAP_RING_F_SQ_CORRUPT;
         return CAP_ERR_RING_CORRUPT;
     }
-    int n = 0;
-    while (p->rs.sq_head != tail && p->state == KP_ALIVE) {
-        if (!k_ring_reserve_cqe(p))
-            break;
+    /* CQ room is computed once: the user cannot consume while the kernel
+     * runs, and every CQE posted during dispatch uses a reservation taken
+     * here or earlier, so room shrinks by exactly one per SQE. */
+    if (pending == 0)
+        return 0;
+    uint32_t used = cq_used(p);
+    uint32_t room = CAP_CQ_ENTRIES - used > p->rs.cq_reserved
+                        ? CAP_CQ_ENTRIES - used - p->rs.cq_reserved
+                        : 0;
+    uint32_t n = 0;
+    while (p->rs.sq_head != tail && n < room && p->state == KP_ALIVE) {
+        p->rs.cq_reserved++;
         CapSqe sqe;
         bool zero_ok = sqe_fetch(
             &sqe, &p->ring->sq[p->rs.sq_head & (CAP_SQ_ENTRIES - 1)]);
         p->rs.sq_head++;
-        store_release(&h->sq_head, p->rs.sq_head);
-        k.stats.sqes++;
         ring_dispatch(p, &sqe, zero_ok);
         n++;
     }
-    return n;
+    k.stats.sqes += n;
+    store_release(&h->sq_head, p->rs.sq_head);
+    return (int)n;
 }
 
 /*
