@@ -62,9 +62,13 @@ struct k_process *k_process_create(const struct k_process_opts *opts)
     p->capset->hdr.magic = CAPOS_CAPSET_MAGIC;
     p->capset->hdr.version = CAPOS_CAPSET_VERSION;
     p->capset->hdr.entry_size = sizeof(CapSetEntry);
+    p->capset->hdr.heap_vaddr = CAPOS_HEAP_VADDR;
+    p->capset->hdr.heap_size =
+        arena - 2 * CAPOS_PAGE_SIZE - (size_t)threads * stack;
     p->max_threads = threads;
     p->stack_size = stack;
     p->pid = k.next_pid++;
+    p->capset->hdr.pid = p->pid;
     p->state = KP_ALIVE;
     p->refs = 1; /* the process list */
     const char *name = opts->name ? opts->name : "process";

@@ -35,7 +35,10 @@ typedef struct CapSetHeader {
     uint16_t version;
     uint16_t count;
     uint32_t entry_size;
-    uint32_t reserved[13];
+    uint32_t pid;
+    uint64_t heap_vaddr; /* the process heap the runtime may use */
+    uint64_t heap_size;
+    uint32_t reserved[8];
 } CapSetHeader;
 
 typedef struct CapSetPage {
@@ -45,6 +48,7 @@ typedef struct CapSetPage {
 
 _Static_assert(sizeof(CapSetEntry) == 64, "CapSet entry is 64 bytes");
 _Static_assert(sizeof(CapSetHeader) == 64, "CapSet header is 64 bytes");
+_Static_assert(offsetof(CapSetHeader, heap_vaddr) == 16, "heap_vaddr");
 _Static_assert(sizeof(CapSetPage) == 4096, "CapSet is one page");
 
 #endif /* CAPOS_CAPSET_H */

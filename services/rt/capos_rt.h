@@ -1,0 +1,120 @@
+/*
+ * capos_rt.h - capos-rt, the C runtime every capOS service links.
+ *
+ * A service is a C file defining
+ *
+ *     int capos_main(capos_capset_t *caps);
+ *
+ * and nothing else that enters the system: the runtime owns the entry
+ * point, finds initial caps by name in the CapSet, submits SQEs, waits for
+ * completions by user_data, adopts result caps after checking their
+ * interface, releases dropped caps with RELEASE SQEs, and allocates from
+ * the process heap. It reaches the world only through its ring
+ * (include/capos/), never through the kernel model or the host.
+ *
+ * The runtime keeps its state in the process's own heap, so every process
+ * has its own even though, hosted, all services share one host program.
+ */
+#ifndef CAPOS_RT_H
+#define CAPOS_RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capos/capset.h"
+#include "capos/ring.h"
+#include "capos/syscall.h"
+
+/* Runtime errors (positive space is never used; CAP_ERR_* pass through). */
+#define CAPOS_RT_E_NOT_FOUND (-100)       /* no CapSet entry of that name */
+#define CAPOS_RT_E_WRONG_INTERFACE (-101) /* entry or result cap mismatch */
+#define CAPOS_RT_E_NO_MEMORY (-102)       /* runtime heap exhausted */
+#define CAPOS_RT_E_TIMEOUT (-103)         /* wait ran out of time */
+#define CAPOS_RT_E_TOO_MANY (-104)        /* too many pending completions */
+
+typedef struct capos_capset capos_capset_t;
+
+/* A capability handle: the table-local id and the interface it speaks. */
+typedef struct capos_cap {
+    uint32_t id;
+    uint64_t interface_id;
+} capos_cap_t;
+
+/* Defined by the service. Its return value is the process exit code. */
+int capos_main(capos_capset_t *caps);
+
+/*
+ * The runtime entry: sets the runtime up in the current process, runs
+ * main, flushes queued releases and exits with main's result. Hosted, the
+ * simulator starts a service's first thread here; never returns.
+ */
+_Noreturn void capos_rt_start(int (*main_fn)(capos_capset_t *));
+
+/* ---- the CapSet ------------------------------------------------------ */
+
+/*
+ * Find the initial cap called name. interface_id 0 accepts any interface.
+ * Returns 0 and the handle, CAPOS_RT_E_NOT_FOUND, or
+ * CAPOS_RT_E_WRONG_INTERFACE when the entry speaks another interface.
+ */
+int capos_capset_find(const capos_capset_t *caps, const char *name,
+                      uint64_t interface_id, capos_cap_t *out);
+unsigned capos_capset_count(const capos_capset_t *caps);
+/* Entry i in manifest order, or NULL past the end. */
+const CapSetEntry *capos_capset_entry(const capos_capset_t *caps, unsigned i);
+
+/* ---- the ring -------------------------------------------------------- */
+
+/* A fresh user_data tag, never 0, unique within the process. */
+uint64_t capos_rt_tag(void);
+
+/*
+ * Queue one SQE (copied), flushing queued releases first; if the SQ is
+ * full, enters the kernel until there is room. Returns 0 or a CAP_ERR_*
+ * code from cap_enter.
+ */
+int capos_rt_submit(const CapSqe *sqe);
+
+/*
+ * Wait until the CQE tagged user_data arrives (completions for other tags
+ * that arrive meanwhile are kept for their own waits) or timeout_ns
+ * passes (CAP_TIMEOUT_INFINITE: no limit). Returns 0 with *out filled,
+ * CAPOS_RT_E_TIMEOUT, CAPOS_RT_E_TOO_MANY, or a cap_enter error.
+ */
+int capos_rt_wait(uint64_t user_data, CapCqe *out, uint64_t timeout_ns);
+
+/* Submit sqe with a fresh tag and wait for its completion. Returns 0 with
+ * *out filled (out->result holds the operation's own result), or an error
+ * as capos_rt_wait. */
+int capos_rt_call(CapSqe *sqe, CapCqe *out);
+
+/*
+ * Make a CALL of method on cap: params (params_len bytes, may be NULL)
+ * are sent, up to result_len bytes of result land in result. Returns the
+ * CQE result (>= 0: result bytes; < 0: CAP_ERR_*), *cqe filled if not
+ * NULL.
+ */
+int capos_rt_invoke(capos_cap_t cap, uint16_t method, const void *params,
+                    uint32_t params_len, void *result, uint32_t result_len,
+                    CapCqe *cqe);
+
+/* Adopt a result cap record if it speaks interface_id (0: any). */
+int capos_rt_adopt(const CapTransferResult *rec, uint64_t interface_id,
+                   capos_cap_t *out);
+
+/* Queue a RELEASE of cap; sent with the next submission or flush. */
+void capos_rt_release(capos_cap_t cap);
+/* Send queued releases now and wait for their completions. Returns the
+ * number of releases the kernel refused (0 normally). */
+int capos_rt_flush_releases(void);
+
+/* ---- memory ---------------------------------------------------------- */
+
+/* Allocate from the process heap (16-byte aligned); NULL when full. */
+void *capos_alloc(size_t n);
+void capos_free(void *p);
+/* The user address of a pointer into this process's memory. */
+uint64_t capos_va(const void *p);
+
+#endif /* CAPOS_RT_H */
