@@ -280,19 +280,26 @@ static int deliver(struct ep_core *ep, struct ep_msg *m, struct ep_recv *r)
         msg_fail(m, code);
         return code;
     }
-    /* The header is written in place, field by field (a block copy of a
-     * struct just built on the stack stalls on store forwarding). */
-    EndpointMessageHeader *hdr =
-        k_user_buf(r->server, r->result_addr, sizeof *hdr);
-    hdr->call_id = call_id;
-    hdr->params_len = m->params_len;
-    hdr->badge = m->badge;
-    hdr->method_id = m->method_id;
-    hdr->cap_count = (uint16_t)m->nxfer;
-    hdr->reserved = 0;
-    hdr->scoped_ref = 0;
-    hdr->scoped_ref_hi = 0;
-    hdr->epoch = 0;
+    /* The header is written in place, field by field: the user buffer
+     * may be unaligned, and a block copy of a struct just built on the
+     * stack stalls on store forwarding. */
+    uint8_t *hdr = k_user_buf(r->server, r->result_addr,
+                              sizeof(EndpointMessageHeader));
+    uint16_t cap_count = (uint16_t)m->nxfer;
+    uint64_t zero = 0;
+#define HDR_PUT(field, val)                                                    \
+    k_memcpy(hdr + offsetof(EndpointMessageHeader, field), &(val),             \
+             sizeof(((EndpointMessageHeader *)0)->field))
+    HDR_PUT(call_id, call_id);
+    HDR_PUT(params_len, m->params_len);
+    HDR_PUT(badge, m->badge);
+    HDR_PUT(method_id, m->method_id);
+    HDR_PUT(cap_count, cap_count);
+    HDR_PUT(reserved, zero);
+    HDR_PUT(scoped_ref, zero);
+    HDR_PUT(scoped_ref_hi, zero);
+    HDR_PUT(epoch, zero);
+#undef HDR_PUT
     ep->next_call_id = call_id;
     xfer_commit(m->caller, m->xfer, m->nxfer);
     m->nxfer = 0;

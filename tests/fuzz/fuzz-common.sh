@@ -43,9 +43,12 @@ for f in "$seeds"/* "$seeds"/.[!.]*; do
 done
 nseeds=$(ls "$tmp/corpus" | wc -l)
 
-echo "fuzz: $fuzz_name: $FUZZ_RUNS runs over $nseeds seed inputs from $seeds"
+# A fixed libFuzzer seed makes make check replayable: the same mutations
+# every run (FUZZ_SEED overrides; make fuzz explores with fresh seeds).
+fuzz_seed=${FUZZ_SEED:-1}
+echo "fuzz: $fuzz_name: $FUZZ_RUNS runs over $nseeds seed inputs from $seeds (libFuzzer seed $fuzz_seed)"
 "$prog" -runs="$FUZZ_RUNS" -max_len="$FUZZ_MAX_LEN" -print_final_stats=1 \
-    -artifact_prefix="$tmp/artifacts/" "$tmp/corpus"
+    -seed="$fuzz_seed" -artifact_prefix="$tmp/artifacts/" "$tmp/corpus"
 rc=$?
 if test $rc -ne 0; then
     # Keep the reproducer next to the log, outside the temporary directory.
