@@ -47,6 +47,7 @@ struct ep_core {
     struct k_object raw;
     struct k_object client;
     bool closed;
+    bool closing; /* ep_raw_destroy is running */
     uint32_t nqueued;
     uint32_t nrecvs;
     uint32_t next_call_id;
@@ -248,9 +249,12 @@ static void msg_fail(struct ep_msg *m, int32_t r)
     msg_free(m);
 }
 
+/* Free the core once neither facet is referenced, unless a close is
+ * still walking its queues (failing a queued call can drop the last
+ * client reference, when that call carried the endpoint's own facet). */
 static void core_maybe_free(struct ep_core *ep)
 {
-    if (ep->raw.refs == 0 && ep->client.refs == 0)
+    if (ep->raw.refs == 0 && ep->client.refs == 0 && !ep->closing)
         port_free(ep);
 }
 
@@ -491,6 +495,7 @@ static void ep_raw_destroy(struct k_object *o)
 {
     struct ep_core *ep = core_of(o);
     ep->closed = true;
+    ep->closing = true;
     struct ep_msg *m;
     while ((m = queue_pop(ep)) != NULL)
         msg_fail(m, CAP_ERR_DISCONNECTED);
@@ -510,6 +515,7 @@ static void ep_raw_destroy(struct k_object *o)
         k_ring_post(server, &cqe);
         k_process_put(server);
     }
+    ep->closing = false;
     core_maybe_free(ep);
 }
 

@@ -9,10 +9,8 @@
  *   rm -f fixtures/corpus/ring_dispatch/[0-9][0-9]_*
  *   /tmp/gen-ring-corpus fixtures/corpus/ring_dispatch
  *
- * An optional second directory argument also writes there the reproducers
- * of known model bugs that are not fixed yet (they crash the fuzzer, so
- * they are not seeds; once a bug is fixed, move its function into the
- * seed list so it stays fixed).
+ * Inputs that once found a model bug stay in the seed list (the last
+ * ones), so the bug stays fixed.
  *
  * Output is deterministic (same bytes every run). Files whose names do
  * not start with two digits and an underscore are inputs kept from fuzzing
@@ -288,7 +286,7 @@ static void seed_nop(void)
 {
     reset();
     push(PA, nop(1));
-    enter_a();
+    step(OP_PLAIN, 0, 0, 2, 0, 0); /* min_complete 2, 1 ready: no wait */
     emit("01_nop");
 }
 
@@ -319,6 +317,9 @@ static void seed_null_echo(void)
     uint64_t p = put(PA, PARAMS_OFF, msg, sizeof msg - 1);
     push(PA, call(A_NULL, NULL_ECHO, 4, p, sizeof msg - 1, RES(0), 64, 0));
     push(PA, call(A_NULL, NULL_ECHO, 5, 0, 0, 0, 0, 0)); /* empty echo */
+    /* A result buffer bigger than CAP_MAX_RESULT (the arena holds it). */
+    push(PA, call(A_NULL, NULL_ECHO, 3, p, sizeof msg - 1, RES(0), 0x20000,
+                  0));
     /* Result buffer too small for the echo. */
     push(PA, call(A_NULL, NULL_ECHO, 6, p, sizeof msg - 1, RES(1), 4, 0));
     enter_a();
@@ -411,7 +412,7 @@ static void seed_reserved_nonzero(void)
     s = nop(52), s.pipeline_dep = 1, push(PA, s);
     s = nop(53), s.pipeline_field = 1, push(PA, s);
     s = nop(54), s.flags = CAP_SQE_PIPELINE, push(PA, s);
-    s = nop(55), s.flags = 0x8000, push(PA, s);
+    s = nop(55), s.result_addr = RES(0), push(PA, s);
     s = nop(56), s.cap_id = A_NULL, push(PA, s);
     s = nop(57), s.addr = HEAP_VA(0x400), push(PA, s);
     s = nop(58), s.result_len = 8, push(PA, s);
@@ -564,16 +565,18 @@ static void seed_sq_overrun(void)
     emit("14_sq_overrun");
 }
 
-/* cq_head ahead of cq_tail (corrupt): nothing is consumed until the user
- * repairs it; then a cq_head 16 behind (CQ half full as far as the kernel
- * is concerned). */
+/* cq_head ahead of cq_tail (corrupt): nothing is consumed (or counted as
+ * ready) until the user repairs it; then a cq_head 16 behind (CQ half full
+ * as far as the kernel is concerned). */
 static void seed_cq_head_corrupt(void)
 {
     reset();
     for (unsigned i = 0; i < 4; i++)
         push(PA, nop(170 + i));
+    ring_of(PA)->hdr.sq_tail = 0; /* nothing pending at first */
     ring_of(PA)->hdr.cq_head = 100;
     enter_a();
+    step(OP_PLAIN, 4, 0, 0, 0, 0);
     step(OP_PLAIN | OP_CQ_ADV, 0, 7, 0, 0, 0);
     drain_a();
     emit("15_cq_head_corrupt");
@@ -621,13 +624,16 @@ static void seed_ep_self_call(void)
 }
 
 /* RECV first (it waits), then the CALL is delivered to it; the RETURN comes
- * in a later round, then the same call id again (now unknown). */
+ * in a later round, then the same call id again (now unknown). The RECV
+ * buffer is at an odd address: the ABI asks no alignment of result buffers
+ * (delivery once wrote the message header through a misaligned struct
+ * pointer here, found by this fuzzer). */
 static void seed_ep_recv_first(void)
 {
     reset();
     uint64_t q = put(PA, 0x400, "question", 8);
     uint64_t a = put(PA, 0x480, "answer!!", 8);
-    push(PA, recv_(A_EP, 220, RES(1), RECV_BUF));
+    push(PA, recv_(A_EP, 220, RES(1) + 3, RECV_BUF));
     push(PA, call(A_CLI_A, 4, 221, q, 8, RES(0), 128, 0));
     tmpl(PA, 0, ret(A_EP, 1, 222, a, 8, 0, 0));
     tmpl(PA, 1, ret(A_EP, 1, 223, a, 8, 0, 0));
@@ -716,10 +722,11 @@ static void seed_ep_exception(void)
     emit("23_ep_exception");
 }
 
-/* RETURNs that must fail: unknown and zero call ids, non-endpoint caps, an
- * exception carrying caps, a reply too big for the caller's buffer (both
- * sides fail, the moved cap rolls back), a reply whose cap record does not
- * fit. */
+/* RETURNs that must fail: unknown and zero call ids, non-endpoint and
+ * stale caps, a malformed transfer, an exception carrying caps, a reply too
+ * big for the caller's buffer (both sides fail), a reply whose cap record
+ * does not fit the caller's buffer (the moved cap rolls back to A, which
+ * then uses it). */
 static void seed_ep_return_bad(void)
 {
     reset();
@@ -730,6 +737,10 @@ static void seed_ep_return_bad(void)
     push(PA, ret(A_EP, 0, 271, 0, 0, 0, 0));
     push(PA, ret(A_CLI_A, 1, 272, 0, 0, 0, 0));
     push(PA, ret(A_NULL, 1, 273, 0, 0, 0, 0));
+    push(PA, ret(0x2001, 1, 282, 0, 0, 0, 0)); /* stale id */
+    CapTransferDescriptor bad = xd(A_NULL, 7);
+    push(PA, ret(A_EP, 1, 283, put_xfer(PA, 0x480, NULL, 0, &bad, 1), 0, 1,
+                 0));
     push(PA, ret(A_EP, 1, 274, withcap, 0, 1, CAP_SQE_EXCEPTION));
     push(PA, call(A_CLI_A, 1, 275, 0, 0, RES(0), 4, 0));
     push(PA, recv_(A_EP, 276, RES(1), RECV_BUF));
@@ -744,7 +755,7 @@ static void seed_ep_return_bad(void)
 
 /* Closing endpoints: A releases its raw endpoint with a call queued (the
  * caller gets DISCONNECTED) and later calls fail; B releases its raw
- * endpoint with its own RECV waiting. */
+ * endpoint with two of its RECVs waiting. */
 static void seed_ep_disconnect(void)
 {
     reset();
@@ -755,6 +766,7 @@ static void seed_ep_disconnect(void)
     push(PA, recv_(A_EP, 294, RES(0), RECV_BUF));
     push(PB, recv_(B_EP, 295, RES(0), RECV_BUF));
     push(PB, recv_(B_EP, 296, RES(1), RECV_BUF));
+    push(PB, recv_(B_EP, 299, RES(2), RECV_BUF));
     push(PB, rel(B_EP, 297));
     push(PB, call(B_CLI_A, 1, 298, 0, 0, 0, 0, 0));
     enter_a();
@@ -785,30 +797,35 @@ static void seed_exit_server(void)
     emit("26_exit_server");
 }
 
-/* A exits with calls queued at B carrying a move and a copy (they are
- * withdrawn and roll back) and with a call B has received (B's RETURN is
- * then dropped with DISCONNECTED). */
+/* A exits with two calls B has received and two still queued at B (one
+ * carrying a move and a copy): the queued ones are withdrawn and roll
+ * back, the received ones are orphaned. B's RETURN of call 1 is then
+ * dropped with DISCONNECTED, and closing B's endpoint drops call 2. */
 static void seed_exit_caller(void)
 {
     reset();
     push(PA, call(A_CLI_B, 1, 310, 0, 0, RES(0), 64, 0));
+    push(PA, call(A_CLI_B, 3, 315, 0, 0, RES(2), 64, 0));
     CapTransferDescriptor d[2] = {xd(A_NULL, CAP_XFER_MOVE),
                                   xd(A_CLI_A, CAP_XFER_COPY)};
     uint64_t p = put_xfer(PA, 0x400, NULL, 0, d, 2);
     push(PA, call(A_CLI_B, 2, 311, p, 0, RES(1), 64, 2));
+    push(PA, call(A_CLI_B, 4, 316, 0, 0, RES(3), 64, 0));
     push(PB, recv_(B_EP, 312, RES(0), RECV_BUF));
+    push(PB, recv_(B_EP, 317, RES(1), RECV_BUF));
     tmpl(PB, 0, ret(B_EP, 1, 313, 0, 0, 0, 0));
-    tmpl(PB, 1, recv_(B_EP, 314, RES(1), RECV_BUF));
+    tmpl(PB, 1, rel(B_EP, 314));
+    tmpl(PB, 2, recv_(B_EP, 318, RES(2), RECV_BUF));
     enter_a();
     enter_b();
     step(OP_EXIT, 0, 0, 0, 0, 0);
-    load(PB, 0, 2);
+    load(PB, 0, 3);
     emit("27_exit_caller");
 }
 
 /* B's table (3 used of 16) takes one call with 8 caps, not a second: the
  * second caller gets TRANSFER_REJECTED and B's RECV stays queued for the
- * third call, which carries none. */
+ * third call, which carries none. B then leaves two RECVs waiting. */
 static void seed_transfer_rejected(void)
 {
     reset();
@@ -821,16 +838,18 @@ static void seed_transfer_rejected(void)
     push(PB, recv_(B_EP, 322, RES(0), RECV_BUF));
     push(PB, recv_(B_EP, 323, RES(1), RECV_BUF));
     tmpl(PA, 0, call(A_CLI_B, 1, 324, 0, 0, RES(2), 64, 0));
+    tmpl(PB, 0, recv_(B_EP, 325, RES(2), RECV_BUF));
+    tmpl(PB, 1, recv_(B_EP, 326, RES(3), RECV_BUF));
     enter_a();
     enter_b();
     load(PA, 0, 1);
-    drain_b();
+    load(PB, 0, 2); /* both wait; B exits with them in k_shutdown */
     emit("28_transfer_rejected");
 }
 
 /* A RECV buffer that holds only the message header: a call with params
  * fails with INVALID_PARAMS_BUFFER and the RECV stays for the next, empty
- * call. */
+ * call. Then a call with 600 bytes of params, received and returned. */
 static void seed_recv_buffer_small(void)
 {
     reset();
@@ -842,6 +861,14 @@ static void seed_recv_buffer_small(void)
     push(PA, call(A_CLI_A, 1, 331, p, sizeof params, RES(0), 64, 0));
     push(PA, call(A_CLI_A, 2, 332, 0, 0, RES(0), 64, 0));
     push(PA, ret(A_EP, 1, 333, p, 8, 0, 0));
+    /* Params larger than a recycled message holds (256 bytes). */
+    static uint8_t big[600];
+    for (unsigned i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7);
+    uint64_t bp = put(PA, 0x480, big, sizeof big);
+    push(PA, call(A_CLI_A, 3, 334, bp, sizeof big, RES(0), 64, 0));
+    push(PA, recv_(A_EP, 335, RES(2), 1024));
+    push(PA, ret(A_EP, 2, 336, 0, 0, 0, 0));
     enter_a();
     emit("29_recv_buffer_small");
 }
@@ -874,20 +901,20 @@ static void seed_many_calls(void)
     emit("30_many_calls");
 }
 
-/* ---- reproducers of known, unfixed model bugs --------------------------- */
+/* ---- regression seeds of fixed model bugs ------------------------------- */
 
 /*
  * An endpoint is destroyed while a queued call to it carries a copy of the
  * same endpoint's client facet and no other client reference is left:
- * failing the queued call drops that last client reference, which frees
- * the endpoint core inside ep_raw_destroy (heap-use-after-free in
+ * failing the queued call drops that last client reference, which used to
+ * free the endpoint core inside ep_raw_destroy (heap-use-after-free in
  * queue_pop, then a double free in core_maybe_free).
  *
  * Shortest form: A sends B a copy of A's only client of B's endpoint and
  * releases its own; B never receives. B's endpoint is destroyed when B
  * exits, here in k_shutdown (which exits B first).
  */
-static void repro_peer_exit_with_own_client_queued(void)
+static void seed_peer_exit_with_own_client_queued(void)
 {
     reset();
     CapTransferDescriptor d = xd(A_CLI_B, CAP_XFER_COPY);
@@ -895,13 +922,13 @@ static void repro_peer_exit_with_own_client_queued(void)
                   0, 1));
     push(PA, rel(A_CLI_B, 2));
     enter_a();
-    emit("bug_peer_exit_with_own_client_queued");
+    emit("31_peer_exit_with_own_client_queued");
 }
 
 /* The same through RELEASE of the raw endpoint: A's call on its own
  * endpoint carries a copy of A's client facet; B (the other client holder)
  * exits; A releases its client facet, then its raw endpoint. */
-static void repro_close_with_own_client_queued(void)
+static void seed_close_with_own_client_queued(void)
 {
     reset();
     CapTransferDescriptor d = xd(A_CLI_A, CAP_XFER_COPY);
@@ -911,17 +938,15 @@ static void repro_close_with_own_client_queued(void)
     push(PA, rel(A_EP, 3));
     step(OP_EXIT | OP_B, 0, 0, 0, 0, 0);
     enter_a();
-    emit("bug_close_with_own_client_queued");
+    emit("32_close_with_own_client_queued");
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 && argc != 3) {
+    if (argc != 2) {
         fprintf(stderr,
-                "usage: %s OUTPUT-DIRECTORY [REPRODUCER-DIRECTORY]\n"
-                "writes the ring_dispatch seed corpus to OUTPUT-DIRECTORY "
-                "and, if given, reproducers of known unfixed model bugs to "
-                "REPRODUCER-DIRECTORY\n",
+                "usage: %s OUTPUT-DIRECTORY\n"
+                "writes the ring_dispatch seed corpus to OUTPUT-DIRECTORY\n",
                 argv[0]);
         return 2;
     }
@@ -955,14 +980,8 @@ int main(int argc, char **argv)
     seed_transfer_rejected();
     seed_recv_buffer_small();
     seed_many_calls();
+    seed_peer_exit_with_own_client_queued();
+    seed_close_with_own_client_queued();
     printf("gen-ring-corpus: wrote %u seeds to %s\n", nfiles, outdir);
-    if (argc == 3) {
-        outdir = argv[2];
-        nfiles = 0;
-        repro_peer_exit_with_own_client_queued();
-        repro_close_with_own_client_queued();
-        printf("gen-ring-corpus: wrote %u reproducers to %s\n", nfiles,
-               outdir);
-    }
     return 0;
 }

@@ -32,8 +32,9 @@
  *   op bit 0x01  target B (else A)
  *          0x02  consume every CQE (cq_head = cq_tail), as a user would
  *          0x04  cq_head += cq_adv (raw: may run past cq_tail = corrupt)
- *          0x08  copy nload SQE templates from the target's heap at
- *                offset load_idx * 64 into the SQ slots at sq_tail...
+ *          0x08  copy nload (at most 16) SQE templates from the
+ *                target's heap at offset load_idx * 64 into the SQ slots
+ *                sq_tail, sq_tail + 1, ... (not yet published)
  *          0x10  the target process exits (k_process_exit); no cap_enter
  *          0x20  no cap_enter in this step
  *          0x40  no effect (makes a plain "just enter" step non-zero)
@@ -138,10 +139,15 @@ static unsigned step_no;
 static _Noreturn void violation(const char *what, const struct hproc *h,
                                 long long a, long long b)
 {
+    char when[32];
+    if (step_no > SCRIPT_MAX)
+        snprintf(when, sizeof when, "at shut-down");
+    else
+        snprintf(when, sizeof when, "after step %u", step_no);
     fprintf(stderr,
-            "ring_dispatch: invariant violated after step %u: %s "
-            "(process %s: %lld vs %lld)\n",
-            step_no, what, h ? h->name : "-", a, b);
+            "ring_dispatch: invariant violated %s: %s "
+            "(process %s: %lld vs %lld); replay with RING_DISPATCH_TRACE=1\n",
+            when, what, h ? h->name : "-", a, b);
     abort();
 }
 
@@ -248,9 +254,11 @@ static bool load_chunk(struct k_process *p, uint64_t vaddr,
 /* Invariants                                                        */
 /* ---------------------------------------------------------------- */
 
+/* A CQE result is a success count or one of the CAP_ERR_* codes. */
 static bool result_defined(int32_t r)
 {
-    return r >= 0 || (r >= CAP_ERR_RING_CORRUPT && r <= CAP_ERR_INVALID_REQUEST);
+    return r >= 0 ||
+           (r >= CAP_ERR_RING_CORRUPT && r <= CAP_ERR_INVALID_REQUEST);
 }
 
 /* New CQEs since the last check are well formed. */
@@ -364,6 +372,10 @@ static void check_authority(void)
             counts[j]++;
         }
     }
+    /* Between cap_enters nothing but slots holds a raw endpoint (it never
+     * travels in a transfer; receives and messages point at the endpoint
+     * without a reference), so its count is exact. Other objects may also
+     * be held by queued transfers. */
     for (uint32_t j = 0; j < nobj; j++) {
         struct k_object *o = objs[j];
         if (o->ops->interface_id == K_IFACE_ENDPOINT)
@@ -420,6 +432,8 @@ static void enter(struct hproc *h, uint32_t min_complete)
         return;
     }
     h->dirty = false;
+    if (p->state != KP_ALIVE)
+        return; /* exited during its own cap_enter: nothing more to hold */
     if (pending > CAP_SQ_ENTRIES) {
         CHECK(r == CAP_ERR_RING_CORRUPT, "SQ overrun reported", h, r,
               CAP_ERR_RING_CORRUPT);
@@ -525,7 +539,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_all();
     }
 
-    step_no = SCRIPT_MAX + 1;
+    step_no = SCRIPT_MAX + 1; /* "at shut-down" */
     k_shutdown();
     CHECK(k.stats.objects_live == 0, "no object outlives shutdown", NULL,
           k.stats.objects_live, 0);

@@ -457,6 +457,35 @@ static void completions_arrive_out_of_order_from_two_server_threads(
     assert_int_equal(k_now() - t0, 10 * 1000 * 1000);
 }
 
+/* A queued call carrying a copy of the endpoint's own last client facet:
+ * closing the endpoint fails the call, which drops that last facet; the
+ * endpoint must survive its own close loop and be freed exactly once. */
+static void closing_with_its_own_last_facet_queued_frees_it_once(
+    void **state)
+{
+    (void)state;
+    struct pair pr = pair_new(1);
+    uint32_t objects = k.stats.objects_live;
+    CapTransferDescriptor *d = h_alloc(pr.cli, sizeof *d);
+    d->cap_id = pr.facet;
+    d->mode = CAP_XFER_COPY;
+    CapSqe s = h_call(pr.facet, 0, 1);
+    s.addr = h_va(pr.cli, d);
+    s.xfer_cap_count = 1;
+    *h_sqe(pr.cli) = s;
+    *h_sqe(pr.cli) = h_release(pr.facet, 2);
+    h_submit(pr.cli);
+    assert_int_equal(h_enter(pr.cli), 1); /* the RELEASE; the CALL waits */
+    k_process_exit(pr.srv, 0);
+    assert_int_equal(h_enter(pr.cli), 2);
+    CapCqe c;
+    assert_true(h_cqe(pr.cli, &c));
+    assert_true(h_cqe(pr.cli, &c));
+    assert_int_equal(c.user_data, 1);
+    assert_int_equal(c.result, CAP_ERR_DISCONNECTED);
+    assert_int_equal(k.stats.objects_live, objects - 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +526,9 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             completions_arrive_out_of_order_from_two_server_threads, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            closing_with_its_own_last_facet_queued_frees_it_once, setup,
             teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
