@@ -199,7 +199,8 @@ static int sqe_check_common(const CapSqe *s, bool zero_ok)
 
 /*
  * Copy the params (addr, len) and the transfer descriptors that follow them
- * into kernel scratch. Returns 0, CAP_ERR_INVALID_PARAMS_BUFFER or
+ * into kernel scratch. A buffer is (0, 0) or lies inside the buffer area
+ * (docs/abi.md §5), even when empty. Returns 0, CAP_ERR_INVALID_PARAMS_BUFFER or
  * CAP_ERR_INVALID_TRANSFER. *descs points into the scratch copy.
  */
 static int sqe_copy_params(struct k_process *p, const CapSqe *s,
@@ -209,7 +210,7 @@ static int sqe_copy_params(struct k_process *p, const CapSqe *s,
     if (s->len > max_len)
         return CAP_ERR_INVALID_PARAMS_BUFFER;
     const uint8_t *src = k_user_buf(p, s->addr, s->len);
-    if (s->len && !src)
+    if (!src && (s->addr || s->len))
         return CAP_ERR_INVALID_PARAMS_BUFFER;
     if (s->xfer_cap_count > CAP_XFER_MAX)
         return CAP_ERR_INVALID_TRANSFER;
@@ -217,8 +218,7 @@ static int sqe_copy_params(struct k_process *p, const CapSqe *s,
     uint64_t doff = CAP_ALIGN8(s->len);
     const uint8_t *dsrc = NULL;
     if (dlen) {
-        if (s->addr > UINT64_MAX - doff)
-            return CAP_ERR_INVALID_TRANSFER;
+        /* No overflow: addr is 0 or inside the arena, doff <= 64 KiB. */
         dsrc = k_user_buf(p, s->addr + doff, dlen);
         if (!dsrc)
             return CAP_ERR_INVALID_TRANSFER;
@@ -243,7 +243,8 @@ static int op_call(struct k_process *p, const CapSqe *s)
     int r = sqe_copy_params(p, s, CAP_MAX_PARAMS, &descs);
     if (r < 0)
         return r;
-    if (s->result_len && !k_user_buf(p, s->result_addr, s->result_len))
+    if ((s->result_addr || s->result_len) &&
+        !k_user_buf(p, s->result_addr, s->result_len))
         return CAP_ERR_INVALID_RESULT_BUFFER;
     struct k_call c;
     c.proc = p;

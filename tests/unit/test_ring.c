@@ -327,6 +327,20 @@ static void release_stale(struct k_process *p, CapSqe *s, uint32_t c)
     (void)p;
     *s = h_release(c ^ (3u << CT_INDEX_BITS), s->user_data);
 }
+static void call_empty_params_wild_address(struct k_process *p, CapSqe *s,
+                                           uint32_t c)
+{
+    (void)p, (void)c;
+    s->addr = UINT64_MAX;
+    s->len = 0;
+}
+static void call_empty_result_wild_address(struct k_process *p, CapSqe *s,
+                                           uint32_t c)
+{
+    (void)p, (void)c;
+    s->result_addr = 0x10;
+    s->result_len = 0;
+}
 static void call_with_call_id(struct k_process *p, CapSqe *s, uint32_t c)
 {
     (void)p, (void)c;
@@ -359,6 +373,10 @@ static const struct bad_case bad_cases[] = {
     {"params wrapping the address space", call_params_wrapping,
      CAP_ERR_INVALID_PARAMS_BUFFER},
     {"params too long", call_params_too_long, CAP_ERR_INVALID_PARAMS_BUFFER},
+    {"empty params at a wild address", call_empty_params_wild_address,
+     CAP_ERR_INVALID_PARAMS_BUFFER},
+    {"empty result at a wild address", call_empty_result_wild_address,
+     CAP_ERR_INVALID_RESULT_BUFFER},
     {"result in the CapSet page", call_result_in_capset,
      CAP_ERR_INVALID_RESULT_BUFFER},
     {"result past the arena", call_result_past_arena,
