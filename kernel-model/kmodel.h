@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capos/capnp.h"
 #include "capos/capset.h"
 #include "capos/ring.h"
 #include "port.h"
@@ -29,6 +30,9 @@ struct k_call;
 #define K_IFACE_NULLCAP 0xc0f5e9a1d3b24f01ull
 #define K_IFACE_ENDPOINT 0xd6f0a8b1c4e27a10ull
 #define K_IFACE_CLIENT_ENDPOINT 0xd6f0a8b1c4e27a11ull
+/* Equal to the schema's ids (schema/capos.capnp; test_kobjects checks). */
+#define K_IFACE_CONSOLE 0xe55228ae8a0bf2b9ull
+#define K_IFACE_TIMER 0xca95d9489fce0ee8ull
 
 #define K_OBJ_NON_TRANSFERABLE 0x1u /* neither copy nor move */
 #define K_OBJ_MOVE_ONLY 0x2u        /* move, never copy */
@@ -197,6 +201,20 @@ struct k_ring_state {
 struct ep_msg;
 struct ep_recv;
 
+/*
+ * A kernel-object call that completes later (a Timer sleep, a socket
+ * recv): it holds the CQ reservation of its SQE. The object links it on the
+ * caller's pending list with k_pending_add and completes it with
+ * k_pending_done; if the process exits first, cancel runs instead (it must
+ * unlink nothing and post nothing, only release the object's own state).
+ */
+struct k_pending {
+    struct k_pending *next;
+    struct k_process *proc;
+    uint64_t user_data;
+    void (*cancel)(struct k_pending *pd);
+};
+
 struct k_process {
     uint32_t pid;
     uint32_t refs; /* the process list + messages and receives naming it */
@@ -214,6 +232,7 @@ struct k_process {
     uint32_t max_threads;
     size_t stack_size;
     uint32_t stack_used; /* bitmap of stack slots */
+    struct k_pending *pending; /* kernel-object calls awaiting completion */
     struct ep_msg *calls_out;  /* endpoint calls this process is owed */
     struct ep_recv *recvs_out; /* receives this process has posted */
     struct k_process *next;
@@ -235,6 +254,9 @@ void *k_user_ptr(struct k_process *p, uint64_t vaddr, uint64_t len);
 void *k_user_buf(struct k_process *p, uint64_t vaddr, uint64_t len);
 uint64_t k_user_vaddr(struct k_process *p, const void *ptr);
 int k_capset_add(struct k_process *p, const char *name, uint32_t cap_id);
+void k_pending_add(struct k_pending *pd, struct k_call *c,
+                   void (*cancel)(struct k_pending *pd));
+void k_pending_done(struct k_pending *pd, int32_t result);
 int k_process_check(const struct k_process *p);
 
 /* ------------------------------------------------------------------ */
@@ -259,7 +281,24 @@ struct k_call {
     uint32_t result_cap;
     struct k_object *result_caps[CAP_XFER_MAX]; /* refs owned by the call */
     uint32_t nresult_caps;
+    uint32_t exc_len; /* CapException bytes in result (with APPLICATION_EXCEPTION) */
 };
+
+/* ExceptionType of schema/capos.capnp (upstream ordinals). */
+enum k_exc_type {
+    K_EXC_FAILED = 0,
+    K_EXC_OVERLOADED = 1,
+    K_EXC_DISCONNECTED = 2,
+    K_EXC_UNIMPLEMENTED = 3,
+    K_EXC_INVALID_ARGUMENT = 4,
+};
+
+/* capexc.c: exceptions, params parsing and results of kernel objects. */
+int k_call_exception(struct k_call *c, enum k_exc_type type, const char *msg);
+int k_call_params(struct k_call *c, capnp_message *m, capnp_struct *root);
+int k_call_result_begin(struct k_call *c, capnp_builder *b, uint16_t dwords,
+                        uint16_t nptrs, capnp_struct_builder *root);
+int k_call_result_end(struct k_call *c, capnp_builder *b);
 
 int k_ring_submit(struct k_process *p);
 uint32_t k_ring_cq_ready(struct k_process *p);
@@ -292,6 +331,8 @@ void ep_cache_drain(void);
 bool k_is_endpoint(const struct k_object *o);
 
 int nullcap_grant(struct k_process *p, uint32_t *out_id);
+int console_grant(struct k_process *p, uint32_t *out_id);
+int timercap_grant(struct k_process *p, uint32_t *out_id);
 
 /* ------------------------------------------------------------------ */
 /* The kernel (kernel.c)                                              */

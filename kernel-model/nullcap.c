@@ -40,7 +40,8 @@ static int nullcap_call(struct k_object *obj, struct k_call *c)
         return 0;
     }
     default:
-        return CAP_ERR_INVOKE_FAILED;
+        return k_call_exception(c, K_EXC_UNIMPLEMENTED,
+                                "NullCap has no such method");
     }
 }
 

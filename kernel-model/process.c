@@ -115,10 +115,45 @@ void k_process_exit(struct k_process *p, int64_t code)
         if (t != self)
             k_thread_kill(t);
     ep_process_exit(p);
+    while (p->pending) {
+        struct k_pending *pd = p->pending;
+        p->pending = pd->next;
+        pd->next = NULL;
+        pd->cancel(pd);
+    }
     ct_destroy(&p->caps);
     k.stats.processes_live--;
     if (self)
         k_thread_exit();
+}
+
+/*
+ * Take ownership of call c's completion: the object returns K_CALL_PENDING
+ * and later calls k_pending_done (or, if p exits first, cancel runs).
+ */
+void k_pending_add(struct k_pending *pd, struct k_call *c,
+                   void (*cancel)(struct k_pending *pd))
+{
+    pd->proc = c->proc;
+    pd->user_data = c->user_data;
+    pd->cancel = cancel;
+    pd->next = c->proc->pending;
+    c->proc->pending = pd;
+}
+
+/* Complete a pending call with result (no payload) and unlink it. */
+void k_pending_done(struct k_pending *pd, int32_t result)
+{
+    struct k_process *p = pd->proc;
+    for (struct k_pending **pp = &p->pending; *pp; pp = &(*pp)->next) {
+        if (*pp == pd) {
+            *pp = pd->next;
+            break;
+        }
+    }
+    pd->next = NULL;
+    CapCqe cqe = {.user_data = pd->user_data, .result = result};
+    k_ring_post(p, &cqe);
 }
 
 /* The host address of [vaddr, vaddr+len) anywhere in p's arena, or NULL. */

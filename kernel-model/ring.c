@@ -265,11 +265,25 @@ static int op_call(struct k_process *p, const CapSqe *s)
     r = xfer_prepare(p, descs, c.nxfer, c.xfer);
     if (r < 0)
         return r;
+    c.exc_len = 0;
     struct k_object *obj = slot->obj;
     r = obj->ops->call(obj, &c);
-    if (r == K_CALL_PENDING)
+    if (r == K_CALL_PENDING) {
+        /* Accepted; caps the object did not take (c.nxfer still set) are
+         * dropped as for a synchronous success. */
+        xfer_commit(p, c.xfer, c.nxfer);
         return r;
-    if (r < 0) {
+    }
+    if (r == CAP_ERR_APPLICATION_EXCEPTION) {
+        /* The exception goes to the result buffer, cut to fit. */
+        xfer_abort(p, c.xfer, c.nxfer);
+        uint32_t n = c.exc_len < c.result_len ? c.exc_len : c.result_len;
+        uint16_t none;
+        if (k_ring_deliver(p, c.result_addr, c.result_len, NULL, 0, c.result,
+                           n, NULL, 0, &none) < 0 ||
+            n < c.exc_len)
+            r = CAP_ERR_APPLICATION_EXCEPTION_TRUNCATED;
+    } else if (r < 0) {
         xfer_abort(p, c.xfer, c.nxfer);
     } else {
         /* A kernel object has taken what it wanted of the caps. */

@@ -309,7 +309,7 @@ static void moving_a_cap_into_a_kernel_object_consumes_it(void **state)
     /* A failing call rolls the move back. */
     d->cap_id = target;
     s.method_id = 77;
-    assert_int_equal(h_one(p, &s).result, CAP_ERR_INVOKE_FAILED);
+    assert_int_equal(h_one(p, &s).result, CAP_ERR_APPLICATION_EXCEPTION_TRUNCATED);
     assert_non_null(ct_lookup(&p->caps, target));
     assert_int_equal(p->caps.reserved, 0);
 }

@@ -1,0 +1,67 @@
+/*
+ * console.c - the Console kernel capability: bytes to the port console.
+ *
+ * Methods (schema/capos.capnp, upstream):
+ *   @0 write (data :Data) -> ()
+ *   @1 writeLine (text :Text) -> ()     text then "\n"
+ * Malformed params: CapException invalidArgument; other ordinals:
+ * unimplemented.
+ */
+#include "kmodel.h"
+
+enum { CONSOLE_WRITE = 0, CONSOLE_WRITE_LINE = 1 };
+
+static const struct k_object_ops console_ops;
+
+static int console_call(struct k_object *obj, struct k_call *c)
+{
+    (void)obj;
+    if (c->method_id != CONSOLE_WRITE && c->method_id != CONSOLE_WRITE_LINE)
+        return k_call_exception(c, K_EXC_UNIMPLEMENTED,
+                                "Console has no such method");
+    capnp_message m;
+    capnp_struct root;
+    int r = k_call_params(c, &m, &root);
+    if (r < 0)
+        return r;
+    const uint8_t *bytes;
+    size_t len;
+    if (c->method_id == CONSOLE_WRITE)
+        r = capnp_get_data(&root, 0, &bytes, &len);
+    else
+        r = capnp_get_text(&root, 0, (const char **)&bytes, &len);
+    if (r < 0)
+        return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
+                                c->method_id == CONSOLE_WRITE
+                                    ? "Console.write: data is not Data"
+                                    : "Console.writeLine: text is not Text");
+    if (len)
+        port_console_write((const char *)bytes, len);
+    if (c->method_id == CONSOLE_WRITE_LINE)
+        port_console_write("\n", 1);
+    return 0;
+}
+
+static void console_destroy(struct k_object *obj)
+{
+    port_free(obj);
+}
+
+static const struct k_object_ops console_ops = {
+    .name = "Console",
+    .interface_id = K_IFACE_CONSOLE,
+    .call = console_call,
+    .destroy = console_destroy,
+};
+
+/* Give p a Console cap. Returns 0 and its CapId, or a CAP_ERR_* code. */
+int console_grant(struct k_process *p, uint32_t *out_id)
+{
+    struct k_object *o = port_alloc(sizeof *o);
+    if (!o)
+        return CAP_ERR_INVOKE_FAILED;
+    k_obj_init(o, &console_ops, 0);
+    int r = ct_insert(&p->caps, o, 0, out_id);
+    k_obj_unref(o);
+    return r;
+}
