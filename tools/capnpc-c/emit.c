@@ -76,13 +76,9 @@ static void put_doc(struct out *o, const char *indent, const char *doc)
         nl = strchr(line, '\n');
         if (nl == NULL)
             nl = line + strlen(line);
-        put(o, "%s *", indent);
-        if (nl > line) {
-            fputc(line[0] == ' ' ? '*' : ' ', o->f);
-            if (line[0] == ' ')
-                fseek(o->f, -1, SEEK_CUR); /* keep " *" + the line's space */
-            put_comment_text(o, line, (size_t)(nl - line));
-        }
+        /* capnp keeps the space after '#': " * text" either way. */
+        put(o, "%s *%s", indent, nl > line && line[0] != ' ' ? " " : "");
+        put_comment_text(o, line, (size_t)(nl - line));
         fputc('\n', o->f);
         if (*nl == '\0')
             break;
@@ -881,7 +877,6 @@ int cg_emit_file(const struct cg_request *req, const struct cg_file *f,
     put(&o, "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
             "#include \"capos/capnp.h\"\n#include \"capos/ring.h\"\n\n");
     put(&o, "%s", shared_helpers);
-    put(&o, "\n#define %s_FILE_ID 0x%016" PRIx64 "ull\n", file->macro, file->id);
 
     for (uint32_t i = 0; i < n; i++) {
         const struct cg_node *x = list[i];
