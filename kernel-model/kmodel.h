@@ -33,6 +33,7 @@ struct k_call;
 /* Equal to the schema's ids (schema/capos.capnp; test_kobjects checks). */
 #define K_IFACE_CONSOLE 0xe55228ae8a0bf2b9ull
 #define K_IFACE_TIMER 0xca95d9489fce0ee8ull
+#define K_IFACE_BOOT_PACKAGE 0xa6f59cb772cd5bf2ull
 
 #define K_OBJ_NON_TRANSFERABLE 0x1u /* neither copy nor move */
 #define K_OBJ_MOVE_ONLY 0x2u        /* move, never copy */
@@ -333,6 +334,8 @@ bool k_is_endpoint(const struct k_object *o);
 int nullcap_grant(struct k_process *p, uint32_t *out_id);
 int console_grant(struct k_process *p, uint32_t *out_id);
 int timercap_grant(struct k_process *p, uint32_t *out_id);
+int bootpkg_grant(struct k_process *p, const uint8_t *bytes, size_t len,
+                  uint32_t *out_id);
 
 /* ------------------------------------------------------------------ */
 /* The kernel (kernel.c)                                              */
@@ -375,6 +378,8 @@ struct kernel {
 extern struct kernel k;
 
 int k_init(const struct k_config *cfg);
+int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
+           char *err, size_t errcap);
 void k_shutdown(void);
 uint64_t k_random(void);
 void k_log(const char *msg);

@@ -34,6 +34,13 @@ void port_free(void *p);
 void *port_pages_alloc(size_t size);
 void port_pages_free(void *p, size_t size);
 
+/*
+ * The entry of a built-in program named name[0..len) (a manifest's
+ * `builtin` image), run as a process's first thread with a NULL argument;
+ * NULL if the port has no such program. Bare metal: an ELF loader.
+ */
+void (*port_binary_entry(const char *name, size_t len))(void *);
+
 /* Console bytes (debug and boot messages). */
 void port_console_write(const char *buf, size_t len);
 

@@ -10,19 +10,24 @@
 #include <string.h>
 #include <time.h>
 
+#include "binaries.h"
 #include "kmodel.h"
 #include "port_uv.h"
 #include "selftest.h"
 
 static void usage(FILE *f)
 {
-    fputs("usage: capos-sim [--selftest] [--seed N] [--virtual-clock]\n"
+    fputs("usage: capos-sim [--selftest | --manifest FILE] [--seed N] "
+          "[--virtual-clock]\n"
           "\n"
           "Run a capOS system in this process.\n"
           "\n"
           "  --selftest       boot the ring self-test (the default for now):\n"
           "                   two processes exercise NOP, CALL, endpoints,\n"
           "                   capability transfer and cap_enter timeouts\n"
+          "  --manifest FILE  boot the binary SystemManifest FILE (made by\n"
+          "                   capnp eval -b, e.g. fixtures/system-hello.bin);\n"
+          "                   exits with init's exit code\n"
           "  --seed N         seed for every nondeterministic choice (run\n"
           "                   order among runnable threads); printed at start\n"
           "                   so a failing run can be replayed\n"
@@ -43,20 +48,88 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
+/* Read a whole file into a fresh buffer; NULL with errno on failure. */
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 65536, n = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap || cap >= (64u << 20))
+            break;
+        uint8_t *nb = realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || !buf || n == cap) {
+        free(buf);
+        errno = bad ? EIO : EFBIG;
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* Boot a manifest file and run it to the end; init's exit code. */
+static int boot_manifest(const char *path)
+{
+    size_t len = 0;
+    uint8_t *bytes = read_file(path, &len);
+    if (!bytes) {
+        fprintf(stderr, "capos-sim: cannot read manifest %s: %s\n", path,
+                strerror(errno));
+        return 1;
+    }
+    char err[256];
+    struct k_process *init = NULL;
+    if (k_boot(bytes, len, &init, err, sizeof err) != 0) {
+        fprintf(stderr, "capos-sim: %s: %s\n", path, err);
+        free(bytes);
+        return 1;
+    }
+    fflush(stdout);
+    unsigned stuck = k_run();
+    int code = (int)init->exit_code;
+    if (stuck)
+        fprintf(stderr, "capos-sim: %u threads blocked forever\n", stuck);
+    printf("capos-sim: init exited with status %d\n", code);
+    /* The model may still reference the bytes (BootPackage) until
+     * shutdown, which the caller does next; freed at exit. */
+    k_shutdown();
+    free(bytes);
+    return code ? code : (stuck ? 1 : 0);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"selftest", no_argument, NULL, 's'},
+        {"manifest", required_argument, NULL, 'm'},
         {"seed", required_argument, NULL, 'S'},
         {"virtual-clock", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct k_config cfg = {.seed = (uint64_t)time(NULL), .shuffle = true};
+    const char *manifest = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
+            manifest = NULL;
+            break;
+        case 'm':
+            manifest = optarg;
             break;
         case 'S':
             if (!parse_u64(optarg, &cfg.seed)) {
@@ -82,6 +155,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    sim_register_builtins();
     int r = sim_port_init();
     if (r < 0) {
         fprintf(stderr, "capos-sim: cannot start the event loop: %s\n",
@@ -94,7 +168,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "capos-sim: cannot start the kernel model\n");
         return 1;
     }
-    int status = selftest_run();
+    int status = manifest ? boot_manifest(manifest) : selftest_run();
     k_shutdown();
     if (k.stats.objects_live || k.stats.threads_live ||
         k.stats.processes_live) {

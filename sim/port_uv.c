@@ -247,3 +247,23 @@ _Noreturn void port_panic(const char *msg)
     (void)port_write_all(STDERR_FILENO, tail, sizeof(tail) - 1);
     abort();
 }
+
+/* ---- built-in programs ------------------------------------------------ */
+
+static const struct sim_binary *binaries;
+static size_t nbinaries;
+
+void sim_set_binaries(const struct sim_binary *table, size_t n)
+{
+    binaries = table;
+    nbinaries = table ? n : 0;
+}
+
+void (*port_binary_entry(const char *name, size_t len))(void *)
+{
+    for (size_t i = 0; i < nbinaries; i++)
+        if (strlen(binaries[i].name) == len &&
+            memcmp(binaries[i].name, name, len) == 0)
+            return binaries[i].entry;
+    return NULL;
+}

@@ -43,4 +43,15 @@ void sim_console_set_fd(int fd);
  */
 void sim_port_note_event(void);
 
+/* A built-in program: a manifest `builtin` name and its first-thread
+ * entry. */
+struct sim_binary {
+    const char *name;
+    void (*entry)(void *);
+};
+
+/* Set the table port_binary_entry searches (not copied; NULL, 0: none).
+ * capos-sim registers its linked-in services; tests register their own. */
+void sim_set_binaries(const struct sim_binary *table, size_t n);
+
 #endif /* CAPOS_SIM_PORT_UV_H */

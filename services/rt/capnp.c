@@ -828,17 +828,25 @@ static inline uint8_t *word_at(const capnp_builder *b, uint32_t w)
     return b->buf + 8 + (size_t)w * 8;
 }
 
-/* Allocate words zeroed words; *at = first word index. */
-static int alloc(capnp_builder *b, uint64_t words, uint32_t *at)
+/* Allocate `words` words, not cleared; *at = first word index. */
+static int alloc_raw(capnp_builder *b, uint64_t words, uint32_t *at)
 {
     if (b->err != CAPNP_OK)
         return b->err;
     if (words > (uint64_t)(b->cap_words - b->used))
         return fail(b, CAPNP_E_NOSPACE);
     *at = b->used;
-    __builtin_memset(word_at(b, b->used), 0, (size_t)words * 8);
     b->used += (uint32_t)words;
     return CAPNP_OK;
+}
+
+/* Allocate `words` zeroed words; *at = first word index. */
+static int alloc(capnp_builder *b, uint64_t words, uint32_t *at)
+{
+    int rc = alloc_raw(b, words, at);
+    if (rc == CAPNP_OK)
+        __builtin_memset(word_at(b, *at), 0, (size_t)words * 8);
+    return rc;
 }
 
 /* Write a struct or list pointer at word `at` pointing at word `target`
@@ -962,14 +970,18 @@ static int slot_set_bytes(capnp_builder *b, uint32_t slot, const void *src,
     uint32_t at;
     int rc;
 
-    /* Text carries its NUL inside the list (the zeroed allocation). */
     uint64_t n = (uint64_t)len + (text ? 1 : 0);
     if (n > CAPNP_MAX_LIST_LEN || (len != 0 && src == NULL))
         return fail(b, CAPNP_E_INVAL);
-    if ((rc = alloc(b, (n + 7) / 8, &at)) != CAPNP_OK)
+    uint64_t words = (n + 7) / 8;
+    if ((rc = alloc_raw(b, words, &at)) != CAPNP_OK)
         return rc;
+    /* Copy, then zero the rest of the last word: text's NUL and the
+     * padding (clearing the whole allocation first would touch it twice). */
+    uint8_t *dst = word_at(b, at);
     if (len != 0)
-        __builtin_memcpy(word_at(b, at), src, len);
+        __builtin_memcpy(dst, src, len);
+    __builtin_memset(dst + len, 0, (size_t)(words * 8 - len));
     put_ptr(b, slot, KIND_LIST, at, CAPNP_ELEM_BYTE | (uint32_t)n << 3);
     return CAPNP_OK;
 }

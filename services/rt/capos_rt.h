@@ -99,6 +99,22 @@ int capos_rt_invoke(capos_cap_t cap, uint16_t method, const void *params,
                     uint32_t params_len, void *result, uint32_t result_len,
                     CapCqe *cqe);
 
+/*
+ * A typed call: finish the params message being built in params, CALL
+ * method on cap with result_len bytes of result room, and on success decode
+ * the result message into *msg / *root (both may be NULL when there is no
+ * result to read). Returns the CQE result (>= 0: result bytes), a
+ * CAP_ERR_* code, or a CAPNP_E_* code when the params did not fit their
+ * buffer or the result is not a valid message.
+ */
+struct capnp_builder;
+struct capnp_message;
+struct capnp_struct;
+int capos_rt_call_capnp(capos_cap_t cap, uint16_t method,
+                        struct capnp_builder *params, void *result,
+                        uint32_t result_len, struct capnp_message *msg,
+                        struct capnp_struct *root);
+
 /* Adopt a result cap record if it speaks interface_id (0: any). */
 int capos_rt_adopt(const CapTransferResult *rec, uint64_t interface_id,
                    capos_cap_t *out);

@@ -11,6 +11,8 @@
  */
 #include "capos_rt.h"
 
+#include "capos/capnp.h"
+
 #define RT_MAGIC 0x43525453u /* "STRC" */
 #define RT_STASH 32u         /* at most 32 completions can be outstanding */
 #define RT_RELEASES 16u
@@ -314,6 +316,25 @@ int capos_rt_invoke(capos_cap_t cap, uint16_t method, const void *params,
     if (cqe)
         *cqe = c;
     return c.result;
+}
+
+int capos_rt_call_capnp(capos_cap_t cap, uint16_t method,
+                        struct capnp_builder *params, void *result,
+                        uint32_t result_len, struct capnp_message *msg,
+                        struct capnp_struct *root)
+{
+    size_t plen = 0;
+    int r = capnp_finish(params, &plen);
+    if (r < 0)
+        return r;
+    r = capos_rt_invoke(cap, method, params->buf, (uint32_t)plen, result,
+                        result_len, NULL);
+    if (r < 0 || !msg)
+        return r;
+    int d = capnp_msg_init(msg, result, (size_t)r, NULL);
+    if (d == 0 && root)
+        d = capnp_msg_root(msg, root);
+    return d < 0 ? d : r;
 }
 
 int capos_rt_adopt(const CapTransferResult *rec, uint64_t interface_id,

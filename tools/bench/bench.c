@@ -3,10 +3,11 @@
  * figures next to host anchors measured in the same run.
  *
  * Links: tools/bench/bench.c, tools/bench/anchors.c, every kernel-model
- * source (kernel-model/[a-z]*.c), sim/port_uv.c, sim/ctx.c and
- * arch/x86_64/switch.S (x86_64 only); libraries -luv -luring -lpthread
- * (liburing optional: without HAVE_LIBURING the io_uring anchors report
- * themselves unavailable). Built at -O2 without sanitizers.
+ * source (kernel-model/[a-z]*.c), the codec services/rt/capnp.c,
+ * sim/port_uv.c, sim/ctx.c and arch/x86_64/switch.S (x86_64 only);
+ * libraries -luv -luring -lpthread (liburing optional: without
+ * HAVE_LIBURING the io_uring anchors report themselves unavailable).
+ * Built at -O2 without sanitizers.
  *
  * Usage: capos-bench [--list] [FIGURE...]
  *   With names, runs only those figures (ratios need their anchors too).
@@ -37,6 +38,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "capos/capnp.h"
 #include "kmodel.h"
 #include "port_uv.h"
 
@@ -611,6 +613,80 @@ static int fig_fiber_switch(uint64_t ops, unsigned reps, double *samples)
 }
 
 /* ---------------------------------------------------------------- */
+/* capnp_console_write64, capnp_tcp_recv1k                           */
+/* ---------------------------------------------------------------- */
+
+static volatile uint64_t codec_sink; /* keeps the decoded bytes live */
+
+/*
+ * ns per encode + decode of a message whose root struct holds one Data
+ * pointer (pointer 0) of len bytes: Console.write params (@0 data :Data)
+ * or TcpSocket.recv results (data :Data). Encode: builder over a reused
+ * buffer, root, set_data, finish (framed). Decode: parse the framing, the
+ * root, the Data field, and read its first and last byte.
+ */
+static int codec_data_roundtrip(const char *figure, size_t len, uint64_t ops,
+                                unsigned reps, double *samples)
+{
+    static uint8_t payload[1024], buf[2048];
+    uint64_t sum = 0;
+
+    if (len > sizeof payload) {
+        printf("%s failed: payload of %zu bytes is larger than %zu\n", figure,
+               len, sizeof payload);
+        return BENCH_FAIL;
+    }
+    for (size_t i = 0; i < len; i++)
+        payload[i] = (uint8_t)(i * 7 + 1);
+    for (unsigned r = 0; r < reps; r++) {
+        uint64_t t0 = bench_now_ns();
+
+        for (uint64_t i = 0; i < ops; i++) {
+            capnp_builder b;
+            capnp_struct_builder root;
+            capnp_message m;
+            capnp_struct rs;
+            const uint8_t *d;
+            size_t n, dn;
+            int rc;
+
+            capnp_builder_init(&b, buf, sizeof buf);
+            capnp_init_root(&b, 0, 1, &root);
+            capnp_set_data(&root, 0, payload, len);
+            if ((rc = capnp_finish(&b, &n)) != CAPNP_OK ||
+                (rc = capnp_msg_init(&m, buf, n, NULL)) != CAPNP_OK ||
+                (rc = capnp_msg_root(&m, &rs)) != CAPNP_OK ||
+                (rc = capnp_get_data(&rs, 0, &d, &dn)) != CAPNP_OK) {
+                printf("%s failed: codec returned %d (%s)\n", figure, rc,
+                       capnp_strerror(rc));
+                return BENCH_FAIL;
+            }
+            if (dn != len || d[0] != payload[0] || d[dn - 1] != payload[len - 1]) {
+                printf("%s failed: decoded %zu bytes, want %zu equal to the "
+                       "encoded ones\n", figure, dn, len);
+                return BENCH_FAIL;
+            }
+            sum += d[0] + d[dn - 1];
+        }
+        samples[r] = bench_ns_per_op(t0, bench_now_ns(), ops);
+    }
+    codec_sink = sum;
+    return BENCH_OK;
+}
+
+static int fig_capnp_console_write64(uint64_t ops, unsigned reps,
+                                     double *samples)
+{
+    return codec_data_roundtrip("capnp_console_write64", 64, ops, reps,
+                                samples);
+}
+
+static int fig_capnp_tcp_recv1k(uint64_t ops, unsigned reps, double *samples)
+{
+    return codec_data_roundtrip("capnp_tcp_recv1k", 1024, ops, reps, samples);
+}
+
+/* ---------------------------------------------------------------- */
 /* The figure table                                                  */
 /* ---------------------------------------------------------------- */
 
@@ -658,6 +734,16 @@ static const struct figure figures[] = {
      .ops = 2000000,
      .what = "port: one-way port_ctx_switch between two contexts",
      .vs = {[VS_SWAPCTX] = "swapcontext"}},
+    {.name = "capnp_console_write64",
+     .run = fig_capnp_console_write64,
+     .ops = 2000000,
+     .what = "codec: encode + decode Console.write params, 64-byte Data, "
+             "ns per encode+decode"},
+    {.name = "capnp_tcp_recv1k",
+     .run = fig_capnp_tcp_recv1k,
+     .ops = 1000000,
+     .what = "codec: encode + decode a result struct with a 1 KiB Data, "
+             "ns per encode+decode"},
     {.name = "io_uring_nop_batch1",
      .run = bench_io_uring_nop_batch1,
      .ops = 100000,

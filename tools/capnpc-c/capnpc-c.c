@@ -32,6 +32,8 @@
  *     S_set_f / S_init_f(s, ...)              struct, list, capability
  *   S_which(s), enum S_Which { M_WHICH_F }  union discriminant
  *   S_init_g(s)                             select union group g (zeroed)
+ *   M_F_PTR_INDEX, S_select_f(s)            AnyPointer field f (built
+ *                                           with the codec)
  *   enum E { M_VALUE = n }, M_ID            enums
  *   M                                       constants (primitive, text,
  *                                           data as M + M_LEN)

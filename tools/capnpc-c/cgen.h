@@ -68,6 +68,7 @@ struct cg_field {
     const char *name;
     const char *doc;       /* NULL: none */
     uint16_t code_order;
+    int32_t ordinal;       /* @N, or -1 (groups have none) */
     uint16_t discriminant; /* CG_NO_DISCRIMINANT: not in a union */
     bool is_group;
     uint64_t group_id;     /* is_group */

@@ -71,6 +71,17 @@ static void put_doc(struct out *o, const char *indent, const char *doc)
 
     if (doc == NULL || doc[0] == '\0')
         return;
+    size_t n = strlen(doc);
+    while (n > 0 && (doc[n - 1] == '\n' || doc[n - 1] == ' '))
+        n--;
+    if (memchr(doc, '\n', n) == NULL && strlen(indent) + n <= 72) {
+        /* One short line: one comment line. */
+        put(o, "%s/* ", indent);
+        put_comment_text(o, doc[0] == ' ' ? doc + 1 : doc,
+                         doc[0] == ' ' ? n - 1 : n);
+        put(o, " */\n");
+        return;
+    }
     put(o, "%s/*\n", indent);
     for (line = doc; *line != '\0'; line = nl + 1) {
         nl = strchr(line, '\n');
@@ -196,9 +207,12 @@ static char *type_name(const struct cg_request *req, const struct cg_type *t)
     switch (t->kind) {
     case T_LIST:
         return cg_printf("List(%s)", type_name(req, t->elem));
+    case T_INTERFACE:
+        if (t->id == 0)
+            return cg_strdup("Capability");
+        /* fall through */
     case T_ENUM:
     case T_STRUCT:
-    case T_INTERFACE:
         n = cg_find(req, t->id);
         return cg_strdup(n != NULL && n->schema_name != NULL ? n->schema_name
                                                              : "?");
@@ -232,7 +246,10 @@ static char *int_literal(enum cg_tkind k, uint64_t bits)
     case T_ENUM:
         return cg_printf("%" PRIu64 "u", bits);
     case T_UINT64:
-        return cg_printf("UINT64_C(%" PRIu64 ")", bits);
+        /* Spelled as ids are, so that a constant named like an id macro
+         * (capos.capnp's consoleInterfaceId) is an identical, permitted
+         * redefinition when it agrees and a compile error when not. */
+        return cg_printf("0x%" PRIx64 "ull", bits);
     default:
         return cg_strdup("0");
     }
@@ -345,7 +362,7 @@ static void put_field(struct out *o, const struct cg_node *n,
         return;
     }
 
-    put(o, "\n/* %s%s @%u :%s", sep, F, f->code_order, type_name(o->req, t));
+    put(o, "\n/* %s%s @%" PRId32 " :%s", sep, F, f->ordinal, type_name(o->req, t));
     if (is_data(t->kind))
         put(o, ", bits [%" PRIu32 ", %" PRIu32 ")",
             f->offset * data_bits(t->kind),
@@ -467,6 +484,14 @@ static void put_field(struct out *o, const struct cg_node *n,
             n->macro, cg_upper_snake(F), idx);
         put(o, "static inline int %s_get_%s(const capnp_struct *s, capnp_ptr *out)\n{\n"
                "    return capnp_get_ptr(s, %" PRIu32 ", out);\n}\n", P, F, idx);
+        if (f->discriminant != CG_NO_DISCRIMINANT) {
+            /* The codec builds the pointer; this selects the member. */
+            put(o, "static inline uint16_t %s_select_%s(capnp_struct_builder *s)\n{\n",
+                P, F);
+            put_set_discriminant(o, n, f);
+            put(o, "    return %" PRIu32 "; /* build pointer %" PRIu32
+                   " with the codec */\n}\n", idx, idx);
+        }
         return;
     }
 }
@@ -480,7 +505,7 @@ static void emit_struct(struct out *o, const struct cg_node *n)
     if (n->is_generic)
         put(o, "/* Generic: parameter-typed fields read as AnyPointer. */\n");
     if (!n->is_group) {
-        put(o, "#define %s_ID 0x%016" PRIx64 "ull\n", n->macro, n->id);
+        put(o, "#define %s_ID 0x%" PRIx64 "ull\n", n->macro, n->id);
         put(o, "#define %s_DATA_WORDS %uu\n", n->macro, n->data_words);
         put(o, "#define %s_POINTERS %uu\n", n->macro, n->ptr_count);
         put(o, "static inline int %s_init_root(capnp_builder *b, capnp_struct_builder *out)\n{\n"
@@ -520,7 +545,11 @@ static void emit_enum(struct out *o, const struct cg_node *n)
     o->emitted[node_index(o, n)] = true;
     put(o, "\n/* ---- enum %s (0x%016" PRIx64 ") ---- */\n", n->schema_name, n->id);
     put_doc(o, "", n->doc);
-    put(o, "#define %s_ID 0x%016" PRIx64 "ull\n", n->macro, n->id);
+    put(o, "#define %s_ID 0x%" PRIx64 "ull\n", n->macro, n->id);
+    if (n->nenumerants == 0) {
+        put(o, "/* No enumerants: C has no empty enum; values are uint16_t. */\n");
+        return;
+    }
     put(o, "enum %s {\n", n->c_name);
     for (uint32_t i = 0; i < n->nenumerants; i++) {
         put_doc(o, "    ", n->enumerants[i].doc);
@@ -612,7 +641,7 @@ static void emit_interface(struct out *o, const struct cg_node *n)
     o->emitted[node_index(o, n)] = true;
     put(o, "\n/* ==== interface %s (0x%016" PRIx64 ") ==== */\n", n->schema_name, n->id);
     put_doc(o, "", n->doc);
-    put(o, "#define %s_INTERFACE_ID 0x%016" PRIx64 "ull\n", n->macro, n->id);
+    put(o, "#define %s_INTERFACE_ID 0x%" PRIx64 "ull\n", n->macro, n->id);
     put(o, "#define %s_METHOD_COUNT %" PRIu32 "u\n", n->macro, n->nmethods);
     for (uint32_t i = 0; i < n->nsupers; i++) {
         const struct cg_node *s = cg_find(req, n->supers[i]);
@@ -873,7 +902,8 @@ int cg_emit_file(const struct cg_request *req, const struct cg_file *f,
         base_name(out_base), f->filename);
     put(&o, "%s", header_intro);
     put_doc(&o, "", file->doc);
-    put(&o, "#ifndef %s_CAPNP_H\n#define %s_CAPNP_H\n\n", file->macro, file->macro);
+    put(&o, "#ifndef CAPNPC_C_%s_CAPNP_H\n#define CAPNPC_C_%s_CAPNP_H\n\n",
+        file->macro, file->macro);
     put(&o, "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
             "#include \"capos/capnp.h\"\n#include \"capos/ring.h\"\n\n");
     put(&o, "%s", shared_helpers);
@@ -900,7 +930,7 @@ int cg_emit_file(const struct cg_request *req, const struct cg_file *f,
             "/* The method's schema name (\"writeLine\"), or NULL if unknown. */\n"
             "const char *%s_method_name(uint64_t interface_id, uint16_t method_id);\n",
         file->c_name, file->c_name, file->c_name, file->c_name);
-    put(&o, "\n#endif /* %s_CAPNP_H */\n", file->macro);
+    put(&o, "\n#endif /* CAPNPC_C_%s_CAPNP_H */\n", file->macro);
     if (close_tmp(o.f, tmp, path) != 0)
         return -1;
     return write_source(req, file, list, n, f->filename, out_base);

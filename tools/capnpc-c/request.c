@@ -108,6 +108,13 @@ static void read_type(const capnp_struct *t, struct cg_type *out, int depth)
     case T_INTERFACE:
         out->id = capnp_get_u64(t, 8, 0);
         break;
+    case T_ANYPTR:
+        /* anyPointer union tag bits [64,80): 0 unconstrained, whose tag
+         * bits [80,96) say 3 for `Capability`: a capability pointer of
+         * no particular interface (id 0). */
+        if (capnp_get_u16(t, 8, 0) == 0 && capnp_get_u16(t, 10, 0) == 3)
+            out->kind = T_INTERFACE;
+        break;
     default:
         break;
     }
@@ -176,7 +183,7 @@ static void read_value(const capnp_struct *v, struct cg_value *out)
 }
 
 /* Field: name ptr[0]; codeOrder bits [0,16); discriminantValue bits
- * [16,32) default 65535; union tag bits [64,80): slot (offset bits
+ * [16,32) default 65535 (stored XOR 65535); union tag bits [64,80): slot (offset bits
  * [32,64), type ptr[2], defaultValue ptr[3], hadExplicitDefault bit 128)
  * or group (typeId bits [128,192)). */
 static void read_field(const capnp_struct *f, struct cg_field *out,
@@ -187,6 +194,9 @@ static void read_field(const capnp_struct *f, struct cg_field *out,
     out->doc = doc;
     out->code_order = capnp_get_u16(f, 0, 0);
     out->discriminant = capnp_get_u16(f, 2, CG_NO_DISCRIMINANT);
+    /* ordinal: union tag bits [80,96) (0 implicit, 1 explicit), explicit
+     * bits [96,112). */
+    out->ordinal = capnp_get_u16(f, 10, 0) == 1 ? capnp_get_u16(f, 12, 0) : -1;
     if (capnp_get_u16(f, 8, 0) == 1) {
         out->is_group = true;
         out->group_id = capnp_get_u64(f, 16, 0);

@@ -1,0 +1,337 @@
+/*
+ * boot.c - boot from a binary SystemManifest (`capnp eval -b` output).
+ *
+ * Upstream's kernel boot boundary: parse the manifest, refuse anything
+ * malformed before any user code runs, load only init, build init's cap
+ * table and CapSet from initConfig.init.caps, and start it. Everything
+ * else (the service graph) is init's job. Every refusal names what is
+ * wrong and where, for the person who wrote the manifest.
+ *
+ * Field positions below are those `capnp compile -ocapnp` prints for
+ * schema/capos.capnp (test_boot checks them against the generated code).
+ */
+#include "kmodel.h"
+
+/* SystemManifest: schemaVersion u32 @0; binaries ptr0; initConfig ptr1;
+ * kernelParams ptr2. */
+#define SM_VERSION_OFF 0
+#define SM_BINARIES 0
+#define SM_INIT_CONFIG 1
+#define SM_SCHEMA_VERSION 1u
+/* Binary: name ptr0; image union tag u16 @0 (0 builtin text ptr1). */
+#define BIN_NAME 0
+#define BIN_IMAGE 1
+#define BIN_TAG_OFF 0
+#define BIN_TAG_BUILTIN 0
+/* InitConfig: init ptr0; services ptr1. */
+#define IC_INIT 0
+#define IC_SERVICES 1
+/* ServiceConfig: name ptr0, binary ptr1, caps ptr2, limits ptr4. */
+#define SC_NAME 0
+#define SC_BINARY 1
+#define SC_CAPS 2
+#define SC_LIMITS 4
+/* ProcessLimits: arenaBytes u32 @0, maxThreads u16 @4, capSlots u16 @6. */
+/* CapGrant: name ptr0; kernel source u16 @0; union tag u16 @2 (0 kernel,
+ * 1 service, 2 endpoint, 3 cap); badge u64 @8; interfaceId u64 @16. */
+#define CG_NAME 0
+#define CG_KERNEL_OFF 0
+#define CG_TAG_OFF 2
+#define CG_BADGE_OFF 8
+#define CG_IFACE_OFF 16
+#define CG_TAG_KERNEL 0
+
+/* KernelCapSource ordinals. */
+enum {
+    KSRC_CONSOLE = 0,
+    KSRC_TIMER = 2,
+    KSRC_BOOT_PACKAGE = 5,
+    KSRC_NULL_CAP = 7,
+};
+
+static const char *const ksrc_names[] = {
+    "console",       "terminal",      "timer",
+    "entropy",       "processSpawner", "bootPackage",
+    "systemInfo",    "nullCap",       "threadSpawner",
+    "threadControl", "parkSpace",     "networkManager",
+    "tcpListenAuthority", "sshDevelopmentHostKey",
+};
+
+/* A bounded message builder for errors. */
+struct msgbuf {
+    char *buf;
+    size_t cap, len;
+};
+
+static void mb_put(struct msgbuf *mb, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && mb->len + 1 < mb->cap; i++)
+        mb->buf[mb->len++] = s[i];
+    if (mb->cap)
+        mb->buf[mb->len] = 0;
+}
+
+static void mb_str(struct msgbuf *mb, const char *s)
+{
+    mb_put(mb, s, k_strlen(s));
+}
+
+static void mb_u64(struct msgbuf *mb, uint64_t v)
+{
+    char tmp[24];
+    k_fmt_u64(tmp, sizeof tmp, v);
+    mb_str(mb, tmp);
+}
+
+/* Read a Text field; an absent one reads as "". Returns 0 or a codec
+ * error. Text from the manifest is printed bounded and never trusted
+ * beyond its length. */
+static int text_of(const capnp_struct *s, uint16_t idx, const char **str,
+                   size_t *len)
+{
+    if (!capnp_has_ptr(s, idx)) {
+        *str = "";
+        *len = 0;
+        return 0;
+    }
+    return capnp_get_text(s, idx, str, len);
+}
+
+static bool text_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return alen == blen && k_memcmp(a, b, alen) == 0;
+}
+
+static int fail(struct msgbuf *mb, const char *what)
+{
+    mb_str(mb, what);
+    return CAP_ERR_INVALID_REQUEST;
+}
+
+/* Look up the builtin program of binary name in the manifest's list. */
+static int find_binary(const capnp_list *bins, const char *name, size_t nlen,
+                       struct msgbuf *mb, void (**entry)(void *))
+{
+    for (uint32_t i = 0; i < capnp_list_len(bins); i++) {
+        capnp_struct b;
+        const char *bn, *prog;
+        size_t bl, pl;
+        if (capnp_list_get_struct(bins, i, &b) < 0 ||
+            text_of(&b, BIN_NAME, &bn, &bl) < 0)
+            return fail(mb, "manifest: binaries: malformed entry");
+        if (!text_eq(bn, bl, name, nlen))
+            continue;
+        if (capnp_get_u16(&b, BIN_TAG_OFF, 0) != BIN_TAG_BUILTIN) {
+            mb_str(mb, "manifest: binary \"");
+            mb_put(mb, bn, bl);
+            return fail(mb, "\" is an ELF image; the hosted simulator runs "
+                            "built-in programs only (image = (builtin = ...))");
+        }
+        if (text_of(&b, BIN_IMAGE, &prog, &pl) < 0)
+            return fail(mb, "manifest: binaries: malformed builtin name");
+        *entry = port_binary_entry(prog, pl);
+        if (!*entry) {
+            mb_str(mb, "manifest: binary \"");
+            mb_put(mb, bn, bl);
+            mb_str(mb, "\" names built-in program \"");
+            mb_put(mb, prog, pl);
+            return fail(mb, "\", which this simulator does not have");
+        }
+        return 0;
+    }
+    mb_str(mb, "manifest: init names binary \"");
+    mb_put(mb, name, nlen);
+    return fail(mb, "\", which is not in binaries");
+}
+
+/* Check binaries: a list, every name non-empty and unique. */
+static int check_binaries(const capnp_list *bins, struct msgbuf *mb)
+{
+    for (uint32_t i = 0; i < capnp_list_len(bins); i++) {
+        capnp_struct b;
+        const char *n;
+        size_t nl;
+        if (capnp_list_get_struct(bins, i, &b) < 0 ||
+            text_of(&b, BIN_NAME, &n, &nl) < 0)
+            return fail(mb, "manifest: binaries: malformed entry");
+        if (nl == 0) {
+            mb_str(mb, "manifest: binaries[");
+            mb_u64(mb, i);
+            return fail(mb, "] has no name");
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            capnp_struct o;
+            const char *on;
+            size_t ol;
+            capnp_list_get_struct(bins, j, &o);
+            text_of(&o, BIN_NAME, &on, &ol);
+            if (text_eq(n, nl, on, ol)) {
+                mb_str(mb, "manifest: binary \"");
+                mb_put(mb, n, nl);
+                return fail(mb, "\" is listed twice");
+            }
+        }
+    }
+    return 0;
+}
+
+/* Grant init one kernel-sourced cap; returns 0 or an error with message. */
+static int grant_kernel(struct k_process *p, uint16_t src,
+                        const uint8_t *bytes, size_t len, uint32_t *id,
+                        struct msgbuf *mb)
+{
+    switch (src) {
+    case KSRC_CONSOLE:
+        return console_grant(p, id);
+    case KSRC_TIMER:
+        return timercap_grant(p, id);
+    case KSRC_NULL_CAP:
+        return nullcap_grant(p, id);
+    case KSRC_BOOT_PACKAGE:
+        return bootpkg_grant(p, bytes, len, id);
+    default:
+        mb_str(mb, "manifest: init cap source kernel = ");
+        if (src < sizeof ksrc_names / sizeof ksrc_names[0])
+            mb_str(mb, ksrc_names[src]);
+        else
+            mb_u64(mb, src);
+        return fail(mb, " is not provided by this kernel");
+    }
+}
+
+/* Build init's caps and CapSet from its grant list. */
+static int grant_init_caps(struct k_process *p, const capnp_list *caps,
+                           const uint8_t *bytes, size_t len,
+                           struct msgbuf *mb)
+{
+    for (uint32_t i = 0; i < capnp_list_len(caps); i++) {
+        capnp_struct g;
+        const char *name;
+        size_t nl;
+        if (capnp_list_get_struct(caps, i, &g) < 0 ||
+            text_of(&g, CG_NAME, &name, &nl) < 0)
+            return fail(mb, "manifest: init caps: malformed grant");
+        if (nl == 0 || nl >= CAPOS_CAPSET_NAME_MAX) {
+            mb_str(mb, "manifest: init caps[");
+            mb_u64(mb, i);
+            return fail(mb, "]: a cap name needs 1 to 47 bytes");
+        }
+        for (uint32_t j = 0; j < p->capset->hdr.count; j++) {
+            if (text_eq(name, nl, p->capset->entries[j].name,
+                        k_strlen(p->capset->entries[j].name))) {
+                mb_str(mb, "manifest: init has two caps named \"");
+                mb_put(mb, name, nl);
+                return fail(mb, "\"");
+            }
+        }
+        if (capnp_get_u16(&g, CG_TAG_OFF, 0) != CG_TAG_KERNEL) {
+            mb_str(mb, "manifest: init cap \"");
+            mb_put(mb, name, nl);
+            return fail(mb, "\": init may only hold kernel-sourced caps "
+                            "(nothing runs before it to export one)");
+        }
+        uint32_t id;
+        int r = grant_kernel(p, capnp_get_u16(&g, CG_KERNEL_OFF, 0), bytes,
+                             len, &id, mb);
+        if (r < 0) {
+            if (mb->len == 0)
+                fail(mb, "manifest: init's cap table is full");
+            return r;
+        }
+        uint64_t want = capnp_get_u64(&g, CG_IFACE_OFF, 0);
+        struct ct_slot *s = ct_lookup(&p->caps, id);
+        if (want && s->obj->ops->interface_id != want) {
+            mb_str(mb, "manifest: init cap \"");
+            mb_put(mb, name, nl);
+            return fail(mb, "\": interfaceId does not match its source");
+        }
+        char cname[CAPOS_CAPSET_NAME_MAX];
+        k_memcpy(cname, name, nl);
+        cname[nl] = 0;
+        if (k_capset_add(p, cname, id) < 0)
+            return fail(mb, "manifest: init has more caps than its CapSet "
+                            "page holds (63)");
+    }
+    return 0;
+}
+
+/*
+ * Boot the system described by the binary manifest bytes[0..len): create
+ * init with its granted caps and start its first thread. bytes must stay
+ * valid while the model runs (init's BootPackage reads them). Returns 0
+ * and init, or CAP_ERR_INVALID_REQUEST with a one-line reason in err
+ * (nothing is left running or allocated then).
+ */
+int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
+           char *err, size_t errcap)
+{
+    struct msgbuf mb = {err, errcap, 0};
+    if (errcap)
+        err[0] = 0;
+    capnp_message m;
+    capnp_struct root, ic, init;
+    capnp_list bins, caps;
+    capnp_read_options opt = {.traversal_limit_words = 1u << 20,
+                              .nesting_limit = 32};
+    int r = capnp_msg_init(&m, bytes, len, &opt);
+    if (r == 0)
+        r = capnp_msg_root(&m, &root);
+    if (r < 0) {
+        mb_str(&mb, "manifest: not a Cap'n Proto message (");
+        mb_str(&mb, capnp_strerror(r));
+        return fail(&mb, "); build it with capnp eval -b");
+    }
+    uint32_t version = capnp_get_u32(&root, SM_VERSION_OFF, 0);
+    if (version != SM_SCHEMA_VERSION) {
+        mb_str(&mb, "manifest: schemaVersion ");
+        mb_u64(&mb, version);
+        mb_str(&mb, " is not supported (this kernel reads ");
+        mb_u64(&mb, SM_SCHEMA_VERSION);
+        return fail(&mb, ")");
+    }
+    if (capnp_get_list(&root, SM_BINARIES, CAPNP_ELEM_COMPOSITE, &bins) < 0)
+        return fail(&mb, "manifest: binaries is not a list of Binary");
+    r = check_binaries(&bins, &mb);
+    if (r < 0)
+        return r;
+    if (!capnp_has_ptr(&root, SM_INIT_CONFIG) ||
+        capnp_get_struct(&root, SM_INIT_CONFIG, &ic) < 0 ||
+        !capnp_has_ptr(&ic, IC_INIT) ||
+        capnp_get_struct(&ic, IC_INIT, &init) < 0)
+        return fail(&mb, "manifest: initConfig.init is missing");
+    const char *iname, *ibin;
+    size_t inl, ibl;
+    if (text_of(&init, SC_NAME, &iname, &inl) < 0 ||
+        text_of(&init, SC_BINARY, &ibin, &ibl) < 0 || ibl == 0)
+        return fail(&mb, "manifest: initConfig.init needs a binary");
+    void (*entry)(void *) = NULL;
+    r = find_binary(&bins, ibin, ibl, &mb, &entry);
+    if (r < 0)
+        return r;
+    caps.len = 0;
+    if (capnp_has_ptr(&init, SC_CAPS) &&
+        capnp_get_list(&init, SC_CAPS, CAPNP_ELEM_COMPOSITE, &caps) < 0)
+        return fail(&mb, "manifest: initConfig.init.caps is not a list of "
+                         "CapGrant");
+    struct k_process_opts o = {.name = "init"};
+    capnp_struct lim;
+    if (capnp_has_ptr(&init, SC_LIMITS) &&
+        capnp_get_struct(&init, SC_LIMITS, &lim) == 0) {
+        o.arena_size = capnp_get_u32(&lim, 0, 0);
+        o.max_threads = capnp_get_u16(&lim, 4, 0);
+        o.cap_slots = capnp_get_u16(&lim, 6, 0);
+    }
+    struct k_process *p = k_process_create(&o);
+    if (!p)
+        return fail(&mb, "manifest: init's limits are impossible (arena too "
+                         "small for its threads, or too many threads/slots)");
+    r = grant_init_caps(p, &caps, bytes, len, &mb);
+    if (r == 0 && k_thread_create(p, entry, NULL, NULL) < 0)
+        r = fail(&mb, "manifest: cannot start init's first thread");
+    if (r < 0) {
+        k_process_exit(p, -1);
+        return r;
+    }
+    *init_out = p;
+    return 0;
+}

@@ -1,0 +1,84 @@
+/*
+ * hello - the smallest capOS service: greets on its Console, reads its
+ * Timer, sleeps one millisecond and reports how long that took, all
+ * through typed calls built with the generated schema code.
+ *
+ * Caps: "console" (Console), "timer" (Timer).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "capos.capnp.h"
+#include "capos_rt.h"
+
+/* Console.writeLine(text). Returns the CQE result. */
+static int say(capos_cap_t con, const char *text)
+{
+    uint8_t *buf = capos_alloc(512);
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, buf, 512);
+    capos_Console_writeLine_Params_init_root(&b, &p);
+    capos_Console_writeLine_Params_set_text(&p, text, strlen(text));
+    int r = capos_rt_call_capnp(con, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &b,
+                                NULL, 0, NULL, NULL);
+    capos_free(buf);
+    return r;
+}
+
+/* Timer.now() into *ns. Returns the CQE result. */
+static int now(capos_cap_t timer, uint64_t *ns)
+{
+    uint8_t *buf = capos_alloc(64), *res = capos_alloc(64);
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, buf, 64);
+    capos_Timer_now_Params_init_root(&b, &p);
+    capnp_message m;
+    capnp_struct root;
+    int r = capos_rt_call_capnp(timer, CAPOS_TIMER_NOW_METHOD_ID, &b, res, 64,
+                                &m, &root);
+    if (r >= 0)
+        *ns = capos_Timer_now_Results_get_ns(&root);
+    capos_free(buf);
+    capos_free(res);
+    return r;
+}
+
+static int sleep_ns(capos_cap_t timer, uint64_t ns)
+{
+    uint8_t *buf = capos_alloc(64);
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, buf, 64);
+    capos_Timer_sleep_Params_init_root(&b, &p);
+    capos_Timer_sleep_Params_set_ns(&p, ns);
+    int r = capos_rt_call_capnp(timer, CAPOS_TIMER_SLEEP_METHOD_ID, &b, NULL,
+                                0, NULL, NULL);
+    capos_free(buf);
+    return r;
+}
+
+int capos_main(capos_capset_t *caps)
+{
+    capos_cap_t con, timer;
+    if (capos_capset_find(caps, "console", CAPOS_CONSOLE_INTERFACE_ID, &con))
+        return 10;
+    if (capos_capset_find(caps, "timer", CAPOS_TIMER_INTERFACE_ID, &timer)) {
+        say(con, "hello: no \"timer\" cap in my CapSet");
+        return 11;
+    }
+    if (say(con, "hello: hello from a capOS service") < 0)
+        return 12;
+    uint64_t t0 = 0, t1 = 0;
+    if (now(timer, &t0) < 0 || sleep_ns(timer, 1000000) < 0 ||
+        now(timer, &t1) < 0) {
+        say(con, "hello: Timer calls failed");
+        return 13;
+    }
+    char line[96];
+    snprintf(line, sizeof line, "hello: slept 1 ms; the timer moved %llu ns",
+             (unsigned long long)(t1 - t0));
+    say(con, line);
+    return t1 - t0 >= 1000000 ? 0 : 14;
+}

@@ -1,0 +1,30 @@
+/*
+ * binaries.c - the built-in programs linked into capos-sim.
+ *
+ * A manifest names a program with `image = (builtin = "NAME")`. Each
+ * service is compiled with its capos_main renamed to capos_service_NAME_main
+ * (see Makefile.am) and linked in; this table maps the name to a first-
+ * thread entry that starts the runtime on that main.
+ */
+#include "binaries.h"
+
+#include "capos_rt.h"
+
+#define SERVICE(name)                                                          \
+    int capos_service_##name##_main(capos_capset_t *caps);                     \
+    static void entry_##name(void *arg)                                        \
+    {                                                                          \
+        (void)arg;                                                             \
+        capos_rt_start(capos_service_##name##_main);                           \
+    }
+
+SERVICE(hello)
+
+static const struct sim_binary builtins[] = {
+    {"hello", entry_hello},
+};
+
+void sim_register_builtins(void)
+{
+    sim_set_binaries(builtins, sizeof builtins / sizeof builtins[0]);
+}
