@@ -26,21 +26,24 @@ static int say(capos_cap_t con, const char *text)
     return r;
 }
 
-/* Timer.now() into *ns. Returns the CQE result. */
+/* Timer.now() into *ns, with the generated CALL stub (empty params).
+ * Returns the CQE result. */
 static int now(capos_cap_t timer, uint64_t *ns)
 {
-    uint8_t *buf = capos_alloc(64), *res = capos_alloc(64);
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_builder_init(&b, buf, 64);
-    capos_Timer_now_Params_init_root(&b, &p);
+    uint8_t *res = capos_alloc(64);
+    CapSqe sqe;
+    capos_Timer_now_sqe(&sqe, timer.id, 0, 0, capos_va(res), 64, 0);
+    CapCqe cqe;
+    int r = capos_rt_call(&sqe, &cqe);
+    if (r == 0)
+        r = cqe.result;
     capnp_message m;
     capnp_struct root;
-    int r = capos_rt_call_capnp(timer, CAPOS_TIMER_NOW_METHOD_ID, &b, res, 64,
-                                &m, &root);
+    if (r >= 0 && (capnp_msg_init(&m, res, (size_t)r, NULL) != 0 ||
+                   capnp_msg_root(&m, &root) != 0))
+        r = CAP_ERR_INVALID_RESULT_BUFFER;
     if (r >= 0)
         *ns = capos_Timer_now_Results_get_ns(&root);
-    capos_free(buf);
     capos_free(res);
     return r;
 }

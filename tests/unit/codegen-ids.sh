@@ -1,6 +1,6 @@
 #!/bin/sh
-# codegen-ids.sh - every id and method ordinal tools/capnpc-c emitted is the
-# one the Cap'n Proto compiler assigned.
+# codegen-ids.sh - every id, method ordinal and struct layout size
+# tools/capnpc-c emitted is the one the Cap'n Proto compiler assigned.
 #
 # For each schema and the header generated from it (pairs below), the
 # expected values come from `capnp compile -ocapnp SCHEMA`, which prints
@@ -96,6 +96,13 @@ while test $# -ge 3; do
             print upper_snake(full) "_INTERFACE_ID " id
         else
             print upper_snake(full) "_ID " id
+        # "struct Point @0x... {  # 16 bytes, 2 ptrs": the layout sizes
+        if (w[1] == "struct" && index(line, "# ") > 0) {
+            c = substr(line, index(line, "# ") + 2)
+            split(c, z, " ")
+            print upper_snake(full) "_DATA_WORDS " int(z[1] / 8)
+            print upper_snake(full) "_POINTERS " int(z[3])
+        }
         next
     }
     line ~ /^[a-z][A-Za-z0-9]* :(group|union) \{/ {
@@ -118,7 +125,7 @@ while test $# -ge 3; do
     # 3u -> 3).
     # A schema constant named like an id macro (capos.capnp's
     # consoleInterfaceId) is an identical second definition: sort -u.
-    sed -n 's/^#define \([A-Z0-9_]*_ID\) \([0-9a-fx]*\)[uUlL]*$/\1 \2/p' "$header" |
+    sed -n 's/^#define \([A-Z0-9_]*_\(ID\|DATA_WORDS\|POINTERS\)\) \([0-9a-fx]*\)[uUlL]*$/\1 \3/p' "$header" |
         sort -u > "$tmp/emitted"
 
     # 1. every compiler id/ordinal is emitted with its value
