@@ -44,7 +44,9 @@
 /* KernelCapSource ordinals. */
 enum {
     KSRC_CONSOLE = 0,
+    KSRC_TERMINAL = 1,
     KSRC_TIMER = 2,
+    KSRC_PROCESS_SPAWNER = 4,
     KSRC_BOOT_PACKAGE = 5,
     KSRC_NULL_CAP = 7,
 };
@@ -108,7 +110,9 @@ static int fail(struct msgbuf *mb, const char *what)
     return CAP_ERR_INVALID_REQUEST;
 }
 
-/* Look up the builtin program of binary name in the manifest's list. */
+/* Look up the builtin program of binary name in the manifest's list.
+ * Returns 0 and *entry, 1 when no binary has that name (no message), or
+ * CAP_ERR_INVALID_REQUEST with a message. */
 static int find_binary(const capnp_list *bins, const char *name, size_t nlen,
                        struct msgbuf *mb, void (**entry)(void *))
 {
@@ -139,9 +143,7 @@ static int find_binary(const capnp_list *bins, const char *name, size_t nlen,
         }
         return 0;
     }
-    mb_str(mb, "manifest: init names binary \"");
-    mb_put(mb, name, nlen);
-    return fail(mb, "\", which is not in binaries");
+    return 1;
 }
 
 /* Check binaries: a list, every name non-empty and unique. */
@@ -183,12 +185,16 @@ static int grant_kernel(struct k_process *p, uint16_t src,
     switch (src) {
     case KSRC_CONSOLE:
         return console_grant(p, id);
+    case KSRC_TERMINAL:
+        return terminal_grant(p, id);
     case KSRC_TIMER:
         return timercap_grant(p, id);
     case KSRC_NULL_CAP:
         return nullcap_grant(p, id);
     case KSRC_BOOT_PACKAGE:
         return bootpkg_grant(p, bytes, len, id);
+    case KSRC_PROCESS_SPAWNER:
+        return spawner_grant(p, bytes, len, id);
     default:
         mb_str(mb, "manifest: init cap source kernel = ");
         if (src < sizeof ksrc_names / sizeof ksrc_names[0])
@@ -306,6 +312,11 @@ int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
         return fail(&mb, "manifest: initConfig.init needs a binary");
     void (*entry)(void *) = NULL;
     r = find_binary(&bins, ibin, ibl, &mb, &entry);
+    if (r == 1) {
+        mb_str(&mb, "manifest: init names binary \"");
+        mb_put(&mb, ibin, ibl);
+        return fail(&mb, "\", which is not in binaries");
+    }
     if (r < 0)
         return r;
     caps.len = 0;
@@ -334,4 +345,36 @@ int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
     }
     *init_out = p;
     return 0;
+}
+
+/*
+ * The builtin program of the binary called name[0..nlen) in the manifest
+ * bytes[0..len) that k_boot accepted (ProcessSpawner resolves spawns with
+ * it). Returns 0 and *entry, or CAP_ERR_INVALID_REQUEST with a one-line
+ * reason in err: no such binary, an ELF image, or a builtin program this
+ * port does not have.
+ */
+int k_manifest_binary(const uint8_t *bytes, size_t len, const char *name,
+                      size_t nlen, void (**entry)(void *), char *err,
+                      size_t errcap)
+{
+    struct msgbuf mb = {err, errcap, 0};
+    if (errcap)
+        err[0] = 0;
+    capnp_message m;
+    capnp_struct root;
+    capnp_list bins;
+    capnp_read_options opt = {.traversal_limit_words = 1u << 20,
+                              .nesting_limit = 32};
+    if (capnp_msg_init(&m, bytes, len, &opt) < 0 ||
+        capnp_msg_root(&m, &root) < 0 ||
+        capnp_get_list(&root, SM_BINARIES, CAPNP_ELEM_COMPOSITE, &bins) < 0)
+        return fail(&mb, "manifest: binaries is not a list of Binary");
+    int r = find_binary(&bins, name, nlen, &mb, entry);
+    if (r == 1) {
+        mb_str(&mb, "binary \"");
+        mb_put(&mb, name, nlen);
+        return fail(&mb, "\" is not in the boot manifest's binaries");
+    }
+    return r;
 }

@@ -71,6 +71,11 @@ bool k_is_endpoint(const struct k_object *o)
     return o->ops == &ep_raw_ops;
 }
 
+bool k_is_client_endpoint(const struct k_object *o)
+{
+    return o->ops == &ep_client_ops;
+}
+
 /* ---- allocation ----------------------------------------------------- */
 
 /*
@@ -583,6 +588,25 @@ int ep_create(struct k_process *owner, uint32_t *raw_id)
 }
 
 /*
+ * A new reference to the client facet of raw endpoint raw (the caller
+ * drops it with k_obj_unref). The facet is one object per endpoint; the
+ * badge lives in each slot that holds it. The first reference brings the
+ * facet to life (it counts as a live object while referenced).
+ */
+struct k_object *ep_client_ref(struct k_object *raw)
+{
+    struct ep_core *ep = core_of(raw);
+    K_ASSERT(raw == &ep->raw, "ep_client_ref of a non-raw endpoint");
+    if (ep->client.refs == 0) {
+        ep->client.refs = 1;
+        k.stats.objects_live++;
+    } else {
+        k_obj_ref(&ep->client);
+    }
+    return &ep->client;
+}
+
+/*
  * Put a client facet of owner's raw endpoint raw_id in dst's table with
  * badge. Returns 0 and the CapId, CAP_ERR_INVOKE_FAILED if raw_id is not a
  * raw endpoint of owner, or CAP_ERR_TRANSFER_REJECTED if dst is full.
@@ -593,13 +617,8 @@ int ep_mint_client(struct k_process *owner, uint32_t raw_id,
     struct ct_slot *s = ct_lookup(&owner->caps, raw_id);
     if (!s || !k_is_endpoint(s->obj))
         return CAP_ERR_INVOKE_FAILED;
-    struct ep_core *ep = core_of(s->obj);
-    if (ep->client.refs == 0) {
-        ep->client.refs = 1;
-        k.stats.objects_live++;
-        int r = ct_insert(&dst->caps, &ep->client, badge, out_id);
-        k_obj_unref(&ep->client);
-        return r;
-    }
-    return ct_insert(&dst->caps, &ep->client, badge, out_id);
+    struct k_object *facet = ep_client_ref(s->obj);
+    int r = ct_insert(&dst->caps, facet, badge, out_id);
+    k_obj_unref(facet);
+    return r;
 }

@@ -33,6 +33,15 @@ int k_init(const struct k_config *cfg)
     return 0;
 }
 
+/* The first live process on k.procs, or NULL. */
+static struct k_process *first_alive(void)
+{
+    struct k_process *p = k.procs;
+    while (p && p->state != KP_ALIVE)
+        p = p->next;
+    return p;
+}
+
 /*
  * Tear everything down: every process exits (releasing its caps, threads,
  * queued messages and arena) and is freed. Must be called from the host
@@ -43,15 +52,21 @@ void k_shutdown(void)
     if (!k.up)
         return;
     K_ASSERT(k.current == NULL, "k_shutdown from inside a thread");
-    for (struct k_process *p = k.procs; p; p = p->next)
-        if (p->state == KP_ALIVE)
-            k_process_exit(p, -1);
+    /* An exit can reap other processes (a spawned child whose handle the
+     * exiting process held), so the list is walked again from its head
+     * after each one. */
+    struct k_process *p;
+    while ((p = first_alive()) != NULL)
+        k_process_exit(p, -1);
     k_sched_reap();
-    while (k.procs) {
-        struct k_process *p = k.procs;
-        k.procs = p->next;
-        p->next = NULL;
-        k_process_put(p);
+    /* Every spawned process is gone now (its handle and threads were its
+     * references); what is left was made by the host, which drops its
+     * reference here. */
+    while ((p = k.procs) != NULL) {
+        K_ASSERT(p->host_ref && p->refs == 1,
+                 "a process is still referenced at shutdown");
+        p->host_ref = false;
+        k_process_put(p); /* unlinks it */
     }
     ep_cache_drain();
     port_free(k.scratch_params);

@@ -34,6 +34,9 @@ struct k_call;
 #define K_IFACE_CONSOLE 0xe55228ae8a0bf2b9ull
 #define K_IFACE_TIMER 0xca95d9489fce0ee8ull
 #define K_IFACE_BOOT_PACKAGE 0xa6f59cb772cd5bf2ull
+#define K_IFACE_TERMINAL_SESSION 0xe9da047f2abd67a2ull
+#define K_IFACE_PROCESS_SPAWNER 0xdb7406186ec8b776ull
+#define K_IFACE_PROCESS_HANDLE 0x8a444ef4f6f963b3ull
 
 #define K_OBJ_NON_TRANSFERABLE 0x1u /* neither copy nor move */
 #define K_OBJ_MOVE_ONLY 0x2u        /* move, never copy */
@@ -201,6 +204,7 @@ struct k_ring_state {
 
 struct ep_msg;
 struct ep_recv;
+struct proc_handle;
 
 /*
  * A kernel-object call that completes later (a Timer sleep, a socket
@@ -213,12 +217,15 @@ struct k_pending {
     struct k_pending *next;
     struct k_process *proc;
     uint64_t user_data;
+    uint64_t result_addr; /* the call's result buffer, validated at call */
+    uint32_t result_len;
     void (*cancel)(struct k_pending *pd);
 };
 
 struct k_process {
     uint32_t pid;
-    uint32_t refs; /* the process list + messages and receives naming it */
+    uint32_t refs;  /* creator, threads, messages and receives naming it */
+    bool host_ref;  /* the creator's reference is the host's (k_shutdown) */
     enum k_proc_state state;
     int64_t exit_code;
     char name[32];
@@ -236,6 +243,7 @@ struct k_process {
     struct k_pending *pending; /* kernel-object calls awaiting completion */
     struct ep_msg *calls_out;  /* endpoint calls this process is owed */
     struct ep_recv *recvs_out; /* receives this process has posted */
+    struct proc_handle *handle; /* spawner.c: its ProcessHandle, or NULL */
     struct k_process *next;
 };
 
@@ -245,6 +253,11 @@ struct k_process_opts {
     uint32_t cap_slots;   /* default 256 */
     uint32_t max_threads; /* default 8, at most 32 */
     size_t stack_size;    /* default 128 KiB */
+    /* false: the host keeps the creator's reference until k_shutdown
+     * (boot, tests); true: the caller owns it and drops it with
+     * k_process_put, and the process is freed once exited and
+     * unreferenced (ProcessSpawner). */
+    bool owned;
 };
 
 struct k_process *k_process_create(const struct k_process_opts *opts);
@@ -255,9 +268,13 @@ void *k_user_ptr(struct k_process *p, uint64_t vaddr, uint64_t len);
 void *k_user_buf(struct k_process *p, uint64_t vaddr, uint64_t len);
 uint64_t k_user_vaddr(struct k_process *p, const void *ptr);
 int k_capset_add(struct k_process *p, const char *name, uint32_t cap_id);
+int k_capset_add_as(struct k_process *p, const char *name, uint32_t cap_id,
+                    uint64_t interface_id);
 void k_pending_add(struct k_pending *pd, struct k_call *c,
                    void (*cancel)(struct k_pending *pd));
 void k_pending_done(struct k_pending *pd, int32_t result);
+void k_pending_done_result(struct k_pending *pd, const void *payload,
+                           uint32_t len);
 int k_process_check(const struct k_process *p);
 
 /* ------------------------------------------------------------------ */
@@ -330,12 +347,23 @@ int ep_return(struct k_process *p, struct k_object *obj, uint32_t call_id,
 void ep_process_exit(struct k_process *p);
 void ep_cache_drain(void);
 bool k_is_endpoint(const struct k_object *o);
+bool k_is_client_endpoint(const struct k_object *o);
+struct k_object *ep_client_ref(struct k_object *raw);
 
 int nullcap_grant(struct k_process *p, uint32_t *out_id);
 int console_grant(struct k_process *p, uint32_t *out_id);
 int timercap_grant(struct k_process *p, uint32_t *out_id);
+int terminal_grant(struct k_process *p, uint32_t *out_id);
 int bootpkg_grant(struct k_process *p, const uint8_t *bytes, size_t len,
                   uint32_t *out_id);
+
+/* ------------------------------------------------------------------ */
+/* ProcessSpawner and ProcessHandle (spawner.c)                       */
+/* ------------------------------------------------------------------ */
+
+int spawner_grant(struct k_process *p, const uint8_t *bytes, size_t len,
+                  uint32_t *out_id);
+void handle_process_exit(struct k_process *p);
 
 /* ------------------------------------------------------------------ */
 /* The kernel (kernel.c)                                              */
@@ -352,6 +380,7 @@ struct k_stats {
     uint64_t cqes;
     uint64_t switches;
     uint32_t processes_live;
+    uint32_t processes_held; /* process structs not yet freed (any state) */
     uint32_t threads_live;
     uint32_t objects_live;
 };
@@ -380,6 +409,9 @@ extern struct kernel k;
 int k_init(const struct k_config *cfg);
 int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
            char *err, size_t errcap);
+int k_manifest_binary(const uint8_t *bytes, size_t len, const char *name,
+                      size_t nlen, void (**entry)(void *), char *err,
+                      size_t errcap);
 void k_shutdown(void);
 uint64_t k_random(void);
 void k_log(const char *msg);

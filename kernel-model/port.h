@@ -41,8 +41,41 @@ void port_pages_free(void *p, size_t size);
  */
 void (*port_binary_entry(const char *name, size_t len))(void *);
 
-/* Console bytes (debug and boot messages). */
+/* Console bytes (debug and boot messages, terminal output). */
 void port_console_write(const char *buf, size_t len);
+
+/*
+ * Console input: bytes in, then end of input. Hosted: the host terminal
+ * (raw mode) or a pipe; bare metal: the serial port's receive buffer.
+ *
+ * port_console_read takes up to cap bytes of input into buf without
+ * blocking. Returns the number taken (> 0), 0 when none is available now,
+ * or PORT_CONSOLE_EOF once the input has ended (end of file, hang-up, read
+ * error, or no console input at all); the end is final.
+ *
+ * port_console_watch(true) asks to be told about new input: from then on,
+ * until port_console_watch(false), the port calls k_console_input_ready()
+ * (below) from inside port_idle whenever input or its end arrives, and
+ * port_idle counts the console as pending device work (it blocks for it).
+ * Input that arrived before the watch began gets no call: after
+ * port_console_watch(true), call port_console_read once more. Not
+ * watching, the port stops reading: keys typed meanwhile stay with the
+ * host (type-ahead is kept for the next reader).
+ *
+ * port_console_size gives the console's size in character cells, 0 0 when
+ * unknown (a pipe, a serial line).
+ */
+#define PORT_CONSOLE_EOF (-1)
+int port_console_read(void *buf, size_t cap);
+void port_console_watch(bool on);
+void port_console_size(uint16_t *columns, uint16_t *rows);
+
+/*
+ * Implemented by the model (kernel-model/terminal.c), called by the port:
+ * console input or its end arrived while watched. Device-callback
+ * context: it only completes a pending read and wakes its waiter.
+ */
+void k_console_input_ready(void);
 
 /* Unrecoverable model invariant failure: prints and never returns. */
 _Noreturn void port_panic(const char *msg);

@@ -8,8 +8,12 @@
  * range-checked here before the kernel touches it (docs/abi.md §5).
  *
  * Exit releases authority at once (caps, pending calls and receives,
- * threads); the arena and the struct live until the last reference (a
- * thread not yet reaped, a message naming the process) is dropped.
+ * threads); the arena and the struct live until the last reference (the
+ * creator's, a thread not yet reaped, a message naming the process) is
+ * dropped. Then the process leaves k.procs and is freed ("reaped"). The
+ * creator's reference of a process the host made (boot, tests) is held
+ * until k_shutdown, so the host may read an exited process's fields; a
+ * spawned process's belongs to its ProcessHandle (spawner.c).
  */
 #include "kmodel.h"
 
@@ -27,9 +31,10 @@ static size_t page_round(size_t n)
 
 /*
  * Create a live process with an empty cap table, an empty ring and an
- * empty CapSet. opts fields left 0 take defaults. Returns NULL on bad
- * options (arena too small for ring, CapSet, one heap page and the stacks;
- * more than 32 threads; bad slot count) or when out of memory.
+ * empty CapSet, holding one reference for its creator (opts->owned says
+ * whose, see k_process_opts). opts fields left 0 take defaults. Returns
+ * NULL on bad options (arena too small for ring, CapSet, one heap page and
+ * the stacks; more than 32 threads; bad slot count) or when out of memory.
  */
 struct k_process *k_process_create(const struct k_process_opts *opts)
 {
@@ -70,7 +75,8 @@ struct k_process *k_process_create(const struct k_process_opts *opts)
     p->pid = k.next_pid++;
     p->capset->hdr.pid = p->pid;
     p->state = KP_ALIVE;
-    p->refs = 1; /* the process list */
+    p->refs = 1; /* the creator's */
+    p->host_ref = !opts->owned;
     const char *name = opts->name ? opts->name : "process";
     size_t n = k_strlen(name);
     if (n >= sizeof p->name)
@@ -79,6 +85,7 @@ struct k_process *k_process_create(const struct k_process_opts *opts)
     p->next = k.procs;
     k.procs = p;
     k.stats.processes_live++;
+    k.stats.processes_held++;
     return p;
 }
 
@@ -87,26 +94,44 @@ void k_process_get(struct k_process *p)
     p->refs++;
 }
 
-/* Drop a reference; the last one frees the arena and the struct. */
+/*
+ * Drop a reference. The last one reaps the process: it leaves k.procs and
+ * its arena and struct are freed, so the caller must not touch p after a
+ * put unless it holds another reference. Only an exited process can lose
+ * its last reference (a live one is held by its creator or its threads).
+ */
 void k_process_put(struct k_process *p)
 {
     K_ASSERT(p->refs > 0, "put of freed process");
     if (--p->refs)
         return;
     K_ASSERT(p->state == KP_DEAD, "free of live process");
+    for (struct k_process **pp = &k.procs; *pp; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    }
+    k.stats.processes_held--;
     port_pages_free(p->arena, p->arena_size);
     port_free(p);
 }
 
 /*
  * End process p with code. Releases every cap, cancels its outstanding
- * endpoint calls and receives, kills its threads. If the current thread
- * belongs to p this never returns. No effect on a dead process.
+ * endpoint calls and receives, kills its threads, then completes the wait
+ * of its ProcessHandle, if any. If the current thread belongs to p this
+ * never returns. No effect on a dead process. The caller must hold a
+ * reference to p if it uses p afterwards: exit may drop the last other
+ * one (the handle's, when the wait held the handle's last reference).
  */
 void k_process_exit(struct k_process *p, int64_t code)
 {
     if (p->state != KP_ALIVE)
         return;
+    /* Releasing p's caps or its handle's wait may drop references to p
+     * (its handle, messages naming it): keep p until the end. */
+    k_process_get(p);
     p->state = KP_DEAD;
     p->exit_code = code;
     struct k_thread *self = k.current && k.current->proc == p ? k.current
@@ -123,6 +148,11 @@ void k_process_exit(struct k_process *p, int64_t code)
     }
     ct_destroy(&p->caps);
     k.stats.processes_live--;
+    if (p->handle)
+        handle_process_exit(p);
+    /* Not the last reference when self: the current thread holds one
+     * until it is reaped. */
+    k_process_put(p);
     if (self)
         k_thread_exit();
 }
@@ -136,23 +166,50 @@ void k_pending_add(struct k_pending *pd, struct k_call *c,
 {
     pd->proc = c->proc;
     pd->user_data = c->user_data;
+    pd->result_addr = c->result_addr;
+    pd->result_len = c->result_len;
     pd->cancel = cancel;
     pd->next = c->proc->pending;
     c->proc->pending = pd;
 }
 
-/* Complete a pending call with result (no payload) and unlink it. */
-void k_pending_done(struct k_pending *pd, int32_t result)
+static void pending_unlink(struct k_pending *pd)
 {
-    struct k_process *p = pd->proc;
-    for (struct k_pending **pp = &p->pending; *pp; pp = &(*pp)->next) {
+    for (struct k_pending **pp = &pd->proc->pending; *pp;
+         pp = &(*pp)->next) {
         if (*pp == pd) {
             *pp = pd->next;
             break;
         }
     }
     pd->next = NULL;
+}
+
+/* Complete a pending call with result (no payload) and unlink it. */
+void k_pending_done(struct k_pending *pd, int32_t result)
+{
+    pending_unlink(pd);
     CapCqe cqe = {.user_data = pd->user_data, .result = result};
+    k_ring_post(pd->proc, &cqe);
+}
+
+/*
+ * Complete a pending call with a result payload (a Cap'n Proto message
+ * the object built, len bytes) and unlink it. The payload is copied into
+ * the result buffer the call named (validated when it was made; the
+ * caller is alive, since exit cancels pending calls) and the CQE carries
+ * len, or CAP_ERR_INVALID_RESULT_BUFFER with nothing written when it does
+ * not fit. pd's owner frees pd afterwards.
+ */
+void k_pending_done_result(struct k_pending *pd, const void *payload,
+                           uint32_t len)
+{
+    struct k_process *p = pd->proc;
+    pending_unlink(pd);
+    uint16_t none;
+    int r = k_ring_deliver(p, pd->result_addr, pd->result_len, NULL, 0,
+                           payload, len, NULL, 0, &none);
+    CapCqe cqe = {.user_data = pd->user_data, .result = r};
     k_ring_post(p, &cqe);
 }
 
@@ -190,11 +247,22 @@ uint64_t k_user_vaddr(struct k_process *p, const void *ptr)
 }
 
 /*
- * Append a named entry for cap_id to p's CapSet (manifest order). Returns
- * 0, or CAP_ERR_INVALID_REQUEST for a bad name or id, CAP_ERR_QUEUE_FULL
- * when the page is full.
+ * Append a named entry for cap_id to p's CapSet (manifest order), listing
+ * the interface of the cap's object. Returns 0, or CAP_ERR_INVALID_REQUEST
+ * for a bad name or id, CAP_ERR_QUEUE_FULL when the page is full.
  */
 int k_capset_add(struct k_process *p, const char *name, uint32_t cap_id)
+{
+    return k_capset_add_as(p, name, cap_id, 0);
+}
+
+/*
+ * As k_capset_add, but list interface_id (0: the object's own). Used for a
+ * client endpoint facet of a typed service export, which speaks whatever
+ * its server serves (docs/schema.md §4.2).
+ */
+int k_capset_add_as(struct k_process *p, const char *name, uint32_t cap_id,
+                    uint64_t interface_id)
 {
     struct ct_slot *s = ct_lookup(&p->caps, cap_id);
     size_t n = k_strlen(name);
@@ -206,7 +274,7 @@ int k_capset_add(struct k_process *p, const char *name, uint32_t cap_id)
     CapSetEntry *e = &p->capset->entries[h->count];
     k_memset(e, 0, sizeof *e);
     e->cap_id = cap_id;
-    e->interface_id = s->obj->ops->interface_id;
+    e->interface_id = interface_id ? interface_id : s->obj->ops->interface_id;
     k_memcpy(e->name, name, n);
     h->count++;
     return 0;

@@ -118,19 +118,37 @@ interface ParkSpace @0xbbb79d6f1e5756ad {
 
 interface ProcessSpawner @0xdb7406186ec8b776 {
   # Starts processes from boot binaries with explicit grants (upstream).
-  spawn @0 (name :Text, binaryName :Text, grants :List(CapGrant))
+  spawn @0 (name :Text, binaryName :Text, grants :List(CapGrant),
+            limits :ProcessLimits)
         -> (handleIndex :UInt16);
-  # Start binaryName as a process called name with exactly `grants` in its
-  # CapSet (upstream signature). Result caps: a non-transferable
-  # ProcessHandle at record handleIndex, then, in grant order, one client
-  # facet for each `endpoint` grant (upstream: parent-side facets of
-  # child-local endpoints). Refusals (unknown binary, a `service` grant, a
-  # cap that fails its interfaceId check) are CapExceptions.
+  # Start binaryName (a Binary.name of the boot manifest) as a process
+  # called name (1 to 31 bytes of [A-Za-z0-9._-]) with exactly `grants` in
+  # its CapSet, in order (upstream signature; `limits` appended by
+  # capos-sim, absent = defaults). Grant sources: `kernel` only for console,
+  # timer and nullCap (fresh objects that reach nothing else); `endpoint`, a
+  # new endpoint the child owns; `cap`, a cap the caller passes with the
+  # CALL (the capability pointer indexes the CALL's transfer descriptors),
+  # which is how a parent hands on anything else it holds. A `cap` grant
+  # with a badge must pass an unbadged ClientEndpoint facet: the child's
+  # facet then carries that badge (a badged facet cannot be relabelled). A
+  # ClientEndpoint facet passes any interfaceId check and is listed in the
+  # child's CapSet under the grant's interfaceId. At most 63 grants, 7 of
+  # them `endpoint`. Result caps: a non-transferable ProcessHandle at record
+  # handleIndex (0), then, in grant order, one client facet (badge 0) for
+  # each `endpoint` grant (upstream: parent-side facets of child-local
+  # endpoints). Refusals (bad name, unknown binary, duplicate cap name,
+  # a `service` or other kernel source, bad cap index, impossible limits)
+  # are invalidArgument CapExceptions; nothing is created then.
 }
 
 interface ProcessHandle @0x8a444ef4f6f963b3 {
   # The parent's handle on a spawned process (upstream); non-transferable.
-  wait @0 () -> (exitCode :Int64);  # Complete when the process exits (upstream).
+  # Releasing it detaches the process, which runs on; an exited process is
+  # freed once its handle is gone (capos-sim choice).
+  wait @0 () -> (exitCode :Int64);
+  # Complete when the process exits, at once if it has (upstream). One
+  # wait at a time per handle (upstream: one waiter); a second is refused
+  # with a `failed` CapException.
   kill @1 () -> ();
   # Terminate the process; wait then reports killedExitCode (capos-sim
   # choice: upstream has no kill yet). Killing an exited process is a no-op.

@@ -19,9 +19,15 @@
     }
 
 SERVICE(hello)
+SERVICE(init)
+SERVICE(selftest_server)
+SERVICE(selftest_client)
 
 static const struct sim_binary builtins[] = {
     {"hello", entry_hello},
+    {"init", entry_init},
+    {"selftest-server", entry_selftest_server},
+    {"selftest-client", entry_selftest_client},
 };
 
 void sim_register_builtins(void)

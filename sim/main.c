@@ -1,6 +1,7 @@
 /*
  * main.c - the capos-sim program: brings the kernel model up on the hosted
- * port and boots a system. For now the system is the ring self-test.
+ * port and boots a system from a SystemManifest: a file (--manifest) or
+ * the embedded self-test manifest (--selftest, the default for now).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -9,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "binaries.h"
+#include "console_uv.h"
 #include "kmodel.h"
 #include "port_uv.h"
 #include "selftest.h"
@@ -18,13 +21,15 @@
 static void usage(FILE *f)
 {
     fputs("usage: capos-sim [--selftest | --manifest FILE] [--seed N] "
-          "[--virtual-clock]\n"
+          "[--virtual-clock] [--console stdio|pipe]\n"
           "\n"
           "Run a capOS system in this process.\n"
           "\n"
           "  --selftest       boot the ring self-test (the default for now):\n"
-          "                   two processes exercise NOP, CALL, endpoints,\n"
-          "                   capability transfer and cap_enter timeouts\n"
+          "                   the built-in fixtures/system-selftest manifest,\n"
+          "                   whose init spawns two services that exercise\n"
+          "                   NOP, CALL, endpoints, badges, capability\n"
+          "                   transfer and cap_enter timeouts\n"
           "  --manifest FILE  boot the binary SystemManifest FILE (made by\n"
           "                   capnp eval -b, e.g. fixtures/system-hello.bin);\n"
           "                   exits with init's exit code\n"
@@ -32,6 +37,9 @@ static void usage(FILE *f)
           "                   order among runnable threads); printed at start\n"
           "                   so a failing run can be replayed\n"
           "  --virtual-clock  time moves only when every thread is blocked\n"
+          "  --console MODE   console input: stdio (a terminal is put in raw\n"
+          "                   mode, restored at exit; the default) or pipe\n"
+          "                   (stdin read as bytes, for scripted runs)\n"
           "  -h, --help       this text\n",
           f);
 }
@@ -80,6 +88,31 @@ static uint8_t *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/*
+ * Boot the manifest bytes[0..len) (named label in messages) and run the
+ * system to the end. Returns init's exit code, or 1 if the manifest is
+ * refused or threads were left blocked forever. Shuts the model down
+ * before returning: the model's BootPackage and ProcessSpawner read the
+ * bytes until then.
+ */
+static int boot_bytes(const uint8_t *bytes, size_t len, const char *label)
+{
+    char err[256];
+    struct k_process *init = NULL;
+    if (k_boot(bytes, len, &init, err, sizeof err) != 0) {
+        fprintf(stderr, "capos-sim: %s: %s\n", label, err);
+        return 1;
+    }
+    fflush(stdout);
+    unsigned stuck = k_run();
+    int code = (int)init->exit_code;
+    if (stuck)
+        fprintf(stderr, "capos-sim: %u threads blocked forever\n", stuck);
+    printf("capos-sim: init exited with status %d\n", code);
+    k_shutdown();
+    return code ? code : (stuck ? 1 : 0);
+}
+
 /* Boot a manifest file and run it to the end; init's exit code. */
 static int boot_manifest(const char *path)
 {
@@ -90,24 +123,26 @@ static int boot_manifest(const char *path)
                 strerror(errno));
         return 1;
     }
-    char err[256];
-    struct k_process *init = NULL;
-    if (k_boot(bytes, len, &init, err, sizeof err) != 0) {
-        fprintf(stderr, "capos-sim: %s: %s\n", path, err);
-        free(bytes);
+    int code = boot_bytes(bytes, len, path);
+    free(bytes);
+    return code;
+}
+
+/* Boot the embedded self-test manifest; 0 and a proof line if init and
+ * both services exited 0 with nothing left over. */
+static int boot_selftest(void)
+{
+    int code = boot_bytes(sim_selftest_manifest, sim_selftest_manifest_len,
+                          "self-test manifest");
+    printf("capos-sim: self-test: %llu SQEs, %llu CQEs, %llu switches\n",
+           (unsigned long long)k.stats.sqes, (unsigned long long)k.stats.cqes,
+           (unsigned long long)k.stats.switches);
+    if (code) {
+        printf("capos-sim: self-test FAILED (status %d)\n", code);
         return 1;
     }
-    fflush(stdout);
-    unsigned stuck = k_run();
-    int code = (int)init->exit_code;
-    if (stuck)
-        fprintf(stderr, "capos-sim: %u threads blocked forever\n", stuck);
-    printf("capos-sim: init exited with status %d\n", code);
-    /* The model may still reference the bytes (BootPackage) until
-     * shutdown, which the caller does next; freed at exit. */
-    k_shutdown();
-    free(bytes);
-    return code ? code : (stuck ? 1 : 0);
+    printf("capos-sim: self-test passed\n");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -117,11 +152,13 @@ int main(int argc, char **argv)
         {"manifest", required_argument, NULL, 'm'},
         {"seed", required_argument, NULL, 'S'},
         {"virtual-clock", no_argument, NULL, 'v'},
+        {"console", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct k_config cfg = {.seed = (uint64_t)time(NULL), .shuffle = true};
     const char *manifest = NULL;
+    enum sim_console_mode console_mode = SIM_CONSOLE_STDIO;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -141,6 +178,15 @@ int main(int argc, char **argv)
             break;
         case 'v':
             cfg.virtual_clock = true;
+            break;
+        case 'c':
+            if (sim_console_parse_mode(optarg, &console_mode) != 0) {
+                fprintf(stderr,
+                        "capos-sim: --console needs stdio or pipe, got "
+                        "\"%s\"\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'h':
             usage(stdout);
@@ -162,21 +208,25 @@ int main(int argc, char **argv)
                 uv_strerror(r));
         return 1;
     }
+    r = sim_console_open(STDIN_FILENO, console_mode);
+    if (r < 0)
+        fprintf(stderr, "capos-sim: no console input (%s); the system runs "
+                        "without one\n", uv_strerror(r));
     printf("capos-sim: seed %" PRIu64 "%s\n", cfg.seed,
            cfg.virtual_clock ? ", virtual clock" : "");
     if (k_init(&cfg) != 0) {
         fprintf(stderr, "capos-sim: cannot start the kernel model\n");
         return 1;
     }
-    int status = manifest ? boot_manifest(manifest) : selftest_run();
+    int status = manifest ? boot_manifest(manifest) : boot_selftest();
     k_shutdown();
     if (k.stats.objects_live || k.stats.threads_live ||
-        k.stats.processes_live) {
+        k.stats.processes_live || k.stats.processes_held) {
         fprintf(stderr,
                 "capos-sim: leak after shutdown: %u objects, %u threads, "
-                "%u processes\n",
+                "%u processes (%u not freed)\n",
                 k.stats.objects_live, k.stats.threads_live,
-                k.stats.processes_live);
+                k.stats.processes_live, k.stats.processes_held);
         status = 1;
     }
     sim_port_fini();

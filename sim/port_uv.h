@@ -20,10 +20,11 @@
 int sim_port_init(void);
 
 /*
- * Tear the loop down. Device backends close their handles first; any
- * handle still open is closed here, and its close (or UV_ECANCELED)
- * callbacks run before this returns. After it, sim_port_init may be
- * called again.
+ * Tear the loop down. Device backends close their handles first; the
+ * console (sim/console_uv.h) is closed here, which restores a raw
+ * terminal; any handle still open is closed here, and its close (or
+ * UV_ECANCELED) callbacks run before this returns. After it,
+ * sim_port_init may be called again.
  */
 void sim_port_fini(void);
 

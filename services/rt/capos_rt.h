@@ -84,6 +84,14 @@ int capos_rt_submit(const CapSqe *sqe);
  */
 int capos_rt_wait(uint64_t user_data, CapCqe *out, uint64_t timeout_ns);
 
+/*
+ * Wait until the CQE of any of tags[0..n) arrives (as capos_rt_wait for
+ * one tag): returns 0 with *which set to its index in tags and *out
+ * filled, or an error as capos_rt_wait. n must be at least 1.
+ */
+int capos_rt_wait_any(const uint64_t *tags, unsigned n, unsigned *which,
+                      CapCqe *out, uint64_t timeout_ns);
+
 /* Submit sqe with a fresh tag and wait for its completion. Returns 0 with
  * *out filled (out->result holds the operation's own result), or an error
  * as capos_rt_wait. */

@@ -272,11 +272,31 @@ int capos_rt_submit(const CapSqe *sqe)
 
 int capos_rt_wait(uint64_t user_data, CapCqe *out, uint64_t timeout_ns)
 {
+    unsigned which;
+    return capos_rt_wait_any(&user_data, 1, &which, out, timeout_ns);
+}
+
+/* Take the stashed completion of the first of tags that has one. */
+static bool stash_take_any(struct rt_state *s, const uint64_t *tags,
+                           unsigned n, unsigned *which, CapCqe *out)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (stash_take(s, tags[i], out)) {
+            *which = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+int capos_rt_wait_any(const uint64_t *tags, unsigned n, unsigned *which,
+                      CapCqe *out, uint64_t timeout_ns)
+{
     struct rt_state *s = rt();
     for (;;) {
         if (cq_drain(s) < 0)
             return CAPOS_RT_E_TOO_MANY;
-        if (stash_take(s, user_data, out))
+        if (stash_take_any(s, tags, n, which, out))
             return 0;
         int r = capos_cap_enter(1, timeout_ns);
         if (r == CAP_ERR_RING_BUSY || r == CAP_ERR_RING_CORRUPT ||
@@ -284,7 +304,9 @@ int capos_rt_wait(uint64_t user_data, CapCqe *out, uint64_t timeout_ns)
             return r;
         if (r == 0 && timeout_ns != CAP_TIMEOUT_INFINITE) {
             cq_drain(s);
-            return stash_take(s, user_data, out) ? 0 : CAPOS_RT_E_TIMEOUT;
+            return stash_take_any(s, tags, n, which, out)
+                       ? 0
+                       : CAPOS_RT_E_TIMEOUT;
         }
     }
 }

@@ -31,6 +31,7 @@ void h_down(void)
     assert_int_equal(k.stats.objects_live, 0);
     assert_int_equal(k.stats.threads_live, 0);
     assert_int_equal(k.stats.processes_live, 0);
+    assert_int_equal(k.stats.processes_held, 0);
     sim_port_fini();
 }
 

@@ -411,7 +411,7 @@ static void run_frees_threads_killed_by_a_host_side_process_exit(void **state)
     assert_null(k.dead);
     assert_null(p->threads);
     assert_int_equal(p->stack_used, 0);
-    assert_int_equal(p->refs, 1); /* only the process list */
+    assert_int_equal(p->refs, 1); /* only the host's (creator's) */
 }
 
 /* A thread with a RECV pending on its own endpoint and a completed CALL

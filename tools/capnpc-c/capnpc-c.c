@@ -47,6 +47,14 @@
  * (Ab vs AB) is a duplicate macro or enumerator, which the C compiler
  * rejects when the header is compiled.
  *
+ * Round-trip test code
+ * --------------------
+ * With CAPNPC_C_ROUNDTRIP=1 in the environment (capnp passes no plugin
+ * parameters), the plugin writes X.capnp.roundtrip.{h,c,capnp} instead of
+ * X.capnp.{h,c}: fill/check functions for every struct and a mirror schema
+ * naming the implicit method structs (roundtrip.c, docs/codegen.md). The
+ * normal files are not touched, so the two runs can share an OUTDIR.
+ *
  * Exit status: 0 when every file was written, 1 otherwise (with a message
  * on stderr saying what was wrong).
  */
@@ -154,6 +162,8 @@ static void free_input(void)
 int main(int argc, char **argv)
 {
     size_t len;
+    const char *rt = getenv("CAPNPC_C_ROUNDTRIP");
+    bool roundtrip = rt != NULL && strcmp(rt, "1") == 0;
 
     if (argc > 1) {
         fprintf(stderr,
@@ -178,7 +188,8 @@ int main(int argc, char **argv)
                     "pass --src-prefix=<its directory>\n", f->filename);
             return 1;
         }
-        if (cg_emit_file(&request, f, f->filename) != 0)
+        if ((roundtrip ? cg_emit_roundtrip(&request, f, f->filename)
+                       : cg_emit_file(&request, f, f->filename)) != 0)
             return 1;
     }
     return 0;

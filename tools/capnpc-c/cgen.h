@@ -184,6 +184,16 @@ char *cg_upper_snake(const char *s);
 int cg_emit_file(const struct cg_request *req, const struct cg_file *f,
                  const char *out_base);
 
+/* roundtrip.c */
+
+/*
+ * With CAPNPC_C_ROUNDTRIP=1: write <out_base>.roundtrip.{h,c,capnp}, the
+ * round-trip test code of every struct of f (and not <out_base>.{h,c}).
+ * Returns 0, or -1 after printing why.
+ */
+int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *f,
+                      const char *out_base);
+
 /* Allocation that exits with a message on failure (host tool). */
 void *cg_alloc(size_t n);
 char *cg_strdup(const char *s);

@@ -1,0 +1,684 @@
+/*
+ * spawner.c - the ProcessSpawner and ProcessHandle kernel capabilities:
+ * start a boot binary as a new process holding exactly the caps granted
+ * to it, then wait for its exit or kill it (upstream process model).
+ *
+ * ProcessSpawner (schema/capos.capnp; docs/abi.md §13):
+ *   @0 spawn (name, binaryName, grants :List(CapGrant), limits)
+ *        -> (handleIndex) + result caps: the ProcessHandle at record
+ *        handleIndex (always 0), then one client facet per `endpoint`
+ *        grant, in grant order.
+ * ProcessHandle:
+ *   @0 wait () -> (exitCode)   pending until the child exits
+ *   @1 kill () -> ()           exits the child with killedExitCode (-9)
+ *
+ * Authority rule: a spawn never gives the child more than its caller
+ * could. The only caps the spawner makes are fresh console, timer and
+ * nullCap objects (ambient: they reach nothing private), fresh endpoints
+ * owned by the child, and badged slots of an unbadged ClientEndpoint facet
+ * the caller passes (a holder of an unbadged facet may label it once, as
+ * seL4's minting; a badged facet cannot be relabelled). Everything else
+ * (BootPackage, ProcessSpawner, a service's facet) reaches the child only
+ * as a `cap` grant: a cap the caller holds and transfers with the CALL.
+ *
+ * Lifetime: the spawned process's creator reference belongs to its
+ * handle. Releasing the handle detaches the child (it runs on); an exited
+ * child is freed once its handle and its threads are gone. A pending wait
+ * holds a reference to the handle, so it completes even if the caller
+ * releases the handle meanwhile; if the waiter exits first the wait is
+ * cancelled.
+ *
+ * Every refusal of bad input is an invalidArgument CapException naming
+ * the offending field, checked before anything is created; a caller's
+ * transferred caps then roll back (ring.c), so a refused spawn changes
+ * nothing.
+ */
+#include "kmodel.h"
+
+/* Field positions from `capnp compile -ocapnp schema/capos.capnp`;
+ * test_spawner builds every message with the generated code, so a layout
+ * drift fails there. */
+/* ProcessSpawner.spawn$Params: name ptr0, binaryName ptr1, grants ptr2,
+ * limits ptr3. spawn$Results: handleIndex u16 @0. */
+#define SP_NAME 0
+#define SP_BINARY 1
+#define SP_GRANTS 2
+#define SP_LIMITS 3
+/* ProcessLimits: arenaBytes u32 @0, maxThreads u16 @4, capSlots u16 @6. */
+#define PL_ARENA_OFF 0
+#define PL_THREADS_OFF 4
+#define PL_SLOTS_OFF 6
+/* CapGrant: name ptr0; source union tag u16 @2: kernel u16 @0 (0),
+ * service Text ptr1 (1), endpoint void (2), cap Capability ptr1 (3);
+ * badge u64 @8; interfaceId u64 @16. */
+#define CG_NAME 0
+#define CG_CAP 1
+#define CG_KERNEL_OFF 0
+#define CG_TAG_OFF 2
+#define CG_BADGE_OFF 8
+#define CG_IFACE_OFF 16
+enum { CG_KERNEL = 0, CG_SERVICE = 1, CG_ENDPOINT = 2, CG_CAP_SOURCE = 3 };
+/* KernelCapSource ordinals the spawner mints. */
+enum { KSRC_CONSOLE = 0, KSRC_TIMER = 2, KSRC_NULL_CAP = 7 };
+
+#define SPAWN_NAME_MAX 31u /* k_process.name holds 31 bytes and a NUL */
+#define SPAWN_GRANTS_MAX CAPOS_CAPSET_MAX_ENTRIES
+#define SPAWN_ENDPOINTS_MAX (CAP_XFER_MAX - 1u) /* the handle is one */
+#define KILLED_EXIT_CODE (-9)                   /* Capos.killedExitCode */
+
+struct spawner {
+    struct k_object obj;
+    const uint8_t *bytes; /* the boot manifest, kept alive by the host */
+    size_t len;
+};
+
+struct handle_wait;
+
+struct proc_handle {
+    struct k_object obj;
+    struct k_process *child;  /* referenced: the creator's reference */
+    struct handle_wait *wait; /* the one pending wait, or NULL */
+};
+
+struct handle_wait {
+    struct k_pending pd;   /* first: the cancel hook casts back */
+    struct proc_handle *h; /* referenced while pending */
+};
+
+static const struct k_object_ops spawner_ops;
+static const struct k_object_ops handle_ops;
+
+/* ---- messages --------------------------------------------------------- */
+
+/* A CapException message under construction (at most 255 bytes). */
+struct msg {
+    char buf[256];
+    size_t len;
+};
+
+static void m_raw(struct msg *m, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && m->len + 1 < sizeof m->buf; i++)
+        m->buf[m->len++] = s[i];
+    m->buf[m->len] = 0;
+}
+
+static void m_str(struct msg *m, const char *s)
+{
+    m_raw(m, s, k_strlen(s));
+}
+
+/* Untrusted text from the params: at most 48 bytes, non-printable bytes
+ * shown as '?', so a message stays one readable line. */
+static void m_text(struct msg *m, const char *s, size_t n)
+{
+    m_str(m, "\"");
+    for (size_t i = 0; i < n && i < 48; i++) {
+        char ch = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+        m_raw(m, &ch, 1);
+    }
+    m_str(m, n > 48 ? "...\"" : "\"");
+}
+
+static void m_u64(struct msg *m, uint64_t v)
+{
+    char tmp[24];
+    k_fmt_u64(tmp, sizeof tmp, v);
+    m_str(m, tmp);
+}
+
+/* "ProcessSpawner.spawn: grants[i] "name": " */
+static void m_grant(struct msg *m, uint32_t i, const char *name, size_t n)
+{
+    m_str(m, "grants[");
+    m_u64(m, i);
+    m_str(m, "]");
+    if (n) {
+        m_str(m, " ");
+        m_text(m, name, n);
+    }
+    m_str(m, ": ");
+}
+
+static int refuse(struct k_call *c, struct msg *m)
+{
+    return k_call_exception(c, K_EXC_INVALID_ARGUMENT, m->buf);
+}
+
+/* ---- validation ------------------------------------------------------- */
+
+/* Read a Text field; absent reads as "". Returns 0 or a codec error. */
+static int text_of(const capnp_struct *s, uint16_t idx, const char **str,
+                   size_t *len)
+{
+    if (!capnp_has_ptr(s, idx)) {
+        *str = "";
+        *len = 0;
+        return 0;
+    }
+    return capnp_get_text(s, idx, str, len);
+}
+
+/* A process name: 1 to 31 bytes of letters, digits, '.', '_', '-'. */
+static bool proc_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > SPAWN_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* A CapSet name: 1 to 47 printable ASCII bytes, no space. */
+static bool cap_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n >= CAPOS_CAPSET_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] <= 0x20 || s[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+/* clang-format off */
+static const char *const ksrc_names[] = {
+    "console",       "terminal",       "timer",
+    "entropy",       "processSpawner", "bootPackage",
+    "systemInfo",    "nullCap",        "threadSpawner",
+    "threadControl", "parkSpace",      "networkManager",
+    "tcpListenAuthority", "sshDevelopmentHostKey",
+};
+/* clang-format on */
+
+/* The interface of a kernel source the spawner mints, 0 for the others. */
+static uint64_t ksrc_iface(uint16_t src)
+{
+    switch (src) {
+    case KSRC_CONSOLE:
+        return K_IFACE_CONSOLE;
+    case KSRC_TIMER:
+        return K_IFACE_TIMER;
+    case KSRC_NULL_CAP:
+        return K_IFACE_NULLCAP;
+    default:
+        return 0;
+    }
+}
+
+/* One grant, validated. */
+struct grant {
+    const char *name;
+    size_t nlen;
+    uint16_t tag;
+    uint16_t ksrc;   /* kernel: the source */
+    uint32_t xfer;   /* cap: index into the CALL's transfers */
+    uint64_t badge;  /* cap: the badge of the child's slot */
+    uint64_t listed; /* the CapSet's interface id (0: the object's own) */
+};
+
+/*
+ * Validate grants[i] of call c. Returns 0 with *g filled, or -1 with the
+ * reason appended to m (the caller raises it). Pure: nothing is created,
+ * so the spawn can check every grant before acting on any.
+ */
+static int grant_check(struct k_call *c, const capnp_list *grants, uint32_t i,
+                       struct grant *g, struct msg *m)
+{
+    capnp_struct gs;
+    if (capnp_list_get_struct(grants, i, &gs) < 0 ||
+        text_of(&gs, CG_NAME, &g->name, &g->nlen) < 0) {
+        m_grant(m, i, NULL, 0);
+        m_str(m, "not a valid CapGrant");
+        return -1;
+    }
+    if (!cap_name_ok(g->name, g->nlen)) {
+        m_grant(m, i, g->name, g->nlen);
+        m_str(m, "a cap name needs 1 to 47 printable bytes, no spaces");
+        return -1;
+    }
+    for (uint32_t j = 0; j < i; j++) {
+        capnp_struct o;
+        const char *on;
+        size_t ol;
+        capnp_list_get_struct(grants, j, &o); /* checked on its turn */
+        text_of(&o, CG_NAME, &on, &ol);
+        if (ol == g->nlen && k_memcmp(on, g->name, ol) == 0) {
+            m_grant(m, i, g->name, g->nlen);
+            m_str(m, "grants[");
+            m_u64(m, j);
+            m_str(m, "] has the same name; CapSet names must be unique");
+            return -1;
+        }
+    }
+    g->tag = capnp_get_u16(&gs, CG_TAG_OFF, 0);
+    g->badge = capnp_get_u64(&gs, CG_BADGE_OFF, 0);
+    g->listed = 0;
+    uint64_t want = capnp_get_u64(&gs, CG_IFACE_OFF, 0);
+    uint64_t have;
+    switch (g->tag) {
+    case CG_KERNEL:
+        g->ksrc = capnp_get_u16(&gs, CG_KERNEL_OFF, 0);
+        have = ksrc_iface(g->ksrc);
+        if (!have) {
+            m_grant(m, i, g->name, g->nlen);
+            m_str(m, "kernel source ");
+            if (g->ksrc < sizeof ksrc_names / sizeof ksrc_names[0])
+                m_str(m, ksrc_names[g->ksrc]);
+            else
+                m_u64(m, g->ksrc);
+            m_str(m, " is not minted by ProcessSpawner (only console, "
+                     "timer, nullCap); pass a cap you hold as a `cap` grant");
+            return -1;
+        }
+        break;
+    case CG_SERVICE:
+        m_grant(m, i, g->name, g->nlen);
+        m_str(m, "a `service` source is a manifest import that init "
+                 "resolves; pass the cap itself as a `cap` grant");
+        return -1;
+    case CG_ENDPOINT:
+        have = K_IFACE_ENDPOINT;
+        break;
+    case CG_CAP_SOURCE: {
+        uint32_t idx;
+        if (capnp_get_cap(&gs, CG_CAP, &idx) < 0 || idx == CAPNP_CAP_NULL) {
+            m_grant(m, i, g->name, g->nlen);
+            m_str(m, "source `cap` needs a capability pointer naming one "
+                     "of the CALL's transferred caps");
+            return -1;
+        }
+        if (idx >= c->nxfer) {
+            m_grant(m, i, g->name, g->nlen);
+            m_str(m, "cap index ");
+            m_u64(m, idx);
+            m_str(m, " is out of range: the CALL transfers ");
+            m_u64(m, c->nxfer);
+            m_str(m, " caps");
+            return -1;
+        }
+        const struct k_xfer *x = &c->xfer[idx];
+        bool facet = k_is_client_endpoint(x->obj);
+        g->xfer = idx;
+        have = x->obj->ops->interface_id;
+        if (facet) {
+            /* A facet speaks whatever its server serves: the kernel
+             * cannot check it, and lists it as the grant expects. */
+            have = want ? want : have;
+            g->listed = want;
+        }
+        if (g->badge && !(facet && (x->badge == 0 || x->badge == g->badge))) {
+            m_grant(m, i, g->name, g->nlen);
+            m_str(m, facet ? "the facet already carries another badge "
+                             "(a badged facet cannot be relabelled)"
+                           : "a badge can only label an unbadged "
+                             "ClientEndpoint facet");
+            return -1;
+        }
+        if (!g->badge)
+            g->badge = x->badge;
+        break;
+    }
+    default:
+        m_grant(m, i, g->name, g->nlen);
+        m_str(m, "unknown source (union tag ");
+        m_u64(m, g->tag);
+        m_str(m, ")");
+        return -1;
+    }
+    if (want && want != have) {
+        m_grant(m, i, g->name, g->nlen);
+        m_str(m, "interfaceId does not match its source");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Give the child the cap of validated grant g and list it in the child's
+ * CapSet. An endpoint grant's client facet (a new reference) is appended
+ * to facets. Returns 0, or a CAP_ERR_* code when memory or the child's
+ * table runs out (the caller then tears the child down).
+ */
+static int grant_apply(struct k_process *child, struct k_call *c,
+                       const struct grant *g, struct k_object **facets,
+                       uint32_t *nfacets)
+{
+    uint32_t id;
+    int r;
+    switch (g->tag) {
+    case CG_KERNEL:
+        r = g->ksrc == KSRC_CONSOLE ? console_grant(child, &id)
+            : g->ksrc == KSRC_TIMER ? timercap_grant(child, &id)
+                                    : nullcap_grant(child, &id);
+        break;
+    case CG_ENDPOINT:
+        r = ep_create(child, &id);
+        if (r == 0)
+            facets[(*nfacets)++] =
+                ep_client_ref(ct_lookup(&child->caps, id)->obj);
+        break;
+    default: /* CG_CAP_SOURCE */
+        r = ct_insert(&child->caps, c->xfer[g->xfer].obj, g->badge, &id);
+        break;
+    }
+    if (r < 0)
+        return r;
+    char name[CAPOS_CAPSET_NAME_MAX];
+    k_memcpy(name, g->name, g->nlen);
+    name[g->nlen] = 0;
+    return k_capset_add_as(child, name, id, g->listed);
+}
+
+/* ---- ProcessSpawner.spawn --------------------------------------------- */
+
+/*
+ * ProcessSpawner.spawn (docs/abi.md §13.1). On success the child is
+ * created with its grants and a runnable first thread, and the result is
+ * its length, with the handle (record 0) and the endpoint facets in
+ * c->result_caps for ring.c to deliver (room for them was checked first).
+ * On error nothing is created: an invalidArgument CapException for bad
+ * input, overloaded when kernel memory runs out, or
+ * CAP_ERR_INVALID_RESULT_BUFFER / CAP_ERR_TRANSFER_REJECTED when the
+ * caller could not take the result.
+ */
+static int spawn(struct spawner *sp, struct k_call *c)
+{
+    capnp_message pm;
+    capnp_struct root;
+    int r = k_call_params(c, &pm, &root);
+    if (r < 0)
+        return r;
+    struct msg m = {.len = 0};
+    m_str(&m, "ProcessSpawner.spawn: ");
+
+    const char *name, *bin;
+    size_t nlen, blen;
+    if (text_of(&root, SP_NAME, &name, &nlen) < 0 ||
+        !proc_name_ok(name, nlen)) {
+        m_str(&m, "name ");
+        if (text_of(&root, SP_NAME, &name, &nlen) == 0)
+            m_text(&m, name, nlen);
+        m_str(&m, " must be 1 to 31 bytes of letters, digits, '.', '_' "
+                  "or '-'");
+        return refuse(c, &m);
+    }
+    void (*entry)(void *) = NULL;
+    char why[200];
+    if (text_of(&root, SP_BINARY, &bin, &blen) < 0 || blen == 0) {
+        m_str(&m, "binaryName is missing (a Binary.name of the manifest)");
+        return refuse(c, &m);
+    }
+    if (k_manifest_binary(sp->bytes, sp->len, bin, blen, &entry, why,
+                          sizeof why) < 0) {
+        m_str(&m, why);
+        return refuse(c, &m);
+    }
+
+    capnp_list grants = {0};
+    if (capnp_has_ptr(&root, SP_GRANTS) &&
+        capnp_get_list(&root, SP_GRANTS, CAPNP_ELEM_COMPOSITE, &grants) < 0) {
+        m_str(&m, "grants is not a list of CapGrant");
+        return refuse(c, &m);
+    }
+    uint32_t n = capnp_list_len(&grants);
+    if (n > SPAWN_GRANTS_MAX) {
+        m_str(&m, "too many grants (");
+        m_u64(&m, n);
+        m_str(&m, "); a CapSet holds at most 63");
+        return refuse(c, &m);
+    }
+    char pname[SPAWN_NAME_MAX + 1];
+    k_memcpy(pname, name, nlen);
+    pname[nlen] = 0;
+    struct k_process_opts o = {.name = pname, .owned = true};
+    if (capnp_has_ptr(&root, SP_LIMITS)) {
+        capnp_struct lim;
+        if (capnp_get_struct(&root, SP_LIMITS, &lim) < 0) {
+            m_str(&m, "limits is not a ProcessLimits");
+            return refuse(c, &m);
+        }
+        o.arena_size = capnp_get_u32(&lim, PL_ARENA_OFF, 0);
+        o.max_threads = capnp_get_u16(&lim, PL_THREADS_OFF, 0);
+        o.cap_slots = capnp_get_u16(&lim, PL_SLOTS_OFF, 0);
+    }
+
+    /* Check every grant before creating anything. */
+    struct grant g;
+    uint32_t nendpoints = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (grant_check(c, &grants, i, &g, &m) < 0)
+            return refuse(c, &m);
+        nendpoints += g.tag == CG_ENDPOINT;
+    }
+    if (nendpoints > SPAWN_ENDPOINTS_MAX) {
+        m_str(&m, "too many `endpoint` grants (");
+        m_u64(&m, nendpoints);
+        m_str(&m, "); at most 7, as a CALL returns at most 8 caps");
+        return refuse(c, &m);
+    }
+    if (o.cap_slots && n > o.cap_slots) {
+        m_str(&m, "limits.capSlots ");
+        m_u64(&m, o.cap_slots);
+        m_str(&m, " cannot hold the ");
+        m_u64(&m, n);
+        m_str(&m, " grants");
+        return refuse(c, &m);
+    }
+
+    /* The result is known now: make sure the caller can take it, so a
+     * started child never loses its handle on delivery (ring.c delivers
+     * after this returns). */
+    capnp_builder b;
+    capnp_struct_builder res;
+    if (k_call_result_begin(c, &b, 1, 0, &res) != 0)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    capnp_set_u16(&res, 0, 0, 0); /* handleIndex: the handle is record 0 */
+    int len = k_call_result_end(c, &b);
+    uint32_t ncaps = 1 + nendpoints;
+    if (len < 0 ||
+        CAP_ALIGN8((uint64_t)len) + ncaps * sizeof(CapTransferResult) >
+            c->result_len)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    if (ct_free_count(&c->proc->caps) < ncaps)
+        return CAP_ERR_TRANSFER_REJECTED;
+
+    struct k_process *child = k_process_create(&o);
+    if (!child) {
+        m_str(&m, "limits are impossible (the arena must hold the ring, "
+                  "the CapSet, a heap page and every thread's stack; at "
+                  "most 32 threads and 4096 cap slots)");
+        return refuse(c, &m);
+    }
+    struct proc_handle *h = port_alloc(sizeof *h);
+    if (!h) {
+        k_process_exit(child, -1);
+        k_process_put(child);
+        return k_call_exception(c, K_EXC_OVERLOADED,
+                                "ProcessSpawner.spawn: out of kernel memory");
+    }
+    k_obj_init(&h->obj, &handle_ops, K_OBJ_NON_TRANSFERABLE);
+    h->child = child; /* takes the creator's reference */
+    child->handle = h;
+
+    struct k_object *facets[SPAWN_ENDPOINTS_MAX];
+    uint32_t nfacets = 0;
+    r = 0;
+    for (uint32_t i = 0; i < n && r == 0; i++) {
+        int ok = grant_check(c, &grants, i, &g, &m);
+        K_ASSERT(ok == 0, "a checked grant changed");
+        r = grant_apply(child, c, &g, facets, &nfacets);
+    }
+    if (r == 0)
+        r = k_thread_create(child, entry, NULL, NULL);
+    if (r < 0) {
+        /* Out of memory: undo. The child never ran. */
+        k_process_exit(child, -1);
+        for (uint32_t i = 0; i < nfacets; i++)
+            k_obj_unref(facets[i]);
+        k_obj_unref(&h->obj); /* frees the child */
+        return k_call_exception(c, K_EXC_OVERLOADED,
+                                "ProcessSpawner.spawn: out of kernel memory");
+    }
+    c->result_caps[c->nresult_caps++] = &h->obj;
+    for (uint32_t i = 0; i < nfacets; i++)
+        c->result_caps[c->nresult_caps++] = facets[i];
+    return len;
+}
+
+static int spawner_call(struct k_object *obj, struct k_call *c)
+{
+    if (c->method_id != 0)
+        return k_call_exception(c, K_EXC_UNIMPLEMENTED,
+                                "ProcessSpawner has no such method");
+    return spawn((struct spawner *)obj, c);
+}
+
+static void spawner_destroy(struct k_object *obj)
+{
+    port_free(obj);
+}
+
+static const struct k_object_ops spawner_ops = {
+    .name = "ProcessSpawner",
+    .interface_id = K_IFACE_PROCESS_SPAWNER,
+    .call = spawner_call,
+    .destroy = spawner_destroy,
+};
+
+/*
+ * Give p a ProcessSpawner over the boot manifest bytes[0..len) (not
+ * copied: the boot caller keeps them alive while the model runs). Returns
+ * 0 and its CapId, or a CAP_ERR_* code.
+ */
+int spawner_grant(struct k_process *p, const uint8_t *bytes, size_t len,
+                  uint32_t *out_id)
+{
+    struct spawner *sp = port_alloc(sizeof *sp);
+    if (!sp)
+        return CAP_ERR_INVOKE_FAILED;
+    k_obj_init(&sp->obj, &spawner_ops, 0);
+    sp->bytes = bytes;
+    sp->len = len;
+    int r = ct_insert(&p->caps, &sp->obj, 0, out_id);
+    k_obj_unref(&sp->obj);
+    return r;
+}
+
+/* ---- ProcessHandle ---------------------------------------------------- */
+
+enum { HANDLE_WAIT = 0, HANDLE_KILL = 1 };
+
+/* Build wait's result {exitCode} into b; 0 or a codec error. */
+static int wait_result(capnp_builder *b, int64_t code)
+{
+    capnp_struct_builder res;
+    int r = capnp_init_root(b, 1, 0, &res);
+    if (r == 0)
+        capnp_set_i64(&res, 0, code, 0);
+    return r;
+}
+
+/* The waiter exited before the child: drop the wait (no CQE). */
+static void wait_cancel(struct k_pending *pd)
+{
+    struct handle_wait *w = (struct handle_wait *)pd;
+    struct proc_handle *h = w->h;
+    h->wait = NULL;
+    port_free(w);
+    k_obj_unref(&h->obj);
+}
+
+/*
+ * Process p, which has a handle, has just exited (k_process_exit, after
+ * releasing its caps): complete the handle's pending wait with p's exit
+ * code. The wait's reference to the handle goes, which may destroy the
+ * handle and drop its reference to p (k_process_exit holds another).
+ */
+void handle_process_exit(struct k_process *p)
+{
+    struct proc_handle *h = p->handle;
+    struct handle_wait *w = h->wait;
+    if (!w)
+        return;
+    h->wait = NULL;
+    uint64_t buf[4];
+    capnp_builder b;
+    size_t len = 0;
+    capnp_builder_init(&b, buf, sizeof buf);
+    int r = wait_result(&b, p->exit_code);
+    if (r == 0)
+        r = capnp_finish(&b, &len);
+    K_ASSERT(r == 0, "wait result does not fit its buffer");
+    k_pending_done_result(&w->pd, buf, (uint32_t)len);
+    port_free(w);
+    k_obj_unref(&h->obj);
+}
+
+/*
+ * ProcessHandle.wait and .kill (docs/abi.md §13.2). wait returns the
+ * result length when the child has exited, K_CALL_PENDING when it takes
+ * the call (completed by handle_process_exit or cancelled with its
+ * caller), CAP_ERR_INVALID_RESULT_BUFFER when the result cannot fit, or a
+ * CapException (a wait already pending: failed). kill returns 0 once the
+ * child has exited.
+ */
+static int handle_call(struct k_object *obj, struct k_call *c)
+{
+    struct proc_handle *h = (struct proc_handle *)obj;
+    if (c->method_id != HANDLE_WAIT && c->method_id != HANDLE_KILL)
+        return k_call_exception(c, K_EXC_UNIMPLEMENTED,
+                                "ProcessHandle has no such method");
+    capnp_message m;
+    capnp_struct root;
+    int r = k_call_params(c, &m, &root);
+    if (r < 0)
+        return r;
+    struct k_process *child = h->child;
+    if (c->method_id == HANDLE_KILL) {
+        k_process_exit(child, KILLED_EXIT_CODE); /* no-op once exited */
+        return 0;
+    }
+    /* wait: the result must fit the caller's buffer now, so the
+     * completion cannot fail later for want of room. */
+    capnp_builder b;
+    capnp_builder_init(&b, c->result, c->result_cap);
+    if (wait_result(&b, child->exit_code) != 0)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    int len = k_call_result_end(c, &b);
+    if (len < 0 || child->state == KP_DEAD)
+        return len;
+    if (h->wait)
+        return k_call_exception(c, K_EXC_FAILED,
+                                "ProcessHandle.wait: a wait is already "
+                                "pending on this handle (one at a time)");
+    struct handle_wait *w = port_alloc(sizeof *w);
+    if (!w)
+        return k_call_exception(c, K_EXC_OVERLOADED,
+                                "ProcessHandle.wait: out of kernel memory");
+    w->h = h;
+    k_obj_ref(&h->obj);
+    h->wait = w;
+    k_pending_add(&w->pd, c, wait_cancel);
+    return K_CALL_PENDING;
+}
+
+/* Last reference gone (no wait pending: a wait holds one): detach. */
+static void handle_destroy(struct k_object *obj)
+{
+    struct proc_handle *h = (struct proc_handle *)obj;
+    K_ASSERT(h->wait == NULL, "handle destroyed with a wait pending");
+    h->child->handle = NULL;
+    k_process_put(h->child);
+    port_free(h);
+}
+
+static const struct k_object_ops handle_ops = {
+    .name = "ProcessHandle",
+    .interface_id = K_IFACE_PROCESS_HANDLE,
+    .call = handle_call,
+    .destroy = handle_destroy,
+};

@@ -1,0 +1,563 @@
+/*
+ * terminal.c - the console TerminalSession: a kernel object over the port
+ * console (port_console_write out, port_console_read in) that shows
+ * prompts and edits lines. Kernel source `terminal` (KernelCapSource @1).
+ *
+ * Methods (schema/capos.capnp TerminalSession; capos-sim choices, upstream
+ * publishes none):
+ *   @0 write (data :Data) -> ()         the bytes as they are
+ *   @1 writeLine (text :Text) -> ()     text then "\r\n" (the schema's
+ *                                        line end, on every transport)
+ *   @2 readLine (prompt :Text, echo :EchoMode, maxBytes :UInt32 = 1024)
+ *        -> (result :ReadLineResult)     a pending call, completed from
+ *                                        console input
+ *   @3 info () -> (info :TerminalInfo)  transport console, size from the
+ *                                        port (0 0 for a pipe), no peer
+ *   @4 close () -> ()                   this session ends: later calls get
+ *                                        a disconnected CapException
+ *
+ * Line editing (docs/abi.md §12 has the table):
+ *   CR, LF, CR LF, CR NUL  submit the line (the LF or NUL after a CR is
+ *                          swallowed, even by the next readLine)
+ *   DEL, BS                erase the last character (a whole UTF-8 one)
+ *   Ctrl-U                 erase the whole line
+ *   Ctrl-C                 outcome `interrupted`, the line is discarded
+ *   Ctrl-D                 on an empty line: outcome `endOfInput`;
+ *                          otherwise dropped
+ *   end of input           outcome `endOfInput`; a partial line is
+ *                          discarded (never submitted without a line end)
+ *   ESC sequences          dropped whole (CSI and SS3: arrow and function
+ *                          keys), as are lone Alt-key pairs
+ *   other C0/C1 controls   dropped
+ *   invalid UTF-8          each maximal invalid subpart becomes U+FFFD, so
+ *                          a line is always valid UTF-8 without controls
+ * A line holds at most min(maxBytes, 4096) bytes: a character that does not
+ * fit is refused as it is typed (visible echo rings the bell once), so the
+ * submitted line is exactly what the user saw; ReadLineResult has no
+ * truncation flag. Visible echo shows each accepted character and erases
+ * with "\b \b"; hidden echo shows nothing of the line (not even '*'). Both
+ * echo the line end ("\r\n"), and "^C\r\n" for Ctrl-C: they reveal nothing
+ * typed.
+ *
+ * One reader at a time on the console: a readLine while another waits (on
+ * any TerminalSession of the console) gets an overloaded CapException. The
+ * waiting read holds a reference on its session; if the reader's process
+ * exits first, the read is cancelled and its partial line dropped. Input
+ * is consumed from the port only while a readLine runs; the rest stays
+ * buffered for the next one (type-ahead).
+ */
+#include "kmodel.h"
+
+enum {
+    TERM_WRITE = 0,
+    TERM_WRITE_LINE = 1,
+    TERM_READ_LINE = 2,
+    TERM_INFO = 3,
+    TERM_CLOSE = 4,
+};
+
+/* ReadLineResult union ordinals; TERM_MORE: the line is not done yet. */
+enum { TERM_MORE = -1, TERM_LINE = 0, TERM_END = 1, TERM_INTERRUPTED = 2 };
+
+enum { ECHO_VISIBLE = 0, ECHO_HIDDEN = 1 };
+enum { TRANSPORT_CONSOLE = 0 };
+enum { ESC_NONE = 0, ESC_START, ESC_CSI, ESC_SS3 };
+
+#define TERM_LINE_MAX 4096u    /* schema: "at most 4096" */
+#define TERM_MAX_DEFAULT 1024u /* schema default of maxBytes */
+#define TERM_IN_CHUNK 256u
+
+/*
+ * Bytes a readLine result can take for a line of up to limit bytes:
+ * segment table 8, root pointer 8, the results struct (one pointer) 8,
+ * ReadLineResult (one data word, one pointer) 16, the text with its NUL
+ * padded to words. The caller's result buffer must hold this much.
+ */
+#define TERM_RESULT_BYTES(limit) (40u + (((limit) + 1u + 7u) & ~7u))
+
+struct term_read;
+
+/* The console device: shared by every TerminalSession granted over it. */
+struct term_dev {
+    uint32_t refs;            /* TerminalSession objects over the console */
+    struct term_read *reader; /* the waiting readLine, or NULL */
+    bool eof;                 /* the port reported the end of input */
+    bool after_cr;            /* a CR ended the last line */
+    uint8_t esc;              /* ESC_*: a sequence being dropped */
+    /* The line of the readLine in progress. */
+    bool hidden;
+    bool belled; /* the bell rang since the last accepted edit */
+    uint32_t limit;
+    uint32_t len;
+    uint8_t u8need, u8len, u8lo, u8hi; /* a UTF-8 character under way */
+    uint8_t u8[4];
+    /* Input taken from the port and not yet edited. */
+    uint32_t in_pos, in_len;
+    uint8_t in[TERM_IN_CHUNK];
+    uint8_t line[TERM_LINE_MAX];
+    uint8_t msg[TERM_RESULT_BYTES(TERM_LINE_MAX)]; /* a completion */
+};
+
+struct term {
+    struct k_object obj;
+    struct term_dev *dev;
+    bool closed;
+};
+
+/* A readLine waiting for its line; holds a reference on its session. */
+struct term_read {
+    struct k_pending pd;
+    struct term *term;
+};
+
+/* The console's device while any TerminalSession exists. */
+static struct term_dev *console_dev;
+
+static const uint8_t replacement_char[3] = {0xef, 0xbf, 0xbd}; /* U+FFFD */
+
+/* ---- line editing ------------------------------------------------ */
+
+static void echo(struct term_dev *d, const char *s, size_t n)
+{
+    if (!d->hidden)
+        port_console_write(s, n);
+}
+
+/* Append one whole character of n bytes, or refuse it when the line is
+ * full (ringing the bell once in visible mode). */
+static void line_put(struct term_dev *d, const uint8_t *ch, uint32_t n)
+{
+    if (n > d->limit - d->len) {
+        if (!d->belled)
+            echo(d, "\a", 1);
+        d->belled = true;
+        return;
+    }
+    k_memcpy(d->line + d->len, ch, n);
+    d->len += n;
+    d->belled = false;
+    echo(d, (const char *)ch, n);
+}
+
+/* Erase the last character (all bytes of a UTF-8 one); false if empty. */
+static bool line_erase(struct term_dev *d)
+{
+    if (d->len == 0)
+        return false;
+    do
+        d->len--;
+    while (d->len > 0 && (d->line[d->len] & 0xc0) == 0x80);
+    d->belled = false;
+    echo(d, "\b \b", 3);
+    return true;
+}
+
+/* A UTF-8 character cut short: it becomes U+FFFD. */
+static void u8_abort(struct term_dev *d)
+{
+    if (d->u8need == 0)
+        return;
+    d->u8need = 0;
+    d->u8len = 0;
+    line_put(d, replacement_char, 3);
+}
+
+/*
+ * One byte >= 0x80. Accepts exactly the well-formed sequences of Unicode
+ * (no overlongs, surrogates or values past U+10FFFF: the second byte's
+ * range depends on the first). C1 controls (U+0080..U+009F) are dropped
+ * like C0 ones.
+ */
+static void u8_feed(struct term_dev *d, uint8_t b)
+{
+    if (d->u8need) {
+        if (b >= d->u8lo && b <= d->u8hi) {
+            d->u8[d->u8len++] = b;
+            d->u8lo = 0x80;
+            d->u8hi = 0xbf;
+            if (--d->u8need == 0) {
+                uint8_t n = d->u8len;
+                d->u8len = 0;
+                if (!(n == 2 && d->u8[0] == 0xc2 && d->u8[1] < 0xa0))
+                    line_put(d, d->u8, n);
+            }
+            return;
+        }
+        u8_abort(d); /* and b starts afresh */
+    }
+    uint8_t need, lo = 0x80, hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) {
+        need = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+        need = 2;
+        lo = b == 0xe0 ? 0xa0 : 0x80;
+        hi = b == 0xed ? 0x9f : 0xbf;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+        need = 3;
+        lo = b == 0xf0 ? 0x90 : 0x80;
+        hi = b == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        line_put(d, replacement_char, 3); /* 80..c1, f5..ff */
+        return;
+    }
+    d->u8[0] = b;
+    d->u8len = 1;
+    d->u8need = need;
+    d->u8lo = lo;
+    d->u8hi = hi;
+}
+
+/*
+ * Inside an escape sequence: true if b belongs to it (and is dropped).
+ * A control or non-ASCII byte ends the sequence and counts on its own.
+ */
+static bool esc_feed(struct term_dev *d, uint8_t b)
+{
+    uint8_t st = d->esc;
+    d->esc = ESC_NONE;
+    if (b < 0x20 || b >= 0x7f)
+        return false;
+    if (st == ESC_START && (b == '[' || b == 'O'))
+        d->esc = b == '[' ? ESC_CSI : ESC_SS3;
+    else if (st == ESC_CSI && b < 0x40)
+        d->esc = ESC_CSI; /* parameter or intermediate byte */
+    return true;          /* else: the final byte, or an Alt-key pair */
+}
+
+/* Edit the line with one input byte; TERM_MORE or the read's outcome. */
+static int term_feed(struct term_dev *d, uint8_t b)
+{
+    if (d->after_cr) {
+        d->after_cr = false;
+        if (b == '\n' || b == 0)
+            return TERM_MORE;
+    }
+    if (d->esc != ESC_NONE && esc_feed(d, b))
+        return TERM_MORE;
+    if (b < 0x80)
+        u8_abort(d);
+    switch (b) {
+    case '\r':
+        d->after_cr = true;
+        /* fall through */
+    case '\n':
+        port_console_write("\r\n", 2);
+        return TERM_LINE;
+    case 0x7f:
+    case 0x08:
+        (void)line_erase(d);
+        return TERM_MORE;
+    case 0x15: /* Ctrl-U */
+        while (line_erase(d))
+            ;
+        return TERM_MORE;
+    case 0x03: /* Ctrl-C */
+        port_console_write("^C\r\n", 4);
+        return TERM_INTERRUPTED;
+    case 0x04: /* Ctrl-D */
+        if (d->len != 0)
+            return TERM_MORE;
+        port_console_write("\r\n", 2);
+        return TERM_END;
+    case 0x1b:
+        d->esc = ESC_START;
+        return TERM_MORE;
+    default:
+        break;
+    }
+    if (b < 0x20)
+        return TERM_MORE;
+    if (b < 0x80)
+        line_put(d, &b, 1);
+    else
+        u8_feed(d, b);
+    return TERM_MORE;
+}
+
+/*
+ * Feed buffered and newly available console input to the line until it
+ * is done. Returns the outcome, or TERM_MORE when the port has nothing
+ * more for now (the unread rest of a chunk stays in d->in).
+ */
+static int term_pump(struct term_dev *d)
+{
+    for (;;) {
+        while (d->in_pos < d->in_len) {
+            int o = term_feed(d, d->in[d->in_pos++]);
+            if (o != TERM_MORE)
+                return o;
+        }
+        d->in_pos = d->in_len = 0;
+        if (d->eof) {
+            port_console_write("\r\n", 2);
+            return TERM_END;
+        }
+        int n = port_console_read(d->in, sizeof d->in);
+        if (n == PORT_CONSOLE_EOF)
+            d->eof = true;
+        else if (n <= 0)
+            return TERM_MORE;
+        else
+            d->in_len = (uint32_t)n <= sizeof d->in ? (uint32_t)n
+                                                    : (uint32_t)sizeof d->in;
+    }
+}
+
+/* Start editing a fresh line. */
+static void line_begin(struct term_dev *d, bool hidden, uint32_t limit)
+{
+    d->hidden = hidden;
+    d->limit = limit;
+    d->len = 0;
+    d->belled = false;
+    d->u8need = d->u8len = 0;
+}
+
+/*
+ * Build readLine's result for outcome o (the line for TERM_LINE) in
+ * buf[0..cap). Returns its length or CAP_ERR_INVALID_RESULT_BUFFER.
+ */
+static int term_result(struct term_dev *d, int o, uint8_t *buf, uint32_t cap)
+{
+    capnp_builder b;
+    capnp_struct_builder root, res;
+    size_t len = 0;
+    capnp_builder_init(&b, buf, cap);
+    int r = capnp_init_root(&b, 0, 1, &root);
+    if (r == 0)
+        r = capnp_init_struct(&root, 0, 1, 1, &res);
+    if (r == 0) {
+        capnp_set_u16(&res, 0, (uint16_t)o, 0);
+        if (o == TERM_LINE)
+            r = capnp_set_text(&res, 0, (const char *)d->line, d->len);
+    }
+    if (r != 0 || capnp_finish(&b, &len) != 0)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    return (int)len;
+}
+
+/* ---- the waiting reader -------------------------------------------- */
+
+/*
+ * Complete the waiting read with outcome o: its result goes to the
+ * reader's result buffer, the watch ends, the read's reference on its
+ * session is dropped (which may free the session and the device: d is
+ * not touched afterwards).
+ */
+static void reader_finish(struct term_dev *d, int o)
+{
+    struct term_read *r = d->reader;
+    int n = term_result(d, o, d->msg, (uint32_t)sizeof d->msg);
+    d->reader = NULL;
+    port_console_watch(false);
+    if (n >= 0)
+        k_pending_done_result(&r->pd, d->msg, (uint32_t)n);
+    else
+        k_pending_done(&r->pd, n);
+    struct term *t = r->term;
+    port_free(r);
+    k_obj_unref(&t->obj);
+}
+
+/* Give the waiting read, if any, what input there is; finish it if its
+ * line is done. */
+static void reader_service(struct term_dev *d)
+{
+    if (!d->reader)
+        return;
+    int o = term_pump(d);
+    if (o != TERM_MORE)
+        reader_finish(d, o);
+}
+
+/* The reader's process exited: drop the read and its partial line. No
+ * CQE (the ring is gone). */
+static void reader_cancel(struct k_pending *pd)
+{
+    struct term_read *r = (struct term_read *)pd;
+    struct term *t = r->term;
+    struct term_dev *d = t->dev;
+    K_ASSERT(d->reader == r, "cancel of a readLine that is not waiting");
+    d->reader = NULL;
+    d->len = 0;
+    port_console_watch(false);
+    port_free(r);
+    k_obj_unref(&t->obj);
+}
+
+/* See port.h: console input arrived while a read watched. */
+void k_console_input_ready(void)
+{
+    if (console_dev)
+        reader_service(console_dev);
+}
+
+/* ---- methods ------------------------------------------------------ */
+
+/*
+ * readLine: show the prompt, then edit a line from console input.
+ * Returns the result length when input already finishes the line (or
+ * has ended), K_CALL_PENDING when the read waits for input, an overloaded
+ * CapException when another read waits, invalidArgument for bad params,
+ * CAP_ERR_INVALID_RESULT_BUFFER when the result buffer cannot hold a line
+ * of the limit (TERM_RESULT_BYTES; checked before anything is shown).
+ */
+static int term_read_line(struct term *t, struct k_call *c,
+                          const capnp_struct *root)
+{
+    struct term_dev *d = t->dev;
+    const char *prompt;
+    size_t plen;
+    if (capnp_get_text(root, 0, &prompt, &plen) < 0)
+        return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
+                                "TerminalSession.readLine: prompt is not "
+                                "Text");
+    uint16_t echo_mode = capnp_get_u16(root, 0, ECHO_VISIBLE);
+    if (echo_mode != ECHO_VISIBLE && echo_mode != ECHO_HIDDEN)
+        return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
+                                "TerminalSession.readLine: echo must be "
+                                "visible or hidden");
+    uint32_t limit = capnp_get_u32(root, 4, TERM_MAX_DEFAULT);
+    if (limit > TERM_LINE_MAX)
+        limit = TERM_LINE_MAX;
+    if (d->reader)
+        return k_call_exception(c, K_EXC_OVERLOADED,
+                                "TerminalSession.readLine: another "
+                                "readLine is waiting on this console; "
+                                "read one line at a time");
+    if (c->result_len < TERM_RESULT_BYTES(limit))
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    struct term_read *r = port_alloc(sizeof *r);
+    if (!r)
+        return k_call_exception(c, K_EXC_OVERLOADED,
+                                "TerminalSession.readLine: out of kernel "
+                                "memory");
+    line_begin(d, echo_mode == ECHO_HIDDEN, limit);
+    if (plen)
+        port_console_write(prompt, plen);
+    int o = term_pump(d);
+    if (o != TERM_MORE) {
+        port_free(r);
+        return term_result(d, o, c->result, c->result_cap);
+    }
+    r->term = t;
+    k_obj_ref(&t->obj);
+    k_pending_add(&r->pd, c, reader_cancel);
+    d->reader = r;
+    port_console_watch(true);
+    /* Input may have come between the last read and the watch. */
+    reader_service(d);
+    return K_CALL_PENDING;
+}
+
+static int term_info(struct k_call *c)
+{
+    uint16_t cols = 0, rows = 0;
+    port_console_size(&cols, &rows);
+    capnp_builder b;
+    capnp_struct_builder root, info;
+    if (k_call_result_begin(c, &b, 0, 1, &root) != 0 ||
+        capnp_init_struct(&root, 0, 1, 1, &info) != 0)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    capnp_set_u16(&info, 0, TRANSPORT_CONSOLE, 0);
+    capnp_set_u16(&info, 2, cols, 0);
+    capnp_set_u16(&info, 4, rows, 0);
+    return k_call_result_end(c, &b);
+}
+
+static int term_call(struct k_object *obj, struct k_call *c)
+{
+    struct term *t = (struct term *)obj;
+    if (c->method_id > TERM_CLOSE)
+        return k_call_exception(c, K_EXC_UNIMPLEMENTED,
+                                "TerminalSession has no such method");
+    if (t->closed)
+        return c->method_id == TERM_CLOSE
+                   ? 0
+                   : k_call_exception(c, K_EXC_DISCONNECTED,
+                                      "TerminalSession is closed");
+    capnp_message m;
+    capnp_struct root;
+    int r = k_call_params(c, &m, &root);
+    if (r < 0)
+        return r;
+    const uint8_t *bytes;
+    size_t len;
+    switch (c->method_id) {
+    case TERM_WRITE:
+        if (capnp_get_data(&root, 0, &bytes, &len) < 0)
+            return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
+                                    "TerminalSession.write: data is not "
+                                    "Data");
+        if (len)
+            port_console_write((const char *)bytes, len);
+        return 0;
+    case TERM_WRITE_LINE:
+        if (capnp_get_text(&root, 0, (const char **)&bytes, &len) < 0)
+            return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
+                                    "TerminalSession.writeLine: text is "
+                                    "not Text");
+        if (len)
+            port_console_write((const char *)bytes, len);
+        port_console_write("\r\n", 2);
+        return 0;
+    case TERM_READ_LINE:
+        return term_read_line(t, c, &root);
+    case TERM_INFO:
+        return term_info(c);
+    default: /* TERM_CLOSE */
+        t->closed = true;
+        /* A read through this session ends with it. */
+        if (t->dev->reader && t->dev->reader->term == t) {
+            t->dev->len = 0;
+            reader_finish(t->dev, TERM_END);
+        }
+        return 0;
+    }
+}
+
+static void term_destroy(struct k_object *obj)
+{
+    struct term *t = (struct term *)obj;
+    struct term_dev *d = t->dev;
+    port_free(t);
+    K_ASSERT(d->refs > 0, "TerminalSession device over-released");
+    if (--d->refs)
+        return;
+    K_ASSERT(d->reader == NULL, "console device freed with a reader");
+    if (console_dev == d)
+        console_dev = NULL;
+    port_free(d);
+}
+
+static const struct k_object_ops term_ops = {
+    .name = "TerminalSession",
+    .interface_id = K_IFACE_TERMINAL_SESSION,
+    .call = term_call,
+    .destroy = term_destroy,
+};
+
+/*
+ * Give p a new TerminalSession over the console. Sessions share the
+ * console (one reader at a time); each has its own closed state. Returns
+ * 0 and its CapId, or a CAP_ERR_* code (out of memory, table full).
+ */
+int terminal_grant(struct k_process *p, uint32_t *out_id)
+{
+    struct term *t = port_alloc(sizeof *t);
+    if (!t)
+        return CAP_ERR_INVOKE_FAILED;
+    if (!console_dev) {
+        console_dev = port_alloc(sizeof *console_dev);
+        if (!console_dev) {
+            port_free(t);
+            return CAP_ERR_INVOKE_FAILED;
+        }
+    }
+    console_dev->refs++;
+    t->dev = console_dev;
+    k_obj_init(&t->obj, &term_ops, 0);
+    int r = ct_insert(&p->caps, &t->obj, 0, out_id);
+    k_obj_unref(&t->obj);
+    return r;
+}
