@@ -3,7 +3,8 @@
  * raw endpoint (docs/abi.md §10).
  *
  * An endpoint has two facets, each a kernel object: the raw endpoint (its
- * owner may RECV, RETURN and CALL; it cannot be transferred) and the client
+ * owner may RECV and RETURN, and CALL its kernel methods mintClient and
+ * identify, docs/abi.md §10.1; it cannot be transferred) and the client
  * facet (CALL only; copied and moved freely). Three queues: calls not yet
  * delivered, receives waiting for a call, and delivered calls waiting for
  * their RETURN. When the last raw reference goes the endpoint closes: every
@@ -332,7 +333,7 @@ static int deliver(struct ep_core *ep, struct ep_msg *m, struct ep_recv *r)
 /* ---- CALL --------------------------------------------------------- */
 
 /*
- * CALL on either facet: queue the params (and prepared caps) for the
+ * CALL on a client facet: queue the params (and prepared caps) for the
  * server, delivering at once if a receive waits. Returns K_CALL_PENDING
  * (the CQ reservation and the transfers now belong to the message), or
  * CAP_ERR_DISCONNECTED / CAP_ERR_QUEUE_FULL / CAP_ERR_INVOKE_FAILED with
@@ -555,10 +556,77 @@ void ep_process_exit(struct k_process *p)
     }
 }
 
+/* ---- the raw endpoint's kernel methods (docs/abi.md §10.1) ---------- */
+
+enum { EP_MINT_CLIENT = 0, EP_IDENTIFY = 1 };
+
+/*
+ * CALL on the raw endpoint runs the kernel's Endpoint methods; it does not
+ * queue (docs/abi.md §10.1). Authority: the raw cap is non-transferable,
+ * so only the endpoint's owner reaches these, and they reach nothing but
+ * its own endpoint: a facet it mints can only call the owner, and
+ * identify says nothing about a cap that is not a facet of it.
+ *
+ *   @0 mintClient(badge) -> (facet)   a client facet whose slot carries
+ *                                     badge (result cap 0)
+ *   @1 identify(cap) -> (own, badge)  own: cap (a transferred cap) is a
+ *                                     client facet of this endpoint; badge:
+ *                                     its slot's badge (0 when not own)
+ *
+ * Returns the result length, CAP_ERR_INVALID_RESULT_BUFFER, or a
+ * CapException (invalidArgument, unimplemented). Transferred caps are
+ * dropped at commit (§9): identify consumes a moved cap.
+ */
+static int ep_raw_call(struct k_object *o, struct k_call *c)
+{
+    struct ep_core *ep = core_of(o);
+    capnp_message m;
+    capnp_struct p;
+    capnp_builder b;
+    capnp_struct_builder res;
+    int r = k_call_params(c, &m, &p);
+    if (r != 0)
+        return r;
+    switch (c->method_id) {
+    case EP_MINT_CLIENT: {
+        uint64_t badge = capnp_get_u64(&p, 0, 0);
+        if (k_call_result_begin(c, &b, 0, 1, &res) != 0 ||
+            capnp_set_cap(&res, 0, 0) != 0)
+            return CAP_ERR_INVALID_RESULT_BUFFER;
+        r = k_call_result_end(c, &b);
+        if (r < 0)
+            return r;
+        c->result_caps[0] = ep_client_ref(o);
+        c->result_badges[0] = badge;
+        c->nresult_caps = 1;
+        c->nresult_badges = 1;
+        return r;
+    }
+    case EP_IDENTIFY: {
+        uint32_t idx = CAPNP_CAP_NULL;
+        if (capnp_get_cap(&p, 0, &idx) != 0 || idx >= c->nxfer)
+            return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
+                                    "Endpoint.identify: `cap` must name a "
+                                    "cap transferred with the call");
+        const struct k_xfer *x = &c->xfer[idx];
+        bool own = x->obj == &ep->client;
+        if (k_call_result_begin(c, &b, 2, 0, &res) != 0)
+            return CAP_ERR_INVALID_RESULT_BUFFER;
+        capnp_set_bool(&res, 0, own, false);
+        capnp_set_u64(&res, 8, own ? x->badge : 0, 0);
+        return k_call_result_end(c, &b);
+    }
+    default:
+        return k_call_exception(c, K_EXC_UNIMPLEMENTED,
+                                "Endpoint has no such method (0 mintClient, "
+                                "1 identify)");
+    }
+}
+
 static const struct k_object_ops ep_raw_ops = {
     .name = "Endpoint",
     .interface_id = K_IFACE_ENDPOINT,
-    .call = ep_call,
+    .call = ep_raw_call,
     .destroy = ep_raw_destroy,
 };
 

@@ -299,6 +299,10 @@ struct k_call {
     uint32_t result_cap;
     struct k_object *result_caps[CAP_XFER_MAX]; /* refs owned by the call */
     uint32_t nresult_caps;
+    /* Badges of result_caps[0..nresult_badges) (the rest get badge 0):
+     * only Endpoint.mintClient sets one (docs/abi.md §10.1). */
+    uint64_t result_badges[CAP_XFER_MAX];
+    uint32_t nresult_badges;
     uint32_t exc_len; /* CapException bytes in result (with APPLICATION_EXCEPTION) */
 };
 

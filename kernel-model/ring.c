@@ -261,6 +261,7 @@ static int op_call(struct k_process *p, const CapSqe *s)
     c.result_cap = s->result_len < CAP_MAX_RESULT ? s->result_len
                                                   : CAP_MAX_RESULT;
     c.nresult_caps = 0;
+    c.nresult_badges = 0;
     c.nxfer = s->xfer_cap_count;
     r = xfer_prepare(p, descs, c.nxfer, c.xfer);
     if (r < 0)
@@ -291,7 +292,7 @@ static int op_call(struct k_process *p, const CapSqe *s)
         struct k_xfer out[CAP_XFER_MAX];
         for (uint32_t i = 0; i < c.nresult_caps; i++) {
             out[i].obj = c.result_caps[i];
-            out[i].badge = 0;
+            out[i].badge = i < c.nresult_badges ? c.result_badges[i] : 0;
             out[i].src_id = 0;
             out[i].mode = CAP_XFER_COPY;
         }

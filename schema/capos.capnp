@@ -97,8 +97,15 @@ interface NullCap @0xc0f5e9a1d3b24f01 {
 
 interface Endpoint @0xd6f0a8b1c4e27a10 {
   # Raw endpoint (upstream, no methods): its owner serves calls with the
-  # RECV and RETURN opcodes; a CALL on it queues like a client's. Its id
-  # predates this schema and is kept (docs/abi.md §7).
+  # RECV and RETURN opcodes. Its id predates this schema and is kept
+  # (docs/abi.md §7). capos-sim choice (docs/abi.md §10.1): a CALL on the
+  # raw cap, which only the owner holds, runs these kernel methods instead
+  # of queueing; a server uses them to hand out per-object client facets.
+  mintClient @0 (badge :UInt64) -> (facet :ClientEndpoint);
+  # A client facet of this endpoint whose slot carries badge.
+  identify @1 (cap :Capability) -> (own :Bool, badge :UInt64);
+  # Whether cap (transferred with the call) is a client facet of this
+  # endpoint, and its badge (0 when not own). Nothing about other caps.
 }
 
 interface ClientEndpoint @0xd6f0a8b1c4e27a11 {

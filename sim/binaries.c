@@ -22,12 +22,20 @@ SERVICE(hello)
 SERVICE(init)
 SERVICE(selftest_server)
 SERVICE(selftest_client)
+SERVICE(audit_log)
+SERVICE(credential_store)
+SERVICE(session_manager)
+SERVICE(authority_broker)
 
 static const struct sim_binary builtins[] = {
     {"hello", entry_hello},
     {"init", entry_init},
     {"selftest-server", entry_selftest_server},
     {"selftest-client", entry_selftest_client},
+    {"audit-log", entry_audit_log},
+    {"credential-store", entry_credential_store},
+    {"session-manager", entry_session_manager},
+    {"authority-broker", entry_authority_broker},
 };
 
 void sim_register_builtins(void)

@@ -1,0 +1,389 @@
+/*
+ * authority-broker - AuthorityBroker (builtin "authority-broker"): the
+ * shell bundle a live session may hold, per kernelParams.profiles.
+ *
+ * Caps: "broker" (Endpoint, required: serves AuthorityBroker), "sessions"
+ * (SessionManager, required: validate), "boot" (BootPackage, required:
+ * the profiles), "audit" (AuditLog, optional), "systemInfo" (SystemInfo,
+ * optional: the bundle's systemInfo), "console" (startup problems only),
+ * and any caps the manifest gives it to pass on: a profile's
+ * `caps = [(name = N, from = F)]` puts a copy of the broker's CapSet entry
+ * F in the bundle's serviceEndpoints as N.
+ *
+ * Authority: the broker hands out only what the manifest granted it, and
+ * never these, whatever a profile says (fail closed; the entry is left out
+ * and audited as launch=bundle-cap-refused): its own operational caps
+ * ("broker", "sessions", "boot", "audit", "console"), and caps of
+ * interfaces that reach beyond a terminal user's session (ProcessSpawner,
+ * BootPackage, NetworkManager, TcpListenAuthority, CredentialStore,
+ * AccountStoreManager, SshHostKey, ThreadSpawner, ThreadControl,
+ * ParkSpace, Endpoint). A profile entry naming a cap the broker lacks is
+ * left out the same way.
+ *
+ * shellBundle(session, profile): the session cap is passed (copied) to
+ * SessionManager.validate; only a valid, unexpired session whose profile
+ * equals `profile` gets a bundle (upstream: reject a mismatched profile).
+ * Denials: sessionInvalid, sessionExpired, profileUnknown,
+ * profileNotAllowed (mismatch), profileNotInteractive; each is audited
+ * (launch=bundle-<denial>; launch=bundle-issued on success).
+ *
+ * Not yet: the scoped launcher (bundle.launcher stays null), languageModel
+ * and toolPermissions.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "capos.capnp.h"
+#include "capos_rt.h"
+#include "manifest.h"
+#include "server.h"
+
+#define CALL_BUF 8192u
+#define PROFILE_MAX 64u
+
+struct broker {
+    capos_capset_t *caps;
+    capos_cap_t ep, sessions, audit, sysinfo, console;
+    bool have_audit, have_sysinfo, have_console;
+    uint8_t *manifest;
+    size_t manifest_len;
+    capnp_message mmsg;
+    capnp_struct kparams;
+    capnp_message vmsg; /* the last validate answer (in rbuf) */
+    uint8_t *pbuf, *rbuf;
+};
+
+/* CapSet names the broker never passes on. */
+static const char *const own_caps[] = {"broker", "sessions", "boot", "audit",
+                                       "console"};
+
+/* Interfaces the broker never passes on. */
+static const uint64_t refused_ifaces[] = {
+    CAPOS_PROCESS_SPAWNER_INTERFACE_ID,
+    CAPOS_BOOT_PACKAGE_INTERFACE_ID,
+    CAPOS_NETWORK_MANAGER_INTERFACE_ID,
+    CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID,
+    CAPOS_CREDENTIAL_STORE_INTERFACE_ID,
+    CAPOS_ACCOUNT_STORE_MANAGER_INTERFACE_ID,
+    CAPOS_SSH_HOST_KEY_INTERFACE_ID,
+    CAPOS_THREAD_SPAWNER_INTERFACE_ID,
+    CAPOS_THREAD_CONTROL_INTERFACE_ID,
+    CAPOS_PARK_SPACE_INTERFACE_ID,
+    CAPOS_ENDPOINT_INTERFACE_ID,
+};
+
+static void say(struct broker *b, const char *line)
+{
+    if (!b->have_console)
+        return;
+    capnp_builder mb;
+    capnp_struct_builder p;
+    capnp_builder_init(&mb, b->pbuf, CALL_BUF);
+    capos_Console_writeLine_Params_init_root(&mb, &p);
+    capos_Console_writeLine_Params_set_text(&p, line, strlen(line));
+    capos_rt_call_capnp(b->console, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &mb,
+                        b->rbuf, CALL_BUF, NULL, NULL);
+}
+
+/* Best-effort audit record (category "launch"). */
+static void audit(struct broker *b, const char *code, uint16_t outcome,
+                  const char *principal, const uint8_t *sid, size_t sidlen,
+                  const char *detail)
+{
+    if (!b->have_audit)
+        return;
+    capnp_builder mb;
+    capnp_struct_builder p, r;
+    capnp_builder_init(&mb, b->pbuf, CALL_BUF);
+    capos_AuditLog_append_Params_init_root(&mb, &p);
+    capos_AuditLog_append_Params_init_record(&p, &r);
+    capos_AuditRecord_set_category(&r, "launch", 6);
+    capos_AuditRecord_set_code(&r, code, strlen(code));
+    capos_AuditRecord_set_outcome(&r, outcome);
+    capos_AuditRecord_set_principal(&r, principal, strlen(principal));
+    if (sidlen)
+        capos_AuditRecord_set_sessionId(&r, sid, sidlen);
+    capos_AuditRecord_set_detail(&r, detail, strlen(detail));
+    capos_rt_call_capnp(b->audit, CAPOS_AUDIT_LOG_APPEND_METHOD_ID, &mb,
+                        b->rbuf, CALL_BUF, NULL, NULL);
+}
+
+static bool find_profile(struct broker *b, const char *name, size_t nlen,
+                         capnp_struct *out)
+{
+    capnp_list l;
+    if (capos_KernelParams_get_profiles(&b->kparams, &l) != 0)
+        return false;
+    for (uint32_t i = 0; i < capnp_list_len(&l); i++) {
+        const char *s;
+        size_t n;
+        if (capnp_list_get_struct(&l, i, out) == 0 &&
+            capos_SessionProfile_get_name(out, &s, &n) == 0 && n == nlen &&
+            memcmp(s, name, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* May the broker pass on its CapSet entry `from`? Returns 0 and the cap,
+ * or -1 (absent or refused). */
+static int passable(struct broker *b, const char *from, capos_cap_t *out)
+{
+    for (unsigned i = 0; i < sizeof own_caps / sizeof own_caps[0]; i++)
+        if (strcmp(from, own_caps[i]) == 0)
+            return -1;
+    if (capos_capset_find(b->caps, from, 0, out) != 0)
+        return -1;
+    for (unsigned i = 0; i < sizeof refused_ifaces / sizeof refused_ifaces[0];
+         i++)
+        if (out->interface_id == refused_ifaces[i])
+            return -1;
+    return 0;
+}
+
+/* The validation answer for session (copied to the SessionManager).
+ * Returns the SessionValidation union member, or -1 if the call failed;
+ * *info (read from b->vmsg in b->rbuf) is valid for a `valid` answer
+ * until the broker's next call. */
+static int validate(struct broker *b, capos_cap_t session, capnp_struct *info)
+{
+    capnp_builder mb;
+    capnp_struct_builder p;
+    capnp_builder_init(&mb, b->pbuf, CALL_BUF);
+    capos_SessionManager_validate_Params_init_root(&mb, &p);
+    capos_SessionManager_validate_Params_set_session(&p, 0);
+    size_t len = 0;
+    if (capnp_finish(&mb, &len) < 0)
+        return -1;
+    CapTransferDescriptor d = {.cap_id = session.id, .mode = CAP_XFER_COPY};
+    memcpy(b->pbuf + CAP_ALIGN8(len), &d, sizeof d);
+    CapSqe s = {.opcode = CAP_OP_CALL,
+                .cap_id = b->sessions.id,
+                .method_id = CAPOS_SESSION_MANAGER_VALIDATE_METHOD_ID,
+                .addr = capos_va(b->pbuf),
+                .len = (uint32_t)len,
+                .xfer_cap_count = 1,
+                .result_addr = capos_va(b->rbuf),
+                .result_len = CALL_BUF};
+    CapCqe c;
+    capnp_struct root, v;
+    if (capos_rt_call(&s, &c) < 0 || c.result < 0 ||
+        capnp_msg_init(&b->vmsg, b->rbuf, (size_t)c.result, NULL) < 0 ||
+        capnp_msg_root(&b->vmsg, &root) < 0 ||
+        capos_SessionManager_validate_Results_get_result(&root, &v) < 0)
+        return -1;
+    uint16_t w = capos_SessionValidation_which(&v);
+    if (w == CAPOS_SESSION_VALIDATION_WHICH_VALID &&
+        capos_SessionValidation_get_valid(&v, info) < 0)
+        return -1;
+    return w;
+}
+
+static int denied(capos_server_call_t *call, uint16_t why)
+{
+    capnp_struct_builder res, r;
+    capos_AuthorityBroker_shellBundle_Results_init_root(call->result, &res);
+    capos_AuthorityBroker_shellBundle_Results_init_result(&res, &r);
+    capos_ShellBundleResult_set_denied(&r, why);
+    return CAPOS_SERVE_REPLY;
+}
+
+static int shell_bundle(struct broker *b, capos_server_call_t *call)
+{
+    const capnp_struct *pr = &call->params_root;
+    uint32_t sidx;
+    capos_cap_t session;
+    const char *want;
+    size_t wlen;
+    if (capos_AuthorityBroker_shellBundle_Params_get_profile(pr, &want,
+                                                             &wlen) != 0 ||
+        wlen == 0 || wlen > PROFILE_MAX)
+        return capos_server_invalid(
+            call, "AuthorityBroker.shellBundle: profile must be 1 to 64 bytes");
+    char profile[PROFILE_MAX + 1];
+    memcpy(profile, want, wlen);
+    profile[wlen] = 0;
+    if (capos_AuthorityBroker_shellBundle_Params_get_session(pr, &sidx) != 0 ||
+        sidx == CAPNP_CAP_NULL ||
+        capos_server_take_cap(call, sidx, 0, &session) != 0) {
+        audit(b, "bundle-session-invalid", CAPOS_AUDIT_OUTCOME_DENIED, "",
+              NULL, 0, "no session cap");
+        return denied(call, CAPOS_BUNDLE_DENIAL_SESSION_INVALID);
+    }
+    capnp_struct info;
+    int v = validate(b, session, &info);
+    if (v != CAPOS_SESSION_VALIDATION_WHICH_VALID) {
+        capos_rt_release(session);
+        if (v < 0)
+            return capos_server_fail(call, CAPOS_EXC_FAILED,
+                                     "AuthorityBroker.shellBundle: the "
+                                     "SessionManager did not answer");
+        bool exp = v == CAPOS_SESSION_VALIDATION_WHICH_EXPIRED;
+        audit(b, exp ? "bundle-session-expired" : "bundle-session-invalid",
+              CAPOS_AUDIT_OUTCOME_DENIED, "", NULL, 0, profile);
+        return denied(call, exp ? CAPOS_BUNDLE_DENIAL_SESSION_EXPIRED
+                                : CAPOS_BUNDLE_DENIAL_SESSION_INVALID);
+    }
+    /* info lives in rbuf: copy what we need before any other call. */
+    const char *s;
+    size_t n;
+    char sprof[PROFILE_MAX + 1] = "", user[65] = "";
+    uint8_t sid[16];
+    size_t sidlen = 0;
+    const uint8_t *d;
+    if (capos_SessionInfo_get_profile(&info, &s, &n) == 0 && n <= PROFILE_MAX) {
+        memcpy(sprof, s, n);
+        sprof[n] = 0;
+    }
+    if (capos_SessionInfo_get_username(&info, &s, &n) == 0 && n < sizeof user) {
+        memcpy(user, s, n);
+        user[n] = 0;
+    }
+    if (capos_SessionInfo_get_sessionId(&info, &d, &n) == 0 &&
+        n <= sizeof sid) {
+        memcpy(sid, d, n);
+        sidlen = n;
+    }
+    uint64_t expires = capos_SessionInfo_get_expiresNs(&info);
+
+    capnp_struct prof;
+    uint16_t why = 0xffff;
+    const char *code = NULL;
+    if (strcmp(sprof, profile) != 0) {
+        why = CAPOS_BUNDLE_DENIAL_PROFILE_NOT_ALLOWED;
+        code = "bundle-profile-not-allowed";
+    } else if (!find_profile(b, profile, wlen, &prof)) {
+        why = CAPOS_BUNDLE_DENIAL_PROFILE_UNKNOWN;
+        code = "bundle-profile-unknown";
+    } else if (!capos_SessionProfile_get_interactive(&prof)) {
+        why = CAPOS_BUNDLE_DENIAL_PROFILE_NOT_INTERACTIVE;
+        code = "bundle-profile-not-interactive";
+    }
+    if (code) {
+        capos_rt_release(session);
+        audit(b, code, CAPOS_AUDIT_OUTCOME_DENIED, "", sid, sidlen, profile);
+        return denied(call, why);
+    }
+
+    /* The bundle: the session back (moved), systemInfo, and the profile's
+     * passable caps, all copies of what the broker holds. */
+    capnp_struct_builder res, r, bundle;
+    capos_AuthorityBroker_shellBundle_Results_init_root(call->result, &res);
+    capos_AuthorityBroker_shellBundle_Results_init_result(&res, &r);
+    capos_ShellBundleResult_init_bundle(&r, &bundle);
+    int i = capos_server_add_cap(call, session.id, CAP_XFER_MOVE);
+    if (i < 0) {
+        capos_rt_release(session);
+        return capos_server_fail(call, CAPOS_EXC_FAILED,
+                                 "AuthorityBroker.shellBundle: no room");
+    }
+    capos_ShellBundle_set_session(&bundle, (uint32_t)i);
+    if (b->have_sysinfo &&
+        (i = capos_server_add_cap(call, b->sysinfo.id, CAP_XFER_COPY)) >= 0)
+        capos_ShellBundle_set_systemInfo(&bundle, (uint32_t)i);
+    capos_ShellBundle_set_expiresNs(&bundle, expires);
+
+    capnp_list pcaps;
+    uint32_t np = 0;
+    if (capos_SessionProfile_get_caps(&prof, &pcaps) == 0)
+        np = capnp_list_len(&pcaps);
+    struct {
+        char name[48];
+        int idx;
+    } out[CAP_XFER_MAX];
+    uint32_t nout = 0;
+    for (uint32_t k = 0; k < np; k++) {
+        capnp_struct pc;
+        char from[48], name[48];
+        capos_cap_t cap;
+        if (capnp_list_get_struct(&pcaps, k, &pc) != 0 ||
+            capos_ProfileCap_get_from(&pc, &s, &n) != 0 || n == 0 ||
+            n >= sizeof from)
+            continue;
+        memcpy(from, s, n);
+        from[n] = 0;
+        if (capos_ProfileCap_get_name(&pc, &s, &n) != 0 || n == 0 ||
+            n >= sizeof name)
+            continue;
+        memcpy(name, s, n);
+        name[n] = 0;
+        if (passable(b, from, &cap) != 0 || nout == CAP_XFER_MAX) {
+            char det[PROFILE_MAX + 2 * 48 + 32];
+            snprintf(det, sizeof det, "profile %s: %s (from %s) left out",
+                     profile, name, from);
+            audit(b, "bundle-cap-refused", CAPOS_AUDIT_OUTCOME_ERROR, "",
+                  sid, sidlen, det);
+            continue;
+        }
+        int ci = capos_server_add_cap(call, cap.id, CAP_XFER_COPY);
+        if (ci < 0)
+            continue;
+        memcpy(out[nout].name, name, sizeof name);
+        out[nout].idx = ci;
+        nout++;
+    }
+    capnp_list_builder lb;
+    if (capos_ShellBundle_init_serviceEndpoints(&bundle, nout, &lb) == 0)
+        for (uint32_t k = 0; k < nout; k++) {
+            capnp_struct_builder nc;
+            if (capnp_list_struct_at(&lb, k, &nc) != 0)
+                continue;
+            capos_NamedCap_set_name(&nc, out[k].name, strlen(out[k].name));
+            capos_NamedCap_set_cap(&nc, (uint32_t)out[k].idx);
+        }
+    audit(b, "bundle-issued", CAPOS_AUDIT_OUTCOME_ALLOWED, user, sid, sidlen,
+          profile);
+    return CAPOS_SERVE_REPLY;
+}
+
+static int handle(void *ctx, capos_server_call_t *call)
+{
+    if (call->method_id == CAPOS_AUTHORITY_BROKER_SHELL_BUNDLE_METHOD_ID)
+        return shell_bundle(ctx, call);
+    return capos_server_unimplemented(call);
+}
+
+int capos_main(capos_capset_t *caps)
+{
+    struct broker *b = capos_alloc(sizeof *b);
+    if (!b)
+        return 1;
+    memset(b, 0, sizeof *b);
+    b->caps = caps;
+    b->pbuf = capos_alloc(CALL_BUF);
+    b->rbuf = capos_alloc(CALL_BUF);
+    if (!b->pbuf || !b->rbuf)
+        return 1;
+    b->have_console = capos_capset_find(caps, "console",
+                                        CAPOS_CONSOLE_INTERFACE_ID,
+                                        &b->console) == 0;
+    b->have_audit = capos_capset_find(caps, "audit",
+                                      CAPOS_AUDIT_LOG_INTERFACE_ID,
+                                      &b->audit) == 0;
+    b->have_sysinfo = capos_capset_find(caps, "systemInfo",
+                                        CAPOS_SYSTEM_INFO_INTERFACE_ID,
+                                        &b->sysinfo) == 0;
+    capos_cap_t boot;
+    capnp_struct root;
+    if (capos_capset_find(caps, "broker", CAPOS_ENDPOINT_INTERFACE_ID,
+                          &b->ep) != 0 ||
+        capos_capset_find(caps, "sessions", CAPOS_SESSION_MANAGER_INTERFACE_ID,
+                          &b->sessions) != 0 ||
+        capos_capset_find(caps, "boot", CAPOS_BOOT_PACKAGE_INTERFACE_ID,
+                          &boot) != 0) {
+        say(b, "authority-broker: needs caps \"broker\" (endpoint), "
+               "\"sessions\" (SessionManager) and \"boot\" (BootPackage)");
+        return 2;
+    }
+    if (capos_manifest_read(boot, &b->manifest, &b->manifest_len) != 0 ||
+        capnp_msg_init(&b->mmsg, b->manifest, b->manifest_len, NULL) != 0 ||
+        capnp_msg_root(&b->mmsg, &root) != 0 ||
+        capos_SystemManifest_get_kernelParams(&root, &b->kparams) != 0) {
+        say(b, "authority-broker: cannot read the boot manifest's "
+               "kernelParams; check the \"boot\" grant");
+        return 2;
+    }
+    int r = capos_serve(b->ep, handle, b);
+    capos_free(b->manifest);
+    return r == 0 || r == CAP_ERR_DISCONNECTED ? 0 : 3;
+}

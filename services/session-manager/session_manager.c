@@ -1,0 +1,690 @@
+/*
+ * session-manager - SessionManager and the UserSessions it mints
+ * (builtin "session-manager").
+ *
+ * Caps: "sessions" (Endpoint, required: serves SessionManager to the
+ * facets init hands importers, and UserSession to the facets this
+ * service mints itself), "creds" (CredentialStore, required), "boot"
+ * (BootPackage: kernelParams.accounts and .profiles; without it every
+ * login fails closed), "audit" (AuditLog), "timer" (Timer: login times,
+ * expiry and the failure backoff), "entropy" (EntropySource: session
+ * ids), "console" (Console: startup problems only). All but the first two
+ * are optional.
+ *
+ * Session identity (docs/abi.md §10.1): each session is one badged client
+ * facet of the "sessions" endpoint, minted with Endpoint.mintClient; the
+ * badge (SESSION_BADGE_BIT | a counter, never reused) selects the session.
+ * Copies of the facet carry the badge, so they all name the same session;
+ * after logout the badge is dead and every call through any copy gets a
+ * `disconnected` CapException. validate() asks the kernel
+ * (Endpoint.identify) whether the cap it was handed is a facet of this
+ * endpoint and with which badge, so a session cannot be forged by another
+ * server answering UserSession.info. Facets init gives importers carry
+ * manifest badges, which must stay below 2^63 (SESSION_BADGE_BIT): those
+ * calls are SessionManager calls.
+ *
+ * Failed logins: an audit record (category "auth", principal blank, no
+ * password) and a per-source backoff: from the BACKOFF_FREE-th consecutive
+ * failure of a LoginSource (transport + peer), each answer from that
+ * source waits BACKOFF_BASE_NS << (failures - BACKOFF_FREE), at most
+ * BACKOFF_MAX_NS, on the Timer before the password is even checked. A
+ * success resets it. The wait holds the whole service (one call at a time).
+ *
+ * Audit codes (capos-sim choices; upstream states none for passwords):
+ * auth=password-login (allowed), auth=password-unknown-user,
+ * password-bad-password, password-throttled, password-account-missing,
+ * password-account-disabled, password-account-locked,
+ * password-account-recovery-only, password-profile-unknown,
+ * password-verifier-failed (denied or error), session=session-logout.
+ *
+ * Not yet: sshPublicKey, anonymous, guest (unimplemented), an
+ * AccountStoreReader instead of the boot seed accounts.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "capos.capnp.h"
+#include "capos_rt.h"
+#include "manifest.h"
+#include "server.h"
+
+#define SESSION_BADGE_BIT (1ull << 63)
+#define SESSIONS_MAX 64u
+#define SOURCES_MAX 32u
+#define USERNAME_MAX 64u
+#define PASSWORD_MAX 1024u
+#define PEER_MAX 64u
+#define TEXT_MAX 128u
+#define PRINCIPAL_MAX 32u
+#define SESSION_ID_LEN 16u
+
+#define BACKOFF_FREE 3u                       /* failures before any delay */
+#define BACKOFF_BASE_NS 1000000000ull         /* 1 s */
+#define BACKOFF_MAX_NS 32000000000ull         /* 32 s */
+
+#define CALL_BUF 4096u
+
+struct session {
+    bool live;
+    uint64_t badge;
+    uint8_t id[SESSION_ID_LEN];
+    uint8_t principal[PRINCIPAL_MAX];
+    uint32_t principal_len;
+    char username[USERNAME_MAX + 1];
+    char display[TEXT_MAX + 1];
+    char profile[TEXT_MAX + 1];
+    uint16_t kind;
+    uint16_t strength;
+    uint16_t transport;
+    char peer[PEER_MAX + 1];
+    uint64_t connection_id;
+    uint64_t created_ns;
+    uint64_t expires_ns;
+};
+
+struct source {
+    bool used;
+    uint16_t transport;
+    char peer[PEER_MAX + 1];
+    uint32_t failures;
+    uint64_t last_use; /* for eviction: a counter, not time */
+};
+
+struct sm {
+    capos_cap_t ep, creds, audit, timer, entropy, console;
+    bool have_audit, have_timer, have_entropy, have_console;
+    uint8_t *manifest; /* the boot manifest, or NULL */
+    size_t manifest_len;
+    capnp_message mmsg;
+    capnp_struct kparams;
+    bool have_kparams;
+    struct session sessions[SESSIONS_MAX];
+    struct source sources[SOURCES_MAX];
+    uint64_t next_badge; /* counter part of the next session badge */
+    uint64_t use_clock;
+    uint8_t *pbuf, *rbuf; /* params and results of our own calls */
+};
+
+/* Copy a Text field read by getter into dst (cap+1 bytes); false if it is
+ * missing a terminator budget (longer than cap) or does not decode. */
+static bool copy_text(const char *s, size_t n, char *dst, size_t cap)
+{
+    if (n > cap)
+        return false;
+    memcpy(dst, s, n);
+    dst[n] = 0;
+    return true;
+}
+
+static void say(struct sm *m, const char *line)
+{
+    if (!m->have_console)
+        return;
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, m->pbuf, CALL_BUF);
+    capos_Console_writeLine_Params_init_root(&b, &p);
+    capos_Console_writeLine_Params_set_text(&p, line, strlen(line));
+    capos_rt_call_capnp(m->console, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &b,
+                        m->rbuf, CALL_BUF, NULL, NULL);
+}
+
+/* The Timer's now, or 0 without a timer. */
+static uint64_t now_ns(struct sm *m)
+{
+    if (!m->have_timer)
+        return 0;
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message msg;
+    capnp_struct root;
+    capnp_builder_init(&b, m->pbuf, CALL_BUF);
+    capnp_init_root(&b, 0, 0, &p);
+    if (capos_rt_call_capnp(m->timer, CAPOS_TIMER_NOW_METHOD_ID, &b, m->rbuf,
+                            CALL_BUF, &msg, &root) < 0)
+        return 0;
+    return capos_Timer_now_Results_get_ns(&root);
+}
+
+static void sleep_ns(struct sm *m, uint64_t ns)
+{
+    if (!m->have_timer || ns == 0)
+        return;
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, m->pbuf, CALL_BUF);
+    capos_Timer_sleep_Params_init_root(&b, &p);
+    capos_Timer_sleep_Params_set_ns(&p, ns);
+    capos_rt_call_capnp(m->timer, CAPOS_TIMER_SLEEP_METHOD_ID, &b, m->rbuf,
+                        CALL_BUF, NULL, NULL);
+}
+
+/*
+ * Append one audit record (the log sets sequence, time and source). Never
+ * pass secrets: callers give codes, usernames on success only, session
+ * ids. Best effort: a log that refuses is not a reason to refuse a login.
+ */
+static void audit(struct sm *m, const char *category, const char *code,
+                  uint16_t outcome, const char *principal,
+                  const struct session *s, const char *detail)
+{
+    if (!m->have_audit)
+        return;
+    capnp_builder b;
+    capnp_struct_builder p, r;
+    capnp_builder_init(&b, m->pbuf, CALL_BUF);
+    capos_AuditLog_append_Params_init_root(&b, &p);
+    capos_AuditLog_append_Params_init_record(&p, &r);
+    capos_AuditRecord_set_category(&r, category, strlen(category));
+    capos_AuditRecord_set_code(&r, code, strlen(code));
+    capos_AuditRecord_set_outcome(&r, outcome);
+    capos_AuditRecord_set_principal(&r, principal, strlen(principal));
+    if (s)
+        capos_AuditRecord_set_sessionId(&r, s->id, SESSION_ID_LEN);
+    capos_AuditRecord_set_detail(&r, detail, strlen(detail));
+    capos_rt_call_capnp(m->audit, CAPOS_AUDIT_LOG_APPEND_METHOD_ID, &b,
+                        m->rbuf, CALL_BUF, NULL, NULL);
+}
+
+/* ---- kernel Endpoint methods (docs/abi.md §10.1) ---------------------- */
+
+/* A new client facet of our endpoint with badge. Returns 0 and *out, or a
+ * negative code. */
+static int mint_facet(struct sm *m, uint64_t badge, capos_cap_t *out)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, m->pbuf, CALL_BUF);
+    capos_Endpoint_mintClient_Params_init_root(&b, &p);
+    capos_Endpoint_mintClient_Params_set_badge(&p, badge);
+    size_t len = 0;
+    int r = capnp_finish(&b, &len);
+    if (r < 0)
+        return r;
+    CapCqe cqe;
+    r = capos_rt_invoke(m->ep, CAPOS_ENDPOINT_MINT_CLIENT_METHOD_ID, m->pbuf,
+                        (uint32_t)len, m->rbuf, CALL_BUF, &cqe);
+    if (r < 0)
+        return r;
+    if (cqe.cap_count != 1)
+        return CAPOS_RT_E_NOT_FOUND;
+    CapTransferResult rec;
+    memcpy(&rec, m->rbuf + CAP_ALIGN8((uint32_t)r), sizeof rec);
+    return capos_rt_adopt(&rec, CAPOS_CLIENT_ENDPOINT_INTERFACE_ID, out);
+}
+
+/*
+ * Is cap a facet of our endpoint? The cap is moved to the kernel (so it
+ * is gone afterwards, whatever the answer). Returns 1 and *badge, 0 for a
+ * foreign cap, or a negative code.
+ */
+static int identify(struct sm *m, capos_cap_t cap, uint64_t *badge)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, m->pbuf, CALL_BUF);
+    capos_Endpoint_identify_Params_init_root(&b, &p);
+    capos_Endpoint_identify_Params_set_cap(&p, 0);
+    size_t len = 0;
+    int r = capnp_finish(&b, &len);
+    if (r < 0)
+        return r;
+    CapTransferDescriptor d = {.cap_id = cap.id, .mode = CAP_XFER_MOVE};
+    memcpy(m->pbuf + CAP_ALIGN8(len), &d, sizeof d);
+    CapSqe s = {.opcode = CAP_OP_CALL,
+                .cap_id = m->ep.id,
+                .method_id = CAPOS_ENDPOINT_IDENTIFY_METHOD_ID,
+                .addr = capos_va(m->pbuf),
+                .len = (uint32_t)len,
+                .xfer_cap_count = 1,
+                .result_addr = capos_va(m->rbuf),
+                .result_len = CALL_BUF};
+    CapCqe c;
+    r = capos_rt_call(&s, &c);
+    if (r < 0) {
+        capos_rt_release(cap); /* never reached the kernel */
+        return r;
+    }
+    if (c.result < 0) {
+        capos_rt_release(cap); /* the move rolled back: still ours */
+        return c.result;
+    }
+    capnp_message msg;
+    capnp_struct root;
+    if ((r = capnp_msg_init(&msg, m->rbuf, (size_t)c.result, NULL)) < 0 ||
+        (r = capnp_msg_root(&msg, &root)) < 0)
+        return r;
+    *badge = capos_Endpoint_identify_Results_get_badge(&root);
+    return capos_Endpoint_identify_Results_get_own(&root) ? 1 : 0;
+}
+
+/* ---- the manifest ------------------------------------------------------ */
+
+/* Find the seed account called username; false if there is none. */
+static bool find_account(struct sm *m, const char *username, capnp_struct *out)
+{
+    capnp_list l;
+    if (!m->have_kparams || capos_KernelParams_get_accounts(&m->kparams, &l))
+        return false;
+    for (uint32_t i = 0; i < capnp_list_len(&l); i++) {
+        const char *s;
+        size_t n;
+        if (capnp_list_get_struct(&l, i, out) == 0 &&
+            capos_Account_get_username(out, &s, &n) == 0 &&
+            n == strlen(username) && memcmp(s, username, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool find_profile(struct sm *m, const char *name, capnp_struct *out)
+{
+    capnp_list l;
+    if (!m->have_kparams || capos_KernelParams_get_profiles(&m->kparams, &l))
+        return false;
+    for (uint32_t i = 0; i < capnp_list_len(&l); i++) {
+        const char *s;
+        size_t n;
+        if (capnp_list_get_struct(&l, i, out) == 0 &&
+            capos_SessionProfile_get_name(out, &s, &n) == 0 &&
+            n == strlen(name) && memcmp(s, name, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- sources and backoff ---------------------------------------------- */
+
+/* The backoff record of a source (made, evicting the least recently used,
+ * if new). Never NULL. */
+static struct source *source_of(struct sm *m, uint16_t transport,
+                                const char *peer)
+{
+    struct source *lru = &m->sources[0];
+    m->use_clock++;
+    for (unsigned i = 0; i < SOURCES_MAX; i++) {
+        struct source *s = &m->sources[i];
+        if (s->used && s->transport == transport &&
+            strcmp(s->peer, peer) == 0) {
+            s->last_use = m->use_clock;
+            return s;
+        }
+        if (!s->used || (lru->used && s->last_use < lru->last_use))
+            lru = s;
+    }
+    memset(lru, 0, sizeof *lru);
+    lru->used = true;
+    lru->transport = transport;
+    snprintf(lru->peer, sizeof lru->peer, "%s", peer);
+    lru->last_use = m->use_clock;
+    return lru;
+}
+
+/* The wait owed before answering a source with failures failures. */
+static uint64_t backoff_ns(uint32_t failures)
+{
+    if (failures < BACKOFF_FREE)
+        return 0;
+    uint32_t shift = failures - BACKOFF_FREE;
+    if (shift >= 6)
+        return BACKOFF_MAX_NS;
+    uint64_t d = BACKOFF_BASE_NS << shift;
+    return d < BACKOFF_MAX_NS ? d : BACKOFF_MAX_NS;
+}
+
+/* ---- sessions ---------------------------------------------------------- */
+
+static struct session *session_of(struct sm *m, uint64_t badge)
+{
+    for (unsigned i = 0; i < SESSIONS_MAX; i++)
+        if (m->sessions[i].live && m->sessions[i].badge == badge)
+            return &m->sessions[i];
+    return NULL;
+}
+
+/* 16 session-id bytes: from the EntropySource, else (no entropy granted)
+ * derived from the badge and time. The id is metadata for audit, never
+ * authority: the facet is. */
+static void session_id(struct sm *m, struct session *s)
+{
+    memset(s->id, 0, SESSION_ID_LEN);
+    if (m->have_entropy) {
+        capnp_builder b;
+        capnp_struct_builder p;
+        capnp_message msg;
+        capnp_struct root;
+        capnp_builder_init(&b, m->pbuf, CALL_BUF);
+        capos_EntropySource_read_Params_init_root(&b, &p);
+        capos_EntropySource_read_Params_set_count(&p, SESSION_ID_LEN);
+        const uint8_t *d;
+        size_t n;
+        if (capos_rt_call_capnp(m->entropy, CAPOS_ENTROPY_SOURCE_READ_METHOD_ID,
+                                &b, m->rbuf, CALL_BUF, &msg, &root) >= 0 &&
+            capos_EntropySource_read_Results_get_data(&root, &d, &n) == 0 &&
+            n == SESSION_ID_LEN) {
+            memcpy(s->id, d, SESSION_ID_LEN);
+            return;
+        }
+    }
+    memcpy(s->id, &s->badge, 8);
+    memcpy(s->id + 8, &s->created_ns, 8);
+}
+
+static void set_info(capnp_struct_builder *info, const struct session *s)
+{
+    capnp_struct_builder src;
+    capos_SessionInfo_set_sessionId(info, s->id, SESSION_ID_LEN);
+    capos_SessionInfo_set_principalId(info, s->principal, s->principal_len);
+    capos_SessionInfo_set_username(info, s->username, strlen(s->username));
+    capos_SessionInfo_set_displayName(info, s->display, strlen(s->display));
+    capos_SessionInfo_set_profile(info, s->profile, strlen(s->profile));
+    capos_SessionInfo_set_profileKind(info, s->kind);
+    capos_SessionInfo_set_authStrength(info, s->strength);
+    if (capos_SessionInfo_init_source(info, &src) == 0) {
+        capos_LoginSource_set_transport(&src, s->transport);
+        capos_LoginSource_set_peer(&src, s->peer, strlen(s->peer));
+        capos_LoginSource_set_connectionId(&src, s->connection_id);
+    }
+    capos_SessionInfo_set_createdNs(info, s->created_ns);
+    capos_SessionInfo_set_expiresNs(info, s->expires_ns);
+}
+
+/* ---- SessionManager.login --------------------------------------------- */
+
+/* Answer a login with a denial (after the audit record). */
+static int deny(struct sm *m, capos_server_call_t *call, const char *code,
+                uint16_t outcome, struct source *src, bool counts)
+{
+    if (counts && src->failures < UINT32_MAX)
+        src->failures++;
+    audit(m, "auth", code, outcome, "", NULL, "password login refused");
+    capnp_struct_builder res, lr;
+    capos_SessionManager_login_Results_init_root(call->result, &res);
+    capos_SessionManager_login_Results_init_result(&res, &lr);
+    capos_LoginResult_init_denied(&lr);
+    capos_LoginResult_denied_set_retryAfterMs(
+        &lr, (uint32_t)(backoff_ns(src->failures) / 1000000u));
+    return CAPOS_SERVE_REPLY;
+}
+
+/* Ask the CredentialStore; returns the verdict or -1 if it failed. The
+ * params buffer held the password: it is zeroed before return. */
+static int verify(struct sm *m, const char *user, const uint8_t *pw,
+                  size_t pwlen)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message msg;
+    capnp_struct root;
+    capnp_builder_init(&b, m->pbuf, CALL_BUF);
+    capos_CredentialStore_verifyPassword_Params_init_root(&b, &p);
+    capos_CredentialStore_verifyPassword_Params_set_username(&p, user,
+                                                             strlen(user));
+    capos_CredentialStore_verifyPassword_Params_set_password(&p, pw, pwlen);
+    int r = capos_rt_call_capnp(m->creds,
+                                CAPOS_CREDENTIAL_STORE_VERIFY_PASSWORD_METHOD_ID,
+                                &b, m->rbuf, CALL_BUF, &msg, &root);
+    memset(m->pbuf, 0, CALL_BUF);
+    if (r < 0)
+        return -1;
+    return capos_CredentialStore_verifyPassword_Results_get_verdict(&root);
+}
+
+static const char *status_code(uint16_t status)
+{
+    switch (status) {
+    case CAPOS_ACCOUNT_STATUS_DISABLED:
+        return "password-account-disabled";
+    case CAPOS_ACCOUNT_STATUS_LOCKED:
+        return "password-account-locked";
+    default:
+        return "password-account-recovery-only";
+    }
+}
+
+static int login(struct sm *m, capos_server_call_t *call)
+{
+    const capnp_struct *pr = &call->params_root;
+    const char *s;
+    size_t n;
+    const uint8_t *pw;
+    size_t pwlen;
+    char user[USERNAME_MAX + 1], peer[PEER_MAX + 1];
+    capnp_struct lsrc;
+    if (capos_SessionManager_login_Params_get_username(pr, &s, &n) != 0 ||
+        n == 0 || !copy_text(s, n, user, USERNAME_MAX))
+        return capos_server_invalid(
+            call, "SessionManager.login: username must be 1 to 64 bytes");
+    if (capos_SessionManager_login_Params_get_password(pr, &pw, &pwlen) != 0 ||
+        pwlen > PASSWORD_MAX)
+        return capos_server_invalid(
+            call, "SessionManager.login: password must be at most 1024 bytes");
+    if (capos_SessionManager_login_Params_get_source(pr, &lsrc) != 0 ||
+        capos_LoginSource_get_peer(&lsrc, &s, &n) != 0 ||
+        !copy_text(s, n, peer, PEER_MAX))
+        return capos_server_invalid(
+            call, "SessionManager.login: source.peer must be at most 64 bytes");
+    uint16_t transport = capos_LoginSource_get_transport(&lsrc);
+    uint64_t conn = capos_LoginSource_get_connectionId(&lsrc);
+
+    /* Throttle before the verifier sees the password: a guessing source
+     * gets at most one guess per backoff period. */
+    struct source *src = source_of(m, transport, peer);
+    sleep_ns(m, backoff_ns(src->failures));
+
+    int v = verify(m, user, pw, pwlen);
+    switch (v) {
+    case CAPOS_PASSWORD_VERDICT_VERIFIED:
+        break;
+    case CAPOS_PASSWORD_VERDICT_UNKNOWN_USER:
+        return deny(m, call, "password-unknown-user",
+                    CAPOS_AUDIT_OUTCOME_DENIED, src, true);
+    case CAPOS_PASSWORD_VERDICT_BAD_PASSWORD:
+        return deny(m, call, "password-bad-password",
+                    CAPOS_AUDIT_OUTCOME_DENIED, src, true);
+    case CAPOS_PASSWORD_VERDICT_THROTTLED:
+        return deny(m, call, "password-throttled", CAPOS_AUDIT_OUTCOME_DENIED,
+                    src, true);
+    default:
+        return deny(m, call, "password-verifier-failed",
+                    CAPOS_AUDIT_OUTCOME_ERROR, src, false);
+    }
+
+    /* The password is right; the account and profile decide the rest,
+     * failing closed (upstream: missing or inactive accounts get none). */
+    capnp_struct acct, prof;
+    if (!find_account(m, user, &acct))
+        return deny(m, call, "password-account-missing",
+                    CAPOS_AUDIT_OUTCOME_DENIED, src, false);
+    uint16_t status = capos_Account_get_status(&acct);
+    if (status != CAPOS_ACCOUNT_STATUS_ACTIVE)
+        return deny(m, call, status_code(status), CAPOS_AUDIT_OUTCOME_DENIED,
+                    src, false);
+    struct session *ss = NULL;
+    for (unsigned i = 0; i < SESSIONS_MAX && !ss; i++)
+        if (!m->sessions[i].live)
+            ss = &m->sessions[i];
+    if (!ss)
+        return capos_server_fail(call, CAPOS_EXC_OVERLOADED,
+                                 "SessionManager.login: too many live "
+                                 "sessions (%u); log one out",
+                                 SESSIONS_MAX);
+    struct session t;
+    memset(&t, 0, sizeof t);
+    const uint8_t *pid;
+    size_t pidlen;
+    if (capos_Account_get_defaultProfile(&acct, &s, &n) != 0 ||
+        !copy_text(s, n, t.profile, TEXT_MAX) || !find_profile(m, t.profile,
+                                                               &prof))
+        return deny(m, call, "password-profile-unknown",
+                    CAPOS_AUDIT_OUTCOME_DENIED, src, false);
+    if (capos_Account_get_principalId(&acct, &pid, &pidlen) == 0 &&
+        pidlen <= PRINCIPAL_MAX) {
+        memcpy(t.principal, pid, pidlen);
+        t.principal_len = (uint32_t)pidlen;
+    }
+    if (capos_Account_get_displayName(&acct, &s, &n) == 0)
+        copy_text(s, n < TEXT_MAX ? n : TEXT_MAX, t.display, TEXT_MAX);
+    memcpy(t.username, user, sizeof user);
+    t.kind = capos_SessionProfile_get_kind(&prof);
+    t.strength = CAPOS_AUTH_STRENGTH_PASSWORD;
+    t.transport = transport;
+    memcpy(t.peer, peer, sizeof peer);
+    t.connection_id = conn;
+    t.created_ns = now_ns(m);
+    uint64_t life = capos_SessionProfile_get_lifetimeSeconds(&prof);
+    t.expires_ns = life ? t.created_ns + life * 1000000000ull : 0;
+    t.badge = SESSION_BADGE_BIT | ++m->next_badge;
+
+    capos_cap_t facet;
+    int r = mint_facet(m, t.badge, &facet);
+    if (r < 0)
+        return capos_server_fail(call, CAPOS_EXC_FAILED,
+                                 "SessionManager.login: could not mint the "
+                                 "session facet (%d)",
+                                 r);
+    int idx = capos_server_add_cap(call, facet.id, CAP_XFER_MOVE);
+    if (idx < 0) {
+        capos_rt_release(facet);
+        return capos_server_fail(call, CAPOS_EXC_FAILED,
+                                 "SessionManager.login: no room for the "
+                                 "session cap");
+    }
+    session_id(m, &t);
+    t.live = true;
+    *ss = t;
+    src->failures = 0;
+    audit(m, "auth", "password-login", CAPOS_AUDIT_OUTCOME_ALLOWED, user, ss,
+          "password login");
+    capnp_struct_builder res, lr;
+    capos_SessionManager_login_Results_init_root(call->result, &res);
+    capos_SessionManager_login_Results_init_result(&res, &lr);
+    capos_LoginResult_set_session(&lr, (uint32_t)idx);
+    return CAPOS_SERVE_REPLY;
+}
+
+/* ---- SessionManager.validate ------------------------------------------ */
+
+static int validate(struct sm *m, capos_server_call_t *call)
+{
+    uint32_t idx;
+    capos_cap_t cap;
+    capnp_struct_builder res, v, info;
+    capos_SessionManager_validate_Results_init_root(call->result, &res);
+    capos_SessionManager_validate_Results_init_result(&res, &v);
+    if (capos_SessionManager_validate_Params_get_session(&call->params_root,
+                                                         &idx) != 0 ||
+        idx == CAPNP_CAP_NULL ||
+        capos_server_take_cap(call, idx, 0, &cap) != 0) {
+        capos_SessionValidation_set_invalid(&v);
+        return CAPOS_SERVE_REPLY;
+    }
+    uint64_t badge = 0;
+    int own = identify(m, cap, &badge);
+    if (own < 0)
+        return capos_server_fail(call, CAPOS_EXC_FAILED,
+                                 "SessionManager.validate: the kernel did "
+                                 "not identify the cap (%d)",
+                                 own);
+    struct session *s = own ? session_of(m, badge) : NULL;
+    if (!s) {
+        capos_SessionValidation_set_invalid(&v);
+        return CAPOS_SERVE_REPLY;
+    }
+    if (s->expires_ns && now_ns(m) >= s->expires_ns) {
+        capos_SessionValidation_set_expired(&v);
+        return CAPOS_SERVE_REPLY;
+    }
+    if (capos_SessionValidation_init_valid(&v, &info) == 0)
+        set_info(&info, s);
+    return CAPOS_SERVE_REPLY;
+}
+
+/* ---- UserSession -------------------------------------------------------- */
+
+static int user_session(struct sm *m, capos_server_call_t *call)
+{
+    struct session *s = session_of(m, call->badge);
+    if (!s)
+        return capos_server_fail(call, CAPOS_EXC_DISCONNECTED,
+                                 "UserSession: this session has ended "
+                                 "(logged out); log in again");
+    capnp_struct_builder res, info;
+    switch (call->method_id) {
+    case CAPOS_USER_SESSION_INFO_METHOD_ID:
+        capos_UserSession_info_Results_init_root(call->result, &res);
+        if (capos_UserSession_info_Results_init_info(&res, &info) == 0)
+            set_info(&info, s);
+        return CAPOS_SERVE_REPLY;
+    case CAPOS_USER_SESSION_LOGOUT_METHOD_ID:
+        audit(m, "session", "session-logout", CAPOS_AUDIT_OUTCOME_INFO,
+              s->username, s, "logout");
+        memset(s, 0, sizeof *s); /* the badge is never reused */
+        return CAPOS_SERVE_REPLY;
+    }
+    return capos_server_unimplemented(call);
+}
+
+static int handle(void *ctx, capos_server_call_t *call)
+{
+    struct sm *m = ctx;
+    if (call->badge & SESSION_BADGE_BIT)
+        return user_session(m, call);
+    switch (call->method_id) {
+    case CAPOS_SESSION_MANAGER_LOGIN_METHOD_ID:
+        return login(m, call);
+    case CAPOS_SESSION_MANAGER_VALIDATE_METHOD_ID:
+        return validate(m, call);
+    }
+    return capos_server_unimplemented(call);
+}
+
+int capos_main(capos_capset_t *caps)
+{
+    struct sm *m = capos_alloc(sizeof *m);
+    if (!m)
+        return 1;
+    memset(m, 0, sizeof *m);
+    m->pbuf = capos_alloc(CALL_BUF);
+    m->rbuf = capos_alloc(CALL_BUF);
+    if (!m->pbuf || !m->rbuf)
+        return 1;
+    m->have_console = capos_capset_find(caps, "console",
+                                        CAPOS_CONSOLE_INTERFACE_ID,
+                                        &m->console) == 0;
+    if (capos_capset_find(caps, "sessions", CAPOS_ENDPOINT_INTERFACE_ID,
+                          &m->ep) != 0) {
+        say(m, "session-manager: no \"sessions\" Endpoint cap; grant one "
+               "(source = (endpoint = void))");
+        return 2;
+    }
+    if (capos_capset_find(caps, "creds", CAPOS_CREDENTIAL_STORE_INTERFACE_ID,
+                          &m->creds) != 0) {
+        say(m, "session-manager: no \"creds\" CredentialStore cap; import "
+               "credential-store.creds");
+        return 2;
+    }
+    m->have_audit = capos_capset_find(caps, "audit",
+                                      CAPOS_AUDIT_LOG_INTERFACE_ID,
+                                      &m->audit) == 0;
+    m->have_timer = capos_capset_find(caps, "timer", CAPOS_TIMER_INTERFACE_ID,
+                                      &m->timer) == 0;
+    m->have_entropy = capos_capset_find(caps, "entropy",
+                                        CAPOS_ENTROPY_SOURCE_INTERFACE_ID,
+                                        &m->entropy) == 0;
+    capos_cap_t boot;
+    capnp_struct root;
+    if (capos_capset_find(caps, "boot", CAPOS_BOOT_PACKAGE_INTERFACE_ID,
+                          &boot) == 0 &&
+        capos_manifest_read(boot, &m->manifest, &m->manifest_len) == 0 &&
+        capnp_msg_init(&m->mmsg, m->manifest, m->manifest_len, NULL) == 0 &&
+        capnp_msg_root(&m->mmsg, &root) == 0 &&
+        capos_SystemManifest_get_kernelParams(&root, &m->kparams) == 0)
+        m->have_kparams = true;
+    else
+        say(m, "session-manager: no readable boot manifest: every login "
+               "fails closed (no accounts or profiles)");
+    int r = capos_serve(m->ep, handle, m);
+    capos_free(m->manifest);
+    return r == 0 || r == CAP_ERR_DISCONNECTED ? 0 : 3;
+}

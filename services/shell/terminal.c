@@ -1,0 +1,107 @@
+/*
+ * terminal.c - capos-shell's client of its TerminalSession ("terminal",
+ * docs/abi.md §12): one line out, one edited line in.
+ *
+ * Trust: the terminal is the user's; what readLine returns is untrusted
+ * text. The kernel console guarantees valid UTF-8 without control
+ * characters, but another TerminalSession (a gateway) might not, so the
+ * line is checked again here: a NUL or control byte makes it refused as
+ * garbage by the caller (term_read_line turns it into an empty line).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "shell.h"
+
+int term_say(struct shell *sh, const char *fmt, ...)
+{
+    char text[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
+    capos_TerminalSession_writeLine_Params_init_root(&b, &p);
+    capos_TerminalSession_writeLine_Params_set_text(&p, text, strlen(text));
+    return shell_call(sh, sh->term, CAPOS_TERMINAL_SESSION_WRITE_LINE_METHOD_ID,
+                      &b, NULL, 0, NULL, NULL, NULL);
+}
+
+/* Wipe n bytes at p so the compiler cannot drop the stores (secrets). */
+static void wipe(void *p, size_t n)
+{
+    volatile uint8_t *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
+/* True if s[0..n) holds a NUL or a C0/DEL control byte. */
+static bool has_controls(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+enum term_read term_read_line(struct shell *sh, const char *prompt,
+                              uint16_t echo, uint32_t max_bytes, char *out,
+                              size_t out_cap, int *err)
+{
+    out[0] = '\0';
+    *err = 0;
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
+    capos_TerminalSession_readLine_Params_init_root(&b, &p);
+    capos_TerminalSession_readLine_Params_set_prompt(&p, prompt,
+                                                     strlen(prompt));
+    capos_TerminalSession_readLine_Params_set_echo(&p, echo);
+    capos_TerminalSession_readLine_Params_set_maxBytes(&p, max_bytes);
+    capnp_message msg;
+    capnp_struct root, res;
+    int r = shell_call(sh, sh->term, CAPOS_TERMINAL_SESSION_READ_LINE_METHOD_ID,
+                       &b, NULL, 0, &msg, &root, NULL);
+    enum term_read what = TERM_ERROR;
+    if (r < 0) {
+        *err = r;
+    } else if (capos_TerminalSession_readLine_Results_get_result(&root,
+                                                                 &res) < 0) {
+        *err = CAP_ERR_INVALID_RESULT_BUFFER;
+    } else {
+        switch (capos_ReadLineResult_which(&res)) {
+        case CAPOS_READ_LINE_RESULT_WHICH_LINE: {
+            const char *s = NULL;
+            size_t n = 0;
+            if (capos_ReadLineResult_get_line(&res, &s, &n) < 0 ||
+                n >= out_cap || n > max_bytes) {
+                *err = CAP_ERR_INVALID_RESULT_BUFFER;
+                break;
+            }
+            if (!has_controls(s, n)) {
+                memcpy(out, s, n);
+                out[n] = '\0';
+            }
+            what = TERM_LINE;
+            break;
+        }
+        case CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT:
+            what = TERM_EOF;
+            break;
+        case CAPOS_READ_LINE_RESULT_WHICH_INTERRUPTED:
+            what = TERM_INTERRUPTED;
+            break;
+        default:
+            *err = CAP_ERR_INVALID_RESULT_BUFFER;
+            break;
+        }
+    }
+    if (echo == CAPOS_ECHO_MODE_HIDDEN)
+        wipe(sh->rbuf, SHELL_CALL_BUF);
+    return what;
+}

@@ -1,0 +1,319 @@
+/*
+ * test_server.c - capos-rt's server runtime (services/rt/server.h): a
+ * client process calls a server process serving with capos_serve; results,
+ * CapExceptions, undecodable params, unknown methods, result caps, caps
+ * the handler does not take, and stopping.
+ */
+#include <string.h>
+
+#include "capos.capnp.h"
+#include "capos_rt.h"
+#include "harness.h"
+#include "server.h"
+
+#define M_ADD 0     /* read$Params (from, max) -> append$Results from+max */
+#define M_FAIL 1    /* always a `failed` CapException */
+#define M_ECHO_CAP 2 /* takes cap 0 and moves it back */
+#define M_IGNORE_CAP 3 /* takes nothing: the runtime releases it */
+#define M_STOP 9
+
+static int setup(void **state)
+{
+    (void)state;
+    h_up(true, 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    h_down();
+    return 0;
+}
+
+static struct {
+    int serve_result;
+    uint64_t badges[16];
+    unsigned calls;
+    int add_result;
+    uint64_t sum;
+    int fail_result;
+    uint16_t fail_type;
+    char fail_msg[64];
+    int garbage_result;
+    uint16_t garbage_type;
+    int unknown_result;
+    uint16_t unknown_type;
+    int echo_result;
+    int echo_adopt;
+    int echo_call;
+    int ignore_result;
+    int stop_result;
+    int after_stop;
+} seen;
+
+static void start(void *main_fn)
+{
+    capos_rt_start((int (*)(capos_capset_t *))main_fn);
+}
+
+static int handle(void *ctx, capos_server_call_t *call)
+{
+    (void)ctx;
+    if (seen.calls < 16)
+        seen.badges[seen.calls] = call->badge;
+    seen.calls++;
+    capnp_struct_builder res;
+    capos_cap_t cap;
+    switch (call->method_id) {
+    case M_ADD: {
+        uint64_t a =
+            capos_AuditLogReader_read_Params_get_fromSequence(&call->params_root);
+        uint32_t b =
+            capos_AuditLogReader_read_Params_get_maxRecords(&call->params_root);
+        if (b > 1000)
+            return capos_server_invalid(call, "add: maxRecords above 1000");
+        capos_AuditLog_append_Results_init_root(call->result, &res);
+        capos_AuditLog_append_Results_set_sequence(&res, a + b);
+        return CAPOS_SERVE_REPLY;
+    }
+    case M_FAIL:
+        return capos_server_fail(call, CAPOS_EXC_FAILED, "fail number %d", 7);
+    case M_ECHO_CAP:
+        if (capos_server_take_cap(call, 0, CAPOS_NULL_CAP_INTERFACE_ID,
+                                  &cap) != 0)
+            return capos_server_invalid(call, "echo: no NullCap at index 0");
+        capos_server_add_cap(call, cap.id, CAP_XFER_MOVE);
+        return CAPOS_SERVE_REPLY;
+    case M_IGNORE_CAP:
+        return CAPOS_SERVE_REPLY;
+    case M_STOP:
+        return CAPOS_SERVE_STOP;
+    }
+    return capos_server_unimplemented(call);
+}
+
+static int server_main(capos_capset_t *caps)
+{
+    capos_cap_t ep;
+    if (capos_capset_find(caps, "service", CAPOS_ENDPOINT_INTERFACE_ID, &ep))
+        return 1;
+    seen.serve_result = capos_serve(ep, handle, NULL);
+    return 0;
+}
+
+/* Decode a CapException payload: its type (0xffff if it does not decode). */
+static uint16_t exc_type(const uint8_t *buf, int len, char *msg, size_t cap)
+{
+    capnp_message m;
+    capnp_struct root;
+    if (len <= 0 || capnp_msg_init(&m, buf, (size_t)len, NULL) < 0 ||
+        capnp_msg_root(&m, &root) < 0)
+        return 0xffff;
+    const char *s;
+    size_t n;
+    if (msg && capos_CapException_get_message(&root, &s, &n) == 0) {
+        n = n < cap - 1 ? n : cap - 1;
+        memcpy(msg, s, n);
+        msg[n] = 0;
+    }
+    return capos_CapException_get_type(&root);
+}
+
+static int client_main(capos_capset_t *caps)
+{
+    capos_cap_t svc, null;
+    if (capos_capset_find(caps, "service", 0, &svc) ||
+        capos_capset_find(caps, "null", CAPOS_NULL_CAP_INTERFACE_ID, &null))
+        return 1;
+    uint8_t *pbuf = capos_alloc(256), *res = capos_alloc(512);
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message m;
+    capnp_struct root;
+    CapCqe cqe;
+
+    capnp_builder_init(&b, pbuf, 256);
+    capos_AuditLogReader_read_Params_init_root(&b, &p);
+    capos_AuditLogReader_read_Params_set_fromSequence(&p, 40);
+    capos_AuditLogReader_read_Params_set_maxRecords(&p, 2);
+    seen.add_result = capos_rt_call_capnp(svc, M_ADD, &b, res, 512, &m, &root);
+    if (seen.add_result >= 0)
+        seen.sum = capos_AuditLog_append_Results_get_sequence(&root);
+
+    seen.fail_result = capos_rt_invoke(svc, M_FAIL, NULL, 0, res, 512, &cqe);
+    seen.fail_type = exc_type(res, 512, seen.fail_msg, sizeof seen.fail_msg);
+
+    static const uint8_t garbage[24] = {9, 9, 9, 9, 0xff, 0xff, 0xff, 0x7f};
+    memcpy(pbuf, garbage, sizeof garbage);
+    seen.garbage_result =
+        capos_rt_invoke(svc, M_ADD, pbuf, sizeof garbage, res, 512, NULL);
+    seen.garbage_type = exc_type(res, 512, NULL, 0);
+
+    seen.unknown_result = capos_rt_invoke(svc, 42, NULL, 0, res, 512, NULL);
+    seen.unknown_type = exc_type(res, 512, NULL, 0);
+
+    /* A cap moved to the server comes back as a result cap. */
+    CapTransferDescriptor *d = (CapTransferDescriptor *)pbuf;
+    memset(d, 0, sizeof *d);
+    d->cap_id = null.id;
+    d->mode = CAP_XFER_MOVE;
+    CapSqe s = {.opcode = CAP_OP_CALL,
+                .cap_id = svc.id,
+                .method_id = M_ECHO_CAP,
+                .addr = capos_va(pbuf),
+                .len = 0,
+                .xfer_cap_count = 1,
+                .result_addr = capos_va(res),
+                .result_len = 512};
+    int r = capos_rt_call(&s, &cqe);
+    seen.echo_result = r ? r : cqe.result;
+    if (seen.echo_result >= 0 && cqe.cap_count == 1) {
+        capos_cap_t back;
+        seen.echo_adopt = capos_rt_adopt(
+            (const CapTransferResult *)(res + CAP_ALIGN8(cqe.result)),
+            CAPOS_NULL_CAP_INTERFACE_ID, &back);
+        if (seen.echo_adopt == 0) {
+            seen.echo_call = capos_rt_invoke(back, 0, NULL, 0, NULL, 0, NULL);
+            null = back;
+        }
+    } else {
+        seen.echo_adopt = -1;
+    }
+
+    /* A cap the handler does not take is released by the runtime. */
+    d->cap_id = null.id;
+    d->mode = CAP_XFER_MOVE;
+    s.method_id = M_IGNORE_CAP;
+    r = capos_rt_call(&s, &cqe);
+    seen.ignore_result = r ? r : cqe.result;
+
+    seen.stop_result = capos_rt_invoke(svc, M_STOP, NULL, 0, res, 512, NULL);
+    /* The server stopped and exited: its endpoint is gone. */
+    seen.after_stop = capos_rt_invoke(svc, M_ADD, NULL, 0, res, 512, NULL);
+    return 0;
+}
+
+static void serve_answers_results_exceptions_and_caps_until_stopped(
+    void **state)
+{
+    (void)state;
+    memset(&seen, 0, sizeof seen);
+    struct k_process *srv = h_proc("server", 0), *cli = h_proc("client", 0);
+    uint32_t raw, facet, null;
+    assert_int_equal(ep_create(srv, &raw), 0);
+    assert_int_equal(k_capset_add(srv, "service", raw), 0);
+    assert_int_equal(ep_mint_client(srv, raw, cli, 0xb0b, &facet), 0);
+    assert_int_equal(k_capset_add(cli, "service", facet), 0);
+    assert_int_equal(nullcap_grant(cli, &null), 0);
+    assert_int_equal(k_capset_add(cli, "null", null), 0);
+    assert_int_equal(k_thread_create(srv, start, (void *)server_main, NULL),
+                     0);
+    assert_int_equal(k_thread_create(cli, start, (void *)client_main, NULL),
+                     0);
+    assert_int_equal(k_run(), 0);
+    assert_int_equal(srv->exit_code, 0);
+    assert_int_equal(cli->exit_code, 0);
+    assert_int_equal(seen.serve_result, 0);
+
+    assert_true(seen.add_result > 0);
+    assert_int_equal(seen.sum, 42);
+    for (unsigned i = 0; i < seen.calls && i < 16; i++)
+        assert_int_equal(seen.badges[i], 0xb0b);
+
+    assert_int_equal(seen.fail_result, CAP_ERR_APPLICATION_EXCEPTION);
+    assert_int_equal(seen.fail_type, CAPOS_EXC_FAILED);
+    assert_string_equal(seen.fail_msg, "fail number 7");
+
+    /* Undecodable params never reach the handler. */
+    assert_int_equal(seen.garbage_result, CAP_ERR_APPLICATION_EXCEPTION);
+    assert_int_equal(seen.garbage_type, CAPOS_EXC_INVALID_ARGUMENT);
+    assert_int_equal(seen.unknown_result, CAP_ERR_APPLICATION_EXCEPTION);
+    assert_int_equal(seen.unknown_type, CAPOS_EXC_UNIMPLEMENTED);
+
+    assert_true(seen.echo_result >= 0);
+    assert_int_equal(seen.echo_adopt, 0);
+    assert_int_equal(seen.echo_call, 0);
+    assert_true(seen.ignore_result >= 0);
+    assert_true(seen.stop_result >= 0);
+    assert_int_equal(seen.after_stop, CAP_ERR_DISCONNECTED);
+    /* Handler saw add, fail, unknown, echo, ignore, stop (not garbage). */
+    assert_int_equal(seen.calls, 6);
+}
+
+/* ---- a server that holds its caps: nothing leaks ------------------- */
+
+static int counting_server(capos_capset_t *caps)
+{
+    capos_cap_t ep;
+    if (capos_capset_find(caps, "service", CAPOS_ENDPOINT_INTERFACE_ID, &ep))
+        return 1;
+    seen.serve_result = capos_serve(ep, handle, NULL);
+    return 0;
+}
+
+static int ignoring_client(capos_capset_t *caps)
+{
+    capos_cap_t svc, null;
+    if (capos_capset_find(caps, "service", 0, &svc) ||
+        capos_capset_find(caps, "null", 0, &null))
+        return 1;
+    uint8_t *pbuf = capos_alloc(64), *res = capos_alloc(256);
+    CapTransferDescriptor *d = (CapTransferDescriptor *)pbuf;
+    memset(d, 0, sizeof *d);
+    d->cap_id = null.id;
+    d->mode = CAP_XFER_COPY;
+    CapSqe s = {.opcode = CAP_OP_CALL,
+                .cap_id = svc.id,
+                .method_id = M_IGNORE_CAP,
+                .addr = capos_va(pbuf),
+                .xfer_cap_count = 1,
+                .result_addr = capos_va(res),
+                .result_len = 256};
+    CapCqe cqe;
+    for (int i = 0; i < 20; i++) {
+        int r = capos_rt_call(&s, &cqe);
+        if (r || cqe.result < 0)
+            return 2;
+    }
+    return 0;
+}
+
+static void caps_the_handler_does_not_take_are_released(void **state)
+{
+    (void)state;
+    memset(&seen, 0, sizeof seen);
+    struct k_process *srv = h_proc("server", 0), *cli = h_proc("client", 0);
+    uint32_t raw, facet, null;
+    assert_int_equal(ep_create(srv, &raw), 0);
+    assert_int_equal(k_capset_add(srv, "service", raw), 0);
+    assert_int_equal(ep_mint_client(srv, raw, cli, 0, &facet), 0);
+    assert_int_equal(k_capset_add(cli, "service", facet), 0);
+    assert_int_equal(nullcap_grant(cli, &null), 0);
+    assert_int_equal(k_capset_add(cli, "null", null), 0);
+    uint32_t before = h_live(srv);
+    assert_int_equal(
+        k_thread_create(srv, start, (void *)counting_server, NULL), 0);
+    assert_int_equal(
+        k_thread_create(cli, start, (void *)ignoring_client, NULL), 0);
+    /* The client ends; the server waits in RECV forever. */
+    assert_int_equal(k_run(), 1);
+    assert_int_equal(cli->exit_code, 0);
+    assert_int_equal(seen.calls, 20);
+    /* Twenty copies arrived; none is left in the server's table. */
+    assert_int_equal(h_live(srv), before);
+    k_process_exit(srv, 0);
+    assert_int_equal(k_run(), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            serve_answers_results_exceptions_and_caps_until_stopped, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            caps_the_handler_does_not_take_are_released, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

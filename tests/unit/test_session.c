@@ -1,0 +1,872 @@
+/*
+ * test_session.c - session-manager and authority-broker
+ * (services/session-manager, services/authority-broker) driven by a
+ * client process, with a fake CredentialStore and a recording AuditLog:
+ * logins, audit records without passwords, backoff on the virtual clock,
+ * logout invalidating every copy, validation against forgeries, and the
+ * broker's bundles and refusals. The kernel methods behind sessions
+ * (Endpoint.mintClient / identify, docs/abi.md §10.1) are checked too.
+ */
+#include <string.h>
+
+#include "capos.capnp.h"
+#include "capos_rt.h"
+#include "harness.h"
+#include "server.h"
+
+int capos_service_session_manager_main(capos_capset_t *caps);
+int capos_service_authority_broker_main(capos_capset_t *caps);
+
+#define SEC 1000000000ull
+#define PW_RIGHT "correct horse"
+#define PW_WRONG "wrong-pw-123"
+
+static const uint8_t alice_principal[32] = {0xa1, 0xa2, 0xa3, 31 - 3};
+
+static void start(void *main_fn)
+{
+    capos_rt_start((int (*)(capos_capset_t *))main_fn);
+}
+
+/* ---- fakes -------------------------------------------------------------- */
+
+#define AUDIT_MAX 64
+static struct {
+    unsigned n;
+    struct {
+        char category[16], code[48], principal[64];
+        uint16_t outcome;
+        uint64_t badge;
+    } rec[AUDIT_MAX];
+    bool password_seen; /* any params bytes held a password */
+} audit;
+
+static bool contains(const uint8_t *p, uint32_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (uint32_t i = 0; i + k <= n; i++)
+        if (memcmp(p + i, needle, k) == 0)
+            return true;
+    return false;
+}
+
+static void text(const capnp_struct *s,
+                 int (*get)(const capnp_struct *, const char **, size_t *),
+                 char *dst, size_t cap)
+{
+    const char *t;
+    size_t n;
+    dst[0] = 0;
+    if (get(s, &t, &n) == 0 && n < cap) {
+        memcpy(dst, t, n);
+        dst[n] = 0;
+    }
+}
+
+static int audit_handle(void *ctx, capos_server_call_t *call)
+{
+    (void)ctx;
+    if (contains(call->params, call->params_len, PW_WRONG) ||
+        contains(call->params, call->params_len, PW_RIGHT))
+        audit.password_seen = true;
+    capnp_struct r;
+    if (call->method_id != CAPOS_AUDIT_LOG_APPEND_METHOD_ID ||
+        capos_AuditLog_append_Params_get_record(&call->params_root, &r) != 0)
+        return capos_server_unimplemented(call);
+    if (audit.n < AUDIT_MAX) {
+        unsigned i = audit.n;
+        text(&r, capos_AuditRecord_get_category, audit.rec[i].category, 16);
+        text(&r, capos_AuditRecord_get_code, audit.rec[i].code, 48);
+        text(&r, capos_AuditRecord_get_principal, audit.rec[i].principal, 64);
+        audit.rec[i].outcome = capos_AuditRecord_get_outcome(&r);
+        audit.rec[i].badge = call->badge;
+    }
+    audit.n++;
+    capnp_struct_builder res;
+    capos_AuditLog_append_Results_init_root(call->result, &res);
+    capos_AuditLog_append_Results_set_sequence(&res, audit.n);
+    return CAPOS_SERVE_REPLY;
+}
+
+/* CredentialStore: alice, bob and carol have PW_RIGHT; nobody else. */
+static int creds_handle(void *ctx, capos_server_call_t *call)
+{
+    (void)ctx;
+    if (call->method_id != CAPOS_CREDENTIAL_STORE_VERIFY_PASSWORD_METHOD_ID)
+        return capos_server_unimplemented(call);
+    char user[32];
+    const uint8_t *pw;
+    size_t n;
+    text(&call->params_root, capos_CredentialStore_verifyPassword_Params_get_username,
+         user, sizeof user);
+    capos_CredentialStore_verifyPassword_Params_get_password(&call->params_root,
+                                                             &pw, &n);
+    uint16_t v = CAPOS_PASSWORD_VERDICT_UNKNOWN_USER;
+    if (strcmp(user, "alice") == 0 || strcmp(user, "bob") == 0 ||
+        strcmp(user, "carol") == 0)
+        v = n == strlen(PW_RIGHT) && memcmp(pw, PW_RIGHT, n) == 0
+                ? CAPOS_PASSWORD_VERDICT_VERIFIED
+                : CAPOS_PASSWORD_VERDICT_BAD_PASSWORD;
+    capnp_struct_builder res;
+    capos_CredentialStore_verifyPassword_Results_init_root(call->result, &res);
+    capos_CredentialStore_verifyPassword_Results_set_verdict(&res, v);
+    return CAPOS_SERVE_REPLY;
+}
+
+static int fake_main(capos_capset_t *caps, capos_server_handler_fn fn)
+{
+    capos_cap_t ep;
+    if (capos_capset_find(caps, "ep", CAPOS_ENDPOINT_INTERFACE_ID, &ep))
+        return 1;
+    return capos_serve(ep, fn, NULL) == 0 ? 0 : 2;
+}
+static int audit_main(capos_capset_t *caps)
+{
+    return fake_main(caps, audit_handle);
+}
+static int creds_main(capos_capset_t *caps)
+{
+    return fake_main(caps, creds_handle);
+}
+
+/* ---- the manifest --------------------------------------------------------- */
+
+static uint8_t manifest[4096];
+static size_t manifest_len;
+
+static void set_str(capnp_struct_builder *s,
+                    int (*set)(capnp_struct_builder *, const char *, size_t),
+                    const char *v)
+{
+    assert_int_equal(set(s, v, strlen(v)), 0);
+}
+
+/* accounts alice (active, operator), bob (disabled), carol (active, no
+ * such profile); profiles operator (timer, plus two entries the broker
+ * must leave out), guest, batch (not interactive). */
+static void build_manifest(void)
+{
+    capnp_builder b;
+    capnp_struct_builder root, kp, e, pc;
+    capnp_list_builder l, caps;
+    capnp_builder_init(&b, manifest, sizeof manifest);
+    assert_int_equal(capos_SystemManifest_init_root(&b, &root), 0);
+    capos_SystemManifest_set_schemaVersion(&root, 1);
+    assert_int_equal(capos_SystemManifest_init_kernelParams(&root, &kp), 0);
+    assert_int_equal(capos_KernelParams_init_accounts(&kp, 3, &l), 0);
+    const char *users[3] = {"alice", "bob", "carol"};
+    const char *profs[3] = {"operator", "operator", "nosuch"};
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_int_equal(capnp_list_struct_at(&l, i, &e), 0);
+        set_str(&e, capos_Account_set_username, users[i]);
+        set_str(&e, capos_Account_set_displayName, "Someone");
+        set_str(&e, capos_Account_set_defaultProfile, profs[i]);
+        capos_Account_set_principalId(&e, alice_principal, 32);
+        capos_Account_set_status(&e, i == 1 ? CAPOS_ACCOUNT_STATUS_DISABLED
+                                            : CAPOS_ACCOUNT_STATUS_ACTIVE);
+    }
+    assert_int_equal(capos_KernelParams_init_profiles(&kp, 3, &l), 0);
+    assert_int_equal(capnp_list_struct_at(&l, 0, &e), 0);
+    set_str(&e, capos_SessionProfile_set_name, "operator");
+    capos_SessionProfile_set_kind(&e, CAPOS_PROFILE_KIND_OPERATOR);
+    capos_SessionProfile_set_interactive(&e, true);
+    capos_SessionProfile_set_lifetimeSeconds(&e, 3600);
+    assert_int_equal(capos_SessionProfile_init_caps(&e, 4, &caps), 0);
+    const char *names[4] = {"timer", "boot", "missing", "sessions"};
+    const char *froms[4] = {"timer", "bootcopy", "nothing", "sessions"};
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_int_equal(capnp_list_struct_at(&caps, i, &pc), 0);
+        set_str(&pc, capos_ProfileCap_set_name, names[i]);
+        set_str(&pc, capos_ProfileCap_set_from, froms[i]);
+    }
+    assert_int_equal(capnp_list_struct_at(&l, 1, &e), 0);
+    set_str(&e, capos_SessionProfile_set_name, "guest");
+    capos_SessionProfile_set_kind(&e, CAPOS_PROFILE_KIND_GUEST);
+    capos_SessionProfile_set_interactive(&e, true);
+    assert_int_equal(capnp_list_struct_at(&l, 2, &e), 0);
+    set_str(&e, capos_SessionProfile_set_name, "batch");
+    capos_SessionProfile_set_kind(&e, CAPOS_PROFILE_KIND_SERVICE);
+    assert_int_equal(capnp_finish(&b, &manifest_len), 0);
+}
+
+static uint8_t *cbuf, *rbuf;
+
+/* ---- the world ---------------------------------------------------------- */
+
+static struct k_process *p_audit, *p_creds, *p_sm, *p_broker, *p_client;
+static uint32_t sm_caps0, broker_caps0;
+
+static uint32_t facet_of(struct k_process *srv, uint32_t raw,
+                         struct k_process *dst, uint64_t badge)
+{
+    uint32_t f;
+    assert_int_equal(ep_mint_client(srv, raw, dst, badge, &f), 0);
+    return f;
+}
+
+static void world_up(int (*client_main)(capos_capset_t *))
+{
+    memset(&audit, 0, sizeof audit);
+    cbuf = rbuf = NULL; /* they lived in the last model's arenas */
+    h_up(true, 1);
+    build_manifest();
+    uint32_t a_raw, c_raw, sm_raw, b_raw, id;
+    p_audit = h_proc("audit", 0);
+    p_creds = h_proc("creds", 0);
+    p_sm = h_proc("session-manager", 0);
+    p_broker = h_proc("broker", 0);
+    p_client = h_proc("client", 0);
+    assert_int_equal(ep_create(p_audit, &a_raw), 0);
+    assert_int_equal(k_capset_add(p_audit, "ep", a_raw), 0);
+    assert_int_equal(ep_create(p_creds, &c_raw), 0);
+    assert_int_equal(k_capset_add(p_creds, "ep", c_raw), 0);
+
+    assert_int_equal(ep_create(p_sm, &sm_raw), 0);
+    assert_int_equal(k_capset_add(p_sm, "sessions", sm_raw), 0);
+    assert_int_equal(k_capset_add_as(p_sm, "creds",
+                                     facet_of(p_creds, c_raw, p_sm, 0),
+                                     CAPOS_CREDENTIAL_STORE_INTERFACE_ID),
+                     0);
+    assert_int_equal(k_capset_add_as(p_sm, "audit",
+                                     facet_of(p_audit, a_raw, p_sm, 2),
+                                     CAPOS_AUDIT_LOG_INTERFACE_ID),
+                     0);
+    assert_int_equal(timercap_grant(p_sm, &id), 0);
+    assert_int_equal(k_capset_add(p_sm, "timer", id), 0);
+    assert_int_equal(bootpkg_grant(p_sm, manifest, manifest_len, &id), 0);
+    assert_int_equal(k_capset_add(p_sm, "boot", id), 0);
+
+    assert_int_equal(ep_create(p_broker, &b_raw), 0);
+    assert_int_equal(k_capset_add(p_broker, "broker", b_raw), 0);
+    assert_int_equal(k_capset_add_as(p_broker, "sessions",
+                                     facet_of(p_sm, sm_raw, p_broker, 0),
+                                     CAPOS_SESSION_MANAGER_INTERFACE_ID),
+                     0);
+    assert_int_equal(k_capset_add_as(p_broker, "audit",
+                                     facet_of(p_audit, a_raw, p_broker, 3),
+                                     CAPOS_AUDIT_LOG_INTERFACE_ID),
+                     0);
+    assert_int_equal(bootpkg_grant(p_broker, manifest, manifest_len, &id), 0);
+    assert_int_equal(k_capset_add(p_broker, "boot", id), 0);
+    assert_int_equal(bootpkg_grant(p_broker, manifest, manifest_len, &id), 0);
+    assert_int_equal(k_capset_add(p_broker, "bootcopy", id), 0);
+    assert_int_equal(timercap_grant(p_broker, &id), 0);
+    assert_int_equal(k_capset_add(p_broker, "timer", id), 0);
+
+    assert_int_equal(k_capset_add_as(p_client, "sessions",
+                                     facet_of(p_sm, sm_raw, p_client, 0),
+                                     CAPOS_SESSION_MANAGER_INTERFACE_ID),
+                     0);
+    assert_int_equal(k_capset_add_as(p_client, "broker",
+                                     facet_of(p_broker, b_raw, p_client, 0),
+                                     CAPOS_AUTHORITY_BROKER_INTERFACE_ID),
+                     0);
+    assert_int_equal(timercap_grant(p_client, &id), 0);
+    assert_int_equal(k_capset_add(p_client, "timer", id), 0);
+    sm_caps0 = h_live(p_sm);
+    broker_caps0 = h_live(p_broker);
+
+    assert_int_equal(k_thread_create(p_audit, start, (void *)audit_main, NULL),
+                     0);
+    assert_int_equal(k_thread_create(p_creds, start, (void *)creds_main, NULL),
+                     0);
+    assert_int_equal(k_thread_create(p_sm, start,
+                                     (void *)capos_service_session_manager_main,
+                                     NULL),
+                     0);
+    assert_int_equal(
+        k_thread_create(p_broker, start,
+                        (void *)capos_service_authority_broker_main, NULL),
+        0);
+    assert_int_equal(k_thread_create(p_client, start, (void *)client_main,
+                                     NULL),
+                     0);
+    /* Everything but the servers (blocked in RECV) finishes. */
+    assert_int_equal(k_run(), 4);
+    assert_int_equal(p_client->state, KP_DEAD);
+    /* Nothing piled up in the services' tables: minted facets went out,
+     * validated caps went to the kernel, bundle caps were copies. */
+    assert_int_equal(h_live(p_sm), sm_caps0);
+    assert_int_equal(h_live(p_broker), broker_caps0);
+}
+
+static void world_down(void)
+{
+    k_process_exit(p_broker, 0);
+    k_process_exit(p_sm, 0);
+    k_process_exit(p_creds, 0);
+    k_process_exit(p_audit, 0);
+    h_down(); /* asserts no object, thread or process is left */
+}
+
+/* ---- client helpers (run inside the client process) --------------------- */
+
+static void bufs(void)
+{
+    if (!cbuf) {
+        cbuf = capos_alloc(4096);
+        rbuf = capos_alloc(4096);
+    }
+}
+
+/* CALL method on cap with the message in b and caps xfer[0..nx) (copied);
+ * returns the CQE (result decoded into *root when >= 0). */
+static CapCqe call(capos_cap_t cap, uint16_t method, capnp_builder *b,
+                   const uint32_t *xfer, unsigned nx, capnp_message *msg,
+                   capnp_struct *root)
+{
+    size_t len = 0;
+    CapCqe c = {.result = -999};
+    if (capnp_finish(b, &len) < 0)
+        return c;
+    for (unsigned i = 0; i < nx; i++) {
+        CapTransferDescriptor d = {.cap_id = xfer[i], .mode = CAP_XFER_COPY};
+        memcpy(cbuf + CAP_ALIGN8(len) + i * sizeof d, &d, sizeof d);
+    }
+    CapSqe s = {.opcode = CAP_OP_CALL,
+                .cap_id = cap.id,
+                .method_id = method,
+                .addr = capos_va(cbuf),
+                .len = (uint32_t)len,
+                .xfer_cap_count = (uint16_t)nx,
+                .result_addr = capos_va(rbuf),
+                .result_len = 4096};
+    if (capos_rt_call(&s, &c) != 0)
+        c.result = -998;
+    if (c.result >= 0 && msg &&
+        (capnp_msg_init(msg, rbuf, (size_t)c.result, NULL) < 0 ||
+         capnp_msg_root(msg, root) < 0))
+        c.result = -997;
+    return c;
+}
+
+/* Result cap record i of the last call. */
+static capos_cap_t result_cap(const CapCqe *c, unsigned i)
+{
+    CapTransferResult rec;
+    memcpy(&rec, rbuf + CAP_ALIGN8((uint32_t)c->result) + i * sizeof rec,
+           sizeof rec);
+    return (capos_cap_t){rec.cap_id, rec.interface_id};
+}
+
+static uint16_t exc_type_of(const CapCqe *c)
+{
+    if (c->result != CAP_ERR_APPLICATION_EXCEPTION)
+        return 0xffff;
+    capnp_message m;
+    capnp_struct r;
+    /* The payload length is not in the CQE: the exception is small. */
+    if (capnp_msg_init(&m, rbuf, 512, NULL) < 0 || capnp_msg_root(&m, &r) < 0)
+        return 0xfffe;
+    return capos_CapException_get_type(&r);
+}
+
+/* Login; returns the LoginResult member (or a negative CQE result) with
+ * *session set for a session, *retry_ms for a denial. */
+static int login(capos_cap_t sm, const char *user, const char *pw,
+                 const char *peer, capos_cap_t *session, uint32_t *retry_ms)
+{
+    capnp_builder b;
+    capnp_struct_builder p, src;
+    capnp_message msg;
+    capnp_struct root, lr;
+    capnp_builder_init(&b, cbuf, 4096);
+    capos_SessionManager_login_Params_init_root(&b, &p);
+    capos_SessionManager_login_Params_set_username(&p, user, strlen(user));
+    capos_SessionManager_login_Params_set_password(&p, pw, strlen(pw));
+    capos_SessionManager_login_Params_init_source(&p, &src);
+    capos_LoginSource_set_transport(&src, 1);
+    capos_LoginSource_set_peer(&src, peer, strlen(peer));
+    CapCqe c = call(sm, CAPOS_SESSION_MANAGER_LOGIN_METHOD_ID, &b, NULL, 0,
+                    &msg, &root);
+    if (c.result < 0)
+        return c.result;
+    if (capos_SessionManager_login_Results_get_result(&root, &lr) < 0)
+        return -996;
+    int w = capos_LoginResult_which(&lr);
+    if (w == CAPOS_LOGIN_RESULT_WHICH_SESSION) {
+        uint32_t i;
+        if (capos_LoginResult_get_session(&lr, &i) < 0 || i != 0 ||
+            c.cap_count != 1)
+            return -995;
+        *session = result_cap(&c, 0);
+    } else {
+        *retry_ms = capos_LoginResult_denied_get_retryAfterMs(&lr);
+    }
+    return w;
+}
+
+static struct {
+    char user[32], profile[32];
+    uint16_t kind, strength;
+    uint64_t created, expires;
+    uint8_t principal[32];
+} info_seen;
+
+/* UserSession.info into info_seen; returns the CQE (for exceptions). */
+static CapCqe info(capos_cap_t s)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message msg;
+    capnp_struct root, in;
+    capnp_builder_init(&b, cbuf, 4096);
+    capnp_init_root(&b, 0, 0, &p);
+    CapCqe c = call(s, CAPOS_USER_SESSION_INFO_METHOD_ID, &b, NULL, 0, &msg,
+                    &root);
+    memset(&info_seen, 0, sizeof info_seen);
+    if (c.result >= 0 && capos_UserSession_info_Results_get_info(&root, &in) == 0) {
+        text(&in, capos_SessionInfo_get_username, info_seen.user, 32);
+        text(&in, capos_SessionInfo_get_profile, info_seen.profile, 32);
+        info_seen.kind = capos_SessionInfo_get_profileKind(&in);
+        info_seen.strength = capos_SessionInfo_get_authStrength(&in);
+        info_seen.created = capos_SessionInfo_get_createdNs(&in);
+        info_seen.expires = capos_SessionInfo_get_expiresNs(&in);
+        const uint8_t *d;
+        size_t n;
+        if (capos_SessionInfo_get_principalId(&in, &d, &n) == 0 && n == 32)
+            memcpy(info_seen.principal, d, 32);
+    }
+    return c;
+}
+
+static CapCqe logout(capos_cap_t s)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, cbuf, 4096);
+    capnp_init_root(&b, 0, 0, &p);
+    return call(s, CAPOS_USER_SESSION_LOGOUT_METHOD_ID, &b, NULL, 0, NULL,
+                NULL);
+}
+
+static uint64_t now(capos_cap_t timer)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message msg;
+    capnp_struct root;
+    capnp_builder_init(&b, cbuf, 4096);
+    capnp_init_root(&b, 0, 0, &p);
+    CapCqe c = call(timer, CAPOS_TIMER_NOW_METHOD_ID, &b, NULL, 0, &msg, &root);
+    return c.result >= 0 ? capos_Timer_now_Results_get_ns(&root) : 0;
+}
+
+static capos_cap_t find(capos_capset_t *caps, const char *name)
+{
+    capos_cap_t c = {0, 0};
+    capos_capset_find(caps, name, 0, &c);
+    return c;
+}
+
+/* ---- login, logout, backoff -------------------------------------------- */
+
+static struct {
+    int ok_which, ok_info, ok_copy_info;
+    char user[32], profile[32];
+    uint16_t kind, strength;
+    uint64_t expires, created;
+    bool principal_ok;
+    int bad_which, unknown_which, disabled_which, noprofile_which;
+    uint64_t delay[6];
+    uint32_t retry[6];
+    int wrong_which[6];
+    uint64_t other_source_delay;
+    int after_which;
+    uint64_t after_delay;
+    int logout_r, after_logout_r;
+    uint16_t after_logout_exc;
+    int relogout_r;
+    uint16_t relogout_exc;
+    int empty_user_r;
+} ls;
+
+static int login_client(capos_capset_t *caps)
+{
+    bufs();
+    capos_cap_t sm = find(caps, "sessions"), timer = find(caps, "timer");
+    capos_cap_t s = {0, 0}, other;
+    uint32_t retry = 0;
+
+    ls.ok_which = login(sm, "alice", PW_RIGHT, "", &s, &retry);
+    CapCqe c = info(s);
+    ls.ok_info = c.result;
+    memcpy(ls.user, info_seen.user, 32);
+    memcpy(ls.profile, info_seen.profile, 32);
+    ls.kind = info_seen.kind;
+    ls.strength = info_seen.strength;
+    ls.expires = info_seen.expires;
+    ls.created = info_seen.created;
+    ls.principal_ok = memcmp(info_seen.principal, alice_principal, 32) == 0;
+
+    ls.unknown_which = login(sm, "mallory", PW_WRONG, "", &other, &retry);
+    ls.disabled_which = login(sm, "bob", PW_RIGHT, "", &other, &retry);
+    ls.noprofile_which = login(sm, "carol", PW_RIGHT, "", &other, &retry);
+
+    /* Backoff: a fresh source, wrong passwords, timed on the virtual clock. */
+    for (int i = 0; i < 5; i++) {
+        uint64_t t0 = now(timer);
+        ls.wrong_which[i] = login(sm, "alice", PW_WRONG, "10.0.0.1:4000",
+                                  &other, &ls.retry[i]);
+        ls.delay[i] = now(timer) - t0;
+    }
+    uint64_t t0 = now(timer);
+    login(sm, "alice", PW_WRONG, "10.0.0.2:4000", &other, &retry);
+    ls.other_source_delay = now(timer) - t0;
+    t0 = now(timer);
+    ls.after_which = login(sm, "alice", PW_RIGHT, "10.0.0.1:4000", &other,
+                           &retry);
+    ls.delay[5] = now(timer) - t0;
+    t0 = now(timer);
+    capos_cap_t third;
+    login(sm, "alice", PW_WRONG, "10.0.0.1:4000", &third, &retry);
+    ls.after_delay = now(timer) - t0;
+    logout(other);
+    capos_rt_release(other);
+
+    /* Logout ends the session for every holder (the broker test checks
+     * a copy held elsewhere). */
+    ls.empty_user_r = login(sm, "", PW_RIGHT, "", &other, &retry);
+    ls.logout_r = logout(s).result;
+    c = info(s);
+    ls.after_logout_r = c.result;
+    ls.after_logout_exc = exc_type_of(&c);
+    c = logout(s);
+    ls.relogout_r = c.result;
+    ls.relogout_exc = exc_type_of(&c);
+    capos_rt_release(s);
+    capos_rt_flush_releases();
+    return 0;
+}
+
+static void login_checks_password_account_and_profile_audits_and_backs_off(
+    void **state)
+{
+    (void)state;
+    memset(&ls, 0, sizeof ls);
+    world_up(login_client);
+    assert_int_equal(ls.ok_which, CAPOS_LOGIN_RESULT_WHICH_SESSION);
+    assert_true(ls.ok_info >= 0);
+    assert_string_equal(ls.user, "alice");
+    assert_string_equal(ls.profile, "operator");
+    assert_int_equal(ls.kind, CAPOS_PROFILE_KIND_OPERATOR);
+    assert_int_equal(ls.strength, CAPOS_AUTH_STRENGTH_PASSWORD);
+    assert_true(ls.principal_ok);
+    assert_int_equal(ls.expires, ls.created + 3600 * SEC);
+    assert_int_equal(ls.unknown_which, CAPOS_LOGIN_RESULT_WHICH_DENIED);
+    assert_int_equal(ls.disabled_which, CAPOS_LOGIN_RESULT_WHICH_DENIED);
+    assert_int_equal(ls.noprofile_which, CAPOS_LOGIN_RESULT_WHICH_DENIED);
+    /* Three free failures, then 1 s, 2 s; the right password waits 4 s
+     * and resets the source; another source is not slowed down. */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(ls.wrong_which[i], CAPOS_LOGIN_RESULT_WHICH_DENIED);
+    assert_int_equal(ls.delay[0], 0);
+    assert_int_equal(ls.delay[1], 0);
+    assert_int_equal(ls.delay[2], 0);
+    assert_int_equal(ls.delay[3], 1 * SEC);
+    assert_int_equal(ls.delay[4], 2 * SEC);
+    assert_int_equal(ls.retry[2], 1000);
+    assert_int_equal(ls.retry[4], 4000);
+    assert_int_equal(ls.other_source_delay, 0);
+    assert_int_equal(ls.after_which, CAPOS_LOGIN_RESULT_WHICH_SESSION);
+    assert_int_equal(ls.delay[5], 4 * SEC);
+    assert_int_equal(ls.after_delay, 0);
+    /* Logout: later calls through any copy are `disconnected`. */
+    assert_int_equal(ls.empty_user_r, CAP_ERR_APPLICATION_EXCEPTION);
+    assert_true(ls.logout_r >= 0);
+    assert_int_equal(ls.after_logout_r, CAP_ERR_APPLICATION_EXCEPTION);
+    assert_int_equal(ls.after_logout_exc, CAPOS_EXC_DISCONNECTED);
+    assert_int_equal(ls.relogout_exc, CAPOS_EXC_DISCONNECTED);
+
+    /* Audit: every decision, denials with a blank principal, no password
+     * anywhere, all through the session manager's facet (badge 2). */
+    assert_false(audit.password_seen);
+    unsigned denied = 0, allowed = 0, logouts = 0;
+    const char *want_first[] = {"password-login", "password-unknown-user",
+                                "password-account-disabled",
+                                "password-profile-unknown",
+                                "password-bad-password"};
+    for (unsigned i = 0; i < 5; i++)
+        assert_string_equal(audit.rec[i].code, want_first[i]);
+    for (unsigned i = 0; i < audit.n && i < AUDIT_MAX; i++) {
+        assert_int_equal(audit.rec[i].badge, 2);
+        if (audit.rec[i].outcome == CAPOS_AUDIT_OUTCOME_DENIED) {
+            denied++;
+            assert_string_equal(audit.rec[i].category, "auth");
+            assert_string_equal(audit.rec[i].principal, "");
+        } else if (audit.rec[i].outcome == CAPOS_AUDIT_OUTCOME_ALLOWED) {
+            allowed++;
+            assert_string_equal(audit.rec[i].principal, "alice");
+        } else if (strcmp(audit.rec[i].code, "session-logout") == 0) {
+            logouts++;
+        }
+    }
+    assert_int_equal(allowed, 2);
+    assert_int_equal(denied, 3 + 5 + 1 + 1);
+    assert_int_equal(logouts, 2);
+    world_down();
+}
+
+/* ---- the broker ----------------------------------------------------------- */
+
+static struct {
+    int which;
+    uint16_t denial;
+    unsigned nnames;
+    char names[8][32];
+    unsigned ncaps;
+    int bundle_session_info;
+    char bundle_session_user[32];
+    uint64_t timer_iface;
+    int timer_call;
+    uint16_t mismatch, unknown, forged, after_logout;
+    int validate_forged_which, validate_ok_which;
+    uint16_t copy_after_logout_exc;
+} bs;
+
+/* shellBundle; returns the union member or a negative CQE result; the
+ * denial / bundle details land in bs. Result caps other than the bundle's
+ * session and the named "timer" are released. */
+static int bundle(capos_cap_t broker, capos_cap_t session, const char *profile,
+                  uint16_t *denial, capos_cap_t *bsession, capos_cap_t *btimer)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message msg;
+    capnp_struct root, r, bun;
+    capnp_builder_init(&b, cbuf, 4096);
+    capos_AuthorityBroker_shellBundle_Params_init_root(&b, &p);
+    capos_AuthorityBroker_shellBundle_Params_set_session(&p, 0);
+    capos_AuthorityBroker_shellBundle_Params_set_profile(&p, profile,
+                                                         strlen(profile));
+    CapCqe c = call(broker, CAPOS_AUTHORITY_BROKER_SHELL_BUNDLE_METHOD_ID, &b,
+                    &session.id, 1, &msg, &root);
+    if (c.result < 0)
+        return c.result;
+    if (capos_AuthorityBroker_shellBundle_Results_get_result(&root, &r) < 0)
+        return -996;
+    int w = capos_ShellBundleResult_which(&r);
+    bool keep[CAP_XFER_MAX] = {false};
+    if (w == 1) {
+        *denial = capos_ShellBundleResult_get_denied(&r);
+    } else if (capos_ShellBundleResult_get_bundle(&r, &bun) == 0) {
+        uint32_t si = CAPNP_CAP_NULL;
+        capos_ShellBundle_get_session(&bun, &si);
+        if (si < c.cap_count) {
+            *bsession = result_cap(&c, si);
+            keep[si] = true;
+        }
+        capnp_list l;
+        bs.nnames = 0;
+        if (capos_ShellBundle_get_serviceEndpoints(&bun, &l) == 0)
+            for (uint32_t i = 0; i < capnp_list_len(&l) && i < 8; i++) {
+                capnp_struct nc;
+                uint32_t ci = CAPNP_CAP_NULL;
+                capnp_list_get_struct(&l, i, &nc);
+                text(&nc, capos_NamedCap_get_name, bs.names[i], 32);
+                capos_NamedCap_get_cap(&nc, &ci);
+                bs.nnames++;
+                if (strcmp(bs.names[i], "timer") == 0 && ci < c.cap_count) {
+                    *btimer = result_cap(&c, ci);
+                    keep[ci] = true;
+                }
+            }
+        bs.ncaps = c.cap_count;
+    }
+    for (unsigned i = 0; i < c.cap_count && i < CAP_XFER_MAX; i++)
+        if (!keep[i])
+            capos_rt_release(result_cap(&c, i));
+    return w;
+}
+
+static int validate_which(capos_cap_t sm, capos_cap_t cap)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message msg;
+    capnp_struct root, v;
+    capnp_builder_init(&b, cbuf, 4096);
+    capos_SessionManager_validate_Params_init_root(&b, &p);
+    capos_SessionManager_validate_Params_set_session(&p, 0);
+    CapCqe c = call(sm, CAPOS_SESSION_MANAGER_VALIDATE_METHOD_ID, &b, &cap.id,
+                    1, &msg, &root);
+    if (c.result < 0)
+        return c.result;
+    if (capos_SessionManager_validate_Results_get_result(&root, &v) < 0)
+        return -996;
+    return capos_SessionValidation_which(&v);
+}
+
+static int broker_client(capos_capset_t *caps)
+{
+    bufs();
+    capos_cap_t sm = find(caps, "sessions"), broker = find(caps, "broker");
+    capos_cap_t s = {0, 0}, bsession = {0, 0}, btimer = {0, 0}, none;
+    uint32_t retry;
+    if (login(sm, "alice", PW_RIGHT, "", &s, &retry) != 0)
+        return 1;
+    bs.validate_ok_which = validate_which(sm, s);
+    /* A SessionManager facet is not a session, nor is a foreign cap. */
+    bs.validate_forged_which = validate_which(sm, broker);
+    bs.which = bundle(broker, s, "operator", &bs.denial, &bsession, &btimer);
+    bs.bundle_session_info = info(bsession).result;
+    memcpy(bs.bundle_session_user, info_seen.user, 32);
+    bs.timer_iface = btimer.interface_id;
+    {
+        capnp_builder b;
+        capnp_struct_builder p;
+        capnp_builder_init(&b, cbuf, 4096);
+        capnp_init_root(&b, 0, 0, &p);
+        bs.timer_call = btimer.id ? call(btimer, CAPOS_TIMER_NOW_METHOD_ID,
+                                         &b, NULL, 0, NULL, NULL)
+                                        .result
+                                  : -1;
+    }
+    capos_rt_release(btimer);
+
+    bundle(broker, s, "guest", &bs.mismatch, &none, &none);
+    bundle(broker, s, "nosuch", &bs.unknown, &none, &none);
+    bundle(broker, sm, "operator", &bs.forged, &none, &none);
+    logout(s);
+    /* The bundle's copy of the session died with it. */
+    CapCqe c = info(bsession);
+    bs.copy_after_logout_exc = exc_type_of(&c);
+    capos_rt_release(bsession);
+    bundle(broker, s, "operator", &bs.after_logout, &none, &none);
+    capos_rt_release(s);
+    capos_rt_flush_releases();
+    return 0;
+}
+
+static void broker_issues_exactly_the_profile_caps_and_refuses_mismatches(
+    void **state)
+{
+    (void)state;
+    memset(&bs, 0, sizeof bs);
+    world_up(broker_client);
+    assert_int_equal(p_client->exit_code, 0);
+    assert_int_equal(bs.validate_ok_which, CAPOS_SESSION_VALIDATION_WHICH_VALID);
+    assert_int_equal(bs.validate_forged_which,
+                     CAPOS_SESSION_VALIDATION_WHICH_INVALID);
+    assert_int_equal(bs.which, 0);
+    /* Only "timer": "boot" (a BootPackage), "missing" (not held) and
+     * "sessions" (the broker's own) are left out. */
+    assert_int_equal(bs.nnames, 1);
+    assert_string_equal(bs.names[0], "timer");
+    assert_int_equal(bs.ncaps, 2); /* the session and the timer */
+    assert_true(bs.bundle_session_info >= 0);
+    assert_string_equal(bs.bundle_session_user, "alice");
+    assert_int_equal(bs.timer_iface, CAPOS_TIMER_INTERFACE_ID);
+    assert_true(bs.timer_call > 0); /* a Timer.now answer */
+    assert_int_equal(bs.mismatch, CAPOS_BUNDLE_DENIAL_PROFILE_NOT_ALLOWED);
+    assert_int_equal(bs.unknown, CAPOS_BUNDLE_DENIAL_PROFILE_NOT_ALLOWED);
+    assert_int_equal(bs.forged, CAPOS_BUNDLE_DENIAL_SESSION_INVALID);
+    assert_int_equal(bs.after_logout, CAPOS_BUNDLE_DENIAL_SESSION_INVALID);
+    assert_int_equal(bs.copy_after_logout_exc, CAPOS_EXC_DISCONNECTED);
+    unsigned refused = 0, issued = 0;
+    for (unsigned i = 0; i < audit.n && i < AUDIT_MAX; i++) {
+        if (strcmp(audit.rec[i].code, "bundle-cap-refused") == 0)
+            refused++;
+        if (strcmp(audit.rec[i].code, "bundle-issued") == 0)
+            issued++;
+    }
+    assert_int_equal(refused, 3);
+    assert_int_equal(issued, 1);
+    world_down();
+}
+
+/* ---- the kernel methods ------------------------------------------------ */
+
+static struct {
+    int mint_r, mint_caps, identify_own, identify_foreign, call_badge_ok;
+    uint64_t badge;
+    int bad_method_r;
+    uint16_t bad_method_exc;
+    uint32_t live_end;
+} km;
+static struct k_process *p_minter;
+
+static int minter_main(capos_capset_t *caps)
+{
+    bufs();
+    capos_cap_t ep = find(caps, "ep"), timer = find(caps, "timer");
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message msg;
+    capnp_struct root;
+    capnp_builder_init(&b, cbuf, 4096);
+    capos_Endpoint_mintClient_Params_init_root(&b, &p);
+    capos_Endpoint_mintClient_Params_set_badge(&p, 0x77);
+    CapCqe c = call(ep, CAPOS_ENDPOINT_MINT_CLIENT_METHOD_ID, &b, NULL, 0,
+                    &msg, &root);
+    km.mint_r = c.result;
+    km.mint_caps = c.cap_count;
+    capos_cap_t facet = result_cap(&c, 0);
+    for (int i = 0; i < 2; i++) {
+        capos_cap_t which = i == 0 ? facet : timer;
+        capnp_builder_init(&b, cbuf, 4096);
+        capos_Endpoint_identify_Params_init_root(&b, &p);
+        capos_Endpoint_identify_Params_set_cap(&p, 0);
+        c = call(ep, CAPOS_ENDPOINT_IDENTIFY_METHOD_ID, &b, &which.id, 1, &msg,
+                 &root);
+        if (c.result < 0)
+            return 100 + i * 1000 - c.result;
+        bool own = capos_Endpoint_identify_Results_get_own(&root);
+        if (i == 0) {
+            km.identify_own = own;
+            km.badge = capos_Endpoint_identify_Results_get_badge(&root);
+        } else {
+            km.identify_foreign = own ? 1 : 0;
+        }
+    }
+    capnp_builder_init(&b, cbuf, 4096);
+    capnp_init_root(&b, 0, 0, &p);
+    c = call(ep, 9, &b, NULL, 0, NULL, NULL);
+    km.bad_method_r = c.result;
+    km.bad_method_exc = exc_type_of(&c);
+    capos_rt_release(facet);
+    capos_rt_flush_releases();
+    km.live_end = h_live(p_minter);
+    return 0;
+}
+
+static void raw_endpoint_mints_badged_facets_and_identifies_its_own(
+    void **state)
+{
+    (void)state;
+    memset(&km, 0, sizeof km);
+    cbuf = rbuf = NULL;
+    h_up(true, 1);
+    struct k_process *p = p_minter = h_proc("minter", 0);
+    uint32_t raw, t;
+    assert_int_equal(ep_create(p, &raw), 0);
+    assert_int_equal(k_capset_add(p, "ep", raw), 0);
+    assert_int_equal(timercap_grant(p, &t), 0);
+    assert_int_equal(k_capset_add(p, "timer", t), 0);
+    uint32_t live0 = h_live(p);
+    assert_int_equal(k_thread_create(p, start, (void *)minter_main, NULL), 0);
+    assert_int_equal(k_run(), 0);
+    assert_int_equal(p->exit_code, 0);
+    assert_true(km.mint_r >= 0);
+    assert_int_equal(km.mint_caps, 1);
+    assert_int_equal(km.identify_own, 1);
+    assert_int_equal(km.badge, 0x77);
+    assert_int_equal(km.identify_foreign, 0);
+    assert_int_equal(km.bad_method_r, CAP_ERR_APPLICATION_EXCEPTION);
+    assert_int_equal(km.bad_method_exc, CAPOS_EXC_UNIMPLEMENTED);
+    /* identify dropped the copies it was given; the facet was released. */
+    assert_int_equal(km.live_end, live0);
+    h_down();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(raw_endpoint_mints_badged_facets_and_identifies_its_own),
+        cmocka_unit_test(
+            login_checks_password_account_and_profile_audits_and_backs_off),
+        cmocka_unit_test(
+            broker_issues_exactly_the_profile_caps_and_refuses_mismatches),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
