@@ -26,6 +26,7 @@ SERVICE(audit_log)
 SERVICE(credential_store)
 SERVICE(session_manager)
 SERVICE(authority_broker)
+SERVICE(shell)
 
 static const struct sim_binary builtins[] = {
     {"hello", entry_hello},
@@ -36,6 +37,7 @@ static const struct sim_binary builtins[] = {
     {"credential-store", entry_credential_store},
     {"session-manager", entry_session_manager},
     {"authority-broker", entry_authority_broker},
+    {"capos-shell", entry_shell},
 };
 
 void sim_register_builtins(void)

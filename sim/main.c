@@ -1,7 +1,9 @@
 /*
  * main.c - the capos-sim program: brings the kernel model up on the hosted
- * port and boots a system from a SystemManifest: a file (--manifest) or
- * the embedded self-test manifest (--selftest, the default for now).
+ * port and boots a system from a SystemManifest: a file (--manifest), the
+ * embedded self-test manifest (--selftest), or by default the embedded
+ * default system (fixtures/system-default.capnp: init, the identity
+ * services and capos-shell with a login on the console terminal).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,9 +25,14 @@ static void usage(FILE *f)
     fputs("usage: capos-sim [--selftest | --manifest FILE] [--seed N] "
           "[--virtual-clock] [--console stdio|pipe]\n"
           "\n"
-          "Run a capOS system in this process.\n"
+          "Run a capOS system in this process. Without --selftest or\n"
+          "--manifest it boots the built-in default system\n"
+          "(fixtures/system-default): init, audit-log, credential-store,\n"
+          "session-manager, authority-broker and capos-shell, which asks\n"
+          "for a login on the console (development account operator,\n"
+          "password capos). Ctrl-\\ leaves at any time.\n"
           "\n"
-          "  --selftest       boot the ring self-test (the default for now):\n"
+          "  --selftest       boot the ring self-test:\n"
           "                   the built-in fixtures/system-selftest manifest,\n"
           "                   whose init spawns two services that exercise\n"
           "                   NOP, CALL, endpoints, badges, capability\n"
@@ -158,15 +165,18 @@ int main(int argc, char **argv)
     };
     struct k_config cfg = {.seed = (uint64_t)time(NULL), .shuffle = true};
     const char *manifest = NULL;
+    bool selftest = false;
     enum sim_console_mode console_mode = SIM_CONSOLE_STDIO;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             manifest = NULL;
+            selftest = true;
             break;
         case 'm':
             manifest = optarg;
+            selftest = false;
             break;
         case 'S':
             if (!parse_u64(optarg, &cfg.seed)) {
@@ -218,7 +228,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "capos-sim: cannot start the kernel model\n");
         return 1;
     }
-    int status = manifest ? boot_manifest(manifest) : boot_selftest();
+    int status = manifest   ? boot_manifest(manifest)
+                 : selftest ? boot_selftest()
+                            : boot_bytes(sim_default_manifest,
+                                         sim_default_manifest_len,
+                                         "default manifest");
     k_shutdown();
     if (k.stats.objects_live || k.stats.threads_live ||
         k.stats.processes_live || k.stats.processes_held) {

@@ -1,0 +1,434 @@
+/*
+ * login.c - capos-shell's login dialogue and session bundle.
+ *
+ *   username> operator          (visible echo)
+ *   password>                   (hidden echo: nothing of it is shown)
+ *
+ * SessionManager.login(username, password, source console) mints a
+ * UserSession; UserSession.info names its profile; then
+ * AuthorityBroker.shellBundle(session, profile) gives the caps the
+ * session may use, which are all `caps` ever lists. A denied login says
+ * only "login incorrect" (the cause is the session manager's audit
+ * record) and asks again, at most LOGIN_TRIES times.
+ *
+ * Trust: the user name and password are untrusted bytes; the shell only
+ * bounds them (the terminal already refuses control characters and
+ * over-long input) and passes them on: the session manager decides. The
+ * password is never echoed, printed or kept: its copies (the shell's
+ * buffer, the params and result buffers) are wiped after the call. The
+ * services' answers are trusted for their meaning but bounds-checked as
+ * messages; result caps the shell does not use are released at once.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "shell.h"
+
+#define LOGIN_TRIES 3u   /* password attempts before the shell gives up */
+#define EMPTY_MAX 10u    /* empty user names in a row before it gives up */
+
+/* Wipe n bytes at p so the compiler cannot drop the stores (secrets). */
+static void wipe(void *p, size_t n)
+{
+    volatile uint8_t *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
+int shell_call(struct shell *sh, capos_cap_t cap, uint16_t method,
+               capnp_builder *b, const uint32_t *xfer, unsigned nx,
+               capnp_message *msg, capnp_struct *root, CapCqe *cqe)
+{
+    size_t len = 0;
+    int r = capnp_finish(b, &len);
+    if (r < 0)
+        return r;
+    if (nx > CAP_XFER_MAX ||
+        CAP_ALIGN8(len) + nx * sizeof(CapTransferDescriptor) > SHELL_CALL_BUF)
+        return CAPNP_E_NOSPACE;
+    for (unsigned i = 0; i < nx; i++) {
+        CapTransferDescriptor d = {.cap_id = xfer[i], .mode = CAP_XFER_COPY};
+        memcpy(sh->pbuf + CAP_ALIGN8(len) + i * sizeof d, &d, sizeof d);
+    }
+    CapSqe s = {.opcode = CAP_OP_CALL,
+                .cap_id = cap.id,
+                .method_id = method,
+                .addr = capos_va(sh->pbuf),
+                .len = (uint32_t)len,
+                .xfer_cap_count = (uint16_t)nx,
+                .result_addr = capos_va(sh->rbuf),
+                .result_len = SHELL_CALL_BUF};
+    CapCqe c = {0};
+    r = capos_rt_call(&s, &c);
+    if (r == 0)
+        r = c.result;
+    if (cqe)
+        *cqe = c;
+    if (r >= 0 && msg &&
+        (capnp_msg_init(msg, sh->rbuf, (size_t)r, NULL) < 0 ||
+         capnp_msg_root(msg, root) < 0))
+        r = CAP_ERR_INVALID_RESULT_BUFFER;
+    return r;
+}
+
+const char *shell_error(struct shell *sh, int err, char *buf, size_t cap)
+{
+    if (err == CAP_ERR_APPLICATION_EXCEPTION) {
+        /* The CQE does not carry the exception's length: it is small,
+         * and the decoder bounds every read by the buffer. */
+        capnp_message m;
+        capnp_struct r;
+        const char *s = NULL;
+        size_t n = 0;
+        if (capnp_msg_init(&m, sh->rbuf, 1024, NULL) == 0 &&
+            capnp_msg_root(&m, &r) == 0 &&
+            capos_CapException_get_message(&r, &s, &n) == 0 && n > 0) {
+            size_t k = 0;
+            for (size_t i = 0; i < n && k + 1 < cap; i++)
+                buf[k++] = (s[i] >= 0x20 && s[i] != 0x7f) ? s[i] : '?';
+            buf[k] = '\0';
+            return buf;
+        }
+    }
+    snprintf(buf, cap, "error %d", err);
+    return buf;
+}
+
+void shell_audit(struct shell *sh, const char *category, const char *code,
+                 uint16_t outcome, const char *detail)
+{
+    if (!sh->have_audit)
+        return;
+    capnp_builder b;
+    capnp_struct_builder p, rec;
+    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
+    capos_AuditLog_append_Params_init_root(&b, &p);
+    capos_AuditLog_append_Params_init_record(&p, &rec);
+    capos_AuditRecord_set_category(&rec, category, strlen(category));
+    capos_AuditRecord_set_code(&rec, code, strlen(code));
+    capos_AuditRecord_set_outcome(&rec, outcome);
+    capos_AuditRecord_set_principal(&rec, sh->user, strlen(sh->user));
+    capos_AuditRecord_set_detail(&rec, detail, strlen(detail));
+    (void)shell_call(sh, sh->audit, CAPOS_AUDIT_LOG_APPEND_METHOD_ID, &b, NULL,
+                     0, NULL, NULL, NULL);
+}
+
+/* Result cap record i of the last call (whose CQE is c), or NULL. */
+static const CapTransferResult *result_rec(struct shell *sh, const CapCqe *c,
+                                           uint32_t i)
+{
+    if (c->result < 0 || !(c->flags & CAP_CQE_F_CAPS) || i >= c->cap_count)
+        return NULL;
+    uint64_t off = CAP_ALIGN8((uint32_t)c->result) +
+                   (uint64_t)i * sizeof(CapTransferResult);
+    if (off + sizeof(CapTransferResult) > SHELL_CALL_BUF)
+        return NULL;
+    return (const CapTransferResult *)(sh->rbuf + off);
+}
+
+/* Copy a bundle name for display: printable ASCII, at most
+ * SHELL_NAME_MAX bytes, "?" for anything else; "(unnamed)" if empty. */
+static void copy_name(char *dst, const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < SHELL_NAME_MAX; i++)
+        dst[k++] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    dst[k] = '\0';
+    if (k == 0)
+        strcpy(dst, "(unnamed)");
+}
+
+/* Add result cap index ci of the bundle call (CQE c) as name with the
+ * interface iface to show (0: the record's). taken[] marks records kept.
+ * Returns its bundle index or -1 (null cap, bad index, full). */
+static int keep_cap(struct shell *sh, const CapCqe *c, bool *taken,
+                    uint32_t ci, const char *name, size_t nlen,
+                    uint64_t iface)
+{
+    const CapTransferResult *rec = result_rec(sh, c, ci);
+    if (!rec || taken[ci] || sh->nbundle >= SHELL_BUNDLE_MAX)
+        return -1;
+    taken[ci] = true;
+    struct shell_bcap *bc = &sh->bundle[sh->nbundle];
+    copy_name(bc->name, name, nlen);
+    bc->cap = (capos_cap_t){rec->cap_id, rec->interface_id};
+    bc->iface = iface ? iface : rec->interface_id;
+    return (int)sh->nbundle++;
+}
+
+static const char *const denial_text[] = {
+    "the session is not valid", "the session has expired",
+    "the profile is unknown", "the profile is not allowed for this session",
+    "the profile cannot run a shell"};
+
+/*
+ * AuthorityBroker.shellBundle(login session, sh->profile): fill
+ * sh->bundle. Returns 0, or -1 after saying why on the terminal. Result
+ * caps the bundle does not name are released.
+ */
+static int fetch_bundle(struct shell *sh)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
+    capos_AuthorityBroker_shellBundle_Params_init_root(&b, &p);
+    capos_AuthorityBroker_shellBundle_Params_set_session(&p, 0);
+    capos_AuthorityBroker_shellBundle_Params_set_profile(&p, sh->profile,
+                                                         strlen(sh->profile));
+    capnp_message msg;
+    capnp_struct root, res, bun;
+    CapCqe c;
+    char ebuf[160];
+    int r = shell_call(sh, sh->broker,
+                       CAPOS_AUTHORITY_BROKER_SHELL_BUNDLE_METHOD_ID, &b,
+                       &sh->login_session.id, 1, &msg, &root, &c);
+    bool taken[CAP_XFER_MAX] = {false};
+    int ret = -1;
+    if (r < 0) {
+        term_say(sh, "capos-shell: the authority broker did not issue a "
+                     "session bundle (%s)", shell_error(sh, r, ebuf,
+                                                        sizeof ebuf));
+    } else if (capos_AuthorityBroker_shellBundle_Results_get_result(&root,
+                                                                    &res) <
+                   0 ||
+               capos_ShellBundleResult_which(&res) > 1) {
+        term_say(sh, "capos-shell: the authority broker's answer is not a "
+                     "ShellBundleResult");
+    } else if (capos_ShellBundleResult_which(&res) == 1) {
+        uint16_t d = capos_ShellBundleResult_get_denied(&res);
+        term_say(sh, "capos-shell: no session bundle for profile \"%s\": %s",
+                 sh->profile,
+                 d < sizeof denial_text / sizeof denial_text[0]
+                     ? denial_text[d]
+                     : "denied");
+    } else if (capos_ShellBundleResult_get_bundle(&res, &bun) < 0) {
+        term_say(sh, "capos-shell: the session bundle does not decode");
+    } else {
+        uint32_t ci = CAPNP_CAP_NULL;
+        sh->session_idx = sh->launcher_idx = -1;
+        if (capos_ShellBundle_get_session(&bun, &ci) == 0)
+            sh->session_idx = keep_cap(sh, &c, taken, ci, "session", 7,
+                                       CAPOS_USER_SESSION_INTERFACE_ID);
+        ci = CAPNP_CAP_NULL;
+        if (capos_ShellBundle_get_launcher(&bun, &ci) == 0)
+            sh->launcher_idx = keep_cap(sh, &c, taken, ci, "launcher", 8,
+                                        CAPOS_PROCESS_SPAWNER_INTERFACE_ID);
+        ci = CAPNP_CAP_NULL;
+        if (capos_ShellBundle_get_systemInfo(&bun, &ci) == 0)
+            keep_cap(sh, &c, taken, ci, "systemInfo", 10,
+                     CAPOS_SYSTEM_INFO_INTERFACE_ID);
+        ci = CAPNP_CAP_NULL;
+        if (capos_ShellBundle_get_languageModel(&bun, &ci) == 0)
+            keep_cap(sh, &c, taken, ci, "languageModel", 13,
+                     CAPOS_LANGUAGE_MODEL_INTERFACE_ID);
+        capnp_list l;
+        if (capos_ShellBundle_get_serviceEndpoints(&bun, &l) == 0)
+            for (uint32_t i = 0; i < capnp_list_len(&l); i++) {
+                capnp_struct nc;
+                const char *s = "";
+                size_t n = 0;
+                ci = CAPNP_CAP_NULL;
+                if (capnp_list_get_struct(&l, i, &nc) < 0)
+                    continue;
+                capos_NamedCap_get_name(&nc, &s, &n);
+                capos_NamedCap_get_cap(&nc, &ci);
+                keep_cap(sh, &c, taken, ci, s, n, 0);
+            }
+        ret = 0;
+    }
+    /* Caps the bundle does not name (or that did not fit) go back. */
+    for (uint32_t i = 0; r >= 0 && i < c.cap_count && i < CAP_XFER_MAX; i++) {
+        const CapTransferResult *rec = result_rec(sh, &c, i);
+        if (rec && !taken[i])
+            capos_rt_release((capos_cap_t){rec->cap_id, rec->interface_id});
+    }
+    return ret;
+}
+
+/*
+ * UserSession.info on the login session: copy its profile name into
+ * sh->profile. Returns 0 or -1 (said on the terminal).
+ */
+static int session_profile(struct shell *sh)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
+    capos_UserSession_info_Params_init_root(&b, &p);
+    capnp_message msg;
+    capnp_struct root, info;
+    const char *s = NULL;
+    size_t n = 0;
+    char ebuf[160];
+    int r = shell_call(sh, sh->login_session, CAPOS_USER_SESSION_INFO_METHOD_ID,
+                       &b, NULL, 0, &msg, &root, NULL);
+    if (r < 0 || capos_UserSession_info_Results_get_info(&root, &info) < 0 ||
+        capos_SessionInfo_get_profile(&info, &s, &n) < 0 || n == 0 ||
+        n > SHELL_NAME_MAX) {
+        term_say(sh, "capos-shell: cannot read the new session's profile (%s)",
+                 r < 0 ? shell_error(sh, r, ebuf, sizeof ebuf)
+                       : "bad SessionInfo");
+        return -1;
+    }
+    memcpy(sh->profile, s, n);
+    sh->profile[n] = '\0';
+    return 0;
+}
+
+/*
+ * SessionManager.login(user, password, console). Returns 1 with
+ * sh->login_session set, 0 for a denial, or -1 if the call failed (said
+ * on the terminal). Wipes every copy of the password it made.
+ */
+static int try_login(struct shell *sh, const char *user, const char *pass)
+{
+    capnp_builder b;
+    capnp_struct_builder p, src;
+    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
+    capos_SessionManager_login_Params_init_root(&b, &p);
+    capos_SessionManager_login_Params_set_username(&p, user, strlen(user));
+    capos_SessionManager_login_Params_set_password(&p, pass, strlen(pass));
+    capos_SessionManager_login_Params_init_source(&p, &src);
+    capos_LoginSource_set_transport(&src, CAPOS_TRANSPORT_CONSOLE);
+    capnp_message msg;
+    capnp_struct root, res;
+    CapCqe c;
+    char ebuf[160];
+    int r = shell_call(sh, sh->sessions, CAPOS_SESSION_MANAGER_LOGIN_METHOD_ID,
+                       &b, NULL, 0, &msg, &root, &c);
+    wipe(sh->pbuf, SHELL_CALL_BUF);
+    int ret = -1;
+    if (r < 0) {
+        term_say(sh, "capos-shell: the session manager did not answer (%s)",
+                 shell_error(sh, r, ebuf, sizeof ebuf));
+    } else if (capos_SessionManager_login_Results_get_result(&root, &res) <
+               0) {
+        term_say(sh, "capos-shell: the session manager's answer is not a "
+                     "LoginResult");
+    } else if (capos_LoginResult_which(&res) == CAPOS_LOGIN_RESULT_WHICH_DENIED) {
+        ret = 0;
+    } else {
+        uint32_t ci = CAPNP_CAP_NULL;
+        const CapTransferResult *rec = NULL;
+        if (capos_LoginResult_which(&res) == CAPOS_LOGIN_RESULT_WHICH_SESSION &&
+            capos_LoginResult_get_session(&res, &ci) == 0)
+            rec = result_rec(sh, &c, ci);
+        if (rec) {
+            sh->login_session =
+                (capos_cap_t){rec->cap_id, CAPOS_USER_SESSION_INTERFACE_ID};
+            ret = 1;
+        } else {
+            term_say(sh, "capos-shell: the session manager granted a login "
+                         "without a session cap");
+        }
+    }
+    /* Release result caps the answer does not hand over as the session. */
+    for (uint32_t i = 0; r >= 0 && i < c.cap_count && i < CAP_XFER_MAX; i++) {
+        const CapTransferResult *rec = result_rec(sh, &c, i);
+        if (rec && !(ret == 1 && rec->cap_id == sh->login_session.id))
+            capos_rt_release((capos_cap_t){rec->cap_id, rec->interface_id});
+    }
+    return ret;
+}
+
+int shell_login(struct shell *sh)
+{
+    char user[SHELL_USER_MAX + 1];
+    char *pass = capos_alloc(SHELL_PASS_MAX + 1);
+    if (!pass)
+        return SHELL_EXIT_SYSTEM;
+    unsigned tries = 0, empty = 0;
+    int code = SHELL_EXIT_LOGIN_FAILED, err;
+    term_say(sh, "capos-shell: log in (Ctrl-D ends the shell)");
+    while (tries < LOGIN_TRIES) {
+        enum term_read w = term_read_line(sh, "username> ",
+                                          CAPOS_ECHO_MODE_VISIBLE,
+                                          SHELL_USER_MAX, user, sizeof user,
+                                          &err);
+        if (w == TERM_INTERRUPTED)
+            continue;
+        if (w == TERM_EOF) {
+            term_say(sh, "capos-shell: end of input before login; no session "
+                         "was opened");
+            code = SHELL_EXIT_EOF_LOGIN;
+            goto out;
+        }
+        if (w == TERM_ERROR) {
+            code = SHELL_EXIT_SYSTEM;
+            goto out;
+        }
+        if (user[0] == '\0') {
+            if (++empty >= EMPTY_MAX) {
+                term_say(sh, "capos-shell: no user name given; giving up");
+                goto out;
+            }
+            continue;
+        }
+        empty = 0;
+        w = term_read_line(sh, "password> ", CAPOS_ECHO_MODE_HIDDEN,
+                           SHELL_PASS_MAX, pass, SHELL_PASS_MAX + 1, &err);
+        if (w == TERM_INTERRUPTED)
+            continue;
+        if (w == TERM_EOF) {
+            term_say(sh, "capos-shell: end of input during login; no session "
+                         "was opened");
+            code = SHELL_EXIT_EOF_LOGIN;
+            goto out;
+        }
+        if (w == TERM_ERROR) {
+            code = SHELL_EXIT_SYSTEM;
+            goto out;
+        }
+        int r = try_login(sh, user, pass);
+        wipe(pass, SHELL_PASS_MAX + 1);
+        if (r < 0) {
+            code = SHELL_EXIT_SYSTEM;
+            goto out;
+        }
+        if (r == 0) {
+            tries++;
+            term_say(sh, "login incorrect");
+            continue;
+        }
+        memcpy(sh->user, user, sizeof user);
+        sh->logged_in = true;
+        if (session_profile(sh) < 0 || fetch_bundle(sh) < 0) {
+            shell_logout(sh);
+            code = SHELL_EXIT_SYSTEM;
+            goto out;
+        }
+        code = SHELL_EXIT_OK;
+        goto out;
+    }
+    term_say(sh, "capos-shell: %u failed logins; the shell ends", tries);
+out:
+    wipe(pass, SHELL_PASS_MAX + 1);
+    capos_free(pass);
+    return code;
+}
+
+void shell_logout(struct shell *sh)
+{
+    for (unsigned i = 0; i < sh->njobs; i++)
+        capos_rt_release(sh->jobs[i]);
+    sh->njobs = 0;
+    for (unsigned i = 0; i < sh->nbundle; i++)
+        capos_rt_release(sh->bundle[i].cap);
+    sh->nbundle = 0;
+    sh->session_idx = sh->launcher_idx = -1;
+    if (!sh->logged_in)
+        return;
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
+    capos_UserSession_logout_Params_init_root(&b, &p);
+    char ebuf[160];
+    int r = shell_call(sh, sh->login_session,
+                       CAPOS_USER_SESSION_LOGOUT_METHOD_ID, &b, NULL, 0, NULL,
+                       NULL, NULL);
+    if (r < 0)
+        term_say(sh, "capos-shell: logout was not confirmed (%s)",
+                 shell_error(sh, r, ebuf, sizeof ebuf));
+    capos_rt_release(sh->login_session);
+    sh->logged_in = false;
+}
