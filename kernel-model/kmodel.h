@@ -373,10 +373,25 @@ void handle_process_exit(struct k_process *p);
 /* The kernel (kernel.c)                                              */
 /* ------------------------------------------------------------------ */
 
+/* One ring event for --trace: an SQE taken (sqe) or a CQE posted. */
+struct k_trace {
+    bool sqe;
+    uint32_t pid;
+    uint32_t tid;      /* the thread in cap_enter (0: host context) */
+    uint8_t opcode;    /* sqe only */
+    uint32_t cap_id;   /* sqe only */
+    uint64_t iface;    /* sqe only: the invoked cap's interface, 0 if none */
+    uint16_t method;   /* sqe only */
+    uint64_t user_data;
+    int32_t result;    /* cqe only */
+};
+
 struct k_config {
     uint64_t seed;      /* drives every nondeterministic choice */
     bool virtual_clock; /* time moves only when idle or advanced */
     bool shuffle;       /* seeded run-queue order among runnable threads */
+    /* Called for every SQE taken and CQE posted when set (--trace). */
+    void (*trace)(const struct k_trace *ev);
 };
 
 struct k_stats {

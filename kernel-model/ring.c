@@ -62,6 +62,15 @@ static CapCqe *cq_claim(struct k_process *p)
  * it now has enough. */
 static void cq_publish(struct k_process *p)
 {
+    if (k.cfg.trace) {
+        const CapCqe *c = &p->ring->cq[p->rs.cq_tail & (CAP_CQ_ENTRIES - 1)];
+        struct k_trace ev = {.sqe = false,
+                             .pid = p->pid,
+                             .tid = k.current ? k.current->tid : 0,
+                             .user_data = c->user_data,
+                             .result = c->result};
+        k.cfg.trace(&ev);
+    }
     p->rs.cq_tail++;
     store_release(&p->ring->hdr.cq_tail, p->rs.cq_tail);
     k.stats.cqes++;
@@ -375,9 +384,25 @@ static bool sqe_fetch(CapSqe *d, const CapSqe *s)
     return junk == 0;
 }
 
+static void trace_sqe(struct k_process *p, const CapSqe *s)
+{
+    struct ct_slot *slot = s->cap_id ? ct_lookup(&p->caps, s->cap_id) : NULL;
+    struct k_trace ev = {.sqe = true,
+                         .pid = p->pid,
+                         .tid = k.current ? k.current->tid : 0,
+                         .opcode = s->opcode,
+                         .cap_id = s->cap_id,
+                         .iface = slot ? slot->obj->ops->interface_id : 0,
+                         .method = s->method_id,
+                         .user_data = s->user_data};
+    k.cfg.trace(&ev);
+}
+
 /* Validate and execute one copied SQE; posts its CQE now or later. */
 static void ring_dispatch(struct k_process *p, const CapSqe *s, bool zero_ok)
 {
+    if (k.cfg.trace)
+        trace_sqe(p, s);
     int r = sqe_check_common(s, zero_ok);
     if (r == 0) {
         switch (s->opcode) {

@@ -15,15 +15,68 @@
 #include <unistd.h>
 
 #include "binaries.h"
+#include "capos.capnp.h"
 #include "console_uv.h"
 #include "kmodel.h"
 #include "port_uv.h"
 #include "selftest.h"
 
+static const char *const op_names[] = {"NOP",     "CALL",   "RECV",
+                                       "RETURN",  "RELEASE", "FINISH",
+                                       "PARK",    "UNPARK"};
+
+static const char *const err_names[] = {
+    "ok",
+    "INVALID_REQUEST",
+    "INVALID_PARAMS_BUFFER",
+    "INVALID_RESULT_BUFFER",
+    "INVOKE_FAILED",
+    "UNSUPPORTED_OPCODE",
+    "APPLICATION_EXCEPTION",
+    "APPLICATION_EXCEPTION_TRUNCATED",
+    "INVALID_TRANSFER",
+    "TRANSFER_REJECTED",
+    "QUEUE_FULL",
+    "DISCONNECTED",
+    "RING_BUSY",
+    "RING_CORRUPT",
+};
+
+/* --trace: one line per ring event, names from the generated schema. */
+static void trace_event(const struct k_trace *ev)
+{
+    if (!ev->sqe) {
+        const char *st = ev->result >= 0 ? "ok"
+                         : -ev->result < (int)(sizeof err_names /
+                                               sizeof err_names[0])
+                             ? err_names[-ev->result]
+                             : "?";
+        fprintf(stderr, "trace: cqe pid=%u tid=%u ud=%#" PRIx64
+                        " result=%d %s\n",
+                ev->pid, ev->tid, ev->user_data, ev->result, st);
+        return;
+    }
+    const char *op = ev->opcode < sizeof op_names / sizeof op_names[0]
+                         ? op_names[ev->opcode]
+                         : "?";
+    const capnpc_c_interface_info *ii = capos_interface_info(ev->iface);
+    const char *m = capos_method_name(ev->iface, ev->method);
+    if (ev->opcode == CAP_OP_CALL)
+        fprintf(stderr, "trace: sqe pid=%u tid=%u %s cap=%#x %s.%s ud=%#" PRIx64
+                        "\n",
+                ev->pid, ev->tid, op, ev->cap_id, ii ? ii->name : "?",
+                m ? m : "?", ev->user_data);
+    else
+        fprintf(stderr, "trace: sqe pid=%u tid=%u %s cap=%#x %s ud=%#" PRIx64
+                        "\n",
+                ev->pid, ev->tid, op, ev->cap_id, ii ? ii->name : "-",
+                ev->user_data);
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: capos-sim [--selftest | --manifest FILE] [--seed N] "
-          "[--virtual-clock] [--console stdio|pipe]\n"
+          "[--virtual-clock] [--console stdio|pipe] [--trace]\n"
           "\n"
           "Run a capOS system in this process. Without --selftest or\n"
           "--manifest it boots the built-in default system\n"
@@ -47,6 +100,9 @@ static void usage(FILE *f)
           "  --console MODE   console input: stdio (a terminal is put in raw\n"
           "                   mode, restored at exit; the default) or pipe\n"
           "                   (stdin read as bytes, for scripted runs)\n"
+          "  --trace          one line on stderr per SQE taken and CQE posted:\n"
+          "                   process, thread, opcode, interface.method,\n"
+          "                   user_data, status\n"
           "  -h, --help       this text\n",
           f);
 }
@@ -160,6 +216,7 @@ int main(int argc, char **argv)
         {"seed", required_argument, NULL, 'S'},
         {"virtual-clock", no_argument, NULL, 'v'},
         {"console", required_argument, NULL, 'c'},
+        {"trace", no_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -188,6 +245,9 @@ int main(int argc, char **argv)
             break;
         case 'v':
             cfg.virtual_clock = true;
+            break;
+        case 't':
+            cfg.trace = trace_event;
             break;
         case 'c':
             if (sim_console_parse_mode(optarg, &console_mode) != 0) {
