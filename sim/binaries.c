@@ -27,6 +27,8 @@ SERVICE(credential_store)
 SERVICE(session_manager)
 SERVICE(authority_broker)
 SERVICE(shell)
+SERVICE(shell_launcher)
+SERVICE(echo_identity)
 
 static const struct sim_binary builtins[] = {
     {"hello", entry_hello},
@@ -38,6 +40,8 @@ static const struct sim_binary builtins[] = {
     {"session-manager", entry_session_manager},
     {"authority-broker", entry_authority_broker},
     {"capos-shell", entry_shell},
+    {"shell-launcher", entry_shell_launcher},
+    {"echo-identity", entry_echo_identity},
 };
 
 void sim_register_builtins(void)

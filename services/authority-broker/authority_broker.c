@@ -27,8 +27,12 @@
  * profileNotAllowed (mismatch), profileNotInteractive; each is audited
  * (launch=bundle-<denial>; launch=bundle-issued on success).
  *
- * Not yet: the scoped launcher (bundle.launcher stays null), languageModel
- * and toolPermissions.
+ * bundle.launcher: a copy of the broker's CapSet entry "launcher.<profile>"
+ * when the manifest gives it one (a shell-launcher facet badged for that
+ * profile, services/shell-launcher; docs/abi.md §13.5), else null. It is
+ * typed ProcessSpawner, so no profile `caps` entry can pass it on.
+ *
+ * Not yet: languageModel and toolPermissions.
  */
 #include <stdio.h>
 #include <string.h>
@@ -282,6 +286,13 @@ static int shell_bundle(struct broker *b, capos_server_call_t *call)
         (i = capos_server_add_cap(call, b->sysinfo.id, CAP_XFER_COPY)) >= 0)
         capos_ShellBundle_set_systemInfo(&bundle, (uint32_t)i);
     capos_ShellBundle_set_expiresNs(&bundle, expires);
+    char lname[sizeof "launcher." + PROFILE_MAX];
+    capos_cap_t lcap;
+    snprintf(lname, sizeof lname, "launcher.%s", profile);
+    if (capos_capset_find(b->caps, lname, CAPOS_PROCESS_SPAWNER_INTERFACE_ID,
+                          &lcap) == 0 &&
+        (i = capos_server_add_cap(call, lcap.id, CAP_XFER_COPY)) >= 0)
+        capos_ShellBundle_set_launcher(&bundle, (uint32_t)i);
 
     capnp_list pcaps;
     uint32_t np = 0;

@@ -15,7 +15,9 @@
  *   session                  principal, profile, auth strength, source
  *   spawn NAME [with { child: [client] @cap, ... }]
  *                            start NAME through the bundle's launcher,
- *                            passing bundle caps (copied, identity kept)
+ *                            passing bundle caps (copied, identity kept),
+ *                            wait for it and report its exit status
+ *                            (foreground; the launcher adds "console")
  *   echo TEXT                TEXT
  *   exit (or logout)         log out, release every cap, exit 0
  * Badge syntax (`badge N`, `@<number>`, `#<number>`) is refused: a user
@@ -65,9 +67,13 @@ static void cmd_caps(struct shell *sh)
     char nb[48];
     term_say(sh, "session bundle: %u cap%s", sh->nbundle,
              sh->nbundle == 1 ? "" : "s");
+    /* The launcher is a scoped spawner (the profile's programs only), not
+     * the kernel's ProcessSpawner: say so rather than its wire type. */
     for (unsigned i = 0; i < sh->nbundle; i++)
         term_say(sh, "  %-16s %s", sh->bundle[i].name,
-                 iface_name(sh->bundle[i].iface, nb, sizeof nb));
+                 (int)i == sh->launcher_idx
+                     ? "scoped launcher (your profile's programs)"
+                     : iface_name(sh->bundle[i].iface, nb, sizeof nb));
 }
 
 /* Copy text field s[0..n) for display (printable ASCII, else '?'). */
@@ -330,17 +336,44 @@ static void cmd_spawn(struct shell *sh, const char *args)
     }
     /* Record 0 is the ProcessHandle (docs/abi.md §13.1); no endpoint
      * grants, so nothing else should come back: release any extra. */
+    capos_cap_t job = {0, 0};
+    bool have = false;
     for (uint32_t i = 0; i < c.cap_count && i < CAP_XFER_MAX; i++) {
         CapTransferResult rec;
         memcpy(&rec, sh->rbuf + CAP_ALIGN8((uint32_t)r) + i * sizeof rec,
                sizeof rec);
         capos_cap_t cap = {rec.cap_id, rec.interface_id};
-        if (i == 0)
-            sh->jobs[sh->njobs++] = cap;
-        else
+        if (i == 0) {
+            job = cap;
+            have = true;
+        } else {
             capos_rt_release(cap);
+        }
+    }
+    if (!have) {
+        term_say(sh, "spawn: the launcher returned no handle for %s", name);
+        return;
     }
     term_say(sh, "spawn: started %s", name);
+    /* Foreground: wait for the program and report how it ended. */
+    capnp_builder wb;
+    capnp_struct_builder wp;
+    capnp_builder_init(&wb, sh->pbuf, SHELL_CALL_BUF);
+    capos_ProcessHandle_wait_Params_init_root(&wb, &wp);
+    capnp_message wm;
+    capnp_struct wr;
+    r = shell_call(sh, job, CAPOS_PROCESS_HANDLE_WAIT_METHOD_ID, &wb, NULL, 0,
+                   &wm, &wr, NULL);
+    if (r < 0) {
+        /* Keep the handle: logout releases it. */
+        sh->jobs[sh->njobs++] = job;
+        term_say(sh, "spawn: cannot wait for %s: %s", name,
+                 shell_error(sh, r, ebuf, sizeof ebuf));
+        return;
+    }
+    capos_rt_release(job);
+    term_say(sh, "spawn: %s exited with status %lld", name,
+             (long long)capos_ProcessHandle_wait_Results_get_exitCode(&wr));
 }
 
 /* ---- the loop ------------------------------------------------------- */

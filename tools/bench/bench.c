@@ -4,10 +4,13 @@
  *
  * Links: tools/bench/bench.c, tools/bench/anchors.c, every kernel-model
  * source (kernel-model/[a-z]*.c), the codec services/rt/capnp.c,
- * sim/port_uv.c, sim/ctx.c and arch/x86_64/switch.S (x86_64 only);
- * libraries -luv -luring -lpthread (liburing optional: without
- * HAVE_LIBURING the io_uring anchors report themselves unavailable).
- * Built at -O2 without sanitizers.
+ * sim/port_uv.c, sim/console_uv.c, sim/ctx.c, sim/syscall.c,
+ * sim/binaries.c, the generated sim/default-manifest.c and
+ * arch/x86_64/switch.S (x86_64 only); bench copies of the service
+ * libraries, the runtime and the schema code (boot_to_prompt boots the
+ * default system); libraries -luv -luring -largon2 -lpthread (liburing
+ * optional: without HAVE_LIBURING the io_uring anchors report themselves
+ * unavailable). Built at -O2 without sanitizers.
  *
  * Usage: capos-bench [--list] [FIGURE...]
  *   With names, runs only those figures (ratios need their anchors too).
@@ -19,7 +22,9 @@
  * each repetition times a loop of N operations with CLOCK_MONOTONIC and
  * yields ns/op. Output: a table (min, median, max ns/op and, for model
  * figures, anchor median / figure median ratios), then one line per figure
- * that ran: `bench: NAME median_ns=X min_ns=Y max_ns=Z`.
+ * that ran: `bench: NAME median_ns=X min_ns=Y max_ns=Z`. Memory figures
+ * (unit "bytes": idle_process_bytes, thread_bytes) report bytes instead:
+ * `bench: NAME median_bytes=X min_bytes=Y max_bytes=Z`.
  *
  * Model figures use only the kmodel.h API, on a kernel brought up with
  * seed 1 and the real clock. Their "user code" runs on model threads and
@@ -37,10 +42,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "bench.h"
+#include "binaries.h"
 #include "capos/capnp.h"
+#include "console_uv.h"
 #include "kmodel.h"
 #include "port_uv.h"
+#include "selftest.h"
 
 #define BENCH_DEFAULT_RUNS 7u
 #define BENCH_MAX_RUNS 1000u
@@ -687,6 +700,324 @@ static int fig_capnp_tcp_recv1k(uint64_t ops, unsigned reps, double *samples)
 }
 
 /* ---------------------------------------------------------------- */
+/* boot_to_prompt                                                    */
+/* ---------------------------------------------------------------- */
+
+/*
+ * The hook: a libuv prepare handle on the port's loop. Its callback runs
+ * whenever k_run, with no thread runnable, calls port_idle (prepare
+ * callbacks run in every uv_run, just before the loop polls). The first
+ * time it sees the console watched (sim_console_is_watched: a readLine
+ * waits, i.e. the shell wrote `username> ` and blocked), it takes the
+ * time and closes the console: the waiting readLine reads the end of
+ * input, capos-shell leaves, and k_run returns once the system wound down
+ * (not timed). No model change; the handle is unreferenced so it never
+ * keeps the loop alive by itself.
+ */
+static struct {
+    uv_prepare_t prep;
+    uint64_t at; /* bench_now_ns() when the prompt was seen waiting */
+    bool seen;
+} btp;
+
+static void btp_on_prepare(uv_prepare_t *h)
+{
+    (void)h;
+    if (!btp.seen && sim_console_is_watched()) {
+        btp.at = bench_now_ns();
+        btp.seen = true;
+        sim_console_close();
+    }
+}
+
+static void btp_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+/*
+ * One boot of the embedded default manifest (the bytes capos-sim boots,
+ * sim/default-manifest.c, with sim/binaries.c's builtins), console input
+ * on a pipe that never gets a byte, console output to /dev/null. Returns
+ * ns from k_init to the shell waiting on its first readLine, or 0 after
+ * printing why it failed.
+ */
+static uint64_t boot_once(const char *figure, int devnull)
+{
+    const struct k_config cfg = {.seed = 1, .virtual_clock = false};
+    struct k_process *init = NULL;
+    char err[256];
+    int fds[2], rc;
+    uint64_t t0, ns = 0;
+
+    if (pipe(fds) != 0) {
+        printf("%s failed: pipe: %s\n", figure, strerror(errno));
+        return 0;
+    }
+    rc = sim_console_open(fds[0], SIM_CONSOLE_PIPE);
+    if (rc < 0) {
+        printf("%s failed: sim_console_open: %s\n", figure, uv_strerror(rc));
+        goto out_pipe;
+    }
+    sim_console_set_fd(devnull);
+    btp.seen = false;
+    uv_prepare_init(sim_loop(), &btp.prep);
+    uv_prepare_start(&btp.prep, btp_on_prepare);
+    uv_unref((uv_handle_t *)&btp.prep);
+
+    t0 = bench_now_ns();
+    rc = k_init(&cfg);
+    if (rc != 0) {
+        printf("%s failed: k_init returned %d (%s)\n", figure, rc,
+               cap_err_name(rc));
+        goto out_prep;
+    }
+    if (k_boot(sim_default_manifest, sim_default_manifest_len, &init, err,
+               sizeof err) != 0) {
+        printf("%s failed: k_boot(default manifest): %s\n", figure, err);
+        k_shutdown();
+        goto out_prep;
+    }
+    (void)k_run();
+    k_shutdown();
+    if (btp.seen)
+        ns = btp.at - t0 > 0 ? btp.at - t0 : 1;
+    else
+        printf("%s failed: the system never waited on a console readLine\n",
+               figure);
+out_prep:
+    uv_close((uv_handle_t *)&btp.prep, btp_closed);
+    sim_console_close();
+    uv_run(sim_loop(), UV_RUN_NOWAIT); /* close callbacks */
+    sim_console_set_fd(STDOUT_FILENO);
+out_pipe:
+    close(fds[0]);
+    close(fds[1]);
+    return ns;
+}
+
+/* ns from k_init + k_boot(default manifest) to the `username>` prompt
+ * waiting; ops boots per repetition, averaged. */
+static int fig_boot_to_prompt(uint64_t ops, unsigned reps, double *samples)
+{
+    const char *figure = "boot_to_prompt";
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+    if (devnull < 0) {
+        printf("%s failed: /dev/null: %s\n", figure, strerror(errno));
+        return BENCH_FAIL;
+    }
+    sim_register_builtins();
+    for (unsigned r = 0; r < reps; r++) {
+        uint64_t sum = 0;
+
+        for (uint64_t i = 0; i < ops; i++) {
+            uint64_t ns = boot_once(figure, devnull);
+
+            if (ns == 0) {
+                close(devnull);
+                return BENCH_FAIL;
+            }
+            sum += ns;
+        }
+        samples[r] = (double)sum / (double)ops;
+    }
+    close(devnull);
+    return BENCH_OK;
+}
+
+/* ---------------------------------------------------------------- */
+/* idle_process_bytes, thread_bytes                                  */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Method: host memory actually resident, not allocation sizes. Each
+ * repetition brings a kernel up, returns freed heap to the host
+ * (malloc_trim) and reads the resident set (/proc/self/statm); creates
+ * the processes and threads and runs them until every thread is blocked
+ * (k_run returns: nothing runnable, no device work); reads the resident
+ * set again. The increase covers the model's structs (process, captable,
+ * threads, contexts), allocator overhead and the arena pages touched
+ * (ring, CapSet page, stacks); mincore() on every thread's stack slot
+ * counts the touched stack pages, which are subtracted. Page tables are
+ * not in the resident set and are not counted.
+ *
+ * idle_process_bytes: ops processes (default options: 4 MiB arena, 256
+ * cap slots, 128 KiB stacks), each with one thread blocked in
+ * cap_enter(1, infinite) on an empty ring; bytes per process.
+ * thread_bytes: processes with one such thread each, then 7 more threads
+ * per process (parked in k_thread_wait: one cap_enter waiter per ring),
+ * about ops threads in all; bytes per added thread (second resident
+ * reading minus the first, minus the added stack pages).
+ */
+
+#define MEM_EXTRA_THREADS 7u
+
+static long mem_page_size(void)
+{
+    static long ps;
+
+    if (ps == 0)
+        ps = sysconf(_SC_PAGESIZE);
+    return ps;
+}
+
+/* Resident bytes of this process (statm's second field). */
+static int64_t mem_resident(void)
+{
+    long size = 0, resident = 0;
+    FILE *f;
+
+    malloc_trim(0);
+    f = fopen("/proc/self/statm", "r");
+    if (f == NULL)
+        return -1;
+    if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+        resident = -1;
+    fclose(f);
+    return resident < 0 ? -1 : (int64_t)resident * mem_page_size();
+}
+
+/* Resident bytes of the stack slots of p's threads. */
+static int64_t mem_stack_resident(struct k_process *p)
+{
+    static unsigned char vec[1024];
+    long ps = mem_page_size();
+    size_t pages = p->stack_size / (size_t)ps;
+    int64_t n = 0;
+
+    if (pages > sizeof vec)
+        return -1;
+    for (struct k_thread *t = p->threads; t != NULL; t = t->proc_next) {
+        uint8_t *lo = p->arena + p->arena_size -
+                      (size_t)(t->stack_slot + 1) * p->stack_size;
+
+        if (mincore(lo, p->stack_size, vec) != 0)
+            return -1;
+        for (size_t i = 0; i < pages; i++)
+            n += vec[i] & 1;
+    }
+    return n * ps;
+}
+
+static void mem_ring_waiter(void *arg)
+{
+    (void)arg;
+    (void)k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
+}
+
+static void mem_parked(void *arg)
+{
+    (void)arg;
+    (void)k_thread_wait(UINT64_MAX);
+}
+
+/* Resident bytes minus resident stack bytes of procs[0..n). */
+static int64_t mem_reading(struct k_process **procs, uint64_t n)
+{
+    int64_t rss = mem_resident(), stacks = 0;
+
+    for (uint64_t i = 0; i < n && rss >= 0; i++) {
+        int64_t s = mem_stack_resident(procs[i]);
+
+        if (s < 0)
+            return -1;
+        stacks += s;
+    }
+    return rss - stacks;
+}
+
+/* One repetition: nproc processes with a ring waiter each, then (extra)
+ * parked threads per process. *per_proc and *per_thread get bytes. */
+static int mem_once(const char *figure, uint64_t nproc, unsigned extra,
+                    double *per_proc, double *per_thread)
+{
+    struct k_process **procs = calloc(nproc, sizeof *procs);
+    int64_t base, after_procs, after_threads = 0;
+    int result = BENCH_FAIL;
+    unsigned stuck;
+
+    if (procs == NULL) {
+        printf("%s failed: out of memory\n", figure);
+        return BENCH_FAIL;
+    }
+    if (!model_up(figure)) {
+        free(procs);
+        return BENCH_FAIL;
+    }
+    base = mem_reading(procs, 0);
+    for (uint64_t i = 0; i < nproc; i++) {
+        procs[i] = model_process(figure, "bench-idle");
+        if (procs[i] == NULL ||
+            !model_thread(figure, procs[i], mem_ring_waiter, NULL))
+            goto out;
+    }
+    stuck = k_run();
+    after_procs = mem_reading(procs, nproc);
+    if (stuck != nproc) {
+        printf("%s failed: %u thread(s) blocked, want %llu\n", figure, stuck,
+               (unsigned long long)nproc);
+        goto out;
+    }
+    if (extra > 0) {
+        for (uint64_t i = 0; i < nproc; i++)
+            for (unsigned e = 0; e < extra; e++)
+                if (!model_thread(figure, procs[i], mem_parked, NULL))
+                    goto out;
+        stuck = k_run();
+        after_threads = mem_reading(procs, nproc);
+        if (stuck != nproc * (1 + extra)) {
+            printf("%s failed: %u thread(s) blocked, want %llu\n", figure,
+                   stuck, (unsigned long long)(nproc * (1 + extra)));
+            goto out;
+        }
+    }
+    if (base < 0 || after_procs < 0 || after_threads < 0) {
+        printf("%s failed: cannot read /proc/self/statm or mincore\n",
+               figure);
+        goto out;
+    }
+    *per_proc = (double)(after_procs - base) / (double)nproc;
+    if (extra > 0)
+        *per_thread = (double)(after_threads - after_procs) /
+                      (double)(nproc * extra);
+    result = BENCH_OK;
+out:
+    k_shutdown();
+    free(procs);
+    return result;
+}
+
+static int fig_idle_process_bytes(uint64_t ops, unsigned reps,
+                                  double *samples)
+{
+    for (unsigned r = 0; r < reps; r++) {
+        double per_thread = 0;
+        int rc = mem_once("idle_process_bytes", ops, 0, &samples[r],
+                          &per_thread);
+
+        if (rc != BENCH_OK)
+            return rc;
+    }
+    return BENCH_OK;
+}
+
+static int fig_thread_bytes(uint64_t ops, unsigned reps, double *samples)
+{
+    uint64_t nproc = (ops + MEM_EXTRA_THREADS - 1) / MEM_EXTRA_THREADS;
+
+    for (unsigned r = 0; r < reps; r++) {
+        double per_proc = 0;
+        int rc = mem_once("thread_bytes", nproc, MEM_EXTRA_THREADS, &per_proc,
+                          &samples[r]);
+
+        if (rc != BENCH_OK)
+            return rc;
+    }
+    return BENCH_OK;
+}
+
+/* ---------------------------------------------------------------- */
 /* The figure table                                                  */
 /* ---------------------------------------------------------------- */
 
@@ -704,6 +1035,7 @@ struct figure {
     uint64_t ops;
     const char *what;
     const char *vs[VS_COLUMNS];
+    const char *unit; /* what samples count: NULL for ns per op, "bytes" */
 };
 
 static const struct figure figures[] = {
@@ -744,6 +1076,23 @@ static const struct figure figures[] = {
      .ops = 1000000,
      .what = "codec: encode + decode a result struct with a 1 KiB Data, "
              "ns per encode+decode"},
+    {.name = "boot_to_prompt",
+     .run = fig_boot_to_prompt,
+     .ops = 1,
+     .what = "model+services: k_init + k_boot(default manifest) until the "
+             "shell's first readLine waits (k_run idle), ns per boot"},
+    {.name = "idle_process_bytes",
+     .run = fig_idle_process_bytes,
+     .ops = 256,
+     .what = "model: resident bytes per idle process (1 thread in "
+             "cap_enter), RSS increase minus touched stack pages",
+     .unit = "bytes"},
+    {.name = "thread_bytes",
+     .run = fig_thread_bytes,
+     .ops = 1792,
+     .what = "model: resident bytes per added blocked thread, RSS increase "
+             "minus touched stack pages",
+     .unit = "bytes"},
     {.name = "io_uring_nop_batch1",
      .run = bench_io_uring_nop_batch1,
      .ops = 100000,
@@ -875,8 +1224,9 @@ static void select_figures(int argc, char **argv)
 
 static void print_table(unsigned runs)
 {
-    printf("\ncapos-bench: ns per operation over %u runs; ratio columns = "
-           "anchor median / figure median (> 1: the figure is faster)\n\n",
+    printf("\ncapos-bench: ns per operation (bytes for *_bytes figures) "
+           "over %u runs; ratio columns = anchor median / figure median "
+           "(> 1: the figure is faster)\n\n",
            runs);
     printf("%-22s %11s %11s %11s", "figure", "min", "median", "max");
     for (int c = 0; c < VS_COLUMNS; c++)
@@ -952,11 +1302,14 @@ int main(int argc, char **argv)
             failed++;
     }
     print_table(runs);
-    for (size_t i = 0; i < NFIGURES; i++)
+    for (size_t i = 0; i < NFIGURES; i++) {
+        const char *u = figures[i].unit != NULL ? figures[i].unit : "ns";
+
         if (results[i].selected && results[i].status == BENCH_OK)
-            printf("bench: %s median_ns=%.1f min_ns=%.1f max_ns=%.1f\n",
-                   figures[i].name, results[i].median, results[i].min,
-                   results[i].max);
+            printf("bench: %s median_%s=%.1f min_%s=%.1f max_%s=%.1f\n",
+                   figures[i].name, u, results[i].median, u, results[i].min,
+                   u, results[i].max);
+    }
     sim_port_fini();
     free(samples);
     if (failed)

@@ -1,0 +1,78 @@
+/*
+ * echo-identity - a demo participant pair for endpoint identity
+ * (builtin "echo-identity"): one binary, two roles by CapSet.
+ *
+ * Server: caps "serve" (Endpoint) and "console". Every call on "serve",
+ * whatever its method, is reported on the console as
+ *   echo-identity: call from badge N
+ * where N is the kernel-set badge of the caller's facet (the identity the
+ * caller holds, never a value it sends), and answered with an empty
+ * result. Exits when its endpoint is disconnected.
+ *
+ * Client: caps "svc" (a facet of the server's endpoint) and "console"
+ * (e.g. started from the shell: `spawn echo-identity with { svc: @svc }`).
+ * Calls svc once and says "echo-identity: svc answered" (exit 0) or why
+ * not (exit 1).
+ *
+ * Neither role can choose a badge: the server sees what the kernel says.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "capos.capnp.h"
+#include "capos_rt.h"
+#include "server.h"
+
+static void say(capos_cap_t con, const char *text)
+{
+    uint8_t buf[512];
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, buf, sizeof buf);
+    capos_Console_writeLine_Params_init_root(&b, &p);
+    capos_Console_writeLine_Params_set_text(&p, text, strlen(text));
+    capos_rt_call_capnp(con, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &b, NULL, 0,
+                        NULL, NULL);
+}
+
+static int on_call(void *ctx, capos_server_call_t *call)
+{
+    char line[96];
+    snprintf(line, sizeof line, "echo-identity: call from badge %llu",
+             (unsigned long long)call->badge);
+    say(*(capos_cap_t *)ctx, line);
+    return CAPOS_SERVE_REPLY;
+}
+
+int capos_main(capos_capset_t *caps)
+{
+    capos_cap_t con, ep, svc;
+    if (capos_capset_find(caps, "console", CAPOS_CONSOLE_INTERFACE_ID, &con))
+        return 10;
+    if (capos_capset_find(caps, "serve", CAPOS_ENDPOINT_INTERFACE_ID, &ep) ==
+        0) {
+        int r = capos_serve(ep, on_call, &con);
+        return r == 0 || r == CAP_ERR_DISCONNECTED ? 0 : 3;
+    }
+    if (capos_capset_find(caps, "svc", 0, &svc) != 0) {
+        say(con, "echo-identity: needs \"serve\" (server) or \"svc\" "
+                 "(client)");
+        return 2;
+    }
+    /* An empty params struct (any empty struct will do). */
+    uint8_t buf[64], res[64];
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, buf, sizeof buf);
+    capos_ProcessHandle_wait_Params_init_root(&b, &p);
+    int r = capos_rt_call_capnp(svc, 0, &b, res, sizeof res, NULL, NULL);
+    if (r < 0) {
+        char line[80];
+        snprintf(line, sizeof line, "echo-identity: svc did not answer (%d)",
+                 r);
+        say(con, line);
+        return 1;
+    }
+    say(con, "echo-identity: svc answered");
+    return 0;
+}
