@@ -403,6 +403,14 @@ static void ring_dispatch(struct k_process *p, const CapSqe *s, bool zero_ok)
 {
     if (k.cfg.trace)
         trace_sqe(p, s);
+    /* A well-formed NOP (every other field zero) completes at once. */
+    if (s->opcode == CAP_OP_NOP && zero_ok &&
+        (s->flags | s->cap_id | s->addr | s->len | s->method_id |
+         s->xfer_cap_count | s->result_addr | s->result_len |
+         s->call_id) == 0) {
+        post_result(p, s->user_data, 0);
+        return;
+    }
     int r = sqe_check_common(s, zero_ok);
     if (r == 0) {
         switch (s->opcode) {
