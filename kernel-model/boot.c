@@ -49,6 +49,9 @@ enum {
     KSRC_PROCESS_SPAWNER = 4,
     KSRC_BOOT_PACKAGE = 5,
     KSRC_NULL_CAP = 7,
+    KSRC_THREAD_SPAWNER = 8,
+    KSRC_THREAD_CONTROL = 9,
+    KSRC_PARK_SPACE = 10,
 };
 
 static const char *const ksrc_names[] = {
@@ -191,6 +194,12 @@ static int grant_kernel(struct k_process *p, uint16_t src,
         return timercap_grant(p, id);
     case KSRC_NULL_CAP:
         return nullcap_grant(p, id);
+    case KSRC_THREAD_SPAWNER:
+        return threadspawner_grant(p, id);
+    case KSRC_THREAD_CONTROL:
+        return threadcontrol_grant(p, id);
+    case KSRC_PARK_SPACE:
+        return parkspace_grant(p, id);
     case KSRC_BOOT_PACKAGE:
         return bootpkg_grant(p, bytes, len, id);
     case KSRC_PROCESS_SPAWNER:

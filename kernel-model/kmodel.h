@@ -21,6 +21,7 @@ struct k_object;
 struct k_process;
 struct k_thread;
 struct k_call;
+struct thread_handle;
 
 /* ------------------------------------------------------------------ */
 /* Kernel objects (object.c)                                          */
@@ -37,6 +38,10 @@ struct k_call;
 #define K_IFACE_TERMINAL_SESSION 0xe9da047f2abd67a2ull
 #define K_IFACE_PROCESS_SPAWNER 0xdb7406186ec8b776ull
 #define K_IFACE_PROCESS_HANDLE 0x8a444ef4f6f963b3ull
+#define K_IFACE_THREAD_SPAWNER 0xafe00da4c1192000ull
+#define K_IFACE_THREAD_HANDLE 0x96b0e57ff3d75c05ull
+#define K_IFACE_THREAD_CONTROL 0x9452639f80b64f79ull
+#define K_IFACE_PARK_SPACE 0xbbb79d6f1e5756adull
 
 #define K_OBJ_NON_TRANSFERABLE 0x1u /* neither copy nor move */
 #define K_OBJ_MOVE_ONLY 0x2u        /* move, never copy */
@@ -172,6 +177,12 @@ struct k_thread {
     struct k_thread *dead_next;
     struct k_timer timer;
     enum k_wake wake;
+    /* threadcap.c: the ThreadHandle naming this thread (NULL: none or
+     * detached), the exit code it reports (0 when entry returns), and
+     * the FS base ThreadControl.setFsBase recorded (hosted: not loaded). */
+    struct thread_handle *handle;
+    int64_t exit_code;
+    uint64_t fs_base;
 };
 
 int k_thread_create(struct k_process *p, void (*entry)(void *), void *arg,
@@ -361,6 +372,14 @@ int terminal_grant(struct k_process *p, uint32_t *out_id);
 int bootpkg_grant(struct k_process *p, const uint8_t *bytes, size_t len,
                   uint32_t *out_id);
 
+/* ParkSpace and the PARK/UNPARK opcodes (park.c, docs/abi.md §14). */
+int parkspace_grant(struct k_process *p, uint32_t *out_id);
+bool k_is_park_space(const struct k_object *o);
+int park_wait(struct k_process *p, struct k_object *obj, uint64_t user_data,
+              uint64_t addr, uint32_t expected, uint64_t timeout_ns);
+int park_wake(struct k_process *p, struct k_object *obj, uint64_t addr,
+              uint32_t count);
+
 /* ------------------------------------------------------------------ */
 /* ProcessSpawner and ProcessHandle (spawner.c)                       */
 /* ------------------------------------------------------------------ */
@@ -368,6 +387,14 @@ int bootpkg_grant(struct k_process *p, const uint8_t *bytes, size_t len,
 int spawner_grant(struct k_process *p, const uint8_t *bytes, size_t len,
                   uint32_t *out_id);
 void handle_process_exit(struct k_process *p);
+
+/* ------------------------------------------------------------------ */
+/* ThreadSpawner, ThreadHandle and ThreadControl (threadcap.c)        */
+/* ------------------------------------------------------------------ */
+
+int threadspawner_grant(struct k_process *p, uint32_t *out_id);
+int threadcontrol_grant(struct k_process *p, uint32_t *out_id);
+void threadcap_thread_exit(struct k_thread *t);
 
 /* ------------------------------------------------------------------ */
 /* The kernel (kernel.c)                                              */

@@ -161,6 +161,7 @@ int k_ring_deliver(struct k_process *p, uint64_t result_addr,
 #define SQE_USES_RESULT 0x08u
 #define SQE_USES_CALL_ID 0x10u
 #define SQE_USES_XFER 0x20u
+#define SQE_USES_TIMEOUT 0x40u /* result_addr alone (PARK's timeout) */
 
 static bool sqe_unused_zero(const CapSqe *s, unsigned uses)
 {
@@ -170,7 +171,8 @@ static bool sqe_unused_zero(const CapSqe *s, unsigned uses)
         return false;
     if (!(uses & SQE_USES_METHOD) && s->method_id)
         return false;
-    if (!(uses & SQE_USES_RESULT) && (s->result_addr || s->result_len))
+    if (!(uses & SQE_USES_RESULT) &&
+        ((s->result_addr && !(uses & SQE_USES_TIMEOUT)) || s->result_len))
         return false;
     if (!(uses & SQE_USES_CALL_ID) && s->call_id)
         return false;
@@ -192,12 +194,13 @@ static int sqe_check_common(const CapSqe *s, bool zero_ok)
         [CAP_OP_RETURN] = SQE_USES_CAP | SQE_USES_PARAMS | SQE_USES_CALL_ID |
                           SQE_USES_XFER,
         [CAP_OP_RELEASE] = SQE_USES_CAP,
+        [CAP_OP_PARK] = SQE_USES_CAP | SQE_USES_PARAMS | SQE_USES_TIMEOUT,
+        [CAP_OP_UNPARK] = SQE_USES_CAP | SQE_USES_PARAMS,
     };
     if (s->opcode > CAP_OP_MAX_RESERVED || !zero_ok ||
         (s->flags & ~CAP_SQE_FLAGS_KNOWN))
         return CAP_ERR_INVALID_REQUEST;
-    if (s->opcode == CAP_OP_FINISH || s->opcode == CAP_OP_PARK ||
-        s->opcode == CAP_OP_UNPARK)
+    if (s->opcode == CAP_OP_FINISH)
         return CAP_ERR_UNSUPPORTED_OPCODE;
     if (s->flags && s->opcode != CAP_OP_RETURN)
         return CAP_ERR_INVALID_REQUEST;
@@ -333,6 +336,20 @@ static int op_recv(struct k_process *p, const CapSqe *s)
     return ep_recv(p, slot->obj, s->user_data, s->result_addr, s->result_len);
 }
 
+/* PARK / UNPARK on a ParkSpace (docs/abi.md §14): addr the word, len the
+ * expected value (PARK) or the wake count (UNPARK), result_addr PARK's
+ * relative timeout in ns (0: none). */
+static int op_park(struct k_process *p, const CapSqe *s)
+{
+    struct ct_slot *slot = ct_lookup(&p->caps, s->cap_id);
+    if (!slot || !k_is_park_space(slot->obj))
+        return CAP_ERR_INVOKE_FAILED;
+    if (s->opcode == CAP_OP_PARK)
+        return park_wait(p, slot->obj, s->user_data, s->addr, s->len,
+                         s->result_addr);
+    return park_wake(p, slot->obj, s->addr, s->len);
+}
+
 static int op_return(struct k_process *p, const CapSqe *s)
 {
     struct ct_slot *slot = ct_lookup(&p->caps, s->cap_id);
@@ -429,6 +446,10 @@ static void ring_dispatch(struct k_process *p, const CapSqe *s, bool zero_ok)
         case CAP_OP_RELEASE:
             r = ct_release(&p->caps, s->cap_id);
             break;
+        case CAP_OP_PARK:
+        case CAP_OP_UNPARK:
+            r = op_park(p, s);
+            break;
         default:
             r = CAP_ERR_INVALID_REQUEST;
             break;
@@ -479,10 +500,10 @@ int k_ring_submit(struct k_process *p)
         bool zero_ok = sqe_fetch(
             &sqe, &p->ring->sq[p->rs.sq_head & (CAP_SQ_ENTRIES - 1)]);
         p->rs.sq_head++;
+        k.stats.sqes++; /* before dispatch: ThreadControl.exit never returns */
         ring_dispatch(p, &sqe, zero_ok);
         n++;
     }
-    k.stats.sqes += n;
     store_release(&h->sq_head, p->rs.sq_head);
     return (int)n;
 }

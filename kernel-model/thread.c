@@ -91,6 +91,8 @@ static void thread_retire(struct k_thread *t)
     k_timer_cancel(&t->timer);
     if (p->rs.waiter == t)
         p->rs.waiter = NULL;
+    if (t->handle)
+        threadcap_thread_exit(t); /* its ThreadHandle's join */
     t->state = KT_DEAD;
     t->dead_next = k.dead;
     k.dead = t;

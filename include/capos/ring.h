@@ -35,8 +35,8 @@
 #define CAP_OP_RETURN 3u
 #define CAP_OP_RELEASE 4u
 #define CAP_OP_FINISH 5u /* reserved upstream: CAP_ERR_UNSUPPORTED_OPCODE */
-#define CAP_OP_PARK 6u   /* reserved here until ParkSpace lands */
-#define CAP_OP_UNPARK 7u /* reserved here until ParkSpace lands */
+#define CAP_OP_PARK 6u   /* wait on a word via a ParkSpace (§14) */
+#define CAP_OP_UNPARK 7u /* wake waiters of a word (§14) */
 #define CAP_OP_MAX_RESERVED 7u
 
 /* Transport result codes, CapCqe.result < 0. -1..-5 are upstream values;
@@ -54,6 +54,11 @@
 #define CAP_ERR_DISCONNECTED (-11)
 #define CAP_ERR_RING_BUSY (-12)
 #define CAP_ERR_RING_CORRUPT (-13)
+
+/* CAP_OP_PARK results, CapCqe.result >= 0 (capos-sim choice, §14). */
+#define CAP_PARK_WOKEN 0     /* an UNPARK woke the waiter */
+#define CAP_PARK_MISMATCH 1  /* the word differed at submission */
+#define CAP_PARK_TIMED_OUT 2 /* the timeout passed first */
 
 /* CapSqe.flags. */
 #define CAP_SQE_PIPELINE 0x0001u  /* upstream name; not accepted yet */
@@ -83,11 +88,12 @@ typedef struct CapSqe {
     uint16_t flags;
     uint32_t cap_id;
     uint64_t user_data;
-    uint64_t addr;        /* params (CALL, RETURN); word (PARK) */
-    uint32_t len;         /* params bytes */
+    uint64_t addr;        /* params (CALL, RETURN); word (PARK, UNPARK) */
+    uint32_t len;         /* params bytes; expected value (PARK); wake
+                           * count (UNPARK) */
     uint16_t method_id;   /* Cap'n Proto method ordinal */
     uint16_t xfer_cap_count;
-    uint64_t result_addr; /* result buffer (CALL, RECV) */
+    uint64_t result_addr; /* result buffer (CALL, RECV); timeout ns (PARK) */
     uint32_t result_len;
     uint32_t call_id;     /* RETURN: which delivered call */
     uint32_t pipeline_dep;

@@ -190,6 +190,18 @@ static void op_unpark(struct k_process *p, CapSqe *s, uint32_t c)
     (void)p, (void)c;
     s->opcode = CAP_OP_UNPARK;
 }
+static void park_result_len(struct k_process *p, CapSqe *s, uint32_t c)
+{
+    (void)p, (void)c;
+    s->opcode = CAP_OP_PARK;
+    s->result_len = 4;
+}
+static void unpark_timeout(struct k_process *p, CapSqe *s, uint32_t c)
+{
+    (void)p, (void)c;
+    s->opcode = CAP_OP_UNPARK;
+    s->result_addr = 1000;
+}
 static void nop_with_cap(struct k_process *p, CapSqe *s, uint32_t c)
 {
     (void)p;
@@ -358,8 +370,10 @@ static const struct bad_case bad_cases[] = {
     {"exception flag on CALL", bad_exception_flag_on_call,
      CAP_ERR_INVALID_REQUEST},
     {"FINISH", op_finish, CAP_ERR_UNSUPPORTED_OPCODE},
-    {"PARK", op_park, CAP_ERR_UNSUPPORTED_OPCODE},
-    {"UNPARK", op_unpark, CAP_ERR_UNSUPPORTED_OPCODE},
+    {"PARK on a null cap", op_park, CAP_ERR_INVOKE_FAILED},
+    {"UNPARK on a null cap", op_unpark, CAP_ERR_INVOKE_FAILED},
+    {"PARK with a result_len", park_result_len, CAP_ERR_INVALID_REQUEST},
+    {"UNPARK with a timeout", unpark_timeout, CAP_ERR_INVALID_REQUEST},
     {"NOP naming a cap", nop_with_cap, CAP_ERR_INVALID_REQUEST},
     {"CALL with call_id", call_with_call_id, CAP_ERR_INVALID_REQUEST},
     {"CALL of an unknown cap", call_unknown_cap, CAP_ERR_INVOKE_FAILED},
