@@ -69,6 +69,7 @@ void k_shutdown(void)
         k_process_put(p); /* unlinks it */
     }
     ep_cache_drain();
+    park_cache_drain();
     port_free(k.scratch_params);
     port_free(k.scratch_result);
     k.up = false;

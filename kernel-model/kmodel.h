@@ -283,6 +283,9 @@ int k_capset_add_as(struct k_process *p, const char *name, uint32_t cap_id,
                     uint64_t interface_id);
 void k_pending_add(struct k_pending *pd, struct k_call *c,
                    void (*cancel)(struct k_pending *pd));
+void k_pending_add_to(struct k_pending *pd, struct k_process *p,
+                      uint64_t user_data,
+                      void (*cancel)(struct k_pending *pd));
 void k_pending_done(struct k_pending *pd, int32_t result);
 void k_pending_done_result(struct k_pending *pd, const void *payload,
                            uint32_t len);
@@ -361,6 +364,7 @@ int ep_return(struct k_process *p, struct k_object *obj, uint32_t call_id,
               struct k_xfer *x, uint32_t nx);
 void ep_process_exit(struct k_process *p);
 void ep_cache_drain(void);
+void park_cache_drain(void);
 bool k_is_endpoint(const struct k_object *o);
 bool k_is_client_endpoint(const struct k_object *o);
 struct k_object *ep_client_ref(struct k_object *raw);

@@ -45,13 +45,46 @@ static void q_unlink(struct park_space *s, struct park_waiter *w)
     w->prev = w->next = NULL;
 }
 
+/* Waiters are recycled through a bounded free list: a contended
+ * park/unpark round trip then allocates nothing. */
+#define PARK_CACHE_MAX 64u
+static struct park_waiter *waiter_cache;
+static uint32_t waiter_cached;
+
+static struct park_waiter *waiter_alloc(void)
+{
+    struct park_waiter *w = waiter_cache;
+    if (!w)
+        return port_alloc(sizeof *w);
+    waiter_cache = w->next;
+    waiter_cached--;
+    return w;
+}
+
+/* Give the recycled waiters back (model shut-down). */
+void park_cache_drain(void)
+{
+    while (waiter_cache) {
+        struct park_waiter *w = waiter_cache;
+        waiter_cache = w->next;
+        port_free(w);
+    }
+    waiter_cached = 0;
+}
+
 /* Leave the queue, drop the space reference and free the waiter. */
 static void waiter_free(struct park_waiter *w)
 {
     struct park_space *s = w->space;
     q_unlink(s, w);
     k_timer_cancel(&w->t);
-    port_free(w);
+    if (waiter_cached < PARK_CACHE_MAX) {
+        w->next = waiter_cache;
+        waiter_cache = w;
+        waiter_cached++;
+    } else {
+        port_free(w);
+    }
     k_obj_unref(&s->obj);
 }
 
@@ -97,12 +130,11 @@ int park_wait(struct k_process *p, struct k_object *obj, uint64_t user_data,
     /* The only read of the word: one copy, then compare. */
     if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected)
         return CAP_PARK_MISMATCH;
-    struct park_waiter *w = port_alloc(sizeof *w);
+    struct park_waiter *w = waiter_alloc();
     if (!w)
         return CAP_ERR_QUEUE_FULL;
     k_memset(w, 0, sizeof *w);
-    struct k_call c = {.proc = p, .user_data = user_data};
-    k_pending_add(&w->pd, &c, park_cancel);
+    k_pending_add_to(&w->pd, p, user_data, park_cancel);
     k_obj_ref(obj);
     w->space = s;
     w->proc = p;

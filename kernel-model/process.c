@@ -164,13 +164,24 @@ void k_process_exit(struct k_process *p, int64_t code)
 void k_pending_add(struct k_pending *pd, struct k_call *c,
                    void (*cancel)(struct k_pending *pd))
 {
-    pd->proc = c->proc;
-    pd->user_data = c->user_data;
+    k_pending_add_to(pd, c->proc, c->user_data, cancel);
     pd->result_addr = c->result_addr;
     pd->result_len = c->result_len;
+}
+
+/* The same for an operation without a result buffer (an opcode such as
+ * CAP_OP_PARK rather than a CALL). */
+void k_pending_add_to(struct k_pending *pd, struct k_process *p,
+                      uint64_t user_data,
+                      void (*cancel)(struct k_pending *pd))
+{
+    pd->proc = p;
+    pd->user_data = user_data;
+    pd->result_addr = 0;
+    pd->result_len = 0;
     pd->cancel = cancel;
-    pd->next = c->proc->pending;
-    c->proc->pending = pd;
+    pd->next = p->pending;
+    p->pending = pd;
 }
 
 static void pending_unlink(struct k_pending *pd)

@@ -531,8 +531,12 @@ int k_cap_enter(struct k_process *p, uint32_t min_complete,
     struct k_thread *t = k.current;
     if (ready >= min_complete || timeout_ns == 0 || !t || t->proc != p)
         return (int)ready;
-    if (p->rs.waiter)
+    if (p->rs.waiter) {
+        /* Hosted threads are fibers: a thread retrying on RING_BUSY would
+         * never be preempted as on metal, so let the others run first. */
+        k_sched_yield();
         return CAP_ERR_RING_BUSY;
+    }
     uint64_t deadline = UINT64_MAX;
     if (timeout_ns != CAP_TIMEOUT_INFINITE) {
         uint64_t now = k_now();

@@ -16,6 +16,22 @@
 #define RT_MAGIC 0x43525453u /* "STRC" */
 #define RT_STASH 32u         /* at most 32 completions can be outstanding */
 #define RT_RELEASES 16u
+#define RT_WAITERS 16u       /* threads waiting at once (bridge records) */
+
+/*
+ * A per-thread wait record of the ring reactor bridge: the tags a waiting
+ * thread wants, and the completion the drainer routed to it. The record
+ * lives in the runtime state; tags point into the waiter's own stack,
+ * valid while it waits. done is the wake word (0 waiting, 1 delivered).
+ */
+struct rt_waiter {
+    const uint64_t *tags; /* NULL: record free */
+    unsigned n;
+    unsigned which;
+    uint32_t done;
+    uint32_t pad;
+    CapCqe cqe;
+};
 
 /* A free or used heap block; the header sits just before the payload. */
 struct rt_block {
@@ -42,6 +58,16 @@ struct rt_state {
     uint8_t *heap_lo, *heap_hi; /* allocator arena after this struct */
     struct rt_block *free_list;
     uint8_t *brk;
+    /* Ring reactor bridge (multi-threaded processes, docs/abi.md §4.4):
+     * with a ParkSpace ("park" in the CapSet) the runtime lets several
+     * threads wait; drainer is the runtime lock naming the one thread
+     * that may drain the CQ and wait in cap_enter (0: free). Others find
+     * their completion in the stash, routed there by user_data. */
+    uint32_t park_cap;
+    uint32_t multi;
+    uint32_t drainer;
+    uint64_t bridge_busy; /* RING_BUSY retries of non-drainers (stats) */
+    struct rt_waiter waiters[RT_WAITERS];
 };
 
 /* The runtime state of the calling process. */
@@ -70,6 +96,12 @@ static void rt_init(void)
     s->heap_lo = heap + align16(sizeof *s);
     s->heap_hi = heap + cs->hdr.heap_size;
     s->brk = s->heap_lo;
+    capos_cap_t park;
+    if (capos_capset_find((const capos_capset_t *)cs, "park", 0, &park) ==
+        0) {
+        s->park_cap = park.id;
+        s->multi = 1;
+    }
 }
 
 _Noreturn void capos_rt_start(int (*main_fn)(capos_capset_t *))
@@ -162,7 +194,26 @@ static void sq_put(struct rt_state *s, const CapSqe *v)
     __atomic_store_n(&s->ring->hdr.sq_tail, s->sq_tail, __ATOMIC_RELEASE);
 }
 
-/* Move every posted CQE into the stash; returns CAPOS_RT_E_TOO_MANY if it
+/* Hand c to the waiting thread whose record names its tag, if any. */
+static bool route_to_waiter(struct rt_state *s, const CapCqe *c)
+{
+    for (unsigned i = 0; i < RT_WAITERS; i++) {
+        struct rt_waiter *w = &s->waiters[i];
+        if (!w->tags || __atomic_load_n(&w->done, __ATOMIC_ACQUIRE))
+            continue;
+        for (unsigned j = 0; j < w->n; j++) {
+            if (w->tags[j] != c->user_data)
+                continue;
+            w->cqe = *c;
+            w->which = j;
+            __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Move every posted CQE to its waiter's record or into the stash; returns CAPOS_RT_E_TOO_MANY if it
  * overflows (cannot happen while at most 32 operations are outstanding). */
 static int cq_drain(struct rt_state *s)
 {
@@ -171,11 +222,14 @@ static int cq_drain(struct rt_state *s)
     uint32_t head = h->cq_head;
     int r = 0;
     for (; head != tail; head++) {
+        const CapCqe *c = &s->ring->cq[head & (CAP_CQ_ENTRIES - 1)];
+        if (route_to_waiter(s, c))
+            continue;
         if (s->nstash == RT_STASH) {
             r = CAPOS_RT_E_TOO_MANY;
             break;
         }
-        s->stash[s->nstash++] = s->ring->cq[head & (CAP_CQ_ENTRIES - 1)];
+        s->stash[s->nstash++] = *c;
     }
     __atomic_store_n(&h->cq_head, head, __ATOMIC_RELEASE);
     return r;
@@ -289,26 +343,116 @@ static bool stash_take_any(struct rt_state *s, const uint64_t *tags,
     return false;
 }
 
+/* Take the runtime drainer lock (multi-threaded mode). */
+static bool drainer_try_lock(struct rt_state *s)
+{
+    uint32_t z = 0;
+    return __atomic_compare_exchange_n(&s->drainer, &z, 1, false,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static void drainer_unlock(struct rt_state *s)
+{
+    __atomic_store_n(&s->drainer, 0, __ATOMIC_RELEASE);
+}
+
+static struct rt_waiter *waiter_get(struct rt_state *s, const uint64_t *tags,
+                                     unsigned n)
+{
+    for (unsigned i = 0; i < RT_WAITERS; i++) {
+        struct rt_waiter *w = &s->waiters[i];
+        if (w->tags)
+            continue;
+        w->tags = tags;
+        w->n = n;
+        w->which = 0;
+        __atomic_store_n(&w->done, 0, __ATOMIC_RELAXED);
+        return w;
+    }
+    return NULL;
+}
+
+/* Collect a delivered record (or free an undelivered one); true if it
+ * carried a completion. */
+static bool waiter_put(struct rt_waiter *w, unsigned *which, CapCqe *out)
+{
+    bool got = __atomic_load_n(&w->done, __ATOMIC_ACQUIRE) != 0;
+    if (got) {
+        *which = w->which;
+        *out = w->cqe;
+    }
+    w->tags = NULL;
+    return got;
+}
+
 int capos_rt_wait_any(const uint64_t *tags, unsigned n, unsigned *which,
                       CapCqe *out, uint64_t timeout_ns)
 {
     struct rt_state *s = rt();
-    for (;;) {
-        if (cq_drain(s) < 0)
-            return CAPOS_RT_E_TOO_MANY;
-        if (stash_take_any(s, tags, n, which, out))
-            return 0;
-        int r = capos_cap_enter(1, timeout_ns);
-        if (r == CAP_ERR_RING_BUSY || r == CAP_ERR_RING_CORRUPT ||
-            r == CAP_ERR_INVALID_REQUEST)
-            return r;
-        if (r == 0 && timeout_ns != CAP_TIMEOUT_INFINITE) {
-            cq_drain(s);
-            return stash_take_any(s, tags, n, which, out)
-                       ? 0
-                       : CAPOS_RT_E_TIMEOUT;
+    if (!s->multi) {
+        /* Single-threaded: this thread is the only drainer. */
+        for (;;) {
+            if (cq_drain(s) < 0)
+                return CAPOS_RT_E_TOO_MANY;
+            if (stash_take_any(s, tags, n, which, out))
+                return 0;
+            int r = capos_cap_enter(1, timeout_ns);
+            if (r == CAP_ERR_RING_BUSY || r == CAP_ERR_RING_CORRUPT ||
+                r == CAP_ERR_INVALID_REQUEST)
+                return r;
+            if (r >= 0 && timeout_ns != CAP_TIMEOUT_INFINITE) {
+                cq_drain(s);
+                return stash_take_any(s, tags, n, which, out)
+                           ? 0
+                           : CAPOS_RT_E_TIMEOUT;
+            }
         }
     }
+
+    /* Bridge: a completion drained before this wait sits in the stash;
+     * later ones are routed to this thread's record by the drainer. */
+    if (stash_take_any(s, tags, n, which, out))
+        return 0;
+    struct rt_waiter *w = waiter_get(s, tags, n);
+    if (!w)
+        return CAPOS_RT_E_TOO_MANY;
+    int r = 0;
+    for (;;) {
+        if (__atomic_load_n(&w->done, __ATOMIC_ACQUIRE))
+            break;
+        if (!drainer_try_lock(s)) {
+            /* Another thread drains and waits in cap_enter: the kernel
+             * refuses a second waiter (RING_BUSY) after letting the
+             * others run; check the record again. min_complete is the
+             * CQ size so that CQEs already posted for the drainer do not
+             * make this return at once without yielding. Non-drainers
+             * do not time out (a bridge limit). */
+            s->bridge_busy++;
+            r = capos_cap_enter(CAP_CQ_ENTRIES, CAP_TIMEOUT_INFINITE);
+            if (r == CAP_ERR_RING_CORRUPT || r == CAP_ERR_INVALID_REQUEST)
+                break;
+            r = 0;
+            continue;
+        }
+        /* The drainer: route everything posted, then wait for more. */
+        r = cq_drain(s) < 0 ? CAPOS_RT_E_TOO_MANY : 0;
+        if (r == 0 && !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
+            r = capos_cap_enter(1, timeout_ns);
+            if (r >= 0) {
+                int d = cq_drain(s);
+                r = d < 0 ? d : 0;
+                if (r == 0 && timeout_ns != CAP_TIMEOUT_INFINITE &&
+                    !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE))
+                    r = CAPOS_RT_E_TIMEOUT;
+            }
+        }
+        drainer_unlock(s);
+        if (r < 0)
+            break;
+    }
+    if (waiter_put(w, which, out))
+        return 0;
+    return r < 0 ? r : CAPOS_RT_E_TIMEOUT;
 }
 
 int capos_rt_call(CapSqe *sqe, CapCqe *out)
@@ -433,6 +577,21 @@ void capos_free(void *p)
     b->used = 0;
     b->next_free = s->free_list;
     s->free_list = b;
+}
+
+int capos_rt_park_space(capos_cap_t *out)
+{
+    struct rt_state *s = rt();
+    if (!s->multi)
+        return CAPOS_RT_E_NOT_FOUND;
+    out->id = s->park_cap;
+    out->interface_id = 0;
+    return 0;
+}
+
+uint64_t capos_rt_bridge_busy(void)
+{
+    return rt()->bridge_busy;
 }
 
 uint64_t capos_va(const void *p)

@@ -579,6 +579,328 @@ fail:
 }
 
 /* ---------------------------------------------------------------- */
+/* park_uncontended, park_pingpong                                   */
+/* ---------------------------------------------------------------- */
+
+/* Thread: alternately an UNPARK of a word nobody waits on (wakes 0) and a
+ * PARK whose expected value differs from the word (CAP_PARK_MISMATCH),
+ * one SQE per cap_enter(1); ns per op. */
+static void park_unc_thread(void *arg)
+{
+    struct model_job *j = arg;
+    struct user_ring u;
+    uint64_t word_va;
+    uint32_t *word = user_heap(j->proc, 0, sizeof *word, &word_va);
+
+    if (word == NULL) {
+        job_fail(j, "k_user_ptr(heap)", BENCH_E_NO_HEAP);
+        return;
+    }
+    *word = 0;
+    ur_open(&u, j->proc);
+    for (unsigned r = 0; r < j->reps; r++) {
+        uint64_t t0 = bench_now_ns();
+
+        for (uint64_t i = 0; i < j->ops; i++) {
+            bool park = i & 1;
+            const CapCqe *c;
+            int rc;
+
+            if (park)
+                ur_push(&u, (CapSqe){.opcode = CAP_OP_PARK,
+                                     .cap_id = j->cap,
+                                     .user_data = i,
+                                     .addr = word_va,
+                                     .len = 1});
+            else
+                ur_push(&u, (CapSqe){.opcode = CAP_OP_UNPARK,
+                                     .cap_id = j->cap,
+                                     .user_data = i,
+                                     .addr = word_va,
+                                     .len = 1});
+            ur_publish(&u);
+            rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
+            if (rc < 1 || ur_cq_tail(&u) == u.cq_head) {
+                job_fail(j, park ? "k_sys_cap_enter(PARK)"
+                                 : "k_sys_cap_enter(UNPARK)",
+                         rc < 0 ? rc : BENCH_E_SHORT);
+                return;
+            }
+            c = &u.ring->cq[u.cq_head++ & (CAP_CQ_ENTRIES - 1)];
+            if (c->user_data != i ||
+                c->result != (park ? CAP_PARK_MISMATCH : 0)) {
+                job_fail(j, park ? "PARK completion" : "UNPARK completion",
+                         c->result < 0 ? c->result : BENCH_E_USER_DATA);
+                return;
+            }
+            ur_cq_release(&u);
+        }
+        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), j->ops);
+    }
+    j->done = true;
+}
+
+static int fig_park_uncontended(uint64_t ops, unsigned reps, double *samples)
+{
+    const char *figure = "park_uncontended";
+    struct model_job j = {.ops = ops, .reps = reps, .samples = samples};
+    int rc;
+
+    if (!model_up(figure))
+        return BENCH_FAIL;
+    j.proc = model_process(figure, "bench-park");
+    if (j.proc == NULL)
+        goto fail;
+    rc = parkspace_grant(j.proc, &j.cap);
+    if (rc != 0) {
+        printf("%s failed: parkspace_grant returned %d (%s)\n", figure, rc,
+               cap_err_name(rc));
+        goto fail;
+    }
+    if (!model_thread(figure, j.proc, park_unc_thread, &j))
+        goto fail;
+    return model_run(figure, &j, 1);
+fail:
+    k_shutdown();
+    return BENCH_FAIL;
+}
+
+/*
+ * park_pingpong: two threads of one process take turns through a word of
+ * its heap (0: player 0's turn, 1: player 1's). A player whose turn it is
+ * stores the other's number and submits, in one cap_enter, UNPARK(word, 1)
+ * and PARK(word, expected = the other's number); then it waits for that
+ * PARK's CQE, which an UNPARK by the other player completes.
+ *
+ * The threads share the ring, its user indices and the CQ. Only one thread
+ * of a process may wait in cap_enter (CAP_ERR_RING_BUSY), so, as a runtime
+ * would, the players keep a user-side "a thread waits in cap_enter" flag
+ * and a mailbox of CQEs keyed by user_data: a player whose CQE has not come
+ * yields while the other waits in cap_enter (the waiter drains the CQ for
+ * both); otherwise it drains the CQ itself and, if its CQE is still
+ * missing, waits in cap_enter(1).
+ */
+#define PP_TAG_UNPARK 0u
+#define PP_TAG_PARK 1u
+
+static struct {
+    struct user_ring u; /* shared by both players */
+    uint32_t cap;
+    uint32_t *word;
+    uint64_t word_va;
+    bool ring_waiting; /* a player is inside cap_enter(1) */
+    bool stop;
+    bool have[4];
+    int32_t box[4]; /* CQE results by user_data = player * 2 + tag */
+    uint64_t parks, woken;
+} ppb;
+
+/* Wait for the CQE with user_data ud; its result or a negative error. */
+static int32_t ppb_wait(uint64_t ud)
+{
+    for (;;) {
+        uint32_t tail;
+        int rc;
+
+        if (ppb.have[ud]) {
+            ppb.have[ud] = false;
+            return ppb.box[ud];
+        }
+        if (ppb.ring_waiting) {
+            k_sched_yield();
+            continue;
+        }
+        tail = ur_cq_tail(&ppb.u);
+        for (; ppb.u.cq_head != tail; ppb.u.cq_head++) {
+            const CapCqe *c =
+                &ppb.u.ring->cq[ppb.u.cq_head & (CAP_CQ_ENTRIES - 1)];
+
+            if (c->user_data >= 4)
+                return BENCH_E_USER_DATA;
+            ppb.box[c->user_data] = c->result;
+            ppb.have[c->user_data] = true;
+        }
+        ur_cq_release(&ppb.u);
+        if (ppb.have[ud])
+            continue;
+        ppb.ring_waiting = true;
+        rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
+        ppb.ring_waiting = false;
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* Pass the turn to the other player; with park, also wait until it comes
+ * back. 0 or an error; *where names the failing step. */
+static int ppb_pass(uint32_t me, bool park, const char **where)
+{
+    uint32_t other = 1 - me;
+    int32_t r;
+    int rc;
+
+    __atomic_store_n(ppb.word, other, __ATOMIC_RELEASE);
+    ur_push(&ppb.u, (CapSqe){.opcode = CAP_OP_UNPARK,
+                             .cap_id = ppb.cap,
+                             .user_data = me * 2 + PP_TAG_UNPARK,
+                             .addr = ppb.word_va,
+                             .len = 1});
+    if (park)
+        ur_push(&ppb.u, (CapSqe){.opcode = CAP_OP_PARK,
+                                 .cap_id = ppb.cap,
+                                 .user_data = me * 2 + PP_TAG_PARK,
+                                 .addr = ppb.word_va,
+                                 .len = other});
+    ur_publish(&ppb.u);
+    rc = k_sys_cap_enter(0, 0); /* submit only */
+    if (rc < 0) {
+        *where = "k_sys_cap_enter(UNPARK+PARK)";
+        return rc;
+    }
+    r = ppb_wait(me * 2 + PP_TAG_UNPARK);
+    if (r < 0) {
+        *where = "UNPARK completion";
+        return r;
+    }
+    /* Wait until the word says it is my turn again. */
+    while (park && __atomic_load_n(ppb.word, __ATOMIC_ACQUIRE) != me) {
+        r = ppb_wait(me * 2 + PP_TAG_PARK);
+        ppb.parks++;
+        if (r == CAP_PARK_WOKEN)
+            ppb.woken++;
+        else if (r != CAP_PARK_MISMATCH) {
+            *where = "PARK completion";
+            return r < 0 ? r : BENCH_E_USER_DATA;
+        }
+        if (__atomic_load_n(ppb.word, __ATOMIC_ACQUIRE) == me)
+            break;
+        /* Woken or mismatched before my turn: park again. */
+        ur_push(&ppb.u, (CapSqe){.opcode = CAP_OP_PARK,
+                                 .cap_id = ppb.cap,
+                                 .user_data = me * 2 + PP_TAG_PARK,
+                                 .addr = ppb.word_va,
+                                 .len = other});
+        ur_publish(&ppb.u);
+        rc = k_sys_cap_enter(0, 0);
+        if (rc < 0) {
+            *where = "k_sys_cap_enter(PARK)";
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Player 0: the timed round trips (word 0 -> 1 -> 0), then stop. */
+static void ppb_player0(void *arg)
+{
+    struct model_job *j = arg;
+    const char *where = "";
+    int rc;
+
+    for (unsigned r = 0; r < j->reps; r++) {
+        uint64_t t0 = bench_now_ns();
+
+        for (uint64_t i = 0; i < j->ops; i++) {
+            rc = ppb_pass(0, true, &where);
+            if (rc != 0) {
+                job_fail(j, where, rc);
+                ppb.stop = true;
+                (void)ppb_pass(0, false, &where);
+                return;
+            }
+        }
+        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), j->ops);
+    }
+    ppb.stop = true;
+    rc = ppb_pass(0, false, &where);
+    if (rc != 0) {
+        job_fail(j, where, rc);
+        return;
+    }
+    j->done = true;
+}
+
+/* Player 1: wait for its first turn, then pass it back until stopped. */
+static void ppb_player1(void *arg)
+{
+    struct model_job *j = arg;
+    const char *where = "PARK completion";
+    int32_t r;
+
+    while (__atomic_load_n(ppb.word, __ATOMIC_ACQUIRE) != 1) {
+        ur_push(&ppb.u, (CapSqe){.opcode = CAP_OP_PARK,
+                                 .cap_id = ppb.cap,
+                                 .user_data = 2 + PP_TAG_PARK,
+                                 .addr = ppb.word_va,
+                                 .len = 0});
+        ur_publish(&ppb.u);
+        r = k_sys_cap_enter(0, 0);
+        if (r >= 0)
+            r = ppb_wait(2 + PP_TAG_PARK);
+        if (r < 0) {
+            job_fail(j, where, r);
+            return;
+        }
+    }
+    while (!ppb.stop) {
+        int rc = ppb_pass(1, true, &where);
+
+        if (rc != 0) {
+            job_fail(j, where, rc);
+            return;
+        }
+    }
+    j->done = true;
+}
+
+static int fig_park_pingpong(uint64_t ops, unsigned reps, double *samples)
+{
+    const char *figure = "park_pingpong";
+    struct model_job jobs[2] = {
+        {.ops = ops, .reps = reps, .samples = samples}, /* player 0 */
+        {.reps = 0},                                    /* player 1 */
+    };
+    struct k_process *p;
+    int rc;
+
+    memset(&ppb, 0, sizeof ppb);
+    if (!model_up(figure))
+        return BENCH_FAIL;
+    p = model_process(figure, "bench-park");
+    if (p == NULL)
+        goto fail;
+    rc = parkspace_grant(p, &ppb.cap);
+    if (rc != 0) {
+        printf("%s failed: parkspace_grant returned %d (%s)\n", figure, rc,
+               cap_err_name(rc));
+        goto fail;
+    }
+    ppb.word = user_heap(p, 0, sizeof *ppb.word, &ppb.word_va);
+    if (ppb.word == NULL) {
+        printf("%s failed: heap word outside the process arena\n", figure);
+        goto fail;
+    }
+    *ppb.word = 0;
+    ur_open(&ppb.u, p);
+    jobs[0].proc = jobs[1].proc = p;
+    /* Player 1 first: it parks before player 0's first pass. */
+    if (!model_thread(figure, p, ppb_player1, &jobs[1]) ||
+        !model_thread(figure, p, ppb_player0, &jobs[0]))
+        goto fail;
+    rc = model_run(figure, jobs, 2);
+    /* Every timed PARK should have blocked and been woken. */
+    if (rc == BENCH_OK && ppb.woken < ppb.parks)
+        fprintf(stderr,
+                "capos-bench: park_pingpong: %llu of %llu PARKs blocked\n",
+                (unsigned long long)ppb.woken,
+                (unsigned long long)ppb.parks);
+    return rc;
+fail:
+    k_shutdown();
+    return BENCH_FAIL;
+}
+
+/* ---------------------------------------------------------------- */
 /* fiber_switch                                                      */
 /* ---------------------------------------------------------------- */
 
@@ -1059,6 +1381,22 @@ static const struct figure figures[] = {
      .ops = 100000,
      .what = "model: CALL -> RECV -> RETURN -> CQE between two processes, "
              "ns per round trip",
+     .vs = {[VS_FUTEX] = "futex_pingpong",
+            [VS_FUTEX_1CPU] = "futex_pingpong_1cpu"}},
+    {.name = "park_uncontended",
+     .run = fig_park_uncontended,
+     .ops = 200000,
+     .what = "model: UNPARK of an unwaited word (wakes 0) alternating with "
+             "PARK of a mismatching value, 1 per cap_enter, ns per op",
+     .vs = {[VS_URING] = "io_uring_nop_batch1"}},
+    {.name = "park_pingpong",
+     .run = fig_park_pingpong,
+     .ops = 100000,
+     .what = "model: two threads of one process pass a word back and forth; "
+             "each pass = store + UNPARK+PARK in one cap_enter(0), then the "
+             "passer waits for its PARK's CQE (blocked in cap_enter(1), or "
+             "yielding while the other thread is the ring's one waiter); ns "
+             "per round trip (two passes, two blocking PARKs)",
      .vs = {[VS_FUTEX] = "futex_pingpong",
             [VS_FUTEX_1CPU] = "futex_pingpong_1cpu"}},
     {.name = "fiber_switch",
