@@ -159,9 +159,10 @@ int capos_capset_find(const capos_capset_t *caps, const char *name,
 uint64_t capos_rt_tag(void)
 {
     struct rt_state *s = rt();
-    uint64_t t = s->next_tag++;
-    if (s->next_tag == 0)
-        s->next_tag = 1;
+    uint64_t t;
+    do /* atomic: sibling threads tag concurrently; 0 is never a tag */
+        t = __atomic_fetch_add(&s->next_tag, 1, __ATOMIC_RELAXED);
+    while (t == 0);
     return t;
 }
 
@@ -263,6 +264,8 @@ static int sq_room(struct rt_state *s)
              * completions not drained yet, which cq_drain just did;
              * wait for one more to make progress. */
             r = capos_cap_enter(1, CAP_TIMEOUT_INFINITE);
+            if (r == CAP_ERR_RING_BUSY && s->multi)
+                continue; /* a sibling waits there and drains */
             if (r < 0)
                 return r;
         }
@@ -434,8 +437,13 @@ int capos_rt_wait_any(const uint64_t *tags, unsigned n, unsigned *which,
             r = 0;
             continue;
         }
-        /* The drainer: route everything posted, then wait for more. */
+        /* The drainer: route everything posted, then wait for more. A
+         * completion stashed before the record was registered is taken
+         * here, under the lock. */
         r = cq_drain(s) < 0 ? CAPOS_RT_E_TOO_MANY : 0;
+        if (r == 0 && !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE) &&
+            stash_take_any(s, tags, n, &w->which, &w->cqe))
+            __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
         if (r == 0 && !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
             r = capos_cap_enter(1, timeout_ns);
             if (r >= 0) {
