@@ -14,8 +14,9 @@
  *
  * Authority rule: a spawn never gives the child more than its caller
  * could. The only caps the spawner makes are fresh console, timer and
- * nullCap objects (ambient: they reach nothing private), fresh endpoints
- * owned by the child, and badged slots of an unbadged ClientEndpoint facet
+ * nullCap objects (ambient: they reach nothing private), the child's own
+ * threadSpawner, threadControl and parkSpace (they reach only the child
+ * itself), fresh endpoints owned by the child, and badged slots of an unbadged ClientEndpoint facet
  * the caller passes (a holder of an unbadged facet may label it once, as
  * seL4's minting; a badged facet cannot be relabelled). Everything else
  * (BootPackage, ProcessSpawner, a service's facet) reaches the child only
@@ -59,7 +60,14 @@
 #define CG_IFACE_OFF 16
 enum { CG_KERNEL = 0, CG_SERVICE = 1, CG_ENDPOINT = 2, CG_CAP_SOURCE = 3 };
 /* KernelCapSource ordinals the spawner mints. */
-enum { KSRC_CONSOLE = 0, KSRC_TIMER = 2, KSRC_NULL_CAP = 7 };
+enum {
+    KSRC_CONSOLE = 0,
+    KSRC_TIMER = 2,
+    KSRC_NULL_CAP = 7,
+    KSRC_THREAD_SPAWNER = 8, /* the child's own: reach only the child */
+    KSRC_THREAD_CONTROL = 9,
+    KSRC_PARK_SPACE = 10,
+};
 
 #define SPAWN_NAME_MAX 31u /* k_process.name holds 31 bytes and a NUL */
 #define SPAWN_GRANTS_MAX CAPOS_CAPSET_MAX_ENTRIES
@@ -204,6 +212,12 @@ static uint64_t ksrc_iface(uint16_t src)
         return K_IFACE_TIMER;
     case KSRC_NULL_CAP:
         return K_IFACE_NULLCAP;
+    case KSRC_THREAD_SPAWNER:
+        return K_IFACE_THREAD_SPAWNER;
+    case KSRC_THREAD_CONTROL:
+        return K_IFACE_THREAD_CONTROL;
+    case KSRC_PARK_SPACE:
+        return K_IFACE_PARK_SPACE;
     default:
         return 0;
     }
@@ -271,7 +285,9 @@ static int grant_check(struct k_call *c, const capnp_list *grants, uint32_t i,
             else
                 m_u64(m, g->ksrc);
             m_str(m, " is not minted by ProcessSpawner (only console, "
-                     "timer, nullCap); pass a cap you hold as a `cap` grant");
+                     "timer, nullCap and the child's own threadSpawner, "
+                     "threadControl, parkSpace); pass a cap you hold as a "
+                     "`cap` grant");
             return -1;
         }
         break;
@@ -351,9 +367,26 @@ static int grant_apply(struct k_process *child, struct k_call *c,
     int r;
     switch (g->tag) {
     case CG_KERNEL:
-        r = g->ksrc == KSRC_CONSOLE ? console_grant(child, &id)
-            : g->ksrc == KSRC_TIMER ? timercap_grant(child, &id)
-                                    : nullcap_grant(child, &id);
+        switch (g->ksrc) {
+        case KSRC_CONSOLE:
+            r = console_grant(child, &id);
+            break;
+        case KSRC_TIMER:
+            r = timercap_grant(child, &id);
+            break;
+        case KSRC_THREAD_SPAWNER:
+            r = threadspawner_grant(child, &id);
+            break;
+        case KSRC_THREAD_CONTROL:
+            r = threadcontrol_grant(child, &id);
+            break;
+        case KSRC_PARK_SPACE:
+            r = parkspace_grant(child, &id);
+            break;
+        default:
+            r = nullcap_grant(child, &id);
+            break;
+        }
         break;
     case CG_ENDPOINT:
         r = ep_create(child, &id);

@@ -132,7 +132,8 @@ interface ProcessSpawner @0xdb7406186ec8b776 {
   # called name (1 to 31 bytes of [A-Za-z0-9._-]) with exactly `grants` in
   # its CapSet, in order (upstream signature; `limits` appended by
   # capos-sim, absent = defaults). Grant sources: `kernel` only for console,
-  # timer and nullCap (fresh objects that reach nothing else); `endpoint`, a
+  # timer and nullCap (fresh objects that reach nothing else) and the
+  # child's own threadSpawner, threadControl and parkSpace; `endpoint`, a
   # new endpoint the child owns; `cap`, a cap the caller passes with the
   # CALL (the capability pointer indexes the CALL's transfer descriptors),
   # which is how a parent hands on anything else it holds. A `cap` grant

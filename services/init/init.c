@@ -286,11 +286,11 @@ static const struct {
     {"bootPackage", CAPOS_BOOT_PACKAGE_INTERFACE_ID, K_PASSED},
     {"systemInfo", CAPOS_SYSTEM_INFO_INTERFACE_ID, K_PASSED},
     {"nullCap", CAPOS_NULL_CAP_INTERFACE_ID, K_MINTED},
-    /* Objects of the grantee's own process, or one per grant: init's own
-     * would be the wrong object, and the spawner does not mint them yet. */
-    {"threadSpawner", CAPOS_THREAD_SPAWNER_INTERFACE_ID, K_UNSUPPORTED},
-    {"threadControl", CAPOS_THREAD_CONTROL_INTERFACE_ID, K_UNSUPPORTED},
-    {"parkSpace", CAPOS_PARK_SPACE_INTERFACE_ID, K_UNSUPPORTED},
+    /* Objects of the grantee's own process: the spawner mints them for
+     * the child (init's own would be the wrong object). */
+    {"threadSpawner", CAPOS_THREAD_SPAWNER_INTERFACE_ID, K_MINTED},
+    {"threadControl", CAPOS_THREAD_CONTROL_INTERFACE_ID, K_MINTED},
+    {"parkSpace", CAPOS_PARK_SPACE_INTERFACE_ID, K_MINTED},
     {"networkManager", CAPOS_NETWORK_MANAGER_INTERFACE_ID, K_PASSED},
     {"tcpListenAuthority", CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID,
      K_UNSUPPORTED},
@@ -410,10 +410,11 @@ static void check_grants(struct init *in, uint32_t i)
                 problem(in,
                         "%.*s: cap \"%.*s\": init cannot grant kernel "
                         "source %s: ProcessSpawner mints only console, "
-                        "timer and nullCap%s",
+                        "timer, nullCap and the child's own threadSpawner, "
+                        "threadControl and parkSpace%s",
                         snl, sn, cl, cn, ksrcs[src].name,
                         ksrcs[src].how == K_UNSUPPORTED
-                            ? ", and this source is per process"
+                            ? ", and this source cannot be granted yet"
                             : ", and init holds no such cap to pass on "
                               "(add it to init's caps)");
                 continue;

@@ -461,6 +461,44 @@ static void child_holds_exactly_its_grants_in_order(void **state)
     assert_int_equal(wait_now(p, rec[0].cap_id), 0);
 }
 
+/* threadSpawner, threadControl and parkSpace are minted for the child: its
+ * own objects, reaching only itself, never the parent's. */
+static void the_childs_own_thread_and_park_caps_are_minted_for_it(
+    void **state)
+{
+    (void)state;
+    uint32_t sp;
+    struct k_process *p = parent_with_spawner(&sp, 0);
+    uint32_t objects = k.stats.objects_live;
+    const struct gspec g[] = {
+        {"threads", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_THREAD_SPAWNER, 0,
+         CAPOS_THREAD_SPAWNER_INTERFACE_ID},
+        {"self", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_THREAD_CONTROL, 0, 0},
+        {"park", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_PARK_SPACE, 0, 0},
+    };
+    CapSqe s = spawn_sqe(p, sp, "own-1", "exit7", g, 3, NULL, 0, NULL);
+    CapCqe c = h_one(p, &s);
+    assert_true(c.result > 0);
+    struct k_process *child = k.procs;
+    assert_string_equal(child->name, "own-1");
+    const CapSetPage *cs = child->capset;
+    const uint64_t ifaces[] = {CAPOS_THREAD_SPAWNER_INTERFACE_ID,
+                               CAPOS_THREAD_CONTROL_INTERFACE_ID,
+                               CAPOS_PARK_SPACE_INTERFACE_ID};
+    assert_int_equal(cs->hdr.count, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(cs->entries[i].interface_id, ifaces[i]);
+        struct ct_slot *sl = ct_lookup(&child->caps, cs->entries[i].cap_id);
+        assert_non_null(sl);
+        assert_int_equal(sl->obj->refs, 1); /* fresh, held by the child only */
+    }
+    /* Three new objects plus the handle; the parent's table grew by the
+     * handle alone. */
+    assert_int_equal(k.stats.objects_live, objects + 4);
+    assert_int_equal(k_run(), 0);
+    assert_int_equal(wait_now(p, records(c.result)[0].cap_id), 7);
+}
+
 /* ---- wait and kill ---------------------------------------------------- */
 
 static void wait_before_exit_completes_when_the_child_exits(void **state)
@@ -944,6 +982,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(kernel_interface_ids_equal_the_schema_ids),
         T(child_holds_exactly_its_grants_in_order),
+        T(the_childs_own_thread_and_park_caps_are_minted_for_it),
         T(wait_before_exit_completes_when_the_child_exits),
         T(wait_after_exit_completes_at_once_and_again),
         T(a_second_concurrent_wait_is_refused),
