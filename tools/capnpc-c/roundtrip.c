@@ -506,33 +506,62 @@ static void fill_field(struct gen *g, const struct cg_node *n,
     }
 }
 
+/*
+ * The shape rt_fill, rt_check and rt_text share: code for each plain field
+ * (each, with a name comment when name_comments), then a switch on the
+ * variant's union pick with one case per union member. where (rt_check
+ * only, else NULL) names the union in the discriminant comparison emitted
+ * at the top of each case and in the default case.
+ */
+typedef void (*rt_field_fn)(struct gen *g, const struct cg_node *n,
+                            const struct cg_field *f, uint32_t i,
+                            bool in_union, int indent);
+
+static void emit_walk(struct gen *g, const struct cg_node *n, rt_field_fn each,
+                      bool name_comments, const char *union_comment,
+                      const char *where)
+{
+    for (uint32_t i = 0; i < n->nfields; i++) {
+        const struct cg_field *f = &n->fields[i];
+        if (f->discriminant != CG_NO_DISCRIMINANT)
+            continue;
+        if (name_comments)
+            put(g, "    /* %s */\n", f->name);
+        each(g, n, f, i, false, 1);
+    }
+    if (n->disc_count == 0)
+        return;
+    put(g, "    /* %s */\n    {\n", union_comment);
+    put_pick(g, n);
+    put(g, "    switch (pick) {\n");
+    for (uint32_t i = 0; i < n->nfields; i++) {
+        const struct cg_field *f = &n->fields[i];
+        if (f->discriminant == CG_NO_DISCRIMINANT || field_kind(g, f) == 2)
+            continue;
+        put(g, "    case %" PRIu32 "u: /* %s */\n", i, f->name);
+        if (where)
+            put(g, "        if (cgrt_eq(ctx, \"%s\", v, %s_which(s), %uu) != 0)\n"
+                   "            return -1;\n", where, n->c_name, f->discriminant);
+        each(g, n, f, i, true, 2);
+        put(g, "        break;\n");
+    }
+    if (where)
+        put(g, "    default:\n"
+               "        if (cgrt_eq(ctx, \"%s\", v, %s_which(s), 0) != 0)\n"
+               "            return -1;\n"
+               "        break;\n    }\n    }\n", where, n->c_name);
+    else
+        put(g, "    default:\n        break;\n    }\n    }\n");
+}
+
 static void emit_fill(struct gen *g, const struct cg_node *n)
 {
     put(g, "\nstatic int rt_fill_%s(capnp_struct_builder *s, unsigned v, unsigned depth,\n"
            "    cgrt_ctx *ctx)\n{\n    int rc = 0;\n\n"
            "    (void)s;\n    (void)v;\n    (void)depth;\n    (void)ctx;\n",
         n->c_name);
-    for (uint32_t i = 0; i < n->nfields; i++) {
-        const struct cg_field *f = &n->fields[i];
-        if (f->discriminant != CG_NO_DISCRIMINANT)
-            continue;
-        put(g, "    /* %s */\n", f->name);
-        fill_field(g, n, f, i, false, 1);
-    }
-    if (n->disc_count > 0) {
-        put(g, "    /* the union: one member per variant */\n    {\n");
-        put_pick(g, n);
-        put(g, "    switch (pick) {\n");
-        for (uint32_t i = 0; i < n->nfields; i++) {
-            const struct cg_field *f = &n->fields[i];
-            if (f->discriminant == CG_NO_DISCRIMINANT || field_kind(g, f) == 2)
-                continue;
-            put(g, "    case %" PRIu32 "u: /* %s */\n", i, f->name);
-            fill_field(g, n, f, i, true, 2);
-            put(g, "        break;\n");
-        }
-        put(g, "    default:\n        break;\n    }\n    }\n");
-    }
+    emit_walk(g, n, fill_field, true, "the union: one member per variant",
+              NULL);
     put(g, "    return rc;\n}\n");
 }
 
@@ -786,33 +815,10 @@ static void emit_check(struct gen *g, const struct cg_node *n)
            "    cgrt_ctx *ctx)\n{\n"
            "    (void)s;\n    (void)v;\n    (void)depth;\n    (void)ctx;\n",
         n->c_name);
-    for (uint32_t i = 0; i < n->nfields; i++) {
-        const struct cg_field *f = &n->fields[i];
-        if (f->discriminant != CG_NO_DISCRIMINANT)
-            continue;
-        put(g, "    /* %s */\n", f->name);
-        check_field(g, n, f, i, false, 1);
-    }
-    if (n->disc_count > 0) {
-        char *where = cg_printf("%s.%swhich()", ri->root->schema_name, ri->path);
-        put(g, "    /* the union */\n    {\n");
-        put_pick(g, n);
-        put(g, "    switch (pick) {\n");
-        for (uint32_t i = 0; i < n->nfields; i++) {
-            const struct cg_field *f = &n->fields[i];
-            if (f->discriminant == CG_NO_DISCRIMINANT || field_kind(g, f) == 2)
-                continue;
-            put(g, "    case %" PRIu32 "u: /* %s */\n", i, f->name);
-            put(g, "        if (cgrt_eq(ctx, \"%s\", v, %s_which(s), %uu) != 0)\n"
-                   "            return -1;\n", where, n->c_name, f->discriminant);
-            check_field(g, n, f, i, true, 2);
-            put(g, "        break;\n");
-        }
-        put(g, "    default:\n"
-               "        if (cgrt_eq(ctx, \"%s\", v, %s_which(s), 0) != 0)\n"
-               "            return -1;\n"
-               "        break;\n    }\n    }\n", where, n->c_name);
-    }
+    char *where = n->disc_count > 0
+                      ? cg_printf("%s.%swhich()", ri->root->schema_name, ri->path)
+                      : NULL;
+    emit_walk(g, n, check_field, true, "the union", where);
     put(g, "    return 0;\n}\n");
 }
 
@@ -1009,26 +1015,7 @@ static void emit_text(struct gen *g, const struct cg_node *n)
            "    cgrt_ctx *ctx)\n{\n"
            "    (void)o;\n    (void)v;\n    (void)depth;\n    (void)ctx;\n",
         n->c_name);
-    for (uint32_t i = 0; i < n->nfields; i++) {
-        const struct cg_field *f = &n->fields[i];
-        if (f->discriminant != CG_NO_DISCRIMINANT)
-            continue;
-        text_field(g, n, f, i, false, 1);
-    }
-    if (n->disc_count > 0) {
-        put(g, "    /* the union member fill chooses */\n    {\n");
-        put_pick(g, n);
-        put(g, "    switch (pick) {\n");
-        for (uint32_t i = 0; i < n->nfields; i++) {
-            const struct cg_field *f = &n->fields[i];
-            if (f->discriminant == CG_NO_DISCRIMINANT || field_kind(g, f) == 2)
-                continue;
-            put(g, "    case %" PRIu32 "u: /* %s */\n", i, f->name);
-            text_field(g, n, f, i, true, 2);
-            put(g, "        break;\n");
-        }
-        put(g, "    default:\n        break;\n    }\n    }\n");
-    }
+    emit_walk(g, n, text_field, false, "the union member fill chooses", NULL);
     put(g, "}\n");
 }
 
