@@ -375,29 +375,43 @@ static void nullcap_thread(void *arg)
     j->done = true;
 }
 
-static int fig_nullcap_call(uint64_t ops, unsigned reps, double *samples)
+/*
+ * A figure run by one thread of one process holding one kernel cap, made
+ * by grant (named grant_name in messages); the thread finds the cap in
+ * its job (j->cap) and fills the samples.
+ */
+static int one_cap_figure(const char *figure, const char *proc_name,
+                          int (*grant)(struct k_process *, uint32_t *),
+                          const char *grant_name, void (*thread)(void *),
+                          uint64_t ops, unsigned reps, double *samples)
 {
-    const char *figure = "nullcap_call";
     struct model_job j = {.ops = ops, .reps = reps, .samples = samples};
     int rc;
 
     if (!model_up(figure))
         return BENCH_FAIL;
-    j.proc = model_process(figure, "bench-nullcap");
+    j.proc = model_process(figure, proc_name);
     if (j.proc == NULL)
         goto fail;
-    rc = nullcap_grant(j.proc, &j.cap);
+    rc = grant(j.proc, &j.cap);
     if (rc != 0) {
-        printf("%s failed: nullcap_grant returned %d (%s)\n", figure, rc,
+        printf("%s failed: %s returned %d (%s)\n", figure, grant_name, rc,
                cap_err_name(rc));
         goto fail;
     }
-    if (!model_thread(figure, j.proc, nullcap_thread, &j))
+    if (!model_thread(figure, j.proc, thread, &j))
         goto fail;
     return model_run(figure, &j, 1);
 fail:
     k_shutdown();
     return BENCH_FAIL;
+}
+
+static int fig_nullcap_call(uint64_t ops, unsigned reps, double *samples)
+{
+    return one_cap_figure("nullcap_call", "bench-nullcap", nullcap_grant,
+                          "nullcap_grant", nullcap_thread, ops, reps,
+                          samples);
 }
 
 /* ---------------------------------------------------------------- */
@@ -642,27 +656,9 @@ static void park_unc_thread(void *arg)
 
 static int fig_park_uncontended(uint64_t ops, unsigned reps, double *samples)
 {
-    const char *figure = "park_uncontended";
-    struct model_job j = {.ops = ops, .reps = reps, .samples = samples};
-    int rc;
-
-    if (!model_up(figure))
-        return BENCH_FAIL;
-    j.proc = model_process(figure, "bench-park");
-    if (j.proc == NULL)
-        goto fail;
-    rc = parkspace_grant(j.proc, &j.cap);
-    if (rc != 0) {
-        printf("%s failed: parkspace_grant returned %d (%s)\n", figure, rc,
-               cap_err_name(rc));
-        goto fail;
-    }
-    if (!model_thread(figure, j.proc, park_unc_thread, &j))
-        goto fail;
-    return model_run(figure, &j, 1);
-fail:
-    k_shutdown();
-    return BENCH_FAIL;
+    return one_cap_figure("park_uncontended", "bench-park", parkspace_grant,
+                          "parkspace_grant", park_unc_thread, ops, reps,
+                          samples);
 }
 
 /*
