@@ -60,6 +60,7 @@
  */
 #include "cgen.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,4 +194,37 @@ int main(int argc, char **argv)
             return 1;
     }
     return 0;
+}
+
+FILE *cg_open_tmp(const char *path, char **tmp)
+{
+    FILE *f;
+
+    *tmp = cg_printf("%s.tmp", path);
+    f = fopen(*tmp, "w");
+    if (f == NULL)
+        fprintf(stderr, "capnpc-c: cannot write %s: %s\n", *tmp, strerror(errno));
+    return f;
+}
+
+int cg_close_tmp(FILE *f, const char *tmp, const char *path)
+{
+    if (ferror(f) | (fclose(f) != 0)) {
+        fprintf(stderr, "capnpc-c: error writing %s\n", tmp);
+        remove(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        fprintf(stderr, "capnpc-c: cannot rename %s to %s: %s\n", tmp, path,
+                strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+const char *cg_base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s != NULL ? s + 1 : path;
 }

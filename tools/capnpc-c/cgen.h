@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Node kinds: the Node union tags of schema.capnp. */
 enum cg_kind {
@@ -198,5 +199,13 @@ int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *f,
 void *cg_alloc(size_t n);
 char *cg_strdup(const char *s);
 char *cg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Output files are written to path.tmp and renamed into place when
+ * complete: cg_open_tmp opens it (*tmp gets its name), cg_close_tmp
+ * checks for write errors and renames (removing the temporary on error).
+ * Both print what went wrong; NULL / -1 on failure. */
+FILE *cg_open_tmp(const char *path, char **tmp);
+int cg_close_tmp(FILE *f, const char *tmp, const char *path);
+/* The last component of path. */
+const char *cg_base_name(const char *path);
 
 #endif /* CAPNPC_C_CGEN_H */
