@@ -42,9 +42,8 @@
 
 #include "capos.capnp.h"
 #include "capos_rt.h"
+#include "manifest.h"
 
-#define MANIFEST_MAX (1u << 20)
-#define READ_CHUNK 8192u
 #define SERVICES_MAX 24u /* each running service holds one pending wait */
 #define GRANTS_MAX 63u   /* a CapSet page */
 #define ENDPOINTS_MAX 7u /* spawn returns the handle and at most 7 facets */
@@ -169,66 +168,6 @@ static const char *why(const uint8_t *res, uint32_t cap, int code, char *out,
 }
 
 /* ---- reading the manifest --------------------------------------------- */
-
-/* Read the whole manifest into *out (heap). Returns its length or -1. */
-static long read_manifest(struct init *in, uint8_t **out)
-{
-    uint8_t *pbuf = capos_alloc(64), *rbuf = capos_alloc(READ_CHUNK + 64);
-    if (!pbuf || !rbuf) {
-        say(in, "no heap to read the manifest");
-        return -1;
-    }
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_message m;
-    capnp_struct root;
-    capnp_builder_init(&b, pbuf, 64);
-    capos_BootPackage_manifestSize_Params_init_root(&b, &p);
-    int r = capos_rt_call_capnp(in->boot,
-                                CAPOS_BOOT_PACKAGE_MANIFEST_SIZE_METHOD_ID, &b,
-                                rbuf, 64, &m, &root);
-    if (r < 0) {
-        say(in, "cannot read the manifest size through \"boot\" (error %d)", r);
-        return -1;
-    }
-    uint64_t size = capos_BootPackage_manifestSize_Results_get_size(&root);
-    if (size == 0 || size > MANIFEST_MAX) {
-        say(in, "the manifest is %llu bytes; init reads 1 byte to 1 MiB",
-            (unsigned long long)size);
-        return -1;
-    }
-    uint8_t *man = capos_alloc(size);
-    if (!man) {
-        say(in, "no heap for a %llu-byte manifest", (unsigned long long)size);
-        return -1;
-    }
-    uint64_t off = 0;
-    while (off < size) {
-        capnp_builder_init(&b, pbuf, 64);
-        capos_BootPackage_readManifest_Params_init_root(&b, &p);
-        capos_BootPackage_readManifest_Params_set_offset(&p, off);
-        capos_BootPackage_readManifest_Params_set_maxBytes(&p, READ_CHUNK);
-        r = capos_rt_call_capnp(in->boot,
-                                CAPOS_BOOT_PACKAGE_READ_MANIFEST_METHOD_ID, &b,
-                                rbuf, READ_CHUNK + 64, &m, &root);
-        const uint8_t *data;
-        size_t n;
-        if (r < 0 ||
-            capos_BootPackage_readManifest_Results_get_data(&root, &data, &n) <
-                0 ||
-            n == 0 || n > size - off) {
-            say(in, "reading the manifest failed at byte %llu",
-                (unsigned long long)off);
-            return -1;
-        }
-        memcpy(man + off, data, n);
-        off += n;
-    }
-    capos_free(pbuf);
-    capos_free(rbuf);
-    *out = man;
-    return (long)size;
-}
 
 /* ---- validation ------------------------------------------------------- */
 
@@ -843,14 +782,17 @@ int capos_main(capos_capset_t *caps)
         return EXIT_NO_CAPS;
     }
     uint8_t *man;
-    long len = read_manifest(in, &man);
-    if (len < 0)
+    size_t len;
+    int rr = capos_manifest_read(in->boot, &man, &len);
+    if (rr != 0) {
+        say(in, "cannot read the manifest through \"boot\" (error %d)", rr);
         return EXIT_MANIFEST;
+    }
     capnp_message m;
     capnp_struct root;
     capnp_read_options opt = {.traversal_limit_words = 1u << 20,
                               .nesting_limit = 32};
-    if (capnp_msg_init(&m, man, (size_t)len, &opt) != 0 ||
+    if (capnp_msg_init(&m, man, len, &opt) != 0 ||
         capnp_msg_root(&m, &root) != 0) {
         say(in, "the manifest is not a Cap'n Proto message");
         return EXIT_MANIFEST;
