@@ -174,13 +174,7 @@ static void print_record(struct audit *a, const struct record *r)
              outcome_name(r->outcome), r->source,
              r->principal[0] ? r->principal : "-",
              r->detail[0] ? r->detail : "-");
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_builder_init(&b, a->scratch, 1024);
-    capos_Console_writeLine_Params_init_root(&b, &p);
-    capos_Console_writeLine_Params_set_text(&p, line, strlen(line));
-    capos_rt_call_capnp(a->console, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &b,
-                        NULL, 0, NULL, NULL);
+    capos_console_line(a->console, line);
 }
 
 static int append(struct audit *a, capos_server_call_t *call)
@@ -320,13 +314,7 @@ int capos_main(capos_capset_t *caps)
         if (a->have_console) {
             static const char msg[] = "audit-log: the CapSet has no Endpoint "
                                       "\"log\"; grant one (source endpoint)";
-            capnp_builder b;
-            capnp_struct_builder p;
-            capnp_builder_init(&b, a->scratch, 1024);
-            capos_Console_writeLine_Params_init_root(&b, &p);
-            capos_Console_writeLine_Params_set_text(&p, msg, sizeof msg - 1);
-            capos_rt_call_capnp(a->console, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID,
-                                &b, NULL, 0, NULL, NULL);
+            capos_console_line(a->console, msg);
         }
         return 2;
     }

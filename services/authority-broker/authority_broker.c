@@ -80,13 +80,7 @@ static void say(struct broker *b, const char *line)
 {
     if (!b->have_console)
         return;
-    capnp_builder mb;
-    capnp_struct_builder p;
-    capnp_builder_init(&mb, b->pbuf, CALL_BUF);
-    capos_Console_writeLine_Params_init_root(&mb, &p);
-    capos_Console_writeLine_Params_set_text(&p, line, strlen(line));
-    capos_rt_call_capnp(b->console, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &mb,
-                        b->rbuf, CALL_BUF, NULL, NULL);
+    capos_console_line(b->console, line);
 }
 
 /* Best-effort audit record (category "launch"). */

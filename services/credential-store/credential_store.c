@@ -57,17 +57,7 @@ static void say(struct store *st, const char *fmt, const char *arg)
         return;
     char line[256];
     snprintf(line, sizeof line, fmt, arg);
-    uint8_t *buf = capos_alloc(512);
-    if (!buf)
-        return;
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_builder_init(&b, buf, 512);
-    capos_Console_writeLine_Params_init_root(&b, &p);
-    capos_Console_writeLine_Params_set_text(&p, line, strlen(line));
-    capos_rt_call_capnp(st->console, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &b,
-                        NULL, 0, NULL, NULL);
-    capos_free(buf);
+    capos_console_line(st->console, line);
 }
 
 /* Zero n bytes at p in a way the compiler may not drop. */

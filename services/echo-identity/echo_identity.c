@@ -25,14 +25,7 @@
 
 static void say(capos_cap_t con, const char *text)
 {
-    uint8_t buf[512];
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_builder_init(&b, buf, sizeof buf);
-    capos_Console_writeLine_Params_init_root(&b, &p);
-    capos_Console_writeLine_Params_set_text(&p, text, strlen(text));
-    capos_rt_call_capnp(con, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &b, NULL, 0,
-                        NULL, NULL);
+    capos_console_line(con, text);
 }
 
 static int on_call(void *ctx, capos_server_call_t *call)

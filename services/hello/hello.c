@@ -14,16 +14,7 @@
 /* Console.writeLine(text). Returns the CQE result. */
 static int say(capos_cap_t con, const char *text)
 {
-    uint8_t *buf = capos_alloc(512);
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_builder_init(&b, buf, 512);
-    capos_Console_writeLine_Params_init_root(&b, &p);
-    capos_Console_writeLine_Params_set_text(&p, text, strlen(text));
-    int r = capos_rt_call_capnp(con, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &b,
-                                NULL, 0, NULL, NULL);
-    capos_free(buf);
-    return r;
+    return capos_console_line(con, text);
 }
 
 /* Timer.now() into *ns, with the generated CALL stub (empty params).

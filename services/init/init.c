@@ -122,17 +122,7 @@ static void say(struct init *in, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
-    uint8_t *buf = capos_alloc(512);
-    if (!buf)
-        return;
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_builder_init(&b, buf, 512);
-    capos_Console_writeLine_Params_init_root(&b, &p);
-    capos_Console_writeLine_Params_set_text(&p, line, strlen(line));
-    capos_rt_call_capnp(in->console, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &b,
-                        NULL, 0, NULL, NULL);
-    capos_free(buf);
+    capos_console_line(in->console, line);
 }
 
 /* A manifest problem: say it and count it. */

@@ -138,6 +138,10 @@ int capos_rt_call_capnp(capos_cap_t cap, uint16_t method,
 int capos_rt_park_space(capos_cap_t *out);
 uint64_t capos_rt_bridge_busy(void);
 
+/* Console.writeLine(text) on a Console cap; the CQE result or an error
+ * (services/rt/console.c). */
+int capos_console_line(capos_cap_t console, const char *text);
+
 /* Adopt a result cap record if it speaks interface_id (0: any). */
 int capos_rt_adopt(const CapTransferResult *rec, uint64_t interface_id,
                    capos_cap_t *out);

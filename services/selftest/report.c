@@ -13,17 +13,7 @@ static void say_line(struct st *t, const char *line)
 {
     if (!t->have_console)
         return;
-    uint8_t *buf = capos_alloc(512);
-    if (!buf)
-        return;
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_builder_init(&b, buf, 512);
-    capos_Console_writeLine_Params_init_root(&b, &p);
-    capos_Console_writeLine_Params_set_text(&p, line, strlen(line));
-    capos_rt_call_capnp(t->console, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &b,
-                        NULL, 0, NULL, NULL);
-    capos_free(buf);
+    capos_console_line(t->console, line);
 }
 
 static void vsay(struct st *t, const char *prefix, const char *fmt, va_list ap)

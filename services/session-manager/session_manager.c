@@ -120,13 +120,7 @@ static void say(struct sm *m, const char *line)
 {
     if (!m->have_console)
         return;
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_builder_init(&b, m->pbuf, CALL_BUF);
-    capos_Console_writeLine_Params_init_root(&b, &p);
-    capos_Console_writeLine_Params_set_text(&p, line, strlen(line));
-    capos_rt_call_capnp(m->console, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &b,
-                        m->rbuf, CALL_BUF, NULL, NULL);
+    capos_console_line(m->console, line);
 }
 
 /* The Timer's now, or 0 without a timer. */

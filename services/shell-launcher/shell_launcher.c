@@ -70,14 +70,7 @@ static void say(struct launcher *l, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    uint8_t buf[512];
-    capnp_builder mb;
-    capnp_struct_builder p;
-    capnp_builder_init(&mb, buf, sizeof buf);
-    capos_Console_writeLine_Params_init_root(&mb, &p);
-    capos_Console_writeLine_Params_set_text(&p, line, strlen(line));
-    capos_rt_call_capnp(l->console, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &mb,
-                        NULL, 0, NULL, NULL);
+    capos_console_line(l->console, line);
 }
 
 /* Profile badge-1 of kernelParams.profiles, or false. */
