@@ -137,26 +137,6 @@ static void problem(struct init *in, const char *fmt, ...)
     in->problems++;
 }
 
-/* The CapException message in a result buffer, or a description of code. */
-static const char *why(const uint8_t *res, uint32_t cap, int code, char *out,
-                       size_t outcap)
-{
-    capnp_message m;
-    capnp_struct root;
-    const char *msg;
-    size_t n;
-    if ((code == CAP_ERR_APPLICATION_EXCEPTION ||
-         code == CAP_ERR_APPLICATION_EXCEPTION_TRUNCATED) &&
-        capnp_msg_init(&m, res, cap, NULL) == 0 &&
-        capnp_msg_root(&m, &root) == 0 &&
-        capos_CapException_get_message(&root, &msg, &n) == 0) {
-        snprintf(out, outcap, "%.*s", (int)n, msg);
-        return out;
-    }
-    snprintf(out, outcap, "error %d", code);
-    return out;
-}
-
 /* ---- reading the manifest --------------------------------------------- */
 
 /* ---- validation ------------------------------------------------------- */
@@ -640,7 +620,7 @@ static int spawn(struct init *in, uint32_t i)
     char reason[260];
     if (r < 0) {
         say(in, "cannot start %.*s: %s", (int)s->nlen, s->name,
-            why(rbuf, SPAWN_RESULT, r, reason, sizeof reason));
+            capos_rt_error_text(rbuf, SPAWN_RESULT, r, reason, sizeof reason));
         goto out;
     }
     capnp_message m;

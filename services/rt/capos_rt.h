@@ -142,6 +142,11 @@ uint64_t capos_rt_bridge_busy(void);
  * (services/rt/console.c). */
 int capos_console_line(capos_cap_t console, const char *text);
 
+/* Why a call failed: the CapException message left in its result buffer
+ * res[0..res_len), or "error CODE" (services/rt/errors.c). Returns out. */
+const char *capos_rt_error_text(const void *res, size_t res_len, int code,
+                                char *out, size_t cap);
+
 /* Adopt a result cap record if it speaks interface_id (0: any). */
 int capos_rt_adopt(const CapTransferResult *rec, uint64_t interface_id,
                    capos_cap_t *out);

@@ -99,25 +99,6 @@ static bool allowed(const capnp_struct *prof, const char *bin, size_t blen)
     return false;
 }
 
-/* The CapException message of a failed call, or the code. */
-static const char *why(const uint8_t *res, int code, char *out, size_t cap)
-{
-    capnp_message m;
-    capnp_struct root;
-    const char *msg;
-    size_t n;
-    if ((code == CAP_ERR_APPLICATION_EXCEPTION ||
-         code == CAP_ERR_APPLICATION_EXCEPTION_TRUNCATED) &&
-        capnp_msg_init(&m, res, CALL_BUF, NULL) == 0 &&
-        capnp_msg_root(&m, &root) == 0 &&
-        capos_CapException_get_message(&root, &msg, &n) == 0) {
-        snprintf(out, cap, "%.*s", (int)n, msg);
-        return out;
-    }
-    snprintf(out, cap, "error %d", code);
-    return out;
-}
-
 /* ProcessHandle.kill on the real handle. Returns the CQE result. */
 static int kill_child(struct launcher *l, capos_cap_t h)
 {
@@ -250,7 +231,7 @@ static int spawn(struct launcher *l, capos_server_call_t *call)
     if (r < 0)
         return capos_server_fail(call, CAPOS_EXC_FAILED,
                                  "shell-launcher: %s",
-                                 why(l->rbuf, r, reason, sizeof reason));
+                                 capos_rt_error_text(l->rbuf, CALL_BUF, r, reason, sizeof reason));
     capos_cap_t handle = {0, 0};
     bool have = false;
     for (uint32_t i = 0; i < cqe.cap_count && i < CAP_XFER_MAX; i++) {

@@ -73,25 +73,9 @@ int shell_call(struct shell *sh, capos_cap_t cap, uint16_t method,
 
 const char *shell_error(struct shell *sh, int err, char *buf, size_t cap)
 {
-    if (err == CAP_ERR_APPLICATION_EXCEPTION) {
-        /* The CQE does not carry the exception's length: it is small,
-         * and the decoder bounds every read by the buffer. */
-        capnp_message m;
-        capnp_struct r;
-        const char *s = NULL;
-        size_t n = 0;
-        if (capnp_msg_init(&m, sh->rbuf, 1024, NULL) == 0 &&
-            capnp_msg_root(&m, &r) == 0 &&
-            capos_CapException_get_message(&r, &s, &n) == 0 && n > 0) {
-            size_t k = 0;
-            for (size_t i = 0; i < n && k + 1 < cap; i++)
-                buf[k++] = (s[i] >= 0x20 && s[i] != 0x7f) ? s[i] : '?';
-            buf[k] = '\0';
-            return buf;
-        }
-    }
-    snprintf(buf, cap, "error %d", err);
-    return buf;
+    /* The CQE does not carry the exception's length: it is small, and the
+     * decoder bounds every read by the buffer. */
+    return capos_rt_error_text(sh->rbuf, 1024, err, buf, cap);
 }
 
 void shell_audit(struct shell *sh, const char *category, const char *code,
