@@ -73,7 +73,5 @@ int bootpkg_grant(struct k_process *p, const uint8_t *bytes, size_t len,
     k_obj_init(&bp->obj, &bootpkg_ops, 0);
     bp->bytes = bytes;
     bp->len = len;
-    int r = ct_insert(&p->caps, &bp->obj, 0, out_id);
-    k_obj_unref(&bp->obj);
-    return r;
+    return k_obj_grant(p, &bp->obj, out_id);
 }

@@ -61,7 +61,5 @@ int console_grant(struct k_process *p, uint32_t *out_id)
     if (!o)
         return CAP_ERR_INVOKE_FAILED;
     k_obj_init(o, &console_ops, 0);
-    int r = ct_insert(&p->caps, o, 0, out_id);
-    k_obj_unref(o);
-    return r;
+    return k_obj_grant(p, o, out_id);
 }

@@ -71,6 +71,7 @@ void k_obj_init(struct k_object *o, const struct k_object_ops *ops,
                 uint32_t flags);
 void k_obj_ref(struct k_object *o);
 void k_obj_unref(struct k_object *o);
+int k_obj_grant(struct k_process *p, struct k_object *o, uint32_t *out_id);
 
 /* ------------------------------------------------------------------ */
 /* Capability table (captable.c)                                      */

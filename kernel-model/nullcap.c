@@ -63,7 +63,5 @@ int nullcap_grant(struct k_process *p, uint32_t *out_id)
     struct k_object *o = nullcap_new();
     if (!o)
         return CAP_ERR_INVOKE_FAILED;
-    int r = ct_insert(&p->caps, o, 0, out_id);
-    k_obj_unref(o);
-    return r;
+    return k_obj_grant(p, o, out_id);
 }

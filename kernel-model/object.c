@@ -31,3 +31,16 @@ void k_obj_unref(struct k_object *o)
         o->ops->destroy(o);
     }
 }
+
+/*
+ * Put a newly made object (its creation reference held by the caller) in
+ * p's table and give that reference up: afterwards the slot is the only
+ * holder, or, when the table is full (CAP_ERR_TRANSFER_REJECTED), the
+ * object is destroyed. Returns 0 and the CapId, or that error.
+ */
+int k_obj_grant(struct k_process *p, struct k_object *o, uint32_t *out_id)
+{
+    int r = ct_insert(&p->caps, o, 0, out_id);
+    k_obj_unref(o);
+    return r;
+}

@@ -213,7 +213,5 @@ int parkspace_grant(struct k_process *p, uint32_t *out_id)
         return CAP_ERR_INVOKE_FAILED;
     s->head = s->tail = NULL;
     k_obj_init(&s->obj, &park_ops, K_OBJ_NON_TRANSFERABLE);
-    int r = ct_insert(&p->caps, &s->obj, 0, out_id);
-    k_obj_unref(&s->obj);
-    return r;
+    return k_obj_grant(p, &s->obj, out_id);
 }

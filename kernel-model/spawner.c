@@ -596,9 +596,7 @@ int spawner_grant(struct k_process *p, const uint8_t *bytes, size_t len,
     k_obj_init(&sp->obj, &spawner_ops, 0);
     sp->bytes = bytes;
     sp->len = len;
-    int r = ct_insert(&p->caps, &sp->obj, 0, out_id);
-    k_obj_unref(&sp->obj);
-    return r;
+    return k_obj_grant(p, &sp->obj, out_id);
 }
 
 /* ---- ProcessHandle ---------------------------------------------------- */

@@ -557,7 +557,5 @@ int terminal_grant(struct k_process *p, uint32_t *out_id)
     console_dev->refs++;
     t->dev = console_dev;
     k_obj_init(&t->obj, &term_ops, 0);
-    int r = ct_insert(&p->caps, &t->obj, 0, out_id);
-    k_obj_unref(&t->obj);
-    return r;
+    return k_obj_grant(p, &t->obj, out_id);
 }

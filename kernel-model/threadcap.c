@@ -355,9 +355,7 @@ int threadspawner_grant(struct k_process *p, uint32_t *out_id)
         return CAP_ERR_INVOKE_FAILED;
     k_obj_init(&sp->obj, &spawner_ops, K_OBJ_NON_TRANSFERABLE);
     sp->proc = p;
-    int r = ct_insert(&p->caps, &sp->obj, 0, out_id);
-    k_obj_unref(&sp->obj);
-    return r;
+    return k_obj_grant(p, &sp->obj, out_id);
 }
 
 /* Give p a ThreadControl for its own threads. Returns 0 and its CapId, or
@@ -369,7 +367,5 @@ int threadcontrol_grant(struct k_process *p, uint32_t *out_id)
         return CAP_ERR_INVOKE_FAILED;
     k_obj_init(&tc->obj, &control_ops, K_OBJ_NON_TRANSFERABLE);
     tc->proc = p;
-    int r = ct_insert(&p->caps, &tc->obj, 0, out_id);
-    k_obj_unref(&tc->obj);
-    return r;
+    return k_obj_grant(p, &tc->obj, out_id);
 }
