@@ -54,40 +54,6 @@ enum {
     KSRC_PARK_SPACE = 10,
 };
 
-static const char *const ksrc_names[] = {
-    "console",       "terminal",      "timer",
-    "entropy",       "processSpawner", "bootPackage",
-    "systemInfo",    "nullCap",       "threadSpawner",
-    "threadControl", "parkSpace",     "networkManager",
-    "tcpListenAuthority", "sshDevelopmentHostKey",
-};
-
-/* A bounded message builder for errors. */
-struct msgbuf {
-    char *buf;
-    size_t cap, len;
-};
-
-static void mb_put(struct msgbuf *mb, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n && mb->len + 1 < mb->cap; i++)
-        mb->buf[mb->len++] = s[i];
-    if (mb->cap)
-        mb->buf[mb->len] = 0;
-}
-
-static void mb_str(struct msgbuf *mb, const char *s)
-{
-    mb_put(mb, s, k_strlen(s));
-}
-
-static void mb_u64(struct msgbuf *mb, uint64_t v)
-{
-    char tmp[24];
-    k_fmt_u64(tmp, sizeof tmp, v);
-    mb_str(mb, tmp);
-}
-
 /* Read a Text field; an absent one reads as "". Returns 0 or a codec
  * error. Text from the manifest is printed bounded and never trusted
  * beyond its length. */
@@ -107,9 +73,9 @@ static bool text_eq(const char *a, size_t alen, const char *b, size_t blen)
     return alen == blen && k_memcmp(a, b, alen) == 0;
 }
 
-static int fail(struct msgbuf *mb, const char *what)
+static int fail(struct k_msg *mb, const char *what)
 {
-    mb_str(mb, what);
+    k_msg_str(mb, what);
     return CAP_ERR_INVALID_REQUEST;
 }
 
@@ -117,7 +83,7 @@ static int fail(struct msgbuf *mb, const char *what)
  * Returns 0 and *entry, 1 when no binary has that name (no message), or
  * CAP_ERR_INVALID_REQUEST with a message. */
 static int find_binary(const capnp_list *bins, const char *name, size_t nlen,
-                       struct msgbuf *mb, void (**entry)(void *))
+                       struct k_msg *mb, void (**entry)(void *))
 {
     for (uint32_t i = 0; i < capnp_list_len(bins); i++) {
         capnp_struct b;
@@ -129,8 +95,8 @@ static int find_binary(const capnp_list *bins, const char *name, size_t nlen,
         if (!text_eq(bn, bl, name, nlen))
             continue;
         if (capnp_get_u16(&b, BIN_TAG_OFF, 0) != BIN_TAG_BUILTIN) {
-            mb_str(mb, "manifest: binary \"");
-            mb_put(mb, bn, bl);
+            k_msg_str(mb, "manifest: binary \"");
+            k_msg_put(mb, bn, bl);
             return fail(mb, "\" is an ELF image; the hosted simulator runs "
                             "built-in programs only (image = (builtin = ...))");
         }
@@ -138,10 +104,10 @@ static int find_binary(const capnp_list *bins, const char *name, size_t nlen,
             return fail(mb, "manifest: binaries: malformed builtin name");
         *entry = port_binary_entry(prog, pl);
         if (!*entry) {
-            mb_str(mb, "manifest: binary \"");
-            mb_put(mb, bn, bl);
-            mb_str(mb, "\" names built-in program \"");
-            mb_put(mb, prog, pl);
+            k_msg_str(mb, "manifest: binary \"");
+            k_msg_put(mb, bn, bl);
+            k_msg_str(mb, "\" names built-in program \"");
+            k_msg_put(mb, prog, pl);
             return fail(mb, "\", which this simulator does not have");
         }
         return 0;
@@ -150,7 +116,7 @@ static int find_binary(const capnp_list *bins, const char *name, size_t nlen,
 }
 
 /* Check binaries: a list, every name non-empty and unique. */
-static int check_binaries(const capnp_list *bins, struct msgbuf *mb)
+static int check_binaries(const capnp_list *bins, struct k_msg *mb)
 {
     for (uint32_t i = 0; i < capnp_list_len(bins); i++) {
         capnp_struct b;
@@ -160,8 +126,8 @@ static int check_binaries(const capnp_list *bins, struct msgbuf *mb)
             text_of(&b, BIN_NAME, &n, &nl) < 0)
             return fail(mb, "manifest: binaries: malformed entry");
         if (nl == 0) {
-            mb_str(mb, "manifest: binaries[");
-            mb_u64(mb, i);
+            k_msg_str(mb, "manifest: binaries[");
+            k_msg_u64(mb, i);
             return fail(mb, "] has no name");
         }
         for (uint32_t j = 0; j < i; j++) {
@@ -171,8 +137,8 @@ static int check_binaries(const capnp_list *bins, struct msgbuf *mb)
             capnp_list_get_struct(bins, j, &o);
             text_of(&o, BIN_NAME, &on, &ol);
             if (text_eq(n, nl, on, ol)) {
-                mb_str(mb, "manifest: binary \"");
-                mb_put(mb, n, nl);
+                k_msg_str(mb, "manifest: binary \"");
+                k_msg_put(mb, n, nl);
                 return fail(mb, "\" is listed twice");
             }
         }
@@ -183,7 +149,7 @@ static int check_binaries(const capnp_list *bins, struct msgbuf *mb)
 /* Grant init one kernel-sourced cap; returns 0 or an error with message. */
 static int grant_kernel(struct k_process *p, uint16_t src,
                         const uint8_t *bytes, size_t len, uint32_t *id,
-                        struct msgbuf *mb)
+                        struct k_msg *mb)
 {
     switch (src) {
     case KSRC_CONSOLE:
@@ -205,11 +171,11 @@ static int grant_kernel(struct k_process *p, uint16_t src,
     case KSRC_PROCESS_SPAWNER:
         return spawner_grant(p, bytes, len, id);
     default:
-        mb_str(mb, "manifest: init cap source kernel = ");
-        if (src < sizeof ksrc_names / sizeof ksrc_names[0])
-            mb_str(mb, ksrc_names[src]);
+        k_msg_str(mb, "manifest: init cap source kernel = ");
+        if (k_ksrc_name(src))
+            k_msg_str(mb, k_ksrc_name(src));
         else
-            mb_u64(mb, src);
+            k_msg_u64(mb, src);
         return fail(mb, " is not provided by this kernel");
     }
 }
@@ -217,7 +183,7 @@ static int grant_kernel(struct k_process *p, uint16_t src,
 /* Build init's caps and CapSet from its grant list. */
 static int grant_init_caps(struct k_process *p, const capnp_list *caps,
                            const uint8_t *bytes, size_t len,
-                           struct msgbuf *mb)
+                           struct k_msg *mb)
 {
     for (uint32_t i = 0; i < capnp_list_len(caps); i++) {
         capnp_struct g;
@@ -227,21 +193,21 @@ static int grant_init_caps(struct k_process *p, const capnp_list *caps,
             text_of(&g, CG_NAME, &name, &nl) < 0)
             return fail(mb, "manifest: init caps: malformed grant");
         if (nl == 0 || nl >= CAPOS_CAPSET_NAME_MAX) {
-            mb_str(mb, "manifest: init caps[");
-            mb_u64(mb, i);
+            k_msg_str(mb, "manifest: init caps[");
+            k_msg_u64(mb, i);
             return fail(mb, "]: a cap name needs 1 to 47 bytes");
         }
         for (uint32_t j = 0; j < p->capset->hdr.count; j++) {
             if (text_eq(name, nl, p->capset->entries[j].name,
                         k_strlen(p->capset->entries[j].name))) {
-                mb_str(mb, "manifest: init has two caps named \"");
-                mb_put(mb, name, nl);
+                k_msg_str(mb, "manifest: init has two caps named \"");
+                k_msg_put(mb, name, nl);
                 return fail(mb, "\"");
             }
         }
         if (capnp_get_u16(&g, CG_TAG_OFF, 0) != CG_TAG_KERNEL) {
-            mb_str(mb, "manifest: init cap \"");
-            mb_put(mb, name, nl);
+            k_msg_str(mb, "manifest: init cap \"");
+            k_msg_put(mb, name, nl);
             return fail(mb, "\": init may only hold kernel-sourced caps "
                             "(nothing runs before it to export one)");
         }
@@ -256,8 +222,8 @@ static int grant_init_caps(struct k_process *p, const capnp_list *caps,
         uint64_t want = capnp_get_u64(&g, CG_IFACE_OFF, 0);
         struct ct_slot *s = ct_lookup(&p->caps, id);
         if (want && s->obj->ops->interface_id != want) {
-            mb_str(mb, "manifest: init cap \"");
-            mb_put(mb, name, nl);
+            k_msg_str(mb, "manifest: init cap \"");
+            k_msg_put(mb, name, nl);
             return fail(mb, "\": interfaceId does not match its source");
         }
         char cname[CAPOS_CAPSET_NAME_MAX];
@@ -280,7 +246,7 @@ static int grant_init_caps(struct k_process *p, const capnp_list *caps,
 int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
            char *err, size_t errcap)
 {
-    struct msgbuf mb = {err, errcap, 0};
+    struct k_msg mb = {err, errcap, 0};
     if (errcap)
         err[0] = 0;
     capnp_message m;
@@ -292,16 +258,16 @@ int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
     if (r == 0)
         r = capnp_msg_root(&m, &root);
     if (r < 0) {
-        mb_str(&mb, "manifest: not a Cap'n Proto message (");
-        mb_str(&mb, capnp_strerror(r));
+        k_msg_str(&mb, "manifest: not a Cap'n Proto message (");
+        k_msg_str(&mb, capnp_strerror(r));
         return fail(&mb, "); build it with capnp eval -b");
     }
     uint32_t version = capnp_get_u32(&root, SM_VERSION_OFF, 0);
     if (version != SM_SCHEMA_VERSION) {
-        mb_str(&mb, "manifest: schemaVersion ");
-        mb_u64(&mb, version);
-        mb_str(&mb, " is not supported (this kernel reads ");
-        mb_u64(&mb, SM_SCHEMA_VERSION);
+        k_msg_str(&mb, "manifest: schemaVersion ");
+        k_msg_u64(&mb, version);
+        k_msg_str(&mb, " is not supported (this kernel reads ");
+        k_msg_u64(&mb, SM_SCHEMA_VERSION);
         return fail(&mb, ")");
     }
     if (capnp_get_list(&root, SM_BINARIES, CAPNP_ELEM_COMPOSITE, &bins) < 0)
@@ -322,8 +288,8 @@ int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
     void (*entry)(void *) = NULL;
     r = find_binary(&bins, ibin, ibl, &mb, &entry);
     if (r == 1) {
-        mb_str(&mb, "manifest: init names binary \"");
-        mb_put(&mb, ibin, ibl);
+        k_msg_str(&mb, "manifest: init names binary \"");
+        k_msg_put(&mb, ibin, ibl);
         return fail(&mb, "\", which is not in binaries");
     }
     if (r < 0)
@@ -367,7 +333,7 @@ int k_manifest_binary(const uint8_t *bytes, size_t len, const char *name,
                       size_t nlen, void (**entry)(void *), char *err,
                       size_t errcap)
 {
-    struct msgbuf mb = {err, errcap, 0};
+    struct k_msg mb = {err, errcap, 0};
     if (errcap)
         err[0] = 0;
     capnp_message m;
@@ -381,8 +347,8 @@ int k_manifest_binary(const uint8_t *bytes, size_t len, const char *name,
         return fail(&mb, "manifest: binaries is not a list of Binary");
     int r = find_binary(&bins, name, nlen, &mb, entry);
     if (r == 1) {
-        mb_str(&mb, "binary \"");
-        mb_put(&mb, name, nlen);
+        k_msg_str(&mb, "binary \"");
+        k_msg_put(&mb, name, nlen);
         return fail(&mb, "\" is not in the boot manifest's binaries");
     }
     return r;

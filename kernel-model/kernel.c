@@ -112,3 +112,40 @@ void k_log(const char *msg)
 {
     port_console_write(msg, k_strlen(msg));
 }
+
+/* ---- bounded messages for people (boot and spawn refusals) ----------- */
+
+/* Append s[0..n), truncating at the buffer's end; always NUL-terminated
+ * when cap > 0. */
+void k_msg_put(struct k_msg *m, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && m->len + 1 < m->cap; i++)
+        m->buf[m->len++] = s[i];
+    if (m->cap)
+        m->buf[m->len] = 0;
+}
+
+void k_msg_str(struct k_msg *m, const char *s)
+{
+    k_msg_put(m, s, k_strlen(s));
+}
+
+void k_msg_u64(struct k_msg *m, uint64_t v)
+{
+    char tmp[24];
+    k_fmt_u64(tmp, sizeof tmp, v);
+    k_msg_str(m, tmp);
+}
+
+/* The schema name of KernelCapSource src, or NULL past the known ones. */
+const char *k_ksrc_name(uint16_t src)
+{
+    static const char *const names[] = {
+        "console",       "terminal",       "timer",
+        "entropy",       "processSpawner", "bootPackage",
+        "systemInfo",    "nullCap",        "threadSpawner",
+        "threadControl", "parkSpace",      "networkManager",
+        "tcpListenAuthority", "sshDevelopmentHostKey",
+    };
+    return src < sizeof names / sizeof names[0] ? names[src] : NULL;
+}

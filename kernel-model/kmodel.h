@@ -469,6 +469,16 @@ void k_log(const char *msg);
 size_t k_strlen(const char *s);
 void k_fmt_u64(char *buf, size_t cap, uint64_t v);
 
+/* A message for people built into buf[0..cap) (kernel.c). */
+struct k_msg {
+    char *buf;
+    size_t cap, len;
+};
+void k_msg_put(struct k_msg *m, const char *s, size_t n);
+void k_msg_str(struct k_msg *m, const char *s);
+void k_msg_u64(struct k_msg *m, uint64_t v);
+const char *k_ksrc_name(uint16_t src);
+
 /* The compiler may lower these to calls of memcpy etc., which the port
  * provides (port.h). */
 #define k_memcpy(d, s, n) __builtin_memcpy((d), (s), (n))

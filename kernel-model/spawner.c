@@ -101,14 +101,12 @@ static const struct k_object_ops handle_ops;
 /* A CapException message under construction (at most 255 bytes). */
 struct msg {
     char buf[256];
-    size_t len;
+    struct k_msg k;
 };
 
 static void m_raw(struct msg *m, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n && m->len + 1 < sizeof m->buf; i++)
-        m->buf[m->len++] = s[i];
-    m->buf[m->len] = 0;
+    k_msg_put(&m->k, s, n);
 }
 
 static void m_str(struct msg *m, const char *s)
@@ -130,9 +128,7 @@ static void m_text(struct msg *m, const char *s, size_t n)
 
 static void m_u64(struct msg *m, uint64_t v)
 {
-    char tmp[24];
-    k_fmt_u64(tmp, sizeof tmp, v);
-    m_str(m, tmp);
+    k_msg_u64(&m->k, v);
 }
 
 /* "ProcessSpawner.spawn: grants[i] "name": " */
@@ -192,15 +188,6 @@ static bool cap_name_ok(const char *s, size_t n)
     return true;
 }
 
-/* clang-format off */
-static const char *const ksrc_names[] = {
-    "console",       "terminal",       "timer",
-    "entropy",       "processSpawner", "bootPackage",
-    "systemInfo",    "nullCap",        "threadSpawner",
-    "threadControl", "parkSpace",      "networkManager",
-    "tcpListenAuthority", "sshDevelopmentHostKey",
-};
-/* clang-format on */
 
 /* The interface of a kernel source the spawner mints, 0 for the others. */
 static uint64_t ksrc_iface(uint16_t src)
@@ -280,8 +267,8 @@ static int grant_check(struct k_call *c, const capnp_list *grants, uint32_t i,
         if (!have) {
             m_grant(m, i, g->name, g->nlen);
             m_str(m, "kernel source ");
-            if (g->ksrc < sizeof ksrc_names / sizeof ksrc_names[0])
-                m_str(m, ksrc_names[g->ksrc]);
+            if (k_ksrc_name(g->ksrc))
+                m_str(m, k_ksrc_name(g->ksrc));
             else
                 m_u64(m, g->ksrc);
             m_str(m, " is not minted by ProcessSpawner (only console, "
@@ -425,7 +412,9 @@ static int spawn(struct spawner *sp, struct k_call *c)
     int r = k_call_params(c, &pm, &root);
     if (r < 0)
         return r;
-    struct msg m = {.len = 0};
+    struct msg m;
+    m.buf[0] = 0;
+    m.k = (struct k_msg){m.buf, sizeof m.buf, 0};
     m_str(&m, "ProcessSpawner.spawn: ");
 
     const char *name, *bin;
