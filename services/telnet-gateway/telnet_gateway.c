@@ -5,10 +5,9 @@
  * It listens once on the guest port its scoped TcpListenAuthority names
  * (23 in fixtures/system-telnet.capnp), then serves every connection from
  * one event loop (capos_rt_submit + capos_rt_wait_any): per connection it
- * negotiates the options a telnet client expects with libtelnet (WILL
- * ECHO, WILL SUPPRESS-GO-AHEAD, DO NAWS; whatever else the client asks
- * for is refused by libtelnet's RFC 1143 option table), waits for the
- * answers or NEG_TIMEOUT, turns the socket into a TerminalSession
+ * negotiates the options a telnet client expects with libtelnet
+ * (negotiate.c: WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO NAWS; every other
+ * option is refused), waits for the answers or NEG_TIMEOUT_TICKS, turns the socket into a TerminalSession
  * (TcpSocket.intoTerminalSession) and has RestrictedShellLauncher start
  * capos-shell on it with no session, no profile and no extra grants (the
  * shell logs its user in, as on the console). The shell's ProcessHandle
@@ -30,8 +29,9 @@
  * the listener and the timer one each: a queued connection starts only
  * while that sum stays within OPS_BUDGET (below CAP_CQ_ENTRIES, leaving
  * room for synchronous calls and releases). The others wait in the
- * record table (told so in one line) until a shell ends. Negotiation input is bounded (libtelnet's buffers, OUTQ_MAX
- * of replies); a libtelnet error or warning, output overflow, a peer
+ * record table (told so in one line) until a shell ends. Negotiation
+ * (negotiate.c) is bounded by libtelnet's buffers and TN_OUTQ_MAX bytes
+ * of replies; a libtelnet error or warning, reply overflow, a peer
  * closing or a failed call closes that connection only, with an audit
  * record. Bytes of user data a client sends before the negotiation ends
  * are dropped (nothing to log in with has been shown yet).
@@ -45,27 +45,19 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <libtelnet.h>
-
 #include "capos.capnp.h"
 #include "capos_rt.h"
+#include "negotiate.h"
 
 #define CONN_MAX 64u      /* connection records (queued + active) */
 #define OPS_BUDGET 24u    /* asynchronous calls outstanding at most */
 #define RECV_MAX 512u     /* bytes asked for per negotiation recv */
-#define OUTQ_MAX 512u     /* negotiation replies not sent yet */
 #define TICK_NS 100000000ull /* 100 ms */
 #define NEG_TIMEOUT_TICKS 20u /* 2 s */
 #define BACKLOG 16u
 #define RES_BUF 1024u     /* result buffer of one asynchronous call */
 #define CALL_BUF 2048u    /* params and results of synchronous calls */
 #define PEER_MAX 47u
-
-/* Options the gateway negotiates, as answered bits. */
-#define ANS_ECHO 0x1u
-#define ANS_SGA 0x2u
-#define ANS_NAWS 0x4u
-#define ANS_ALL (ANS_ECHO | ANS_SGA | ANS_NAWS)
 
 enum conn_state {
     C_FREE,
@@ -81,17 +73,12 @@ struct conn {
     unsigned id; /* connection number, for console lines */
     capos_cap_t sock, proc;
     bool have_sock, have_proc;
-    telnet_t *tn;
+    struct tn_neg neg; /* while negotiating (neg.tn set) */
     char peer[PEER_MAX + 1];
     uint64_t recv_tag, send_tag, wait_tag; /* 0: none outstanding */
     uint8_t *recv_res, *send_par, *wait_res; /* RES_BUF each */
-    unsigned char outq[OUTQ_MAX];
-    size_t outn;
-    unsigned answered, ticks_left;
+    unsigned ticks_left;
     bool timed_out;
-    const char *bad; /* why libtelnet gave up on the peer (static text) */
-    uint16_t cols, rows;
-    size_t dropped; /* user-data bytes seen during the negotiation */
 };
 
 struct gateway {
@@ -105,14 +92,6 @@ struct gateway {
     struct conn conns[CONN_MAX];
     unsigned next_id;
     uint64_t opened, refused;
-};
-
-/* RFC 1143 option table: what libtelnet agrees to when asked. */
-static const telnet_telopt_t telopts[] = {
-    {TELNET_TELOPT_ECHO, TELNET_WILL, TELNET_DONT},
-    {TELNET_TELOPT_SGA, TELNET_WILL, TELNET_DO},
-    {TELNET_TELOPT_NAWS, TELNET_WONT, TELNET_DO},
-    {-1, 0, 0},
 };
 
 static void say(struct gateway *g, const char *fmt, ...)
@@ -206,10 +185,7 @@ static void conn_reap(struct conn *c)
 {
     if (c->recv_tag || c->send_tag || c->wait_tag)
         return;
-    if (c->tn) {
-        telnet_free(c->tn);
-        c->tn = NULL;
-    }
+    tn_neg_end(&c->neg);
     if (c->have_sock)
         capos_rt_release(c->sock);
     if (c->have_proc)
@@ -245,52 +221,6 @@ static void conn_abort(struct gateway *g, struct conn *c, const char *code,
 
 /* ---- negotiation ------------------------------------------------------ */
 
-static void on_telnet(telnet_t *tn, telnet_event_t *ev, void *ud)
-{
-    struct conn *c = ud;
-    (void)tn;
-    switch (ev->type) {
-    case TELNET_EV_SEND:
-        if (ev->data.size > OUTQ_MAX - c->outn) {
-            c->bad = "negotiation replies overflow (a flood of requests)";
-            return;
-        }
-        memcpy(c->outq + c->outn, ev->data.buffer, ev->data.size);
-        c->outn += ev->data.size;
-        break;
-    case TELNET_EV_DATA:
-        c->dropped += ev->data.size;
-        break;
-    case TELNET_EV_DO:
-    case TELNET_EV_DONT:
-        if (ev->neg.telopt == TELNET_TELOPT_ECHO)
-            c->answered |= ANS_ECHO;
-        else if (ev->neg.telopt == TELNET_TELOPT_SGA)
-            c->answered |= ANS_SGA;
-        break;
-    case TELNET_EV_WILL:
-    case TELNET_EV_WONT:
-        if (ev->neg.telopt == TELNET_TELOPT_NAWS)
-            c->answered |= ANS_NAWS;
-        break;
-    case TELNET_EV_SUBNEGOTIATION:
-        if (ev->sub.telopt == TELNET_TELOPT_NAWS && ev->sub.size == 4) {
-            const unsigned char *s = (const unsigned char *)ev->sub.buffer;
-            c->cols = (uint16_t)(s[0] << 8 | s[1]);
-            c->rows = (uint16_t)(s[2] << 8 | s[3]);
-        }
-        break;
-    case TELNET_EV_WARNING:
-    case TELNET_EV_ERROR:
-        /* A protocol violation: fail closed. libtelnet's message is a
-         * fixed string of the library's (not peer data). */
-        c->bad = "malformed telnet negotiation";
-        break;
-    default:
-        break; /* IAC commands, TTYPE, ...: nothing to do */
-    }
-}
-
 /* Count one more outstanding asynchronous call. */
 static uint64_t submit(CapSqe *sqe)
 {
@@ -303,13 +233,15 @@ static uint64_t submit(CapSqe *sqe)
  * the send could not be submitted. */
 static bool flush_send(struct conn *c)
 {
-    if (c->send_tag || c->outn == 0)
+    if (c->send_tag || c->neg.outn == 0)
         return true;
+    size_t n;
+    const unsigned char *out = tn_neg_take(&c->neg, &n);
     capnp_builder b;
     capnp_struct_builder p;
     capnp_builder_init(&b, c->send_par, RES_BUF);
     capos_TcpSocket_send_Params_init_root(&b, &p);
-    capos_TcpSocket_send_Params_set_data(&p, c->outq, c->outn);
+    capos_TcpSocket_send_Params_set_data(&p, out, n);
     size_t len;
     if (capnp_finish(&b, &len) != 0)
         return false;
@@ -318,10 +250,7 @@ static bool flush_send(struct conn *c)
                              (uint32_t)len, capos_va(c->send_par), RES_BUF,
                              0);
     c->send_tag = submit(&sqe);
-    if (!c->send_tag)
-        return false;
-    c->outn = 0;
-    return true;
+    return c->send_tag != 0;
 }
 
 static bool post_recv(struct conn *c)
@@ -353,16 +282,13 @@ static void conn_start(struct gateway *g, struct conn *c)
     c->recv_res = capos_alloc(RES_BUF);
     c->send_par = capos_alloc(RES_BUF);
     c->wait_res = capos_alloc(RES_BUF);
-    c->tn = telnet_init(telopts, on_telnet, 0, c);
-    if (!c->recv_res || !c->send_par || !c->wait_res || !c->tn) {
+    if (!c->recv_res || !c->send_par || !c->wait_res ||
+        !tn_neg_start(&c->neg)) {
         conn_abort(g, c, "gateway-out-of-memory", CAPOS_AUDIT_OUTCOME_ERROR,
                    "no memory for the connection");
         return;
     }
     c->ticks_left = NEG_TIMEOUT_TICKS;
-    telnet_negotiate(c->tn, TELNET_WILL, TELNET_TELOPT_ECHO);
-    telnet_negotiate(c->tn, TELNET_WILL, TELNET_TELOPT_SGA);
-    telnet_negotiate(c->tn, TELNET_DO, TELNET_TELOPT_NAWS);
     if (!flush_send(c) || !post_recv(c))
         conn_abort(g, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
                    "cannot submit the negotiation");
@@ -372,10 +298,7 @@ static void conn_start(struct gateway *g, struct conn *c)
  * with the terminal moved. On success c runs and its wait is posted. */
 static void conn_launch(struct gateway *g, struct conn *c)
 {
-    if (c->tn) {
-        telnet_free(c->tn);
-        c->tn = NULL;
-    }
+    tn_neg_end(&c->neg);
     capnp_builder b;
     capnp_struct_builder p;
     capnp_message m;
@@ -492,13 +415,13 @@ static void neg_finish(struct gateway *g, struct conn *c)
     c->st = C_NEG_DONE;
     if (c->send_tag || c->recv_tag)
         return; /* the completion of the outstanding call comes back here */
-    if (c->dropped)
+    if (c->neg.dropped)
         say(g, "telnet-gateway: connection %u: %zu byte%s typed before the "
-               "prompt dropped", c->id, c->dropped,
-            c->dropped == 1 ? "" : "s");
+               "prompt dropped", c->id, c->neg.dropped,
+            c->neg.dropped == 1 ? "" : "s");
     say(g, "telnet-gateway: connection %u negotiated%s (echo, sga, naws "
            "%ux%u)", c->id, c->timed_out ? " partly: timed out" : "",
-        (unsigned)c->cols, (unsigned)c->rows);
+        (unsigned)c->neg.cols, (unsigned)c->neg.rows);
     conn_launch(g, c);
 }
 
@@ -533,14 +456,14 @@ static void on_recv(struct gateway *g, struct conn *c, const CapCqe *cqe)
     }
     if (c->st == C_NEG_DONE) {
         /* Timed out meanwhile: these bytes come too late to matter. */
-        c->dropped += n;
+        c->neg.dropped += n;
         neg_finish(g, c);
         return;
     }
-    telnet_recv(c->tn, (const char *)data, n);
-    if (c->bad) {
+    bool done = tn_neg_feed(&c->neg, data, n);
+    if (c->neg.bad) {
         conn_abort(g, c, "negotiation-malformed", CAPOS_AUDIT_OUTCOME_DENIED,
-                   c->bad);
+                   c->neg.bad);
         return;
     }
     if (!flush_send(c)) {
@@ -548,7 +471,7 @@ static void on_recv(struct gateway *g, struct conn *c, const CapCqe *cqe)
                    "cannot submit a negotiation reply");
         return;
     }
-    if ((c->answered & ANS_ALL) == ANS_ALL) {
+    if (done) {
         neg_finish(g, c);
         return;
     }
