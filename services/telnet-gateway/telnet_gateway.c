@@ -7,7 +7,8 @@
  * one event loop (capos_rt_submit + capos_rt_wait_any): per connection it
  * negotiates the options a telnet client expects with libtelnet
  * (negotiate.c: WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO NAWS; every other
- * option is refused), waits for the answers or NEG_TIMEOUT_TICKS, turns the socket into a TerminalSession
+ * option is refused), waits for the answers (a client silent for
+ * NEG_TIMEOUT_TICKS is closed), turns the socket into a TerminalSession
  * (TcpSocket.intoTerminalSession) and has RestrictedShellLauncher start
  * capos-shell on it with no session, no profile and no extra grants (the
  * shell logs its user in, as on the console). The shell's ProcessHandle
@@ -63,7 +64,7 @@ enum conn_state {
     C_FREE,
     C_QUEUED,      /* accepted, waiting for an active slot */
     C_NEGOTIATING, /* recv outstanding, replies being sent */
-    C_NEG_DONE,    /* answers in (or timed out): draining the last send */
+    C_NEG_DONE,    /* every offer answered: draining the last send */
     C_RUNNING,     /* the shell runs; its wait is (or will be) outstanding */
     C_CLOSING,     /* socket closed: waiting for outstanding calls */
 };
@@ -78,7 +79,6 @@ struct conn {
     uint64_t recv_tag, send_tag, wait_tag; /* 0: none outstanding */
     uint8_t *recv_res, *send_par, *wait_res; /* RES_BUF each */
     unsigned ticks_left;
-    bool timed_out;
 };
 
 struct gateway {
@@ -409,19 +409,19 @@ static void conn_launch(struct gateway *g, struct conn *c)
     }
 }
 
-/* The negotiation of c is over: once its last reply is sent, launch. */
+/* The negotiation of c is over (no recv outstanding): once its last
+ * reply is sent, launch. */
 static void neg_finish(struct gateway *g, struct conn *c)
 {
     c->st = C_NEG_DONE;
-    if (c->send_tag || c->recv_tag)
-        return; /* the completion of the outstanding call comes back here */
+    if (c->send_tag)
+        return; /* on_send comes back here */
     if (c->neg.dropped)
         say(g, "telnet-gateway: connection %u: %zu byte%s typed before the "
                "prompt dropped", c->id, c->neg.dropped,
             c->neg.dropped == 1 ? "" : "s");
-    say(g, "telnet-gateway: connection %u negotiated%s (echo, sga, naws "
-           "%ux%u)", c->id, c->timed_out ? " partly: timed out" : "",
-        (unsigned)c->neg.cols, (unsigned)c->neg.rows);
+    say(g, "telnet-gateway: connection %u negotiated (echo, sga, naws "
+           "%ux%u)", c->id, (unsigned)c->neg.cols, (unsigned)c->neg.rows);
     conn_launch(g, c);
 }
 
@@ -452,12 +452,6 @@ static void on_recv(struct gateway *g, struct conn *c, const CapCqe *cqe)
     if (capos_TcpRecvResult_get_data(&rr, &data, &n) != 0 || n > RECV_MAX) {
         conn_abort(g, c, "recv-failed", CAPOS_AUDIT_OUTCOME_ERROR,
                    "bad recv result");
-        return;
-    }
-    if (c->st == C_NEG_DONE) {
-        /* Timed out meanwhile: these bytes come too late to matter. */
-        c->neg.dropped += n;
-        neg_finish(g, c);
         return;
     }
     bool done = tn_neg_feed(&c->neg, data, n);
@@ -654,8 +648,11 @@ static void on_tick(struct gateway *g)
         if (c->st != C_NEGOTIATING || c->ticks_left == 0 ||
             --c->ticks_left > 0)
             continue;
-        c->timed_out = true;
-        neg_finish(g, c);
+        /* A pending recv can neither be withdrawn nor coexist with
+         * intoTerminalSession (docs/net.md): a client that does not
+         * answer is closed. Every telnet client answers at once. */
+        conn_abort(g, c, "negotiation-timeout", CAPOS_AUDIT_OUTCOME_INFO,
+                   "the client did not answer the negotiation in time");
     }
 }
 
