@@ -684,6 +684,7 @@ static void run(struct gateway *g)
             post_accept(g);
         if (g->accept_tag) {
             tags[n] = g->accept_tag;
+            who[n] = 0;
             what[n++] = OP_ACCEPT;
         }
         for (unsigned i = 0; i < CONN_MAX; i++) {
@@ -703,6 +704,7 @@ static void run(struct gateway *g)
             post_tick(g);
         if (g->tick_tag) {
             tags[n] = g->tick_tag;
+            who[n] = 0;
             what[n++] = OP_TICK;
         }
         if (n == 0)
