@@ -734,6 +734,10 @@ static void run(struct gateway *g)
             on_wait(g, c, &cqe);
             break;
         }
+        /* Releases wait in capos-rt's queue for the next submission;
+         * the loop may not submit again for a long time, and a finished
+         * connection must not keep its socket or process alive. */
+        capos_rt_flush_releases();
     }
 }
 
