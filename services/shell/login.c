@@ -5,7 +5,8 @@
  *   password>                   (hidden echo: nothing of it is shown)
  *
  * SessionManager.login(username, password, source: the terminal's
- * transport and peer from TerminalSession.info) mints a UserSession; UserSession.info names its profile; then
+ * transport and peer from TerminalSession.info) mints a UserSession;
+ * UserSession.info names its profile; then
  * AuthorityBroker.shellBundle(session, profile) gives the caps the
  * session may use, which are all `caps` ever lists. A denied login says
  * only "login incorrect" (the cause is the session manager's audit

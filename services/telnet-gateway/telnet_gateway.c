@@ -56,6 +56,7 @@
 #define TICK_NS 100000000ull /* 100 ms */
 #define NEG_TIMEOUT_TICKS 20u /* 2 s */
 #define BACKLOG 16u
+#define ACCEPT_FAILURES_MAX 16u /* in a row: the listener is broken */
 #define RES_BUF 1024u     /* result buffer of one asynchronous call */
 #define CALL_BUF 2048u    /* params and results of synchronous calls */
 #define PEER_MAX 47u
@@ -92,6 +93,7 @@ struct gateway {
     struct conn conns[CONN_MAX];
     unsigned next_id;
     uint64_t opened, refused;
+    unsigned accept_failures; /* in a row */
 };
 
 static void say(struct gateway *g, const char *fmt, ...)
@@ -331,11 +333,13 @@ static void conn_launch(struct gateway *g, struct conn *c)
     capos_rt_release(c->sock);
     c->have_sock = false;
 
-    capnp_builder_init(&b, g->pbuf, CALL_BUF - 8 - sizeof(CapTransferDescriptor));
+    capnp_builder_init(&b, g->pbuf,
+                       CALL_BUF - 8 - sizeof(CapTransferDescriptor));
     capos_RestrictedShellLauncher_launchShell_Params_init_root(&b, &p);
     /* session stays a null capability, profile empty, grants empty. */
     capos_RestrictedShellLauncher_launchShell_Params_set_terminal(&p, 0);
     r = capnp_finish(&b, &len);
+    bool term_ours = r != 0; /* until a CALL takes it */
     if (r == 0) {
         CapTransferDescriptor d = {.cap_id = term.id, .mode = CAP_XFER_MOVE};
         memcpy(g->pbuf + CAP_ALIGN8(len), &d, sizeof d);
@@ -346,11 +350,16 @@ static void conn_launch(struct gateway *g, struct conn *c)
         r = capos_rt_call(&sqe, &cqe);
         if (r == 0)
             r = cqe.result;
+        /* A CALL refused for its transfer moved nothing; one that reached
+         * the launcher moved the terminal there, whatever it answered. */
+        term_ours =
+            r == CAP_ERR_INVALID_TRANSFER || r == CAP_ERR_INVALID_REQUEST;
     }
     if (r < 0) {
-        /* A refused CALL moved nothing: the terminal is still ours, and
-         * releasing it closes the connection. */
-        capos_rt_release(term);
+        /* Releasing a terminal still ours closes the connection; one the
+         * launcher holds it releases itself. */
+        if (term_ours)
+            capos_rt_release(term);
         snprintf(why, sizeof why, "launcher failed: %s",
                  capos_rt_error_text(g->rbuf, CALL_BUF, r, ebuf, sizeof ebuf));
         c->st = C_CLOSING;
@@ -583,18 +592,36 @@ static void on_accept(struct gateway *g, const CapCqe *cqe)
     capnp_message m;
     capnp_struct root, ar, peer;
     CapTransferResult rec;
-    if (!result_root(cqe, g->accept_res, &m, &root) ||
-        capos_TcpListener_accept_Results_get_result(&root, &ar) != 0 ||
-        capos_TcpAcceptResult_which(&ar) !=
-            CAPOS_TCP_ACCEPT_RESULT_WHICH_ACCEPTED ||
+    bool decoded = result_root(cqe, g->accept_res, &m, &root) &&
+                   capos_TcpListener_accept_Results_get_result(&root, &ar) ==
+                       0;
+    if (!decoded || capos_TcpAcceptResult_which(&ar) !=
+                        CAPOS_TCP_ACCEPT_RESULT_WHICH_ACCEPTED ||
         !result_cap(cqe, g->accept_res, RES_BUF, 0, &rec) ||
         rec.interface_id != CAPOS_TCP_SOCKET_INTERFACE_ID) {
         drop_result_caps(cqe, g->accept_res, RES_BUF, UINT32_MAX);
-        say(g, "telnet-gateway: the listener stopped (error %d); no new "
-               "connections", cqe->result);
-        g->have_listener = false;
+        if (decoded && capos_TcpAcceptResult_which(&ar) ==
+                           CAPOS_TCP_ACCEPT_RESULT_WHICH_ERROR &&
+            capos_TcpAcceptResult_get_error(&ar) == CAPOS_NET_ERROR_CLOSED) {
+            say(g, "telnet-gateway: the listener was closed; no new "
+                   "connections");
+            g->have_listener = false;
+            return;
+        }
+        /* One connection lost (e.g. no cap slot for it: the kernel closed
+         * it); keep accepting, but not in a tight loop on a broken
+         * listener. */
+        say(g, "telnet-gateway: an accept failed (error %d); accepting on",
+            cqe->result);
+        if (++g->accept_failures > ACCEPT_FAILURES_MAX) {
+            say(g, "telnet-gateway: %u accepts failed in a row; no new "
+                   "connections",
+                g->accept_failures);
+            g->have_listener = false;
+        }
         return;
     }
+    g->accept_failures = 0;
     drop_result_caps(cqe, g->accept_res, RES_BUF, 0);
     capos_cap_t s = {rec.cap_id, rec.interface_id};
     char pb[PEER_MAX + 1] = "?";
@@ -750,8 +777,9 @@ static int open_listener(struct gateway *g)
     capnp_struct root, lr;
     capnp_builder_init(&b, g->pbuf, CALL_BUF);
     capos_TcpListenAuthority_port_Params_init_root(&b, &p);
-    if (capos_rt_call_capnp(g->authority, CAPOS_TCP_LISTEN_AUTHORITY_PORT_METHOD_ID,
-                            &b, g->rbuf, CALL_BUF, &m, &root) >= 0)
+    if (capos_rt_call_capnp(g->authority,
+                            CAPOS_TCP_LISTEN_AUTHORITY_PORT_METHOD_ID, &b,
+                            g->rbuf, CALL_BUF, &m, &root) >= 0)
         g->port = capos_TcpListenAuthority_port_Results_get_port(&root);
     capnp_builder_init(&b, g->pbuf, CALL_BUF);
     capos_TcpListenAuthority_listen_Params_init_root(&b, &p);
@@ -775,7 +803,8 @@ static int open_listener(struct gateway *g)
     if (capnp_msg_init(&m, g->rbuf, (size_t)r, NULL) != 0 ||
         capnp_msg_root(&m, &root) != 0 ||
         capos_TcpListenAuthority_listen_Results_get_result(&root, &lr) != 0 ||
-        capos_TcpListenResult_which(&lr) != CAPOS_TCP_LISTEN_RESULT_WHICH_LISTENER ||
+        capos_TcpListenResult_which(&lr) !=
+            CAPOS_TCP_LISTEN_RESULT_WHICH_LISTENER ||
         !result_cap(&cqe, g->rbuf, CALL_BUF, 0, &rec) ||
         rec.interface_id != CAPOS_TCP_LISTENER_INTERFACE_ID) {
         drop_result_caps(&cqe, g->rbuf, CALL_BUF, UINT32_MAX);
