@@ -21,6 +21,7 @@ struct k_object;
 struct k_process;
 struct k_thread;
 struct k_call;
+struct k_msg;
 struct thread_handle;
 
 /* ------------------------------------------------------------------ */
@@ -290,6 +291,9 @@ void k_pending_add_to(struct k_pending *pd, struct k_process *p,
 void k_pending_done(struct k_pending *pd, int32_t result);
 void k_pending_done_result(struct k_pending *pd, const void *payload,
                            uint32_t len);
+int k_pending_done_caps(struct k_pending *pd, const void *payload,
+                        uint32_t len, struct k_object *const *caps,
+                        uint32_t ncaps);
 int k_process_check(const struct k_process *p);
 
 /* ------------------------------------------------------------------ */
@@ -369,6 +373,51 @@ void park_cache_drain(void);
 bool k_is_endpoint(const struct k_object *o);
 bool k_is_client_endpoint(const struct k_object *o);
 struct k_object *ep_client_ref(struct k_object *raw);
+
+/* ------------------------------------------------------------------ */
+/* Terminal devices (terminal.c) and the network (net.c)              */
+/* ------------------------------------------------------------------ */
+
+/* Transport of schema/capos.capnp. */
+#define TERM_TRANSPORT_CONSOLE 0u
+#define TERM_TRANSPORT_TELNET 1u
+#define TERM_DEV_END (-1) /* term_dev_ops.read: the input has ended */
+
+struct term_dev;
+struct term_dev_info {
+    uint16_t transport, columns, rows;
+    char peer[24]; /* "a.b.c.d:port" or "" */
+};
+
+/* What a TerminalSession's line discipline needs from its device. */
+struct term_dev_ops {
+    void (*write)(void *ctx, const void *buf, size_t n);
+    /* Up to cap input bytes without blocking: > 0, 0 none now,
+     * TERM_DEV_END (final). */
+    int (*read)(void *ctx, void *buf, size_t cap);
+    /* A read waits (on) or not: term_dev_ready must follow new input. */
+    void (*watch)(void *ctx, bool on);
+    void (*info)(void *ctx, struct term_dev_info *info);
+    void (*close)(void *ctx);   /* disconnect (NULL: nothing to do) */
+    void (*release)(void *ctx); /* the device is gone (NULL: nothing) */
+};
+
+int terminal_new(const struct term_dev_ops *ops, void *ctx, uint32_t run_max,
+                 struct term_dev **dev, struct k_object **out);
+void term_dev_ready(struct term_dev *d);
+
+#define K_IFACE_NETWORK_MANAGER 0xe2cfcb01435d130dull
+#define K_IFACE_TCP_LISTEN_AUTHORITY 0xafd3070025677139ull
+#define K_IFACE_TCP_LISTENER 0x91a90867b3674558ull
+#define K_IFACE_TCP_SOCKET 0xa8115290ce50941eull
+
+void net_init(void);
+int net_configure(const uint8_t *bytes, size_t len, struct k_msg *mb);
+int net_hostfwd(uint16_t guest_port, uint16_t host_port);
+int net_check_listen_port(uint64_t badge, struct k_msg *mb);
+int netmgr_grant(struct k_process *p, uint32_t *out_id);
+int tcpauth_grant(struct k_process *p, uint64_t badge, uint32_t *out_id);
+uint32_t net_sockets_live(void);
 
 int nullcap_grant(struct k_process *p, uint32_t *out_id);
 int console_grant(struct k_process *p, uint32_t *out_id);

@@ -952,6 +952,9 @@ struct PortForward @0xad4fe7baebc14f3b {
   hostAddress @0 :Text = "127.0.0.1";  # loopback only, by policy
   hostPort @1 :UInt16;
   guestPort @2 :UInt16;
+  idleTimeoutSeconds @3 :UInt32 = 600;
+  # A connection through this forward with no input for this long is
+  # closed (capos-sim; 0: never).
 }
 
 struct CredentialRecord @0xb37282b27e59b304 {
