@@ -633,6 +633,41 @@ static void a_host_override_moves_the_forward(void **state)
     close(fd);
 }
 
+static void a_bound_forward_is_announced_on_stderr(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    forward(23, 0, 0); /* host port 0: the host picks one */
+    uint32_t auth = grant_auth(p, 23);
+    int pfd[2];
+    assert_int_equal(pipe2(pfd, O_NONBLOCK | O_CLOEXEC), 0);
+    int saved = dup(2);
+    fflush(stderr);
+    assert_int_equal(dup2(pfd[1], 2), 2);
+    sim_net_set_quiet(false);
+    uint32_t l = listen_auth(p, auth);
+    sim_net_set_quiet(true);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char got[256];
+    ssize_t n = read(pfd[0], got, sizeof got - 1);
+    close(pfd[0]);
+    close(pfd[1]);
+    assert_true(n > 0);
+    got[n] = 0;
+    unsigned port = 0;
+    char tail[8] = "";
+    if (sscanf(got, "capos-sim: tcp 127.0.0.1:%u -> guest :23%7[^x]", &port,
+               tail) != 2 ||
+        strcmp(tail, "\n") != 0 || port == 0)
+        fail_msg("stderr: \"%s\"", got);
+    /* The announced port is the real one: a client gets through. */
+    int fd = client((uint16_t)port);
+    (void)accept_one(p, l);
+    close(fd);
+}
+
 static void a_recv_result_buffer_too_small_is_refused_untouched(void **state)
 {
     (void)state;
@@ -1067,6 +1102,7 @@ int main(void)
         T(a_host_port_in_use_answers_address_in_use),
         T(bad_forwards_and_badges_are_refused),
         T(a_host_override_moves_the_forward),
+        T(a_bound_forward_is_announced_on_stderr),
         T(a_recv_result_buffer_too_small_is_refused_untouched),
         T(a_half_closed_peer_gives_closed),
         T(a_send_after_a_peer_reset_is_an_error),
