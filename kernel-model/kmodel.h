@@ -400,6 +400,9 @@ struct term_dev_ops {
     void (*info)(void *ctx, struct term_dev_info *info);
     void (*close)(void *ctx);   /* disconnect (NULL: nothing to do) */
     void (*release)(void *ctx); /* the device is gone (NULL: nothing) */
+    /* false once the device has ended for good (a network peer gone);
+     * NULL: never. */
+    bool (*alive)(void *ctx);
 };
 
 int terminal_new(const struct term_dev_ops *ops, void *ctx, uint32_t run_max,

@@ -42,6 +42,7 @@
 
 enum { NET_IN_USE = 0, NET_DENIED = 1, NET_RESET = 2, NET_CLOSED = 3,
        NET_ALREADY_USED = 5 };
+#define NET_NO_MEMORY 0x100 /* net_listen: not a NetError */
 
 enum { NM_GET_CONFIG = 0, NM_LISTEN_TCP = 1 };
 enum { TLA_LISTEN = 0, TLA_PORT = 1 };
@@ -465,6 +466,8 @@ static void conn_free(struct net_conn *cn)
 
 /* ---- TcpSocket ------------------------------------------------------------ */
 
+static int st_filter(struct net_conn *cn, uint8_t *buf, size_t n, bool keep);
+
 static void sock_watch(struct net_sock *s)
 {
     if (s->conn && s->conn->h)
@@ -489,6 +492,9 @@ static int recv_try(struct net_sock *s, uint32_t lim, uint8_t *buf,
         return recv_result(buf, cap, 1, NULL, 0, 0);
     if (n < 0)
         return recv_result(buf, cap, 2, NULL, 0, NET_RESET);
+    /* A gateway may negotiate Telnet options over recv before it calls
+     * intoTerminalSession: window sizes seen here reach info(). */
+    (void)st_filter(s->conn, net_data, (size_t)n, false);
     return recv_result(buf, cap, 0, net_data, (uint32_t)n, 0);
 }
 
@@ -753,9 +759,13 @@ static bool st_sub_put(struct net_conn *cn, uint8_t b)
     return true;
 }
 
-/* Filter the Telnet command layer out of buf[0..n) in place; returns the
- * data bytes left, or -1 when a subnegotiation overflows. */
-static int st_filter(struct net_conn *cn, uint8_t *buf, size_t n)
+/*
+ * Filter the Telnet command layer out of buf[0..n) in place; returns the
+ * data bytes left, or -1 when a subnegotiation overflows. With keep
+ * false, only follow the commands (a raw socket's recv: NAWS is recorded,
+ * buf is left alone, an overlong subnegotiation is forgotten).
+ */
+static int st_filter(struct net_conn *cn, uint8_t *buf, size_t n, bool keep)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -764,13 +774,15 @@ static int st_filter(struct net_conn *cn, uint8_t *buf, size_t n)
         case TS_DATA:
             if (b == TN_IAC)
                 cn->tn = TS_IAC;
-            else
+            else if (keep)
                 buf[o++] = b;
             break;
         case TS_IAC:
             cn->tn = TS_DATA;
-            if (b == TN_IAC)
-                buf[o++] = b; /* an escaped 0xFF data byte */
+            if (b == TN_IAC) {
+                if (keep)
+                    buf[o++] = b; /* an escaped 0xFF data byte */
+            }
             else if (b >= TN_WILL && b <= TN_DONT)
                 cn->tn = TS_OPT;
             else if (b == TN_SB) {
@@ -785,7 +797,7 @@ static int st_filter(struct net_conn *cn, uint8_t *buf, size_t n)
             if (b == TN_IAC)
                 cn->tn = TS_SUB_IAC;
             else if (!st_sub_put(cn, b))
-                return -1;
+                goto overflow;
             break;
         default: /* TS_SUB_IAC */
             cn->tn = TS_SUB;
@@ -793,10 +805,16 @@ static int st_filter(struct net_conn *cn, uint8_t *buf, size_t n)
                 st_sub_done(cn);
                 cn->tn = TS_DATA;
             } else if (b == TN_IAC && !st_sub_put(cn, b)) {
-                return -1;
+                goto overflow;
             }
             break;
         }
+        continue;
+    overflow:
+        if (keep)
+            return -1;
+        cn->tn = TS_DATA;
+        cn->sblen = 0;
     }
     return (int)o;
 }
@@ -814,7 +832,7 @@ static int st_read(void *ctx, void *buf, size_t cap)
             conn_close(cn);
             return TERM_DEV_END;
         }
-        int d = st_filter(cn, buf, (size_t)n);
+        int d = st_filter(cn, buf, (size_t)n, true);
         if (d < 0) {
             conn_close(cn); /* an endless subnegotiation: abuse */
             return TERM_DEV_END;
@@ -859,6 +877,12 @@ static void st_release(void *ctx)
     conn_free(ctx);
 }
 
+static bool st_alive(void *ctx)
+{
+    struct net_conn *cn = ctx;
+    return cn->h != NULL;
+}
+
 static const struct term_dev_ops sock_term_ops = {
     .write = st_write,
     .read = st_read,
@@ -866,6 +890,7 @@ static const struct term_dev_ops sock_term_ops = {
     .info = st_info,
     .close = st_close,
     .release = st_release,
+    .alive = st_alive,
 };
 
 /* ---- TcpListener ---------------------------------------------------------- */
@@ -1044,7 +1069,8 @@ static const struct k_object_ops listener_ops = {
 
 /*
  * Listen on guest port guest through its forward. Returns -1 with
- * c->result_caps holding the new listener, or the NetError.
+ * c->result_caps holding the new listener, the NetError, or
+ * NET_NO_MEMORY.
  */
 static int net_listen(struct k_call *c, uint16_t guest, uint16_t backlog)
 {
@@ -1059,7 +1085,7 @@ static int net_listen(struct k_call *c, uint16_t guest, uint16_t backlog)
         backlog = NET_BACKLOG_MAX;
     struct net_listener *l = port_alloc(sizeof *l);
     if (!l)
-        return NET_IN_USE;
+        return NET_NO_MEMORY;
     l->own.ready = listener_ready;
     l->fwd = fw;
     uint16_t bound = 0;
@@ -1118,6 +1144,10 @@ static int tcpauth_call(struct k_object *obj, struct k_call *c)
     if (ct_free_count(&c->proc->caps) < 1)
         return CAP_ERR_TRANSFER_REJECTED;
     int err = net_listen(c, a->port, capnp_get_u16(&root, 0, 4));
+    if (err == NET_NO_MEMORY)
+        return k_call_exception(c, K_EXC_OVERLOADED,
+                                "TcpListenAuthority.listen: out of kernel "
+                                "memory");
     if (err >= 0)
         return listen_result(c, err);
     a->used = true;
@@ -1171,6 +1201,10 @@ static int netmgr_call(struct k_object *obj, struct k_call *c)
         return CAP_ERR_TRANSFER_REJECTED;
     int err = net_listen(c, capnp_get_u16(&root, 0, 0),
                          capnp_get_u16(&root, 2, 4));
+    if (err == NET_NO_MEMORY)
+        return k_call_exception(c, K_EXC_OVERLOADED,
+                                "NetworkManager.listenTcp: out of kernel "
+                                "memory");
     return err >= 0 ? listen_result(c, err) : len;
 }
 

@@ -43,6 +43,10 @@
  * echo the line end ("\r\n"), and "^C\r\n" for Ctrl-C: they reveal nothing
  * typed.
  *
+ * A device that has ended for good (a network peer gone: ops->alive)
+ * answers every call but close with a disconnected CapException; a read
+ * waiting when it ends completes with endOfInput.
+ *
  * A device whose input bound is set (sockets: run_max) ends the session
  * when more than run_max input bytes arrive without a line end: the
  * device is closed and the read completes with endOfInput.
@@ -546,6 +550,10 @@ static int term_call(struct k_object *obj, struct k_call *c)
                    ? 0
                    : k_call_exception(c, K_EXC_DISCONNECTED,
                                       "TerminalSession is closed");
+    if (c->method_id != TERM_CLOSE && t->dev->ops->alive &&
+        !t->dev->ops->alive(t->dev->ctx))
+        return k_call_exception(c, K_EXC_DISCONNECTED,
+                                "TerminalSession: the peer is gone");
     capnp_message m;
     capnp_struct root;
     int r = k_call_params(c, &m, &root);

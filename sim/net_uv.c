@@ -200,6 +200,10 @@ static void net_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     (void)b;
     if (n == 0)
         return;
+    if (n == UV_ENOBUFS) { /* no room: wait until the model reads */
+        net_stop_reading(h);
+        return;
+    }
     if (n > 0) {
         h->in_tail += (size_t)n;
         h->received += (uint64_t)n;

@@ -1021,6 +1021,36 @@ static void input_restarts_the_idle_time_of_a_terminal(void **state)
     assert_int_equal(readline_decode(&r, line, &n),
                      CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
     expect_closed(fd);
+    /* The peer is gone: later calls fail with disconnected. */
+    r = call_data(p, t, CAPOS_TERMINAL_SESSION_WRITE_METHOD_ID, "x", 1);
+    assert_int_equal(exception_type(&r), CAPOS_EXCEPTION_TYPE_DISCONNECTED);
+    close(fd);
+}
+
+static void a_window_size_negotiated_over_recv_reaches_the_terminal(
+    void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    int fd;
+    struct accepted a = connect_pair(p, 23, 0, &fd);
+    static const uint8_t naws[] = {255, 251, 31, 255, 250, 31, 0,
+                                   100, 0,   30,  255, 240};
+    client_send(fd, naws, sizeof naws);
+    char data[64];
+    size_t n;
+    uint16_t err;
+    struct res r = recv_call(p, a.sock, 64);
+    assert_int_equal(recv_decode(&r, data, &n, &err),
+                     CAPOS_TCP_RECV_RESULT_WHICH_DATA);
+    assert_int_equal(n, sizeof naws); /* recv passes the bytes as they are */
+    assert_memory_equal(data, naws, sizeof naws);
+    uint32_t t = into_terminal(p, a.sock);
+    r = call0(p, t, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID);
+    capnp_struct s;
+    res_struct(&r, &s);
+    assert_int_equal(capos_TerminalInfo_get_columns(&s), 100);
+    assert_int_equal(capos_TerminalInfo_get_rows(&s), 30);
     close(fd);
 }
 
@@ -1113,6 +1143,7 @@ int main(void)
         T(a_megabyte_line_closes_the_connection_cleanly),
         T(an_idle_connection_is_closed_after_its_timeout),
         T(input_restarts_the_idle_time_of_a_terminal),
+        T(a_window_size_negotiated_over_recv_reaches_the_terminal),
         T(a_closed_listener_answers_waiting_accepts_closed),
         T(exit_with_waiting_accept_recv_and_readline_frees_all),
 #undef T
