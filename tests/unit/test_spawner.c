@@ -939,6 +939,66 @@ static void a_waiter_that_exits_cancels_its_wait(void **state)
 /* The parent passes its own spawner; the child spawns a grandchild with
  * it. Killing the child detaches the grandchild (its handle was in the
  * child's table), which runs to its exit and is freed. */
+/* Forwards for the network grants: guest 23 (net_configure reads only
+ * kernelParams of a manifest). */
+static void forward_guest_23(void)
+{
+    static uint64_t buf[64];
+    capnp_builder b;
+    capnp_struct_builder root, kp, f;
+    capnp_list_builder l;
+    size_t len;
+    capnp_builder_init(&b, buf, sizeof buf);
+    assert_int_equal(capos_SystemManifest_init_root(&b, &root), 0);
+    assert_int_equal(capos_SystemManifest_init_kernelParams(&root, &kp), 0);
+    assert_int_equal(capos_KernelParams_init_portForwards(&kp, 1, &l), 0);
+    assert_int_equal(capnp_list_struct_at(&l, 0, &f), 0);
+    capos_PortForward_set_guestPort(&f, 23);
+    capos_PortForward_set_hostPort(&f, 2323);
+    assert_int_equal(capnp_finish(&b, &len), 0);
+    char err[160];
+    struct k_msg m = {err, sizeof err, 0};
+    assert_int_equal(net_configure((const uint8_t *)buf, len, &m), 0);
+}
+
+static void the_spawner_mints_network_caps_for_forwarded_ports(void **state)
+{
+    (void)state;
+    uint32_t sp;
+    struct k_process *p = parent_with_spawner(&sp, 0);
+    forward_guest_23();
+    const struct gspec g[] = {
+        {"net", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_NETWORK_MANAGER, 0,
+         CAPOS_NETWORK_MANAGER_INTERFACE_ID},
+        {"listener", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY,
+         23, CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID},
+    };
+    CapSqe s = spawn_sqe(p, sp, "gw", "exit7", g, 2, NULL, 0, NULL);
+    CapCqe c = h_one(p, &s);
+    assert_true(c.result > 0);
+    struct k_process *child = k.procs;
+    assert_string_equal(child->name, "gw");
+    assert_int_equal(child->capset->hdr.count, 2);
+    assert_int_equal(child->capset->entries[1].interface_id,
+                     CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID);
+    /* A port without a forward, or no port at all, is refused. */
+    const struct gspec g99[] = {
+        {"listener", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY,
+         99, 0},
+    };
+    s = spawn_sqe(p, sp, "gw2", "exit7", g99, 1, NULL, 0, NULL);
+    expect_refused(p, &s, "grants[0] \"listener\": tcpListenAuthority for "
+                          "guest port 99: kernelParams.portForwards has no "
+                          "forward");
+    const struct gspec g0[] = {
+        {"listener", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY,
+         0, 0},
+    };
+    s = spawn_sqe(p, sp, "gw3", "exit7", g0, 1, NULL, 0, NULL);
+    expect_refused(p, &s, "is not a guest port (1 to 65535)");
+    assert_int_equal(k_run(), 0);
+}
+
 static void a_spawned_child_can_spawn_with_a_passed_spawner(void **state)
 {
     (void)state;
@@ -1002,6 +1062,7 @@ int main(void)
         T(a_pending_wait_outlives_the_release_of_its_handle),
         T(a_waiter_that_exits_cancels_its_wait),
         T(a_spawned_child_can_spawn_with_a_passed_spawner),
+        T(the_spawner_mints_network_caps_for_forwarded_ports),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
