@@ -278,8 +278,9 @@ static uint32_t grant_auth(struct k_process *p, uint16_t port)
 /* Listen through a TcpListenAuthority; returns the listener cap. */
 static uint32_t listen_auth(struct k_process *p, uint32_t auth)
 {
-    struct res r = call_u32(p, auth, CAPOS_TCP_LISTEN_AUTHORITY_LISTEN_METHOD_ID,
-                            0, 4, false, RES);
+    struct res r = call_u32(p, auth,
+                            CAPOS_TCP_LISTEN_AUTHORITY_LISTEN_METHOD_ID, 0,
+                            4, false, RES);
     capnp_struct s;
     res_struct(&r, &s);
     assert_int_equal(capos_TcpListenResult_which(&s),
