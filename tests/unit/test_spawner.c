@@ -622,6 +622,64 @@ static void the_handle_can_be_moved_but_never_copied(void **state)
     assert_int_equal(k_run(), 0);
 }
 
+static void a_moved_handle_works_for_its_new_holder_alone(void **state)
+{
+    (void)state;
+    uint32_t sp;
+    struct k_process *p = parent_with_spawner(&sp, 0);
+    uint32_t h = spawn_plain(p, sp, "block");
+    assert_int_equal(k_run(), 1);
+    /* A second process receives on its endpoint; the parent moves the
+     * handle to it with a CALL (as a launcher returns a shell's handle). */
+    struct k_process *q = h_proc("holder", 0);
+    uint32_t raw, facet;
+    assert_int_equal(ep_create(q, &raw), 0);
+    assert_int_equal(ep_mint_client(q, raw, p, 0, &facet), 0);
+    uint8_t *rbuf = h_alloc(q, 512);
+    *h_sqe(q) = (CapSqe){.opcode = CAP_OP_RECV,
+                         .cap_id = raw,
+                         .user_data = 9,
+                         .result_addr = h_va(q, rbuf),
+                         .result_len = 512};
+    h_submit(q);
+    assert_int_equal(h_enter(q), 0);
+    CapTransferDescriptor *d = h_alloc(p, sizeof *d);
+    d->cap_id = h;
+    d->mode = CAP_XFER_MOVE;
+    uint8_t *cres = h_alloc(p, 64);
+    CapSqe call = h_call(facet, 0, 10);
+    call.addr = h_va(p, d);
+    call.xfer_cap_count = 1;
+    call.result_addr = h_va(p, cres);
+    call.result_len = 64;
+    *h_sqe(p) = call;
+    h_submit(p);
+    assert_int_equal(h_enter(p), 0);
+    assert_null(ct_lookup(&p->caps, h)); /* gone from the sender */
+    CapCqe c;
+    assert_int_equal(h_enter(q), 1);
+    assert_true(h_cqe(q, &c));
+    assert_int_equal(c.user_data, 9);
+    assert_int_equal(c.cap_count, 1);
+    CapTransferResult rec;
+    memcpy(&rec, rbuf + CAP_ALIGN8((uint32_t)c.result), sizeof rec);
+    assert_int_equal(rec.interface_id, CAPOS_PROCESS_HANDLE_INTERFACE_ID);
+    /* The new holder kills the child and waits for it. */
+    uint8_t *kr;
+    handle_submit(q, rec.cap_id, CAPOS_PROCESS_HANDLE_KILL_METHOD_ID, 1, &kr);
+    assert_int_equal(h_enter(q), 1);
+    assert_true(h_cqe(q, &c));
+    assert_int_equal(c.result, 0);
+    assert_int_equal(wait_now(q, rec.cap_id), CAPOS_KILLED_EXIT_CODE);
+    /* The parent's CALL is still owed a RETURN; the holder exits instead,
+     * which answers it and frees the handle and the child. */
+    k_process_exit(q, 0);
+    assert_int_equal(h_enter(p), 1);
+    assert_true(h_cqe(p, &c));
+    assert_int_equal(c.user_data, 10);
+    assert_int_equal(k_run(), 0);
+}
+
 /* ---- bad input -------------------------------------------------------- */
 
 /* Everything a refused spawn must leave unchanged. */
@@ -1055,6 +1113,7 @@ int main(void)
         T(a_second_concurrent_wait_is_refused),
         T(kill_ends_a_blocked_child_and_is_a_no_op_afterwards),
         T(the_handle_can_be_moved_but_never_copied),
+        T(a_moved_handle_works_for_its_new_holder_alone),
         T(every_class_of_bad_input_is_refused_and_nothing_leaks),
         T(a_parent_without_room_for_the_handle_starts_nothing),
         T(an_exited_child_is_freed_when_its_handle_is_released),
