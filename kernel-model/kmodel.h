@@ -603,6 +603,7 @@ const char *k_ksrc_name(uint16_t src);
 /* The compiler may lower these to calls of memcpy etc., which the port
  * provides (port.h). */
 #define k_memcpy(d, s, n) __builtin_memcpy((d), (s), (n))
+#define k_memmove(d, s, n) __builtin_memmove((d), (s), (n))
 #define k_memset(d, c, n) __builtin_memset((d), (c), (n))
 #define k_memcmp(a, b, n) __builtin_memcmp((a), (b), (n))
 

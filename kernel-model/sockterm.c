@@ -53,6 +53,23 @@ static bool st_sub_put(struct net_conn *cn, uint8_t b)
     return true;
 }
 
+/* Index of the first 0xFF (IAC) byte in buf[i..n), or n: eight bytes at a
+ * time (a byte is 0xFF exactly when its complement is zero). */
+static size_t iac_scan(const uint8_t *buf, size_t i, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = ones << 7;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        k_memcpy(&w, buf + i, 8);
+        w = ~w;
+        if ((w - ones) & ~w & highs)
+            break;
+    }
+    while (i < n && buf[i] != TN_IAC)
+        i++;
+    return i;
+}
+
 /*
  * Filter the Telnet command layer out of buf[0..n) in place; returns the
  * data bytes left, or -1 when a subnegotiation overflows. With keep
@@ -63,6 +80,16 @@ int sockterm_filter(struct net_conn *cn, uint8_t *buf, size_t n, bool keep)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
+        if (cn->tn == TS_DATA) {
+            /* Runs of plain data: copied (kept) or skipped whole. */
+            size_t e = iac_scan(buf, i, n);
+            if (keep && o != i)
+                k_memmove(buf + o, buf + i, e - i);
+            o += keep ? e - i : 0;
+            i = e;
+            if (i == n)
+                break;
+        }
         uint8_t b = buf[i];
         switch (cn->tn) {
         case TS_DATA:
@@ -76,8 +103,7 @@ int sockterm_filter(struct net_conn *cn, uint8_t *buf, size_t n, bool keep)
             if (b == TN_IAC) {
                 if (keep)
                     buf[o++] = b; /* an escaped 0xFF data byte */
-            }
-            else if (b >= TN_WILL && b <= TN_DONT)
+            } else if (b >= TN_WILL && b <= TN_DONT)
                 cn->tn = TS_OPT;
             else if (b == TN_SB) {
                 cn->tn = TS_SUB;

@@ -914,6 +914,27 @@ static void the_socket_terminal_filters_telnet_commands(void **state)
     close(fd);
 }
 
+static void telnet_commands_inside_long_data_runs_are_found(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    int fd;
+    struct accepted a = connect_pair(p, 23, 0, &fd);
+    uint32_t t = into_terminal(p, a.sock);
+    /* Commands at offsets that are not multiples of 8, between runs of
+     * plain data longer than a word. */
+    static const uint8_t in[] = "abcdefghijklmnopq\xff\xf1rstuvwxyz0123"
+                                "\xff\xfb\x01" "456789ABCDEFGHIJ\xff\xfe\x03KL\r\n";
+    client_send(fd, in, sizeof in - 1);
+    char line[4200];
+    size_t n;
+    assert_int_equal(readline(p, t, "", CAPOS_ECHO_MODE_HIDDEN, line, &n),
+                     CAPOS_READ_LINE_RESULT_WHICH_LINE);
+    assert_string_equal(line,
+                        "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKL");
+    close(fd);
+}
+
 static void an_endless_subnegotiation_closes_the_connection(void **state)
 {
     (void)state;
@@ -1140,6 +1161,7 @@ int main(void)
         T(after_into_terminal_session_the_socket_is_disconnected),
         T(a_socket_terminal_prompts_echoes_and_hides),
         T(the_socket_terminal_filters_telnet_commands),
+        T(telnet_commands_inside_long_data_runs_are_found),
         T(an_endless_subnegotiation_closes_the_connection),
         T(a_megabyte_line_closes_the_connection_cleanly),
         T(an_idle_connection_is_closed_after_its_timeout),
