@@ -52,6 +52,8 @@ enum {
     KSRC_THREAD_SPAWNER = 8,
     KSRC_THREAD_CONTROL = 9,
     KSRC_PARK_SPACE = 10,
+    KSRC_NETWORK_MANAGER = 11,
+    KSRC_TCP_LISTEN_AUTHORITY = 12,
 };
 
 /* Read a Text field; an absent one reads as "". Returns 0 or a codec
@@ -147,11 +149,23 @@ static int check_binaries(const capnp_list *bins, struct k_msg *mb)
 }
 
 /* Grant init one kernel-sourced cap; returns 0 or an error with message. */
-static int grant_kernel(struct k_process *p, uint16_t src,
+static int grant_kernel(struct k_process *p, uint16_t src, uint64_t badge,
                         const uint8_t *bytes, size_t len, uint32_t *id,
                         struct k_msg *mb)
 {
+    int r;
     switch (src) {
+    case KSRC_NETWORK_MANAGER:
+        return netmgr_grant(p, id);
+    case KSRC_TCP_LISTEN_AUTHORITY:
+        k_msg_str(mb, "manifest: init cap: ");
+        r = net_check_listen_port(badge, mb);
+        if (r < 0)
+            return r;
+        mb->len = 0;
+        if (mb->cap)
+            mb->buf[0] = 0;
+        return tcpauth_grant(p, badge, id);
     case KSRC_CONSOLE:
         return console_grant(p, id);
     case KSRC_TERMINAL:
@@ -212,8 +226,9 @@ static int grant_init_caps(struct k_process *p, const capnp_list *caps,
                             "(nothing runs before it to export one)");
         }
         uint32_t id;
-        int r = grant_kernel(p, capnp_get_u16(&g, CG_KERNEL_OFF, 0), bytes,
-                             len, &id, mb);
+        int r = grant_kernel(p, capnp_get_u16(&g, CG_KERNEL_OFF, 0),
+                             capnp_get_u64(&g, CG_BADGE_OFF, 0), bytes, len,
+                             &id, mb);
         if (r < 0) {
             if (mb->len == 0)
                 fail(mb, "manifest: init's cap table is full");
@@ -273,6 +288,9 @@ int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
     if (capnp_get_list(&root, SM_BINARIES, CAPNP_ELEM_COMPOSITE, &bins) < 0)
         return fail(&mb, "manifest: binaries is not a list of Binary");
     r = check_binaries(&bins, &mb);
+    if (r < 0)
+        return r;
+    r = net_configure(bytes, len, &mb);
     if (r < 0)
         return r;
     if (!capnp_has_ptr(&root, SM_INIT_CONFIG) ||

@@ -20,6 +20,7 @@ int k_init(const struct k_config *cfg)
     k.rng = cfg->seed ? cfg->seed : 1;
     k.next_pid = 1;
     k.next_tid = 1;
+    net_init();
     k.sched_ctx = port_ctx_self();
     k.scratch_params = port_alloc(CAP_MAX_PARAMS + CAP_XFER_MAX *
                                   sizeof(CapTransferDescriptor) + 8);

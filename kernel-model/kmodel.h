@@ -21,6 +21,7 @@ struct k_object;
 struct k_process;
 struct k_thread;
 struct k_call;
+struct k_msg;
 struct thread_handle;
 
 /* ------------------------------------------------------------------ */
@@ -290,6 +291,9 @@ void k_pending_add_to(struct k_pending *pd, struct k_process *p,
 void k_pending_done(struct k_pending *pd, int32_t result);
 void k_pending_done_result(struct k_pending *pd, const void *payload,
                            uint32_t len);
+int k_pending_done_caps(struct k_pending *pd, const void *payload,
+                        uint32_t len, struct k_object *const *caps,
+                        uint32_t ncaps);
 int k_process_check(const struct k_process *p);
 
 /* ------------------------------------------------------------------ */
@@ -369,6 +373,123 @@ void park_cache_drain(void);
 bool k_is_endpoint(const struct k_object *o);
 bool k_is_client_endpoint(const struct k_object *o);
 struct k_object *ep_client_ref(struct k_object *raw);
+
+/* ------------------------------------------------------------------ */
+/* Terminal devices (terminal.c) and the network (net.c)              */
+/* ------------------------------------------------------------------ */
+
+/* Transport of schema/capos.capnp. */
+#define TERM_TRANSPORT_CONSOLE 0u
+#define TERM_TRANSPORT_TELNET 1u
+#define TERM_DEV_END (-1) /* term_dev_ops.read: the input has ended */
+
+struct term_dev;
+struct term_dev_info {
+    uint16_t transport, columns, rows;
+    char peer[24]; /* "a.b.c.d:port" or "" */
+};
+
+/* What a TerminalSession's line discipline needs from its device. */
+struct term_dev_ops {
+    void (*write)(void *ctx, const void *buf, size_t n);
+    /* Up to cap input bytes without blocking: > 0, 0 none now,
+     * TERM_DEV_END (final). */
+    int (*read)(void *ctx, void *buf, size_t cap);
+    /* A read waits (on) or not: term_dev_ready must follow new input. */
+    void (*watch)(void *ctx, bool on);
+    void (*info)(void *ctx, struct term_dev_info *info);
+    void (*close)(void *ctx);   /* disconnect (NULL: nothing to do) */
+    void (*release)(void *ctx); /* the device is gone (NULL: nothing) */
+    /* false once the device has ended for good (a network peer gone);
+     * NULL: never. */
+    bool (*alive)(void *ctx);
+};
+
+int terminal_new(const struct term_dev_ops *ops, void *ctx, uint32_t run_max,
+                 struct term_dev **dev, struct k_object **out);
+void term_dev_ready(struct term_dev *d);
+
+#define K_IFACE_NETWORK_MANAGER 0xe2cfcb01435d130dull
+#define K_IFACE_TCP_LISTEN_AUTHORITY 0xafd3070025677139ull
+#define K_IFACE_TCP_LISTENER 0x91a90867b3674558ull
+#define K_IFACE_TCP_SOCKET 0xa8115290ce50941eull
+
+/* Network internals shared by net.c, netmgr.c, tcpauth.c, tcplistener.c,
+ * tcpsocket.c and sockterm.c (docs/net.md). */
+#define NET_FWD_MAX 16u
+#define NET_BACKLOG_MAX 64u
+#define NET_ACCEPTS_MAX 8u  /* accepts waiting on one listener */
+#define NET_IO_MAX 65536u   /* send data, recv maxBytes (schema) */
+#define NET_LINE_RUN 65536u /* terminal input bytes without a line end */
+#define NET_SB_MAX 64u      /* Telnet subnegotiation bytes */
+#define NET_NS_PER_S 1000000000ull
+/* NetError of schema/capos.capnp; NET_NO_MEMORY is none (an exception). */
+enum { NET_IN_USE = 0, NET_DENIED = 1, NET_RESET = 2, NET_CLOSED = 3,
+       NET_ALREADY_USED = 5, NET_NO_MEMORY = 0x100 };
+
+#define NET_OF(ptr, type, member)                                              \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* One kernelParams.portForwards entry. */
+struct net_fwd {
+    uint16_t guest, host;
+    uint32_t idle_s;
+    bool listening; /* a TcpListener holds this guest port */
+    char addr[16];
+};
+
+/* Receives k_net_ready calls: a listener or a connection. */
+struct net_owner {
+    void (*ready)(struct net_owner *o);
+};
+
+struct net_sock;
+
+/* One accepted connection: a TcpSocket's, then perhaps a terminal's. */
+struct net_conn {
+    struct net_owner own;
+    port_tcp_t *h; /* NULL once closed */
+    struct net_sock *sock;
+    struct term_dev *term;
+    struct k_timer idle;
+    uint64_t idle_ns, last_in, rx_seen;
+    char addr[16];
+    uint16_t port;
+    /* The Telnet command layer (sockterm.c). */
+    uint8_t tn;
+    uint8_t sblen;
+    uint16_t columns, rows;
+    uint8_t sb[NET_SB_MAX];
+};
+
+/* Result scratch for completions (one model thread runs at a time). */
+extern uint8_t net_msg[CAP_MAX_RESULT];
+
+/* net.c */
+int net_res_begin(capnp_builder *b, uint8_t *buf, uint32_t cap, uint16_t dw,
+                  uint16_t np, capnp_struct_builder *s);
+int net_res_end(capnp_builder *b);
+int net_listen_result(struct k_call *c, int err);
+int net_listen(struct k_call *c, uint16_t guest, uint16_t backlog);
+/* tcplistener.c */
+int tcplistener_new(struct net_fwd *fw, uint16_t backlog,
+                    struct k_object **out);
+/* tcpsocket.c */
+struct net_conn *net_conn_accept(port_tcp_t *listener, uint32_t idle_s);
+struct k_object *tcpsocket_new(struct net_conn *cn);
+void net_conn_close(struct net_conn *cn);
+void net_conn_free(struct net_conn *cn);
+/* sockterm.c */
+int sockterm_new(struct net_conn *cn, struct k_object **out);
+int sockterm_filter(struct net_conn *cn, uint8_t *buf, size_t n, bool keep);
+
+void net_init(void);
+int net_configure(const uint8_t *bytes, size_t len, struct k_msg *mb);
+int net_hostfwd(uint16_t guest_port, uint16_t host_port);
+int net_check_listen_port(uint64_t badge, struct k_msg *mb);
+int netmgr_grant(struct k_process *p, uint32_t *out_id);
+int tcpauth_grant(struct k_process *p, uint64_t badge, uint32_t *out_id);
+uint32_t net_sockets_live(void);
 
 int nullcap_grant(struct k_process *p, uint32_t *out_id);
 int console_grant(struct k_process *p, uint32_t *out_id);
@@ -482,6 +603,7 @@ const char *k_ksrc_name(uint16_t src);
 /* The compiler may lower these to calls of memcpy etc., which the port
  * provides (port.h). */
 #define k_memcpy(d, s, n) __builtin_memcpy((d), (s), (n))
+#define k_memmove(d, s, n) __builtin_memmove((d), (s), (n))
 #define k_memset(d, c, n) __builtin_memset((d), (c), (n))
 #define k_memcmp(a, b, n) __builtin_memcmp((a), (b), (n))
 

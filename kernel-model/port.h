@@ -77,6 +77,64 @@ void port_console_size(uint16_t *columns, uint16_t *rows);
  */
 void k_console_input_ready(void);
 
+/*
+ * TCP (hosted: libuv over the host's sockets; bare metal: a network
+ * stack). The model (kernel-model/net.c) names host objects with opaque
+ * port_tcp_t handles and gives each an owner pointer; the port calls
+ * k_net_ready(owner) from inside port_idle whenever something may have
+ * changed on it (a connection to accept, input or its end, room to write
+ * again, an error). Device-callback context: the model only completes
+ * pending operations there. A handle stays valid until port_tcp_close.
+ *
+ * port_tcp_listen binds addr (dotted quad) : port (0: the host picks one)
+ * and listens with at most backlog pending connections; *bound gets the
+ * real port. guest_port only labels the host's notice of the forward.
+ * Returns 0 and *out, PORT_TCP_IN_USE when the address is taken, or
+ * PORT_TCP_FAILED (bad address, no permission, out of descriptors).
+ *
+ * port_tcp_accept takes one pending connection of a listener without
+ * blocking: 1 and *out, 0 when none waits now, PORT_TCP_FAILED.
+ * port_tcp_peer gives the remote address (dotted quad, NUL-terminated in
+ * addr[0..cap)) and port of a connection.
+ *
+ * port_tcp_read takes up to cap received bytes without blocking: the
+ * count (> 0), 0 when none are available now, PORT_TCP_EOF once the peer
+ * closed its side (final), PORT_TCP_RESET after a connection error
+ * (final). The port buffers a bounded amount of input per connection
+ * and stops reading from the host while it is full.
+ * port_tcp_received is the number of bytes received so far.
+ *
+ * port_tcp_write copies up to len bytes for sending and returns how many
+ * it took: fewer (even 0) when the connection's bounded output queue is
+ * full (backpressure: k_net_ready follows once it drains), or
+ * PORT_TCP_RESET when the connection failed.
+ *
+ * port_tcp_watch(h, true) says the model waits on h: port_idle counts it
+ * as pending device work (it blocks for it). Unwatched handles still get
+ * k_net_ready calls when the loop runs for other reasons.
+ *
+ * port_tcp_close ends a listener or a connection: queued output is still
+ * sent, then the host socket closes. No k_net_ready call follows.
+ */
+#define PORT_TCP_IN_USE (-1)
+#define PORT_TCP_FAILED (-2)
+#define PORT_TCP_EOF (-3)
+#define PORT_TCP_RESET (-4)
+typedef struct port_tcp port_tcp_t;
+int port_tcp_listen(const char *addr, uint16_t port, uint16_t guest_port,
+                    uint32_t backlog, void *owner, port_tcp_t **out,
+                    uint16_t *bound);
+int port_tcp_accept(port_tcp_t *listener, void *owner, port_tcp_t **out);
+void port_tcp_peer(port_tcp_t *h, char *addr, size_t cap, uint16_t *port);
+int port_tcp_read(port_tcp_t *h, void *buf, size_t cap);
+uint64_t port_tcp_received(port_tcp_t *h);
+int port_tcp_write(port_tcp_t *h, const void *buf, size_t len);
+void port_tcp_watch(port_tcp_t *h, bool on);
+void port_tcp_close(port_tcp_t *h);
+
+/* Implemented by the model (kernel-model/net.c), called by the port. */
+void k_net_ready(void *owner);
+
 /* Unrecoverable model invariant failure: prints and never returns. */
 _Noreturn void port_panic(const char *msg);
 

@@ -224,6 +224,39 @@ void k_pending_done_result(struct k_pending *pd, const void *payload,
     k_ring_post(p, &cqe);
 }
 
+/*
+ * As k_pending_done_result, with ncaps kernel objects delivered after the
+ * payload as result caps (CapTransferResult records, as a synchronous
+ * result's). The caller keeps its references to caps; the caller's table
+ * takes its own. Returns the CQE's result: the payload length, or
+ * CAP_ERR_INVALID_RESULT_BUFFER / CAP_ERR_TRANSFER_REJECTED when nothing
+ * could be delivered (the caps were then not inserted).
+ */
+int k_pending_done_caps(struct k_pending *pd, const void *payload,
+                        uint32_t len, struct k_object *const *caps,
+                        uint32_t ncaps)
+{
+    struct k_process *p = pd->proc;
+    struct k_xfer x[CAP_XFER_MAX];
+    K_ASSERT(ncaps <= CAP_XFER_MAX, "too many caps in a completion");
+    for (uint32_t i = 0; i < ncaps; i++) {
+        x[i].obj = caps[i];
+        x[i].badge = 0;
+        x[i].src_id = 0;
+        x[i].mode = CAP_XFER_COPY;
+    }
+    pending_unlink(pd);
+    uint16_t n = 0;
+    int r = k_ring_deliver(p, pd->result_addr, pd->result_len, NULL, 0,
+                           payload, len, x, ncaps, &n);
+    CapCqe cqe = {.user_data = pd->user_data,
+                  .result = r,
+                  .flags = r >= 0 && n ? CAP_CQE_F_CAPS : 0,
+                  .cap_count = r >= 0 ? n : 0};
+    k_ring_post(p, &cqe);
+    return r;
+}
+
 /* The host address of [vaddr, vaddr+len) anywhere in p's arena, or NULL. */
 void *k_user_ptr(struct k_process *p, uint64_t vaddr, uint64_t len)
 {

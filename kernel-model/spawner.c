@@ -14,7 +14,10 @@
  *
  * Authority rule: a spawn never gives the child more than its caller
  * could. The only caps the spawner makes are fresh console, timer and
- * nullCap objects (ambient: they reach nothing private), the child's own
+ * nullCap objects (ambient: they reach nothing private), networkManager
+ * and tcpListenAuthority (badge: a guest port with a kernelParams
+ * forward; only ProcessSpawner holders, init and whom it trusts with the
+ * spawner, can mint them: docs/net.md), the child's own
  * threadSpawner, threadControl and parkSpace (they reach only the child
  * itself), fresh endpoints owned by the child, and badged slots of an unbadged ClientEndpoint facet
  * the caller passes (a holder of an unbadged facet may label it once, as
@@ -67,6 +70,8 @@ enum {
     KSRC_THREAD_SPAWNER = 8, /* the child's own: reach only the child */
     KSRC_THREAD_CONTROL = 9,
     KSRC_PARK_SPACE = 10,
+    KSRC_NETWORK_MANAGER = 11,
+    KSRC_TCP_LISTEN_AUTHORITY = 12, /* badge: the guest port */
 };
 
 #define SPAWN_NAME_MAX 31u /* k_process.name holds 31 bytes and a NUL */
@@ -205,6 +210,10 @@ static uint64_t ksrc_iface(uint16_t src)
         return K_IFACE_THREAD_CONTROL;
     case KSRC_PARK_SPACE:
         return K_IFACE_PARK_SPACE;
+    case KSRC_NETWORK_MANAGER:
+        return K_IFACE_NETWORK_MANAGER;
+    case KSRC_TCP_LISTEN_AUTHORITY:
+        return K_IFACE_TCP_LISTEN_AUTHORITY;
     default:
         return 0;
     }
@@ -272,10 +281,19 @@ static int grant_check(struct k_call *c, const capnp_list *grants, uint32_t i,
             else
                 m_u64(m, g->ksrc);
             m_str(m, " is not minted by ProcessSpawner (only console, "
-                     "timer, nullCap and the child's own threadSpawner, "
-                     "threadControl, parkSpace); pass a cap you hold as a "
-                     "`cap` grant");
+                     "timer, nullCap, networkManager, tcpListenAuthority "
+                     "and the child's own threadSpawner, threadControl, "
+                     "parkSpace); pass a cap you hold as a `cap` grant");
             return -1;
+        }
+        if (g->ksrc == KSRC_TCP_LISTEN_AUTHORITY) {
+            char why[160];
+            struct k_msg wm = {why, sizeof why, 0};
+            if (net_check_listen_port(g->badge, &wm) < 0) {
+                m_grant(m, i, g->name, g->nlen);
+                m_str(m, why);
+                return -1;
+            }
         }
         break;
     case CG_SERVICE:
@@ -369,6 +387,12 @@ static int grant_apply(struct k_process *child, struct k_call *c,
             break;
         case KSRC_PARK_SPACE:
             r = parkspace_grant(child, &id);
+            break;
+        case KSRC_NETWORK_MANAGER:
+            r = netmgr_grant(child, &id);
+            break;
+        case KSRC_TCP_LISTEN_AUTHORITY:
+            r = tcpauth_grant(child, g->badge, &id);
             break;
         default:
             r = nullcap_grant(child, &id);
@@ -522,7 +546,7 @@ static int spawn(struct spawner *sp, struct k_call *c)
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "ProcessSpawner.spawn: out of kernel memory");
     }
-    k_obj_init(&h->obj, &handle_ops, K_OBJ_NON_TRANSFERABLE);
+    k_obj_init(&h->obj, &handle_ops, K_OBJ_MOVE_ONLY);
     h->child = child; /* takes the creator's reference */
     child->handle = h;
 

@@ -1,7 +1,10 @@
 /*
- * terminal.c - the console TerminalSession: a kernel object over the port
- * console (port_console_write out, port_console_read in) that shows
- * prompts and edits lines. Kernel source `terminal` (KernelCapSource @1).
+ * terminal.c - TerminalSession: a kernel object over a terminal device
+ * that shows prompts and edits lines. Two devices share the one line
+ * discipline below: the port console (port_console_write out,
+ * port_console_read in; kernel source `terminal`, KernelCapSource @1) and
+ * a TCP connection (TcpSocket.intoTerminalSession, kernel-model/net.c,
+ * which filters the Telnet command layer; docs/net.md).
  *
  * Methods (schema/capos.capnp TerminalSession; capos-sim choices, upstream
  * publishes none):
@@ -11,8 +14,9 @@
  *   @2 readLine (prompt :Text, echo :EchoMode, maxBytes :UInt32 = 1024)
  *        -> (result :ReadLineResult)     a pending call, completed from
  *                                        console input
- *   @3 info () -> (info :TerminalInfo)  transport console, size from the
- *                                        port (0 0 for a pipe), no peer
+ *   @3 info () -> (info :TerminalInfo)  console: size from the port (0 0
+ *                                        for a pipe), no peer; socket: the
+ *                                        device's transport, size, peer
  *   @4 close () -> ()                   this session ends: later calls get
  *                                        a disconnected CapException
  *
@@ -39,7 +43,15 @@
  * echo the line end ("\r\n"), and "^C\r\n" for Ctrl-C: they reveal nothing
  * typed.
  *
- * One reader at a time on the console: a readLine while another waits (on
+ * A device that has ended for good (a network peer gone: ops->alive)
+ * answers every call but close with a disconnected CapException; a read
+ * waiting when it ends completes with endOfInput.
+ *
+ * A device whose input bound is set (sockets: run_max) ends the session
+ * when more than run_max input bytes arrive without a line end: the
+ * device is closed and the read completes with endOfInput.
+ *
+ * One reader at a time on a device: a readLine while another waits (on
  * any TerminalSession of the console) gets an overloaded CapException. The
  * waiting read holds a reference on its session; if the reader's process
  * exits first, the read is cancelled and its partial line dropped. Input
@@ -60,7 +72,6 @@ enum {
 enum { TERM_MORE = -1, TERM_LINE = 0, TERM_END = 1, TERM_INTERRUPTED = 2 };
 
 enum { ECHO_VISIBLE = 0, ECHO_HIDDEN = 1 };
-enum { TRANSPORT_CONSOLE = 0 };
 enum { ESC_NONE = 0, ESC_START, ESC_CSI, ESC_SS3 };
 
 #define TERM_LINE_MAX 4096u    /* schema: "at most 4096" */
@@ -77,9 +88,14 @@ enum { ESC_NONE = 0, ESC_START, ESC_CSI, ESC_SS3 };
 
 struct term_read;
 
-/* The console device: shared by every TerminalSession granted over it. */
+/* A terminal device: shared by every TerminalSession granted over it
+ * (the console), or owned by its one session (a socket). */
 struct term_dev {
-    uint32_t refs;            /* TerminalSession objects over the console */
+    const struct term_dev_ops *ops;
+    void *ctx;                /* the ops' argument */
+    uint32_t run_max;         /* input bytes without a line end; 0: any */
+    uint32_t run;             /* input bytes fed since the last line end */
+    uint32_t refs;            /* TerminalSession objects over the device */
     struct term_read *reader; /* the waiting readLine, or NULL */
     bool eof;                 /* the port reported the end of input */
     bool after_cr;            /* a CR ended the last line */
@@ -113,6 +129,44 @@ struct term_read {
 /* The console's device while any TerminalSession exists. */
 static struct term_dev *console_dev;
 
+static void console_write(void *ctx, const void *buf, size_t n)
+{
+    (void)ctx;
+    port_console_write(buf, n);
+}
+
+static int console_read(void *ctx, void *buf, size_t cap)
+{
+    (void)ctx;
+    int n = port_console_read(buf, cap);
+    return n == PORT_CONSOLE_EOF ? TERM_DEV_END : n;
+}
+
+static void console_watch(void *ctx, bool on)
+{
+    (void)ctx;
+    port_console_watch(on);
+}
+
+static void console_info(void *ctx, struct term_dev_info *info)
+{
+    (void)ctx;
+    info->transport = TERM_TRANSPORT_CONSOLE;
+    port_console_size(&info->columns, &info->rows);
+}
+
+static const struct term_dev_ops console_ops = {
+    .write = console_write,
+    .read = console_read,
+    .watch = console_watch,
+    .info = console_info,
+};
+
+static void dev_write(struct term_dev *d, const char *s, size_t n)
+{
+    d->ops->write(d->ctx, s, n);
+}
+
 static const uint8_t replacement_char[3] = {0xef, 0xbf, 0xbd}; /* U+FFFD */
 
 /* ---- line editing ------------------------------------------------ */
@@ -120,7 +174,7 @@ static const uint8_t replacement_char[3] = {0xef, 0xbf, 0xbd}; /* U+FFFD */
 static void echo(struct term_dev *d, const char *s, size_t n)
 {
     if (!d->hidden)
-        port_console_write(s, n);
+        dev_write(d, s, n);
 }
 
 /* Append one whole character of n bytes, or refuse it when the line is
@@ -241,7 +295,7 @@ static int term_feed(struct term_dev *d, uint8_t b)
         d->after_cr = true;
         /* fall through */
     case '\n':
-        port_console_write("\r\n", 2);
+        dev_write(d, "\r\n", 2);
         return TERM_LINE;
     case 0x7f:
     case 0x08:
@@ -252,12 +306,12 @@ static int term_feed(struct term_dev *d, uint8_t b)
             ;
         return TERM_MORE;
     case 0x03: /* Ctrl-C */
-        port_console_write("^C\r\n", 4);
+        dev_write(d, "^C\r\n", 4);
         return TERM_INTERRUPTED;
     case 0x04: /* Ctrl-D */
         if (d->len != 0)
             return TERM_MORE;
-        port_console_write("\r\n", 2);
+        dev_write(d, "\r\n", 2);
         return TERM_END;
     case 0x1b:
         d->esc = ESC_START;
@@ -284,16 +338,27 @@ static int term_pump(struct term_dev *d)
     for (;;) {
         while (d->in_pos < d->in_len) {
             int o = term_feed(d, d->in[d->in_pos++]);
-            if (o != TERM_MORE)
+            if (o != TERM_MORE) {
+                d->run = 0;
                 return o;
+            }
+            if (d->run_max && ++d->run > d->run_max) {
+                /* No line end in sight: the device ends (abuse bound). */
+                d->run = 0;
+                d->in_pos = d->in_len = 0;
+                d->eof = true;
+                if (d->ops->close)
+                    d->ops->close(d->ctx);
+                return TERM_END;
+            }
         }
         d->in_pos = d->in_len = 0;
         if (d->eof) {
-            port_console_write("\r\n", 2);
+            dev_write(d, "\r\n", 2);
             return TERM_END;
         }
-        int n = port_console_read(d->in, sizeof d->in);
-        if (n == PORT_CONSOLE_EOF)
+        int n = d->ops->read(d->ctx, d->in, sizeof d->in);
+        if (n == TERM_DEV_END)
             d->eof = true;
         else if (n <= 0)
             return TERM_MORE;
@@ -349,7 +414,7 @@ static void reader_finish(struct term_dev *d, int o)
     struct term_read *r = d->reader;
     int n = term_result(d, o, d->msg, (uint32_t)sizeof d->msg);
     d->reader = NULL;
-    port_console_watch(false);
+    d->ops->watch(d->ctx, false);
     if (n >= 0)
         k_pending_done_result(&r->pd, d->msg, (uint32_t)n);
     else
@@ -380,7 +445,7 @@ static void reader_cancel(struct k_pending *pd)
     K_ASSERT(d->reader == r, "cancel of a readLine that is not waiting");
     d->reader = NULL;
     d->len = 0;
-    port_console_watch(false);
+    d->ops->watch(d->ctx, false);
     port_free(r);
     k_obj_unref(&t->obj);
 }
@@ -390,6 +455,12 @@ void k_console_input_ready(void)
 {
     if (console_dev)
         reader_service(console_dev);
+}
+
+/* A device's input (or its end) may have arrived. */
+void term_dev_ready(struct term_dev *d)
+{
+    reader_service(d);
 }
 
 /* ---- methods ------------------------------------------------------ */
@@ -434,7 +505,7 @@ static int term_read_line(struct term *t, struct k_call *c,
                                 "memory");
     line_begin(d, echo_mode == ECHO_HIDDEN, limit);
     if (plen)
-        port_console_write(prompt, plen);
+        dev_write(d, prompt, plen);
     int o = term_pump(d);
     if (o != TERM_MORE) {
         port_free(r);
@@ -444,24 +515,27 @@ static int term_read_line(struct term *t, struct k_call *c,
     k_obj_ref(&t->obj);
     k_pending_add(&r->pd, c, reader_cancel);
     d->reader = r;
-    port_console_watch(true);
+    d->ops->watch(d->ctx, true);
     /* Input may have come between the last read and the watch. */
     reader_service(d);
     return K_CALL_PENDING;
 }
 
-static int term_info(struct k_call *c)
+static int term_info(struct term_dev *d, struct k_call *c)
 {
-    uint16_t cols = 0, rows = 0;
-    port_console_size(&cols, &rows);
+    struct term_dev_info di = {0};
+    d->ops->info(d->ctx, &di);
     capnp_builder b;
     capnp_struct_builder root, info;
     if (k_call_result_begin(c, &b, 0, 1, &root) != 0 ||
         capnp_init_struct(&root, 0, 1, 1, &info) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
-    capnp_set_u16(&info, 0, TRANSPORT_CONSOLE, 0);
-    capnp_set_u16(&info, 2, cols, 0);
-    capnp_set_u16(&info, 4, rows, 0);
+    capnp_set_u16(&info, 0, di.transport, 0);
+    capnp_set_u16(&info, 2, di.columns, 0);
+    capnp_set_u16(&info, 4, di.rows, 0);
+    size_t plen = k_strlen(di.peer);
+    if (plen && capnp_set_text(&info, 0, di.peer, plen) != 0)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
     return k_call_result_end(c, &b);
 }
 
@@ -476,6 +550,10 @@ static int term_call(struct k_object *obj, struct k_call *c)
                    ? 0
                    : k_call_exception(c, K_EXC_DISCONNECTED,
                                       "TerminalSession is closed");
+    if (c->method_id != TERM_CLOSE && t->dev->ops->alive &&
+        !t->dev->ops->alive(t->dev->ctx))
+        return k_call_exception(c, K_EXC_DISCONNECTED,
+                                "TerminalSession: the peer is gone");
     capnp_message m;
     capnp_struct root;
     int r = k_call_params(c, &m, &root);
@@ -490,7 +568,7 @@ static int term_call(struct k_object *obj, struct k_call *c)
                                     "TerminalSession.write: data is not "
                                     "Data");
         if (len)
-            port_console_write((const char *)bytes, len);
+            dev_write(t->dev, (const char *)bytes, len);
         return 0;
     case TERM_WRITE_LINE:
         if (capnp_get_text(&root, 0, (const char **)&bytes, &len) < 0)
@@ -498,13 +576,13 @@ static int term_call(struct k_object *obj, struct k_call *c)
                                     "TerminalSession.writeLine: text is "
                                     "not Text");
         if (len)
-            port_console_write((const char *)bytes, len);
-        port_console_write("\r\n", 2);
+            dev_write(t->dev, (const char *)bytes, len);
+        dev_write(t->dev, "\r\n", 2);
         return 0;
     case TERM_READ_LINE:
         return term_read_line(t, c, &root);
     case TERM_INFO:
-        return term_info(c);
+        return term_info(t->dev, c);
     default: /* TERM_CLOSE */
         t->closed = true;
         /* A read through this session ends with it. */
@@ -512,6 +590,8 @@ static int term_call(struct k_object *obj, struct k_call *c)
             t->dev->len = 0;
             reader_finish(t->dev, TERM_END);
         }
+        if (t->dev->ops->close)
+            t->dev->ops->close(t->dev->ctx); /* network: disconnect */
         return 0;
     }
 }
@@ -524,9 +604,11 @@ static void term_destroy(struct k_object *obj)
     K_ASSERT(d->refs > 0, "TerminalSession device over-released");
     if (--d->refs)
         return;
-    K_ASSERT(d->reader == NULL, "console device freed with a reader");
+    K_ASSERT(d->reader == NULL, "terminal device freed with a reader");
     if (console_dev == d)
         console_dev = NULL;
+    if (d->ops->release)
+        d->ops->release(d->ctx);
     port_free(d);
 }
 
@@ -553,9 +635,38 @@ int terminal_grant(struct k_process *p, uint32_t *out_id)
             port_free(t);
             return CAP_ERR_INVOKE_FAILED;
         }
+        console_dev->ops = &console_ops;
     }
     console_dev->refs++;
     t->dev = console_dev;
     k_obj_init(&t->obj, &term_ops, 0);
     return k_obj_grant(p, &t->obj, out_id);
+}
+
+/*
+ * A new move-only TerminalSession over its own device ops(ctx) (a socket:
+ * kernel-model/net.c). run_max bounds the input bytes of one line (0: no
+ * bound). Returns 0 with *out (its creation reference) and *dev, or
+ * CAP_ERR_INVOKE_FAILED out of memory (ops->release is not called then).
+ * When the session goes, ops->release(ctx) runs.
+ */
+int terminal_new(const struct term_dev_ops *ops, void *ctx, uint32_t run_max,
+                 struct term_dev **dev, struct k_object **out)
+{
+    struct term *t = port_alloc(sizeof *t);
+    struct term_dev *d = port_alloc(sizeof *d);
+    if (!t || !d) {
+        port_free(t);
+        port_free(d);
+        return CAP_ERR_INVOKE_FAILED;
+    }
+    d->ops = ops;
+    d->ctx = ctx;
+    d->run_max = run_max;
+    d->refs = 1;
+    t->dev = d;
+    k_obj_init(&t->obj, &term_ops, K_OBJ_MOVE_ONLY);
+    *dev = d;
+    *out = &t->obj;
+    return 0;
 }

@@ -141,16 +141,18 @@ interface ProcessSpawner @0xdb7406186ec8b776 {
   # facet then carries that badge (a badged facet cannot be relabelled). A
   # ClientEndpoint facet passes any interfaceId check and is listed in the
   # child's CapSet under the grant's interfaceId. At most 63 grants, 7 of
-  # them `endpoint`. Result caps: a non-transferable ProcessHandle at record
+  # them `endpoint`. Result caps: a move-only ProcessHandle at record
   # handleIndex (0), then, in grant order, one client facet (badge 0) for
   # each `endpoint` grant (upstream: parent-side facets of child-local
   # endpoints). Refusals (bad name, unknown binary, duplicate cap name,
-  # a `service` or other kernel source, bad cap index, impossible limits)
+  # a `service` or other kernel source, a tcpListenAuthority badge that is
+  # not a forwarded guest port, bad cap index, impossible limits)
   # are invalidArgument CapExceptions; nothing is created then.
 }
 
 interface ProcessHandle @0x8a444ef4f6f963b3 {
-  # The parent's handle on a spawned process (upstream); non-transferable.
+  # The parent's handle on a spawned process (upstream); move-only: never
+  # copied, so it has one holder, who may move it on (capos-sim choice).
   # Releasing it detaches the process, which runs on; an exited process is
   # freed once its handle is gone (capos-sim choice).
   wait @0 () -> (exitCode :Int64);
@@ -952,6 +954,9 @@ struct PortForward @0xad4fe7baebc14f3b {
   hostAddress @0 :Text = "127.0.0.1";  # loopback only, by policy
   hostPort @1 :UInt16;
   guestPort @2 :UInt16;
+  idleTimeoutSeconds @3 :UInt32 = 600;
+  # A connection through this forward with no input for this long is
+  # closed (capos-sim; 0: never).
 }
 
 struct CredentialRecord @0xb37282b27e59b304 {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "capos.capnp.h"
 #include "console_uv.h"
 #include "kmodel.h"
+#include "net_uv.h"
 #include "port_uv.h"
 #include "selftest.h"
 
@@ -77,6 +79,7 @@ static void usage(FILE *f)
 {
     fputs("usage: capos-sim [--selftest | --manifest FILE] [--seed N] "
           "[--virtual-clock] [--console stdio|pipe] [--trace]\n"
+          "                 [--hostfwd GUEST=HOSTPORT]...\n"
           "\n"
           "Run a capOS system in this process. Without --selftest or\n"
           "--manifest it boots the built-in default system\n"
@@ -103,6 +106,15 @@ static void usage(FILE *f)
           "  --trace          one line on stderr per SQE taken and CQE posted:\n"
           "                   process, thread, opcode, interface.method,\n"
           "                   user_data, status\n"
+          "  --hostfwd G=H    bind the manifest's forward of guest TCP port\n"
+          "                   G to host port H instead (0: any free port);\n"
+          "                   repeatable. Each bound forward prints\n"
+          "                   \"capos-sim: tcp ADDR:PORT -> guest :G\"\n"
+          "                   on stderr\n"
+          "\n"
+          "Signals: SIGUSR1 prints a census line (processes, threads, kernel\n"
+          "objects, sockets live) on stderr; SIGTERM and SIGINT stop every\n"
+          "process and shut down cleanly.\n"
           "  -h, --help       this text\n",
           f);
 }
@@ -117,6 +129,75 @@ static bool parse_u64(const char *s, uint64_t *out)
         return false;
     *out = v;
     return true;
+}
+
+/* --hostfwd GUEST=HOSTPORT: both decimal, GUEST 1..65535, HOSTPORT
+ * 0..65535. */
+static bool parse_hostfwd(const char *s, uint16_t *guest, uint16_t *host)
+{
+    char *end;
+    errno = 0;
+    unsigned long g = strtoul(s, &end, 10);
+    if (errno || end == s || *end != '=' || g == 0 || g > 65535 ||
+        s[0] == '-')
+        return false;
+    const char *h = end + 1;
+    unsigned long hp = strtoul(h, &end, 10);
+    if (errno || end == h || *end || hp > 65535 || h[0] == '-')
+        return false;
+    *guest = (uint16_t)g;
+    *host = (uint16_t)hp;
+    return true;
+}
+
+/* ---- signals: census and clean stop ---------------------------------- */
+
+static uv_signal_t sig_census, sig_term, sig_int;
+static int stop_signal; /* the signal that stopped the run, or 0 */
+
+static void on_census(uv_signal_t *h, int sig)
+{
+    (void)h;
+    (void)sig;
+    fprintf(stderr,
+            "capos-sim: census: %u processes, %u threads, %u kernel objects, "
+            "%u sockets live\n",
+            k.stats.processes_live, k.stats.threads_live,
+            k.stats.objects_live, sim_net_live());
+}
+
+/* Runs from the loop (libuv's signal pipe), in the host context: every
+ * process exits, so k_run returns and the run ends as usual. */
+static void on_stop(uv_signal_t *h, int sig)
+{
+    (void)h;
+    if (!stop_signal)
+        fprintf(stderr, "capos-sim: signal %d: stopping\n", sig);
+    stop_signal = sig;
+    for (;;) {
+        /* An exit can reap others: walk again from the head each time. */
+        struct k_process *p = k.procs;
+        while (p && p->state != KP_ALIVE)
+            p = p->next;
+        if (!p)
+            break;
+        k_process_exit(p, 128 + sig);
+    }
+}
+
+/* Handles that do not keep the loop alive: an idle system still ends. */
+static void signals_start(void)
+{
+    uv_loop_t *loop = sim_loop();
+    if (uv_signal_init(loop, &sig_census) == 0 &&
+        uv_signal_start(&sig_census, on_census, SIGUSR1) == 0)
+        uv_unref((uv_handle_t *)&sig_census);
+    if (uv_signal_init(loop, &sig_term) == 0 &&
+        uv_signal_start(&sig_term, on_stop, SIGTERM) == 0)
+        uv_unref((uv_handle_t *)&sig_term);
+    if (uv_signal_init(loop, &sig_int) == 0 &&
+        uv_signal_start(&sig_int, on_stop, SIGINT) == 0)
+        uv_unref((uv_handle_t *)&sig_int);
 }
 
 /* Read a whole file into a fresh buffer; NULL with errno on failure. */
@@ -168,7 +249,7 @@ static int boot_bytes(const uint8_t *bytes, size_t len, const char *label)
     }
     fflush(stdout);
     unsigned stuck = k_run();
-    int code = (int)init->exit_code;
+    int code = stop_signal ? 0 : (int)init->exit_code;
     if (stuck)
         fprintf(stderr, "capos-sim: %u threads blocked forever\n", stuck);
     printf("capos-sim: init exited with status %d\n", code);
@@ -223,6 +304,7 @@ int main(int argc, char **argv)
         {"virtual-clock", no_argument, NULL, 'v'},
         {"console", required_argument, NULL, 'c'},
         {"trace", no_argument, NULL, 't'},
+        {"hostfwd", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -230,6 +312,10 @@ int main(int argc, char **argv)
     const char *manifest = NULL;
     bool selftest = false;
     enum sim_console_mode console_mode = SIM_CONSOLE_STDIO;
+    struct {
+        uint16_t guest, host;
+    } fwds[16];
+    unsigned nfwds = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -264,6 +350,19 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'f':
+            if (nfwds == sizeof fwds / sizeof fwds[0] ||
+                !parse_hostfwd(optarg, &fwds[nfwds].guest,
+                               &fwds[nfwds].host)) {
+                fprintf(stderr,
+                        "capos-sim: --hostfwd needs GUEST=HOSTPORT (guest "
+                        "port 1 to 65535, host port 0 to 65535, at most "
+                        "16), got \"%s\"\n",
+                        optarg);
+                return 2;
+            }
+            nfwds++;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -294,6 +393,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "capos-sim: cannot start the kernel model\n");
         return 1;
     }
+    for (unsigned i = 0; i < nfwds; i++)
+        (void)net_hostfwd(fwds[i].guest, fwds[i].host); /* checked above */
+    signals_start();
     int status = manifest   ? boot_manifest(manifest)
                  : selftest ? boot_selftest()
                             : boot_bytes(sim_default_manifest,

@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "console_uv.h"
+#include "net_uv.h"
 #include "port.h"
 #include "port_uv.h"
 
@@ -66,6 +67,7 @@ void sim_port_fini(void)
     if (!port_up)
         return;
     sim_console_close(); /* restores a raw terminal; state of its own */
+    sim_net_close();
     /* Closes the deadline timer and whatever a backend left open. */
     uv_walk(&port_loop, port_close_leftover, NULL);
     uv_run(&port_loop, UV_RUN_DEFAULT);

@@ -14,8 +14,8 @@
  * profile's bundles). Calls through badge 0 or an unknown badge are
  * refused. spawn returns, as result record handleIndex (0), a job facet
  * minted on the same endpoint (badge JOB_BADGE + n) that speaks
- * ProcessHandle: the kernel's handle is non-transferable, so the launcher
- * keeps it and answers wait/kill for it.
+ * ProcessHandle: the launcher keeps the kernel's (move-only) handle and
+ * answers wait/kill for it, so it can account for its jobs.
  *
  * spawn(name, binaryName, grants, limits): binaryName must be in the
  * profile's binaries; every grant must be a `cap` grant (a cap the caller

@@ -589,7 +589,7 @@ static void kill_ends_a_blocked_child_and_is_a_no_op_afterwards(void **state)
                      CAP_ERR_APPLICATION_EXCEPTION_TRUNCATED);
 }
 
-static void the_handle_cannot_be_copied_or_moved(void **state)
+static void the_handle_can_be_moved_but_never_copied(void **state)
 {
     (void)state;
     uint32_t sp;
@@ -597,21 +597,86 @@ static void the_handle_cannot_be_copied_or_moved(void **state)
     uint32_t h = spawn_plain(p, sp, "exit7");
     uint32_t null;
     assert_int_equal(nullcap_grant(p, &null), 0);
-    for (uint32_t mode = CAP_XFER_COPY; mode <= CAP_XFER_MOVE; mode++) {
-        CapTransferDescriptor *d = h_alloc(p, sizeof *d);
-        d->cap_id = h;
-        d->mode = mode;
-        CapSqe s = h_call(null, 0, 6);
-        s.addr = h_va(p, d);
-        s.xfer_cap_count = 1;
-        assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_TRANSFER);
-        assert_non_null(ct_lookup(&p->caps, h));
-    }
-    /* Nor passed on to a child through spawn. */
+    CapTransferDescriptor *d = h_alloc(p, sizeof *d);
+    d->cap_id = h;
+    d->mode = CAP_XFER_COPY;
+    CapSqe s = h_call(null, 0, 6);
+    s.addr = h_va(p, d);
+    s.xfer_cap_count = 1;
+    assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_TRANSFER);
+    assert_non_null(ct_lookup(&p->caps, h));
+    /* Nor copied to a child through spawn. */
     const struct gspec g[] = {{"h", G_CAP, 0, 0, 0}};
     const CapTransferDescriptor x[] = {{.cap_id = h, .mode = CAP_XFER_COPY}};
-    CapSqe s = spawn_sqe(p, sp, "again", "exit7", g, 1, x, 1, NULL);
+    s = spawn_sqe(p, sp, "again", "exit7", g, 1, x, 1, NULL);
     assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_TRANSFER);
+    assert_non_null(ct_lookup(&p->caps, h));
+    /* Moved, it leaves the sender: the handle keeps exactly one holder
+     * (here the null cap, which drops it and so detaches the child). */
+    d->mode = CAP_XFER_MOVE;
+    s = h_call(null, 0, 8);
+    s.addr = h_va(p, d);
+    s.xfer_cap_count = 1;
+    assert_true(h_one(p, &s).result >= 0);
+    assert_null(ct_lookup(&p->caps, h));
+    assert_int_equal(k_run(), 0);
+}
+
+static void a_moved_handle_works_for_its_new_holder_alone(void **state)
+{
+    (void)state;
+    uint32_t sp;
+    struct k_process *p = parent_with_spawner(&sp, 0);
+    uint32_t h = spawn_plain(p, sp, "block");
+    assert_int_equal(k_run(), 1);
+    /* A second process receives on its endpoint; the parent moves the
+     * handle to it with a CALL (as a launcher returns a shell's handle). */
+    struct k_process *q = h_proc("holder", 0);
+    uint32_t raw, facet;
+    assert_int_equal(ep_create(q, &raw), 0);
+    assert_int_equal(ep_mint_client(q, raw, p, 0, &facet), 0);
+    uint8_t *rbuf = h_alloc(q, 512);
+    *h_sqe(q) = (CapSqe){.opcode = CAP_OP_RECV,
+                         .cap_id = raw,
+                         .user_data = 9,
+                         .result_addr = h_va(q, rbuf),
+                         .result_len = 512};
+    h_submit(q);
+    assert_int_equal(h_enter(q), 0);
+    CapTransferDescriptor *d = h_alloc(p, sizeof *d);
+    d->cap_id = h;
+    d->mode = CAP_XFER_MOVE;
+    uint8_t *cres = h_alloc(p, 64);
+    CapSqe call = h_call(facet, 0, 10);
+    call.addr = h_va(p, d);
+    call.xfer_cap_count = 1;
+    call.result_addr = h_va(p, cres);
+    call.result_len = 64;
+    *h_sqe(p) = call;
+    h_submit(p);
+    assert_int_equal(h_enter(p), 0);
+    assert_null(ct_lookup(&p->caps, h)); /* gone from the sender */
+    CapCqe c;
+    assert_int_equal(h_enter(q), 1);
+    assert_true(h_cqe(q, &c));
+    assert_int_equal(c.user_data, 9);
+    assert_int_equal(c.cap_count, 1);
+    CapTransferResult rec;
+    memcpy(&rec, rbuf + CAP_ALIGN8((uint32_t)c.result), sizeof rec);
+    assert_int_equal(rec.interface_id, CAPOS_PROCESS_HANDLE_INTERFACE_ID);
+    /* The new holder kills the child and waits for it. */
+    uint8_t *kr;
+    handle_submit(q, rec.cap_id, CAPOS_PROCESS_HANDLE_KILL_METHOD_ID, 1, &kr);
+    assert_int_equal(h_enter(q), 1);
+    assert_true(h_cqe(q, &c));
+    assert_int_equal(c.result, 0);
+    assert_int_equal(wait_now(q, rec.cap_id), CAPOS_KILLED_EXIT_CODE);
+    /* The parent's CALL is still owed a RETURN; the holder exits instead,
+     * which answers it and frees the handle and the child. */
+    k_process_exit(q, 0);
+    assert_int_equal(h_enter(p), 1);
+    assert_true(h_cqe(p, &c));
+    assert_int_equal(c.user_data, 10);
     assert_int_equal(k_run(), 0);
 }
 
@@ -932,6 +997,66 @@ static void a_waiter_that_exits_cancels_its_wait(void **state)
 /* The parent passes its own spawner; the child spawns a grandchild with
  * it. Killing the child detaches the grandchild (its handle was in the
  * child's table), which runs to its exit and is freed. */
+/* Forwards for the network grants: guest 23 (net_configure reads only
+ * kernelParams of a manifest). */
+static void forward_guest_23(void)
+{
+    static uint64_t buf[64];
+    capnp_builder b;
+    capnp_struct_builder root, kp, f;
+    capnp_list_builder l;
+    size_t len;
+    capnp_builder_init(&b, buf, sizeof buf);
+    assert_int_equal(capos_SystemManifest_init_root(&b, &root), 0);
+    assert_int_equal(capos_SystemManifest_init_kernelParams(&root, &kp), 0);
+    assert_int_equal(capos_KernelParams_init_portForwards(&kp, 1, &l), 0);
+    assert_int_equal(capnp_list_struct_at(&l, 0, &f), 0);
+    capos_PortForward_set_guestPort(&f, 23);
+    capos_PortForward_set_hostPort(&f, 2323);
+    assert_int_equal(capnp_finish(&b, &len), 0);
+    char err[160];
+    struct k_msg m = {err, sizeof err, 0};
+    assert_int_equal(net_configure((const uint8_t *)buf, len, &m), 0);
+}
+
+static void the_spawner_mints_network_caps_for_forwarded_ports(void **state)
+{
+    (void)state;
+    uint32_t sp;
+    struct k_process *p = parent_with_spawner(&sp, 0);
+    forward_guest_23();
+    const struct gspec g[] = {
+        {"net", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_NETWORK_MANAGER, 0,
+         CAPOS_NETWORK_MANAGER_INTERFACE_ID},
+        {"listener", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY,
+         23, CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID},
+    };
+    CapSqe s = spawn_sqe(p, sp, "gw", "exit7", g, 2, NULL, 0, NULL);
+    CapCqe c = h_one(p, &s);
+    assert_true(c.result > 0);
+    struct k_process *child = k.procs;
+    assert_string_equal(child->name, "gw");
+    assert_int_equal(child->capset->hdr.count, 2);
+    assert_int_equal(child->capset->entries[1].interface_id,
+                     CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID);
+    /* A port without a forward, or no port at all, is refused. */
+    const struct gspec g99[] = {
+        {"listener", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY,
+         99, 0},
+    };
+    s = spawn_sqe(p, sp, "gw2", "exit7", g99, 1, NULL, 0, NULL);
+    expect_refused(p, &s, "grants[0] \"listener\": tcpListenAuthority for "
+                          "guest port 99: kernelParams.portForwards has no "
+                          "forward");
+    const struct gspec g0[] = {
+        {"listener", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY,
+         0, 0},
+    };
+    s = spawn_sqe(p, sp, "gw3", "exit7", g0, 1, NULL, 0, NULL);
+    expect_refused(p, &s, "is not a guest port (1 to 65535)");
+    assert_int_equal(k_run(), 0);
+}
+
 static void a_spawned_child_can_spawn_with_a_passed_spawner(void **state)
 {
     (void)state;
@@ -987,7 +1112,8 @@ int main(void)
         T(wait_after_exit_completes_at_once_and_again),
         T(a_second_concurrent_wait_is_refused),
         T(kill_ends_a_blocked_child_and_is_a_no_op_afterwards),
-        T(the_handle_cannot_be_copied_or_moved),
+        T(the_handle_can_be_moved_but_never_copied),
+        T(a_moved_handle_works_for_its_new_holder_alone),
         T(every_class_of_bad_input_is_refused_and_nothing_leaks),
         T(a_parent_without_room_for_the_handle_starts_nothing),
         T(an_exited_child_is_freed_when_its_handle_is_released),
@@ -995,6 +1121,7 @@ int main(void)
         T(a_pending_wait_outlives_the_release_of_its_handle),
         T(a_waiter_that_exits_cancels_its_wait),
         T(a_spawned_child_can_spawn_with_a_passed_spawner),
+        T(the_spawner_mints_network_caps_for_forwarded_ports),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,389 @@
+/*
+ * sim/net_uv.c - TCP of the hosted port: the port.h port_tcp_* functions
+ * over libuv, and the host-only helpers of sim/net_uv.h.
+ *
+ * Every host socket is one struct port_tcp (a uv_tcp_t and its buffers).
+ * A connection reads from the host into a bounded input buffer while it
+ * has room (the model drains it with port_tcp_read) and sends through a
+ * bounded output queue (uv_try_write first, the rest as copied uv_write
+ * requests). A handle keeps the loop alive only while the model watches
+ * it (uv_ref/uv_unref), so an idle system is not held up by its sockets.
+ *
+ * One host thread runs the loop and the model (DESIGN.md, "Execution
+ * model"), so the state below is plain static data.
+ */
+#define _GNU_SOURCE
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "net_uv.h"
+#include "port.h"
+#include "port_uv.h"
+
+#define NET_IN_MAX 65536u   /* received bytes buffered per connection */
+#define NET_OUT_MAX 262144u /* bytes queued for sending per connection */
+
+struct port_tcp {
+    uv_tcp_t tcp; /* first: callbacks cast the handle back */
+    void *owner;  /* the model's object; NULL once closed */
+    bool listener;
+    bool closing;
+    bool watched;
+    /* Listener: a connection waits in the host's backlog. */
+    bool conn_waiting;
+    /* Connection. */
+    bool reading, eof, reset;
+    uint64_t received;
+    size_t out_queued;
+    size_t in_head, in_tail;
+    struct port_tcp *next, *prev; /* live list */
+    char peer[16];
+    uint16_t peer_port;
+    uint8_t in[NET_IN_MAX];
+};
+
+struct net_write {
+    uv_write_t req;
+    struct port_tcp *h;
+    size_t len;
+    char data[];
+};
+
+static struct port_tcp *net_live;
+static unsigned net_nlive;
+static bool net_quiet;
+
+/* ---- host-only helpers (net_uv.h) -------------------------------- */
+
+unsigned sim_net_live(void)
+{
+    return net_nlive;
+}
+
+void sim_net_set_quiet(bool quiet)
+{
+    net_quiet = quiet;
+}
+
+static void net_free(uv_handle_t *uh)
+{
+    struct port_tcp *h = (struct port_tcp *)uh;
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        net_live = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    net_nlive--;
+    free(h);
+}
+
+static void net_close_now(struct port_tcp *h)
+{
+    h->closing = true;
+    h->owner = NULL;
+    if (!uv_is_closing((uv_handle_t *)&h->tcp))
+        uv_close((uv_handle_t *)&h->tcp, net_free);
+}
+
+void sim_net_close(void)
+{
+    for (struct port_tcp *h = net_live; h; h = h->next)
+        net_close_now(h);
+}
+
+/* ---- helpers ------------------------------------------------------- */
+
+static struct port_tcp *net_new(void *owner, bool listener)
+{
+    struct port_tcp *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    if (uv_tcp_init(sim_loop(), &h->tcp) != 0) {
+        free(h);
+        return NULL;
+    }
+    h->owner = owner;
+    h->listener = listener;
+    h->next = net_live;
+    if (net_live)
+        net_live->prev = h;
+    net_live = h;
+    net_nlive++;
+    uv_unref((uv_handle_t *)&h->tcp);
+    return h;
+}
+
+/* Something changed on h: tell its owner (device-callback context). */
+static void net_notify(struct port_tcp *h)
+{
+    sim_port_note_event();
+    if (h->owner && !h->closing)
+        k_net_ready(h->owner);
+}
+
+/* ---- listening ------------------------------------------------------ */
+
+static void net_on_connection(uv_stream_t *s, int status)
+{
+    struct port_tcp *h = (struct port_tcp *)s;
+    if (status < 0)
+        return; /* the host's accept failed; the next one may not */
+    h->conn_waiting = true;
+    net_notify(h);
+}
+
+int port_tcp_listen(const char *addr, uint16_t port, uint16_t guest_port,
+                    uint32_t backlog, void *owner, port_tcp_t **out,
+                    uint16_t *bound)
+{
+    struct sockaddr_in sa;
+    if (uv_ip4_addr(addr, port, &sa) != 0)
+        return PORT_TCP_FAILED;
+    struct port_tcp *h = net_new(owner, true);
+    if (!h)
+        return PORT_TCP_FAILED;
+    int r = uv_tcp_bind(&h->tcp, (const struct sockaddr *)&sa, 0);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&h->tcp, (int)backlog,
+                      net_on_connection);
+    if (r != 0) {
+        net_close_now(h);
+        return r == UV_EADDRINUSE ? PORT_TCP_IN_USE : PORT_TCP_FAILED;
+    }
+    struct sockaddr_storage ss;
+    int len = (int)sizeof ss;
+    *bound = port;
+    if (uv_tcp_getsockname(&h->tcp, (struct sockaddr *)&ss, &len) == 0 &&
+        ss.ss_family == AF_INET)
+        *bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (!net_quiet)
+        fprintf(stderr, "capos-sim: tcp %s:%u -> guest :%u\n", addr,
+                (unsigned)*bound, (unsigned)guest_port);
+    *out = h;
+    return 0;
+}
+
+/* ---- connections ---------------------------------------------------- */
+
+static void net_alloc(uv_handle_t *uh, size_t suggested, uv_buf_t *b)
+{
+    struct port_tcp *h = (struct port_tcp *)uh;
+    (void)suggested;
+    if (h->in_head == h->in_tail) {
+        h->in_head = h->in_tail = 0;
+    } else if (h->in_head > 0 && h->in_tail == NET_IN_MAX) {
+        memmove(h->in, h->in + h->in_head, h->in_tail - h->in_head);
+        h->in_tail -= h->in_head;
+        h->in_head = 0;
+    }
+    b->base = (char *)h->in + h->in_tail;
+    b->len = NET_IN_MAX - h->in_tail;
+}
+
+static void net_stop_reading(struct port_tcp *h)
+{
+    if (h->reading)
+        uv_read_stop((uv_stream_t *)&h->tcp);
+    h->reading = false;
+}
+
+static void net_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct port_tcp *h = (struct port_tcp *)s;
+    (void)b;
+    if (n == 0)
+        return;
+    if (n == UV_ENOBUFS) { /* no room: wait until the model reads */
+        net_stop_reading(h);
+        return;
+    }
+    if (n > 0) {
+        h->in_tail += (size_t)n;
+        h->received += (uint64_t)n;
+        if (h->in_tail == NET_IN_MAX && h->in_head == 0)
+            net_stop_reading(h);
+    } else {
+        if (n == UV_EOF)
+            h->eof = true;
+        else
+            h->reset = true;
+        net_stop_reading(h);
+    }
+    net_notify(h);
+}
+
+static void net_start_reading(struct port_tcp *h)
+{
+    if (h->reading || h->eof || h->reset || h->closing)
+        return;
+    if (h->in_tail == NET_IN_MAX && h->in_head == 0)
+        return;
+    if (uv_read_start((uv_stream_t *)&h->tcp, net_alloc, net_on_read) == 0)
+        h->reading = true;
+    else
+        h->reset = true;
+}
+
+int port_tcp_accept(port_tcp_t *l, void *owner, port_tcp_t **out)
+{
+    if (!l->listener || l->closing)
+        return PORT_TCP_FAILED;
+    if (!l->conn_waiting)
+        return 0;
+    l->conn_waiting = false;
+    struct port_tcp *h = net_new(owner, false);
+    if (!h)
+        return PORT_TCP_FAILED;
+    if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&h->tcp) != 0) {
+        net_close_now(h);
+        return 0; /* the connection went away before it was taken */
+    }
+    (void)uv_tcp_nodelay(&h->tcp, 1);
+    struct sockaddr_storage ss;
+    int len = (int)sizeof ss;
+    strcpy(h->peer, "0.0.0.0");
+    if (uv_tcp_getpeername(&h->tcp, (struct sockaddr *)&ss, &len) == 0 &&
+        ss.ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+        (void)uv_ip4_name(sin, h->peer, sizeof h->peer);
+        h->peer_port = ntohs(sin->sin_port);
+    }
+    net_start_reading(h);
+    *out = h;
+    return 1;
+}
+
+void port_tcp_peer(port_tcp_t *h, char *addr, size_t cap, uint16_t *port)
+{
+    if (cap) {
+        size_t n = strlen(h->peer);
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(addr, h->peer, n);
+        addr[n] = 0;
+    }
+    *port = h->peer_port;
+}
+
+int port_tcp_read(port_tcp_t *h, void *buf, size_t cap)
+{
+    size_t avail = h->in_tail - h->in_head;
+    if (avail == 0) {
+        net_start_reading(h);
+        return h->reset ? PORT_TCP_RESET : h->eof ? PORT_TCP_EOF : 0;
+    }
+    if (cap > avail)
+        cap = avail;
+    if (cap > INT32_MAX)
+        cap = INT32_MAX;
+    memcpy(buf, h->in + h->in_head, cap);
+    h->in_head += cap;
+    if (h->in_head == h->in_tail)
+        h->in_head = h->in_tail = 0;
+    net_start_reading(h);
+    return (int)cap;
+}
+
+uint64_t port_tcp_received(port_tcp_t *h)
+{
+    return h->received;
+}
+
+static void net_on_write(uv_write_t *req, int status)
+{
+    struct net_write *w = (struct net_write *)req;
+    struct port_tcp *h = w->h;
+    h->out_queued -= w->len;
+    free(w);
+    if (status < 0 && status != UV_ECANCELED)
+        h->reset = true;
+    net_notify(h);
+}
+
+int port_tcp_write(port_tcp_t *h, const void *buf, size_t len)
+{
+    if (h->listener || h->closing || h->reset)
+        return PORT_TCP_RESET;
+    if (h->out_queued >= NET_OUT_MAX)
+        return 0;
+    if (len > NET_OUT_MAX - h->out_queued)
+        len = NET_OUT_MAX - h->out_queued;
+    if (len > INT32_MAX)
+        len = INT32_MAX;
+    size_t done = 0;
+    if (h->out_queued == 0 && len > 0) {
+        uv_buf_t b = uv_buf_init((char *)(uintptr_t)buf, (unsigned)len);
+        int r = uv_try_write((uv_stream_t *)&h->tcp, &b, 1);
+        if (r > 0)
+            done = (size_t)r;
+        else if (r != UV_EAGAIN && r != UV_ENOSYS) {
+            h->reset = true;
+            return PORT_TCP_RESET;
+        }
+    }
+    if (done < len) {
+        size_t rest = len - done;
+        struct net_write *w = malloc(sizeof *w + rest);
+        if (!w)
+            return (int)done;
+        memcpy(w->data, (const char *)buf + done, rest);
+        w->h = h;
+        w->len = rest;
+        uv_buf_t b = uv_buf_init(w->data, (unsigned)rest);
+        if (uv_write(&w->req, (uv_stream_t *)&h->tcp, &b, 1, net_on_write)) {
+            free(w);
+            h->reset = true;
+            return done ? (int)done : PORT_TCP_RESET;
+        }
+        h->out_queued += rest;
+    }
+    return (int)len;
+}
+
+void port_tcp_watch(port_tcp_t *h, bool on)
+{
+    if (h->closing || h->watched == on)
+        return;
+    h->watched = on;
+    if (on)
+        uv_ref((uv_handle_t *)&h->tcp);
+    else
+        uv_unref((uv_handle_t *)&h->tcp);
+}
+
+static void net_on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct port_tcp *h = (struct port_tcp *)req->handle;
+    (void)status;
+    free(req);
+    if (!uv_is_closing((uv_handle_t *)&h->tcp))
+        uv_close((uv_handle_t *)&h->tcp, net_free);
+}
+
+void port_tcp_close(port_tcp_t *h)
+{
+    if (h->closing)
+        return;
+    h->closing = true;
+    h->owner = NULL;
+    net_stop_reading(h);
+    if (!h->listener && h->out_queued && !h->reset) {
+        /* Send what is queued first; the loop stays alive for it. */
+        uv_shutdown_t *req = malloc(sizeof *req);
+        if (req) {
+            uv_ref((uv_handle_t *)&h->tcp);
+            if (uv_shutdown(req, (uv_stream_t *)&h->tcp, net_on_shutdown) ==
+                0)
+                return;
+            free(req);
+        }
+    }
+    uv_close((uv_handle_t *)&h->tcp, net_free);
+}
