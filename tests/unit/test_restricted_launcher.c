@@ -34,6 +34,7 @@ static struct {
     uint16_t denied[NCASES];   /* LaunchResult.denied */
     uint16_t exc[NCASES];      /* CapException type, 0xffff none */
     uint32_t result_caps[NCASES];
+    uint64_t handle_iface; /* interface of case 5's result cap */
 } seen;
 
 /* ---- the stand-in shell ----------------------------------------------- */
@@ -171,6 +172,8 @@ static void launch(unsigned i, capos_cap_t launcher, capos_cap_t terminal,
             memcpy(&rec,
                    res + CAP_ALIGN8((uint32_t)seen.r[i]) + k * sizeof rec,
                    sizeof rec);
+            if (i == 5 && k == 0)
+                seen.handle_iface = rec.interface_id;
             capos_rt_release((capos_cap_t){rec.cap_id, rec.interface_id});
         }
         if (capnp_msg_init(&m, res, (size_t)seen.r[i], NULL) == 0 &&
@@ -290,9 +293,12 @@ static void launches_only_capos_shell_with_the_console_shell_caps(void **st)
     assert_int_equal(seen.audit_badge, 7); /* the shells' own facet */
     assert_string_equal(seen.names[3], "broker");
     assert_int_equal(seen.ifaces[3], CAPOS_AUTHORITY_BROKER_INTERFACE_ID);
-    /* The launch itself answered (the handle's travel is the kernel's
-     * ProcessHandle rule: docs/telnet.md). */
-    assert_true(seen.r[5] >= 0 || seen.r[5] == CAP_ERR_APPLICATION_EXCEPTION);
+    /* The launch answered launched, with the shell's (move-only)
+     * ProcessHandle moved to the client. */
+    assert_true(seen.r[5] >= 0);
+    assert_int_equal(seen.which[5], CAPOS_LAUNCH_RESULT_WHICH_LAUNCHED);
+    assert_int_equal(seen.result_caps[5], 1);
+    assert_int_equal(seen.handle_iface, CAPOS_PROCESS_HANDLE_INTERFACE_ID);
 
     k_process_exit(srv, 0);
     k_process_exit(stub, 0);
