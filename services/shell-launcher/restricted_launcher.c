@@ -69,19 +69,9 @@ static void say(struct rlauncher *l, const char *fmt, ...)
 static void audit(struct rlauncher *l, const char *code, uint16_t outcome,
                   const char *detail)
 {
-    if (!l->have_audit)
-        return;
-    capnp_builder b;
-    capnp_struct_builder p, r;
-    capnp_builder_init(&b, l->pbuf, CALL_BUF);
-    capos_AuditLog_append_Params_init_root(&b, &p);
-    capos_AuditLog_append_Params_init_record(&p, &r);
-    capos_AuditRecord_set_category(&r, "launch", 6);
-    capos_AuditRecord_set_code(&r, code, strlen(code));
-    capos_AuditRecord_set_outcome(&r, outcome);
-    capos_AuditRecord_set_detail(&r, detail, strlen(detail));
-    (void)capos_rt_call_capnp(l->audit, CAPOS_AUDIT_LOG_APPEND_METHOD_ID, &b,
-                              l->rbuf, CALL_BUF, NULL, NULL);
+    if (l->have_audit)
+        (void)capos_audit_append(l->audit, "launch", code, outcome, NULL,
+                                 detail);
 }
 
 /* Answer denied(why), audit code, and drop the terminal (closing it). */

@@ -124,17 +124,8 @@ static void audit(struct gateway *g, const char *code, uint16_t outcome,
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    capnp_builder b;
-    capnp_struct_builder p, r;
-    capnp_builder_init(&b, g->pbuf, CALL_BUF);
-    capos_AuditLog_append_Params_init_root(&b, &p);
-    capos_AuditLog_append_Params_init_record(&p, &r);
-    capos_AuditRecord_set_category(&r, "telnet", 6);
-    capos_AuditRecord_set_code(&r, code, strlen(code));
-    capos_AuditRecord_set_outcome(&r, outcome);
-    capos_AuditRecord_set_detail(&r, detail, strlen(detail));
-    (void)capos_rt_call_capnp(g->audit, CAPOS_AUDIT_LOG_APPEND_METHOD_ID, &b,
-                              g->rbuf, CALL_BUF, NULL, NULL);
+    (void)capos_audit_append(g->audit, "telnet", code, outcome, NULL,
+                             detail);
 }
 
 /* Decode the result message of a completed call: res[0..cqe->result). */
