@@ -65,6 +65,10 @@ static const struct sim_binary test_binaries[] = {
 static uint64_t manifest_words[64];
 static size_t manifest_len;
 
+/* The boot manifest's one binary: capos-shell, or (to make the spawn
+ * fail) another name. */
+static const char *manifest_binary = "capos-shell";
+
 static void build_manifest(void)
 {
     capnp_builder b;
@@ -74,7 +78,7 @@ static void build_manifest(void)
     assert_int_equal(capos_SystemManifest_init_root(&b, &root), 0);
     assert_int_equal(capos_SystemManifest_init_binaries(&root, 1, &list), 0);
     capnp_list_struct_at(&list, 0, &e);
-    capos_Binary_set_name(&e, "capos-shell", 11);
+    capos_Binary_set_name(&e, manifest_binary, strlen(manifest_binary));
     capos_Binary_image_set_builtin(&e, "capos-shell", 11);
     assert_int_equal(capnp_finish(&b, &manifest_len), 0);
 }
@@ -82,12 +86,21 @@ static void build_manifest(void)
 static int setup(void **state)
 {
     (void)state;
+    manifest_binary = "capos-shell";
     h_up(true, 1);
     sim_set_binaries(test_binaries,
                      sizeof test_binaries / sizeof test_binaries[0]);
     build_manifest();
     memset(&seen, 0, sizeof seen);
     return 0;
+}
+
+static int setup_without_shell(void **state)
+{
+    int r = setup(state);
+    manifest_binary = "not-the-shell";
+    build_manifest();
+    return r;
 }
 
 static int teardown(void **state)
@@ -213,11 +226,27 @@ static int client_main(capos_capset_t *caps)
     return 0;
 }
 
-/* ---- the test --------------------------------------------------------- */
-
-static void launches_only_capos_shell_with_the_console_shell_caps(void **st)
+static int spawn_fail_client(capos_capset_t *caps)
 {
-    (void)st;
+    capos_cap_t launcher, terminal, other;
+    if (capos_capset_find(caps, "launcher", 0, &launcher) ||
+        capos_capset_find(caps, "terminal", 0, &terminal) ||
+        capos_capset_find(caps, "null", 0, &other))
+        return 1;
+    launch(0, launcher, terminal, other, T_TERMINAL, false, NULL, 0);
+    capos_rt_flush_releases();
+    return 0;
+}
+
+/* ---- the tests -------------------------------------------------------- */
+
+/* A launcher process "launcher" holding a spawner and facets of a stub's
+ * endpoints, and a client with its facet, a terminal and a NullCap;
+ * both started on main. */
+static void bring_up(struct k_process **srv_out, struct k_process **stub_out,
+                     struct k_process **cli_out,
+                     int (*cli_main)(capos_capset_t *))
+{
     struct k_process *stub = h_proc("stub", 0), *srv = h_proc("launcher", 0),
                      *cli = h_proc("client", 0);
     uint32_t ep_sess, ep_broker, ep_audit, ep_l;
@@ -260,8 +289,34 @@ static void launches_only_capos_shell_with_the_console_shell_caps(void **st)
         k_thread_create(srv, start,
                         (void *)capos_service_restricted_launcher_main, NULL),
         0);
-    assert_int_equal(k_thread_create(cli, start, (void *)client_main, NULL),
-                     0);
+    assert_int_equal(k_thread_create(cli, start, (void *)cli_main, NULL), 0);
+    *srv_out = srv;
+    *stub_out = stub;
+    *cli_out = cli;
+}
+
+static void a_shell_that_cannot_start_is_denied_spawn_failed(void **st)
+{
+    (void)st;
+    struct k_process *srv, *stub, *cli;
+    bring_up(&srv, &stub, &cli, spawn_fail_client);
+    k_run();
+    assert_int_equal(cli->exit_code, 0);
+    assert_true(seen.r[0] >= 0);
+    assert_int_equal(seen.which[0], CAPOS_LAUNCH_RESULT_WHICH_DENIED);
+    assert_int_equal(seen.denied[0], CAPOS_LAUNCH_DENIAL_SPAWN_FAILED);
+    assert_int_equal(seen.result_caps[0], 0);
+    assert_int_equal(seen.shells, 0);
+    k_process_exit(srv, 0);
+    k_process_exit(stub, 0);
+    assert_int_equal(k_run(), 0);
+}
+
+static void launches_only_capos_shell_with_the_console_shell_caps(void **st)
+{
+    (void)st;
+    struct k_process *srv, *stub, *cli;
+    bring_up(&srv, &stub, &cli, client_main);
     k_run();
     assert_int_equal(cli->exit_code, 0);
 
@@ -311,6 +366,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             launches_only_capos_shell_with_the_console_shell_caps, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(
+            a_shell_that_cannot_start_is_denied_spawn_failed,
+            setup_without_shell, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
