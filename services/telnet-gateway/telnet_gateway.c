@@ -92,7 +92,6 @@ struct gateway {
     uint64_t accept_tag, tick_tag;
     struct conn conns[CONN_MAX];
     unsigned next_id;
-    uint64_t opened, refused;
     unsigned accept_failures; /* in a row */
 };
 
@@ -631,7 +630,6 @@ static void on_accept(struct gateway *g, const CapCqe *cqe)
         if (g->conns[i].st == C_FREE)
             c = &g->conns[i];
     if (!c) {
-        g->refused++;
         sock_line(g, s, "capos telnet-gateway: too many connections; try "
                         "again later\r\n");
         struct conn tmp = {.have_sock = true, .sock = s};
@@ -649,7 +647,6 @@ static void on_accept(struct gateway *g, const CapCqe *cqe)
     c->sock = s;
     c->have_sock = true;
     memcpy(c->peer, pb, sizeof pb);
-    g->opened++;
     say(g, "telnet-gateway: connection %u from %s opened", c->id, c->peer);
     audit(g, "connection-opened", CAPOS_AUDIT_OUTCOME_INFO,
           "connection %u from %s", c->id, c->peer);
