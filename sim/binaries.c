@@ -29,6 +29,8 @@ SERVICE(authority_broker)
 SERVICE(shell)
 SERVICE(shell_launcher)
 SERVICE(echo_identity)
+SERVICE(restricted_launcher)
+SERVICE(telnet_gateway)
 
 static const struct sim_binary builtins[] = {
     {"hello", entry_hello},
@@ -42,6 +44,8 @@ static const struct sim_binary builtins[] = {
     {"capos-shell", entry_shell},
     {"shell-launcher", entry_shell_launcher},
     {"echo-identity", entry_echo_identity},
+    {"restricted-shell-launcher", entry_restricted_launcher},
+    {"telnet-gateway", entry_telnet_gateway},
 };
 
 void sim_register_builtins(void)

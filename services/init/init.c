@@ -19,8 +19,9 @@
  * spawner refused it): the started ones are stopped, exit 3.
  *
  * How a grant becomes a spawn grant (docs/abi.md §13):
- *   kernel console, timer, nullCap  -> the same kernel grant (the spawner
- *                                      mints these)
+ *   kernel console, timer, nullCap, -> the same kernel grant (the spawner
+ *   tcpListenAuthority                 mints these; the last with the
+ *                                      grant's badge, its guest port)
  *   any other kernel source         -> init's own cap of that interface,
  *                                      passed (copied) as a `cap` grant;
  *                                      a problem if init holds none
@@ -201,8 +202,10 @@ static const struct {
     {"threadControl", CAPOS_THREAD_CONTROL_INTERFACE_ID, K_MINTED},
     {"parkSpace", CAPOS_PARK_SPACE_INTERFACE_ID, K_MINTED},
     {"networkManager", CAPOS_NETWORK_MANAGER_INTERFACE_ID, K_PASSED},
+    /* Minted for the child, scoped to the guest port in the grant's
+     * badge (docs/net.md). */
     {"tcpListenAuthority", CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID,
-     K_UNSUPPORTED},
+     K_MINTED},
     {"sshDevelopmentHostKey", CAPOS_SSH_HOST_KEY_INTERFACE_ID, K_PASSED},
 };
 #define NKSRC (sizeof ksrcs / sizeof ksrcs[0])
@@ -319,8 +322,8 @@ static void check_grants(struct init *in, uint32_t i)
                 problem(in,
                         "%.*s: cap \"%.*s\": init cannot grant kernel "
                         "source %s: ProcessSpawner mints only console, "
-                        "timer, nullCap and the child's own threadSpawner, "
-                        "threadControl and parkSpace%s",
+                        "timer, nullCap, tcpListenAuthority and the child's "
+                        "own threadSpawner, threadControl and parkSpace%s",
                         snl, sn, cl, cn, ksrcs[src].name,
                         ksrcs[src].how == K_UNSUPPORTED
                             ? ", and this source cannot be granted yet"
@@ -570,6 +573,9 @@ static int spawn(struct init *in, uint32_t i)
         capos_CapGrant_set_interfaceId(&gs, pg->iface);
         if (pg->kind == P_KERNEL) {
             capos_CapGrant_source_set_kernel(&gs, pg->ksrc);
+            /* The spawner reads it only where it scopes the object
+             * (tcpListenAuthority: the guest port). */
+            capos_CapGrant_set_badge(&gs, pg->badge);
             continue;
         }
         if (pg->kind == P_ENDPOINT) {

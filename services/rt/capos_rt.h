@@ -142,6 +142,13 @@ uint64_t capos_rt_bridge_busy(void);
  * (services/rt/console.c). */
 int capos_console_line(capos_cap_t console, const char *text);
 
+/* AuditLog.append of one record (services/rt/audit.c): category, code,
+ * outcome (an AuditOutcome), principal and detail (NULL: not set); the
+ * CQE result or an error. Never put secrets in it. */
+int capos_audit_append(capos_cap_t log, const char *category,
+                       const char *code, uint16_t outcome,
+                       const char *principal, const char *detail);
+
 /* Why a call failed: the CapException message left in its result buffer
  * res[0..res_len), or "error CODE" (services/rt/errors.c). Returns out. */
 const char *capos_rt_error_text(const void *res, size_t res_len, int code,

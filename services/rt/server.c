@@ -144,6 +144,26 @@ static int reply(capos_cap_t ep, capos_server_call_t *call, int verdict,
     int r = capos_rt_call(&s, &c);
     if (r == 0)
         r = c.result;
+    if (!exc && r == CAP_ERR_INVALID_TRANSFER) {
+        /* The kernel refused the result's caps before looking at the
+         * call (one cannot travel: docs/abi.md §9), so the call is still
+         * open: answer it with an exception rather than leave the caller
+         * waiting. (A caller without room gets TRANSFER_REJECTED from
+         * the kernel itself.) */
+        drop_caps(call, true);
+        call->xfer_count = 0;
+        capos_server_fail(call, CAPOS_EXC_FAILED,
+                          "the result caps could not be delivered "
+                          "(error %d)",
+                          r);
+        s.len = build_exception(call, res, res_cap);
+        s.flags = CAP_SQE_EXCEPTION;
+        s.xfer_cap_count = 0;
+        r = capos_rt_call(&s, &c);
+        if (r == 0)
+            r = c.result;
+        return r;
+    }
     drop_caps(call, exc || r != 0);
     return r;
 }

@@ -4,8 +4,9 @@
  *   username> operator          (visible echo)
  *   password>                   (hidden echo: nothing of it is shown)
  *
- * SessionManager.login(username, password, source console) mints a
- * UserSession; UserSession.info names its profile; then
+ * SessionManager.login(username, password, source: the terminal's
+ * transport and peer from TerminalSession.info) mints a UserSession;
+ * UserSession.info names its profile; then
  * AuthorityBroker.shellBundle(session, profile) gives the caps the
  * session may use, which are all `caps` ever lists. A denied login says
  * only "login incorrect" (the cause is the session manager's audit
@@ -260,7 +261,40 @@ static int session_profile(struct shell *sh)
 }
 
 /*
- * SessionManager.login(user, password, console). Returns 1 with
+ * The LoginSource of this shell's logins: the terminal's transport and
+ * peer (TerminalSession.info; a console terminal says console and no
+ * peer, a socket terminal telnet and "address:port"). A terminal that
+ * does not answer counts as the console.
+ */
+static void read_source(struct shell *sh)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message msg;
+    capnp_struct root, info;
+    sh->transport = CAPOS_TRANSPORT_CONSOLE;
+    sh->peer[0] = '\0';
+    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
+    capos_TerminalSession_info_Params_init_root(&b, &p);
+    if (shell_call(sh, sh->term, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID, &b,
+                   NULL, 0, &msg, &root, NULL) < 0 ||
+        capos_TerminalSession_info_Results_get_info(&root, &info) < 0)
+        return;
+    uint16_t t = capos_TerminalInfo_get_transport(&info);
+    if (t <= CAPOS_TRANSPORT_TEST)
+        sh->transport = t;
+    const char *s = "";
+    size_t n = 0;
+    if (capos_TerminalInfo_get_peer(&info, &s, &n) == 0) {
+        size_t k = 0;
+        for (size_t i = 0; i < n && k + 1 < sizeof sh->peer; i++)
+            sh->peer[k++] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
+        sh->peer[k] = '\0';
+    }
+}
+
+/*
+ * SessionManager.login(user, password, source). Returns 1 with
  * sh->login_session set, 0 for a denial, or -1 if the call failed (said
  * on the terminal). Wipes every copy of the password it made.
  */
@@ -273,7 +307,9 @@ static int try_login(struct shell *sh, const char *user, const char *pass)
     capos_SessionManager_login_Params_set_username(&p, user, strlen(user));
     capos_SessionManager_login_Params_set_password(&p, pass, strlen(pass));
     capos_SessionManager_login_Params_init_source(&p, &src);
-    capos_LoginSource_set_transport(&src, CAPOS_TRANSPORT_CONSOLE);
+    capos_LoginSource_set_transport(&src, sh->transport);
+    if (sh->peer[0])
+        capos_LoginSource_set_peer(&src, sh->peer, strlen(sh->peer));
     capnp_message msg;
     capnp_struct root, res;
     CapCqe c;
@@ -323,6 +359,7 @@ int shell_login(struct shell *sh)
         return SHELL_EXIT_SYSTEM;
     unsigned tries = 0, empty = 0;
     int code = SHELL_EXIT_LOGIN_FAILED, err;
+    read_source(sh);
     term_say(sh, "capos-shell: log in (Ctrl-D ends the shell)");
     while (tries < LOGIN_TRIES) {
         enum term_read w = term_read_line(sh, "username> ",

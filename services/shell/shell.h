@@ -42,6 +42,11 @@ struct shell {
     capos_cap_t term, sessions, broker, audit;
     bool have_audit;
     uint8_t *pbuf, *rbuf; /* SHELL_CALL_BUF each, in the process heap */
+    /* Where logins come from (TerminalSession.info, read once): the
+     * LoginSource sent with SessionManager.login. Metadata for audit and
+     * backoff, never authority. */
+    uint16_t transport;
+    char peer[48];
     /* The session SessionManager.login minted (for logout). */
     capos_cap_t login_session;
     bool logged_in;

@@ -2,7 +2,8 @@
  * test_server.c - capos-rt's server runtime (services/rt/server.h): a
  * client process calls a server process serving with capos_serve; results,
  * CapExceptions, undecodable params, unknown methods, result caps, caps
- * the handler does not take, and stopping.
+ * the handler does not take, a result cap the kernel refuses to move
+ * (answered with an exception, not left waiting), and stopping.
  */
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #define M_FAIL 1    /* always a `failed` CapException */
 #define M_ECHO_CAP 2 /* takes cap 0 and moves it back */
 #define M_IGNORE_CAP 3 /* takes nothing: the runtime releases it */
+#define M_RAW_CAP 4    /* returns the non-transferable raw endpoint */
 #define M_STOP 9
 
 static int setup(void **state)
@@ -50,7 +52,13 @@ static struct {
     int ignore_result;
     int stop_result;
     int after_stop;
+    int raw_result;
+    uint16_t raw_type;
+    char raw_msg[96];
+    int after_raw;
 } seen;
+
+static capos_cap_t server_ep; /* the server's raw endpoint */
 
 static void start(void *main_fn)
 {
@@ -87,6 +95,11 @@ static int handle(void *ctx, capos_server_call_t *call)
         return CAPOS_SERVE_REPLY;
     case M_IGNORE_CAP:
         return CAPOS_SERVE_REPLY;
+    case M_RAW_CAP:
+        /* Copying the raw endpoint out is refused by the kernel at
+         * RETURN time (non-transferable). */
+        capos_server_add_cap(call, server_ep.id, CAP_XFER_COPY);
+        return CAPOS_SERVE_REPLY;
     case M_STOP:
         return CAPOS_SERVE_STOP;
     }
@@ -98,6 +111,7 @@ static int server_main(capos_capset_t *caps)
     capos_cap_t ep;
     if (capos_capset_find(caps, "service", CAPOS_ENDPOINT_INTERFACE_ID, &ep))
         return 1;
+    server_ep = ep;
     seen.serve_result = capos_serve(ep, handle, NULL);
     return 0;
 }
@@ -188,6 +202,12 @@ static int client_main(capos_capset_t *caps)
     r = capos_rt_call(&s, &cqe);
     seen.ignore_result = r ? r : cqe.result;
 
+    /* A result cap that cannot travel: an exception, and the server
+     * serves on. */
+    seen.raw_result = capos_rt_invoke(svc, M_RAW_CAP, NULL, 0, res, 512, NULL);
+    seen.raw_type = exc_type(res, 512, seen.raw_msg, sizeof seen.raw_msg);
+    seen.after_raw = capos_rt_invoke(svc, M_ADD, NULL, 0, res, 512, NULL);
+
     seen.stop_result = capos_rt_invoke(svc, M_STOP, NULL, 0, res, 512, NULL);
     /* The server stopped and exited: its endpoint is gone. */
     seen.after_stop = capos_rt_invoke(svc, M_ADD, NULL, 0, res, 512, NULL);
@@ -235,10 +255,16 @@ static void serve_answers_results_exceptions_and_caps_until_stopped(
     assert_int_equal(seen.echo_adopt, 0);
     assert_int_equal(seen.echo_call, 0);
     assert_true(seen.ignore_result >= 0);
+    assert_int_equal(seen.raw_result, CAP_ERR_APPLICATION_EXCEPTION);
+    assert_int_equal(seen.raw_type, CAPOS_EXC_FAILED);
+    assert_string_equal(seen.raw_msg,
+                        "the result caps could not be delivered (error -8)");
+    assert_true(seen.after_raw >= 0);
     assert_true(seen.stop_result >= 0);
     assert_int_equal(seen.after_stop, CAP_ERR_DISCONNECTED);
-    /* Handler saw add, fail, unknown, echo, ignore, stop (not garbage). */
-    assert_int_equal(seen.calls, 6);
+    /* Handler saw add, fail, unknown, echo, ignore, raw, add, stop (not
+     * garbage). */
+    assert_int_equal(seen.calls, 8);
 }
 
 /* ---- a server that holds its caps: nothing leaks ------------------- */
@@ -248,6 +274,7 @@ static int counting_server(capos_capset_t *caps)
     capos_cap_t ep;
     if (capos_capset_find(caps, "service", CAPOS_ENDPOINT_INTERFACE_ID, &ep))
         return 1;
+    server_ep = ep;
     seen.serve_result = capos_serve(ep, handle, NULL);
     return 0;
 }

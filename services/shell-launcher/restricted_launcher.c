@@ -1,0 +1,300 @@
+/*
+ * restricted-shell-launcher - RestrictedShellLauncher (builtin
+ * "restricted-shell-launcher"): starts capos-shell, and nothing else, on
+ * a TerminalSession its caller hands over (docs/telnet.md).
+ *
+ * A remote terminal host (telnet-gateway) holds this instead of a
+ * ProcessSpawner: it cannot name a program, add a cap, or set a badge.
+ * The shell it starts gets exactly what the console shell gets
+ * (fixtures/system-default.capnp consoleShellService): the "terminal"
+ * passed in, and copies of this launcher's "sessions", "shellAudit"
+ * (passed as "audit") and "broker" caps, so it runs the same login flow.
+ *
+ * Caps: "launcher" (Endpoint, required: serves RestrictedShellLauncher),
+ * "spawner" (ProcessSpawner, required), "sessions" (SessionManager),
+ * "broker" (AuthorityBroker) and "shellAudit" (AuditLog), all required:
+ * the shell's pass-through caps; "audit" (AuditLog, optional: this
+ * launcher's own records, category "launch"), "console" (Console,
+ * optional).
+ *
+ * launchShell(session, profile, terminal, grants):
+ *   - terminal must be a kernel TerminalSession (interface checked on the
+ *     transfer record; an endpoint facet is refused): otherwise an
+ *     invalidArgument CapException;
+ *   - session must be null and profile empty: the shell logs its user in
+ *     itself (a caller-supplied session would let the caller choose who
+ *     the shell is): otherwise denied sessionInvalid / profileMismatch;
+ *   - grants must be empty (fail closed): otherwise denied grantRefused;
+ *   - a spawn failure: denied spawnFailed.
+ * On every denial the terminal is released, which closes a network
+ * terminal. On success the result is launched: the shell's ProcessHandle,
+ * moved to the caller (the launcher keeps nothing of the shell).
+ * Every launch and denial is audited (launch=remote-shell-*).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "capos.capnp.h"
+#include "capos_rt.h"
+#include "server.h"
+
+#define CALL_BUF 8192u
+#define SHELL_BINARY "capos-shell"
+
+struct rlauncher {
+    capos_cap_t ep, spawner, sessions, broker, shell_audit;
+    capos_cap_t audit, console;
+    bool have_audit, have_console;
+    uint8_t *pbuf, *rbuf;
+    uint64_t launched;
+};
+
+static void say(struct rlauncher *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void say(struct rlauncher *l, const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+    if (!l->have_console)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    capos_console_line(l->console, line);
+}
+
+/* Best-effort audit record (category "launch") through this launcher's
+ * own facet; the log labels it with that facet's badge. */
+static void audit(struct rlauncher *l, const char *code, uint16_t outcome,
+                  const char *detail)
+{
+    if (l->have_audit)
+        (void)capos_audit_append(l->audit, "launch", code, outcome, NULL,
+                                 detail);
+}
+
+/* Answer denied(why), audit code, and drop the terminal (closing it). */
+static int deny(struct rlauncher *l, capos_server_call_t *call,
+                capos_cap_t term, uint16_t why, const char *code,
+                const char *detail)
+{
+    capos_rt_release(term);
+    audit(l, code, CAPOS_AUDIT_OUTCOME_DENIED, detail);
+    say(l, "restricted-shell-launcher: refused: %s", detail);
+    capnp_struct_builder res, lr;
+    capos_RestrictedShellLauncher_launchShell_Results_init_root(call->result,
+                                                                &res);
+    capos_RestrictedShellLauncher_launchShell_Results_init_result(&res, &lr);
+    capos_LaunchResult_set_denied(&lr, why);
+    return CAPOS_SERVE_REPLY;
+}
+
+/*
+ * ProcessSpawner.spawn of capos-shell with the four caps of a console
+ * shell; term is moved into the child. Returns 0 with *handle (the
+ * kernel ProcessHandle, owned by the caller) or a negative error with
+ * reason filled; term is gone either way (moved, or released here).
+ */
+static int spawn_shell(struct rlauncher *l, capos_cap_t term,
+                       capos_cap_t *handle, char *reason, size_t rcap)
+{
+    static const struct {
+        const char *name;
+        uint64_t iface;
+    } g[4] = {
+        {"terminal", CAPOS_TERMINAL_SESSION_INTERFACE_ID},
+        {"sessions", CAPOS_SESSION_MANAGER_INTERFACE_ID},
+        {"audit", CAPOS_AUDIT_LOG_INTERFACE_ID},
+        {"broker", CAPOS_AUTHORITY_BROKER_INTERFACE_ID},
+    };
+    const capos_cap_t caps[4] = {term, l->sessions, l->shell_audit,
+                                 l->broker};
+    capnp_builder b;
+    capnp_struct_builder p, gs;
+    capnp_list_builder gl;
+    size_t room = CALL_BUF - 8 - CAP_XFER_MAX * sizeof(CapTransferDescriptor);
+    capnp_builder_init(&b, l->pbuf, room);
+    capos_ProcessSpawner_spawn_Params_init_root(&b, &p);
+    capos_ProcessSpawner_spawn_Params_set_name(&p, SHELL_BINARY,
+                                               strlen(SHELL_BINARY));
+    capos_ProcessSpawner_spawn_Params_set_binaryName(&p, SHELL_BINARY,
+                                                     strlen(SHELL_BINARY));
+    capos_ProcessSpawner_spawn_Params_init_grants(&p, 4, &gl);
+    CapTransferDescriptor desc[4];
+    for (uint32_t i = 0; i < 4; i++) {
+        capnp_list_struct_at(&gl, i, &gs);
+        capos_CapGrant_set_name(&gs, g[i].name, strlen(g[i].name));
+        capos_CapGrant_set_interfaceId(&gs, g[i].iface);
+        capos_CapGrant_source_set_cap(&gs, i);
+        /* The terminal is move-only; the rest are this launcher's to
+         * keep for the next shell. */
+        desc[i] = (CapTransferDescriptor){
+            .cap_id = caps[i].id,
+            .mode = i == 0 ? CAP_XFER_MOVE : CAP_XFER_COPY};
+    }
+    size_t len;
+    if (capnp_finish(&b, &len) != 0) {
+        capos_rt_release(term);
+        snprintf(reason, rcap, "spawn request does not fit");
+        return CAPOS_RT_E_NO_MEMORY;
+    }
+    memcpy(l->pbuf + CAP_ALIGN8(len), desc, sizeof desc);
+    CapSqe sqe;
+    capos_ProcessSpawner_spawn_sqe_xfer(&sqe, l->spawner.id, capos_va(l->pbuf),
+                                        (uint32_t)len, 4, capos_va(l->rbuf),
+                                        CALL_BUF, 0);
+    CapCqe cqe;
+    int r = capos_rt_call(&sqe, &cqe);
+    if (r == 0)
+        r = cqe.result;
+    if (r < 0) {
+        /* A refused CALL moved nothing (docs/abi.md §9): term is ours. */
+        capos_rt_release(term);
+        capos_rt_error_text(l->rbuf, CALL_BUF, r, reason, rcap);
+        return r;
+    }
+    bool have = false;
+    for (uint32_t i = 0; i < cqe.cap_count && i < CAP_XFER_MAX; i++) {
+        CapTransferResult rec;
+        memcpy(&rec, l->rbuf + CAP_ALIGN8((uint32_t)r) + i * sizeof rec,
+               sizeof rec);
+        capos_cap_t c = {rec.cap_id, rec.interface_id};
+        if (i == 0 && rec.interface_id == CAPOS_PROCESS_HANDLE_INTERFACE_ID) {
+            *handle = c;
+            have = true;
+        } else {
+            capos_rt_release(c);
+        }
+    }
+    if (!have) {
+        snprintf(reason, rcap, "the spawner returned no ProcessHandle");
+        return CAPOS_RT_E_NOT_FOUND;
+    }
+    return 0;
+}
+
+static int launch_shell(struct rlauncher *l, capos_server_call_t *call)
+{
+    const capnp_struct *pr = &call->params_root;
+    uint32_t ti = CAPNP_CAP_NULL, si = CAPNP_CAP_NULL;
+    capos_cap_t term;
+    if (capos_RestrictedShellLauncher_launchShell_Params_get_terminal(pr,
+                                                                      &ti) !=
+            0 ||
+        ti == CAPNP_CAP_NULL || ti >= call->cap_count)
+        return capos_server_invalid(call, "restricted-shell-launcher: "
+                                          "launchShell needs a terminal");
+    /* Exactly a kernel TerminalSession: a ClientEndpoint facet would
+     * pass capos_server_take_cap's check while speaking anything. */
+    if (call->caps[ti].interface_id != CAPOS_TERMINAL_SESSION_INTERFACE_ID ||
+        capos_server_take_cap(call, ti, CAPOS_TERMINAL_SESSION_INTERFACE_ID,
+                              &term) != 0)
+        return capos_server_invalid(call, "restricted-shell-launcher: "
+                                          "terminal is not a "
+                                          "TerminalSession");
+    if (capos_RestrictedShellLauncher_launchShell_Params_get_session(pr,
+                                                                     &si) !=
+            0 ||
+        si != CAPNP_CAP_NULL)
+        return deny(l, call, term, CAPOS_LAUNCH_DENIAL_SESSION_INVALID,
+                    "remote-shell-session-invalid",
+                    "a session was supplied; the shell logs in itself");
+    const char *prof = "";
+    size_t plen = 0;
+    if (capos_RestrictedShellLauncher_launchShell_Params_get_profile(
+            pr, &prof, &plen) != 0 ||
+        plen != 0)
+        return deny(l, call, term, CAPOS_LAUNCH_DENIAL_PROFILE_MISMATCH,
+                    "remote-shell-profile-mismatch",
+                    "a profile was supplied; the broker picks it at login");
+    capnp_list gl;
+    if (capos_RestrictedShellLauncher_launchShell_Params_get_grants(pr,
+                                                                    &gl) !=
+            0 ||
+        capnp_list_len(&gl) != 0)
+        return deny(l, call, term, CAPOS_LAUNCH_DENIAL_GRANT_REFUSED,
+                    "remote-shell-grant-refused",
+                    "extra grants are not allowed");
+
+    capos_cap_t handle;
+    char reason[200];
+    if (spawn_shell(l, term, &handle, reason, sizeof reason) != 0) {
+        char detail[240];
+        snprintf(detail, sizeof detail, "spawn failed: %s", reason);
+        audit(l, "remote-shell-spawn-failed", CAPOS_AUDIT_OUTCOME_ERROR,
+              detail);
+        say(l, "restricted-shell-launcher: %s", detail);
+        capnp_struct_builder res, lr;
+        capos_RestrictedShellLauncher_launchShell_Results_init_root(
+            call->result, &res);
+        capos_RestrictedShellLauncher_launchShell_Results_init_result(&res,
+                                                                      &lr);
+        capos_LaunchResult_set_denied(&lr, CAPOS_LAUNCH_DENIAL_SPAWN_FAILED);
+        return CAPOS_SERVE_REPLY;
+    }
+    /* The handle goes to the caller (moved); if the RETURN cannot carry
+     * it the runtime releases it, which detaches the shell. */
+    int hi = capos_server_add_cap(call, handle.id, CAP_XFER_MOVE);
+    if (hi < 0) {
+        capos_rt_release(handle);
+        return capos_server_fail(call, CAPOS_EXC_FAILED,
+                                 "restricted-shell-launcher: no room for "
+                                 "the process handle");
+    }
+    l->launched++;
+    audit(l, "remote-shell-launched", CAPOS_AUDIT_OUTCOME_ALLOWED,
+          "capos-shell on a caller-supplied terminal");
+    capnp_struct_builder res, lr;
+    capos_RestrictedShellLauncher_launchShell_Results_init_root(call->result,
+                                                                &res);
+    capos_RestrictedShellLauncher_launchShell_Results_init_result(&res, &lr);
+    capos_LaunchResult_set_launched(&lr, (uint32_t)hi);
+    return CAPOS_SERVE_REPLY;
+}
+
+static int handle_call(void *ctx, capos_server_call_t *call)
+{
+    struct rlauncher *l = ctx;
+    if (call->method_id !=
+        CAPOS_RESTRICTED_SHELL_LAUNCHER_LAUNCH_SHELL_METHOD_ID)
+        return capos_server_unimplemented(call);
+    return launch_shell(l, call);
+}
+
+int capos_main(capos_capset_t *caps)
+{
+    struct rlauncher *l = capos_alloc(sizeof *l);
+    if (!l)
+        return 1;
+    memset(l, 0, sizeof *l);
+    l->pbuf = capos_alloc(CALL_BUF);
+    l->rbuf = capos_alloc(CALL_BUF);
+    if (!l->pbuf || !l->rbuf)
+        return 1;
+    l->have_console = capos_capset_find(caps, "console",
+                                        CAPOS_CONSOLE_INTERFACE_ID,
+                                        &l->console) == 0;
+    l->have_audit = capos_capset_find(caps, "audit",
+                                      CAPOS_AUDIT_LOG_INTERFACE_ID,
+                                      &l->audit) == 0;
+    if (capos_capset_find(caps, "launcher", CAPOS_ENDPOINT_INTERFACE_ID,
+                          &l->ep) != 0 ||
+        capos_capset_find(caps, "spawner", CAPOS_PROCESS_SPAWNER_INTERFACE_ID,
+                          &l->spawner) != 0 ||
+        capos_capset_find(caps, "sessions", CAPOS_SESSION_MANAGER_INTERFACE_ID,
+                          &l->sessions) != 0 ||
+        capos_capset_find(caps, "broker", CAPOS_AUTHORITY_BROKER_INTERFACE_ID,
+                          &l->broker) != 0 ||
+        capos_capset_find(caps, "shellAudit", CAPOS_AUDIT_LOG_INTERFACE_ID,
+                          &l->shell_audit) != 0) {
+        say(l, "restricted-shell-launcher: needs caps \"launcher\" "
+               "(endpoint), \"spawner\" (ProcessSpawner), \"sessions\" "
+               "(SessionManager), \"broker\" (AuthorityBroker) and "
+               "\"shellAudit\" (AuditLog)");
+        return 2;
+    }
+    int r = capos_serve(l->ep, handle_call, l);
+    capos_rt_flush_releases();
+    return r == 0 || r == CAP_ERR_DISCONNECTED ? 0 : 3;
+}

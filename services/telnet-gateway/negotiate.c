@@ -1,0 +1,160 @@
+/*
+ * negotiate.c - Telnet option negotiation for telnet-gateway over
+ * libtelnet (negotiate.h). Pure: bytes in, bytes out, no I/O.
+ *
+ * libtelnet parses (IAC, option commands, subnegotiations, bounded
+ * buffers) and runs in proxy mode, which reports every option command
+ * received; the policy is here, because libtelnet's own RFC 1143 table
+ * reports no event when a client refuses an offer, and a refusal is an
+ * answer the gateway must not wait 2 s for. The policy keeps RFC 1143's
+ * rule that prevents loops: reply only to change an option's state or
+ * to refuse a request, never to confirm a state already held.
+ */
+#include "negotiate.h"
+
+#include <string.h>
+
+#include <libtelnet.h>
+
+/* One option the gateway negotiates: asked (waiting), on, or off. */
+enum { OPT_WANT, OPT_YES, OPT_NO };
+
+/* Queue the 3-byte command cmd opt. */
+static void put(struct tn_neg *n, unsigned char cmd, unsigned char opt)
+{
+    telnet_negotiate(n->tn, cmd, opt);
+}
+
+static unsigned *state_of(struct tn_neg *n, unsigned char opt, bool ours,
+                          unsigned *bit)
+{
+    if (ours && opt == TELNET_TELOPT_ECHO) {
+        *bit = TN_ANS_ECHO;
+        return &n->st_echo;
+    }
+    if (ours && opt == TELNET_TELOPT_SGA) {
+        *bit = TN_ANS_SGA;
+        return &n->st_sga;
+    }
+    if (!ours && opt == TELNET_TELOPT_NAWS) {
+        *bit = TN_ANS_NAWS;
+        return &n->st_naws;
+    }
+    return NULL;
+}
+
+/*
+ * The client said yes (DO to our WILL, WILL to our DO: on = true) or no
+ * (DONT, WONT) about opt; ours: an option of the gateway's side (ECHO,
+ * SGA) rather than the client's (NAWS).
+ */
+static void answer(struct tn_neg *n, unsigned char opt, bool ours, bool on)
+{
+    unsigned bit = 0;
+    unsigned *st = state_of(n, opt, ours, &bit);
+    const unsigned char agree = ours ? TELNET_WILL : TELNET_DO;
+    const unsigned char refuse = ours ? TELNET_WONT : TELNET_DONT;
+    if (!st) {
+        /* Not an option the gateway supports: refuse a request, ignore a
+         * client turning it off (it is off). */
+        if (on)
+            put(n, refuse, opt);
+        return;
+    }
+    n->answered |= bit;
+    if (on) {
+        if (*st == OPT_NO)
+            put(n, agree, opt); /* asked again after a refusal: agree */
+        *st = OPT_YES;
+    } else {
+        if (*st == OPT_YES)
+            put(n, refuse, opt); /* turned off after agreeing: confirm */
+        *st = OPT_NO;
+    }
+}
+
+static void on_event(telnet_t *tn, telnet_event_t *ev, void *ud)
+{
+    struct tn_neg *n = ud;
+    (void)tn;
+    switch (ev->type) {
+    case TELNET_EV_SEND:
+        if (ev->data.size > TN_OUTQ_MAX - n->outn) {
+            n->bad = "negotiation replies overflow (a flood of requests)";
+            return;
+        }
+        memcpy(n->outq + n->outn, ev->data.buffer, ev->data.size);
+        n->outn += ev->data.size;
+        break;
+    case TELNET_EV_DATA:
+        n->dropped += ev->data.size;
+        break;
+    case TELNET_EV_DO:
+        answer(n, ev->neg.telopt, true, true);
+        break;
+    case TELNET_EV_DONT:
+        answer(n, ev->neg.telopt, true, false);
+        break;
+    case TELNET_EV_WILL:
+        answer(n, ev->neg.telopt, false, true);
+        break;
+    case TELNET_EV_WONT:
+        answer(n, ev->neg.telopt, false, false);
+        break;
+    case TELNET_EV_SUBNEGOTIATION:
+        if (ev->sub.telopt == TELNET_TELOPT_NAWS && ev->sub.size == 4) {
+            const unsigned char *s = (const unsigned char *)ev->sub.buffer;
+            n->cols = (uint16_t)(s[0] << 8 | s[1]);
+            n->rows = (uint16_t)(s[2] << 8 | s[3]);
+        }
+        break;
+    case TELNET_EV_COMPRESS:
+        /* Proxy mode would inflate a COMPRESS2 stream: never offered,
+         * never accepted. */
+        n->bad = "compression was not negotiated";
+        break;
+    case TELNET_EV_WARNING:
+    case TELNET_EV_ERROR:
+        /* A protocol violation: fail closed. The reason is ours, not
+         * peer data. */
+        n->bad = "malformed telnet negotiation";
+        break;
+    default:
+        break; /* other IAC commands (NOP, AYT, ...): nothing to do */
+    }
+}
+
+bool tn_neg_start(struct tn_neg *n)
+{
+    memset(n, 0, sizeof *n);
+    n->tn = telnet_init(NULL, on_event, TELNET_FLAG_PROXY, n);
+    if (!n->tn)
+        return false;
+    n->st_echo = n->st_sga = n->st_naws = OPT_WANT;
+    put(n, TELNET_WILL, TELNET_TELOPT_ECHO);
+    put(n, TELNET_WILL, TELNET_TELOPT_SGA);
+    put(n, TELNET_DO, TELNET_TELOPT_NAWS);
+    return true;
+}
+
+bool tn_neg_feed(struct tn_neg *n, const void *data, size_t len)
+{
+    if (!n->tn || n->bad)
+        return false;
+    telnet_recv(n->tn, data, len);
+    return !n->bad && (n->answered & TN_ANS_ALL) == TN_ANS_ALL;
+}
+
+const unsigned char *tn_neg_take(struct tn_neg *n, size_t *len)
+{
+    *len = n->outn;
+    n->outn = 0;
+    return n->outq;
+}
+
+void tn_neg_end(struct tn_neg *n)
+{
+    if (n->tn)
+        telnet_free(n->tn);
+    n->tn = NULL;
+}

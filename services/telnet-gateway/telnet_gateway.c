@@ -1,0 +1,864 @@
+/*
+ * telnet-gateway - the Telnet terminal host (builtin "telnet-gateway";
+ * docs/telnet.md). Demo only: Telnet is plaintext.
+ *
+ * It listens once on the guest port its scoped TcpListenAuthority names
+ * (23 in fixtures/system-telnet.capnp), then serves every connection from
+ * one event loop (capos_rt_submit + capos_rt_wait_any): per connection it
+ * negotiates the options a telnet client expects with libtelnet
+ * (negotiate.c: WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO NAWS; every other
+ * option is refused), waits for the answers (a client silent for
+ * NEG_TIMEOUT_TICKS is closed), turns the socket into a TerminalSession
+ * (TcpSocket.intoTerminalSession) and has RestrictedShellLauncher start
+ * capos-shell on it with no session, no profile and no extra grants (the
+ * shell logs its user in, as on the console). The shell's ProcessHandle
+ * is waited for asynchronously; when the shell exits (a disconnected
+ * client ends the shell's readLine) the connection's record is freed.
+ *
+ * Caps: "listener" (TcpListenAuthority, required), "launcher"
+ * (RestrictedShellLauncher, required), "timer" (Timer, required:
+ * negotiation timeouts), "audit" (AuditLog, optional: category "telnet"),
+ * "console" (Console, optional: one line per connection opened and
+ * closed, never a byte of what the user typed). It never holds
+ * NetworkManager, ProcessSpawner or a shell's terminal: the terminal is
+ * moved to the launcher, and from it to the shell.
+ *
+ * Limits: CONN_MAX connection records; a connection beyond them gets
+ * one refusal line and is closed. A process ring has CAP_CQ_ENTRIES
+ * completions outstanding at most (docs/abi.md §4), and each running
+ * shell keeps one (its wait), each negotiation up to two (recv, send),
+ * the listener and the timer one each: a queued connection starts only
+ * while that sum stays within OPS_BUDGET (below CAP_CQ_ENTRIES, leaving
+ * room for synchronous calls and releases). The others wait in the
+ * record table (told so in one line) until a shell ends. Negotiation
+ * (negotiate.c) is bounded by libtelnet's buffers and TN_OUTQ_MAX bytes
+ * of replies; a libtelnet error or warning, reply overflow, a peer
+ * closing or a failed call closes that connection only, with an audit
+ * record. Bytes of user data a client sends before the negotiation ends
+ * are dropped (nothing to log in with has been shown yet).
+ *
+ * Calls that do not wait for the peer (intoTerminalSession,
+ * launchShell, close, audit and console lines, the refusal line) are
+ * made synchronously; recv, send, the shell's wait and the timer tick
+ * are asynchronous.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "capos.capnp.h"
+#include "capos_rt.h"
+#include "negotiate.h"
+
+#define CONN_MAX 64u      /* connection records (queued + active) */
+#define OPS_BUDGET 24u    /* asynchronous calls outstanding at most */
+#define RECV_MAX 512u     /* bytes asked for per negotiation recv */
+#define TICK_NS 100000000ull /* 100 ms */
+#define NEG_TIMEOUT_TICKS 20u /* 2 s */
+#define BACKLOG 16u
+#define ACCEPT_FAILURES_MAX 16u /* in a row: the listener is broken */
+#define RES_BUF 1024u     /* result buffer of one asynchronous call */
+#define CALL_BUF 2048u    /* params and results of synchronous calls */
+#define PEER_MAX 47u
+
+enum conn_state {
+    C_FREE,
+    C_QUEUED,      /* accepted, waiting for an active slot */
+    C_NEGOTIATING, /* recv outstanding, replies being sent */
+    C_NEG_DONE,    /* every offer answered: draining the last send */
+    C_RUNNING,     /* the shell runs; its wait is (or will be) outstanding */
+    C_CLOSING,     /* socket closed: waiting for outstanding calls */
+};
+
+struct conn {
+    enum conn_state st;
+    unsigned id; /* connection number, for console lines */
+    capos_cap_t sock, proc;
+    bool have_sock, have_proc;
+    struct tn_neg neg; /* while negotiating (neg.tn set) */
+    char peer[PEER_MAX + 1];
+    uint64_t recv_tag, send_tag, wait_tag; /* 0: none outstanding */
+    uint8_t *recv_res, *send_par, *wait_res; /* RES_BUF each */
+    unsigned ticks_left;
+};
+
+struct gateway {
+    capos_cap_t authority, listener, launcher, timer, audit, console;
+    bool have_audit, have_console, have_listener;
+    uint16_t port;
+    uint8_t *pbuf, *rbuf;          /* synchronous calls */
+    uint8_t *accept_res, *tick_res; /* RES_BUF each */
+    uint8_t tick_par[64], accept_par[64];
+    uint64_t accept_tag, tick_tag;
+    struct conn conns[CONN_MAX];
+    unsigned next_id;
+    unsigned accept_failures; /* in a row */
+};
+
+static void say(struct gateway *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void say(struct gateway *g, const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+    if (!g->have_console)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    capos_console_line(g->console, line);
+}
+
+/* Best-effort audit record, category "telnet"; detail names the
+ * connection, never its data. */
+static void audit(struct gateway *g, const char *code, uint16_t outcome,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void audit(struct gateway *g, const char *code, uint16_t outcome,
+                  const char *fmt, ...)
+{
+    if (!g->have_audit)
+        return;
+    char detail[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    (void)capos_audit_append(g->audit, "telnet", code, outcome, NULL,
+                             detail);
+}
+
+/* Decode the result message of a completed call: res[0..cqe->result). */
+static bool result_root(const CapCqe *cqe, const uint8_t *res,
+                        capnp_message *m, capnp_struct *root)
+{
+    return cqe->result > 0 && (uint32_t)cqe->result <= RES_BUF &&
+           capnp_msg_init(m, res, (size_t)cqe->result, NULL) == 0 &&
+           capnp_msg_root(m, root) == 0;
+}
+
+/* Result cap i of a completed call (res holds up to res_len bytes), or
+ * false. */
+static bool result_cap(const CapCqe *cqe, const uint8_t *res, size_t res_len,
+                       uint32_t i, CapTransferResult *out)
+{
+    if (cqe->result < 0 || !(cqe->flags & CAP_CQE_F_CAPS) ||
+        i >= cqe->cap_count)
+        return false;
+    size_t off = CAP_ALIGN8((uint32_t)cqe->result) + i * sizeof *out;
+    if (off + sizeof *out > res_len)
+        return false;
+    memcpy(out, res + off, sizeof *out);
+    return true;
+}
+
+/* Release every result cap of a completed call except index keep. */
+static void drop_result_caps(const CapCqe *cqe, const uint8_t *res,
+                             size_t res_len, uint32_t keep)
+{
+    for (uint32_t i = 0; i < cqe->cap_count; i++) {
+        CapTransferResult rec;
+        if (i != keep && result_cap(cqe, res, res_len, i, &rec))
+            capos_rt_release((capos_cap_t){rec.cap_id, rec.interface_id});
+    }
+}
+
+/* ---- connection records ---------------------------------------------- */
+
+static void conn_free_buffers(struct conn *c)
+{
+    capos_free(c->recv_res);
+    capos_free(c->send_par);
+    capos_free(c->wait_res);
+    c->recv_res = c->send_par = c->wait_res = NULL;
+}
+
+/* Free a record once nothing of it is outstanding. */
+static void conn_reap(struct conn *c)
+{
+    if (c->recv_tag || c->send_tag || c->wait_tag)
+        return;
+    tn_neg_end(&c->neg);
+    if (c->have_sock)
+        capos_rt_release(c->sock);
+    if (c->have_proc)
+        capos_rt_release(c->proc);
+    conn_free_buffers(c);
+    memset(c, 0, sizeof *c);
+}
+
+/* TcpSocket.close, synchronously; outstanding recv/send then complete. */
+static void sock_close(struct gateway *g, struct conn *c)
+{
+    if (!c->have_sock)
+        return;
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, g->pbuf, CALL_BUF);
+    capos_TcpSocket_close_Params_init_root(&b, &p);
+    (void)capos_rt_call_capnp(c->sock, CAPOS_TCP_SOCKET_CLOSE_METHOD_ID, &b,
+                              g->rbuf, CALL_BUF, NULL, NULL);
+}
+
+/* End connection c before a shell runs: close its socket, audit why,
+ * and free the record as soon as its calls have completed. */
+static void conn_abort(struct gateway *g, struct conn *c, const char *code,
+                       uint16_t outcome, const char *why)
+{
+    say(g, "telnet-gateway: connection %u closed: %s", c->id, why);
+    audit(g, code, outcome, "connection %u from %s: %s", c->id, c->peer, why);
+    sock_close(g, c);
+    c->st = C_CLOSING;
+    conn_reap(c);
+}
+
+/* ---- negotiation ------------------------------------------------------ */
+
+/* Count one more outstanding asynchronous call. */
+static uint64_t submit(CapSqe *sqe)
+{
+    uint64_t tag = capos_rt_tag();
+    sqe->user_data = tag;
+    return capos_rt_submit(sqe) == 0 ? tag : 0;
+}
+
+/* Send what libtelnet queued, if no send is outstanding. Returns false if
+ * the send could not be submitted. */
+static bool flush_send(struct conn *c)
+{
+    if (c->send_tag || c->neg.outn == 0)
+        return true;
+    size_t n;
+    const unsigned char *out = tn_neg_take(&c->neg, &n);
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, c->send_par, RES_BUF);
+    capos_TcpSocket_send_Params_init_root(&b, &p);
+    capos_TcpSocket_send_Params_set_data(&p, out, n);
+    size_t len;
+    if (capnp_finish(&b, &len) != 0)
+        return false;
+    CapSqe sqe;
+    capos_TcpSocket_send_sqe(&sqe, c->sock.id, capos_va(c->send_par),
+                             (uint32_t)len, capos_va(c->send_par), RES_BUF,
+                             0);
+    c->send_tag = submit(&sqe);
+    return c->send_tag != 0;
+}
+
+static bool post_recv(struct conn *c)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    uint8_t par[64];
+    capnp_builder_init(&b, par, sizeof par);
+    capos_TcpSocket_recv_Params_init_root(&b, &p);
+    capos_TcpSocket_recv_Params_set_maxBytes(&p, RECV_MAX);
+    size_t len;
+    if (capnp_finish(&b, &len) != 0)
+        return false;
+    /* The params are copied when the kernel consumes the SQE; keep them in
+     * the result buffer, which the kernel writes only on completion. */
+    memcpy(c->recv_res, par, len);
+    CapSqe sqe;
+    capos_TcpSocket_recv_sqe(&sqe, c->sock.id, capos_va(c->recv_res),
+                             (uint32_t)len, capos_va(c->recv_res), RES_BUF,
+                             0);
+    c->recv_tag = submit(&sqe);
+    return c->recv_tag != 0;
+}
+
+/* Start negotiating on an accepted connection (queued -> active). */
+static void conn_start(struct gateway *g, struct conn *c)
+{
+    c->st = C_NEGOTIATING;
+    c->recv_res = capos_alloc(RES_BUF);
+    c->send_par = capos_alloc(RES_BUF);
+    c->wait_res = capos_alloc(RES_BUF);
+    if (!c->recv_res || !c->send_par || !c->wait_res ||
+        !tn_neg_start(&c->neg)) {
+        conn_abort(g, c, "gateway-out-of-memory", CAPOS_AUDIT_OUTCOME_ERROR,
+                   "no memory for the connection");
+        return;
+    }
+    c->ticks_left = NEG_TIMEOUT_TICKS;
+    if (!flush_send(c) || !post_recv(c))
+        conn_abort(g, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
+                   "cannot submit the negotiation");
+}
+
+/* TcpSocket.intoTerminalSession, then RestrictedShellLauncher.launchShell
+ * with the terminal moved. On success c runs and its wait is posted. */
+static void conn_launch(struct gateway *g, struct conn *c)
+{
+    tn_neg_end(&c->neg);
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message m;
+    capnp_struct root, lr;
+    CapCqe cqe;
+    char why[200], ebuf[120];
+    capnp_builder_init(&b, g->pbuf, CALL_BUF);
+    capos_TcpSocket_intoTerminalSession_Params_init_root(&b, &p);
+    size_t len;
+    int r = capnp_finish(&b, &len);
+    if (r == 0)
+        r = capos_rt_invoke(c->sock,
+                            CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID,
+                            g->pbuf, (uint32_t)len, g->rbuf, CALL_BUF, &cqe);
+    CapTransferResult rec;
+    if (r < 0 || !result_cap(&cqe, g->rbuf, CALL_BUF, 0, &rec) ||
+        rec.interface_id != CAPOS_TERMINAL_SESSION_INTERFACE_ID) {
+        if (r >= 0)
+            drop_result_caps(&cqe, g->rbuf, CALL_BUF, UINT32_MAX);
+        snprintf(why, sizeof why, "no terminal session (%s)",
+                 r < 0 ? capos_rt_error_text(g->rbuf, CALL_BUF, r, ebuf,
+                                             sizeof ebuf)
+                       : "wrong result");
+        conn_abort(g, c, "terminal-failed", CAPOS_AUDIT_OUTCOME_ERROR, why);
+        return;
+    }
+    drop_result_caps(&cqe, g->rbuf, CALL_BUF, 0);
+    capos_cap_t term = {rec.cap_id, rec.interface_id};
+    /* The socket cap is spent (its calls now fail with disconnected). */
+    capos_rt_release(c->sock);
+    c->have_sock = false;
+
+    capnp_builder_init(&b, g->pbuf,
+                       CALL_BUF - 8 - sizeof(CapTransferDescriptor));
+    capos_RestrictedShellLauncher_launchShell_Params_init_root(&b, &p);
+    /* session stays a null capability, profile empty, grants empty. */
+    capos_RestrictedShellLauncher_launchShell_Params_set_terminal(&p, 0);
+    r = capnp_finish(&b, &len);
+    bool term_ours = r != 0; /* until a CALL takes it */
+    if (r == 0) {
+        CapTransferDescriptor d = {.cap_id = term.id, .mode = CAP_XFER_MOVE};
+        memcpy(g->pbuf + CAP_ALIGN8(len), &d, sizeof d);
+        CapSqe sqe;
+        capos_RestrictedShellLauncher_launchShell_sqe_xfer(
+            &sqe, g->launcher.id, capos_va(g->pbuf), (uint32_t)len, 1,
+            capos_va(g->rbuf), CALL_BUF, 0);
+        r = capos_rt_call(&sqe, &cqe);
+        if (r == 0)
+            r = cqe.result;
+        /* A CALL refused for its transfer moved nothing; one that reached
+         * the launcher moved the terminal there, whatever it answered. */
+        term_ours =
+            r == CAP_ERR_INVALID_TRANSFER || r == CAP_ERR_INVALID_REQUEST;
+    }
+    if (r < 0) {
+        /* Releasing a terminal still ours closes the connection; one the
+         * launcher holds it releases itself. */
+        if (term_ours)
+            capos_rt_release(term);
+        snprintf(why, sizeof why, "launcher failed: %s",
+                 capos_rt_error_text(g->rbuf, CALL_BUF, r, ebuf, sizeof ebuf));
+        c->st = C_CLOSING;
+        say(g, "telnet-gateway: connection %u closed: %s", c->id, why);
+        audit(g, "launch-failed", CAPOS_AUDIT_OUTCOME_ERROR,
+              "connection %u from %s: %s", c->id, c->peer, why);
+        conn_reap(c);
+        return;
+    }
+    CapCqe lc = cqe;
+    lc.result = r;
+    if (!result_root(&lc, g->rbuf, &m, &root) ||
+        capos_RestrictedShellLauncher_launchShell_Results_get_result(
+            &root, &lr) != 0 ||
+        capos_LaunchResult_which(&lr) != CAPOS_LAUNCH_RESULT_WHICH_LAUNCHED ||
+        !result_cap(&lc, g->rbuf, CALL_BUF, 0, &rec) ||
+        rec.interface_id != CAPOS_PROCESS_HANDLE_INTERFACE_ID) {
+        drop_result_caps(&lc, g->rbuf, CALL_BUF, UINT32_MAX);
+        unsigned denial = 99;
+        if (result_root(&lc, g->rbuf, &m, &root) &&
+            capos_RestrictedShellLauncher_launchShell_Results_get_result(
+                &root, &lr) == 0 &&
+            capos_LaunchResult_which(&lr) == CAPOS_LAUNCH_RESULT_WHICH_DENIED)
+            denial = capos_LaunchResult_get_denied(&lr);
+        snprintf(why, sizeof why, "the launcher started no shell (denial %u)",
+                 denial);
+        c->st = C_CLOSING;
+        say(g, "telnet-gateway: connection %u closed: %s", c->id, why);
+        audit(g, "launch-denied", CAPOS_AUDIT_OUTCOME_DENIED,
+              "connection %u from %s: %s", c->id, c->peer, why);
+        conn_reap(c);
+        return;
+    }
+    drop_result_caps(&lc, g->rbuf, CALL_BUF, 0);
+    c->proc = (capos_cap_t){rec.cap_id, rec.interface_id};
+    c->have_proc = true;
+    c->st = C_RUNNING;
+    say(g, "telnet-gateway: connection %u: capos-shell started", c->id);
+    CapSqe sqe;
+    uint8_t par[32];
+    capnp_builder_init(&b, par, sizeof par);
+    capos_ProcessHandle_wait_Params_init_root(&b, &p);
+    capnp_finish(&b, &len);
+    memcpy(c->wait_res, par, len);
+    capos_ProcessHandle_wait_sqe(&sqe, c->proc.id, capos_va(c->wait_res),
+                                 (uint32_t)len, capos_va(c->wait_res),
+                                 RES_BUF, 0);
+    c->wait_tag = submit(&sqe);
+    if (!c->wait_tag) {
+        /* Cannot learn when it ends: detach it (it runs on, and its
+         * terminal closes when it exits) rather than hold the record. */
+        say(g, "telnet-gateway: connection %u: cannot wait for the shell; "
+               "detaching it", c->id);
+        c->st = C_CLOSING;
+        conn_reap(c);
+    }
+}
+
+/* The negotiation of c is over (no recv outstanding): once its last
+ * reply is sent, launch. */
+static void neg_finish(struct gateway *g, struct conn *c)
+{
+    c->st = C_NEG_DONE;
+    if (c->send_tag)
+        return; /* on_send comes back here */
+    if (c->neg.dropped)
+        say(g, "telnet-gateway: connection %u: %zu byte%s typed before the "
+               "prompt dropped", c->id, c->neg.dropped,
+            c->neg.dropped == 1 ? "" : "s");
+    say(g, "telnet-gateway: connection %u negotiated (echo, sga, naws "
+           "%ux%u)", c->id, (unsigned)c->neg.cols, (unsigned)c->neg.rows);
+    conn_launch(g, c);
+}
+
+static void on_recv(struct gateway *g, struct conn *c, const CapCqe *cqe)
+{
+    c->recv_tag = 0;
+    capnp_message m;
+    capnp_struct root, rr;
+    if (c->st == C_CLOSING) {
+        conn_reap(c);
+        return;
+    }
+    if (!result_root(cqe, c->recv_res, &m, &root) ||
+        capos_TcpSocket_recv_Results_get_result(&root, &rr) != 0) {
+        conn_abort(g, c, "recv-failed", CAPOS_AUDIT_OUTCOME_ERROR,
+                   "the socket failed during the negotiation");
+        return;
+    }
+    uint16_t w = capos_TcpRecvResult_which(&rr);
+    if (w != CAPOS_TCP_RECV_RESULT_WHICH_DATA) {
+        conn_abort(g, c, "peer-closed-in-negotiation",
+                   CAPOS_AUDIT_OUTCOME_INFO,
+                   "the client left during the negotiation");
+        return;
+    }
+    const uint8_t *data;
+    size_t n;
+    if (capos_TcpRecvResult_get_data(&rr, &data, &n) != 0 || n > RECV_MAX) {
+        conn_abort(g, c, "recv-failed", CAPOS_AUDIT_OUTCOME_ERROR,
+                   "bad recv result");
+        return;
+    }
+    bool done = tn_neg_feed(&c->neg, data, n);
+    if (c->neg.bad) {
+        conn_abort(g, c, "negotiation-malformed", CAPOS_AUDIT_OUTCOME_DENIED,
+                   c->neg.bad);
+        return;
+    }
+    if (!flush_send(c)) {
+        conn_abort(g, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
+                   "cannot submit a negotiation reply");
+        return;
+    }
+    if (done) {
+        neg_finish(g, c);
+        return;
+    }
+    if (!post_recv(c))
+        conn_abort(g, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
+                   "cannot submit a recv");
+}
+
+static void on_send(struct gateway *g, struct conn *c, const CapCqe *cqe)
+{
+    c->send_tag = 0;
+    capnp_message m;
+    capnp_struct root, sr;
+    if (c->st == C_CLOSING) {
+        conn_reap(c);
+        return;
+    }
+    if (!result_root(cqe, c->send_par, &m, &root) ||
+        capos_TcpSocket_send_Results_get_result(&root, &sr) != 0 ||
+        capos_TcpSendResult_which(&sr) != CAPOS_TCP_SEND_RESULT_WHICH_SENT) {
+        conn_abort(g, c, "peer-closed-in-negotiation",
+                   CAPOS_AUDIT_OUTCOME_INFO,
+                   "the client left during the negotiation");
+        return;
+    }
+    if (!flush_send(c)) {
+        conn_abort(g, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
+                   "cannot submit a negotiation reply");
+        return;
+    }
+    if (c->st == C_NEG_DONE)
+        neg_finish(g, c);
+}
+
+static void on_wait(struct gateway *g, struct conn *c, const CapCqe *cqe)
+{
+    c->wait_tag = 0;
+    capnp_message m;
+    capnp_struct root;
+    if (result_root(cqe, c->wait_res, &m, &root))
+        say(g, "telnet-gateway: connection %u closed: shell exited with "
+               "status %lld",
+            c->id,
+            (long long)capos_ProcessHandle_wait_Results_get_exitCode(&root));
+    else
+        say(g, "telnet-gateway: connection %u closed: waiting for the shell "
+               "failed (error %d)",
+            c->id, cqe->result);
+    audit(g, "session-ended", CAPOS_AUDIT_OUTCOME_INFO,
+          "connection %u from %s", c->id, c->peer);
+    c->st = C_CLOSING;
+    conn_reap(c);
+}
+
+/* ---- accepting and the timer ----------------------------------------- */
+
+static void post_accept(struct gateway *g)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, g->accept_par, sizeof g->accept_par);
+    capos_TcpListener_accept_Params_init_root(&b, &p);
+    size_t len;
+    capnp_finish(&b, &len);
+    CapSqe sqe;
+    capos_TcpListener_accept_sqe(&sqe, g->listener.id, capos_va(g->accept_par),
+                                 (uint32_t)len, capos_va(g->accept_res),
+                                 RES_BUF, 0);
+    g->accept_tag = submit(&sqe);
+}
+
+static void post_tick(struct gateway *g)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, g->tick_par, sizeof g->tick_par);
+    capos_Timer_sleep_Params_init_root(&b, &p);
+    capos_Timer_sleep_Params_set_ns(&p, TICK_NS);
+    size_t len;
+    capnp_finish(&b, &len);
+    CapSqe sqe;
+    capos_Timer_sleep_sqe(&sqe, g->timer.id, capos_va(g->tick_par),
+                          (uint32_t)len, capos_va(g->tick_res), RES_BUF, 0);
+    g->tick_tag = submit(&sqe);
+}
+
+/* Write one line to a connection nobody will serve yet, synchronously. */
+static void sock_line(struct gateway *g, capos_cap_t s, const char *text)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, g->pbuf, CALL_BUF);
+    capos_TcpSocket_send_Params_init_root(&b, &p);
+    capos_TcpSocket_send_Params_set_data(&p, text, strlen(text));
+    (void)capos_rt_call_capnp(s, CAPOS_TCP_SOCKET_SEND_METHOD_ID, &b, g->rbuf,
+                              CALL_BUF, NULL, NULL);
+}
+
+/* Asynchronous calls the current connections may hold at once. */
+static unsigned ops_claimed(const struct gateway *g)
+{
+    unsigned n = 2; /* accept, tick */
+    for (unsigned i = 0; i < CONN_MAX; i++) {
+        enum conn_state st = g->conns[i].st;
+        n += st == C_NEGOTIATING || st == C_NEG_DONE || st == C_CLOSING ? 2
+             : st == C_RUNNING                                        ? 1
+                                                                      : 0;
+    }
+    return n;
+}
+
+static void on_accept(struct gateway *g, const CapCqe *cqe)
+{
+    g->accept_tag = 0;
+    capnp_message m;
+    capnp_struct root, ar, peer;
+    CapTransferResult rec;
+    bool decoded = result_root(cqe, g->accept_res, &m, &root) &&
+                   capos_TcpListener_accept_Results_get_result(&root, &ar) ==
+                       0;
+    if (!decoded || capos_TcpAcceptResult_which(&ar) !=
+                        CAPOS_TCP_ACCEPT_RESULT_WHICH_ACCEPTED ||
+        !result_cap(cqe, g->accept_res, RES_BUF, 0, &rec) ||
+        rec.interface_id != CAPOS_TCP_SOCKET_INTERFACE_ID) {
+        drop_result_caps(cqe, g->accept_res, RES_BUF, UINT32_MAX);
+        if (decoded && capos_TcpAcceptResult_which(&ar) ==
+                           CAPOS_TCP_ACCEPT_RESULT_WHICH_ERROR &&
+            capos_TcpAcceptResult_get_error(&ar) == CAPOS_NET_ERROR_CLOSED) {
+            say(g, "telnet-gateway: the listener was closed; no new "
+                   "connections");
+            g->have_listener = false;
+            return;
+        }
+        /* One connection lost (e.g. no cap slot for it: the kernel closed
+         * it); keep accepting, but not in a tight loop on a broken
+         * listener. */
+        say(g, "telnet-gateway: an accept failed (error %d); accepting on",
+            cqe->result);
+        if (++g->accept_failures > ACCEPT_FAILURES_MAX) {
+            say(g, "telnet-gateway: %u accepts failed in a row; no new "
+                   "connections",
+                g->accept_failures);
+            g->have_listener = false;
+        }
+        return;
+    }
+    g->accept_failures = 0;
+    drop_result_caps(cqe, g->accept_res, RES_BUF, 0);
+    capos_cap_t s = {rec.cap_id, rec.interface_id};
+    char pb[PEER_MAX + 1] = "?";
+    const char *a;
+    size_t an;
+    if (capos_TcpAcceptResult_accepted_get_peer(&ar, &peer) == 0 &&
+        capos_SocketAddress_get_address(&peer, &a, &an) == 0) {
+        size_t k = 0;
+        for (size_t i = 0; i < an && k + 7 < sizeof pb; i++)
+            pb[k++] = (a[i] >= 0x21 && a[i] < 0x7f) ? a[i] : '?';
+        snprintf(pb + k, sizeof pb - k, ":%u",
+                 (unsigned)capos_SocketAddress_get_port(&peer));
+    }
+    struct conn *c = NULL;
+    for (unsigned i = 0; i < CONN_MAX && !c; i++)
+        if (g->conns[i].st == C_FREE)
+            c = &g->conns[i];
+    if (!c) {
+        sock_line(g, s, "capos telnet-gateway: too many connections; try "
+                        "again later\r\n");
+        struct conn tmp = {.have_sock = true, .sock = s};
+        sock_close(g, &tmp);
+        capos_rt_release(s);
+        say(g, "telnet-gateway: refused %s: all %u connection records in use",
+            pb, CONN_MAX);
+        audit(g, "connection-refused-full", CAPOS_AUDIT_OUTCOME_DENIED,
+              "%s: all %u connection records in use", pb, CONN_MAX);
+        return;
+    }
+    memset(c, 0, sizeof *c);
+    c->st = C_QUEUED;
+    c->id = ++g->next_id;
+    c->sock = s;
+    c->have_sock = true;
+    memcpy(c->peer, pb, sizeof pb);
+    say(g, "telnet-gateway: connection %u from %s opened", c->id, c->peer);
+    audit(g, "connection-opened", CAPOS_AUDIT_OUTCOME_INFO,
+          "connection %u from %s", c->id, c->peer);
+    if (ops_claimed(g) + 2 > OPS_BUDGET)
+        sock_line(g, s, "capos telnet-gateway: all shells are busy; you are "
+                        "queued\r\n");
+}
+
+static void on_tick(struct gateway *g)
+{
+    g->tick_tag = 0;
+    for (unsigned i = 0; i < CONN_MAX; i++) {
+        struct conn *c = &g->conns[i];
+        if (c->st != C_NEGOTIATING || c->ticks_left == 0 ||
+            --c->ticks_left > 0)
+            continue;
+        /* A pending recv can neither be withdrawn nor coexist with
+         * intoTerminalSession (docs/net.md): a client that does not
+         * answer is closed. Every telnet client answers at once. */
+        conn_abort(g, c, "negotiation-timeout", CAPOS_AUDIT_OUTCOME_INFO,
+                   "the client did not answer the negotiation in time");
+    }
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+enum op { OP_ACCEPT, OP_TICK, OP_RECV, OP_SEND, OP_WAIT };
+
+static void run(struct gateway *g)
+{
+    uint64_t tags[2 + 3 * CONN_MAX];
+    uint16_t who[2 + 3 * CONN_MAX];
+    uint8_t what[2 + 3 * CONN_MAX];
+    for (;;) {
+        /* Start queued connections while there is room, oldest first. */
+        for (;;) {
+            struct conn *next = NULL;
+            for (unsigned i = 0; i < CONN_MAX; i++) {
+                struct conn *c = &g->conns[i];
+                if (c->st == C_QUEUED && (!next || c->id < next->id))
+                    next = c;
+            }
+            if (!next || ops_claimed(g) + 2 > OPS_BUDGET)
+                break;
+            conn_start(g, next);
+        }
+        bool negotiating = false;
+        unsigned n = 0;
+        if (g->have_listener && !g->accept_tag)
+            post_accept(g);
+        if (g->accept_tag) {
+            tags[n] = g->accept_tag;
+            who[n] = 0;
+            what[n++] = OP_ACCEPT;
+        }
+        for (unsigned i = 0; i < CONN_MAX; i++) {
+            struct conn *c = &g->conns[i];
+            if (c->st == C_NEGOTIATING)
+                negotiating = true;
+            const uint64_t t[3] = {c->recv_tag, c->send_tag, c->wait_tag};
+            for (unsigned k = 0; k < 3; k++) {
+                if (!t[k])
+                    continue;
+                tags[n] = t[k];
+                who[n] = (uint16_t)i;
+                what[n++] = (uint8_t)(OP_RECV + k);
+            }
+        }
+        if (negotiating && !g->tick_tag)
+            post_tick(g);
+        if (g->tick_tag) {
+            tags[n] = g->tick_tag;
+            who[n] = 0;
+            what[n++] = OP_TICK;
+        }
+        if (n == 0)
+            return; /* no listener and no connection left */
+        unsigned which;
+        CapCqe cqe;
+        int r = capos_rt_wait_any(tags, n, &which, &cqe, CAP_TIMEOUT_INFINITE);
+        if (r != 0) {
+            say(g, "telnet-gateway: waiting failed (error %d); stopping", r);
+            return;
+        }
+        struct conn *c = &g->conns[who[which]];
+        switch (what[which]) {
+        case OP_ACCEPT:
+            on_accept(g, &cqe);
+            break;
+        case OP_TICK:
+            on_tick(g);
+            break;
+        case OP_RECV:
+            on_recv(g, c, &cqe);
+            break;
+        case OP_SEND:
+            on_send(g, c, &cqe);
+            break;
+        default:
+            on_wait(g, c, &cqe);
+            break;
+        }
+        /* Releases wait in capos-rt's queue for the next submission;
+         * the loop may not submit again for a long time, and a finished
+         * connection must not keep its socket or process alive. */
+        capos_rt_flush_releases();
+    }
+}
+
+/* TcpListenAuthority.port and .listen. Returns 0 with g->listener set. */
+static int open_listener(struct gateway *g)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message m;
+    capnp_struct root, lr;
+    capnp_builder_init(&b, g->pbuf, CALL_BUF);
+    capos_TcpListenAuthority_port_Params_init_root(&b, &p);
+    if (capos_rt_call_capnp(g->authority,
+                            CAPOS_TCP_LISTEN_AUTHORITY_PORT_METHOD_ID, &b,
+                            g->rbuf, CALL_BUF, &m, &root) >= 0)
+        g->port = capos_TcpListenAuthority_port_Results_get_port(&root);
+    capnp_builder_init(&b, g->pbuf, CALL_BUF);
+    capos_TcpListenAuthority_listen_Params_init_root(&b, &p);
+    capos_TcpListenAuthority_listen_Params_set_backlog(&p, BACKLOG);
+    size_t len;
+    CapCqe cqe;
+    int r = capnp_finish(&b, &len);
+    if (r == 0)
+        r = capos_rt_invoke(g->authority,
+                            CAPOS_TCP_LISTEN_AUTHORITY_LISTEN_METHOD_ID,
+                            g->pbuf, (uint32_t)len, g->rbuf, CALL_BUF, &cqe);
+    char why[160];
+    if (r < 0) {
+        say(g, "telnet-gateway: cannot listen on guest port %u: %s",
+            (unsigned)g->port,
+            capos_rt_error_text(g->rbuf, CALL_BUF, r, why, sizeof why));
+        return r;
+    }
+    CapTransferResult rec;
+    cqe.result = r;
+    if (capnp_msg_init(&m, g->rbuf, (size_t)r, NULL) != 0 ||
+        capnp_msg_root(&m, &root) != 0 ||
+        capos_TcpListenAuthority_listen_Results_get_result(&root, &lr) != 0 ||
+        capos_TcpListenResult_which(&lr) !=
+            CAPOS_TCP_LISTEN_RESULT_WHICH_LISTENER ||
+        !result_cap(&cqe, g->rbuf, CALL_BUF, 0, &rec) ||
+        rec.interface_id != CAPOS_TCP_LISTENER_INTERFACE_ID) {
+        drop_result_caps(&cqe, g->rbuf, CALL_BUF, UINT32_MAX);
+        say(g, "telnet-gateway: guest port %u: listen refused (NetError "
+               "%u)",
+            (unsigned)g->port,
+            capnp_msg_root(&m, &root) == 0 &&
+                    capos_TcpListenAuthority_listen_Results_get_result(
+                        &root, &lr) == 0
+                ? (unsigned)capos_TcpListenResult_get_error(&lr)
+                : 99u);
+        return CAPOS_RT_E_NOT_FOUND;
+    }
+    drop_result_caps(&cqe, g->rbuf, CALL_BUF, 0);
+    g->listener = (capos_cap_t){rec.cap_id, rec.interface_id};
+    g->have_listener = true;
+    return 0;
+}
+
+int capos_main(capos_capset_t *caps)
+{
+    struct gateway *g = capos_alloc(sizeof *g);
+    if (!g)
+        return 1;
+    memset(g, 0, sizeof *g);
+    g->pbuf = capos_alloc(CALL_BUF);
+    g->rbuf = capos_alloc(CALL_BUF);
+    g->accept_res = capos_alloc(RES_BUF);
+    g->tick_res = capos_alloc(RES_BUF);
+    if (!g->pbuf || !g->rbuf || !g->accept_res || !g->tick_res)
+        return 1;
+    g->have_console = capos_capset_find(caps, "console",
+                                        CAPOS_CONSOLE_INTERFACE_ID,
+                                        &g->console) == 0;
+    g->have_audit = capos_capset_find(caps, "audit",
+                                      CAPOS_AUDIT_LOG_INTERFACE_ID,
+                                      &g->audit) == 0;
+    if (capos_capset_find(caps, "listener",
+                          CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID,
+                          &g->authority) != 0 ||
+        capos_capset_find(caps, "launcher",
+                          CAPOS_RESTRICTED_SHELL_LAUNCHER_INTERFACE_ID,
+                          &g->launcher) != 0 ||
+        capos_capset_find(caps, "timer", CAPOS_TIMER_INTERFACE_ID,
+                          &g->timer) != 0) {
+        say(g, "telnet-gateway: needs caps \"listener\" "
+               "(TcpListenAuthority), \"launcher\" (RestrictedShellLauncher) "
+               "and \"timer\" (Timer)");
+        return 2;
+    }
+    if (open_listener(g) != 0)
+        return 3;
+    /* The authority was one-shot; nothing more to do with it. */
+    capos_rt_release(g->authority);
+    say(g, "telnet-gateway: listening on guest port %u (at most %u "
+           "connections)",
+        (unsigned)g->port, CONN_MAX);
+    run(g);
+    for (unsigned i = 0; i < CONN_MAX; i++)
+        if (g->conns[i].st != C_FREE) {
+            g->conns[i].recv_tag = g->conns[i].send_tag = 0;
+            g->conns[i].wait_tag = 0;
+            conn_reap(&g->conns[i]);
+        }
+    if (g->have_listener)
+        capos_rt_release(g->listener);
+    capos_rt_flush_releases();
+    return 0;
+}
