@@ -138,6 +138,34 @@ int capos_rt_call_capnp(capos_cap_t cap, uint16_t method,
 int capos_rt_park_space(capos_cap_t *out);
 uint64_t capos_rt_bridge_busy(void);
 
+/*
+ * Threads and rings (docs/runtime.md). capos_rt_thread_spawn starts
+ * fn(arg) on a new thread of this process through the CapSet's
+ * ThreadSpawner (CAPOS_RT_E_NOT_FOUND without one). The ring mode, a
+ * runtime switch, says which ring the new thread uses:
+ *   CAPOS_RT_RING_PER_THREAD (default): its own ring (docs/abi.md §15);
+ *     the runtime owns the thread's FS base, which points at its record.
+ *     It submits and sleeps in cap_enter on that ring alone.
+ *   CAPOS_RT_RING_BRIDGE: the process ring, shared with its siblings
+ *     through the ring reactor bridge above (needs "park").
+ * The mode applies to threads spawned after it is set. join waits for
+ * the thread's exit, reports its exit code, and frees its record (and
+ * ring page); a thread never joined keeps them until the process ends.
+ */
+enum capos_rt_ring_mode {
+    CAPOS_RT_RING_BRIDGE = 1,
+    CAPOS_RT_RING_PER_THREAD = 2,
+};
+int capos_rt_set_ring_mode(enum capos_rt_ring_mode mode);
+enum capos_rt_ring_mode capos_rt_ring_mode(void);
+
+typedef struct capos_thread {
+    capos_cap_t handle; /* its ThreadHandle */
+    void *record;       /* runtime record (and ring page) */
+} capos_thread_t;
+int capos_rt_thread_spawn(void (*fn)(void *), void *arg, capos_thread_t *out);
+int capos_rt_thread_join(capos_thread_t *t, int64_t *exit_code);
+
 /* Console.writeLine(text) on a Console cap; the CQE result or an error
  * (services/rt/console.c). */
 int capos_console_line(capos_cap_t console, const char *text);
