@@ -580,7 +580,7 @@ static bool ref_eq(struct k_tref a, struct k_tref b)
  * exited: withdraw the calls it made that no server has received yet
  * (their transfers roll back) and the receives it posted. Calls already
  * delivered stay with their servers; the RETURN finds r stale and is
- * dropped (docs/abi.md §15). No CQEs are posted.
+ * dropped (docs/abi.md §16). No CQEs are posted.
  */
 void ep_thread_exit(struct k_process *p, struct k_tref r)
 {

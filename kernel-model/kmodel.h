@@ -167,7 +167,7 @@ enum k_wake { K_WAKE_NONE = 0, K_WAKE_SIGNAL = 1, K_WAKE_TIMEOUT = 2 };
 #define K_MAX_THREADS 32u /* threads of one process, at most */
 
 /*
- * A ThreadRef (docs/abi.md §15): names the ring an operation was submitted
+ * A ThreadRef (docs/abi.md §16): names the ring an operation was submitted
  * on, so its deferred completion goes back there. gen 0 is the process
  * ring; otherwise slot is the thread's slot in its process (0..31) and gen
  * the slot's generation when the operation was submitted. A completion
@@ -208,7 +208,7 @@ struct k_thread {
     struct thread_handle *handle;
     int64_t exit_code;
     uint64_t fs_base;
-    /* ring.c: the thread's own ring (docs/abi.md §15), used when
+    /* ring.c: the thread's own ring (docs/abi.md §16), used when
      * own_ring; its ThreadRef is {stack_slot, gen}. */
     bool own_ring;
     struct k_ring_state ring;
@@ -279,7 +279,7 @@ struct k_process {
     struct ep_recv *recvs_out; /* receives this process has posted */
     struct proc_handle *handle; /* spawner.c: its ProcessHandle, or NULL */
     struct k_process *next;
-    /* Per-thread rings (docs/abi.md §15): the live thread of each slot,
+    /* Per-thread rings (docs/abi.md §16): the live thread of each slot,
      * each slot's generation, and completions dropped as stale. */
     struct k_thread *tslot[K_MAX_THREADS];
     uint32_t tgen[K_MAX_THREADS];
@@ -375,7 +375,7 @@ int k_ring_deliver(struct k_process *p, uint64_t result_addr,
 int k_cap_enter(struct k_process *p, uint32_t min_complete,
                 uint64_t timeout_ns);
 int k_sys_cap_enter(uint32_t min_complete, uint64_t timeout_ns);
-/* Per-thread rings and ThreadRef routing (ring.c, docs/abi.md §15). */
+/* Per-thread rings and ThreadRef routing (ring.c, docs/abi.md §16). */
 struct k_ring_state *k_ring_resolve(struct k_process *p, struct k_tref r);
 bool k_ring_post_to(struct k_process *p, struct k_tref r, const CapCqe *cqe);
 void k_ring_stale_drop(struct k_process *p);
@@ -415,7 +415,10 @@ int bootpkg_grant(struct k_process *p, const uint8_t *bytes, size_t len,
 
 /* ParkSpace and the PARK/UNPARK opcodes (park.c, docs/abi.md §14). */
 int parkspace_grant(struct k_process *p, uint32_t *out_id);
-bool k_is_park_space(const struct k_object *o);
+static inline bool k_is_park_space(const struct k_object *o)
+{
+    return o->ops->interface_id == K_IFACE_PARK_SPACE;
+}
 int park_wait(struct k_process *p, struct k_object *obj, uint64_t user_data,
               uint64_t addr, uint32_t expected, uint64_t timeout_ns);
 int park_wake(struct k_process *p, struct k_object *obj, uint64_t addr,

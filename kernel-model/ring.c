@@ -10,7 +10,7 @@
  * overflow: when it is full the kernel stops consuming (docs/abi.md §4).
  *
  * A process has its process ring and each thread may have its own ring
- * (docs/abi.md §15); everything here works on one ring state rs. An
+ * (docs/abi.md §16); everything here works on one ring state rs. An
  * operation completed later records the ThreadRef of the ring it came
  * from (k.sub_ref while it is dispatched) and is posted back there
  * through k_ring_post_to, which drops it if that thread ring is gone.
@@ -668,7 +668,7 @@ int k_cap_enter(struct k_process *p, uint32_t min_complete,
 }
 
 /* cap_enter of the calling thread: on its own ring if it has one, else on
- * its process ring (docs/abi.md §15). */
+ * its process ring (docs/abi.md §16). */
 int k_sys_cap_enter(uint32_t min_complete, uint64_t timeout_ns)
 {
     struct k_thread *t = k.current;

@@ -100,7 +100,7 @@ static void thread_retire(struct k_thread *t)
         /* The ring goes with the thread: its pending kernel calls and
          * receives are withdrawn now (a live process only; process exit
          * does all of them), completions still owed to it later find the
-         * ThreadRef stale and are dropped (docs/abi.md §15). */
+         * ThreadRef stale and are dropped (docs/abi.md §16). */
         t->own_ring = false;
         t->ring.waiter = NULL;
         t->ring.cq_reserved = 0;

@@ -7,7 +7,7 @@
  * ThreadSpawner (kernel source threadSpawner, non-transferable):
  *   @0 spawn (entry, arg, stackSize, ring, fsBase) -> (thread)
  *      result cap 0: the handle; ring != 0 gives the thread its own ring
- *      in that page (docs/abi.md §15), fsBase is its initial FS base
+ *      in that page (docs/abi.md §16), fsBase is its initial FS base
  * ThreadHandle (a result cap of spawn, non-transferable):
  *   @0 join () -> (exitCode)   pending until the thread exits; one join
  * ThreadControl (kernel source threadControl, non-transferable):

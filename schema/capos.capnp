@@ -118,7 +118,7 @@ interface ParkSpace @0xbbb79d6f1e5756ad {
   # Authorises wait/wake on 32-bit words of the holder's own address space
   # (upstream). The compact form is the CAP_OP_PARK / CAP_OP_UNPARK ring
   # opcodes; these methods are the generic form of the same operations
-  # (docs/abi.md §14.4; method names and ordinals a capos-sim choice).
+  # (docs/abi.md §14.1; method names and ordinals a capos-sim choice).
   wait @0 (addr :UInt64, expected :UInt32, timeoutNs :UInt64)
        -> (outcome :UInt32);
   # Park the caller on the word at addr (4-byte aligned, in the heap or
@@ -185,7 +185,7 @@ interface ThreadSpawner @0xafe00da4c1192000 {
   # address. The kernel carves the stack (stackSize bytes, 0 = default)
   # from the process arena. ring, when not 0, is the user address of a
   # page-aligned heap page that becomes the thread's own capability ring
-  # (docs/abi.md §15); fsBase is the thread's initial FS base.
+  # (docs/abi.md §16); fsBase is the thread's initial FS base.
 }
 
 interface ThreadHandle @0x96b0e57ff3d75c05 {

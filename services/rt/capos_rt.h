@@ -143,7 +143,7 @@ uint64_t capos_rt_bridge_busy(void);
  * fn(arg) on a new thread of this process through the CapSet's
  * ThreadSpawner (CAPOS_RT_E_NOT_FOUND without one). The ring mode, a
  * runtime switch, says which ring the new thread uses:
- *   CAPOS_RT_RING_PER_THREAD (default): its own ring (docs/abi.md §15);
+ *   CAPOS_RT_RING_PER_THREAD (default): its own ring (docs/abi.md §16);
  *     the runtime owns the thread's FS base, which points at its record.
  *     It submits and sleeps in cap_enter on that ring alone.
  *   CAPOS_RT_RING_BRIDGE: the process ring, shared with its siblings

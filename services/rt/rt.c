@@ -13,7 +13,7 @@
  * did not start, use the process ring; with a ParkSpace ("park") several
  * of them share it through the ring reactor bridge. Threads started with
  * capos_rt_thread_spawn in CAPOS_RT_RING_PER_THREAD mode (the default)
- * get their own ring from the kernel (docs/abi.md §15) and a runtime
+ * get their own ring from the kernel (docs/abi.md §16) and a runtime
  * thread record that their FS base points at; they submit and wait on
  * their own ring, sleeping in cap_enter, with no bridge involved.
  */

@@ -2,7 +2,7 @@
  * test_bridge.c - sibling threads of one process on capos-rt, in both
  * ring modes (capos_rt_set_ring_mode): through the ring reactor bridge
  * (they share the process ring through one runtime-owned CQ drainer) and
- * on per-thread rings (each thread its own ring, docs/abi.md §15). Each
+ * on per-thread rings (each thread its own ring, docs/abi.md §16). Each
  * thread gets exactly its own completions whatever order they arrive in
  * (a NullCap echo, and an endpoint server answering in a seeded
  * adversarial order under a shuffled run queue); and the sync.h

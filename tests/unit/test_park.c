@@ -4,7 +4,7 @@
  * timeouts on the virtual clock, address checks, wake counts, the wrong
  * cap, process exit with parked waiters, and two threads ping-ponging;
  * and the generic form, the ParkSpace.wait / wake CALL methods on the
- * same waiter queues (docs/abi.md §14.4), including bad input.
+ * same waiter queues (docs/abi.md §14.1), including bad input.
  */
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /*
  * test_threadring.c - per-thread capability rings and completion routing
- * by generation-checked ThreadRef (docs/abi.md §15): spawn with a ring,
+ * by generation-checked ThreadRef (docs/abi.md §16): spawn with a ring,
  * bad ring pages, a late reply to an exited thread whose slot a new
  * thread reuses (dropped, counted, nothing written, no caps delivered),
  * sibling rings under a seeded adversarial completion order, thread exit
