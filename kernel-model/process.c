@@ -329,9 +329,17 @@ int k_process_check(const struct k_process *p)
     if (ct_check(&p->caps) != 0)
         return -1;
     uint32_t n = 0;
-    for (const struct k_thread *t = p->threads; t; t = t->proc_next)
-        if (t->state != KT_DEAD)
-            n++;
+    for (const struct k_thread *t = p->threads; t; t = t->proc_next) {
+        if (t->state == KT_DEAD)
+            continue;
+        n++;
+        /* A live thread is its slot's, with the slot's generation; its
+         * own ring never promises more than its CQ. */
+        if (t->stack_slot >= K_MAX_THREADS || p->tslot[t->stack_slot] != t ||
+            t->gen != p->tgen[t->stack_slot] || t->gen == 0 ||
+            (t->own_ring && t->ring.cq_reserved > CAP_CQ_ENTRIES))
+            return -1;
+    }
     if (n != p->nthreads)
         return -1;
     /* Only kernel-owned state: the ring header is user memory. */

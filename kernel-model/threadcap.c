@@ -198,12 +198,14 @@ static int join_result(capnp_builder *b, int64_t code)
     return r;
 }
 
-/* The process exited with the join pending: drop it (no CQE). */
+/* The process, or the thread whose own ring the join was submitted on,
+ * exited with the join pending: drop it (no CQE). */
 static void join_cancel(struct k_pending *pd)
 {
     struct thread_join *w = (struct thread_join *)pd;
     struct thread_handle *h = w->h;
     h->join = NULL;
+    h->joined = false; /* withdrawn (its thread exited): join again */
     port_free(w);
     k_obj_unref(&h->obj);
 }

@@ -486,6 +486,34 @@ static void once_runs_exactly_once(void)
     assert_int_equal(seen.once_after, NT);
 }
 
+/* Without a ThreadSpawner in the CapSet the runtime starts no thread;
+ * a ring mode that does not exist is refused and changes nothing. */
+static int no_spawner_main(capos_capset_t *caps)
+{
+    (void)caps;
+    capos_thread_t th;
+    if (capos_rt_thread_spawn(once_fn, NULL, &th) != CAPOS_RT_E_NOT_FOUND)
+        return 1;
+    if (capos_rt_set_ring_mode((enum capos_rt_ring_mode)7) == 0 ||
+        capos_rt_ring_mode() != CAPOS_RT_RING_PER_THREAD)
+        return 2;
+    if (capos_rt_set_ring_mode(CAPOS_RT_RING_BRIDGE) != 0 ||
+        capos_rt_ring_mode() != CAPOS_RT_RING_BRIDGE)
+        return 3;
+    return 0;
+}
+
+static void spawn_needs_a_thread_spawner(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("lone", 0);
+    assert_int_equal(k_thread_create(p, start, (void *)no_spawner_main, NULL),
+                     0);
+    assert_int_equal(k_run(), 0);
+    assert_int_equal(p->exit_code, 0);
+    assert_int_equal(k.stats.threads_live, 0);
+}
+
 /* Each test once through the bridge and once on per-thread rings. */
 #define BOTH_MODES(name)                                                       \
     static void name##_bridge(void **state)                                   \
@@ -517,6 +545,8 @@ int main(void)
         TEST_BOTH(mutex_keeps_a_contended_counter_exact),
         TEST_BOTH(cond_signal_and_broadcast_wake_waiters),
         TEST_BOTH(once_runs_exactly_once),
+        cmocka_unit_test_setup_teardown(spawn_needs_a_thread_spawner, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -680,6 +680,107 @@ static void thread_exit_while_parked_on_its_own_ring(void **state)
     assert_int_equal(k.stats.stale_dropped, 0);
 }
 
+/* ---- ThreadControl.exit on the thread's own ring ---------------------- */
+
+/* Parks (submitted), then joins its sibling on its own ring (pending),
+ * then calls ThreadControl.exit(7) on its own ring. */
+static void child_exits_by_control(void *arg)
+{
+    struct k_thread *t = k_current();
+    struct k_process *p = t->proc;
+    CapRing *r = g.ring[(uintptr_t)arg];
+    CapSqe s = park_sqe(g.ps, k_user_vaddr(p, g.word), 0, 1);
+    r_push(r, &s);
+    CapSqe j = h_call(g.facet /* the sibling's handle */,
+                      CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, 2);
+    uint8_t *jb = h_alloc(p, 64);
+    j.result_addr = k_user_vaddr(p, jb);
+    j.result_len = 64;
+    r_push(r, &j);
+    if (k_sys_cap_enter(0, 0) != 0)
+        g.bad++;
+    if (t->ring.cq_reserved != 2)
+        g.bad++;
+    uint8_t *eb = h_alloc(p, 64);
+    capnp_builder b;
+    capnp_struct_builder root;
+    capnp_builder_init(&b, eb, 64);
+    capnp_init_root(&b, 1, 0, &root);
+    capnp_set_i64(&root, 0, 7, 0);
+    size_t len = 0;
+    capnp_finish(&b, &len);
+    CapSqe e = h_call(g.null /* ThreadControl */,
+                      CAPOS_THREAD_CONTROL_EXIT_METHOD_ID, 3);
+    e.addr = k_user_vaddr(p, eb);
+    e.len = (uint32_t)len;
+    r_push(r, &e);
+    k_sys_cap_enter(0, 0);
+    g.bad++; /* exit returned */
+}
+
+/* Waits for g.parked, then returns. */
+static void sibling_waits(void *arg)
+{
+    (void)arg;
+    while (!g.parked)
+        k_sched_yield();
+}
+
+static void control_exit_main(void *arg)
+{
+    struct k_process *p = arg;
+    g.word = h_alloc(p, 4);
+    uint8_t *rb;
+    CapSqe s = spawn_sqe(p, g.ts, sibling_waits, 0, 0, 0, &rb);
+    CapCqe c = t_one(p, &s);
+    g.facet = spawned_handle(rb, &c);
+    g.ring[0] = ring_page(p);
+    s = spawn_sqe(p, g.ts, child_exits_by_control, 0, h_va(p, g.ring[0]), 0,
+                  &rb);
+    c = t_one(p, &s);
+    uint32_t th = spawned_handle(rb, &c);
+    CapSqe j = h_call(th, CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, 4);
+    uint8_t *jb = h_alloc(p, 64);
+    j.result_addr = h_va(p, jb);
+    j.result_len = 64;
+    c = t_one(p, &j);
+    if (c.result <= 0)
+        g.bad++;
+    capnp_message m;
+    capnp_struct root;
+    if (capnp_msg_init(&m, jb, (size_t)c.result, NULL) != 0 ||
+        capnp_msg_root(&m, &root) != 0 ||
+        capos_ThreadHandle_join_Results_get_exitCode(&root) != 7)
+        g.bad++;
+    /* Its PARK went with it; its join was withdrawn, so the sibling's
+     * handle can be joined again, here. */
+    CapSqe u = unpark_sqe(g.ps, h_va(p, g.word), UINT32_MAX, 5);
+    g.woken = (uint32_t)t_one(p, &u).result;
+    g.parked = 1;
+    j = h_call(g.facet, CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, 6);
+    j.result_addr = h_va(p, jb);
+    j.result_len = 64;
+    c = t_one(p, &j);
+    if (c.result <= 0)
+        g.bad++;
+}
+
+static void control_exit_on_its_own_ring_releases_its_ring(void **state)
+{
+    (void)state;
+    memset(&g, 0, sizeof g);
+    struct k_process *p = h_proc("p", 0);
+    assert_int_equal(threadspawner_grant(p, &g.ts), 0);
+    assert_int_equal(threadcontrol_grant(p, &g.null), 0);
+    assert_int_equal(parkspace_grant(p, &g.ps), 0);
+    assert_int_equal(k_thread_create(p, control_exit_main, p, NULL), 0);
+    assert_int_equal(k_run(), 0);
+    assert_int_equal(p->exit_code, 0);
+    assert_int_equal(g.bad, 0);
+    assert_int_equal(g.woken, 0);
+    assert_int_equal(k.stats.stale_dropped, 0);
+}
+
 /* Blocks in cap_enter on its own ring: parked, a call outstanding to the
  * server. */
 static void child_blocks(void *arg)
@@ -778,6 +879,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             thread_exit_while_parked_on_its_own_ring, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            control_exit_on_its_own_ring_releases_its_ring, setup, teardown),
         cmocka_unit_test_setup_teardown(
             process_exit_with_threads_parked_releases_everything, setup,
             teardown),
