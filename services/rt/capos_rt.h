@@ -148,7 +148,10 @@ uint64_t capos_rt_bridge_busy(void);
  *     It submits and sleeps in cap_enter on that ring alone.
  *   CAPOS_RT_RING_BRIDGE: the process ring, shared with its siblings
  *     through the ring reactor bridge above (needs "park").
- * The mode applies to threads spawned after it is set. join waits for
+ * The mode applies to threads spawned after it is set (set it from the
+ * main thread before spawning). The process ring uses the bridge only in
+ * bridge mode or while threads spawned onto it live; otherwise the main
+ * thread is its single user and waits there directly. join waits for
  * the thread's exit, reports its exit code, and frees its record (and
  * ring page); a thread never joined keeps them until the process ends.
  */

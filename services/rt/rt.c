@@ -69,7 +69,7 @@ struct rt_ring {
  * block also holds the thread's ring page (page aligned inside it). */
 struct rt_thread {
     uint32_t magic;
-    uint32_t pad;
+    uint32_t bridged; /* shares the process ring (bridge mode) */
     void (*fn)(void *);
     void *arg;
     struct rt_ring r;
@@ -95,6 +95,7 @@ struct rt_state {
     uint32_t park_cap;
     uint32_t multi;
     uint32_t drainer;
+    uint32_t bridged; /* live threads spawned onto the process ring */
     uint64_t bridge_busy; /* RING_BUSY retries of non-drainers (stats) */
     struct rt_waiter waiters[RT_WAITERS];
 };
@@ -208,14 +209,18 @@ int capos_capset_find(const capos_capset_t *caps, const char *name,
 
 /* ---- ring ------------------------------------------------------------- */
 
-uint64_t capos_rt_tag(void)
+static uint64_t rt_tag(struct rt_state *s)
 {
-    struct rt_state *s = rt();
     uint64_t t;
     do /* atomic: sibling threads tag concurrently; 0 is never a tag */
         t = __atomic_fetch_add(&s->next_tag, 1, __ATOMIC_RELAXED);
     while (t == 0);
     return t;
+}
+
+uint64_t capos_rt_tag(void)
+{
+    return rt_tag(rt());
 }
 
 /*
@@ -266,6 +271,16 @@ static bool route_to_waiter(struct rt_state *s, const CapCqe *c)
     return false;
 }
 
+/* Whether ring q is shared through the bridge: the process ring of a
+ * process with "park", in bridge mode or with threads spawned onto it. In
+ * per-thread mode with none, the main thread is its only user. */
+static bool bridged(const struct rt_state *st, const struct rt_ring *q)
+{
+    return q == &st->pr && st->multi &&
+           (st->mode == CAPOS_RT_RING_BRIDGE ||
+            __atomic_load_n(&st->bridged, __ATOMIC_RELAXED) != 0);
+}
+
 /* Move every CQE posted on ring q to its waiter's record (the process
  * ring's bridge) or into q's stash; returns CAPOS_RT_E_TOO_MANY if it
  * overflows (cannot happen while at most 32 operations are outstanding). */
@@ -274,7 +289,7 @@ static int cq_drain(struct rt_state *st, struct rt_ring *s)
     CapRingHeader *h = &s->ring->hdr;
     uint32_t tail = __atomic_load_n(&h->cq_tail, __ATOMIC_ACQUIRE);
     uint32_t head = h->cq_head;
-    bool bridge = s == &st->pr && st->multi;
+    bool bridge = bridged(st, s);
     int r = 0;
     for (; head != tail; head++) {
         const CapCqe *c = &s->ring->cq[head & (CAP_CQ_ENTRIES - 1)];
@@ -318,7 +333,7 @@ static int sq_room(struct rt_state *st, struct rt_ring *s)
              * completions not drained yet, which cq_drain just did;
              * wait for one more to make progress. */
             r = capos_cap_enter(1, CAP_TIMEOUT_INFINITE);
-            if (r == CAP_ERR_RING_BUSY && st->multi)
+            if (r == CAP_ERR_RING_BUSY && bridged(st, s))
                 continue; /* a sibling waits there and drains */
             if (r < 0)
                 return r;
@@ -360,10 +375,10 @@ static void stash_drop_releases(struct rt_ring *s, uint64_t first,
     }
 }
 
-int capos_rt_submit(const CapSqe *sqe)
+/* capos_rt_submit on ring q of state s (the public calls find both once
+ * per call: hosted, each lookup is a call into the simulator). */
+static int rt_submit(struct rt_state *s, struct rt_ring *q, const CapSqe *sqe)
 {
-    struct rt_state *s = rt();
-    struct rt_ring *q = cur_ring(s);
     uint64_t first = 0;
     uint32_t n = 0;
     int r = flush_queued_releases(s, q, &first, &n);
@@ -381,6 +396,16 @@ int capos_rt_submit(const CapSqe *sqe)
     }
     return r < 0 ? r : 0;
 }
+
+int capos_rt_submit(const CapSqe *sqe)
+{
+    struct rt_state *s = rt();
+    return rt_submit(s, cur_ring(s), sqe);
+}
+
+static int rt_wait_any(struct rt_state *s, struct rt_ring *q,
+                       const uint64_t *tags, unsigned n, unsigned *which,
+                       CapCqe *out, uint64_t timeout_ns);
 
 int capos_rt_wait(uint64_t user_data, CapCqe *out, uint64_t timeout_ns)
 {
@@ -447,8 +472,14 @@ int capos_rt_wait_any(const uint64_t *tags, unsigned n, unsigned *which,
                       CapCqe *out, uint64_t timeout_ns)
 {
     struct rt_state *s = rt();
-    struct rt_ring *q = cur_ring(s);
-    if (q != &s->pr || !s->multi) {
+    return rt_wait_any(s, cur_ring(s), tags, n, which, out, timeout_ns);
+}
+
+static int rt_wait_any(struct rt_state *s, struct rt_ring *q,
+                       const uint64_t *tags, unsigned n, unsigned *which,
+                       CapCqe *out, uint64_t timeout_ns)
+{
+    if (!bridged(s, q)) {
         /* The thread's own ring, or a single-threaded process: this
          * thread is the only drainer and sleeps in cap_enter. */
         for (;;) {
@@ -522,11 +553,15 @@ int capos_rt_wait_any(const uint64_t *tags, unsigned n, unsigned *which,
 
 int capos_rt_call(CapSqe *sqe, CapCqe *out)
 {
-    sqe->user_data = capos_rt_tag();
-    int r = capos_rt_submit(sqe);
+    struct rt_state *s = rt();
+    struct rt_ring *q = cur_ring(s);
+    sqe->user_data = rt_tag(s);
+    int r = rt_submit(s, q, sqe);
     if (r < 0)
         return r;
-    return capos_rt_wait(sqe->user_data, out, CAP_TIMEOUT_INFINITE);
+    unsigned which;
+    return rt_wait_any(s, q, &sqe->user_data, 1, &which, out,
+                       CAP_TIMEOUT_INFINITE);
 }
 
 int capos_rt_invoke(capos_cap_t cap, uint16_t method, const void *params,
@@ -700,6 +735,7 @@ int capos_rt_thread_spawn(void (*fn)(void *), void *arg, capos_thread_t *out)
     t->magic = RT_THREAD_MAGIC;
     t->fn = fn;
     t->arg = arg;
+    t->bridged = !own;
     uint64_t ring_va = 0;
     if (own) {
         uint64_t va = capos_va(block + sizeof *t);
@@ -720,6 +756,10 @@ int capos_rt_thread_spawn(void (*fn)(void *), void *arg, capos_thread_t *out)
     capos_cap_t spawner = {s->spawner_cap, CAPOS_THREAD_SPAWNER_INTERFACE_ID};
     CapCqe c;
     size_t plen = 0;
+    /* A thread on the process ring is counted before it can run, so the
+     * bridge is engaged from its first wait. */
+    if (!own)
+        __atomic_fetch_add(&s->bridged, 1, __ATOMIC_RELAXED);
     int r = capnp_finish(&b, &plen);
     if (r == 0)
         r = capos_rt_invoke(spawner, CAPOS_THREAD_SPAWNER_SPAWN_METHOD_ID,
@@ -727,6 +767,8 @@ int capos_rt_thread_spawn(void (*fn)(void *), void *arg, capos_thread_t *out)
     if (r >= 0 && c.cap_count != 1)
         r = CAP_ERR_INVOKE_FAILED;
     if (r < 0) {
+        if (!own)
+            __atomic_fetch_sub(&s->bridged, 1, __ATOMIC_RELAXED);
         capos_free(block);
         return r;
     }
@@ -759,6 +801,9 @@ int capos_rt_thread_join(capos_thread_t *t, int64_t *exit_code)
     if (exit_code)
         *exit_code = capos_ThreadHandle_join_Results_get_exitCode(&root);
     /* The thread is gone: its record and ring page are free again. */
+    struct rt_thread *rec = t->record;
+    if (rec->bridged)
+        __atomic_fetch_sub(&rt()->bridged, 1, __ATOMIC_RELAXED);
     capos_rt_release(t->handle);
     capos_free(t->record);
     t->record = NULL;
