@@ -125,7 +125,7 @@ int capos_rt_call_capnp(capos_cap_t cap, uint16_t method,
 
 /*
  * Ring reactor bridge (docs/abi.md §4.4, one cap_enter waiter per
- * process). When the CapSet holds a ParkSpace named "park", several
+ * process ring). When the CapSet holds a ParkSpace named "park", several
  * threads of the process may use the calls above at once: the thread that
  * wins the runtime's drainer lock drains the CQ and waits in cap_enter,
  * routing each completion by user_data to the waiting thread's record in
@@ -153,7 +153,8 @@ uint64_t capos_rt_bridge_busy(void);
  * bridge mode or while threads spawned onto it live; otherwise the main
  * thread is its single user and waits there directly. join waits for
  * the thread's exit, reports its exit code, and frees its record (and
- * ring page); a thread never joined keeps them until the process ends.
+ * ring page); a thread never joined keeps them until the process ends. A
+ * second join of the same capos_thread_t is CAPOS_RT_E_NOT_FOUND.
  */
 enum capos_rt_ring_mode {
     CAPOS_RT_RING_BRIDGE = 1,

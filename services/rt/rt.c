@@ -786,6 +786,8 @@ int capos_rt_thread_spawn(void (*fn)(void *), void *arg, capos_thread_t *out)
 
 int capos_rt_thread_join(capos_thread_t *t, int64_t *exit_code)
 {
+    if (!t->record)
+        return CAPOS_RT_E_NOT_FOUND; /* joined already */
     uint64_t params[2] = {(uint64_t)1 << 32, 0}; /* an empty message */
     uint64_t res[4];
     CapCqe c;

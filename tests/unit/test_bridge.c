@@ -117,6 +117,8 @@ static void join_workers(void)
         if (capos_rt_thread_join(&g_th[i], &code) != 0 || code != 0)
             seen.errors++;
     }
+    if (capos_rt_thread_join(&g_th[0], NULL) != CAPOS_RT_E_NOT_FOUND)
+        seen.errors++; /* joined already */
 }
 
 static int bridge_main(capos_capset_t *caps, const char *name,
