@@ -327,11 +327,9 @@ static int deliver(struct ep_core *ep, struct ep_msg *m, struct ep_recv *r)
                   .badge = m->badge};
     struct k_process *server = r->server;
     struct k_tref ring = r->ring;
-    k_process_get(server);
     recv_unlink_owner(r);
     recv_free(r);
     k_ring_post_to(server, ring, &cqe);
-    k_process_put(server);
     return 0;
 }
 

@@ -376,10 +376,8 @@ int k_cap_enter(struct k_process *p, uint32_t min_complete,
                 uint64_t timeout_ns);
 int k_sys_cap_enter(uint32_t min_complete, uint64_t timeout_ns);
 /* Per-thread rings and ThreadRef routing (ring.c, docs/abi.md §16). */
-struct k_ring_state *k_ring_resolve(struct k_process *p, struct k_tref r);
 bool k_ring_post_to(struct k_process *p, struct k_tref r, const CapCqe *cqe);
 void k_ring_stale_drop(struct k_process *p);
-struct k_tref k_ring_current(void);
 void k_ring_abandon_current(void);
 int k_ring_submit_thread(struct k_thread *t);
 void k_pending_thread_exit(struct k_process *p, struct k_tref r);
@@ -500,6 +498,33 @@ struct kernel {
 };
 
 extern struct kernel k;
+
+/* The ThreadRef of the ring being dispatched (the process ring outside
+ * dispatch): what a deferred completion records (ring.c). */
+static inline struct k_tref k_ring_current(void)
+{
+    return k.sub_ref;
+}
+
+/*
+ * The ring ThreadRef r names in p: the process ring (gen 0) or the own
+ * ring of the live thread in slot r.slot with generation r.gen. NULL when
+ * that thread has exited or has no ring (the slot may hold a newer
+ * thread: its generation differs). Inline: every deferred completion
+ * looks its ring up.
+ */
+static inline struct k_ring_state *k_ring_resolve(struct k_process *p,
+                                                  struct k_tref r)
+{
+    if (r.gen == 0)
+        return &p->rs;
+    if (r.slot >= K_MAX_THREADS)
+        return NULL;
+    struct k_thread *t = p->tslot[r.slot];
+    if (!t || t->gen != r.gen || !t->own_ring)
+        return NULL;
+    return &t->ring;
+}
 
 int k_init(const struct k_config *cfg);
 int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,

@@ -42,7 +42,7 @@ static uint32_t cq_used(struct k_ring_state *rs)
     return used;
 }
 
-static uint32_t cq_ready(struct k_process *p, struct k_ring_state *rs)
+static inline uint32_t cq_ready(struct k_process *p, struct k_ring_state *rs)
 {
     if (p->state != KP_ALIVE)
         return 0;
@@ -55,24 +55,6 @@ uint32_t k_ring_cq_ready(struct k_process *p)
     return cq_ready(p, &p->rs);
 }
 
-/*
- * The ring ThreadRef r names in p: the process ring (gen 0) or the own
- * ring of the live thread in slot r.slot with generation r.gen. NULL when
- * that thread has exited or has no ring (the slot may hold a newer
- * thread: its generation differs).
- */
-struct k_ring_state *k_ring_resolve(struct k_process *p, struct k_tref r)
-{
-    if (r.gen == 0)
-        return &p->rs;
-    if (r.slot >= K_MAX_THREADS)
-        return NULL;
-    struct k_thread *t = p->tslot[r.slot];
-    if (!t || t->gen != r.gen || !t->own_ring)
-        return NULL;
-    return &t->ring;
-}
-
 /* A completion for a ring that is gone was dropped: count it. Its CQ
  * reservation went with the ring (thread exit). */
 void k_ring_stale_drop(struct k_process *p)
@@ -81,19 +63,13 @@ void k_ring_stale_drop(struct k_process *p)
     k.stats.stale_dropped++;
 }
 
-/* The ThreadRef of the ring being dispatched (the process ring outside
- * dispatch). */
-struct k_tref k_ring_current(void)
-{
-    return k.sub_ref;
-}
 
 /*
  * Take the CQ slot reserved earlier for one completion: returns where to
  * write it, or NULL when p is dead (the CQE is dropped). Follow with
  * cq_publish.
  */
-static CapCqe *cq_claim(struct k_process *p, struct k_ring_state *rs)
+static inline CapCqe *cq_claim(struct k_process *p, struct k_ring_state *rs)
 {
     K_ASSERT(rs->cq_reserved > 0, "CQE posted without a reservation");
     rs->cq_reserved--;
@@ -104,7 +80,7 @@ static CapCqe *cq_claim(struct k_process *p, struct k_ring_state *rs)
 
 /* Make the claimed CQE visible and wake the process's cap_enter waiter if
  * it now has enough. */
-static void cq_publish(struct k_process *p, struct k_ring_state *rs)
+static inline void cq_publish(struct k_process *p, struct k_ring_state *rs)
 {
     if (k.cfg.trace) {
         const CapCqe *c = &rs->page->cq[rs->cq_tail & (CAP_CQ_ENTRIES - 1)];
@@ -128,7 +104,7 @@ static void cq_publish(struct k_process *p, struct k_ring_state *rs)
  * a whole-struct copy of a CQE just built on the stack with narrower stores
  * stalls on store forwarding.
  */
-static void post_cqe(struct k_process *p, struct k_ring_state *rs,
+static inline void post_cqe(struct k_process *p, struct k_ring_state *rs,
                      const CapCqe *cqe)
 {
     CapCqe *d = cq_claim(p, rs);
@@ -561,8 +537,6 @@ static int ring_submit(struct k_process *p, struct k_ring_state *rs,
                         ? CAP_CQ_ENTRIES - used - rs->cq_reserved
                         : 0;
     uint32_t n = 0;
-    struct k_ring_state *prev_rs = k.sub_rs;
-    struct k_tref prev_ref = k.sub_ref;
     k.sub_rs = rs;
     k.sub_ref = ref;
     while (rs->sq_head != tail && n < room && p->state == KP_ALIVE) {
@@ -575,8 +549,9 @@ static int ring_submit(struct k_process *p, struct k_ring_state *rs,
         ring_dispatch(p, rs, &sqe, zero_ok);
         n++;
     }
-    k.sub_rs = prev_rs;
-    k.sub_ref = prev_ref;
+    /* Outside dispatch, completions record the process ring. */
+    k.sub_rs = NULL;
+    k.sub_ref = (struct k_tref){0, 0};
     store_release(&h->sq_head, rs->sq_head);
     return (int)n;
 }
