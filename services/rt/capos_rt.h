@@ -126,12 +126,13 @@ int capos_rt_call_capnp(capos_cap_t cap, uint16_t method,
 /*
  * Ring reactor bridge (docs/abi.md §4.4, one cap_enter waiter per
  * process ring). When the CapSet holds a ParkSpace named "park", several
- * threads of the process may use the calls above at once: the thread that
- * wins the runtime's drainer lock drains the CQ and waits in cap_enter,
- * routing each completion by user_data to the waiting thread's record in
- * a bounded table (CAPOS_RT_E_TOO_MANY past 16 waiters) or to the stash;
- * the others wait on their records. Without "park" the runtime is
- * single-threaded as before. capos_rt_park_space gives the ParkSpace (for
+ * threads sharing the process ring (CAPOS_RT_RING_BRIDGE below) may use
+ * the calls above at once: the thread that wins the runtime's drainer
+ * lock drains the CQ and waits in cap_enter, routing each completion by
+ * user_data to the waiting thread's record in a bounded table
+ * (CAPOS_RT_E_TOO_MANY past 16 waiters) or to the stash; the others wait
+ * on their records. Without "park" the runtime is single-threaded as
+ * before. capos_rt_park_space gives the ParkSpace (for
  * services/rt/sync.h) or CAPOS_RT_E_NOT_FOUND; capos_rt_bridge_busy
  * counts waits that found another thread draining.
  */

@@ -9,9 +9,9 @@
  * release ordering, and never relies on the kernel-owned indices beyond
  * what the ABI promises (docs/abi.md §4).
  *
- * Rings (docs/runtime.md): the main thread, and any thread the runtime
- * did not start, use the process ring; with a ParkSpace ("park") several
- * of them share it through the ring reactor bridge. Threads started with
+ * Rings (docs/runtime.md): the main thread uses the process ring; with a
+ * ParkSpace ("park"), threads spawned onto it in CAPOS_RT_RING_BRIDGE
+ * mode share it through the ring reactor bridge. Threads started with
  * capos_rt_thread_spawn in CAPOS_RT_RING_PER_THREAD mode (the default)
  * get their own ring from the kernel (docs/abi.md §16) and a runtime
  * thread record that their FS base points at; they submit and wait on
