@@ -243,7 +243,8 @@ struct proc_handle;
  * A kernel-object call that completes later (a Timer sleep, a socket
  * recv): it holds the CQ reservation of its SQE. The object links it on the
  * caller's pending list with k_pending_add and completes it with
- * k_pending_done; if the process exits first, cancel runs instead (it must
+ * k_pending_done; if the process exits first, or the thread whose own ring
+ * it was submitted on (docs/abi.md §16), cancel runs instead (it must
  * unlink nothing and post nothing, only release the object's own state).
  */
 struct k_pending {
