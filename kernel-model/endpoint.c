@@ -21,6 +21,7 @@ struct ep_msg {
     struct ep_msg *caller_next; /* in the caller's calls_out */
     struct ep_core *ep;
     struct k_process *caller;   /* referenced; NULL once the caller exited */
+    struct k_tref ring;         /* the caller's submitting ring */
     bool delivered;
     uint64_t user_data;
     uint64_t result_addr;
@@ -39,6 +40,7 @@ struct ep_recv {
     struct ep_recv *owner_next; /* in the server's recvs_out */
     struct ep_core *ep;
     struct k_process *server; /* referenced */
+    struct k_tref ring;       /* the server's submitting ring */
     uint64_t user_data;
     uint64_t result_addr;
     uint32_t result_len;
@@ -249,7 +251,7 @@ static void msg_fail(struct ep_msg *m, int32_t r)
     xfer_abort(m->caller, m->xfer, m->nxfer);
     if (m->caller) {
         CapCqe cqe = {.user_data = m->user_data, .result = r};
-        k_ring_post(m->caller, &cqe);
+        k_ring_post_to(m->caller, m->ring, &cqe);
         caller_unlink(m);
     }
     msg_free(m);
@@ -324,9 +326,10 @@ static int deliver(struct ep_core *ep, struct ep_msg *m, struct ep_recv *r)
                   .call_id = call_id,
                   .badge = m->badge};
     struct k_process *server = r->server;
+    struct k_tref ring = r->ring;
     recv_unlink_owner(r);
     recv_free(r);
-    k_ring_post(server, &cqe);
+    k_ring_post_to(server, ring, &cqe);
     return 0;
 }
 
@@ -354,6 +357,7 @@ static int ep_call(struct k_object *o, struct k_call *c)
     m->delivered = false;
     m->call_id = 0;
     m->caller = c->proc;
+    m->ring = k_ring_current();
     k_process_get(c->proc);
     m->caller_next = c->proc->calls_out;
     c->proc->calls_out = m;
@@ -414,6 +418,7 @@ int ep_recv(struct k_process *p, struct k_object *obj, uint64_t user_data,
         return CAP_ERR_INVOKE_FAILED;
     r->ep = ep;
     r->server = p;
+    r->ring = k_ring_current();
     k_process_get(p);
     r->owner_next = p->recvs_out;
     p->recvs_out = r;
@@ -458,6 +463,12 @@ int ep_return(struct k_process *p, struct k_object *obj, uint32_t call_id,
         return CAP_ERR_INVALID_REQUEST;
     }
     inflight_remove(ep, m);
+    if (m->caller && !k_ring_resolve(m->caller, m->ring)) {
+        /* The calling thread and its ring are gone (its slot may hold a
+         * newer thread): the reply is dropped as for an exited caller. */
+        k_ring_stale_drop(m->caller);
+        caller_unlink(m);
+    }
     if (!m->caller) {
         xfer_abort(p, x, nx);
         msg_free(m);
@@ -488,7 +499,7 @@ int ep_return(struct k_process *p, struct k_object *obj, uint32_t call_id,
         cqe.result = w;
         nx = 0;
     }
-    k_ring_post(m->caller, &cqe);
+    k_ring_post_to(m->caller, m->ring, &cqe);
     caller_unlink(m);
     msg_free(m);
     return ret;
@@ -515,10 +526,11 @@ static void ep_raw_destroy(struct k_object *o)
         CapCqe cqe = {.user_data = r->user_data,
                       .result = CAP_ERR_DISCONNECTED};
         struct k_process *server = r->server;
+        struct k_tref ring = r->ring;
         k_process_get(server);
         recv_unlink_owner(r);
         recv_free(r);
-        k_ring_post(server, &cqe);
+        k_ring_post_to(server, ring, &cqe);
         k_process_put(server);
     }
     ep->closing = false;
@@ -553,6 +565,45 @@ void ep_process_exit(struct k_process *p)
         recv_remove(r->ep, r);
         recv_unlink_owner(r);
         recv_free(r);
+    }
+}
+
+static bool ref_eq(struct k_tref a, struct k_tref b)
+{
+    return a.slot == b.slot && a.gen == b.gen;
+}
+
+/*
+ * A thread of live process p that had its own ring (ThreadRef r) has
+ * exited: withdraw the calls it made that no server has received yet
+ * (their transfers roll back) and the receives it posted. Calls already
+ * delivered stay with their servers; the RETURN finds r stale and is
+ * dropped (docs/abi.md §16). No CQEs are posted.
+ */
+void ep_thread_exit(struct k_process *p, struct k_tref r)
+{
+    struct ep_msg **mp = &p->calls_out;
+    while (*mp) {
+        struct ep_msg *m = *mp;
+        if (m->delivered || !ref_eq(m->ring, r)) {
+            mp = &m->caller_next;
+            continue;
+        }
+        queue_remove(m->ep, m);
+        xfer_abort(p, m->xfer, m->nxfer);
+        caller_unlink(m); /* unlinks *mp; p stays referenced by others */
+        msg_free(m);
+    }
+    struct ep_recv **rp = &p->recvs_out;
+    while (*rp) {
+        struct ep_recv *q = *rp;
+        if (!ref_eq(q->ring, r)) {
+            rp = &q->owner_next;
+            continue;
+        }
+        recv_remove(q->ep, q);
+        recv_unlink_owner(q);
+        recv_free(q);
     }
 }
 

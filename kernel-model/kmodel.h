@@ -165,6 +165,30 @@ enum k_thread_state {
 
 enum k_wake { K_WAKE_NONE = 0, K_WAKE_SIGNAL = 1, K_WAKE_TIMEOUT = 2 };
 
+#define K_MAX_THREADS 32u /* threads of one process, at most */
+
+/*
+ * A ThreadRef (docs/abi.md §16): names the ring an operation was submitted
+ * on, so its deferred completion goes back there. gen 0 is the process
+ * ring; otherwise slot is the thread's slot in its process (0..31) and gen
+ * the slot's generation when the operation was submitted. A completion
+ * whose ThreadRef no longer matches a live thread ring is dropped.
+ */
+struct k_tref {
+    uint32_t slot;
+    uint32_t gen;
+};
+
+struct k_ring_state {
+    CapRing *page;        /* the ring page, in the process arena */
+    uint32_t sq_head;     /* kernel's private consumer index */
+    uint32_t cq_tail;     /* kernel's private producer index */
+    uint32_t cq_reserved; /* CQ slots promised to pending operations */
+    uint32_t corrupt;     /* CAP_RING_F_* seen since the last cap_enter */
+    struct k_thread *waiter;
+    uint32_t waiter_min;
+};
+
 struct k_thread {
     uint32_t tid;
     uint32_t gen;
@@ -185,6 +209,10 @@ struct k_thread {
     struct thread_handle *handle;
     int64_t exit_code;
     uint64_t fs_base;
+    /* ring.c: the thread's own ring (docs/abi.md §16), used when
+     * own_ring; its ThreadRef is {stack_slot, gen}. */
+    bool own_ring;
+    struct k_ring_state ring;
 };
 
 int k_thread_create(struct k_process *p, void (*entry)(void *), void *arg,
@@ -192,6 +220,8 @@ int k_thread_create(struct k_process *p, void (*entry)(void *), void *arg,
 _Noreturn void k_thread_exit(void);
 void k_thread_kill(struct k_thread *t);
 struct k_thread *k_current(void);
+int k_thread_attach_ring(struct k_thread *t, uint64_t vaddr);
+struct k_tref k_thread_ref(const struct k_thread *t);
 
 void k_sched_ready(struct k_thread *t);
 enum k_wake k_thread_wait(uint64_t deadline);
@@ -206,15 +236,6 @@ unsigned k_run(void);
 
 enum k_proc_state { KP_ALIVE = 1, KP_DEAD };
 
-struct k_ring_state {
-    uint32_t sq_head;     /* kernel's private consumer index */
-    uint32_t cq_tail;     /* kernel's private producer index */
-    uint32_t cq_reserved; /* CQ slots promised to pending operations */
-    uint32_t corrupt;     /* CAP_RING_F_* seen since the last cap_enter */
-    struct k_thread *waiter;
-    uint32_t waiter_min;
-};
-
 struct ep_msg;
 struct ep_recv;
 struct proc_handle;
@@ -223,7 +244,8 @@ struct proc_handle;
  * A kernel-object call that completes later (a Timer sleep, a socket
  * recv): it holds the CQ reservation of its SQE. The object links it on the
  * caller's pending list with k_pending_add and completes it with
- * k_pending_done; if the process exits first, cancel runs instead (it must
+ * k_pending_done; if the process exits first, or the thread whose own ring
+ * it was submitted on (docs/abi.md §16), cancel runs instead (it must
  * unlink nothing and post nothing, only release the object's own state).
  */
 struct k_pending {
@@ -233,6 +255,7 @@ struct k_pending {
     uint64_t result_addr; /* the call's result buffer, validated at call */
     uint32_t result_len;
     void (*cancel)(struct k_pending *pd);
+    struct k_tref ring; /* the submitting ring (set by k_pending_add*) */
 };
 
 struct k_process {
@@ -258,6 +281,11 @@ struct k_process {
     struct ep_recv *recvs_out; /* receives this process has posted */
     struct proc_handle *handle; /* spawner.c: its ProcessHandle, or NULL */
     struct k_process *next;
+    /* Per-thread rings (docs/abi.md §16): the live thread of each slot,
+     * each slot's generation, and completions dropped as stale. */
+    struct k_thread *tslot[K_MAX_THREADS];
+    uint32_t tgen[K_MAX_THREADS];
+    uint64_t stale_drops;
 };
 
 struct k_process_opts {
@@ -352,6 +380,13 @@ int k_ring_deliver(struct k_process *p, uint64_t result_addr,
 int k_cap_enter(struct k_process *p, uint32_t min_complete,
                 uint64_t timeout_ns);
 int k_sys_cap_enter(uint32_t min_complete, uint64_t timeout_ns);
+/* Per-thread rings and ThreadRef routing (ring.c, docs/abi.md §16). */
+bool k_ring_post_to(struct k_process *p, struct k_tref r, const CapCqe *cqe);
+void k_ring_stale_drop(struct k_process *p);
+void k_ring_abandon_current(void);
+int k_ring_submit_thread(struct k_thread *t);
+void k_pending_thread_exit(struct k_process *p, struct k_tref r);
+void ep_thread_exit(struct k_process *p, struct k_tref r);
 
 /* ------------------------------------------------------------------ */
 /* Endpoints (endpoint.c) and the null capability (nullcap.c)          */
@@ -500,7 +535,10 @@ int bootpkg_grant(struct k_process *p, const uint8_t *bytes, size_t len,
 
 /* ParkSpace and the PARK/UNPARK opcodes (park.c, docs/abi.md §14). */
 int parkspace_grant(struct k_process *p, uint32_t *out_id);
-bool k_is_park_space(const struct k_object *o);
+static inline bool k_is_park_space(const struct k_object *o)
+{
+    return o->ops->interface_id == K_IFACE_PARK_SPACE;
+}
 int park_wait(struct k_process *p, struct k_object *obj, uint64_t user_data,
               uint64_t addr, uint32_t expected, uint64_t timeout_ns);
 int park_wake(struct k_process *p, struct k_object *obj, uint64_t addr,
@@ -555,6 +593,7 @@ struct k_stats {
     uint32_t processes_held; /* process structs not yet freed (any state) */
     uint32_t threads_live;
     uint32_t objects_live;
+    uint64_t stale_dropped; /* completions for an exited thread's ring */
 };
 
 struct kernel {
@@ -572,11 +611,42 @@ struct kernel {
     uint32_t next_tid;
     uint8_t *scratch_params;
     uint8_t *scratch_result;
+    /* The ring whose SQEs are being dispatched (ring.c): deferred
+     * completions record sub_ref; outside dispatch, the process ring. */
+    struct k_ring_state *sub_rs;
+    struct k_tref sub_ref;
     struct k_stats stats;
     bool up;
 };
 
 extern struct kernel k;
+
+/* The ThreadRef of the ring being dispatched (the process ring outside
+ * dispatch): what a deferred completion records (ring.c). */
+static inline struct k_tref k_ring_current(void)
+{
+    return k.sub_ref;
+}
+
+/*
+ * The ring ThreadRef r names in p: the process ring (gen 0) or the own
+ * ring of the live thread in slot r.slot with generation r.gen. NULL when
+ * that thread has exited or has no ring (the slot may hold a newer
+ * thread: its generation differs). Inline: every deferred completion
+ * looks its ring up.
+ */
+static inline struct k_ring_state *k_ring_resolve(struct k_process *p,
+                                                  struct k_tref r)
+{
+    if (r.gen == 0)
+        return &p->rs;
+    if (r.slot >= K_MAX_THREADS)
+        return NULL;
+    struct k_thread *t = p->tslot[r.slot];
+    if (!t || t->gen != r.gen || !t->own_ring)
+        return NULL;
+    return &t->ring;
+}
 
 int k_init(const struct k_config *cfg);
 int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,

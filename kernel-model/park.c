@@ -2,7 +2,7 @@
  * park.c - the private ParkSpace kernel object: futex-like wait/wake on a
  * 32-bit word of the holder's own arena, through the compact CAP_OP_PARK
  * and CAP_OP_UNPARK ring opcodes (docs/abi.md §14; upstream names the
- * marker interface and the opcodes, the encoding is a capos-sim choice).
+ * interface and the opcodes, the encoding is a capos-sim choice).
  *
  * Userspace owns the uncontended path with atomics on the word; the kernel
  * only queues and wakes. PARK reads the word once, at submission (a copy,
@@ -15,6 +15,11 @@
  * releasing the cap while waiters are parked leaves them parked until one
  * of those three. The CQ reservation of the SQE bounds the waiters of a
  * process (at most CAP_CQ_ENTRIES).
+ *
+ * The generic form (docs/abi.md §14.1) is two CALL methods on the same
+ * object sharing this implementation: wait @0 (addr, expected, timeoutNs)
+ * -> (outcome) and wake @1 (addr, count) -> (woken). A generic waiter
+ * completes with a result message {outcome} instead of a bare result.
  */
 #include "kmodel.h"
 
@@ -24,6 +29,7 @@ struct park_waiter {
     struct park_space *space;
     struct k_process *proc;
     uint64_t addr;
+    bool generic; /* a ParkSpace.wait CALL: complete with {outcome} */
     struct park_waiter *prev, *next;
 };
 
@@ -88,12 +94,47 @@ static void waiter_free(struct park_waiter *w)
     k_obj_unref(&s->obj);
 }
 
+/* Field positions from `capnp compile -ocapnp schema/capos.capnp`:
+ * wait$Params addr u64 @0, expected u32 @8, timeoutNs u64 @16;
+ * wait$Results outcome u32 @0; wake$Params addr u64 @0, count u32 @8;
+ * wake$Results woken u32 @0. test_park builds them with generated code. */
+enum { PARK_WAIT = 0, PARK_WAKE = 1 };
+
+/* Build the one-u32 result message {v} into b; 0 or a codec error. */
+static int u32_result(capnp_builder *b, uint32_t v)
+{
+    capnp_struct_builder res;
+    int r = capnp_init_root(b, 1, 0, &res);
+    if (r == 0)
+        capnp_set_u32(&res, 0, v, 0);
+    return r;
+}
+
+/* Complete waiter w with outcome (CAP_PARK_*) in its own form and free
+ * it. */
+static void waiter_done(struct park_waiter *w, int32_t outcome)
+{
+    if (!w->generic) {
+        k_pending_done(&w->pd, outcome);
+    } else {
+        uint64_t buf[3];
+        capnp_builder b;
+        size_t len = 0;
+        capnp_builder_init(&b, buf, sizeof buf);
+        int r = u32_result(&b, (uint32_t)outcome);
+        if (r == 0)
+            r = capnp_finish(&b, &len);
+        K_ASSERT(r == 0, "park outcome does not fit its buffer");
+        k_pending_done_result(&w->pd, buf, (uint32_t)len);
+    }
+    waiter_free(w);
+}
+
 static void park_timeout(struct k_timer *t)
 {
     struct park_waiter *w =
         (struct park_waiter *)((char *)t - offsetof(struct park_waiter, t));
-    k_pending_done(&w->pd, CAP_PARK_TIMED_OUT);
-    waiter_free(w);
+    waiter_done(w, CAP_PARK_TIMED_OUT);
 }
 
 static void park_cancel(struct k_pending *pd)
@@ -101,10 +142,6 @@ static void park_cancel(struct k_pending *pd)
     waiter_free((struct park_waiter *)pd);
 }
 
-bool k_is_park_space(const struct k_object *o)
-{
-    return o->ops->interface_id == K_IFACE_PARK_SPACE;
-}
 
 /* The word at addr: 4-byte aligned, in the buffer area (docs/abi.md §5). */
 static uint32_t *park_word(struct k_process *p, uint64_t addr)
@@ -120,10 +157,12 @@ static uint32_t *park_word(struct k_process *p, uint64_t addr)
  * CAP_ERR_INVALID_PARAMS_BUFFER, CAP_ERR_QUEUE_FULL (out of memory) or
  * K_CALL_PENDING.
  */
-int park_wait(struct k_process *p, struct k_object *obj, uint64_t user_data,
-              uint64_t addr, uint32_t expected, uint64_t timeout_ns)
+/* Queue a waiter of (p, addr) on s, pending in pd's form (the caller has
+ * linked nothing yet); c is the generic form's CALL, NULL for PARK. */
+static int wait_common(struct k_process *p, struct park_space *s,
+                       struct k_call *c, uint64_t user_data, uint64_t addr,
+                       uint32_t expected, uint64_t timeout_ns)
 {
-    struct park_space *s = (struct park_space *)obj;
     const uint32_t *word = park_word(p, addr);
     if (!word)
         return CAP_ERR_INVALID_PARAMS_BUFFER;
@@ -133,9 +172,19 @@ int park_wait(struct k_process *p, struct k_object *obj, uint64_t user_data,
     struct park_waiter *w = waiter_alloc();
     if (!w)
         return CAP_ERR_QUEUE_FULL;
-    k_memset(w, 0, sizeof *w);
-    k_pending_add_to(&w->pd, p, user_data, park_cancel);
-    k_obj_ref(obj);
+    /* Every field is set here (k_pending_add* sets pd's): a block clear
+     * of the recycled waiter costs more on this path than the stores. */
+    w->t.armed = false;
+    w->t.next = NULL;
+    w->next = NULL;
+    w->generic = false;
+    if (c) {
+        w->generic = true;
+        k_pending_add(&w->pd, c, park_cancel);
+    } else {
+        k_pending_add_to(&w->pd, p, user_data, park_cancel);
+    }
+    k_obj_ref(&s->obj);
     w->space = s;
     w->proc = p;
     w->addr = addr;
@@ -155,6 +204,13 @@ int park_wait(struct k_process *p, struct k_object *obj, uint64_t user_data,
     return K_CALL_PENDING;
 }
 
+int park_wait(struct k_process *p, struct k_object *obj, uint64_t user_data,
+              uint64_t addr, uint32_t expected, uint64_t timeout_ns)
+{
+    return wait_common(p, (struct park_space *)obj, NULL, user_data, addr,
+                       expected, timeout_ns);
+}
+
 /*
  * CAP_OP_UNPARK on space obj: wake up to count waiters of (p, addr), oldest
  * first. Returns the number woken or CAP_ERR_INVALID_PARAMS_BUFFER.
@@ -171,8 +227,7 @@ int park_wake(struct k_process *p, struct k_object *obj, uint64_t addr,
     while (w && (uint32_t)woken < count) {
         struct park_waiter *next = w->next;
         if (w->proc == p && w->addr == addr) {
-            k_pending_done(&w->pd, CAP_PARK_WOKEN);
-            waiter_free(w);
+            waiter_done(w, CAP_PARK_WOKEN);
             woken++;
         }
         w = next;
@@ -180,11 +235,49 @@ int park_wake(struct k_process *p, struct k_object *obj, uint64_t addr,
     return woken;
 }
 
+/*
+ * The generic form. Bad input gets an invalidArgument exception (an
+ * unaligned word, or one outside the caller's heap and stacks); any
+ * count is valid (it bounds the waiters woken). wait needs room for its
+ * result now, so the completion cannot fail for want of it later.
+ */
 static int park_call(struct k_object *obj, struct k_call *c)
 {
-    (void)obj;
-    return k_call_exception(c, K_EXC_UNIMPLEMENTED,
-                            "ParkSpace has no methods: use CAP_OP_PARK");
+    struct park_space *s = (struct park_space *)obj;
+    if (c->method_id > PARK_WAKE)
+        return k_call_exception(c, K_EXC_UNIMPLEMENTED,
+                                "ParkSpace has no such method (0 wait, "
+                                "1 wake)");
+    capnp_message m;
+    capnp_struct root;
+    int r = k_call_params(c, &m, &root);
+    if (r < 0)
+        return r;
+    uint64_t addr = capnp_get_u64(&root, 0, 0);
+    if (!park_word(c->proc, addr))
+        return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
+                                "ParkSpace: addr is not a 4-byte aligned "
+                                "word of the caller's heap or stacks");
+    capnp_builder b;
+    capnp_builder_init(&b, c->result, c->result_cap);
+    if (c->method_id == PARK_WAKE) {
+        r = park_wake(c->proc, obj, addr, capnp_get_u32(&root, 8, 0));
+        if (r < 0)
+            return r;
+        if (u32_result(&b, (uint32_t)r) != 0)
+            return CAP_ERR_INVALID_RESULT_BUFFER;
+        return k_call_result_end(c, &b);
+    }
+    if (u32_result(&b, CAP_PARK_MISMATCH) != 0)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    int len = k_call_result_end(c, &b);
+    if (len < 0)
+        return len;
+    r = wait_common(c->proc, s, c, c->user_data, addr,
+                    capnp_get_u32(&root, 8, 0), capnp_get_u64(&root, 16, 0));
+    if (r == CAP_PARK_MISMATCH)
+        return len; /* the {outcome = mismatch} just built */
+    return r;
 }
 
 static void park_destroy(struct k_object *obj)

@@ -20,7 +20,7 @@
 #define DEFAULT_ARENA (4u << 20)
 #define DEFAULT_SLOTS 256u
 #define DEFAULT_THREADS 8u
-#define MAX_THREADS 32u
+#define MAX_THREADS K_MAX_THREADS
 #define DEFAULT_STACK (128u << 10)
 #define MIN_STACK (16u << 10)
 
@@ -61,6 +61,7 @@ struct k_process *k_process_create(const struct k_process_opts *opts)
     }
     p->arena_size = arena;
     p->ring = (CapRing *)p->arena;
+    p->rs.page = p->ring;
     p->capset = (CapSetPage *)(p->arena + CAPOS_PAGE_SIZE);
     p->ring->hdr.sq_entries = CAP_SQ_ENTRIES;
     p->ring->hdr.cq_entries = CAP_CQ_ENTRIES;
@@ -180,8 +181,29 @@ void k_pending_add_to(struct k_pending *pd, struct k_process *p,
     pd->result_addr = 0;
     pd->result_len = 0;
     pd->cancel = cancel;
+    pd->ring = k_ring_current();
     pd->next = p->pending;
     p->pending = pd;
+}
+
+/*
+ * The thread owning ring r has exited (its process lives on): cancel the
+ * pending calls submitted on that ring, as process exit does for all of
+ * them. Nothing is posted.
+ */
+void k_pending_thread_exit(struct k_process *p, struct k_tref r)
+{
+    struct k_pending **pp = &p->pending;
+    while (*pp) {
+        struct k_pending *pd = *pp;
+        if (pd->ring.gen != r.gen || pd->ring.slot != r.slot) {
+            pp = &pd->next;
+            continue;
+        }
+        *pp = pd->next;
+        pd->next = NULL;
+        pd->cancel(pd);
+    }
 }
 
 static void pending_unlink(struct k_pending *pd)
@@ -201,7 +223,7 @@ void k_pending_done(struct k_pending *pd, int32_t result)
 {
     pending_unlink(pd);
     CapCqe cqe = {.user_data = pd->user_data, .result = result};
-    k_ring_post(pd->proc, &cqe);
+    k_ring_post_to(pd->proc, pd->ring, &cqe);
 }
 
 /*
@@ -217,11 +239,16 @@ void k_pending_done_result(struct k_pending *pd, const void *payload,
 {
     struct k_process *p = pd->proc;
     pending_unlink(pd);
+    if (!k_ring_resolve(p, pd->ring)) {
+        /* Its thread is gone: its buffer may be reused, write nothing. */
+        k_ring_stale_drop(p);
+        return;
+    }
     uint16_t none;
     int r = k_ring_deliver(p, pd->result_addr, pd->result_len, NULL, 0,
                            payload, len, NULL, 0, &none);
     CapCqe cqe = {.user_data = pd->user_data, .result = r};
-    k_ring_post(p, &cqe);
+    k_ring_post_to(p, pd->ring, &cqe);
 }
 
 /*
@@ -335,9 +362,17 @@ int k_process_check(const struct k_process *p)
     if (ct_check(&p->caps) != 0)
         return -1;
     uint32_t n = 0;
-    for (const struct k_thread *t = p->threads; t; t = t->proc_next)
-        if (t->state != KT_DEAD)
-            n++;
+    for (const struct k_thread *t = p->threads; t; t = t->proc_next) {
+        if (t->state == KT_DEAD)
+            continue;
+        n++;
+        /* A live thread is its slot's, with the slot's generation; its
+         * own ring never promises more than its CQ. */
+        if (t->stack_slot >= K_MAX_THREADS || p->tslot[t->stack_slot] != t ||
+            t->gen != p->tgen[t->stack_slot] || t->gen == 0 ||
+            (t->own_ring && t->ring.cq_reserved > CAP_CQ_ENTRIES))
+            return -1;
+    }
     if (n != p->nthreads)
         return -1;
     /* Only kernel-owned state: the ring header is user memory. */

@@ -8,6 +8,12 @@
  * (no double fetch). Every consumed SQE produces exactly one CQE; the CQ
  * slot for it is reserved before the SQE is consumed, so the CQ can never
  * overflow: when it is full the kernel stops consuming (docs/abi.md §4).
+ *
+ * A process has its process ring and each thread may have its own ring
+ * (docs/abi.md §16); everything here works on one ring state rs. An
+ * operation completed later records the ThreadRef of the ring it came
+ * from (k.sub_ref while it is dispatched) and is posted back there
+ * through k_ring_post_to, which drops it if that thread ring is gone.
  */
 #include "kmodel.h"
 
@@ -24,46 +30,60 @@ static void store_release(uint32_t *p, uint32_t v)
 /* CQ entries the user has not consumed yet, per the user's cq_head. An
  * impossible head (outside the last CQ_ENTRIES) is corruption: the CQ is
  * treated as full until the user repairs it. */
-static uint32_t cq_used(struct k_process *p)
+static uint32_t cq_used(struct k_ring_state *rs)
 {
-    uint32_t head = load_acquire(&p->ring->hdr.cq_head);
-    uint32_t used = p->rs.cq_tail - head;
+    uint32_t head = load_acquire(&rs->page->hdr.cq_head);
+    uint32_t used = rs->cq_tail - head;
     if (used > CAP_CQ_ENTRIES) {
-        p->rs.corrupt |= CAP_RING_F_CQ_CORRUPT;
-        p->ring->hdr.flags |= CAP_RING_F_CQ_CORRUPT;
+        rs->corrupt |= CAP_RING_F_CQ_CORRUPT;
+        rs->page->hdr.flags |= CAP_RING_F_CQ_CORRUPT;
         return CAP_CQ_ENTRIES;
     }
     return used;
 }
 
-uint32_t k_ring_cq_ready(struct k_process *p)
+static inline uint32_t cq_ready(struct k_process *p, struct k_ring_state *rs)
 {
     if (p->state != KP_ALIVE)
         return 0;
-    uint32_t used = p->rs.cq_tail - load_acquire(&p->ring->hdr.cq_head);
+    uint32_t used = rs->cq_tail - load_acquire(&rs->page->hdr.cq_head);
     return used > CAP_CQ_ENTRIES ? 0 : used;
 }
+
+uint32_t k_ring_cq_ready(struct k_process *p)
+{
+    return cq_ready(p, &p->rs);
+}
+
+/* A completion for a ring that is gone was dropped: count it. Its CQ
+ * reservation went with the ring (thread exit). */
+void k_ring_stale_drop(struct k_process *p)
+{
+    p->stale_drops++;
+    k.stats.stale_dropped++;
+}
+
 
 /*
  * Take the CQ slot reserved earlier for one completion: returns where to
  * write it, or NULL when p is dead (the CQE is dropped). Follow with
  * cq_publish.
  */
-static CapCqe *cq_claim(struct k_process *p)
+static inline CapCqe *cq_claim(struct k_process *p, struct k_ring_state *rs)
 {
-    K_ASSERT(p->rs.cq_reserved > 0, "CQE posted without a reservation");
-    p->rs.cq_reserved--;
+    K_ASSERT(rs->cq_reserved > 0, "CQE posted without a reservation");
+    rs->cq_reserved--;
     if (p->state != KP_ALIVE)
         return NULL;
-    return &p->ring->cq[p->rs.cq_tail & (CAP_CQ_ENTRIES - 1)];
+    return &rs->page->cq[rs->cq_tail & (CAP_CQ_ENTRIES - 1)];
 }
 
 /* Make the claimed CQE visible and wake the process's cap_enter waiter if
  * it now has enough. */
-static void cq_publish(struct k_process *p)
+static inline void cq_publish(struct k_process *p, struct k_ring_state *rs)
 {
     if (k.cfg.trace) {
-        const CapCqe *c = &p->ring->cq[p->rs.cq_tail & (CAP_CQ_ENTRIES - 1)];
+        const CapCqe *c = &rs->page->cq[rs->cq_tail & (CAP_CQ_ENTRIES - 1)];
         struct k_trace ev = {.sqe = false,
                              .pid = p->pid,
                              .tid = k.current ? k.current->tid : 0,
@@ -71,11 +91,11 @@ static void cq_publish(struct k_process *p)
                              .result = c->result};
         k.cfg.trace(&ev);
     }
-    p->rs.cq_tail++;
-    store_release(&p->ring->hdr.cq_tail, p->rs.cq_tail);
+    rs->cq_tail++;
+    store_release(&rs->page->hdr.cq_tail, rs->cq_tail);
     k.stats.cqes++;
-    struct k_thread *w = p->rs.waiter;
-    if (w && k_ring_cq_ready(p) >= p->rs.waiter_min)
+    struct k_thread *w = rs->waiter;
+    if (w && cq_ready(p, rs) >= rs->waiter_min)
         k_thread_wake(w);
 }
 
@@ -84,9 +104,10 @@ static void cq_publish(struct k_process *p)
  * a whole-struct copy of a CQE just built on the stack with narrower stores
  * stalls on store forwarding.
  */
-void k_ring_post(struct k_process *p, const CapCqe *cqe)
+static inline void post_cqe(struct k_process *p, struct k_ring_state *rs,
+                     const CapCqe *cqe)
 {
-    CapCqe *d = cq_claim(p);
+    CapCqe *d = cq_claim(p, rs);
     if (!d)
         return;
     d->user_data = cqe->user_data;
@@ -96,12 +117,32 @@ void k_ring_post(struct k_process *p, const CapCqe *cqe)
     d->call_id = cqe->call_id;
     d->reserved = 0;
     d->badge = cqe->badge;
-    cq_publish(p);
+    cq_publish(p, rs);
 }
 
-static void post_result(struct k_process *p, uint64_t user_data, int32_t r)
+/* Post on p's process ring. */
+void k_ring_post(struct k_process *p, const CapCqe *cqe)
 {
-    CapCqe *d = cq_claim(p);
+    post_cqe(p, &p->rs, cqe);
+}
+
+/* Post on the ring r names; returns false (and counts the drop) when it
+ * is a thread ring that no longer exists. */
+bool k_ring_post_to(struct k_process *p, struct k_tref r, const CapCqe *cqe)
+{
+    struct k_ring_state *rs = k_ring_resolve(p, r);
+    if (!rs) {
+        k_ring_stale_drop(p);
+        return false;
+    }
+    post_cqe(p, rs, cqe);
+    return true;
+}
+
+static void post_result(struct k_process *p, struct k_ring_state *rs,
+                        uint64_t user_data, int32_t r)
+{
+    CapCqe *d = cq_claim(p, rs);
     if (!d)
         return;
     d->user_data = user_data;
@@ -111,7 +152,7 @@ static void post_result(struct k_process *p, uint64_t user_data, int32_t r)
     d->call_id = 0;
     d->reserved = 0;
     d->badge = 0;
-    cq_publish(p);
+    cq_publish(p, rs);
 }
 
 /*
@@ -316,7 +357,7 @@ static int op_call(struct k_process *p, const CapSqe *s)
                           .result = r,
                           .flags = ncaps ? CAP_CQE_F_CAPS : 0,
                           .cap_count = ncaps};
-            k_ring_post(p, &cqe);
+            post_cqe(p, k.sub_rs, &cqe);
             r = K_CALL_PENDING;
         }
     }
@@ -416,7 +457,8 @@ static void trace_sqe(struct k_process *p, const CapSqe *s)
 }
 
 /* Validate and execute one copied SQE; posts its CQE now or later. */
-static void ring_dispatch(struct k_process *p, const CapSqe *s, bool zero_ok)
+static void ring_dispatch(struct k_process *p, struct k_ring_state *rs,
+                          const CapSqe *s, bool zero_ok)
 {
     if (k.cfg.trace)
         trace_sqe(p, s);
@@ -425,7 +467,7 @@ static void ring_dispatch(struct k_process *p, const CapSqe *s, bool zero_ok)
         (s->flags | s->cap_id | s->addr | s->len | s->method_id |
          s->xfer_cap_count | s->result_addr | s->result_len |
          s->call_id) == 0) {
-        post_result(p, s->user_data, 0);
+        post_result(p, rs, s->user_data, 0);
         return;
     }
     int r = sqe_check_common(s, zero_ok);
@@ -456,7 +498,7 @@ static void ring_dispatch(struct k_process *p, const CapSqe *s, bool zero_ok)
         }
     }
     if (r != K_CALL_PENDING)
-        post_result(p, s->user_data, r);
+        post_result(p, rs, s->user_data, r);
 }
 
 /*
@@ -466,22 +508,23 @@ static void ring_dispatch(struct k_process *p, const CapSqe *s, bool zero_ok)
  * sq_dropped, flagged in the header) and CAP_ERR_RING_CORRUPT returned.
  * Returns the number of SQEs consumed otherwise.
  */
-int k_ring_submit(struct k_process *p)
+static int ring_submit(struct k_process *p, struct k_ring_state *rs,
+                       struct k_tref ref)
 {
-    CapRingHeader *h = &p->ring->hdr;
+    CapRingHeader *h = &rs->page->hdr;
     /* Republish the kernel-owned indices the user may have scribbled. */
-    h->sq_head = p->rs.sq_head;
-    h->cq_tail = p->rs.cq_tail;
+    h->sq_head = rs->sq_head;
+    h->cq_tail = rs->cq_tail;
     h->sq_entries = CAP_SQ_ENTRIES;
     h->cq_entries = CAP_CQ_ENTRIES;
     uint32_t tail = load_acquire(&h->sq_tail);
-    uint32_t pending = tail - p->rs.sq_head;
+    uint32_t pending = tail - rs->sq_head;
     if (pending > CAP_SQ_ENTRIES) {
-        p->rs.sq_head = tail;
+        rs->sq_head = tail;
         store_release(&h->sq_head, tail);
         h->sq_dropped++;
         h->flags |= CAP_RING_F_SQ_CORRUPT;
-        p->rs.corrupt |= CAP_RING_F_SQ_CORRUPT;
+        rs->corrupt |= CAP_RING_F_SQ_CORRUPT;
         return CAP_ERR_RING_CORRUPT;
     }
     /* CQ room is computed once: the user cannot consume while the kernel
@@ -489,23 +532,57 @@ int k_ring_submit(struct k_process *p)
      * here or earlier, so room shrinks by exactly one per SQE. */
     if (pending == 0)
         return 0;
-    uint32_t used = cq_used(p);
-    uint32_t room = CAP_CQ_ENTRIES - used > p->rs.cq_reserved
-                        ? CAP_CQ_ENTRIES - used - p->rs.cq_reserved
+    uint32_t used = cq_used(rs);
+    uint32_t room = CAP_CQ_ENTRIES - used > rs->cq_reserved
+                        ? CAP_CQ_ENTRIES - used - rs->cq_reserved
                         : 0;
     uint32_t n = 0;
-    while (p->rs.sq_head != tail && n < room && p->state == KP_ALIVE) {
-        p->rs.cq_reserved++;
+    k.sub_rs = rs;
+    k.sub_ref = ref;
+    while (rs->sq_head != tail && n < room && p->state == KP_ALIVE) {
+        rs->cq_reserved++;
         CapSqe sqe;
         bool zero_ok = sqe_fetch(
-            &sqe, &p->ring->sq[p->rs.sq_head & (CAP_SQ_ENTRIES - 1)]);
-        p->rs.sq_head++;
+            &sqe, &rs->page->sq[rs->sq_head & (CAP_SQ_ENTRIES - 1)]);
+        rs->sq_head++;
         k.stats.sqes++; /* before dispatch: ThreadControl.exit never returns */
-        ring_dispatch(p, &sqe, zero_ok);
+        ring_dispatch(p, rs, &sqe, zero_ok);
         n++;
     }
-    store_release(&h->sq_head, p->rs.sq_head);
+    /* Outside dispatch, completions record the process ring. */
+    k.sub_rs = NULL;
+    k.sub_ref = (struct k_tref){0, 0};
+    store_release(&h->sq_head, rs->sq_head);
     return (int)n;
+}
+
+int k_ring_submit(struct k_process *p)
+{
+    return ring_submit(p, &p->rs, (struct k_tref){0, 0});
+}
+
+/* Submit thread t's own ring from the host context (tests): as
+ * k_ring_submit. CAP_ERR_INVOKE_FAILED when t has no ring. */
+int k_ring_submit_thread(struct k_thread *t)
+{
+    if (!t->own_ring || t->proc->state != KP_ALIVE)
+        return CAP_ERR_INVOKE_FAILED;
+    return ring_submit(t->proc, &t->ring, k_thread_ref(t));
+}
+
+/*
+ * The SQE being dispatched will never complete (ThreadControl.exit): give
+ * back its CQ reservation and publish the consumed SQ head, since the
+ * submit loop does not return to its thread.
+ */
+void k_ring_abandon_current(void)
+{
+    struct k_ring_state *rs = k.sub_rs;
+    K_ASSERT(rs && rs->cq_reserved > 0, "abandon without a CQ slot");
+    rs->cq_reserved--;
+    store_release(&rs->page->hdr.sq_head, rs->sq_head);
+    k.sub_rs = NULL;
+    k.sub_ref = (struct k_tref){0, 0};
 }
 
 /*
@@ -516,22 +593,23 @@ int k_ring_submit(struct k_process *p)
  * above the CQ size), CAP_ERR_RING_BUSY (another thread waits),
  * CAP_ERR_RING_CORRUPT (indices were corrupt; see the header flags).
  */
-int k_cap_enter(struct k_process *p, uint32_t min_complete,
-                uint64_t timeout_ns)
+static int cap_enter(struct k_process *p, struct k_ring_state *rs,
+                     struct k_tref ref, uint32_t min_complete,
+                     uint64_t timeout_ns)
 {
     if (p->state != KP_ALIVE)
         return CAP_ERR_INVOKE_FAILED;
     if (min_complete > CAP_CQ_ENTRIES)
         return CAP_ERR_INVALID_REQUEST;
-    p->rs.corrupt = 0;
-    int r = k_ring_submit(p);
-    if (r == CAP_ERR_RING_CORRUPT || p->rs.corrupt)
+    rs->corrupt = 0;
+    int r = ring_submit(p, rs, ref);
+    if (r == CAP_ERR_RING_CORRUPT || rs->corrupt)
         return CAP_ERR_RING_CORRUPT;
-    uint32_t ready = k_ring_cq_ready(p);
+    uint32_t ready = cq_ready(p, rs);
     struct k_thread *t = k.current;
     if (ready >= min_complete || timeout_ns == 0 || !t || t->proc != p)
         return (int)ready;
-    if (p->rs.waiter) {
+    if (rs->waiter) {
         /* Hosted threads are fibers: a thread retrying on RING_BUSY would
          * never be preempted as on metal, so let the others run first. */
         k_sched_yield();
@@ -543,24 +621,36 @@ int k_cap_enter(struct k_process *p, uint32_t min_complete,
         deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX
                                                  : now + timeout_ns;
     }
-    p->rs.waiter = t;
-    p->rs.waiter_min = min_complete;
+    rs->waiter = t;
+    rs->waiter_min = min_complete;
     for (;;) {
         enum k_wake w = k_thread_wait(deadline);
-        ready = k_ring_cq_ready(p);
+        ready = cq_ready(p, rs);
         if (ready >= min_complete || w == K_WAKE_TIMEOUT ||
             p->state != KP_ALIVE)
             break;
     }
-    if (p->rs.waiter == t)
-        p->rs.waiter = NULL;
+    if (rs->waiter == t)
+        rs->waiter = NULL;
     return (int)ready;
 }
 
+int k_cap_enter(struct k_process *p, uint32_t min_complete,
+                uint64_t timeout_ns)
+{
+    return cap_enter(p, &p->rs, (struct k_tref){0, 0}, min_complete,
+                     timeout_ns);
+}
+
+/* cap_enter of the calling thread: on its own ring if it has one, else on
+ * its process ring (docs/abi.md §16). */
 int k_sys_cap_enter(uint32_t min_complete, uint64_t timeout_ns)
 {
     struct k_thread *t = k.current;
     if (!t)
         return CAP_ERR_INVALID_REQUEST;
+    if (t->own_ring)
+        return cap_enter(t->proc, &t->ring, k_thread_ref(t), min_complete,
+                         timeout_ns);
     return k_cap_enter(t->proc, min_complete, timeout_ns);
 }

@@ -53,7 +53,12 @@ int k_thread_create(struct k_process *p, void (*entry)(void *), void *arg,
         return CAP_ERR_INVOKE_FAILED;
     }
     t->tid = k.next_tid++;
-    t->gen = 1;
+    /* The slot's generation names this thread in ThreadRefs; 0 is the
+     * process ring's, so it is skipped when the counter wraps. */
+    if (++p->tgen[slot] == 0)
+        p->tgen[slot] = 1;
+    t->gen = p->tgen[slot];
+    p->tslot[slot] = t;
     t->proc = p;
     t->stack_slot = slot;
     t->entry = entry;
@@ -91,6 +96,21 @@ static void thread_retire(struct k_thread *t)
     k_timer_cancel(&t->timer);
     if (p->rs.waiter == t)
         p->rs.waiter = NULL;
+    if (t->own_ring) {
+        /* The ring goes with the thread: its pending kernel calls and
+         * receives are withdrawn now (a live process only; process exit
+         * does all of them), completions still owed to it later find the
+         * ThreadRef stale and are dropped (docs/abi.md §16). */
+        t->own_ring = false;
+        t->ring.waiter = NULL;
+        t->ring.cq_reserved = 0;
+        if (p->state == KP_ALIVE) {
+            struct k_tref r = k_thread_ref(t);
+            k_pending_thread_exit(p, r);
+            ep_thread_exit(p, r);
+        }
+    }
+    p->tslot[t->stack_slot] = NULL;
     if (t->handle)
         threadcap_thread_exit(t); /* its ThreadHandle's join */
     t->state = KT_DEAD;
@@ -98,6 +118,44 @@ static void thread_retire(struct k_thread *t)
     k.dead = t;
     p->nthreads--;
     k.stats.threads_live--;
+}
+
+/* t's ThreadRef: its slot and that slot's generation. */
+struct k_tref k_thread_ref(const struct k_thread *t)
+{
+    return (struct k_tref){t->stack_slot, t->gen};
+}
+
+/*
+ * Give t its own ring in the page at user address vaddr (docs/abi.md
+ * §15): page aligned, in the buffer area of t's process, and not the page
+ * of another thread's ring. The ring starts empty (the kernel resets the
+ * header); from then on t's cap_enter uses it. Returns 0 or
+ * CAP_ERR_INVALID_REQUEST (t already has one, or t is dead) /
+ * CAP_ERR_INVALID_RESULT_BUFFER (a bad page).
+ */
+int k_thread_attach_ring(struct k_thread *t, uint64_t vaddr)
+{
+    struct k_process *p = t->proc;
+    if (t->own_ring || t->state == KT_DEAD || p->state != KP_ALIVE)
+        return CAP_ERR_INVALID_REQUEST;
+    if (vaddr & (CAPOS_PAGE_SIZE - 1))
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    CapRing *page = k_user_buf(p, vaddr, sizeof(CapRing));
+    if (!page)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    for (uint32_t i = 0; i < K_MAX_THREADS; i++) {
+        const struct k_thread *o = p->tslot[i];
+        if (o && o->own_ring && o->ring.page == page)
+            return CAP_ERR_INVALID_RESULT_BUFFER;
+    }
+    k_memset(&page->hdr, 0, sizeof page->hdr);
+    page->hdr.sq_entries = CAP_SQ_ENTRIES;
+    page->hdr.cq_entries = CAP_CQ_ENTRIES;
+    k_memset(&t->ring, 0, sizeof t->ring);
+    t->ring.page = page;
+    t->own_ring = true;
+    return 0;
 }
 
 /* Kill a thread that is not the current one (process exit). */

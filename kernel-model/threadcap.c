@@ -5,7 +5,9 @@
  * Methods (schema/capos.capnp; method names and ordinals capos-sim
  * choices, upstream names only the interfaces):
  * ThreadSpawner (kernel source threadSpawner, non-transferable):
- *   @0 spawn (entry, arg, stackSize) -> (thread)  result cap 0: the handle
+ *   @0 spawn (entry, arg, stackSize, ring, fsBase) -> (thread)
+ *      result cap 0: the handle; ring != 0 gives the thread its own ring
+ *      in that page (docs/abi.md §16), fsBase is its initial FS base
  * ThreadHandle (a result cap of spawn, non-transferable):
  *   @0 join () -> (exitCode)   pending until the thread exits; one join
  * ThreadControl (kernel source threadControl, non-transferable):
@@ -32,13 +34,16 @@
 
 /* Field positions from `capnp compile -ocapnp schema/capos.capnp`;
  * test_threadcap builds the messages with the generated code.
- * ThreadSpawner.spawn$Params: entry u64 @0, arg u64 @8, stackSize u32 @16;
+ * ThreadSpawner.spawn$Params: entry u64 @0, arg u64 @8, stackSize u32 @16,
+ * ring u64 @24, fsBase u64 @32;
  * $Results: thread ptr0. join$Results: exitCode i64 @0.
  * ThreadControl.exit$Params: exitCode i64 @0; setFsBase$Params: base u64
  * @0; getFsBase$Results: base u64 @0. */
 #define SP_ENTRY_OFF 0
 #define SP_ARG_OFF 8
 #define SP_STACK_OFF 16
+#define SP_RING_OFF 24
+#define SP_FS_OFF 32
 
 enum { SPAWNER_SPAWN = 0 };
 enum { HANDLE_JOIN = 0 };
@@ -87,6 +92,8 @@ static int spawn(struct thread_spawner *sp, struct k_call *c)
     uint64_t entry = capnp_get_u64(&root, SP_ENTRY_OFF, 0);
     uint64_t arg = capnp_get_u64(&root, SP_ARG_OFF, 0);
     uint32_t stack = capnp_get_u32(&root, SP_STACK_OFF, 0);
+    uint64_t ring = capnp_get_u64(&root, SP_RING_OFF, 0);
+    uint64_t fs = capnp_get_u64(&root, SP_FS_OFF, 0);
     if (entry == 0)
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "ThreadSpawner.spawn: entry is not an "
@@ -95,6 +102,18 @@ static int spawn(struct thread_spawner *sp, struct k_call *c)
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "ThreadSpawner.spawn: stackSize is larger "
                                 "than the process's thread stack slot");
+    if (ring && ((ring & (CAPOS_PAGE_SIZE - 1)) ||
+                 !k_user_buf(p, ring, sizeof(CapRing))))
+        return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
+                                "ThreadSpawner.spawn: ring is not a "
+                                "page-aligned page of the process heap");
+    for (uint32_t i = 0; ring && i < K_MAX_THREADS; i++) {
+        const struct k_thread *o = p->tslot[i];
+        if (o && o->own_ring && k_user_vaddr(p, o->ring.page) == ring)
+            return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
+                                    "ThreadSpawner.spawn: ring is another "
+                                    "thread's ring page");
+    }
     if (p->nthreads >= p->max_threads)
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "ThreadSpawner.spawn: the process has "
@@ -130,6 +149,12 @@ static int spawn(struct thread_spawner *sp, struct k_call *c)
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "ThreadSpawner.spawn: no thread slot or "
                                 "kernel memory free; retry later");
+    }
+    t->fs_base = fs;
+    if (ring) {
+        /* Checked above; nothing between can make it fail. */
+        int a = k_thread_attach_ring(t, ring);
+        K_ASSERT(a == 0, "spawn: checked ring refused");
     }
     h->thread = t;
     t->handle = h;
@@ -173,12 +198,14 @@ static int join_result(capnp_builder *b, int64_t code)
     return r;
 }
 
-/* The process exited with the join pending: drop it (no CQE). */
+/* The process, or the thread whose own ring the join was submitted on,
+ * exited with the join pending: drop it (no CQE). */
 static void join_cancel(struct k_pending *pd)
 {
     struct thread_join *w = (struct thread_join *)pd;
     struct thread_handle *h = w->h;
     h->join = NULL;
+    h->joined = false; /* withdrawn (its thread exited): join again */
     port_free(w);
     k_obj_unref(&h->obj);
 }
@@ -280,12 +307,12 @@ static const struct k_object_ops handle_ops = {
 
 /*
  * ThreadControl.exit: end the calling thread, the one in cap_enter that
- * consumed this SQE (the ring is process-wide: a runtime must submit a
- * thread's exit from that thread). The call never completes: its CQ
- * reservation is released, the caps transferred with it roll back, and
- * the consumed SQE head is published, since the submit loop never
- * returns to this thread. Exiting the last thread ends the process with
- * status 0 (thread.c).
+ * consumed this SQE (on the process ring a runtime must submit a thread's
+ * exit from that thread). The call never completes: its CQ reservation
+ * (on the ring it came from) is released, the caps transferred with it
+ * roll back, and the consumed SQE head is published, since the submit
+ * loop never returns to this thread. Exiting the last thread ends the
+ * process with status 0 (thread.c).
  */
 static _Noreturn void control_exit(struct k_call *c, struct k_thread *t,
                                    int64_t code)
@@ -294,9 +321,7 @@ static _Noreturn void control_exit(struct k_call *c, struct k_thread *t,
     t->exit_code = code;
     xfer_abort(p, c->xfer, c->nxfer);
     c->nxfer = 0;
-    K_ASSERT(p->rs.cq_reserved > 0, "ThreadControl.exit without a CQ slot");
-    p->rs.cq_reserved--;
-    __atomic_store_n(&p->ring->hdr.sq_head, p->rs.sq_head, __ATOMIC_RELEASE);
+    k_ring_abandon_current();
     k_thread_exit();
 }
 

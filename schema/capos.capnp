@@ -115,8 +115,17 @@ interface ClientEndpoint @0xd6f0a8b1c4e27a11 {
 }
 
 interface ParkSpace @0xbbb79d6f1e5756ad {
-  # Marker (upstream): authorises CAP_OP_PARK / CAP_OP_UNPARK on words of
-  # the holder's own address space. Operations are ring opcodes, not methods.
+  # Authorises wait/wake on 32-bit words of the holder's own address space
+  # (upstream). The compact form is the CAP_OP_PARK / CAP_OP_UNPARK ring
+  # opcodes; these methods are the generic form of the same operations
+  # (docs/abi.md §14.1; method names and ordinals a capos-sim choice).
+  wait @0 (addr :UInt64, expected :UInt32, timeoutNs :UInt64)
+       -> (outcome :UInt32);
+  # Park the caller on the word at addr (4-byte aligned, in the heap or
+  # stacks) while it holds expected; timeoutNs 0 waits without limit.
+  # outcome: 0 woken, 1 the word differed, 2 timed out (CAP_PARK_*).
+  wake @1 (addr :UInt64, count :UInt32) -> (woken :UInt32);
+  # Wake up to count waiters of the word, oldest first.
 }
 
 # ===========================================================================
@@ -170,12 +179,15 @@ const killedExitCode :Int64 = -9;
 interface ThreadSpawner @0xafe00da4c1192000 {
   # Creates threads in the holder's own process (upstream name; method a
   # capos-sim choice).
-  spawn @0 (entry :UInt64, arg :UInt64, stackSize :UInt32)
+  spawn @0 (entry :UInt64, arg :UInt64, stackSize :UInt32, ring :UInt64,
+            fsBase :UInt64)
         -> (thread :ThreadHandle);
   # Start a thread at entry(arg). Hosted, entry is the address of a
   # `void (*)(void *)` in the service's code; on bare metal a user virtual
   # address. The kernel carves the stack (stackSize bytes, 0 = default)
-  # from the process arena.
+  # from the process arena. ring, when not 0, is the user address of a
+  # page-aligned heap page that becomes the thread's own capability ring
+  # (docs/abi.md §16); fsBase is the thread's initial FS base.
 }
 
 interface ThreadHandle @0x96b0e57ff3d75c05 {

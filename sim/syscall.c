@@ -61,3 +61,12 @@ uint64_t capos_user_vaddr(const void *ptr)
 
     return p != NULL ? k_user_vaddr(p, ptr) : 0;
 }
+
+/* The calling thread's FS base as the model recorded it (0 outside a
+ * thread); see syscall.h. */
+uint64_t capos_fs_base(void)
+{
+    struct k_thread *t = k_current();
+
+    return t != NULL ? t->fs_base : 0;
+}

@@ -17,8 +17,8 @@
  * campaigns, not written here; leave them.
  *
  * Each seed is one fuzzer input: A's ring page (with the harness script at
- * CAP_RING_END), A's heap, and optionally B's ring page and heap, 4 KiB
- * each, in that order; trailing zero bytes are not written (the fuzzer
+ * CAP_RING_END), A's heap, and optionally B's ring page and heap and the
+ * own ring page of A's thread T, 4 KiB each, in that order; trailing zero bytes are not written (the fuzzer
  * zero-pads). The layout and the script's step format are documented at
  * the top of tests/fuzz/ring_dispatch.c; the constants below must match it.
  *
@@ -58,7 +58,7 @@
 
 /* The harness's input layout and script format. */
 #define CHUNK 0x1000u
-#define INPUT_MAX 0x4000u
+#define INPUT_MAX 0x5000u
 #define SCRIPT_OFF CAP_RING_END
 #define SCRIPT_MAX 16u
 #define OP_B 0x01u
@@ -68,9 +68,11 @@
 #define OP_EXIT 0x10u
 #define OP_NO_ENTER 0x20u
 #define OP_PLAIN 0x40u
+#define OP_THREAD 0x80u
 
 #define PA 0 /* process A */
 #define PB 1 /* process B */
+#define PT 2 /* thread T of A, on its own ring (SQE templates: A's heap) */
 
 #define NULL_CALL 0u
 #define NULL_ECHO 1u
@@ -92,7 +94,7 @@ static unsigned nfiles;
 
 static CapRing *ring_of(int pr)
 {
-    return (CapRing *)(in + (pr == PB ? 0x2000u : 0u));
+    return (CapRing *)(in + (pr == PT ? 0x4000u : pr == PB ? 0x2000u : 0u));
 }
 
 static uint8_t *heap_of(int pr)
@@ -914,6 +916,75 @@ static void seed_many_calls(void)
  * releases its own; B never receives. B's endpoint is destroyed when B
  * exits, here in k_shutdown (which exits B first).
  */
+/* ---- thread T's own ring ------------------------------------------------ */
+
+static void enter_t(void)
+{
+    step(OP_PLAIN | OP_THREAD, 0, 0, 0, 0, 0);
+}
+
+/* NOPs, a NullCap call and echo on T's ring, then more from templates;
+ * the process ring stays untouched. */
+static void seed_thread_ring(void)
+{
+    reset();
+    uint64_t p = put(PA, 0x400, "echo", 4);
+    push(PT, nop(1));
+    push(PT, call(A_NULL, NULL_CALL, 2, 0, 0, 0, 0, 0));
+    push(PT, call(A_NULL, NULL_ECHO, 3, p, 4, RES(0), 64, 0));
+    enter_t();
+    for (unsigned i = 0; i < 4; i++)
+        tmpl(PA, i, nop(10 + i));
+    step(OP_THREAD | OP_CONSUME_ALL | OP_LOAD, 4, 0, 0, 4, 0);
+    step(OP_THREAD | OP_CONSUME_ALL, 0, 0, 0, 0, 0);
+    enter_a();
+    emit("33_thread_ring");
+}
+
+/* T calls B's endpoint on its own ring; B receives it; T exits and a new
+ * thread takes its slot (and page); B's RETURN (with a cap) must be
+ * dropped, and the new thread's ring works. */
+static void seed_thread_stale_reply(void)
+{
+    reset();
+    uint64_t p = put(PA, 0x400, "late", 4);
+    push(PT, call(A_CLI_B, 1, 1, p, 4, RES(0), 64, 0));
+    push(PB, recv_(B_EP, 2, RES(1), RECV_BUF));
+    enter_b();
+    enter_t();
+    step(OP_THREAD | OP_EXIT, 0, 0, 0, 0, 0);
+    CapTransferDescriptor d = xd(B_NULL, CAP_XFER_COPY);
+    uint64_t bp = put_xfer(PB, 0x400, "reply", 5, &d, 1);
+    tmpl(PB, 0, ret(B_EP, 1, 3, bp, 5, 1, 0));
+    step(OP_B | OP_CONSUME_ALL | OP_LOAD, 1, 0, 0, 1, 0);
+    tmpl(PA, 0, nop(4));
+    step(OP_THREAD | OP_CONSUME_ALL | OP_LOAD, 1, 0, 0, 1, 0);
+    emit("34_thread_stale_reply");
+}
+
+/* T posts a RECV on A's endpoint, calls A's own endpoint (delivered into
+ * that RECV) and calls B's (queued, undelivered); T exits: the receive is
+ * gone, the undelivered call withdrawn; A then receives and returns. */
+static void seed_thread_exit_withdraws(void)
+{
+    reset();
+    uint64_t p = put(PA, 0x400, "x", 1);
+    push(PT, recv_(A_EP, 1, RES(0), RECV_BUF));
+    push(PT, call(A_CLI_A, 0, 2, p, 1, RES(1), 64, 0));
+    push(PT, call(A_CLI_B, 0, 3, p, 1, RES(2), 64, 0));
+    push(PT, call(A_CLI_A, 0, 4, p, 1, RES(3), 64, 0));
+    enter_t();
+    step(OP_THREAD | OP_EXIT, 0, 0, 0, 0, 0);
+    tmpl(PA, 0, recv_(A_EP, 5, RES(4), RECV_BUF));
+    tmpl(PA, 1, ret(A_EP, 1, 6, p, 1, 0, 0));
+    tmpl(PA, 2, ret(A_EP, 2, 7, p, 1, 0, 0));
+    step(OP_CONSUME_ALL | OP_LOAD, 3, 0, 0, 3, 0);
+    push(PB, recv_(B_EP, 8, RES(5), RECV_BUF));
+    enter_b();
+    step(OP_EXIT, 0, 0, 0, 0, 0);
+    emit("35_thread_exit_withdraws");
+}
+
 static void seed_peer_exit_with_own_client_queued(void)
 {
     reset();
@@ -982,6 +1053,9 @@ int main(int argc, char **argv)
     seed_many_calls();
     seed_peer_exit_with_own_client_queued();
     seed_close_with_own_client_queued();
+    seed_thread_ring();
+    seed_thread_stale_reply();
+    seed_thread_exit_withdraws();
     printf("gen-ring-corpus: wrote %u seeds to %s\n", nfiles, outdir);
     return 0;
 }

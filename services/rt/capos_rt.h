@@ -125,18 +125,51 @@ int capos_rt_call_capnp(capos_cap_t cap, uint16_t method,
 
 /*
  * Ring reactor bridge (docs/abi.md §4.4, one cap_enter waiter per
- * process). When the CapSet holds a ParkSpace named "park", several
- * threads of the process may use the calls above at once: the thread that
- * wins the runtime's drainer lock drains the CQ and waits in cap_enter,
- * routing each completion by user_data to the waiting thread's record in
- * a bounded table (CAPOS_RT_E_TOO_MANY past 16 waiters) or to the stash;
- * the others wait on their records. Without "park" the runtime is
- * single-threaded as before. capos_rt_park_space gives the ParkSpace (for
+ * process ring). When the CapSet holds a ParkSpace named "park", several
+ * threads sharing the process ring (CAPOS_RT_RING_BRIDGE below) may use
+ * the calls above at once: the thread that wins the runtime's drainer
+ * lock drains the CQ and waits in cap_enter, routing each completion by
+ * user_data to the waiting thread's record in a bounded table
+ * (CAPOS_RT_E_TOO_MANY past 16 waiters) or to the stash; the others wait
+ * on their records. Without "park" the runtime is single-threaded as
+ * before. capos_rt_park_space gives the ParkSpace (for
  * services/rt/sync.h) or CAPOS_RT_E_NOT_FOUND; capos_rt_bridge_busy
  * counts waits that found another thread draining.
  */
 int capos_rt_park_space(capos_cap_t *out);
 uint64_t capos_rt_bridge_busy(void);
+
+/*
+ * Threads and rings (docs/runtime.md). capos_rt_thread_spawn starts
+ * fn(arg) on a new thread of this process through the CapSet's
+ * ThreadSpawner (CAPOS_RT_E_NOT_FOUND without one). The ring mode, a
+ * runtime switch, says which ring the new thread uses:
+ *   CAPOS_RT_RING_PER_THREAD (default): its own ring (docs/abi.md §16);
+ *     the runtime owns the thread's FS base, which points at its record.
+ *     It submits and sleeps in cap_enter on that ring alone.
+ *   CAPOS_RT_RING_BRIDGE: the process ring, shared with its siblings
+ *     through the ring reactor bridge above (needs "park").
+ * The mode applies to threads spawned after it is set (set it from the
+ * main thread before spawning). The process ring uses the bridge only in
+ * bridge mode or while threads spawned onto it live; otherwise the main
+ * thread is its single user and waits there directly. join waits for
+ * the thread's exit, reports its exit code, and frees its record (and
+ * ring page); a thread never joined keeps them until the process ends. A
+ * second join of the same capos_thread_t is CAPOS_RT_E_NOT_FOUND.
+ */
+enum capos_rt_ring_mode {
+    CAPOS_RT_RING_BRIDGE = 1,
+    CAPOS_RT_RING_PER_THREAD = 2,
+};
+int capos_rt_set_ring_mode(enum capos_rt_ring_mode mode);
+enum capos_rt_ring_mode capos_rt_ring_mode(void);
+
+typedef struct capos_thread {
+    capos_cap_t handle; /* its ThreadHandle */
+    void *record;       /* runtime record (and ring page) */
+} capos_thread_t;
+int capos_rt_thread_spawn(void (*fn)(void *), void *arg, capos_thread_t *out);
+int capos_rt_thread_join(capos_thread_t *t, int64_t *exit_code);
 
 /* Console.writeLine(text) on a Console cap; the CQE result or an error
  * (services/rt/console.c). */

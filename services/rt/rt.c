@@ -8,9 +8,18 @@
  * cq_tail with acquire ordering, publishes sq_tail and cq_head with
  * release ordering, and never relies on the kernel-owned indices beyond
  * what the ABI promises (docs/abi.md §4).
+ *
+ * Rings (docs/runtime.md): the main thread uses the process ring; with a
+ * ParkSpace ("park"), threads spawned onto it in CAPOS_RT_RING_BRIDGE
+ * mode share it through the ring reactor bridge. Threads started with
+ * capos_rt_thread_spawn in CAPOS_RT_RING_PER_THREAD mode (the default)
+ * get their own ring from the kernel (docs/abi.md §16) and a runtime
+ * thread record that their FS base points at; they submit and wait on
+ * their own ring, sleeping in cap_enter, with no bridge involved.
  */
 #include "capos_rt.h"
 
+#include "capos.capnp.h"
 #include "capos/capnp.h"
 
 #define RT_MAGIC 0x43525453u /* "STRC" */
@@ -45,14 +54,34 @@ struct capos_capset {
     CapSetPage page;
 };
 
+/* One ring as the runtime drives it: the page, our SQ producer index and
+ * the completions nobody has claimed yet. */
+struct rt_ring {
+    CapRing *ring;
+    uint32_t sq_tail;
+    uint32_t nstash;
+    CapCqe stash[RT_STASH];
+};
+
+#define RT_THREAD_MAGIC 0x44524854u /* "THRD" */
+
+/* A thread started by capos_rt_thread_spawn: its FS base points here. The
+ * block also holds the thread's ring page (page aligned inside it). */
+struct rt_thread {
+    uint32_t magic;
+    uint32_t bridged; /* shares the process ring (bridge mode) */
+    void (*fn)(void *);
+    void *arg;
+    struct rt_ring r;
+};
+
 struct rt_state {
     uint32_t magic;
-    uint32_t sq_tail; /* our producer index */
+    uint32_t mode; /* enum capos_rt_ring_mode */
     uint64_t next_tag;
-    CapRing *ring;
+    struct rt_ring pr; /* the process ring */
     const CapSetPage *capset;
-    CapCqe stash[RT_STASH]; /* completions nobody has claimed yet */
-    uint32_t nstash;
+    uint32_t spawner_cap; /* ThreadSpawner from the CapSet (0: none) */
     uint32_t nreleases;
     uint32_t releases[RT_RELEASES];
     uint8_t *heap_lo, *heap_hi; /* allocator arena after this struct */
@@ -66,6 +95,7 @@ struct rt_state {
     uint32_t park_cap;
     uint32_t multi;
     uint32_t drainer;
+    uint32_t bridged; /* live threads spawned onto the process ring */
     uint64_t bridge_busy; /* RING_BUSY retries of non-drainers (stats) */
     struct rt_waiter waiters[RT_WAITERS];
 };
@@ -89,9 +119,11 @@ static void rt_init(void)
     struct rt_state *s = (struct rt_state *)heap;
     __builtin_memset(s, 0, sizeof *s);
     s->magic = RT_MAGIC;
-    s->ring = capos_user_ptr(CAPOS_RING_VADDR);
+    s->mode = CAPOS_RT_RING_PER_THREAD;
+    s->pr.ring = capos_user_ptr(CAPOS_RING_VADDR);
     s->capset = cs;
-    s->sq_tail = __atomic_load_n(&s->ring->hdr.sq_tail, __ATOMIC_RELAXED);
+    s->pr.sq_tail = __atomic_load_n(&s->pr.ring->hdr.sq_tail,
+                                    __ATOMIC_RELAXED);
     s->next_tag = 1;
     s->heap_lo = heap + align16(sizeof *s);
     s->heap_hi = heap + cs->hdr.heap_size;
@@ -102,6 +134,27 @@ static void rt_init(void)
         s->park_cap = park.id;
         s->multi = 1;
     }
+    unsigned n = capos_capset_count((const capos_capset_t *)cs);
+    for (unsigned i = 0; i < n; i++) {
+        if (cs->entries[i].interface_id == CAPOS_THREAD_SPAWNER_INTERFACE_ID) {
+            s->spawner_cap = cs->entries[i].cap_id;
+            break;
+        }
+    }
+}
+
+/* The ring the calling thread submits on and waits on: its own when the
+ * runtime started it with one (its FS base names its record), else the
+ * process ring. */
+static struct rt_ring *cur_ring(struct rt_state *s)
+{
+    uint64_t fs = capos_fs_base();
+    if (fs) {
+        struct rt_thread *t = capos_user_ptr(fs);
+        if (t && t->magic == RT_THREAD_MAGIC && t->r.ring)
+            return &t->r;
+    }
+    return &s->pr;
 }
 
 _Noreturn void capos_rt_start(int (*main_fn)(capos_capset_t *))
@@ -156,9 +209,8 @@ int capos_capset_find(const capos_capset_t *caps, const char *name,
 
 /* ---- ring ------------------------------------------------------------- */
 
-uint64_t capos_rt_tag(void)
+static uint64_t rt_tag(struct rt_state *s)
 {
-    struct rt_state *s = rt();
     uint64_t t;
     do /* atomic: sibling threads tag concurrently; 0 is never a tag */
         t = __atomic_fetch_add(&s->next_tag, 1, __ATOMIC_RELAXED);
@@ -166,11 +218,16 @@ uint64_t capos_rt_tag(void)
     return t;
 }
 
+uint64_t capos_rt_tag(void)
+{
+    return rt_tag(rt());
+}
+
 /*
  * Write one SQE at our tail, field by field at natural widths (so the
  * kernel's field-wise fetch forwards from these stores), and publish it.
  */
-static void sq_put(struct rt_state *s, const CapSqe *v)
+static void sq_put(struct rt_ring *s, const CapSqe *v)
 {
     CapSqe *d = &s->ring->sq[s->sq_tail & (CAP_SQ_ENTRIES - 1)];
     d->opcode = v->opcode;
@@ -214,17 +271,29 @@ static bool route_to_waiter(struct rt_state *s, const CapCqe *c)
     return false;
 }
 
-/* Move every posted CQE to its waiter's record or into the stash; returns CAPOS_RT_E_TOO_MANY if it
+/* Whether ring q is shared through the bridge: the process ring of a
+ * process with "park", in bridge mode or with threads spawned onto it. In
+ * per-thread mode with none, the main thread is its only user. */
+static bool bridged(const struct rt_state *st, const struct rt_ring *q)
+{
+    return q == &st->pr && st->multi &&
+           (st->mode == CAPOS_RT_RING_BRIDGE ||
+            __atomic_load_n(&st->bridged, __ATOMIC_RELAXED) != 0);
+}
+
+/* Move every CQE posted on ring q to its waiter's record (the process
+ * ring's bridge) or into q's stash; returns CAPOS_RT_E_TOO_MANY if it
  * overflows (cannot happen while at most 32 operations are outstanding). */
-static int cq_drain(struct rt_state *s)
+static int cq_drain(struct rt_state *st, struct rt_ring *s)
 {
     CapRingHeader *h = &s->ring->hdr;
     uint32_t tail = __atomic_load_n(&h->cq_tail, __ATOMIC_ACQUIRE);
     uint32_t head = h->cq_head;
+    bool bridge = bridged(st, s);
     int r = 0;
     for (; head != tail; head++) {
         const CapCqe *c = &s->ring->cq[head & (CAP_CQ_ENTRIES - 1)];
-        if (route_to_waiter(s, c))
+        if (bridge && route_to_waiter(st, c))
             continue;
         if (s->nstash == RT_STASH) {
             r = CAPOS_RT_E_TOO_MANY;
@@ -236,7 +305,7 @@ static int cq_drain(struct rt_state *s)
     return r;
 }
 
-static bool stash_take(struct rt_state *s, uint64_t user_data, CapCqe *out)
+static bool stash_take(struct rt_ring *s, uint64_t user_data, CapCqe *out)
 {
     for (uint32_t i = 0; i < s->nstash; i++) {
         if (s->stash[i].user_data != user_data)
@@ -248,8 +317,8 @@ static bool stash_take(struct rt_state *s, uint64_t user_data, CapCqe *out)
     return false;
 }
 
-/* Room in the SQ: wait in the kernel until it has consumed enough. */
-static int sq_room(struct rt_state *s)
+/* Room in q's SQ: wait in the kernel until it has consumed enough. */
+static int sq_room(struct rt_state *st, struct rt_ring *s)
 {
     while (s->sq_tail - __atomic_load_n(&s->ring->hdr.sq_head,
                                         __ATOMIC_ACQUIRE) >=
@@ -257,14 +326,14 @@ static int sq_room(struct rt_state *s)
         int r = capos_cap_enter(0, 0);
         if (r < 0)
             return r;
-        if (cq_drain(s) < 0)
+        if (cq_drain(st, s) < 0)
             return CAPOS_RT_E_TOO_MANY;
         if (s->sq_tail - s->ring->hdr.sq_head >= CAP_SQ_ENTRIES) {
             /* The kernel stops consuming only when the CQ is full of
              * completions not drained yet, which cq_drain just did;
              * wait for one more to make progress. */
             r = capos_cap_enter(1, CAP_TIMEOUT_INFINITE);
-            if (r == CAP_ERR_RING_BUSY && s->multi)
+            if (r == CAP_ERR_RING_BUSY && bridged(st, s))
                 continue; /* a sibling waits there and drains */
             if (r < 0)
                 return r;
@@ -273,12 +342,12 @@ static int sq_room(struct rt_state *s)
     return 0;
 }
 
-static int flush_queued_releases(struct rt_state *s, uint64_t *first_tag,
-                                 uint32_t *count)
+static int flush_queued_releases(struct rt_state *s, struct rt_ring *q,
+                                 uint64_t *first_tag, uint32_t *count)
 {
     *count = 0;
     while (s->nreleases) {
-        int r = sq_room(s);
+        int r = sq_room(s, q);
         if (r < 0)
             return r;
         uint64_t tag = capos_rt_tag();
@@ -287,14 +356,14 @@ static int flush_queued_releases(struct rt_state *s, uint64_t *first_tag,
         CapSqe sqe = {.opcode = CAP_OP_RELEASE,
                       .cap_id = s->releases[--s->nreleases],
                       .user_data = tag};
-        sq_put(s, &sqe);
+        sq_put(q, &sqe);
         (*count)++;
     }
     return 0;
 }
 
 /* Release completions nobody waits for: drop them when they show up. */
-static void stash_drop_releases(struct rt_state *s, uint64_t first,
+static void stash_drop_releases(struct rt_ring *s, uint64_t first,
                                 uint32_t n)
 {
     for (uint32_t i = 0; i < s->nstash;) {
@@ -306,26 +375,37 @@ static void stash_drop_releases(struct rt_state *s, uint64_t first,
     }
 }
 
-int capos_rt_submit(const CapSqe *sqe)
+/* capos_rt_submit on ring q of state s (the public calls find both once
+ * per call: hosted, each lookup is a call into the simulator). */
+static int rt_submit(struct rt_state *s, struct rt_ring *q, const CapSqe *sqe)
 {
-    struct rt_state *s = rt();
     uint64_t first = 0;
     uint32_t n = 0;
-    int r = flush_queued_releases(s, &first, &n);
+    int r = flush_queued_releases(s, q, &first, &n);
     if (r == 0)
-        r = sq_room(s);
+        r = sq_room(s, q);
     if (r < 0)
         return r;
-    sq_put(s, sqe);
+    sq_put(q, sqe);
     if (n) {
         /* Let the kernel take the releases now so their completions do
          * not pile up; they are dropped from the stash when drained. */
         r = capos_cap_enter(0, 0);
-        cq_drain(s);
-        stash_drop_releases(s, first, n);
+        cq_drain(s, q);
+        stash_drop_releases(q, first, n);
     }
     return r < 0 ? r : 0;
 }
+
+int capos_rt_submit(const CapSqe *sqe)
+{
+    struct rt_state *s = rt();
+    return rt_submit(s, cur_ring(s), sqe);
+}
+
+static int rt_wait_any(struct rt_state *s, struct rt_ring *q,
+                       const uint64_t *tags, unsigned n, unsigned *which,
+                       CapCqe *out, uint64_t timeout_ns);
 
 int capos_rt_wait(uint64_t user_data, CapCqe *out, uint64_t timeout_ns)
 {
@@ -334,7 +414,7 @@ int capos_rt_wait(uint64_t user_data, CapCqe *out, uint64_t timeout_ns)
 }
 
 /* Take the stashed completion of the first of tags that has one. */
-static bool stash_take_any(struct rt_state *s, const uint64_t *tags,
+static bool stash_take_any(struct rt_ring *s, const uint64_t *tags,
                            unsigned n, unsigned *which, CapCqe *out)
 {
     for (unsigned i = 0; i < n; i++) {
@@ -392,20 +472,28 @@ int capos_rt_wait_any(const uint64_t *tags, unsigned n, unsigned *which,
                       CapCqe *out, uint64_t timeout_ns)
 {
     struct rt_state *s = rt();
-    if (!s->multi) {
-        /* Single-threaded: this thread is the only drainer. */
+    return rt_wait_any(s, cur_ring(s), tags, n, which, out, timeout_ns);
+}
+
+static int rt_wait_any(struct rt_state *s, struct rt_ring *q,
+                       const uint64_t *tags, unsigned n, unsigned *which,
+                       CapCqe *out, uint64_t timeout_ns)
+{
+    if (!bridged(s, q)) {
+        /* The thread's own ring, or a single-threaded process: this
+         * thread is the only drainer and sleeps in cap_enter. */
         for (;;) {
-            if (cq_drain(s) < 0)
+            if (cq_drain(s, q) < 0)
                 return CAPOS_RT_E_TOO_MANY;
-            if (stash_take_any(s, tags, n, which, out))
+            if (stash_take_any(q, tags, n, which, out))
                 return 0;
             int r = capos_cap_enter(1, timeout_ns);
             if (r == CAP_ERR_RING_BUSY || r == CAP_ERR_RING_CORRUPT ||
                 r == CAP_ERR_INVALID_REQUEST)
                 return r;
             if (r >= 0 && timeout_ns != CAP_TIMEOUT_INFINITE) {
-                cq_drain(s);
-                return stash_take_any(s, tags, n, which, out)
+                cq_drain(s, q);
+                return stash_take_any(q, tags, n, which, out)
                            ? 0
                            : CAPOS_RT_E_TIMEOUT;
             }
@@ -414,7 +502,7 @@ int capos_rt_wait_any(const uint64_t *tags, unsigned n, unsigned *which,
 
     /* Bridge: a completion drained before this wait sits in the stash;
      * later ones are routed to this thread's record by the drainer. */
-    if (stash_take_any(s, tags, n, which, out))
+    if (stash_take_any(q, tags, n, which, out))
         return 0;
     struct rt_waiter *w = waiter_get(s, tags, n);
     if (!w)
@@ -440,14 +528,14 @@ int capos_rt_wait_any(const uint64_t *tags, unsigned n, unsigned *which,
         /* The drainer: route everything posted, then wait for more. A
          * completion stashed before the record was registered is taken
          * here, under the lock. */
-        r = cq_drain(s) < 0 ? CAPOS_RT_E_TOO_MANY : 0;
+        r = cq_drain(s, q) < 0 ? CAPOS_RT_E_TOO_MANY : 0;
         if (r == 0 && !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE) &&
-            stash_take_any(s, tags, n, &w->which, &w->cqe))
+            stash_take_any(q, tags, n, &w->which, &w->cqe))
             __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
         if (r == 0 && !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
             r = capos_cap_enter(1, timeout_ns);
             if (r >= 0) {
-                int d = cq_drain(s);
+                int d = cq_drain(s, q);
                 r = d < 0 ? d : 0;
                 if (r == 0 && timeout_ns != CAP_TIMEOUT_INFINITE &&
                     !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE))
@@ -465,11 +553,15 @@ int capos_rt_wait_any(const uint64_t *tags, unsigned n, unsigned *which,
 
 int capos_rt_call(CapSqe *sqe, CapCqe *out)
 {
-    sqe->user_data = capos_rt_tag();
-    int r = capos_rt_submit(sqe);
+    struct rt_state *s = rt();
+    struct rt_ring *q = cur_ring(s);
+    sqe->user_data = rt_tag(s);
+    int r = rt_submit(s, q, sqe);
     if (r < 0)
         return r;
-    return capos_rt_wait(sqe->user_data, out, CAP_TIMEOUT_INFINITE);
+    unsigned which;
+    return rt_wait_any(s, q, &sqe->user_data, 1, &which, out,
+                       CAP_TIMEOUT_INFINITE);
 }
 
 int capos_rt_invoke(capos_cap_t cap, uint16_t method, const void *params,
@@ -538,7 +630,7 @@ int capos_rt_flush_releases(void)
     struct rt_state *s = rt();
     uint64_t first = 0;
     uint32_t n = 0;
-    if (flush_queued_releases(s, &first, &n) < 0 || n == 0)
+    if (flush_queued_releases(s, cur_ring(s), &first, &n) < 0 || n == 0)
         return 0;
     int refused = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -600,6 +692,124 @@ int capos_rt_park_space(capos_cap_t *out)
 uint64_t capos_rt_bridge_busy(void)
 {
     return rt()->bridge_busy;
+}
+
+int capos_rt_set_ring_mode(enum capos_rt_ring_mode mode)
+{
+    if (mode != CAPOS_RT_RING_BRIDGE && mode != CAPOS_RT_RING_PER_THREAD)
+        return CAP_ERR_INVALID_REQUEST;
+    rt()->mode = (uint32_t)mode;
+    return 0;
+}
+
+enum capos_rt_ring_mode capos_rt_ring_mode(void)
+{
+    return (enum capos_rt_ring_mode)rt()->mode;
+}
+
+/* ---- threads ---------------------------------------------------------- */
+
+/* Every runtime-started thread begins here: run fn(arg), then return,
+ * which ends the thread (the handle's join reports 0). */
+static void rt_thread_start(void *arg)
+{
+    /* arg is the record's user address (spawn passes it unchanged). */
+    struct rt_thread *t = capos_user_ptr((uint64_t)(uintptr_t)arg);
+    t->fn(t->arg);
+}
+
+int capos_rt_thread_spawn(void (*fn)(void *), void *arg, capos_thread_t *out)
+{
+    struct rt_state *s = rt();
+    if (!s->spawner_cap)
+        return CAPOS_RT_E_NOT_FOUND;
+    bool own = s->mode == CAPOS_RT_RING_PER_THREAD;
+    /* The record, and in per-thread mode a page-aligned ring page after
+     * it, in one heap block. */
+    size_t size = sizeof(struct rt_thread) + (own ? 2 * CAPOS_PAGE_SIZE : 0);
+    uint8_t *block = capos_alloc(size);
+    if (!block)
+        return CAPOS_RT_E_NO_MEMORY;
+    __builtin_memset(block, 0, sizeof(struct rt_thread));
+    struct rt_thread *t = (struct rt_thread *)block;
+    t->magic = RT_THREAD_MAGIC;
+    t->fn = fn;
+    t->arg = arg;
+    t->bridged = !own;
+    uint64_t ring_va = 0;
+    if (own) {
+        uint64_t va = capos_va(block + sizeof *t);
+        ring_va = (va + CAPOS_PAGE_SIZE - 1) & ~(uint64_t)(CAPOS_PAGE_SIZE - 1);
+        t->r.ring = capos_user_ptr(ring_va);
+    }
+    uint64_t params[8];
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, params, sizeof params);
+    capos_ThreadSpawner_spawn_Params_init_root(&b, &p);
+    capos_ThreadSpawner_spawn_Params_set_entry(
+        &p, (uint64_t)(uintptr_t)rt_thread_start);
+    capos_ThreadSpawner_spawn_Params_set_arg(&p, capos_va(t));
+    capos_ThreadSpawner_spawn_Params_set_ring(&p, ring_va);
+    capos_ThreadSpawner_spawn_Params_set_fsBase(&p, own ? capos_va(t) : 0);
+    uint64_t res[8];
+    capos_cap_t spawner = {s->spawner_cap, CAPOS_THREAD_SPAWNER_INTERFACE_ID};
+    CapCqe c;
+    size_t plen = 0;
+    /* A thread on the process ring is counted before it can run, so the
+     * bridge is engaged from its first wait. */
+    if (!own)
+        __atomic_fetch_add(&s->bridged, 1, __ATOMIC_RELAXED);
+    int r = capnp_finish(&b, &plen);
+    if (r == 0)
+        r = capos_rt_invoke(spawner, CAPOS_THREAD_SPAWNER_SPAWN_METHOD_ID,
+                            params, (uint32_t)plen, res, sizeof res, &c);
+    if (r >= 0 && c.cap_count != 1)
+        r = CAP_ERR_INVOKE_FAILED;
+    if (r < 0) {
+        if (!own)
+            __atomic_fetch_sub(&s->bridged, 1, __ATOMIC_RELAXED);
+        capos_free(block);
+        return r;
+    }
+    CapTransferResult rec;
+    __builtin_memcpy(&rec, (uint8_t *)res + CAP_ALIGN8((uint32_t)r),
+                     sizeof rec);
+    r = capos_rt_adopt(&rec, CAPOS_THREAD_HANDLE_INTERFACE_ID, &out->handle);
+    if (r < 0) {
+        /* Not a handle: the thread runs on detached; keep its record. */
+        return r;
+    }
+    out->record = block;
+    return 0;
+}
+
+int capos_rt_thread_join(capos_thread_t *t, int64_t *exit_code)
+{
+    if (!t->record)
+        return CAPOS_RT_E_NOT_FOUND; /* joined already */
+    uint64_t params[2] = {(uint64_t)1 << 32, 0}; /* an empty message */
+    uint64_t res[4];
+    CapCqe c;
+    int r = capos_rt_invoke(t->handle, CAPOS_THREAD_HANDLE_JOIN_METHOD_ID,
+                            params, sizeof params, res, sizeof res, &c);
+    if (r < 0)
+        return r;
+    capnp_message m;
+    capnp_struct root;
+    if (capnp_msg_init(&m, res, (size_t)r, NULL) != 0 ||
+        capnp_msg_root(&m, &root) != 0)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    if (exit_code)
+        *exit_code = capos_ThreadHandle_join_Results_get_exitCode(&root);
+    /* The thread is gone: its record and ring page are free again. */
+    struct rt_thread *rec = t->record;
+    if (rec->bridged)
+        __atomic_fetch_sub(&rt()->bridged, 1, __ATOMIC_RELAXED);
+    capos_rt_release(t->handle);
+    capos_free(t->record);
+    t->record = NULL;
+    return 0;
 }
 
 uint64_t capos_va(const void *p)

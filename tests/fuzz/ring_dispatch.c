@@ -23,6 +23,12 @@
  *                     transfer descriptors, SQE templates
  *   [0x2000, 0x3000)  B's ring page (copied only if the input reaches it)
  *   [0x3000, 0x4000)  B's heap (copied only if the input reaches it)
+ *   [0x4000, 0x5000)  the own ring page of thread T of A (below), copied
+ *                     whole (only if the input reaches it)
+ *
+ * A has one thread, T, which never runs; it has its own ring (docs/abi.md
+ * §16) in A's heap page at CAPOS_HEAP_VADDR + 0x8000 (past the result
+ * buffers the seeds use), driven from the host with k_ring_submit_thread.
  *
  * The harness script lives in A's ring page after the CQ (offset
  * CAP_RING_END = 0x840, which the kernel never reads): up to SCRIPT_MAX
@@ -38,8 +44,13 @@
  *          0x10  the target process exits (k_process_exit); no cap_enter
  *          0x20  no cap_enter in this step
  *          0x40  no effect (makes a plain "just enter" step non-zero)
+ *          0x80  target T's own ring (0x01 ignored; SQE templates still
+ *                come from A's heap); with 0x10, T exits instead and a
+ *                new thread takes its slot (next generation) with the
+ *                same ring page, so completions still owed to T must be
+ *                dropped, never reach the new thread
  *   then sq_tail += sq_adv (raw: more than 16 pending = corrupt), then
- *   k_cap_enter(target, min_complete, 0).
+ *   k_cap_enter(target, min_complete, 0) (T: k_ring_submit_thread).
  *
  * An empty script (first op 0) means: enter A, enter B, consume A's CQ and
  * enter A, consume B's CQ and enter B.
@@ -95,7 +106,9 @@
 #define OFF_A_HEAP 0x1000u
 #define OFF_B_RING 0x2000u
 #define OFF_B_HEAP 0x3000u
-#define INPUT_MAX 0x4000u
+#define OFF_T_RING 0x4000u
+#define INPUT_MAX 0x5000u
+#define T_RING_VADDR (CAPOS_HEAP_VADDR + 0x8000u)
 
 /* Script. */
 #define SCRIPT_OFF CAP_RING_END
@@ -107,6 +120,7 @@
 #define OP_EXIT 0x10u
 #define OP_NO_ENTER 0x20u
 #define OP_PLAIN 0x40u
+#define OP_THREAD 0x80u
 
 struct step {
     uint8_t op;
@@ -131,6 +145,15 @@ struct hproc {
 };
 
 static struct hproc procs[2];
+
+/* Thread T of A and what the harness tracks of its ring (reset when a
+ * new thread takes T's slot). */
+static struct {
+    struct k_thread *t; /* NULL once A has exited */
+    bool dirty;
+    uint32_t consumed;
+    uint32_t gen;
+} thr;
 static bool trace; /* RING_DISPATCH_TRACE set: print steps and CQEs */
 static struct k_object *ep_raw[2];    /* A's and B's raw endpoint */
 static struct k_object *ep_client[2]; /* their client facets */
@@ -220,6 +243,25 @@ static struct k_object *obj_of(struct k_process *p, uint32_t id)
     return s ? s->obj : NULL;
 }
 
+static void never_runs(void *arg)
+{
+    (void)arg;
+    abort();
+}
+
+/* A new thread T of a with its own ring at T_RING_VADDR. */
+static void thr_start(struct k_process *a)
+{
+    if (k_thread_create(a, never_runs, NULL, &thr.t) != 0 ||
+        k_thread_attach_ring(thr.t, T_RING_VADDR) != 0) {
+        fprintf(stderr, "ring_dispatch: setup: thread T with a ring failed\n");
+        abort();
+    }
+    thr.dirty = false;
+    thr.consumed = 0;
+    thr.gen = thr.t->gen;
+}
+
 /* Bring up the model and the two processes with their caps. */
 static void setup(void)
 {
@@ -254,6 +296,8 @@ static void setup(void)
     ep_raw[1] = obj_of(b, B_EP);
     ep_client[1] = obj_of(a, A_CLI_B);
     memset(procs, 0, sizeof procs);
+    memset(&thr, 0, sizeof thr);
+    thr_start(a);
     procs[0].p = a;
     procs[0].name = "A";
     procs[1].p = b;
@@ -287,15 +331,15 @@ static bool result_defined(int32_t r)
            (r >= CAP_ERR_RING_CORRUPT && r <= CAP_ERR_INVALID_REQUEST);
 }
 
-/* New CQEs since the last check are well formed. */
-static void check_new_cqes(struct hproc *h)
+/* New CQEs of ring rs since *seen_tail are well formed. */
+static void check_new_cqes(struct hproc *h, const struct k_ring_state *rs,
+                           uint32_t *seen_tail)
 {
-    struct k_process *p = h->p;
-    uint32_t n = p->rs.cq_tail - h->seen_tail;
-    uint32_t first = n > CAP_CQ_ENTRIES ? p->rs.cq_tail - CAP_CQ_ENTRIES
-                                        : h->seen_tail;
-    for (uint32_t i = first; i != p->rs.cq_tail; i++) {
-        const CapCqe *c = &p->ring->cq[i & (CAP_CQ_ENTRIES - 1)];
+    uint32_t n = rs->cq_tail - *seen_tail;
+    uint32_t first = n > CAP_CQ_ENTRIES ? rs->cq_tail - CAP_CQ_ENTRIES
+                                        : *seen_tail;
+    for (uint32_t i = first; i != rs->cq_tail; i++) {
+        const CapCqe *c = &rs->page->cq[i & (CAP_CQ_ENTRIES - 1)];
         if (trace)
             fprintf(stderr,
                     "  %s cqe #%u: user_data=%llu result=%d flags=%u "
@@ -317,7 +361,34 @@ static void check_new_cqes(struct hproc *h)
               "caps only delivered with success", h, c->cap_count, c->result);
         CHECK(c->reserved == 0, "CQE reserved is zero", h, c->reserved, 0);
     }
-    h->seen_tail = p->rs.cq_tail;
+    *seen_tail = rs->cq_tail;
+}
+
+/* Ring rs (header republished unless dirty, one CQE per consumed SQE,
+ * the CQ never over-promised, new CQEs well formed). */
+static void check_ring(struct hproc *h, const struct k_ring_state *rs,
+                       bool dirty, uint32_t consumed, uint32_t *seen_tail)
+{
+    if (!dirty) {
+        /* Since its last cap_enter the user has not touched the kernel's
+         * indices in the header: they must be the kernel's own. (Before
+         * that they are whatever the input put there.) */
+        CHECK(rs->page->hdr.sq_head == rs->sq_head,
+              "header sq_head republished", h, rs->page->hdr.sq_head,
+              rs->sq_head);
+        CHECK(rs->page->hdr.cq_tail == rs->cq_tail,
+              "header cq_tail published", h, rs->page->hdr.cq_tail,
+              rs->cq_tail);
+    }
+    CHECK(consumed == rs->cq_tail + rs->cq_reserved,
+          "one CQE (posted or reserved) per consumed SQE", h, consumed,
+          rs->cq_tail + rs->cq_reserved);
+    uint32_t used = rs->cq_tail - rs->page->hdr.cq_head;
+    if (used <= CAP_CQ_ENTRIES)
+        CHECK(used + rs->cq_reserved <= CAP_CQ_ENTRIES,
+              "unconsumed + promised CQEs fit the CQ", h, used,
+              rs->cq_reserved);
+    check_new_cqes(h, rs, seen_tail);
 }
 
 static void check_proc(struct hproc *h)
@@ -329,26 +400,27 @@ static void check_proc(struct hproc *h)
     }
     CHECK(k_process_check(p) == 0, "k_process_check", h, p->caps.live,
           p->rs.cq_reserved);
-    if (!h->dirty) {
-        /* Since its last cap_enter the user has not touched the kernel's
-         * indices in the header: they must be the kernel's own. (Before
-         * that they are whatever the input put there.) */
-        CHECK(p->ring->hdr.sq_head == p->rs.sq_head,
-              "header sq_head republished", h, p->ring->hdr.sq_head,
-              p->rs.sq_head);
-        CHECK(p->ring->hdr.cq_tail == p->rs.cq_tail,
-              "header cq_tail published", h, p->ring->hdr.cq_tail,
-              p->rs.cq_tail);
+    check_ring(h, &p->rs, h->dirty, h->consumed, &h->seen_tail);
+    if (h == &procs[0] && thr.t) {
+        CHECK(thr.t->own_ring && thr.t->gen == thr.gen &&
+                  k_ring_resolve(p, k_thread_ref(thr.t)) == &thr.t->ring,
+              "thread T's ring resolves to it", h, thr.t->gen, thr.gen);
+        /* T's page lies in A's buffer area, so results delivered to A
+         * may land on it: only the kernel's own state is checked, and
+         * the header right after T's own submit. */
+        const struct k_ring_state *rs = &thr.t->ring;
+        CHECK(thr.consumed == rs->cq_tail + rs->cq_reserved,
+              "T: one CQE (posted, reserved or dropped with a stale "
+              "ThreadRef) per consumed SQE",
+              h, thr.consumed, rs->cq_tail + rs->cq_reserved);
+        CHECK(rs->cq_reserved <= CAP_CQ_ENTRIES, "T: CQ not over-promised",
+              h, rs->cq_reserved, CAP_CQ_ENTRIES);
+        if (!thr.dirty)
+            CHECK(rs->page->hdr.sq_head == rs->sq_head &&
+                      rs->page->hdr.cq_tail == rs->cq_tail,
+                  "T: header indices republished", h, rs->sq_head,
+                  rs->cq_tail);
     }
-    CHECK(h->consumed == p->rs.cq_tail + p->rs.cq_reserved,
-          "one CQE (posted or reserved) per consumed SQE", h, h->consumed,
-          p->rs.cq_tail + p->rs.cq_reserved);
-    uint32_t used = p->rs.cq_tail - p->ring->hdr.cq_head;
-    if (used <= CAP_CQ_ENTRIES)
-        CHECK(used + p->rs.cq_reserved <= CAP_CQ_ENTRIES,
-              "unconsumed + promised CQEs fit the CQ", h, used,
-              p->rs.cq_reserved);
-    check_new_cqes(h);
 }
 
 /* Authority: what may sit in a slot, and reference counts that cover the
@@ -426,8 +498,8 @@ static void check_authority(void)
           NULL, k.stats.objects_live, nobj);
     CHECK(k.stats.processes_live == alive, "processes_live", NULL,
           k.stats.processes_live, alive);
-    CHECK(k.stats.threads_live == 0, "no threads", NULL,
-          k.stats.threads_live, 0);
+    CHECK(k.stats.threads_live == (thr.t ? 1u : 0u), "only thread T", NULL,
+          k.stats.threads_live, thr.t != NULL);
 }
 
 static void check_all(void)
@@ -498,8 +570,97 @@ static void enter(struct hproc *h, uint32_t min_complete)
     }
 }
 
+/* Submit T's ring from the host and check what it consumed. */
+static void enter_thread(void)
+{
+    struct k_ring_state *rs = &thr.t->ring;
+    uint32_t head0 = rs->sq_head;
+    uint32_t tail = rs->page->hdr.sq_tail;
+    uint32_t pending = tail - head0;
+    int r = k_ring_submit_thread(thr.t);
+    if (trace)
+        fprintf(stderr,
+                "step %u: submit(T gen %u): %d; consumed %u of %u; "
+                "cq_reserved %u; stale drops %llu\n",
+                step_no, thr.gen, r, rs->sq_head - head0, pending,
+                rs->cq_reserved, (unsigned long long)k.stats.stale_dropped);
+    struct hproc *h = &procs[0];
+    if (procs[0].p->state != KP_ALIVE || !thr.t->own_ring) {
+        /* A exited during the submit (ThreadControl is not granted, so
+         * T cannot exit by itself). */
+        CHECK(procs[0].p->state != KP_ALIVE, "T's ring gone only with A", h,
+              0, 0);
+        return;
+    }
+    thr.dirty = false;
+    if (pending > CAP_SQ_ENTRIES) {
+        CHECK(r == CAP_ERR_RING_CORRUPT, "T: SQ overrun reported", h, r,
+              CAP_ERR_RING_CORRUPT);
+        return;
+    }
+    uint32_t n = rs->sq_head - head0;
+    CHECK(r < 0 || (uint32_t)r == n, "T: submit returns the consumed count",
+          h, r, n);
+    CHECK(n <= pending, "T: consumed no more than was pending", h, n,
+          pending);
+    thr.consumed += n;
+}
+
+/* T exits; a new thread takes its slot and its ring page. */
+static void thread_exit_and_replace(void)
+{
+    struct k_process *a = procs[0].p;
+    struct k_tref old = k_thread_ref(thr.t);
+    if (trace)
+        fprintf(stderr, "step %u: T (gen %u) exits\n", step_no, thr.gen);
+    k_thread_kill(thr.t);
+    k_sched_reap();
+    CHECK(k_ring_resolve(a, old) == NULL, "an exited thread's ring is gone",
+          &procs[0], old.slot, old.gen);
+    thr_start(a);
+    CHECK(k_thread_ref(thr.t).slot == old.slot &&
+              k_thread_ref(thr.t).gen != old.gen,
+          "the new thread reuses the slot with a new generation",
+          &procs[0], thr.gen, old.gen);
+    CHECK(k_ring_resolve(a, old) == NULL, "the old ThreadRef stays stale",
+          &procs[0], old.slot, old.gen);
+}
+
+static void run_thread_step(const struct step *st)
+{
+    if (!thr.t || procs[0].p->state != KP_ALIVE)
+        return;
+    if (st->op & OP_EXIT) {
+        thread_exit_and_replace();
+        return;
+    }
+    struct k_process *a = procs[0].p;
+    struct k_ring_state *rs = &thr.t->ring;
+    CapRingHeader *hdr = &rs->page->hdr;
+    if (st->op & OP_CONSUME_ALL)
+        hdr->cq_head = rs->cq_tail;
+    if (st->op & OP_CQ_ADV)
+        hdr->cq_head += st->cq_adv;
+    if (st->op & OP_LOAD) {
+        uint32_t n = st->nload < CAP_SQ_ENTRIES ? st->nload : CAP_SQ_ENTRIES;
+        const CapSqe *src = k_user_ptr(
+            a, CAPOS_HEAP_VADDR + (uint64_t)st->load_idx * SQE_SIZE,
+            (uint64_t)n * SQE_SIZE);
+        for (uint32_t i = 0; src && i < n; i++)
+            rs->page->sq[(hdr->sq_tail + i) & (CAP_SQ_ENTRIES - 1)] = src[i];
+    }
+    hdr->sq_tail += st->sq_adv;
+    if (!(st->op & OP_NO_ENTER))
+        enter_thread();
+}
+
 static void run_step(const struct step *st)
 {
+    if (st->op & OP_THREAD) {
+        run_thread_step(st);
+        return;
+    }
+    thr.dirty = true; /* A's results may land on T's page */
     struct hproc *h = &procs[st->op & OP_B ? 1 : 0];
     struct k_process *p = h->p;
     CapRingHeader *hdr = &p->ring->hdr;
@@ -507,6 +668,10 @@ static void run_step(const struct step *st)
         if (trace)
             fprintf(stderr, "step %u: %s exits\n", step_no, h->name);
         k_process_exit(p, 1);
+        if (h == &procs[0]) {
+            k_sched_reap();
+            thr.t = NULL; /* killed with A */
+        }
         return;
     }
     if (st->op & OP_CONSUME_ALL)
@@ -548,6 +713,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (load_chunk(b, CAPOS_RING_VADDR, data, size, OFF_B_RING))
         procs[1].dirty = true;
     load_chunk(b, CAPOS_HEAP_VADDR, data, size, OFF_B_HEAP);
+    if (load_chunk(a, T_RING_VADDR, data, size, OFF_T_RING))
+        thr.dirty = true;
     check_all();
 
     /* The script is read from the input, not from the ring page: the

@@ -1,14 +1,16 @@
 /*
- * test_bridge.c - the capos-rt ring reactor bridge: sibling threads of one
- * process share its ring through one runtime-owned CQ drainer, each
- * getting exactly its own completions whatever order they arrive in (a
- * NullCap echo, and an endpoint server answering in a seeded adversarial
- * order under a shuffled run queue); and the sync.h primitives on
- * PARK/UNPARK: mutex contention, cond signal/broadcast, once.
+ * test_bridge.c - sibling threads of one process on capos-rt, in both
+ * ring modes (capos_rt_set_ring_mode): through the ring reactor bridge
+ * (they share the process ring through one runtime-owned CQ drainer) and
+ * on per-thread rings (each thread its own ring, docs/abi.md §16). Each
+ * thread gets exactly its own completions whatever order they arrive in
+ * (a NullCap echo, and an endpoint server answering in a seeded
+ * adversarial order under a shuffled run queue); and the sync.h
+ * primitives on PARK/UNPARK: mutex contention, cond signal/broadcast,
+ * once. Every test runs once per mode.
  *
- * Service code uses only capos_rt.h and sync.h; the tests start sibling
- * threads with k_thread_create from inside the process's main thread
- * (a stand-in for ThreadSpawner, which test_threadcap covers).
+ * Service code uses only capos_rt.h and sync.h; the threads are started
+ * and joined with capos_rt_thread_spawn / capos_rt_thread_join.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -72,13 +74,16 @@ static struct {
 } seen;
 
 static struct shared *g_sh;
+static enum capos_rt_ring_mode g_mode; /* the mode of the current run */
+static capos_thread_t g_th[NT];
 
 /* Each worker gets its index; g_sh is set before they start. */
 static void spawn_workers(void (*fn)(void *))
 {
-    struct k_process *p = k_current()->proc;
+    if (capos_rt_set_ring_mode(g_mode) != 0)
+        seen.errors++;
     for (uintptr_t i = 0; i < NT; i++)
-        if (k_thread_create(p, fn, (void *)i, NULL) != 0)
+        if (capos_rt_thread_spawn(fn, (void *)i, &g_th[i]) != 0)
             seen.errors++;
 }
 
@@ -106,6 +111,14 @@ static void join_workers(void)
         }
     if (capos_mutex_unlock(&g_sh->m) != 0)
         seen.errors++;
+    /* Reap them: each has returned (exit code 0) or is about to. */
+    for (int i = 0; i < NT; i++) {
+        int64_t code = -1;
+        if (capos_rt_thread_join(&g_th[i], &code) != 0 || code != 0)
+            seen.errors++;
+    }
+    if (capos_rt_thread_join(&g_th[0], NULL) != CAPOS_RT_E_NOT_FOUND)
+        seen.errors++; /* joined already */
 }
 
 static int bridge_main(capos_capset_t *caps, const char *name,
@@ -168,32 +181,59 @@ static int echo_client(capos_capset_t *caps)
     return bridge_main(caps, "null", call_worker);
 }
 
+/* "park" and "threads" (a ThreadSpawner) in p's CapSet. */
+static void grant_threading(struct k_process *p)
+{
+    uint32_t ps, ts;
+    assert_int_equal(parkspace_grant(p, &ps), 0);
+    assert_int_equal(k_capset_add(p, "park", ps), 0);
+    assert_int_equal(threadspawner_grant(p, &ts), 0);
+    assert_int_equal(k_capset_add(p, "threads", ts), 0);
+}
+
+/*
+ * How the siblings shared the work, by mode. Bridge: the siblings really
+ * overlapped on the process ring (some waits found another thread
+ * draining and left it to that thread), so every call completed there.
+ * Per-thread rings: no wait ever found the ring busy (the threads slept
+ * in cap_enter on their own rings) and the workers' completions never
+ * touched the process ring, which carried only the main thread's own
+ * operations (spawns, joins, its lock and cond traffic).
+ */
+static void expect_mode_behaviour(struct k_process *p, uint32_t worker_ops)
+{
+    if (g_mode == CAPOS_RT_RING_BRIDGE) {
+        assert_true(seen.busy > 0);
+        assert_true(p->rs.cq_tail >= worker_ops);
+    } else {
+        assert_int_equal(seen.busy, 0);
+        assert_true(p->rs.cq_tail < worker_ops);
+    }
+    assert_int_equal(p->rs.cq_reserved, 0);
+    assert_int_equal(k.stats.stale_dropped, 0);
+}
+
 static void expect_every_completion_once(void)
 {
     assert_int_equal(seen.errors, 0);
     assert_int_equal(seen.wrong, 0);
     for (int i = 0; i < NT; i++)
         assert_int_equal(seen.delivered[i], NM);
-    /* The siblings really overlapped: some waits found another thread
-     * draining the CQ and left it to that thread. */
-    assert_true(seen.busy > 0);
 }
 
-static void siblings_call_a_nullcap_echo(void **state)
+static void siblings_call_a_nullcap_echo(void)
 {
-    (void)state;
     memset(&seen, 0, sizeof seen);
     struct k_process *p = h_proc("client", 0);
-    uint32_t null, ps;
+    uint32_t null;
     assert_int_equal(nullcap_grant(p, &null), 0);
     assert_int_equal(k_capset_add(p, "null", null), 0);
-    assert_int_equal(parkspace_grant(p, &ps), 0);
-    assert_int_equal(k_capset_add(p, "park", ps), 0);
+    grant_threading(p);
     assert_int_equal(k_thread_create(p, start, (void *)echo_client, NULL), 0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(p->exit_code, 0);
     expect_every_completion_once();
-    assert_int_equal(p->rs.cq_reserved, 0);
+    expect_mode_behaviour(p, NT * NM);
 }
 
 /* The server: gathers one call from every client thread that still has
@@ -272,20 +312,17 @@ static int endpoint_client(capos_capset_t *caps)
     return bridge_main(caps, "service", call_worker);
 }
 
-static void siblings_get_their_own_replies_in_adversarial_order(
-    void **state)
+static void siblings_get_their_own_replies_in_adversarial_order(void)
 {
-    (void)state;
     memset(&seen, 0, sizeof seen);
     rng = 0x9e3779b97f4a7c15u ^ k.cfg.seed;
     struct k_process *srv = h_proc("server", 0), *cli = h_proc("client", 0);
-    uint32_t raw, facet, ps;
+    uint32_t raw, facet;
     assert_int_equal(ep_create(srv, &raw), 0);
     assert_int_equal(k_capset_add(srv, "service", raw), 0);
     assert_int_equal(ep_mint_client(srv, raw, cli, 1, &facet), 0);
     assert_int_equal(k_capset_add(cli, "service", facet), 0);
-    assert_int_equal(parkspace_grant(cli, &ps), 0);
-    assert_int_equal(k_capset_add(cli, "park", ps), 0);
+    grant_threading(cli);
     assert_int_equal(k_thread_create(srv, start, (void *)shuffle_server, NULL),
                      0);
     assert_int_equal(k_thread_create(cli, start, (void *)endpoint_client,
@@ -295,6 +332,7 @@ static void siblings_get_their_own_replies_in_adversarial_order(
     assert_int_equal(srv->exit_code, 0);
     assert_int_equal(cli->exit_code, 0);
     expect_every_completion_once();
+    expect_mode_behaviour(cli, NT * NM);
     assert_true(seen.order_changes > 0);
 }
 
@@ -409,30 +447,27 @@ static int once_main(capos_capset_t *caps)
 static struct k_process *sync_proc(int (*main_fn)(capos_capset_t *))
 {
     struct k_process *p = h_proc("sync", 0);
-    uint32_t null, ps;
+    uint32_t null;
     assert_int_equal(nullcap_grant(p, &null), 0);
     assert_int_equal(k_capset_add(p, "null", null), 0);
-    assert_int_equal(parkspace_grant(p, &ps), 0);
-    assert_int_equal(k_capset_add(p, "park", ps), 0);
+    grant_threading(p);
     assert_int_equal(k_thread_create(p, start, (void *)main_fn, NULL), 0);
     return p;
 }
 
-static void mutex_keeps_a_contended_counter_exact(void **state)
+static void mutex_keeps_a_contended_counter_exact(void)
 {
-    (void)state;
     memset(&seen, 0, sizeof seen);
     struct k_process *p = sync_proc(mutex_main);
     assert_int_equal(k_run(), 0);
     assert_int_equal(p->exit_code, 0);
     assert_int_equal(seen.errors, 0);
     assert_int_equal(seen.counter, NT * NINC);
-    assert_true(seen.busy > 0);
+    expect_mode_behaviour(p, NT * NINC);
 }
 
-static void cond_signal_and_broadcast_wake_waiters(void **state)
+static void cond_signal_and_broadcast_wake_waiters(void)
 {
-    (void)state;
     memset(&seen, 0, sizeof seen);
     struct k_process *p = sync_proc(cond_main);
     assert_int_equal(k_run(), 0);
@@ -442,9 +477,8 @@ static void cond_signal_and_broadcast_wake_waiters(void **state)
     assert_int_equal(seen.woken_by_broadcast, NT);
 }
 
-static void once_runs_exactly_once(void **state)
+static void once_runs_exactly_once(void)
 {
-    (void)state;
     memset(&seen, 0, sizeof seen);
     struct k_process *p = sync_proc(once_main);
     assert_int_equal(k_run(), 0);
@@ -454,19 +488,66 @@ static void once_runs_exactly_once(void **state)
     assert_int_equal(seen.once_after, NT);
 }
 
+/* Without a ThreadSpawner in the CapSet the runtime starts no thread;
+ * a ring mode that does not exist is refused and changes nothing. */
+static int no_spawner_main(capos_capset_t *caps)
+{
+    (void)caps;
+    capos_thread_t th;
+    if (capos_rt_thread_spawn(once_fn, NULL, &th) != CAPOS_RT_E_NOT_FOUND)
+        return 1;
+    if (capos_rt_set_ring_mode((enum capos_rt_ring_mode)7) == 0 ||
+        capos_rt_ring_mode() != CAPOS_RT_RING_PER_THREAD)
+        return 2;
+    if (capos_rt_set_ring_mode(CAPOS_RT_RING_BRIDGE) != 0 ||
+        capos_rt_ring_mode() != CAPOS_RT_RING_BRIDGE)
+        return 3;
+    return 0;
+}
+
+static void spawn_needs_a_thread_spawner(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("lone", 0);
+    assert_int_equal(k_thread_create(p, start, (void *)no_spawner_main, NULL),
+                     0);
+    assert_int_equal(k_run(), 0);
+    assert_int_equal(p->exit_code, 0);
+    assert_int_equal(k.stats.threads_live, 0);
+}
+
+/* Each test once through the bridge and once on per-thread rings. */
+#define BOTH_MODES(name)                                                       \
+    static void name##_bridge(void **state)                                   \
+    {                                                                          \
+        (void)state;                                                           \
+        g_mode = CAPOS_RT_RING_BRIDGE;                                         \
+        name();                                                                \
+    }                                                                          \
+    static void name##_rings(void **state)                                    \
+    {                                                                          \
+        (void)state;                                                           \
+        g_mode = CAPOS_RT_RING_PER_THREAD;                                     \
+        name();                                                                \
+    }
+BOTH_MODES(siblings_call_a_nullcap_echo)
+BOTH_MODES(siblings_get_their_own_replies_in_adversarial_order)
+BOTH_MODES(mutex_keeps_a_contended_counter_exact)
+BOTH_MODES(cond_signal_and_broadcast_wake_waiters)
+BOTH_MODES(once_runs_exactly_once)
+#define TEST_BOTH(name)                                                        \
+    cmocka_unit_test_setup_teardown(name##_bridge, setup, teardown),           \
+        cmocka_unit_test_setup_teardown(name##_rings, setup, teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(siblings_call_a_nullcap_echo, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(
-            siblings_get_their_own_replies_in_adversarial_order, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(mutex_keeps_a_contended_counter_exact,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            cond_signal_and_broadcast_wake_waiters, setup, teardown),
-        cmocka_unit_test_setup_teardown(once_runs_exactly_once, setup,
+        TEST_BOTH(siblings_call_a_nullcap_echo),
+        TEST_BOTH(siblings_get_their_own_replies_in_adversarial_order),
+        TEST_BOTH(mutex_keeps_a_contended_counter_exact),
+        TEST_BOTH(cond_signal_and_broadcast_wake_waiters),
+        TEST_BOTH(once_runs_exactly_once),
+        cmocka_unit_test_setup_teardown(spawn_needs_a_thread_spawner, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,9 @@
  * test_park.c - the private ParkSpace and the compact CAP_OP_PARK /
  * CAP_OP_UNPARK opcodes (docs/abi.md §14): FIFO wake, value mismatch,
  * timeouts on the virtual clock, address checks, wake counts, the wrong
- * cap, process exit with parked waiters, and two threads ping-ponging.
+ * cap, process exit with parked waiters, and two threads ping-ponging;
+ * and the generic form, the ParkSpace.wait / wake CALL methods on the
+ * same waiter queues (docs/abi.md §14.1), including bad input.
  */
 #include <string.h>
 
@@ -80,9 +82,9 @@ static void the_interface_id_is_the_schemas(void **state)
     assert_int_equal(k_capset_add(p, "parkSpace", ps), 0);
     assert_int_equal(p->capset->entries[0].interface_id,
                      CAPOS_PARK_SPACE_INTERFACE_ID);
-    /* A marker interface: a CALL is refused with an exception. */
+    /* Methods past wake are refused with an exception. */
     uint8_t *res = h_alloc(p, 256);
-    CapSqe s = h_call(ps, 0, 1);
+    CapSqe s = h_call(ps, CAPOS_PARK_SPACE_WAKE_METHOD_ID + 1, 1);
     s.result_addr = h_va(p, res);
     s.result_len = 256;
     assert_int_equal(h_one(p, &s).result, CAP_ERR_APPLICATION_EXCEPTION);
@@ -465,6 +467,237 @@ static void two_threads_ping_pong_through_park(void **state)
     assert_int_equal(p->rs.cq_reserved, 0);
 }
 
+/* ---- the generic form: ParkSpace.wait / ParkSpace.wake ---------------- */
+
+/* A CALL of wait(addr, expected, timeout) with a 256-byte result buffer;
+ * *res is where its result lands. */
+static CapSqe wait_call(struct k_process *p, uint32_t ps, uint64_t addr,
+                        uint32_t expected, uint64_t timeout_ns,
+                        uint64_t user_data, uint8_t **res)
+{
+    uint8_t *buf = h_alloc(p, 64);
+    capnp_builder b;
+    capnp_struct_builder root;
+    capnp_builder_init(&b, buf, 64);
+    assert_int_equal(capos_ParkSpace_wait_Params_init_root(&b, &root), 0);
+    capos_ParkSpace_wait_Params_set_addr(&root, addr);
+    capos_ParkSpace_wait_Params_set_expected(&root, expected);
+    capos_ParkSpace_wait_Params_set_timeoutNs(&root, timeout_ns);
+    size_t len;
+    assert_int_equal(capnp_finish(&b, &len), 0);
+    CapSqe s = h_call(ps, CAPOS_PARK_SPACE_WAIT_METHOD_ID, user_data);
+    s.addr = h_va(p, buf);
+    s.len = (uint32_t)len;
+    *res = h_alloc(p, 256);
+    s.result_addr = h_va(p, *res);
+    s.result_len = 256;
+    return s;
+}
+
+static CapSqe wake_call(struct k_process *p, uint32_t ps, uint64_t addr,
+                        uint32_t count, uint64_t user_data, uint8_t **res)
+{
+    uint8_t *buf = h_alloc(p, 64);
+    capnp_builder b;
+    capnp_struct_builder root;
+    capnp_builder_init(&b, buf, 64);
+    assert_int_equal(capos_ParkSpace_wake_Params_init_root(&b, &root), 0);
+    capos_ParkSpace_wake_Params_set_addr(&root, addr);
+    capos_ParkSpace_wake_Params_set_count(&root, count);
+    size_t len;
+    assert_int_equal(capnp_finish(&b, &len), 0);
+    CapSqe s = h_call(ps, CAPOS_PARK_SPACE_WAKE_METHOD_ID, user_data);
+    s.addr = h_va(p, buf);
+    s.len = (uint32_t)len;
+    *res = h_alloc(p, 256);
+    s.result_addr = h_va(p, *res);
+    s.result_len = 256;
+    return s;
+}
+
+/* The u32 field 0 of a result message of len bytes (outcome / woken). */
+static uint32_t result_u32(const uint8_t *res, int32_t len)
+{
+    assert_true(len > 0);
+    capnp_message m;
+    capnp_struct root;
+    assert_int_equal(capnp_msg_init(&m, res, (size_t)len, NULL), 0);
+    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    return capos_ParkSpace_wait_Results_get_outcome(&root);
+}
+
+/* Take the CQE of user_data from p's CQ (others are kept in order). */
+static CapCqe take_cqe(struct k_process *p, uint64_t user_data)
+{
+    CapCqe all[CAP_CQ_ENTRIES], found = {0};
+    unsigned n = 0;
+    bool got = false;
+    while (n < CAP_CQ_ENTRIES && h_cqe(p, &all[n]))
+        n++;
+    for (unsigned i = 0; i < n; i++) {
+        if (!got && all[i].user_data == user_data) {
+            found = all[i];
+            got = true;
+        }
+    }
+    assert_true(got);
+    /* Put the rest back: rewind the head over them. */
+    CapRingHeader *h = &p->ring->hdr;
+    unsigned keep = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (all[i].user_data != user_data || all[i].result != found.result)
+            keep++;
+    h->cq_head -= keep;
+    for (unsigned i = 0, j = 0; i < n; i++)
+        if (all[i].user_data != user_data || all[i].result != found.result)
+            p->ring->cq[(h->cq_head + j++) & (CAP_CQ_ENTRIES - 1)] = all[i];
+    return found;
+}
+
+/* wait parks until wake, which reports how many it woke; both results
+ * are messages; a differing word and a timeout report their outcomes. */
+static void generic_wait_and_wake(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("p", 0);
+    uint32_t ps;
+    assert_int_equal(parkspace_grant(p, &ps), 0);
+    uint32_t *w = h_alloc(p, 4);
+    *w = 5;
+    uint64_t a = h_va(p, w);
+    uint8_t *r1, *r2, *r3, *r4;
+    CapSqe s = wait_call(p, ps, a, 5, 0, 1, &r1);
+    assert_int_equal(submit(p, &s, 1), 0);
+    assert_int_equal(p->rs.cq_reserved, 1);
+    s = wait_call(p, ps, a, 6, 0, 2, &r2);
+    CapCqe c = h_one(p, &s);
+    assert_int_equal(result_u32(r2, c.result), CAP_PARK_MISMATCH);
+    s = wake_call(p, ps, a, 1, 3, &r3);
+    assert_int_equal(submit(p, &s, 1), 2);
+    c = take_cqe(p, 1);
+    assert_int_equal(result_u32(r1, c.result), CAP_PARK_WOKEN);
+    c = take_cqe(p, 3);
+    assert_int_equal(result_u32(r3, c.result), 1);
+    no_cqe(p);
+    /* A timeout on the model clock. */
+    s = wait_call(p, ps, a, 5, 1000, 4, &r4);
+    assert_int_equal(submit(p, &s, 1), 0);
+    k_clock_advance(1000);
+    k_timer_fire_due();
+    assert_int_equal(h_enter(p), 1);
+    c = take_cqe(p, 4);
+    assert_int_equal(result_u32(r4, c.result), CAP_PARK_TIMED_OUT);
+    assert_int_equal(p->rs.cq_reserved, 0);
+}
+
+/* Both forms share the queue: a compact UNPARK wakes a generic waiter
+ * and a generic wake a compact one, FIFO, each completing in its own
+ * form; a huge count wakes everyone there is. */
+static void the_two_forms_share_one_queue(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("p", 0);
+    uint32_t ps;
+    assert_int_equal(parkspace_grant(p, &ps), 0);
+    uint32_t *w = h_alloc(p, 4);
+    uint64_t a = h_va(p, w);
+    uint8_t *r1, *r3, *r4, *r5, *rw;
+    CapSqe q[] = {wait_call(p, ps, a, 0, 0, 1, &r1), park_sqe(ps, a, 0, 0, 2),
+                  wait_call(p, ps, a, 0, 0, 3, &r3),
+                  wait_call(p, ps, a, 0, 0, 4, &r4),
+                  wait_call(p, ps, a, 0, 0, 5, &r5)};
+    assert_int_equal(submit(p, q, 5), 0);
+    CapSqe u = unpark_sqe(ps, a, 1, 10);
+    assert_int_equal(submit(p, &u, 1), 2);
+    CapCqe c = take_cqe(p, 1);
+    assert_int_equal(result_u32(r1, c.result), CAP_PARK_WOKEN);
+    expect_cqe(p, 10, 1);
+    CapSqe g = wake_call(p, ps, a, 1, 11, &rw);
+    assert_int_equal(submit(p, &g, 1), 2);
+    expect_cqe(p, 2, CAP_PARK_WOKEN);
+    c = take_cqe(p, 11);
+    assert_int_equal(result_u32(rw, c.result), 1);
+    g = wake_call(p, ps, a, UINT32_MAX, 12, &rw);
+    assert_int_equal(submit(p, &g, 1), 4);
+    assert_int_equal(result_u32(r3, take_cqe(p, 3).result), CAP_PARK_WOKEN);
+    assert_int_equal(result_u32(r4, take_cqe(p, 4).result), CAP_PARK_WOKEN);
+    assert_int_equal(result_u32(r5, take_cqe(p, 5).result), CAP_PARK_WOKEN);
+    assert_int_equal(result_u32(rw, take_cqe(p, 12).result), 3);
+    no_cqe(p);
+    assert_int_equal(p->rs.cq_reserved, 0);
+}
+
+static bool has_text(const uint8_t *buf, size_t len, const char *text)
+{
+    size_t n = strlen(text);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(buf + i, text, n) == 0)
+            return true;
+    return false;
+}
+
+/* Unaligned and foreign words get an invalidArgument exception naming the
+ * problem and queue nothing; a result buffer too small for wait's result,
+ * params that are not a message and an unknown method are refused. */
+static void generic_form_refuses_bad_input(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("p", 0);
+    uint32_t ps;
+    assert_int_equal(parkspace_grant(p, &ps), 0);
+    uint32_t *w = h_alloc(p, 8);
+    uint64_t a = h_va(p, w);
+    uint64_t bad[] = {a + 1, a + 2, 0, CAPOS_RING_VADDR, CAPOS_CAPSET_VADDR,
+                      CAPOS_ARENA_VADDR + p->arena_size,
+                      CAPOS_ARENA_VADDR + p->arena_size - 2,
+                      UINT64_MAX - 3};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t *res;
+        CapSqe s = wait_call(p, ps, bad[i], 0, 0, i, &res);
+        CapCqe c = h_one(p, &s);
+        assert_int_equal(c.result, CAP_ERR_APPLICATION_EXCEPTION);
+        assert_true(has_text(res, 256, "4-byte"));
+        s = wake_call(p, ps, bad[i], UINT32_MAX, i, &res);
+        c = h_one(p, &s);
+        assert_int_equal(c.result, CAP_ERR_APPLICATION_EXCEPTION);
+        assert_true(has_text(res, 256, "4-byte"));
+    }
+    uint8_t *res;
+    CapSqe s = wait_call(p, ps, a, 0, 0, 20, &res);
+    s.result_len = 4;
+    assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_RESULT_BUFFER);
+    s = wait_call(p, ps, a, 0, 0, 21, &res);
+    memset(k_user_ptr(p, s.addr, s.len), 0xff, s.len);
+    assert_true(h_one(p, &s).result < 0);
+    s = h_call(ps, 7, 22);
+    s.result_addr = h_va(p, res);
+    s.result_len = 256;
+    assert_int_equal(h_one(p, &s).result, CAP_ERR_APPLICATION_EXCEPTION);
+    assert_int_equal(p->rs.cq_reserved, 0);
+    assert_int_equal(k_timer_next_deadline(), UINT64_MAX);
+    /* Nothing was queued: a wake of everything wakes nobody. */
+    s = wake_call(p, ps, a, UINT32_MAX, 23, &res);
+    CapCqe c = h_one(p, &s);
+    assert_int_equal(result_u32(res, c.result), 0);
+}
+
+/* A generic waiter is cancelled with its process like a compact one. */
+static void exit_with_generic_waiters_leaves_nothing(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("p", 0);
+    uint32_t ps;
+    assert_int_equal(parkspace_grant(p, &ps), 0);
+    uint32_t *w = h_alloc(p, 4);
+    uint8_t *r1, *r2;
+    CapSqe q[] = {wait_call(p, ps, h_va(p, w), 0, 5000, 1, &r1),
+                  wait_call(p, ps, h_va(p, w), 0, 0, 2, &r2)};
+    assert_int_equal(submit(p, q, 2), 0);
+    k_process_exit(p, 0);
+    assert_int_equal(k_timer_next_deadline(), UINT64_MAX);
+    assert_int_equal(k_process_check(p), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +719,14 @@ int main(void)
             park_on_a_non_parkspace_cap_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(
             exit_with_parked_waiters_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(generic_wait_and_wake, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(the_two_forms_share_one_queue, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(generic_form_refuses_bad_input, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            exit_with_generic_waiters_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(two_threads_ping_pong_through_park,
                                         setup, teardown),
     };

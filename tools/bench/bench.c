@@ -57,7 +57,9 @@
 
 #include "bench.h"
 #include "binaries.h"
+#include "capos.capnp.h"
 #include "capos/capnp.h"
+#include "capos_rt.h"
 #include "console_uv.h"
 #include "kmodel.h"
 #include "net_uv.h"
@@ -903,6 +905,512 @@ static int fig_park_pingpong(uint64_t ops, unsigned reps, double *samples)
 fail:
     k_shutdown();
     return BENCH_FAIL;
+}
+
+/* ---------------------------------------------------------------- */
+/* park_pingpong_rings, park_pingpong_generic                        */
+/* ---------------------------------------------------------------- */
+
+/*
+ * The same ping-pong with each player on its own ring (docs/abi.md §16):
+ * a pass is store + wake + wait submitted in one cap_enter(2), which
+ * returns when the wait completes (the other player woke it). No shared
+ * CQ, no mailbox, no yielding. Compact form: UNPARK + PARK opcodes;
+ * generic form: ParkSpace.wake + ParkSpace.wait CALLs with prebuilt
+ * params, the wait's result message decoded.
+ */
+#define PPR_TAG_WAKE 0u
+#define PPR_TAG_WAIT 1u
+
+struct ppr_player {
+    struct user_ring u;
+    uint64_t wake_va, wait_va, res_va; /* generic: params, result */
+    uint32_t wake_len, wait_len;
+    const uint8_t *res;
+};
+
+static struct {
+    uint32_t cap;
+    bool generic;
+    uint32_t *word;
+    uint64_t word_va;
+    bool stop;
+    struct ppr_player pl[2];
+    uint64_t waits, woken;
+} ppr;
+
+static void ppr_push_wake(struct ppr_player *pl)
+{
+    if (ppr.generic)
+        ur_push(&pl->u, (CapSqe){.opcode = CAP_OP_CALL,
+                                 .cap_id = ppr.cap,
+                                 .method_id = CAPOS_PARK_SPACE_WAKE_METHOD_ID,
+                                 .user_data = PPR_TAG_WAKE,
+                                 .addr = pl->wake_va,
+                                 .len = pl->wake_len,
+                                 .result_addr = pl->res_va,
+                                 .result_len = 64});
+    else
+        ur_push(&pl->u, (CapSqe){.opcode = CAP_OP_UNPARK,
+                                 .cap_id = ppr.cap,
+                                 .user_data = PPR_TAG_WAKE,
+                                 .addr = ppr.word_va,
+                                 .len = 1});
+}
+
+static void ppr_push_wait(struct ppr_player *pl, uint32_t other)
+{
+    if (ppr.generic)
+        ur_push(&pl->u, (CapSqe){.opcode = CAP_OP_CALL,
+                                 .cap_id = ppr.cap,
+                                 .method_id = CAPOS_PARK_SPACE_WAIT_METHOD_ID,
+                                 .user_data = PPR_TAG_WAIT,
+                                 .addr = pl->wait_va,
+                                 .len = pl->wait_len,
+                                 .result_addr = pl->res_va + 64,
+                                 .result_len = 64});
+    else
+        ur_push(&pl->u, (CapSqe){.opcode = CAP_OP_PARK,
+                                 .cap_id = ppr.cap,
+                                 .user_data = PPR_TAG_WAIT,
+                                 .addr = ppr.word_va,
+                                 .len = other});
+}
+
+/* The outcome of a completed wait (CAP_PARK_*), or a negative error. */
+static int32_t ppr_outcome(struct ppr_player *pl, const CapCqe *c)
+{
+    capnp_message m;
+    capnp_struct root;
+
+    if (!ppr.generic || c->result < 0)
+        return c->result;
+    if (capnp_msg_init(&m, pl->res + 64, (size_t)c->result, NULL) != 0 ||
+        capnp_msg_root(&m, &root) != 0)
+        return BENCH_E_USER_DATA;
+    return (int32_t)capos_ParkSpace_wait_Results_get_outcome(&root);
+}
+
+/* Pop n CQEs; the wait's outcome in *wait (-1000 when none came). */
+static int ppr_reap(struct ppr_player *pl, unsigned n, int32_t *wait)
+{
+    uint32_t tail = ur_cq_tail(&pl->u);
+
+    if (tail - pl->u.cq_head < n)
+        return BENCH_E_SHORT;
+    for (; pl->u.cq_head != tail; pl->u.cq_head++) {
+        const CapCqe *c = &pl->u.ring->cq[pl->u.cq_head & (CAP_CQ_ENTRIES - 1)];
+
+        if (c->user_data == PPR_TAG_WAIT)
+            *wait = ppr_outcome(pl, c);
+        else if (c->user_data != PPR_TAG_WAKE || c->result < 0)
+            return c->result < 0 ? c->result : BENCH_E_USER_DATA;
+    }
+    ur_cq_release(&pl->u);
+    return 0;
+}
+
+/* Pass the turn; with wait, block until it comes back. */
+static int ppr_pass(uint32_t me, bool wait, const char **where)
+{
+    struct ppr_player *pl = &ppr.pl[me];
+    uint32_t other = 1 - me;
+    int32_t w = -1000;
+    int rc;
+
+    __atomic_store_n(ppr.word, other, __ATOMIC_RELEASE);
+    ppr_push_wake(pl);
+    if (wait)
+        ppr_push_wait(pl, other);
+    ur_publish(&pl->u);
+    rc = k_sys_cap_enter(wait ? 2 : 1, CAP_TIMEOUT_INFINITE);
+    if (rc >= 0)
+        rc = ppr_reap(pl, wait ? 2 : 1, &w);
+    if (rc < 0) {
+        *where = "k_sys_cap_enter(wake+wait)";
+        return rc;
+    }
+    while (wait) {
+        ppr.waits++;
+        if (w == CAP_PARK_WOKEN)
+            ppr.woken++;
+        else if (w != CAP_PARK_MISMATCH) {
+            *where = "wait completion";
+            return w < 0 ? w : BENCH_E_USER_DATA;
+        }
+        if (__atomic_load_n(ppr.word, __ATOMIC_ACQUIRE) == me)
+            break;
+        ppr_push_wait(pl, other);
+        ur_publish(&pl->u);
+        rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
+        if (rc >= 0)
+            rc = ppr_reap(pl, 1, &w);
+        if (rc < 0) {
+            *where = "k_sys_cap_enter(wait)";
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void ppr_player0(void *arg)
+{
+    struct model_job *j = arg;
+    const char *where = "";
+    int rc;
+
+    for (unsigned r = 0; r < j->reps; r++) {
+        uint64_t t0 = bench_now_ns();
+
+        for (uint64_t i = 0; i < j->ops; i++) {
+            rc = ppr_pass(0, true, &where);
+            if (rc != 0) {
+                job_fail(j, where, rc);
+                ppr.stop = true;
+                (void)ppr_pass(0, false, &where);
+                return;
+            }
+        }
+        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), j->ops);
+    }
+    ppr.stop = true;
+    rc = ppr_pass(0, false, &where);
+    if (rc != 0) {
+        job_fail(j, where, rc);
+        return;
+    }
+    j->done = true;
+}
+
+static void ppr_player1(void *arg)
+{
+    struct model_job *j = arg;
+    struct ppr_player *pl = &ppr.pl[1];
+    const char *where = "first wait";
+    int32_t w = -1000;
+    int rc;
+
+    while (__atomic_load_n(ppr.word, __ATOMIC_ACQUIRE) != 1) {
+        ppr_push_wait(pl, 0);
+        ur_publish(&pl->u);
+        rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
+        if (rc >= 0)
+            rc = ppr_reap(pl, 1, &w);
+        if (rc < 0 || w < 0) {
+            job_fail(j, where, rc < 0 ? rc : w);
+            return;
+        }
+    }
+    while (!ppr.stop) {
+        rc = ppr_pass(1, true, &where);
+        if (rc != 0) {
+            job_fail(j, where, rc);
+            return;
+        }
+    }
+    j->done = true;
+}
+
+/* Build a one-word-data message of ParkSpace params at heap offset off:
+ * wake(addr, 1) or wait(addr, expected, 0). Returns its length or 0. */
+static uint32_t ppr_params(struct k_process *p, uint64_t off, bool wake,
+                           uint32_t expected, uint64_t *va)
+{
+    uint8_t *buf = user_heap(p, off, 64, va);
+    capnp_builder b;
+    capnp_struct_builder root;
+    size_t len = 0;
+
+    if (buf == NULL)
+        return 0;
+    capnp_builder_init(&b, buf, 64);
+    if (wake) {
+        if (capos_ParkSpace_wake_Params_init_root(&b, &root) != 0)
+            return 0;
+        capos_ParkSpace_wake_Params_set_addr(&root, ppr.word_va);
+        capos_ParkSpace_wake_Params_set_count(&root, 1);
+    } else {
+        if (capos_ParkSpace_wait_Params_init_root(&b, &root) != 0)
+            return 0;
+        capos_ParkSpace_wait_Params_set_addr(&root, ppr.word_va);
+        capos_ParkSpace_wait_Params_set_expected(&root, expected);
+    }
+    if (capnp_finish(&b, &len) != 0)
+        return 0;
+    return (uint32_t)len;
+}
+
+static int park_pingpong_rings(const char *figure, bool generic, uint64_t ops,
+                               unsigned reps, double *samples)
+{
+    struct model_job jobs[2] = {
+        {.ops = ops, .reps = reps, .samples = samples}, /* player 0 */
+        {.reps = 0},                                    /* player 1 */
+    };
+    struct k_thread *t[2];
+    struct k_process *p;
+    int rc;
+
+    memset(&ppr, 0, sizeof ppr);
+    ppr.generic = generic;
+    if (!model_up(figure))
+        return BENCH_FAIL;
+    p = model_process(figure, "bench-park");
+    if (p == NULL)
+        goto fail;
+    rc = parkspace_grant(p, &ppr.cap);
+    if (rc != 0) {
+        printf("%s failed: parkspace_grant returned %d (%s)\n", figure, rc,
+               cap_err_name(rc));
+        goto fail;
+    }
+    ppr.word = user_heap(p, 0, sizeof *ppr.word, &ppr.word_va);
+    if (ppr.word == NULL)
+        goto fail_heap;
+    *ppr.word = 0;
+    jobs[0].proc = jobs[1].proc = p;
+    /* Player 1 first: it waits before player 0's first pass. */
+    if (k_thread_create(p, ppr_player1, &jobs[1], &t[1]) != 0 ||
+        k_thread_create(p, ppr_player0, &jobs[0], &t[0]) != 0) {
+        printf("%s failed: k_thread_create\n", figure);
+        goto fail;
+    }
+    for (uint32_t i = 0; i < 2; i++) {
+        struct ppr_player *pl = &ppr.pl[i];
+        uint64_t ring_va;
+        /* Heap pages 1 and 2 are the rings; params and results after. */
+        if (user_heap(p, (i + 1) * CAPOS_PAGE_SIZE, CAPOS_PAGE_SIZE,
+                      &ring_va) == NULL)
+            goto fail_heap;
+        rc = k_thread_attach_ring(t[i], ring_va);
+        if (rc != 0) {
+            printf("%s failed: k_thread_attach_ring returned %d (%s)\n",
+                   figure, rc, cap_err_name(rc));
+            goto fail;
+        }
+        pl->u.ring = t[i]->ring.page;
+        pl->wake_len = ppr_params(p, 3 * CAPOS_PAGE_SIZE + i * 256, true, 0,
+                                  &pl->wake_va);
+        pl->wait_len = ppr_params(p, 3 * CAPOS_PAGE_SIZE + i * 256 + 64,
+                                  false, 1 - i, &pl->wait_va);
+        pl->res = user_heap(p, 3 * CAPOS_PAGE_SIZE + i * 256 + 128, 128,
+                            &pl->res_va);
+        if (!pl->wake_len || !pl->wait_len || pl->res == NULL)
+            goto fail_heap;
+    }
+    rc = model_run(figure, jobs, 2);
+    if (rc == BENCH_OK && ppr.woken < ppr.waits)
+        fprintf(stderr, "capos-bench: %s: %llu of %llu waits blocked\n",
+                figure, (unsigned long long)ppr.woken,
+                (unsigned long long)ppr.waits);
+    return rc;
+fail_heap:
+    printf("%s failed: heap buffer outside the process arena\n", figure);
+fail:
+    k_shutdown();
+    return BENCH_FAIL;
+}
+
+static int fig_park_pingpong_rings(uint64_t ops, unsigned reps,
+                                   double *samples)
+{
+    return park_pingpong_rings("park_pingpong_rings", false, ops, reps,
+                               samples);
+}
+
+static int fig_park_pingpong_generic(uint64_t ops, unsigned reps,
+                                     double *samples)
+{
+    return park_pingpong_rings("park_pingpong_generic", true, ops, reps,
+                               samples);
+}
+
+/* ---------------------------------------------------------------- */
+/* rt_park_pingpong_bridge, rt_park_pingpong_rings                   */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Blocked/resume latency as a service sees it: two threads of a capos-rt
+ * process (the main thread and one capos_rt_thread_spawn'ed thread) pass
+ * a word back and forth, each pass = store, capos_rt_call(UNPARK), then
+ * capos_rt_call(PARK) until the word is the passer's again (the bridge's
+ * spinning sibling sometimes finds its turn already back and skips the
+ * PARK: fewer kernel operations per round trip, paid for in RING_BUSY
+ * retries). In bridge
+ * mode both share the process ring through the ring reactor bridge (the
+ * one not draining retries on RING_BUSY); in per-thread mode the spawned
+ * thread has its own ring and each sleeps in cap_enter on its own ring.
+ */
+static struct {
+    enum capos_rt_ring_mode mode;
+    struct model_job *job;
+    uint32_t *word;
+    capos_cap_t park;
+    bool stop;
+    int err;
+    const char *where;
+} rtp;
+
+static int rtp_op(uint8_t opcode, uint32_t len, int32_t *result)
+{
+    CapSqe s = {.opcode = opcode,
+                .cap_id = rtp.park.id,
+                .addr = capos_va(rtp.word),
+                .len = len};
+    CapCqe c;
+    int rc = capos_rt_call(&s, &c);
+
+    if (rc < 0)
+        return rc;
+    *result = c.result;
+    return c.result < 0 ? c.result : 0;
+}
+
+static int rtp_pass(uint32_t me, bool wait)
+{
+    uint32_t other = 1 - me;
+    int32_t r;
+    int rc;
+
+    __atomic_store_n(rtp.word, other, __ATOMIC_RELEASE);
+    rc = rtp_op(CAP_OP_UNPARK, 1, &r);
+    if (rc < 0) {
+        rtp.where = "UNPARK";
+        return rc;
+    }
+    while (wait && __atomic_load_n(rtp.word, __ATOMIC_ACQUIRE) != me) {
+        rc = rtp_op(CAP_OP_PARK, other, &r);
+        if (rc < 0) {
+            rtp.where = "PARK";
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void rtp_peer(void *arg)
+{
+    (void)arg;
+    while (__atomic_load_n(rtp.word, __ATOMIC_ACQUIRE) != 1) {
+        int32_t r;
+        int rc = rtp_op(CAP_OP_PARK, 0, &r);
+        if (rc < 0) {
+            rtp.err = rc;
+            rtp.where = "first PARK";
+            return;
+        }
+    }
+    while (!rtp.stop) {
+        int rc = rtp_pass(1, true);
+        if (rc < 0) {
+            rtp.err = rc;
+            return;
+        }
+    }
+}
+
+static int rtp_main(capos_capset_t *caps)
+{
+    struct model_job *j = rtp.job;
+    capos_thread_t th;
+    int rc;
+
+    if (capos_capset_find(caps, "park", 0, &rtp.park) != 0 ||
+        capos_rt_set_ring_mode(rtp.mode) != 0)
+        return 1;
+    rtp.word = capos_alloc(sizeof *rtp.word);
+    if (rtp.word == NULL)
+        return 2;
+    *rtp.word = 0;
+    rc = capos_rt_thread_spawn(rtp_peer, NULL, &th);
+    if (rc != 0) {
+        job_fail(j, "capos_rt_thread_spawn", rc);
+        return 3;
+    }
+    for (unsigned r = 0; r < j->reps && rtp.err == 0; r++) {
+        uint64_t t0 = bench_now_ns();
+
+        for (uint64_t i = 0; i < j->ops; i++) {
+            rc = rtp_pass(0, true);
+            if (rc < 0) {
+                rtp.err = rc;
+                break;
+            }
+        }
+        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), j->ops);
+    }
+    rtp.stop = true;
+    rc = rtp_pass(0, false);
+    if (rc < 0 && rtp.err == 0)
+        rtp.err = rc;
+    int64_t code;
+    rc = capos_rt_thread_join(&th, &code);
+    if (rtp.err != 0) {
+        job_fail(j, rtp.where, rtp.err);
+        return 4;
+    }
+    if (rc != 0) {
+        job_fail(j, "capos_rt_thread_join", rc);
+        return 5;
+    }
+    j->done = true;
+    return 0;
+}
+
+static void rtp_start(void *arg)
+{
+    (void)arg;
+    capos_rt_start(rtp_main);
+}
+
+static int rt_park_pingpong(const char *figure, enum capos_rt_ring_mode mode,
+                            uint64_t ops, unsigned reps, double *samples)
+{
+    struct model_job j = {.ops = ops, .reps = reps, .samples = samples};
+    uint32_t ps, ts;
+    int rc;
+
+    memset(&rtp, 0, sizeof rtp);
+    rtp.mode = mode;
+    rtp.job = &j;
+    rtp.where = "";
+    if (!model_up(figure))
+        return BENCH_FAIL;
+    j.proc = model_process(figure, "bench-rt");
+    if (j.proc == NULL)
+        goto fail;
+    rc = parkspace_grant(j.proc, &ps);
+    if (rc == 0)
+        rc = k_capset_add(j.proc, "park", ps);
+    if (rc == 0)
+        rc = threadspawner_grant(j.proc, &ts);
+    if (rc == 0)
+        rc = k_capset_add(j.proc, "threads", ts);
+    if (rc != 0) {
+        printf("%s failed: granting park/threads returned %d (%s)\n", figure,
+               rc, cap_err_name(rc));
+        goto fail;
+    }
+    if (!model_thread(figure, j.proc, rtp_start, NULL))
+        goto fail;
+    return model_run(figure, &j, 1);
+fail:
+    k_shutdown();
+    return BENCH_FAIL;
+}
+
+static int fig_rt_park_pingpong_bridge(uint64_t ops, unsigned reps,
+                                       double *samples)
+{
+    return rt_park_pingpong("rt_park_pingpong_bridge", CAPOS_RT_RING_BRIDGE,
+                            ops, reps, samples);
+}
+
+static int fig_rt_park_pingpong_rings(uint64_t ops, unsigned reps,
+                                      double *samples)
+{
+    return rt_park_pingpong("rt_park_pingpong_rings",
+                            CAPOS_RT_RING_PER_THREAD, ops, reps, samples);
 }
 
 /* ---------------------------------------------------------------- */
@@ -2109,6 +2617,37 @@ static const struct figure figures[] = {
              "passer waits for its PARK's CQE (blocked in cap_enter(1), or "
              "yielding while the other thread is the ring's one waiter); ns "
              "per round trip (two passes, two blocking PARKs)",
+     .vs = {[VS_FUTEX] = "futex_pingpong",
+            [VS_FUTEX_1CPU] = "futex_pingpong_1cpu"}},
+    {.name = "park_pingpong_rings",
+     .run = fig_park_pingpong_rings,
+     .ops = 100000,
+     .what = "model: park_pingpong with each player on its own ring: "
+             "store + UNPARK+PARK in one cap_enter(2) that returns when the "
+             "other player wakes it; ns per round trip",
+     .vs = {[VS_FUTEX] = "futex_pingpong",
+            [VS_FUTEX_1CPU] = "futex_pingpong_1cpu"}},
+    {.name = "park_pingpong_generic",
+     .run = fig_park_pingpong_generic,
+     .ops = 100000,
+     .what = "model: park_pingpong_rings in the generic form: "
+             "ParkSpace.wake + ParkSpace.wait CALLs (prebuilt params, the "
+             "wait's result message decoded); ns per round trip",
+     .vs = {[VS_FUTEX] = "futex_pingpong",
+            [VS_FUTEX_1CPU] = "futex_pingpong_1cpu"}},
+    {.name = "rt_park_pingpong_bridge",
+     .run = fig_rt_park_pingpong_bridge,
+     .ops = 50000,
+     .what = "capos-rt: two threads pass a word with capos_rt_call(UNPARK) "
+             "and capos_rt_call(PARK), sharing the process ring through the "
+             "ring reactor bridge; ns per round trip",
+     .vs = {[VS_FUTEX] = "futex_pingpong",
+            [VS_FUTEX_1CPU] = "futex_pingpong_1cpu"}},
+    {.name = "rt_park_pingpong_rings",
+     .run = fig_rt_park_pingpong_rings,
+     .ops = 50000,
+     .what = "capos-rt: the same with the spawned thread on its own ring "
+             "(CAPOS_RT_RING_PER_THREAD); ns per round trip",
      .vs = {[VS_FUTEX] = "futex_pingpong",
             [VS_FUTEX_1CPU] = "futex_pingpong_1cpu"}},
     {.name = "fiber_switch",
