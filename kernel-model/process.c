@@ -257,7 +257,9 @@ void k_pending_done_result(struct k_pending *pd, const void *payload,
  * result's). The caller keeps its references to caps; the caller's table
  * takes its own. Returns the CQE's result: the payload length, or
  * CAP_ERR_INVALID_RESULT_BUFFER / CAP_ERR_TRANSFER_REJECTED when nothing
- * could be delivered (the caps were then not inserted).
+ * could be delivered (the caps were then not inserted), or
+ * CAP_ERR_DISCONNECTED when the submitting thread's ring is gone (the
+ * completion is dropped as k_pending_done_result drops it).
  */
 int k_pending_done_caps(struct k_pending *pd, const void *payload,
                         uint32_t len, struct k_object *const *caps,
@@ -273,6 +275,11 @@ int k_pending_done_caps(struct k_pending *pd, const void *payload,
         x[i].mode = CAP_XFER_COPY;
     }
     pending_unlink(pd);
+    if (!k_ring_resolve(p, pd->ring)) {
+        /* Its thread is gone: deliver nothing, the caller keeps caps. */
+        k_ring_stale_drop(p);
+        return CAP_ERR_DISCONNECTED;
+    }
     uint16_t n = 0;
     int r = k_ring_deliver(p, pd->result_addr, pd->result_len, NULL, 0,
                            payload, len, x, ncaps, &n);
@@ -280,7 +287,7 @@ int k_pending_done_caps(struct k_pending *pd, const void *payload,
                   .result = r,
                   .flags = r >= 0 && n ? CAP_CQE_F_CAPS : 0,
                   .cap_count = r >= 0 ? n : 0};
-    k_ring_post(p, &cqe);
+    k_ring_post_to(p, pd->ring, &cqe);
     return r;
 }
 
