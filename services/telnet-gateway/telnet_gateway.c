@@ -596,9 +596,9 @@ static void post_accept(struct worker *w)
     size_t len;
     capnp_finish(&b, &len);
     CapSqe sqe;
-    capos_TcpListener_accept_sqe(&sqe, w->g->listener.id, capos_va(w->accept_par),
-                                 (uint32_t)len, capos_va(w->accept_res),
-                                 RES_BUF, 0);
+    capos_TcpListener_accept_sqe(&sqe, w->g->listener.id,
+                                 capos_va(w->accept_par), (uint32_t)len,
+                                 capos_va(w->accept_res), RES_BUF, 0);
     w->accept_tag = submit(&sqe);
 }
 
