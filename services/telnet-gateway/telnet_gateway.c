@@ -832,12 +832,30 @@ static void run(struct worker *w)
     }
 }
 
-/* A worker thread: its loop, then every record it still holds freed (a
- * loop that stopped on a failed wait may leave some). */
+static void worker_free(struct worker *w)
+{
+    capos_free(w->pbuf);
+    capos_free(w->rbuf);
+    capos_free(w->accept_res);
+    capos_free(w->tick_res);
+    w->pbuf = w->rbuf = w->accept_res = w->tick_res = NULL;
+}
+
+/* A worker thread: its loop. Records a loop that stopped on a failed
+ * wait leaves are freed by worker_end once the thread has exited. */
 static void worker_main(void *arg)
 {
-    struct worker *w = arg;
-    run(w);
+    run(arg);
+}
+
+/*
+ * Free what worker w still holds, once its thread has ended: a thread
+ * that exits cancels the calls still pending on its own ring (docs/abi.md
+ * §16.3), so no completion can write into a record freed here. Then its
+ * buffers.
+ */
+static void worker_end(struct worker *w)
+{
     for (unsigned i = 0; i < WORKER_CONNS; i++) {
         struct conn *c = &w->conns[i];
         if (c->st == C_FREE)
@@ -845,7 +863,7 @@ static void worker_main(void *arg)
         c->recv_tag = c->send_tag = c->wait_tag = 0;
         conn_reap(w, c);
     }
-    capos_rt_flush_releases();
+    worker_free(w);
 }
 
 /* TcpListenAuthority.port and .listen. Returns 0 with g->listener set. */
@@ -905,7 +923,8 @@ static int open_listener(struct gateway *g)
 }
 
 /* Buffers of worker w (allocated by the main thread before the worker
- * starts, freed by it after the join). False when out of memory. */
+ * starts, freed by worker_end after the join). False when out of
+ * memory. */
 static bool worker_alloc(struct worker *w)
 {
     w->pbuf = capos_alloc(CALL_BUF);
@@ -913,15 +932,6 @@ static bool worker_alloc(struct worker *w)
     w->accept_res = capos_alloc(RES_BUF);
     w->tick_res = capos_alloc(RES_BUF);
     return w->pbuf && w->rbuf && w->accept_res && w->tick_res;
-}
-
-static void worker_free(struct worker *w)
-{
-    capos_free(w->pbuf);
-    capos_free(w->rbuf);
-    capos_free(w->accept_res);
-    capos_free(w->tick_res);
-    w->pbuf = w->rbuf = w->accept_res = w->tick_res = NULL;
 }
 
 /*
@@ -999,22 +1009,29 @@ int capos_main(capos_capset_t *caps)
     capos_rt_release(g->authority);
     g->limit = CONN_MAX;
     unsigned n = start_workers(g);
+    unsigned serving = n ? n : 1u;
     say(g, "telnet-gateway: listening on guest port %u (at most %u "
            "connections, %u worker%s)",
-        (unsigned)g->port, g->limit, n ? n : 1u, n == 1 ? "" : "s");
+        (unsigned)g->port, g->limit, serving, serving == 1 ? "" : "s");
     if (n == 0 && g->workers[0].tick_res)
         worker_main(&g->workers[0]);
     /* Workers end when the listener is gone and their connections have
-     * ended; then their records and rings are freed. */
+     * ended; then their records and rings are freed. A worker that could
+     * not be joined may still run: its memory stays until the process
+     * ends. */
     for (unsigned i = 0; i < n; i++) {
+        struct worker *w = &g->workers[i];
         int64_t code;
-        int r = capos_rt_thread_join(&g->workers[i].thread, &code);
-        if (r != 0)
+        int r = capos_rt_thread_join(&w->thread, &code);
+        if (r == 0)
+            w->spawned = false;
+        else
             say(g, "telnet-gateway: joining worker %u failed (error %d)", i,
                 r);
     }
     for (unsigned i = 0; i < WORKERS; i++)
-        worker_free(&g->workers[i]);
+        if (!g->workers[i].spawned)
+            worker_end(&g->workers[i]);
     if (g->have_listener)
         capos_rt_release(g->listener);
     capos_rt_flush_releases();
