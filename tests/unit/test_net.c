@@ -1153,6 +1153,70 @@ static void a_closed_socket_is_not_turned_into_a_terminal(void **state)
     close(fd);
 }
 
+/* A send waiting for room (the client reads nothing) refuses the
+ * conversion, and the socket goes on as a socket. */
+static void a_waiting_send_refuses_the_conversion(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    int fd;
+    struct accepted a = connect_pair(p, 23, 0, &fd);
+    static struct params pp;
+    static uint8_t chunk[60000];
+    memset(chunk, 'x', sizeof chunk);
+    p_begin(&pp, 0, 1);
+    assert_int_equal(capnp_set_data(&pp.root, 0, chunk, sizeof chunk), 0);
+    p_end(&pp);
+    uint8_t *pb = h_alloc(p, pp.len);
+    memcpy(pb, pp.buf, pp.len);
+    uint8_t *res = h_alloc(p, 64);
+    /* Sends complete at once until the host socket buffers and the
+     * 256 KiB output queue are full (the port is not pumped, the client
+     * reads nothing); then one waits. */
+    uint64_t ud = 0;
+    CapCqe c;
+    bool waiting = false;
+    for (int i = 0; i < 1000 && !waiting; i++) {
+        ud = next_ud++;
+        CapSqe sq;
+        capnpc_c_call_sqe(&sq, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, 0,
+                          h_va(p, pb), (uint32_t)pp.len, h_va(p, res), 64,
+                          ud);
+        *h_sqe(p) = sq;
+        h_submit(p);
+        assert_true(h_enter(p) >= 0);
+        if (h_cqe(p, &c)) {
+            assert_int_equal(c.user_data, ud);
+            assert_true(c.result > 0);
+        } else {
+            waiting = true;
+        }
+    }
+    assert_true(waiting);
+    struct res r = call0(p, a.sock,
+                         CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID);
+    assert_int_equal(exception_type(&r), CAPOS_EXCEPTION_TYPE_FAILED);
+    assert_int_equal(r.ncaps, 0);
+    /* Still a socket: close answers the waiting send closed (its CQE
+     * first), then completes. */
+    static struct params cp;
+    p_begin(&cp, 0, 0);
+    p_end(&cp);
+    uint8_t *cres;
+    uint64_t cud = next_ud++;
+    submit(p, a.sock, CAPOS_TCP_SOCKET_CLOSE_METHOD_ID, cp.buf, cp.len, RES,
+           cud, &cres);
+    r = finish(p, res, ud);
+    capnp_struct st;
+    res_struct(&r, &st);
+    assert_int_equal(capos_TcpSendResult_which(&st),
+                     CAPOS_TCP_SEND_RESULT_WHICH_ERROR);
+    assert_int_equal(capos_TcpSendResult_get_error(&st),
+                     CAPOS_NET_ERROR_CLOSED);
+    assert_int_equal(finish(p, cres, cud).result, 0);
+    close(fd);
+}
+
 /* A gateway's recv returns the first half of a NAWS subnegotiation; the
  * rest arrives after the conversion, with a line. The terminal finishes
  * the subnegotiation (info() says 80x24) and none of it becomes data. */
@@ -1434,6 +1498,7 @@ int main(void)
         T(a_window_size_negotiated_over_recv_reaches_the_terminal),
         T(a_waiting_recv_ends_closed_when_the_socket_becomes_a_terminal),
         T(a_closed_socket_is_not_turned_into_a_terminal),
+        T(a_waiting_send_refuses_the_conversion),
         T(a_window_size_split_across_the_conversion_reaches_info),
         T(a_waiting_accept_completes_on_its_threads_ring),
         T(a_closed_listener_answers_waiting_accepts_closed),
