@@ -454,7 +454,7 @@ static void conn_launch(struct worker *w, struct conn *c)
         /* Cannot learn when it ends: detach it (it runs on, and its
          * terminal closes when it exits) rather than hold the record. */
         say(w->g, "telnet-gateway: connection %u: cannot wait for the shell; "
-               "detaching it", c->id);
+                  "detaching it", c->id);
         c->st = C_CLOSING;
         conn_reap(w, c);
     }
@@ -572,12 +572,12 @@ static void on_wait(struct worker *w, struct conn *c, const CapCqe *cqe)
     capnp_struct root;
     if (result_root(cqe, c->wait_res, &m, &root))
         say(w->g, "telnet-gateway: connection %u closed: shell exited with "
-               "status %lld",
+                  "status %lld",
             c->id,
             (long long)capos_ProcessHandle_wait_Results_get_exitCode(&root));
     else
-        say(w->g, "telnet-gateway: connection %u closed: waiting for the shell "
-               "failed (error %d)",
+        say(w->g, "telnet-gateway: connection %u closed: waiting for the "
+                  "shell failed (error %d)",
             c->id, cqe->result);
     audit(w->g, "session-ended", CAPOS_AUDIT_OUTCOME_INFO,
           "connection %u from %s", c->id, c->peer);
