@@ -215,8 +215,12 @@ static const struct term_dev_ops sock_term_ops = {
 
 /*
  * A new move-only TerminalSession over connection cn, which it takes over
- * (cn->term; the filter starts afresh). Returns 0 and *out (its creation
- * reference) or CAP_ERR_INVOKE_FAILED out of memory.
+ * (cn->term). The filter goes on where the socket's recv left it: recv
+ * followed the command layer in every byte it returned, so a command or
+ * subnegotiation split across the conversion (a NAWS whose first half a
+ * gateway received) ends in the terminal as it began, never as data.
+ * Returns 0 and *out (its creation reference) or CAP_ERR_INVOKE_FAILED
+ * out of memory.
  */
 int sockterm_new(struct net_conn *cn, struct k_object **out)
 {
@@ -225,7 +229,5 @@ int sockterm_new(struct net_conn *cn, struct k_object **out)
         return CAP_ERR_INVOKE_FAILED;
     port_tcp_watch(cn->h, false);
     cn->term = dev;
-    cn->tn = TS_DATA;
-    cn->sblen = 0;
     return 0;
 }

@@ -339,14 +339,20 @@ static int sock_send(struct net_sock *s, struct k_call *c,
     return K_CALL_PENDING;
 }
 
-/* intoTerminalSession: the connection moves to a new move-only
- * TerminalSession; the socket is spent. */
+/*
+ * intoTerminalSession: the connection moves to a new move-only
+ * TerminalSession; the socket is spent. A recv still waiting is completed
+ * first with error closed (the socket is consumed); it had returned
+ * nothing, and bytes the host received but recv has not returned stay in
+ * the connection for the terminal. A send still waiting refuses the call:
+ * its bytes would have to be either dropped or sent behind the terminal's.
+ */
 static int sock_into_terminal(struct net_sock *s, struct k_call *c)
 {
-    if (s->recv || s->send)
+    if (s->send)
         return k_call_exception(c, K_EXC_FAILED,
-                                "TcpSocket.intoTerminalSession: a recv or "
-                                "send is still waiting on this socket");
+                                "TcpSocket.intoTerminalSession: a send is "
+                                "still waiting on this socket");
     if (s->closed || !s->conn->h)
         return k_call_exception(c, K_EXC_FAILED,
                                 "TcpSocket.intoTerminalSession: the "
@@ -368,6 +374,15 @@ static int sock_into_terminal(struct net_sock *s, struct k_call *c)
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "TcpSocket.intoTerminalSession: out of "
                                 "kernel memory");
+    if (s->recv) {
+        struct sock_recv *r = s->recv;
+        int n = recv_result(net_msg, sizeof net_msg, 2, NULL, 0, NET_CLOSED);
+        K_ASSERT(n > 0, "recv result does not fit its buffer");
+        s->recv = NULL;
+        k_pending_done_result(&r->pd, net_msg, (uint32_t)n);
+        port_free(r);
+        k_obj_unref(&s->obj); /* the caller's cap still holds s */
+    }
     cn->sock = NULL;
     s->conn = NULL;
     c->result_caps[c->nresult_caps++] = t;

@@ -3,34 +3,48 @@
  * docs/telnet.md). Demo only: Telnet is plaintext.
  *
  * It listens once on the guest port its scoped TcpListenAuthority names
- * (23 in fixtures/system-telnet.capnp), then serves every connection from
- * one event loop (capos_rt_submit + capos_rt_wait_any): per connection it
- * negotiates the options a telnet client expects with libtelnet
- * (negotiate.c: WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO NAWS; every other
- * option is refused), waits for the answers (a client silent for
- * NEG_TIMEOUT_TICKS is closed), turns the socket into a TerminalSession
+ * (23 in fixtures/system-telnet.capnp), then serves every connection at
+ * once from WORKERS worker threads, each started with
+ * capos_rt_thread_spawn on a ring of its own (docs/runtime.md "Threads
+ * and rings"). Each worker runs one event loop (capos_rt_submit +
+ * capos_rt_wait_any) with its own accept waiting on the shared
+ * TcpListener and its own connection table, so a connection lives and
+ * dies on the worker that accepted it and nothing is handed between
+ * threads. Per connection a worker negotiates the options a telnet client
+ * expects with libtelnet (negotiate.c: WILL ECHO, WILL SUPPRESS-GO-AHEAD,
+ * DO NAWS; every other option is refused), waits for the answers (at most
+ * NEG_TIMEOUT_TICKS), turns the socket into a TerminalSession
  * (TcpSocket.intoTerminalSession) and has RestrictedShellLauncher start
  * capos-shell on it with no session, no profile and no extra grants (the
- * shell logs its user in, as on the console). The shell's ProcessHandle
- * is waited for asynchronously; when the shell exits (a disconnected
- * client ends the shell's readLine) the connection's record is freed.
+ * shell logs its user in, as on the console). A client that does not
+ * answer in time (a raw TCP client, say) gets its shell all the same:
+ * intoTerminalSession ends the recv still waiting with error closed
+ * (docs/net.md). The shell's ProcessHandle is waited for asynchronously;
+ * when the shell exits (a disconnected client ends the shell's readLine)
+ * the connection's record is freed.
  *
  * Caps: "listener" (TcpListenAuthority, required), "launcher"
  * (RestrictedShellLauncher, required), "timer" (Timer, required:
  * negotiation timeouts), "audit" (AuditLog, optional: category "telnet"),
  * "console" (Console, optional: one line per connection opened and
- * closed, never a byte of what the user typed). It never holds
- * NetworkManager, ProcessSpawner or a shell's terminal: the terminal is
- * moved to the launcher, and from it to the shell.
+ * closed, never a byte of what the user typed), "threads" (ThreadSpawner
+ * of its own process, kernel source threadSpawner: found by interface by
+ * capos-rt; without it the main thread serves as the only worker). It
+ * never holds NetworkManager, ProcessSpawner or a shell's terminal: the
+ * terminal is moved to the launcher, and from it to the shell.
  *
- * Limits: CONN_MAX connection records; a connection beyond them gets
- * one refusal line and is closed. A process ring has CAP_CQ_ENTRIES
- * completions outstanding at most (docs/abi.md §4), and each running
- * shell keeps one (its wait), each negotiation up to two (recv, send),
- * the listener and the timer one each: a queued connection starts only
- * while that sum stays within OPS_BUDGET (below CAP_CQ_ENTRIES, leaving
- * room for synchronous calls and releases). The others wait in the
- * record table (told so in one line) until a shell ends. Negotiation
+ * Limits: at most CONN_MAX connections at once over all workers (a shared
+ * count); a connection beyond them gets one refusal line and is closed.
+ * A worker's ring has CAP_CQ_ENTRIES completions outstanding at most
+ * (docs/abi.md §4), and a worker holds at most: its accept and its timer
+ * tick (one each), and per connection two (a negotiation's recv and send;
+ * a running shell's wait, plus the recv that intoTerminalSession ended
+ * until the loop takes its CQE). So a worker takes at most WORKER_CONNS
+ * connections, with RING_RESERVE completions left for its one synchronous
+ * call at a time and the releases capos-rt sends with it; a worker with no
+ * free record does not accept, and WORKERS * WORKER_CONNS > CONN_MAX
+ * leaves some worker accepting to refuse the connection over the bound.
+ * No connection waits for another: there is no queue. Negotiation
  * (negotiate.c) is bounded by libtelnet's buffers and TN_OUTQ_MAX bytes
  * of replies; a libtelnet error or warning, reply overflow, a peer
  * closing or a failed call closes that connection only, with an audit
@@ -39,8 +53,8 @@
  *
  * Calls that do not wait for the peer (intoTerminalSession,
  * launchShell, close, audit and console lines, the refusal line) are
- * made synchronously; recv, send, the shell's wait and the timer tick
- * are asynchronous.
+ * made synchronously on the worker's ring; recv, send, the shell's wait,
+ * the accept and the timer tick are asynchronous.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,8 +64,10 @@
 #include "capos_rt.h"
 #include "negotiate.h"
 
-#define CONN_MAX 64u      /* connection records (queued + active) */
-#define OPS_BUDGET 24u    /* asynchronous calls outstanding at most */
+#define CONN_MAX 64u      /* connections at once, all workers together */
+#define WORKERS 6u        /* worker threads, each on its own ring */
+#define WORKER_CONNS 11u  /* connection records per worker */
+#define RING_RESERVE 8u   /* CQ slots for synchronous calls and releases */
 #define RECV_MAX 512u     /* bytes asked for per negotiation recv */
 #define TICK_NS 100000000ull /* 100 ms */
 #define NEG_TIMEOUT_TICKS 20u /* 2 s */
@@ -61,11 +77,22 @@
 #define CALL_BUF 2048u    /* params and results of synchronous calls */
 #define PEER_MAX 47u
 
+/* A worker's asynchronous calls (accept, tick, two per connection) and
+ * the reserve fit its ring's CQ. */
+_Static_assert(2u + 2u * WORKER_CONNS + RING_RESERVE <= CAP_CQ_ENTRIES,
+               "a worker could need more completions than its CQ holds");
+/* With every connection open, some worker still has a free record and an
+ * accept waiting, to refuse the next one. */
+_Static_assert(WORKERS * WORKER_CONNS > CONN_MAX,
+               "too few records to refuse a connection over the bound");
+/* One accept per worker waits on the listener (at most 8, docs/net.md);
+ * the workers and the main thread fit ProcessLimits' default 8 threads. */
+_Static_assert(WORKERS <= 8u && WORKERS + 1u <= 8u, "too many workers");
+
 enum conn_state {
     C_FREE,
-    C_QUEUED,      /* accepted, waiting for an active slot */
     C_NEGOTIATING, /* recv outstanding, replies being sent */
-    C_NEG_DONE,    /* every offer answered: draining the last send */
+    C_NEG_DONE,    /* answered or timed out: draining the last send */
     C_RUNNING,     /* the shell runs; its wait is (or will be) outstanding */
     C_CLOSING,     /* socket closed: waiting for outstanding calls */
 };
@@ -75,6 +102,7 @@ struct conn {
     unsigned id; /* connection number, for console lines */
     capos_cap_t sock, proc;
     bool have_sock, have_proc;
+    bool timed_out; /* the client did not answer the negotiation in time */
     struct tn_neg neg; /* while negotiating (neg.tn set) */
     char peer[PEER_MAX + 1];
     uint64_t recv_tag, send_tag, wait_tag; /* 0: none outstanding */
@@ -82,17 +110,36 @@ struct conn {
     unsigned ticks_left;
 };
 
-struct gateway {
-    capos_cap_t authority, listener, launcher, timer, audit, console;
-    bool have_audit, have_console, have_listener;
-    uint16_t port;
+struct gateway;
+
+/* One worker thread: its own ring (capos-rt finds it), buffers and
+ * connection table. Only its thread touches it while it runs. */
+struct worker {
+    struct gateway *g;
+    unsigned index;
+    bool have_listener; /* this worker still accepts */
+    bool spawned;
+    capos_thread_t thread;
     uint8_t *pbuf, *rbuf;          /* synchronous calls */
     uint8_t *accept_res, *tick_res; /* RES_BUF each */
     uint8_t tick_par[64], accept_par[64];
     uint64_t accept_tag, tick_tag;
-    struct conn conns[CONN_MAX];
-    unsigned next_id;
+    struct conn conns[WORKER_CONNS];
     unsigned accept_failures; /* in a row */
+};
+
+/* Shared by the workers: caps (table-wide, usable from any thread's
+ * ring), read-only while they run, and two counters updated
+ * atomically. */
+struct gateway {
+    capos_cap_t authority, listener, launcher, timer, audit, console;
+    bool have_audit, have_console, have_listener;
+    uint16_t port;
+    uint8_t *pbuf, *rbuf; /* the main thread's synchronous calls */
+    unsigned limit;   /* connections at once (CONN_MAX with every worker) */
+    unsigned live;    /* connections open, all workers (atomic) */
+    unsigned next_id; /* last connection number given (atomic) */
+    struct worker workers[WORKERS];
 };
 
 static void say(struct gateway *g, const char *fmt, ...)
@@ -172,10 +219,11 @@ static void conn_free_buffers(struct conn *c)
     c->recv_res = c->send_par = c->wait_res = NULL;
 }
 
-/* Free a record once nothing of it is outstanding. */
-static void conn_reap(struct conn *c)
+/* Free a record of w once nothing of it is outstanding; the connection
+ * no longer counts against the gateway's bound. */
+static void conn_reap(struct worker *w, struct conn *c)
 {
-    if (c->recv_tag || c->send_tag || c->wait_tag)
+    if (c->st == C_FREE || c->recv_tag || c->send_tag || c->wait_tag)
         return;
     tn_neg_end(&c->neg);
     if (c->have_sock)
@@ -184,31 +232,33 @@ static void conn_reap(struct conn *c)
         capos_rt_release(c->proc);
     conn_free_buffers(c);
     memset(c, 0, sizeof *c);
+    __atomic_fetch_sub(&w->g->live, 1u, __ATOMIC_RELAXED);
 }
 
 /* TcpSocket.close, synchronously; outstanding recv/send then complete. */
-static void sock_close(struct gateway *g, struct conn *c)
+static void sock_close(struct worker *w, struct conn *c)
 {
     if (!c->have_sock)
         return;
     capnp_builder b;
     capnp_struct_builder p;
-    capnp_builder_init(&b, g->pbuf, CALL_BUF);
+    capnp_builder_init(&b, w->pbuf, CALL_BUF);
     capos_TcpSocket_close_Params_init_root(&b, &p);
     (void)capos_rt_call_capnp(c->sock, CAPOS_TCP_SOCKET_CLOSE_METHOD_ID, &b,
-                              g->rbuf, CALL_BUF, NULL, NULL);
+                              w->rbuf, CALL_BUF, NULL, NULL);
 }
 
 /* End connection c before a shell runs: close its socket, audit why,
  * and free the record as soon as its calls have completed. */
-static void conn_abort(struct gateway *g, struct conn *c, const char *code,
+static void conn_abort(struct worker *w, struct conn *c, const char *code,
                        uint16_t outcome, const char *why)
 {
-    say(g, "telnet-gateway: connection %u closed: %s", c->id, why);
-    audit(g, code, outcome, "connection %u from %s: %s", c->id, c->peer, why);
-    sock_close(g, c);
+    say(w->g, "telnet-gateway: connection %u closed: %s", c->id, why);
+    audit(w->g, code, outcome, "connection %u from %s: %s", c->id, c->peer,
+          why);
+    sock_close(w, c);
     c->st = C_CLOSING;
-    conn_reap(c);
+    conn_reap(w, c);
 }
 
 /* ---- negotiation ------------------------------------------------------ */
@@ -267,8 +317,8 @@ static bool post_recv(struct conn *c)
     return c->recv_tag != 0;
 }
 
-/* Start negotiating on an accepted connection (queued -> active). */
-static void conn_start(struct gateway *g, struct conn *c)
+/* Start negotiating on a connection just accepted. */
+static void conn_start(struct worker *w, struct conn *c)
 {
     c->st = C_NEGOTIATING;
     c->recv_res = capos_alloc(RES_BUF);
@@ -276,19 +326,21 @@ static void conn_start(struct gateway *g, struct conn *c)
     c->wait_res = capos_alloc(RES_BUF);
     if (!c->recv_res || !c->send_par || !c->wait_res ||
         !tn_neg_start(&c->neg)) {
-        conn_abort(g, c, "gateway-out-of-memory", CAPOS_AUDIT_OUTCOME_ERROR,
+        conn_abort(w, c, "gateway-out-of-memory", CAPOS_AUDIT_OUTCOME_ERROR,
                    "no memory for the connection");
         return;
     }
     c->ticks_left = NEG_TIMEOUT_TICKS;
     if (!flush_send(c) || !post_recv(c))
-        conn_abort(g, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
+        conn_abort(w, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
                    "cannot submit the negotiation");
 }
 
-/* TcpSocket.intoTerminalSession, then RestrictedShellLauncher.launchShell
- * with the terminal moved. On success c runs and its wait is posted. */
-static void conn_launch(struct gateway *g, struct conn *c)
+/* TcpSocket.intoTerminalSession (which ends a recv still outstanding
+ * with error closed: on_recv takes that CQE later), then
+ * RestrictedShellLauncher.launchShell with the terminal moved. On success
+ * c runs and its wait is posted. */
+static void conn_launch(struct worker *w, struct conn *c)
 {
     tn_neg_end(&c->neg);
     capnp_builder b;
@@ -297,33 +349,33 @@ static void conn_launch(struct gateway *g, struct conn *c)
     capnp_struct root, lr;
     CapCqe cqe;
     char why[200], ebuf[120];
-    capnp_builder_init(&b, g->pbuf, CALL_BUF);
+    capnp_builder_init(&b, w->pbuf, CALL_BUF);
     capos_TcpSocket_intoTerminalSession_Params_init_root(&b, &p);
     size_t len;
     int r = capnp_finish(&b, &len);
     if (r == 0)
         r = capos_rt_invoke(c->sock,
                             CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID,
-                            g->pbuf, (uint32_t)len, g->rbuf, CALL_BUF, &cqe);
+                            w->pbuf, (uint32_t)len, w->rbuf, CALL_BUF, &cqe);
     CapTransferResult rec;
-    if (r < 0 || !result_cap(&cqe, g->rbuf, CALL_BUF, 0, &rec) ||
+    if (r < 0 || !result_cap(&cqe, w->rbuf, CALL_BUF, 0, &rec) ||
         rec.interface_id != CAPOS_TERMINAL_SESSION_INTERFACE_ID) {
         if (r >= 0)
-            drop_result_caps(&cqe, g->rbuf, CALL_BUF, UINT32_MAX);
+            drop_result_caps(&cqe, w->rbuf, CALL_BUF, UINT32_MAX);
         snprintf(why, sizeof why, "no terminal session (%s)",
-                 r < 0 ? capos_rt_error_text(g->rbuf, CALL_BUF, r, ebuf,
+                 r < 0 ? capos_rt_error_text(w->rbuf, CALL_BUF, r, ebuf,
                                              sizeof ebuf)
                        : "wrong result");
-        conn_abort(g, c, "terminal-failed", CAPOS_AUDIT_OUTCOME_ERROR, why);
+        conn_abort(w, c, "terminal-failed", CAPOS_AUDIT_OUTCOME_ERROR, why);
         return;
     }
-    drop_result_caps(&cqe, g->rbuf, CALL_BUF, 0);
+    drop_result_caps(&cqe, w->rbuf, CALL_BUF, 0);
     capos_cap_t term = {rec.cap_id, rec.interface_id};
     /* The socket cap is spent (its calls now fail with disconnected). */
     capos_rt_release(c->sock);
     c->have_sock = false;
 
-    capnp_builder_init(&b, g->pbuf,
+    capnp_builder_init(&b, w->pbuf,
                        CALL_BUF - 8 - sizeof(CapTransferDescriptor));
     capos_RestrictedShellLauncher_launchShell_Params_init_root(&b, &p);
     /* session stays a null capability, profile empty, grants empty. */
@@ -332,11 +384,11 @@ static void conn_launch(struct gateway *g, struct conn *c)
     bool term_ours = r != 0; /* until a CALL takes it */
     if (r == 0) {
         CapTransferDescriptor d = {.cap_id = term.id, .mode = CAP_XFER_MOVE};
-        memcpy(g->pbuf + CAP_ALIGN8(len), &d, sizeof d);
+        memcpy(w->pbuf + CAP_ALIGN8(len), &d, sizeof d);
         CapSqe sqe;
         capos_RestrictedShellLauncher_launchShell_sqe_xfer(
-            &sqe, g->launcher.id, capos_va(g->pbuf), (uint32_t)len, 1,
-            capos_va(g->rbuf), CALL_BUF, 0);
+            &sqe, w->g->launcher.id, capos_va(w->pbuf), (uint32_t)len, 1,
+            capos_va(w->rbuf), CALL_BUF, 0);
         r = capos_rt_call(&sqe, &cqe);
         if (r == 0)
             r = cqe.result;
@@ -351,25 +403,25 @@ static void conn_launch(struct gateway *g, struct conn *c)
         if (term_ours)
             capos_rt_release(term);
         snprintf(why, sizeof why, "launcher failed: %s",
-                 capos_rt_error_text(g->rbuf, CALL_BUF, r, ebuf, sizeof ebuf));
+                 capos_rt_error_text(w->rbuf, CALL_BUF, r, ebuf, sizeof ebuf));
         c->st = C_CLOSING;
-        say(g, "telnet-gateway: connection %u closed: %s", c->id, why);
-        audit(g, "launch-failed", CAPOS_AUDIT_OUTCOME_ERROR,
+        say(w->g, "telnet-gateway: connection %u closed: %s", c->id, why);
+        audit(w->g, "launch-failed", CAPOS_AUDIT_OUTCOME_ERROR,
               "connection %u from %s: %s", c->id, c->peer, why);
-        conn_reap(c);
+        conn_reap(w, c);
         return;
     }
     CapCqe lc = cqe;
     lc.result = r;
-    if (!result_root(&lc, g->rbuf, &m, &root) ||
+    if (!result_root(&lc, w->rbuf, &m, &root) ||
         capos_RestrictedShellLauncher_launchShell_Results_get_result(
             &root, &lr) != 0 ||
         capos_LaunchResult_which(&lr) != CAPOS_LAUNCH_RESULT_WHICH_LAUNCHED ||
-        !result_cap(&lc, g->rbuf, CALL_BUF, 0, &rec) ||
+        !result_cap(&lc, w->rbuf, CALL_BUF, 0, &rec) ||
         rec.interface_id != CAPOS_PROCESS_HANDLE_INTERFACE_ID) {
-        drop_result_caps(&lc, g->rbuf, CALL_BUF, UINT32_MAX);
+        drop_result_caps(&lc, w->rbuf, CALL_BUF, UINT32_MAX);
         unsigned denial = 99;
-        if (result_root(&lc, g->rbuf, &m, &root) &&
+        if (result_root(&lc, w->rbuf, &m, &root) &&
             capos_RestrictedShellLauncher_launchShell_Results_get_result(
                 &root, &lr) == 0 &&
             capos_LaunchResult_which(&lr) == CAPOS_LAUNCH_RESULT_WHICH_DENIED)
@@ -377,17 +429,17 @@ static void conn_launch(struct gateway *g, struct conn *c)
         snprintf(why, sizeof why, "the launcher started no shell (denial %u)",
                  denial);
         c->st = C_CLOSING;
-        say(g, "telnet-gateway: connection %u closed: %s", c->id, why);
-        audit(g, "launch-denied", CAPOS_AUDIT_OUTCOME_DENIED,
+        say(w->g, "telnet-gateway: connection %u closed: %s", c->id, why);
+        audit(w->g, "launch-denied", CAPOS_AUDIT_OUTCOME_DENIED,
               "connection %u from %s: %s", c->id, c->peer, why);
-        conn_reap(c);
+        conn_reap(w, c);
         return;
     }
-    drop_result_caps(&lc, g->rbuf, CALL_BUF, 0);
+    drop_result_caps(&lc, w->rbuf, CALL_BUF, 0);
     c->proc = (capos_cap_t){rec.cap_id, rec.interface_id};
     c->have_proc = true;
     c->st = C_RUNNING;
-    say(g, "telnet-gateway: connection %u: capos-shell started", c->id);
+    say(w->g, "telnet-gateway: connection %u: capos-shell started", c->id);
     CapSqe sqe;
     uint8_t par[32];
     capnp_builder_init(&b, par, sizeof par);
@@ -401,47 +453,59 @@ static void conn_launch(struct gateway *g, struct conn *c)
     if (!c->wait_tag) {
         /* Cannot learn when it ends: detach it (it runs on, and its
          * terminal closes when it exits) rather than hold the record. */
-        say(g, "telnet-gateway: connection %u: cannot wait for the shell; "
-               "detaching it", c->id);
+        say(w->g, "telnet-gateway: connection %u: cannot wait for the shell; "
+                  "detaching it", c->id);
         c->st = C_CLOSING;
-        conn_reap(c);
+        conn_reap(w, c);
     }
 }
 
-/* The negotiation of c is over (no recv outstanding): once its last
- * reply is sent, launch. */
-static void neg_finish(struct gateway *g, struct conn *c)
+/*
+ * The negotiation of c is over: every offer answered (no recv
+ * outstanding), or the time ran out (c->timed_out; the recv still waits,
+ * and intoTerminalSession ends it). Once the last reply is sent, launch.
+ */
+static void neg_finish(struct worker *w, struct conn *c)
 {
     c->st = C_NEG_DONE;
     if (c->send_tag)
         return; /* on_send comes back here */
     if (c->neg.dropped)
-        say(g, "telnet-gateway: connection %u: %zu byte%s typed before the "
-               "prompt dropped", c->id, c->neg.dropped,
-            c->neg.dropped == 1 ? "" : "s");
-    say(g, "telnet-gateway: connection %u negotiated (echo, sga, naws "
-           "%ux%u)", c->id, (unsigned)c->neg.cols, (unsigned)c->neg.rows);
-    conn_launch(g, c);
+        say(w->g, "telnet-gateway: connection %u: %zu byte%s typed before "
+                  "the prompt dropped",
+            c->id, c->neg.dropped, c->neg.dropped == 1 ? "" : "s");
+    if (c->timed_out)
+        say(w->g, "telnet-gateway: connection %u not negotiated (no answer "
+                  "in %u ms; naws %ux%u): starting the shell anyway",
+            c->id, NEG_TIMEOUT_TICKS * (unsigned)(TICK_NS / 1000000u),
+            (unsigned)c->neg.cols, (unsigned)c->neg.rows);
+    else
+        say(w->g, "telnet-gateway: connection %u negotiated (echo, sga, "
+                  "naws %ux%u)",
+            c->id, (unsigned)c->neg.cols, (unsigned)c->neg.rows);
+    conn_launch(w, c);
 }
 
-static void on_recv(struct gateway *g, struct conn *c, const CapCqe *cqe)
+static void on_recv(struct worker *w, struct conn *c, const CapCqe *cqe)
 {
     c->recv_tag = 0;
     capnp_message m;
     capnp_struct root, rr;
     if (c->st == C_CLOSING) {
-        conn_reap(c);
+        conn_reap(w, c);
         return;
     }
+    if (c->st == C_RUNNING)
+        return; /* the recv intoTerminalSession ended (error closed) */
     if (!result_root(cqe, c->recv_res, &m, &root) ||
         capos_TcpSocket_recv_Results_get_result(&root, &rr) != 0) {
-        conn_abort(g, c, "recv-failed", CAPOS_AUDIT_OUTCOME_ERROR,
+        conn_abort(w, c, "recv-failed", CAPOS_AUDIT_OUTCOME_ERROR,
                    "the socket failed during the negotiation");
         return;
     }
-    uint16_t w = capos_TcpRecvResult_which(&rr);
-    if (w != CAPOS_TCP_RECV_RESULT_WHICH_DATA) {
-        conn_abort(g, c, "peer-closed-in-negotiation",
+    uint16_t which = capos_TcpRecvResult_which(&rr);
+    if (which != CAPOS_TCP_RECV_RESULT_WHICH_DATA) {
+        conn_abort(w, c, "peer-closed-in-negotiation",
                    CAPOS_AUDIT_OUTCOME_INFO,
                    "the client left during the negotiation");
         return;
@@ -449,153 +513,168 @@ static void on_recv(struct gateway *g, struct conn *c, const CapCqe *cqe)
     const uint8_t *data;
     size_t n;
     if (capos_TcpRecvResult_get_data(&rr, &data, &n) != 0 || n > RECV_MAX) {
-        conn_abort(g, c, "recv-failed", CAPOS_AUDIT_OUTCOME_ERROR,
+        conn_abort(w, c, "recv-failed", CAPOS_AUDIT_OUTCOME_ERROR,
                    "bad recv result");
         return;
     }
     bool done = tn_neg_feed(&c->neg, data, n);
     if (c->neg.bad) {
-        conn_abort(g, c, "negotiation-malformed", CAPOS_AUDIT_OUTCOME_DENIED,
+        conn_abort(w, c, "negotiation-malformed", CAPOS_AUDIT_OUTCOME_DENIED,
                    c->neg.bad);
         return;
     }
     if (!flush_send(c)) {
-        conn_abort(g, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
+        conn_abort(w, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
                    "cannot submit a negotiation reply");
         return;
     }
-    if (done) {
-        neg_finish(g, c);
+    /* Answered, or timed out while its last reply was being sent: no
+     * more recv, launch once the send is done. */
+    if (done || c->st == C_NEG_DONE) {
+        neg_finish(w, c);
         return;
     }
     if (!post_recv(c))
-        conn_abort(g, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
+        conn_abort(w, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
                    "cannot submit a recv");
 }
 
-static void on_send(struct gateway *g, struct conn *c, const CapCqe *cqe)
+static void on_send(struct worker *w, struct conn *c, const CapCqe *cqe)
 {
     c->send_tag = 0;
     capnp_message m;
     capnp_struct root, sr;
     if (c->st == C_CLOSING) {
-        conn_reap(c);
+        conn_reap(w, c);
         return;
     }
     if (!result_root(cqe, c->send_par, &m, &root) ||
         capos_TcpSocket_send_Results_get_result(&root, &sr) != 0 ||
         capos_TcpSendResult_which(&sr) != CAPOS_TCP_SEND_RESULT_WHICH_SENT) {
-        conn_abort(g, c, "peer-closed-in-negotiation",
+        conn_abort(w, c, "peer-closed-in-negotiation",
                    CAPOS_AUDIT_OUTCOME_INFO,
                    "the client left during the negotiation");
         return;
     }
     if (!flush_send(c)) {
-        conn_abort(g, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
+        conn_abort(w, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
                    "cannot submit a negotiation reply");
         return;
     }
     if (c->st == C_NEG_DONE)
-        neg_finish(g, c);
+        neg_finish(w, c);
 }
 
-static void on_wait(struct gateway *g, struct conn *c, const CapCqe *cqe)
+static void on_wait(struct worker *w, struct conn *c, const CapCqe *cqe)
 {
     c->wait_tag = 0;
     capnp_message m;
     capnp_struct root;
     if (result_root(cqe, c->wait_res, &m, &root))
-        say(g, "telnet-gateway: connection %u closed: shell exited with "
-               "status %lld",
+        say(w->g, "telnet-gateway: connection %u closed: shell exited with "
+                  "status %lld",
             c->id,
             (long long)capos_ProcessHandle_wait_Results_get_exitCode(&root));
     else
-        say(g, "telnet-gateway: connection %u closed: waiting for the shell "
-               "failed (error %d)",
+        say(w->g, "telnet-gateway: connection %u closed: waiting for the "
+                  "shell failed (error %d)",
             c->id, cqe->result);
-    audit(g, "session-ended", CAPOS_AUDIT_OUTCOME_INFO,
+    audit(w->g, "session-ended", CAPOS_AUDIT_OUTCOME_INFO,
           "connection %u from %s", c->id, c->peer);
     c->st = C_CLOSING;
-    conn_reap(c);
+    conn_reap(w, c);
 }
 
 /* ---- accepting and the timer ----------------------------------------- */
 
-static void post_accept(struct gateway *g)
+static void post_accept(struct worker *w)
 {
     capnp_builder b;
     capnp_struct_builder p;
-    capnp_builder_init(&b, g->accept_par, sizeof g->accept_par);
+    capnp_builder_init(&b, w->accept_par, sizeof w->accept_par);
     capos_TcpListener_accept_Params_init_root(&b, &p);
     size_t len;
     capnp_finish(&b, &len);
     CapSqe sqe;
-    capos_TcpListener_accept_sqe(&sqe, g->listener.id, capos_va(g->accept_par),
-                                 (uint32_t)len, capos_va(g->accept_res),
-                                 RES_BUF, 0);
-    g->accept_tag = submit(&sqe);
+    capos_TcpListener_accept_sqe(&sqe, w->g->listener.id,
+                                 capos_va(w->accept_par), (uint32_t)len,
+                                 capos_va(w->accept_res), RES_BUF, 0);
+    w->accept_tag = submit(&sqe);
 }
 
-static void post_tick(struct gateway *g)
+static void post_tick(struct worker *w)
 {
     capnp_builder b;
     capnp_struct_builder p;
-    capnp_builder_init(&b, g->tick_par, sizeof g->tick_par);
+    capnp_builder_init(&b, w->tick_par, sizeof w->tick_par);
     capos_Timer_sleep_Params_init_root(&b, &p);
     capos_Timer_sleep_Params_set_ns(&p, TICK_NS);
     size_t len;
     capnp_finish(&b, &len);
     CapSqe sqe;
-    capos_Timer_sleep_sqe(&sqe, g->timer.id, capos_va(g->tick_par),
-                          (uint32_t)len, capos_va(g->tick_res), RES_BUF, 0);
-    g->tick_tag = submit(&sqe);
+    capos_Timer_sleep_sqe(&sqe, w->g->timer.id, capos_va(w->tick_par),
+                          (uint32_t)len, capos_va(w->tick_res), RES_BUF, 0);
+    w->tick_tag = submit(&sqe);
 }
 
-/* Write one line to a connection nobody will serve yet, synchronously. */
-static void sock_line(struct gateway *g, capos_cap_t s, const char *text)
+/* Write one line to a connection nobody will serve, synchronously. */
+static void sock_line(struct worker *w, capos_cap_t s, const char *text)
 {
     capnp_builder b;
     capnp_struct_builder p;
-    capnp_builder_init(&b, g->pbuf, CALL_BUF);
+    capnp_builder_init(&b, w->pbuf, CALL_BUF);
     capos_TcpSocket_send_Params_init_root(&b, &p);
     capos_TcpSocket_send_Params_set_data(&p, text, strlen(text));
-    (void)capos_rt_call_capnp(s, CAPOS_TCP_SOCKET_SEND_METHOD_ID, &b, g->rbuf,
+    (void)capos_rt_call_capnp(s, CAPOS_TCP_SOCKET_SEND_METHOD_ID, &b, w->rbuf,
                               CALL_BUF, NULL, NULL);
 }
 
-/* Asynchronous calls the current connections may hold at once. */
-static unsigned ops_claimed(const struct gateway *g)
+/* A free record of w, or NULL. */
+static struct conn *conn_free_record(struct worker *w)
 {
-    unsigned n = 2; /* accept, tick */
-    for (unsigned i = 0; i < CONN_MAX; i++) {
-        enum conn_state st = g->conns[i].st;
-        n += st == C_NEGOTIATING || st == C_NEG_DONE || st == C_CLOSING ? 2
-             : st == C_RUNNING                                        ? 1
-                                                                      : 0;
-    }
-    return n;
+    for (unsigned i = 0; i < WORKER_CONNS; i++)
+        if (w->conns[i].st == C_FREE)
+            return &w->conns[i];
+    return NULL;
 }
 
-static void on_accept(struct gateway *g, const CapCqe *cqe)
+/* Count one more open connection against the gateway's bound; false (and
+ * nothing counted) when the bound is reached. Workers claim concurrently,
+ * hence the compare-and-swap. */
+static bool conn_claim(struct gateway *g)
 {
-    g->accept_tag = 0;
+    unsigned n = __atomic_load_n(&g->live, __ATOMIC_RELAXED);
+    do {
+        if (n >= __atomic_load_n(&g->limit, __ATOMIC_RELAXED))
+            return false;
+    } while (!__atomic_compare_exchange_n(&g->live, &n, n + 1, false,
+                                          __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    return true;
+}
+
+static void on_accept(struct worker *w, const CapCqe *cqe)
+{
+    struct gateway *g = w->g;
+    w->accept_tag = 0;
     capnp_message m;
     capnp_struct root, ar, peer;
     CapTransferResult rec;
-    bool decoded = result_root(cqe, g->accept_res, &m, &root) &&
+    bool decoded = result_root(cqe, w->accept_res, &m, &root) &&
                    capos_TcpListener_accept_Results_get_result(&root, &ar) ==
                        0;
     if (!decoded || capos_TcpAcceptResult_which(&ar) !=
                         CAPOS_TCP_ACCEPT_RESULT_WHICH_ACCEPTED ||
-        !result_cap(cqe, g->accept_res, RES_BUF, 0, &rec) ||
+        !result_cap(cqe, w->accept_res, RES_BUF, 0, &rec) ||
         rec.interface_id != CAPOS_TCP_SOCKET_INTERFACE_ID) {
-        drop_result_caps(cqe, g->accept_res, RES_BUF, UINT32_MAX);
+        drop_result_caps(cqe, w->accept_res, RES_BUF, UINT32_MAX);
         if (decoded && capos_TcpAcceptResult_which(&ar) ==
                            CAPOS_TCP_ACCEPT_RESULT_WHICH_ERROR &&
             capos_TcpAcceptResult_get_error(&ar) == CAPOS_NET_ERROR_CLOSED) {
-            say(g, "telnet-gateway: the listener was closed; no new "
-                   "connections");
-            g->have_listener = false;
+            say(g, "telnet-gateway: worker %u: the listener was closed; no "
+                   "new connections",
+                w->index);
+            w->have_listener = false;
             return;
         }
         /* One connection lost (e.g. no cap slot for it: the kernel closed
@@ -603,16 +682,16 @@ static void on_accept(struct gateway *g, const CapCqe *cqe)
          * listener. */
         say(g, "telnet-gateway: an accept failed (error %d); accepting on",
             cqe->result);
-        if (++g->accept_failures > ACCEPT_FAILURES_MAX) {
-            say(g, "telnet-gateway: %u accepts failed in a row; no new "
-                   "connections",
-                g->accept_failures);
-            g->have_listener = false;
+        if (++w->accept_failures > ACCEPT_FAILURES_MAX) {
+            say(g, "telnet-gateway: worker %u: %u accepts failed in a row; "
+                   "no new connections",
+                w->index, w->accept_failures);
+            w->have_listener = false;
         }
         return;
     }
-    g->accept_failures = 0;
-    drop_result_caps(cqe, g->accept_res, RES_BUF, 0);
+    w->accept_failures = 0;
+    drop_result_caps(cqe, w->accept_res, RES_BUF, 0);
     capos_cap_t s = {rec.cap_id, rec.interface_id};
     char pb[PEER_MAX + 1] = "?";
     const char *a;
@@ -625,49 +704,52 @@ static void on_accept(struct gateway *g, const CapCqe *cqe)
         snprintf(pb + k, sizeof pb - k, ":%u",
                  (unsigned)capos_SocketAddress_get_port(&peer));
     }
-    struct conn *c = NULL;
-    for (unsigned i = 0; i < CONN_MAX && !c; i++)
-        if (g->conns[i].st == C_FREE)
-            c = &g->conns[i];
-    if (!c) {
-        sock_line(g, s, "capos telnet-gateway: too many connections; try "
+    /* The accept was posted with a record free; only the shared bound
+     * can refuse. */
+    struct conn *c = conn_free_record(w);
+    if (!c || !conn_claim(g)) {
+        unsigned limit = __atomic_load_n(&g->limit, __ATOMIC_RELAXED);
+        sock_line(w, s, "capos telnet-gateway: too many connections; try "
                         "again later\r\n");
         struct conn tmp = {.have_sock = true, .sock = s};
-        sock_close(g, &tmp);
+        sock_close(w, &tmp);
         capos_rt_release(s);
-        say(g, "telnet-gateway: refused %s: all %u connection records in use",
-            pb, CONN_MAX);
+        say(g, "telnet-gateway: refused %s: all %u connections in use", pb,
+            limit);
         audit(g, "connection-refused-full", CAPOS_AUDIT_OUTCOME_DENIED,
-              "%s: all %u connection records in use", pb, CONN_MAX);
+              "%s: all %u connections in use", pb, limit);
         return;
     }
     memset(c, 0, sizeof *c);
-    c->st = C_QUEUED;
-    c->id = ++g->next_id;
+    c->id = __atomic_add_fetch(&g->next_id, 1u, __ATOMIC_RELAXED);
     c->sock = s;
     c->have_sock = true;
     memcpy(c->peer, pb, sizeof pb);
     say(g, "telnet-gateway: connection %u from %s opened", c->id, c->peer);
     audit(g, "connection-opened", CAPOS_AUDIT_OUTCOME_INFO,
           "connection %u from %s", c->id, c->peer);
-    if (ops_claimed(g) + 2 > OPS_BUDGET)
-        sock_line(g, s, "capos telnet-gateway: all shells are busy; you are "
-                        "queued\r\n");
+    conn_start(w, c);
 }
 
-static void on_tick(struct gateway *g)
+static void on_tick(struct worker *w)
 {
-    g->tick_tag = 0;
-    for (unsigned i = 0; i < CONN_MAX; i++) {
-        struct conn *c = &g->conns[i];
+    w->tick_tag = 0;
+    for (unsigned i = 0; i < WORKER_CONNS; i++) {
+        struct conn *c = &w->conns[i];
         if (c->st != C_NEGOTIATING || c->ticks_left == 0 ||
             --c->ticks_left > 0)
             continue;
-        /* A pending recv can neither be withdrawn nor coexist with
-         * intoTerminalSession (docs/net.md): a client that does not
-         * answer is closed. Every telnet client answers at once. */
-        conn_abort(g, c, "negotiation-timeout", CAPOS_AUDIT_OUTCOME_INFO,
-                   "the client did not answer the negotiation in time");
+        /* No answer in time: a telnet client that is slow, or a client
+         * that does not speak telnet. It gets its shell all the same;
+         * intoTerminalSession ends the recv still waiting (docs/net.md),
+         * and a client that never sends anything is closed by the
+         * forward's idle timeout. */
+        c->timed_out = true;
+        audit(w->g, "negotiation-timeout", CAPOS_AUDIT_OUTCOME_INFO,
+              "connection %u from %s: no answer to the negotiation in "
+              "time; the shell starts without it",
+              c->id, c->peer);
+        neg_finish(w, c);
     }
 }
 
@@ -675,35 +757,27 @@ static void on_tick(struct gateway *g)
 
 enum op { OP_ACCEPT, OP_TICK, OP_RECV, OP_SEND, OP_WAIT };
 
-static void run(struct gateway *g)
+/* One worker's event loop, on the calling thread's ring. Returns when the
+ * worker has no listener and no connection left, or a wait fails. */
+static void run(struct worker *w)
 {
-    uint64_t tags[2 + 3 * CONN_MAX];
-    uint16_t who[2 + 3 * CONN_MAX];
-    uint8_t what[2 + 3 * CONN_MAX];
+    uint64_t tags[2 + 3 * WORKER_CONNS];
+    uint16_t who[2 + 3 * WORKER_CONNS];
+    uint8_t what[2 + 3 * WORKER_CONNS];
     for (;;) {
-        /* Start queued connections while there is room, oldest first. */
-        for (;;) {
-            struct conn *next = NULL;
-            for (unsigned i = 0; i < CONN_MAX; i++) {
-                struct conn *c = &g->conns[i];
-                if (c->st == C_QUEUED && (!next || c->id < next->id))
-                    next = c;
-            }
-            if (!next || ops_claimed(g) + 2 > OPS_BUDGET)
-                break;
-            conn_start(g, next);
-        }
         bool negotiating = false;
         unsigned n = 0;
-        if (g->have_listener && !g->accept_tag)
-            post_accept(g);
-        if (g->accept_tag) {
-            tags[n] = g->accept_tag;
+        /* Accept only with a record free: every connection this worker
+         * takes is served at once, within its ring's CQ. */
+        if (w->have_listener && !w->accept_tag && conn_free_record(w))
+            post_accept(w);
+        if (w->accept_tag) {
+            tags[n] = w->accept_tag;
             who[n] = 0;
             what[n++] = OP_ACCEPT;
         }
-        for (unsigned i = 0; i < CONN_MAX; i++) {
-            struct conn *c = &g->conns[i];
+        for (unsigned i = 0; i < WORKER_CONNS; i++) {
+            struct conn *c = &w->conns[i];
             if (c->st == C_NEGOTIATING)
                 negotiating = true;
             const uint64_t t[3] = {c->recv_tag, c->send_tag, c->wait_tag};
@@ -715,10 +789,10 @@ static void run(struct gateway *g)
                 what[n++] = (uint8_t)(OP_RECV + k);
             }
         }
-        if (negotiating && !g->tick_tag)
-            post_tick(g);
-        if (g->tick_tag) {
-            tags[n] = g->tick_tag;
+        if (negotiating && !w->tick_tag)
+            post_tick(w);
+        if (w->tick_tag) {
+            tags[n] = w->tick_tag;
             who[n] = 0;
             what[n++] = OP_TICK;
         }
@@ -728,25 +802,27 @@ static void run(struct gateway *g)
         CapCqe cqe;
         int r = capos_rt_wait_any(tags, n, &which, &cqe, CAP_TIMEOUT_INFINITE);
         if (r != 0) {
-            say(g, "telnet-gateway: waiting failed (error %d); stopping", r);
+            say(w->g, "telnet-gateway: worker %u: waiting failed (error %d); "
+                      "stopping",
+                w->index, r);
             return;
         }
-        struct conn *c = &g->conns[who[which]];
+        struct conn *c = &w->conns[who[which]];
         switch (what[which]) {
         case OP_ACCEPT:
-            on_accept(g, &cqe);
+            on_accept(w, &cqe);
             break;
         case OP_TICK:
-            on_tick(g);
+            on_tick(w);
             break;
         case OP_RECV:
-            on_recv(g, c, &cqe);
+            on_recv(w, c, &cqe);
             break;
         case OP_SEND:
-            on_send(g, c, &cqe);
+            on_send(w, c, &cqe);
             break;
         default:
-            on_wait(g, c, &cqe);
+            on_wait(w, c, &cqe);
             break;
         }
         /* Releases wait in capos-rt's queue for the next submission;
@@ -754,6 +830,40 @@ static void run(struct gateway *g)
          * connection must not keep its socket or process alive. */
         capos_rt_flush_releases();
     }
+}
+
+static void worker_free(struct worker *w)
+{
+    capos_free(w->pbuf);
+    capos_free(w->rbuf);
+    capos_free(w->accept_res);
+    capos_free(w->tick_res);
+    w->pbuf = w->rbuf = w->accept_res = w->tick_res = NULL;
+}
+
+/* A worker thread: its loop. Records a loop that stopped on a failed
+ * wait leaves are freed by worker_end once the thread has exited. */
+static void worker_main(void *arg)
+{
+    run(arg);
+}
+
+/*
+ * Free what worker w still holds, once its thread has ended: a thread
+ * that exits cancels the calls still pending on its own ring (docs/abi.md
+ * §16.3), so no completion can write into a record freed here. Then its
+ * buffers.
+ */
+static void worker_end(struct worker *w)
+{
+    for (unsigned i = 0; i < WORKER_CONNS; i++) {
+        struct conn *c = &w->conns[i];
+        if (c->st == C_FREE)
+            continue;
+        c->recv_tag = c->send_tag = c->wait_tag = 0;
+        conn_reap(w, c);
+    }
+    worker_free(w);
 }
 
 /* TcpListenAuthority.port and .listen. Returns 0 with g->listener set. */
@@ -812,6 +922,58 @@ static int open_listener(struct gateway *g)
     return 0;
 }
 
+/* Buffers of worker w (allocated by the main thread before the worker
+ * starts, freed by worker_end after the join). False when out of
+ * memory. */
+static bool worker_alloc(struct worker *w)
+{
+    w->pbuf = capos_alloc(CALL_BUF);
+    w->rbuf = capos_alloc(CALL_BUF);
+    w->accept_res = capos_alloc(RES_BUF);
+    w->tick_res = capos_alloc(RES_BUF);
+    return w->pbuf && w->rbuf && w->accept_res && w->tick_res;
+}
+
+/*
+ * Start the workers, each on a thread with its own ring. Returns how many
+ * started; the bound is lowered to what they can serve with one record
+ * to spare (to refuse the connection over it). With none, the caller
+ * serves as the only worker.
+ */
+static unsigned start_workers(struct gateway *g)
+{
+    unsigned n = 0;
+    int r = 0;
+    for (; n < WORKERS; n++) {
+        struct worker *w = &g->workers[n];
+        w->g = g;
+        w->index = n;
+        w->have_listener = true;
+        if (!worker_alloc(w)) {
+            r = CAPOS_RT_E_NO_MEMORY;
+            break;
+        }
+        r = capos_rt_thread_spawn(worker_main, w, &w->thread);
+        if (r != 0)
+            break;
+        w->spawned = true;
+    }
+    if (n < WORKERS) {
+        char ebuf[80];
+        say(g, "telnet-gateway: %u of %u worker threads started (%s)%s", n,
+            WORKERS,
+            r == CAPOS_RT_E_NOT_FOUND ? "no ThreadSpawner"
+                                      : capos_rt_error_text(NULL, 0, r, ebuf,
+                                                            sizeof ebuf),
+            n ? "" : "; the main thread serves alone");
+        unsigned k = n ? n : 1;
+        unsigned limit = k * WORKER_CONNS - 1;
+        __atomic_store_n(&g->limit, limit < CONN_MAX ? limit : CONN_MAX,
+                         __ATOMIC_RELAXED);
+    }
+    return n;
+}
+
 int capos_main(capos_capset_t *caps)
 {
     struct gateway *g = capos_alloc(sizeof *g);
@@ -820,9 +982,7 @@ int capos_main(capos_capset_t *caps)
     memset(g, 0, sizeof *g);
     g->pbuf = capos_alloc(CALL_BUF);
     g->rbuf = capos_alloc(CALL_BUF);
-    g->accept_res = capos_alloc(RES_BUF);
-    g->tick_res = capos_alloc(RES_BUF);
-    if (!g->pbuf || !g->rbuf || !g->accept_res || !g->tick_res)
+    if (!g->pbuf || !g->rbuf)
         return 1;
     g->have_console = capos_capset_find(caps, "console",
                                         CAPOS_CONSOLE_INTERFACE_ID,
@@ -847,18 +1007,36 @@ int capos_main(capos_capset_t *caps)
         return 3;
     /* The authority was one-shot; nothing more to do with it. */
     capos_rt_release(g->authority);
+    g->limit = CONN_MAX;
+    unsigned n = start_workers(g);
+    unsigned serving = n ? n : 1u;
     say(g, "telnet-gateway: listening on guest port %u (at most %u "
-           "connections)",
-        (unsigned)g->port, CONN_MAX);
-    run(g);
-    for (unsigned i = 0; i < CONN_MAX; i++)
-        if (g->conns[i].st != C_FREE) {
-            g->conns[i].recv_tag = g->conns[i].send_tag = 0;
-            g->conns[i].wait_tag = 0;
-            conn_reap(&g->conns[i]);
-        }
+           "connections, %u worker%s)",
+        (unsigned)g->port, g->limit, serving, serving == 1 ? "" : "s");
+    if (n == 0 && g->workers[0].tick_res)
+        worker_main(&g->workers[0]);
+    /* Workers end when the listener is gone and their connections have
+     * ended; then their records and rings are freed. A worker that could
+     * not be joined may still run: its memory stays until the process
+     * ends. */
+    for (unsigned i = 0; i < n; i++) {
+        struct worker *w = &g->workers[i];
+        int64_t code;
+        int r = capos_rt_thread_join(&w->thread, &code);
+        if (r == 0)
+            w->spawned = false;
+        else
+            say(g, "telnet-gateway: joining worker %u failed (error %d)", i,
+                r);
+    }
+    for (unsigned i = 0; i < WORKERS; i++)
+        if (!g->workers[i].spawned)
+            worker_end(&g->workers[i]);
     if (g->have_listener)
         capos_rt_release(g->listener);
     capos_rt_flush_releases();
+    capos_free(g->pbuf);
+    capos_free(g->rbuf);
+    capos_free(g);
     return 0;
 }

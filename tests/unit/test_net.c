@@ -1076,6 +1076,335 @@ static void a_window_size_negotiated_over_recv_reaches_the_terminal(
     close(fd);
 }
 
+/*
+ * intoTerminalSession on a socket whose recv (user data recv_ud, result
+ * buffer rres) waits: the recv completes first with error closed, then
+ * the call with the terminal. Returns the terminal's cap.
+ */
+static uint32_t into_terminal_past_recv(struct k_process *p, uint32_t sock,
+                                        uint64_t recv_ud, uint8_t *rres)
+{
+    static struct params pp;
+    p_begin(&pp, 0, 0);
+    p_end(&pp);
+    uint8_t *res;
+    uint64_t ud = next_ud++;
+    submit(p, sock, CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID, pp.buf,
+           pp.len, RES, ud, &res);
+    struct res r = finish(p, rres, recv_ud); /* the recv's CQE comes first */
+    char data[64];
+    size_t n = 0;
+    uint16_t err = 0;
+    assert_int_equal(recv_decode(&r, data, &n, &err),
+                     CAPOS_TCP_RECV_RESULT_WHICH_ERROR);
+    assert_int_equal(err, CAPOS_NET_ERROR_CLOSED);
+    r = finish(p, res, ud);
+    assert_true(r.result > 0);
+    assert_int_equal(r.ncaps, 1);
+    assert_int_equal(ct_lookup(&p->caps, r.cap)->obj->ops->interface_id,
+                     CAPOS_TERMINAL_SESSION_INTERFACE_ID);
+    CapCqe extra;
+    assert_false(h_cqe(p, &extra));
+    return r.cap;
+}
+
+static void a_waiting_recv_ends_closed_when_the_socket_becomes_a_terminal(
+    void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    int fd;
+    struct accepted a = connect_pair(p, 23, 0, &fd);
+    uint8_t *rres;
+    uint64_t rud = next_ud++;
+    submit_recv(p, a.sock, 64, rud, &rres);
+    CapCqe c;
+    (void)port_idle(port_clock_ns() + 1000000);
+    assert_false(h_cqe(p, &c)); /* nothing to return: the recv waits */
+    /* Input arrives and is not read before the conversion (the port is
+     * not pumped): it must reach the terminal, not the ended recv. */
+    CSEND(fd, "bob\r\n");
+    uint32_t t = into_terminal_past_recv(p, a.sock, rud, rres);
+    char line[64];
+    size_t n;
+    assert_int_equal(readline(p, t, "login: ", CAPOS_ECHO_MODE_VISIBLE, line,
+                              &n),
+                     CAPOS_READ_LINE_RESULT_WHICH_LINE);
+    assert_string_equal(line, "bob");
+    EXPECT_READ(fd, "login: bob\r\n");
+    /* The socket is spent. */
+    struct res r = recv_call(p, a.sock, 10);
+    assert_int_equal(exception_type(&r), CAPOS_EXCEPTION_TYPE_DISCONNECTED);
+    close(fd);
+}
+
+static void a_closed_socket_is_not_turned_into_a_terminal(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    int fd;
+    struct accepted a = connect_pair(p, 23, 0, &fd);
+    assert_int_equal(call0(p, a.sock, CAPOS_TCP_SOCKET_CLOSE_METHOD_ID).result,
+                     0);
+    struct res r = call0(p, a.sock,
+                         CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID);
+    assert_int_equal(exception_type(&r), CAPOS_EXCEPTION_TYPE_FAILED);
+    assert_int_equal(r.ncaps, 0);
+    close(fd);
+}
+
+/* A send waiting for room (the client reads nothing) refuses the
+ * conversion, and the socket goes on as a socket. */
+static void a_waiting_send_refuses_the_conversion(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    int fd;
+    struct accepted a = connect_pair(p, 23, 0, &fd);
+    static struct params pp;
+    static uint8_t chunk[60000];
+    memset(chunk, 'x', sizeof chunk);
+    p_begin(&pp, 0, 1);
+    assert_int_equal(capnp_set_data(&pp.root, 0, chunk, sizeof chunk), 0);
+    p_end(&pp);
+    uint8_t *pb = h_alloc(p, pp.len);
+    memcpy(pb, pp.buf, pp.len);
+    uint8_t *res = h_alloc(p, 64);
+    /* Sends complete at once until the host socket buffers and the
+     * 256 KiB output queue are full (the port is not pumped, the client
+     * reads nothing); then one waits. */
+    uint64_t ud = 0;
+    CapCqe c;
+    bool waiting = false;
+    for (int i = 0; i < 1000 && !waiting; i++) {
+        ud = next_ud++;
+        CapSqe sq;
+        capnpc_c_call_sqe(&sq, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, 0,
+                          h_va(p, pb), (uint32_t)pp.len, h_va(p, res), 64,
+                          ud);
+        *h_sqe(p) = sq;
+        h_submit(p);
+        assert_true(h_enter(p) >= 0);
+        if (h_cqe(p, &c)) {
+            assert_int_equal(c.user_data, ud);
+            assert_true(c.result > 0);
+        } else {
+            waiting = true;
+        }
+    }
+    assert_true(waiting);
+    struct res r = call0(p, a.sock,
+                         CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID);
+    assert_int_equal(exception_type(&r), CAPOS_EXCEPTION_TYPE_FAILED);
+    assert_int_equal(r.ncaps, 0);
+    /* Still a socket: close answers the waiting send closed (its CQE
+     * first), then completes. */
+    static struct params cp;
+    p_begin(&cp, 0, 0);
+    p_end(&cp);
+    uint8_t *cres;
+    uint64_t cud = next_ud++;
+    submit(p, a.sock, CAPOS_TCP_SOCKET_CLOSE_METHOD_ID, cp.buf, cp.len, RES,
+           cud, &cres);
+    r = finish(p, res, ud);
+    capnp_struct st;
+    res_struct(&r, &st);
+    assert_int_equal(capos_TcpSendResult_which(&st),
+                     CAPOS_TCP_SEND_RESULT_WHICH_ERROR);
+    assert_int_equal(capos_TcpSendResult_get_error(&st),
+                     CAPOS_NET_ERROR_CLOSED);
+    assert_int_equal(finish(p, cres, cud).result, 0);
+    close(fd);
+}
+
+/* A gateway's recv returns the first half of a NAWS subnegotiation; the
+ * rest arrives after the conversion, with a line. The terminal finishes
+ * the subnegotiation (info() says 80x24) and none of it becomes data. */
+static void a_window_size_split_across_the_conversion_reaches_info(
+    void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    int fd;
+    struct accepted a = connect_pair(p, 23, 0, &fd);
+    static const uint8_t first[] = {255, 251, 31, 255, 250, 31, 0, 80};
+    static const uint8_t rest[] = {0, 24, 255, 240, 'b', 'o', 'b', '\r',
+                                   '\n'};
+    client_send(fd, first, sizeof first);
+    char data[64];
+    size_t n;
+    uint16_t err;
+    struct res r = recv_call(p, a.sock, 64);
+    assert_int_equal(recv_decode(&r, data, &n, &err),
+                     CAPOS_TCP_RECV_RESULT_WHICH_DATA);
+    assert_int_equal(n, sizeof first);
+    uint8_t *rres;
+    uint64_t rud = next_ud++;
+    submit_recv(p, a.sock, 64, rud, &rres);
+    client_send(fd, rest, sizeof rest);
+    uint32_t t = into_terminal_past_recv(p, a.sock, rud, rres);
+    char line[64];
+    assert_int_equal(readline(p, t, "", CAPOS_ECHO_MODE_HIDDEN, line, &n),
+                     CAPOS_READ_LINE_RESULT_WHICH_LINE);
+    assert_string_equal(line, "bob");
+    r = call0(p, t, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID);
+    capnp_struct s;
+    res_struct(&r, &s);
+    assert_int_equal(capos_TerminalInfo_get_columns(&s), 80);
+    assert_int_equal(capos_TerminalInfo_get_rows(&s), 24);
+    close(fd);
+}
+
+/* ---- accepts on a thread's own ring (docs/abi.md §16.2) ---------------- */
+
+static void never_runs(void *arg)
+{
+    (void)arg;
+    fail_msg("a host-driven thread ran");
+}
+
+/* A thread of p that never runs, with its own ring in a fresh heap page. */
+static struct k_thread *ring_thread(struct k_process *p, CapRing **ring)
+{
+    struct k_thread *t;
+    assert_int_equal(k_thread_create(p, never_runs, NULL, &t), 0);
+    uint8_t *b = h_alloc(p, 2 * CAPOS_PAGE_SIZE);
+    uint64_t va = h_va(p, b);
+    uint64_t al = (va + CAPOS_PAGE_SIZE - 1) & ~(uint64_t)(CAPOS_PAGE_SIZE - 1);
+    *ring = (CapRing *)(b + (al - va));
+    assert_int_equal(k_thread_attach_ring(t, al), 0);
+    return t;
+}
+
+static bool ring_cqe(CapRing *r, CapCqe *out)
+{
+    uint32_t tail = __atomic_load_n(&r->hdr.cq_tail, __ATOMIC_ACQUIRE);
+    if (r->hdr.cq_head == tail)
+        return false;
+    *out = r->cq[r->hdr.cq_head & (CAP_CQ_ENTRIES - 1)];
+    __atomic_store_n(&r->hdr.cq_head, r->hdr.cq_head + 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+/* TcpListener.accept submitted on thread t's own ring; *res its buffer. */
+static void thread_accept(struct k_process *p, struct k_thread *t,
+                          CapRing *r, uint32_t listener, uint64_t ud,
+                          uint8_t **res)
+{
+    static struct params pp;
+    p_begin(&pp, 0, 0);
+    p_end(&pp);
+    uint8_t *pb = h_alloc(p, pp.len + 8);
+    memcpy(pb, pp.buf, pp.len);
+    *res = h_alloc(p, RES);
+    CapSqe s;
+    capnpc_c_call_sqe(&s, listener, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 0,
+                      h_va(p, pb), (uint32_t)pp.len, h_va(p, *res), RES, ud);
+    uint32_t tail = r->hdr.sq_tail;
+    r->sq[tail & (CAP_SQ_ENTRIES - 1)] = s;
+    __atomic_store_n(&r->hdr.sq_tail, tail + 1, __ATOMIC_RELEASE);
+    assert_int_equal(k_ring_submit_thread(t), 1);
+    assert_int_equal(t->ring.cq_reserved, 1); /* pending, on t's ring */
+}
+
+/* Pump the port until ring r has a CQE. */
+static bool wait_ring_cqe(CapRing *r, CapCqe *c)
+{
+    for (int i = 0; i < WAIT_MS; i++) {
+        if (ring_cqe(r, c))
+            return true;
+        (void)port_idle(port_clock_ns() + 1000000);
+    }
+    return ring_cqe(r, c);
+}
+
+/* The accepted socket of an accept CQE (its cap in p's table). */
+static uint32_t accepted_socket(struct k_process *p, const CapCqe *c,
+                                const uint8_t *res)
+{
+    assert_true(c->result > 0);
+    assert_int_equal(c->cap_count, 1);
+    struct res r = {c->result, (uint8_t *)res, c->cap_count, 0};
+    capnp_struct s;
+    res_struct(&r, &s);
+    assert_int_equal(capos_TcpAcceptResult_which(&s),
+                     CAPOS_TCP_ACCEPT_RESULT_WHICH_ACCEPTED);
+    CapTransferResult rec;
+    memcpy(&rec, res + CAP_ALIGN8((uint32_t)c->result), sizeof rec);
+    assert_int_equal(rec.interface_id, CAPOS_TCP_SOCKET_INTERFACE_ID);
+    assert_int_equal(ct_lookup(&p->caps, rec.cap_id)->obj->ops->interface_id,
+                     CAPOS_TCP_SOCKET_INTERFACE_ID);
+    return rec.cap_id;
+}
+
+/* Two threads with their own rings each post an accept on one listener:
+ * each connection completes the oldest waiting accept on the ring that
+ * submitted it (never the process ring nor the sibling's); a thread that
+ * exits withdraws its accept, and the next connection goes to the next
+ * waiting accept. */
+static void a_waiting_accept_completes_on_its_threads_ring(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    uint16_t host = free_port();
+    forward(23, host, 0);
+    uint32_t l = listen_auth(p, grant_auth(p, 23));
+    struct k_thread *main_t;
+    assert_int_equal(k_thread_create(p, never_runs, NULL, &main_t), 0);
+    CapRing *ra, *rb;
+    struct k_thread *ta = ring_thread(p, &ra);
+    struct k_thread *tb = ring_thread(p, &rb);
+    uint8_t *resa, *resb, *resp;
+    thread_accept(p, ta, ra, l, 11, &resa);
+    thread_accept(p, tb, rb, l, 12, &resb);
+    CapCqe c;
+    (void)port_idle(port_clock_ns() + 1000000);
+    assert_false(ring_cqe(ra, &c));
+    assert_false(ring_cqe(rb, &c));
+
+    int fd1 = client(host);
+    assert_true(wait_ring_cqe(ra, &c));
+    assert_int_equal(c.user_data, 11);
+    uint32_t s1 = accepted_socket(p, &c, resa);
+    assert_int_equal(ta->ring.cq_reserved, 0);
+    assert_false(ring_cqe(rb, &c));
+    assert_false(h_cqe(p, &c));
+    assert_int_equal(tb->ring.cq_reserved, 1);
+
+    /* B exits with its accept waiting: withdrawn, no CQE anywhere; the
+     * next connection waits for an accept from the process ring. */
+    k_thread_kill(tb);
+    k_sched_reap();
+    assert_null(p->pending);
+    int fd2 = client(host);
+    (void)port_idle(port_clock_ns() + 1000000);
+    assert_false(ring_cqe(ra, &c));
+    assert_false(ring_cqe(rb, &c));
+    assert_false(h_cqe(p, &c));
+    static struct params pp;
+    p_begin(&pp, 0, 0);
+    p_end(&pp);
+    submit(p, l, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, pp.buf, pp.len, RES,
+           13, &resp);
+    struct res r = finish(p, resp, 13);
+    assert_int_equal(r.ncaps, 1);
+    assert_false(ring_cqe(ra, &c));
+    assert_int_equal(k.stats.stale_dropped, 0);
+
+    /* The socket A accepted works from the process ring as well. */
+    CSEND(fd1, "hi");
+    char data[64];
+    size_t n;
+    uint16_t err;
+    r = recv_call(p, s1, 64);
+    assert_int_equal(recv_decode(&r, data, &n, &err),
+                     CAPOS_TCP_RECV_RESULT_WHICH_DATA);
+    assert_memory_equal(data, "hi", 2);
+    assert_int_equal(k_process_check(p), 0);
+    close(fd1);
+    close(fd2);
+}
+
 static void a_closed_listener_answers_waiting_accepts_closed(void **state)
 {
     (void)state;
@@ -1167,6 +1496,11 @@ int main(void)
         T(an_idle_connection_is_closed_after_its_timeout),
         T(input_restarts_the_idle_time_of_a_terminal),
         T(a_window_size_negotiated_over_recv_reaches_the_terminal),
+        T(a_waiting_recv_ends_closed_when_the_socket_becomes_a_terminal),
+        T(a_closed_socket_is_not_turned_into_a_terminal),
+        T(a_waiting_send_refuses_the_conversion),
+        T(a_window_size_split_across_the_conversion_reaches_info),
+        T(a_waiting_accept_completes_on_its_threads_ring),
         T(a_closed_listener_answers_waiting_accepts_closed),
         T(exit_with_waiting_accept_recv_and_readline_frees_all),
 #undef T
