@@ -106,7 +106,19 @@ int ct_init(struct k_captable *ct, uint32_t nslots);
 void ct_destroy(struct k_captable *ct);
 int ct_insert(struct k_captable *ct, struct k_object *obj, uint64_t badge,
               uint32_t *out_id);
-struct ct_slot *ct_lookup(struct k_captable *ct, uint32_t id);
+
+/* The live slot named by id, or NULL (free, reserved, stale or bogus).
+ * Inline: every SQE naming a cap looks it up. */
+static inline struct ct_slot *ct_lookup(struct k_captable *ct, uint32_t id)
+{
+    uint32_t i = id & CT_INDEX_MASK;
+    uint32_t gen = id >> CT_INDEX_BITS;
+    if (!ct->slots || i >= ct->nslots || gen == 0)
+        return NULL;
+    struct ct_slot *s = &ct->slots[i];
+    return s->gen == gen && s->state == CT_LIVE ? s : NULL;
+}
+
 int ct_release(struct k_captable *ct, uint32_t id);
 int ct_reserve(struct k_captable *ct, uint32_t id);
 void ct_unreserve(struct k_captable *ct, uint32_t id);
@@ -148,7 +160,15 @@ uint64_t k_now(void);
 void k_clock_advance(uint64_t ns);
 void k_timer_arm(struct k_timer *t, uint64_t deadline,
                  void (*fn)(struct k_timer *t));
-void k_timer_cancel(struct k_timer *t);
+void k_timer_unlink(struct k_timer *t);
+
+/* Disarm t (no effect when it is not armed). Inline: every blocking wait
+ * and every wake cancels its thread's timer, which is rarely armed. */
+static inline void k_timer_cancel(struct k_timer *t)
+{
+    if (t->armed)
+        k_timer_unlink(t);
+}
 uint64_t k_timer_next_deadline(void);
 unsigned k_timer_fire_due(void);
 
@@ -221,7 +241,12 @@ _Noreturn void k_thread_exit(void);
 void k_thread_kill(struct k_thread *t);
 struct k_thread *k_current(void);
 int k_thread_attach_ring(struct k_thread *t, uint64_t vaddr);
-struct k_tref k_thread_ref(const struct k_thread *t);
+
+/* t's ThreadRef: its slot and that slot's generation (docs/abi.md §16). */
+static inline struct k_tref k_thread_ref(const struct k_thread *t)
+{
+    return (struct k_tref){t->stack_slot, t->gen};
+}
 
 void k_sched_ready(struct k_thread *t);
 enum k_wake k_thread_wait(uint64_t deadline);
@@ -305,8 +330,34 @@ struct k_process *k_process_create(const struct k_process_opts *opts);
 void k_process_exit(struct k_process *p, int64_t code);
 void k_process_get(struct k_process *p);
 void k_process_put(struct k_process *p);
-void *k_user_ptr(struct k_process *p, uint64_t vaddr, uint64_t len);
-void *k_user_buf(struct k_process *p, uint64_t vaddr, uint64_t len);
+
+/* The host address of [vaddr, vaddr+len) anywhere in p's arena, or NULL. */
+static inline void *k_user_ptr(struct k_process *p, uint64_t vaddr,
+                               uint64_t len)
+{
+    if (vaddr < CAPOS_ARENA_VADDR)
+        return NULL;
+    uint64_t off = vaddr - CAPOS_ARENA_VADDR;
+    if (off > p->arena_size || len > p->arena_size - off)
+        return NULL;
+    return p->arena + off;
+}
+
+/*
+ * The host address of a params/result buffer [vaddr, vaddr+len): it must
+ * lie in the heap-and-stack part of the arena (not the ring or the
+ * read-only CapSet page). NULL otherwise. len 0 is valid at any such
+ * address. Inline, as k_user_ptr: every CALL, RECV and RETURN checks its
+ * buffers.
+ */
+static inline void *k_user_buf(struct k_process *p, uint64_t vaddr,
+                               uint64_t len)
+{
+    if (vaddr < CAPOS_HEAP_VADDR)
+        return NULL;
+    return k_user_ptr(p, vaddr, len);
+}
+
 uint64_t k_user_vaddr(struct k_process *p, const void *ptr);
 int k_capset_add(struct k_process *p, const char *name, uint32_t cap_id);
 int k_capset_add_as(struct k_process *p, const char *name, uint32_t cap_id,

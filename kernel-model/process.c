@@ -291,30 +291,6 @@ int k_pending_done_caps(struct k_pending *pd, const void *payload,
     return r;
 }
 
-/* The host address of [vaddr, vaddr+len) anywhere in p's arena, or NULL. */
-void *k_user_ptr(struct k_process *p, uint64_t vaddr, uint64_t len)
-{
-    if (vaddr < CAPOS_ARENA_VADDR)
-        return NULL;
-    uint64_t off = vaddr - CAPOS_ARENA_VADDR;
-    if (off > p->arena_size || len > p->arena_size - off)
-        return NULL;
-    return p->arena + off;
-}
-
-/*
- * The host address of a params/result buffer [vaddr, vaddr+len): it must
- * lie in the heap-and-stack part of the arena (not the ring or the
- * read-only CapSet page). NULL otherwise. len 0 is valid at any such
- * address.
- */
-void *k_user_buf(struct k_process *p, uint64_t vaddr, uint64_t len)
-{
-    if (vaddr < CAPOS_HEAP_VADDR)
-        return NULL;
-    return k_user_ptr(p, vaddr, len);
-}
-
 /* p's virtual address of a host pointer into its arena (0 if outside). */
 uint64_t k_user_vaddr(struct k_process *p, const void *ptr)
 {

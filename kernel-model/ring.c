@@ -719,5 +719,6 @@ int k_sys_cap_enter(uint32_t min_complete, uint64_t timeout_ns)
     if (t->own_ring)
         return cap_enter(t->proc, &t->ring, k_thread_ref(t), min_complete,
                          timeout_ns);
-    return k_cap_enter(t->proc, min_complete, timeout_ns);
+    return cap_enter(t->proc, &t->proc->rs, (struct k_tref){0, 0},
+                     min_complete, timeout_ns);
 }
