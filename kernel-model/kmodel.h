@@ -328,7 +328,11 @@ struct k_process_opts {
 
 struct k_process *k_process_create(const struct k_process_opts *opts);
 void k_process_exit(struct k_process *p, int64_t code);
-void k_process_get(struct k_process *p);
+/* Take a reference on p (k_process_put drops it). */
+static inline void k_process_get(struct k_process *p)
+{
+    p->refs++;
+}
 void k_process_put(struct k_process *p);
 
 /* The host address of [vaddr, vaddr+len) anywhere in p's arena, or NULL. */
@@ -433,6 +437,8 @@ int k_cap_enter(struct k_process *p, uint32_t min_complete,
 int k_sys_cap_enter(uint32_t min_complete, uint64_t timeout_ns);
 /* Per-thread rings and ThreadRef routing (ring.c, docs/abi.md §16). */
 bool k_ring_post_to(struct k_process *p, struct k_tref r, const CapCqe *cqe);
+bool k_ring_post_result_to(struct k_process *p, struct k_tref r,
+                           uint64_t user_data, int32_t result);
 void k_ring_stale_drop(struct k_process *p);
 void k_ring_abandon_current(void);
 int k_ring_submit_thread(struct k_thread *t);
@@ -456,7 +462,13 @@ int ep_return(struct k_process *p, struct k_object *obj, uint32_t call_id,
 void ep_process_exit(struct k_process *p);
 void ep_cache_drain(void);
 void park_cache_drain(void);
-bool k_is_endpoint(const struct k_object *o);
+/* The raw endpoint's operations: k_is_endpoint compares with them inline
+ * (every RECV and RETURN checks its cap). */
+extern const struct k_object_ops ep_raw_ops;
+static inline bool k_is_endpoint(const struct k_object *o)
+{
+    return o->ops == &ep_raw_ops;
+}
 bool k_is_client_endpoint(const struct k_object *o);
 struct k_object *ep_client_ref(struct k_object *raw);
 

@@ -156,6 +156,26 @@ static void post_result(struct k_process *p, struct k_ring_state *rs,
 }
 
 /*
+ * Post a CQE that carries only user_data and result (every other field
+ * zero) on the ring r names; false (and the drop counted) when it is a
+ * thread ring that no longer exists. It takes scalars rather than a CQE
+ * the caller built on its stack: the zeroing stores a compiler makes for
+ * such a CQE need not line up with post_cqe's field-wise loads, which
+ * then stall on store forwarding.
+ */
+bool k_ring_post_result_to(struct k_process *p, struct k_tref r,
+                           uint64_t user_data, int32_t result)
+{
+    struct k_ring_state *rs = k_ring_resolve(p, r);
+    if (!rs) {
+        k_ring_stale_drop(p);
+        return false;
+    }
+    post_result(p, rs, user_data, result);
+    return true;
+}
+
+/*
  * Write hdr, payload and one CapTransferResult record per cap into p's
  * result buffer and insert the caps into p's table (hdr NULL: leave
  * hdr_len bytes for the caller to fill in). All or nothing: returns
