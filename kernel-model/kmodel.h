@@ -138,12 +138,42 @@ struct k_xfer {
     uint32_t mode;
 };
 
-int xfer_prepare(struct k_process *src, const CapTransferDescriptor *d,
-                 uint32_t n, struct k_xfer *out);
-int xfer_deliver(struct k_process *dst, const struct k_xfer *x, uint32_t n,
-                 CapTransferResult *records);
-void xfer_commit(struct k_process *src, struct k_xfer *x, uint32_t n);
-void xfer_abort(struct k_process *src, struct k_xfer *x, uint32_t n);
+/* The work of each step for n > 0 caps (transfer.c). */
+int xfer_prepare_n(struct k_process *src, const CapTransferDescriptor *d,
+                   uint32_t n, struct k_xfer *out);
+int xfer_deliver_n(struct k_process *dst, const struct k_xfer *x, uint32_t n,
+                   CapTransferResult *records);
+void xfer_commit_n(struct k_process *src, struct k_xfer *x, uint32_t n);
+void xfer_abort_n(struct k_process *src, struct k_xfer *x, uint32_t n);
+
+/* The steps (transfer.c). Inline, so that a CALL, RECV or RETURN that
+ * moves no caps (the common case) makes no call for them. */
+static inline int xfer_prepare(struct k_process *src,
+                               const CapTransferDescriptor *d, uint32_t n,
+                               struct k_xfer *out)
+{
+    return n ? xfer_prepare_n(src, d, n, out) : 0;
+}
+
+static inline int xfer_deliver(struct k_process *dst, const struct k_xfer *x,
+                               uint32_t n, CapTransferResult *records)
+{
+    return n ? xfer_deliver_n(dst, x, n, records) : 0;
+}
+
+static inline void xfer_commit(struct k_process *src, struct k_xfer *x,
+                               uint32_t n)
+{
+    if (n)
+        xfer_commit_n(src, x, n);
+}
+
+static inline void xfer_abort(struct k_process *src, struct k_xfer *x,
+                              uint32_t n)
+{
+    if (n)
+        xfer_abort_n(src, x, n);
+}
 
 /* ------------------------------------------------------------------ */
 /* Timers and clocks (timer.c)                                        */
