@@ -17,6 +17,13 @@
 #include "capos/ring.h"
 #include "port.h"
 
+/* A broken invariant of the model itself (never bad input): panic. */
+#define K_ASSERT(cond, msg)                                                    \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            port_panic("kernel-model invariant: " msg);                        \
+    } while (0)
+
 struct k_object;
 struct k_process;
 struct k_thread;
@@ -70,8 +77,23 @@ struct k_object {
 
 void k_obj_init(struct k_object *o, const struct k_object_ops *ops,
                 uint32_t flags);
-void k_obj_ref(struct k_object *o);
-void k_obj_unref(struct k_object *o);
+void k_obj_destroy(struct k_object *o);
+
+/* Take one reference on o. Inline, as k_obj_unref: kernel paths take and
+ * drop references on every transfer and every parked waiter. */
+static inline void k_obj_ref(struct k_object *o)
+{
+    K_ASSERT(o->refs > 0 && o->refs < UINT32_MAX, "ref of dead object");
+    o->refs++;
+}
+
+/* Drop one reference; the last one destroys the object (k_obj_destroy). */
+static inline void k_obj_unref(struct k_object *o)
+{
+    K_ASSERT(o->refs > 0, "unref of dead object");
+    if (--o->refs == 0)
+        k_obj_destroy(o);
+}
 int k_obj_grant(struct k_process *p, struct k_object *o, uint32_t *out_id);
 
 /* ------------------------------------------------------------------ */
@@ -769,11 +791,5 @@ const char *k_ksrc_name(uint16_t src);
 #define k_memmove(d, s, n) __builtin_memmove((d), (s), (n))
 #define k_memset(d, c, n) __builtin_memset((d), (c), (n))
 #define k_memcmp(a, b, n) __builtin_memcmp((a), (b), (n))
-
-#define K_ASSERT(cond, msg)                                                    \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            port_panic("kernel-model invariant: " msg);                        \
-    } while (0)
 
 #endif /* CAPOS_KMODEL_H */
