@@ -91,13 +91,6 @@ static struct ct_slot *ct_slot_of(struct k_captable *ct, uint32_t id)
     return s;
 }
 
-/* The live slot named by id, or NULL (free, reserved, stale or bogus). */
-struct ct_slot *ct_lookup(struct k_captable *ct, uint32_t id)
-{
-    struct ct_slot *s = ct_slot_of(ct, id);
-    return s && s->state == CT_LIVE ? s : NULL;
-}
-
 /* Free a slot: bump its generation (skipping 0) and push it. */
 static void ct_free_slot(struct k_captable *ct, struct ct_slot *s)
 {

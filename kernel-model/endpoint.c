@@ -59,7 +59,6 @@ struct ep_core {
     struct ep_recv *r_head, *r_tail;
 };
 
-static const struct k_object_ops ep_raw_ops;
 static const struct k_object_ops ep_client_ops;
 
 static struct ep_core *core_of(struct k_object *o)
@@ -67,11 +66,6 @@ static struct ep_core *core_of(struct k_object *o)
     if (o->ops == &ep_raw_ops)
         return (struct ep_core *)((char *)o - offsetof(struct ep_core, raw));
     return (struct ep_core *)((char *)o - offsetof(struct ep_core, client));
-}
-
-bool k_is_endpoint(const struct k_object *o)
-{
-    return o->ops == &ep_raw_ops;
 }
 
 bool k_is_client_endpoint(const struct k_object *o)
@@ -250,8 +244,7 @@ static void msg_fail(struct ep_msg *m, int32_t r)
 {
     xfer_abort(m->caller, m->xfer, m->nxfer);
     if (m->caller) {
-        CapCqe cqe = {.user_data = m->user_data, .result = r};
-        k_ring_post_to(m->caller, m->ring, &cqe);
+        k_ring_post_result_to(m->caller, m->ring, m->user_data, r);
         caller_unlink(m);
     }
     msg_free(m);
@@ -674,7 +667,7 @@ static int ep_raw_call(struct k_object *o, struct k_call *c)
     }
 }
 
-static const struct k_object_ops ep_raw_ops = {
+const struct k_object_ops ep_raw_ops = {
     .name = "Endpoint",
     .interface_id = K_IFACE_ENDPOINT,
     .call = ep_raw_call,

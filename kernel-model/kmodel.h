@@ -17,6 +17,13 @@
 #include "capos/ring.h"
 #include "port.h"
 
+/* A broken invariant of the model itself (never bad input): panic. */
+#define K_ASSERT(cond, msg)                                                    \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            port_panic("kernel-model invariant: " msg);                        \
+    } while (0)
+
 struct k_object;
 struct k_process;
 struct k_thread;
@@ -70,8 +77,23 @@ struct k_object {
 
 void k_obj_init(struct k_object *o, const struct k_object_ops *ops,
                 uint32_t flags);
-void k_obj_ref(struct k_object *o);
-void k_obj_unref(struct k_object *o);
+void k_obj_destroy(struct k_object *o);
+
+/* Take one reference on o. Inline, as k_obj_unref: kernel paths take and
+ * drop references on every transfer and every parked waiter. */
+static inline void k_obj_ref(struct k_object *o)
+{
+    K_ASSERT(o->refs > 0 && o->refs < UINT32_MAX, "ref of dead object");
+    o->refs++;
+}
+
+/* Drop one reference; the last one destroys the object (k_obj_destroy). */
+static inline void k_obj_unref(struct k_object *o)
+{
+    K_ASSERT(o->refs > 0, "unref of dead object");
+    if (--o->refs == 0)
+        k_obj_destroy(o);
+}
 int k_obj_grant(struct k_process *p, struct k_object *o, uint32_t *out_id);
 
 /* ------------------------------------------------------------------ */
@@ -106,7 +128,19 @@ int ct_init(struct k_captable *ct, uint32_t nslots);
 void ct_destroy(struct k_captable *ct);
 int ct_insert(struct k_captable *ct, struct k_object *obj, uint64_t badge,
               uint32_t *out_id);
-struct ct_slot *ct_lookup(struct k_captable *ct, uint32_t id);
+
+/* The live slot named by id, or NULL (free, reserved, stale or bogus).
+ * Inline: every SQE naming a cap looks it up. */
+static inline struct ct_slot *ct_lookup(struct k_captable *ct, uint32_t id)
+{
+    uint32_t i = id & CT_INDEX_MASK;
+    uint32_t gen = id >> CT_INDEX_BITS;
+    if (!ct->slots || i >= ct->nslots || gen == 0)
+        return NULL;
+    struct ct_slot *s = &ct->slots[i];
+    return s->gen == gen && s->state == CT_LIVE ? s : NULL;
+}
+
 int ct_release(struct k_captable *ct, uint32_t id);
 int ct_reserve(struct k_captable *ct, uint32_t id);
 void ct_unreserve(struct k_captable *ct, uint32_t id);
@@ -126,12 +160,42 @@ struct k_xfer {
     uint32_t mode;
 };
 
-int xfer_prepare(struct k_process *src, const CapTransferDescriptor *d,
-                 uint32_t n, struct k_xfer *out);
-int xfer_deliver(struct k_process *dst, const struct k_xfer *x, uint32_t n,
-                 CapTransferResult *records);
-void xfer_commit(struct k_process *src, struct k_xfer *x, uint32_t n);
-void xfer_abort(struct k_process *src, struct k_xfer *x, uint32_t n);
+/* The work of each step for n > 0 caps (transfer.c). */
+int xfer_prepare_n(struct k_process *src, const CapTransferDescriptor *d,
+                   uint32_t n, struct k_xfer *out);
+int xfer_deliver_n(struct k_process *dst, const struct k_xfer *x, uint32_t n,
+                   CapTransferResult *records);
+void xfer_commit_n(struct k_process *src, struct k_xfer *x, uint32_t n);
+void xfer_abort_n(struct k_process *src, struct k_xfer *x, uint32_t n);
+
+/* The steps (transfer.c). Inline, so that a CALL, RECV or RETURN that
+ * moves no caps (the common case) makes no call for them. */
+static inline int xfer_prepare(struct k_process *src,
+                               const CapTransferDescriptor *d, uint32_t n,
+                               struct k_xfer *out)
+{
+    return n ? xfer_prepare_n(src, d, n, out) : 0;
+}
+
+static inline int xfer_deliver(struct k_process *dst, const struct k_xfer *x,
+                               uint32_t n, CapTransferResult *records)
+{
+    return n ? xfer_deliver_n(dst, x, n, records) : 0;
+}
+
+static inline void xfer_commit(struct k_process *src, struct k_xfer *x,
+                               uint32_t n)
+{
+    if (n)
+        xfer_commit_n(src, x, n);
+}
+
+static inline void xfer_abort(struct k_process *src, struct k_xfer *x,
+                              uint32_t n)
+{
+    if (n)
+        xfer_abort_n(src, x, n);
+}
 
 /* ------------------------------------------------------------------ */
 /* Timers and clocks (timer.c)                                        */
@@ -148,7 +212,15 @@ uint64_t k_now(void);
 void k_clock_advance(uint64_t ns);
 void k_timer_arm(struct k_timer *t, uint64_t deadline,
                  void (*fn)(struct k_timer *t));
-void k_timer_cancel(struct k_timer *t);
+void k_timer_unlink(struct k_timer *t);
+
+/* Disarm t (no effect when it is not armed). Inline: every blocking wait
+ * and every wake cancels its thread's timer, which is rarely armed. */
+static inline void k_timer_cancel(struct k_timer *t)
+{
+    if (t->armed)
+        k_timer_unlink(t);
+}
 uint64_t k_timer_next_deadline(void);
 unsigned k_timer_fire_due(void);
 
@@ -221,7 +293,12 @@ _Noreturn void k_thread_exit(void);
 void k_thread_kill(struct k_thread *t);
 struct k_thread *k_current(void);
 int k_thread_attach_ring(struct k_thread *t, uint64_t vaddr);
-struct k_tref k_thread_ref(const struct k_thread *t);
+
+/* t's ThreadRef: its slot and that slot's generation (docs/abi.md §16). */
+static inline struct k_tref k_thread_ref(const struct k_thread *t)
+{
+    return (struct k_tref){t->stack_slot, t->gen};
+}
 
 void k_sched_ready(struct k_thread *t);
 enum k_wake k_thread_wait(uint64_t deadline);
@@ -303,10 +380,40 @@ struct k_process_opts {
 
 struct k_process *k_process_create(const struct k_process_opts *opts);
 void k_process_exit(struct k_process *p, int64_t code);
-void k_process_get(struct k_process *p);
+/* Take a reference on p (k_process_put drops it). */
+static inline void k_process_get(struct k_process *p)
+{
+    p->refs++;
+}
 void k_process_put(struct k_process *p);
-void *k_user_ptr(struct k_process *p, uint64_t vaddr, uint64_t len);
-void *k_user_buf(struct k_process *p, uint64_t vaddr, uint64_t len);
+
+/* The host address of [vaddr, vaddr+len) anywhere in p's arena, or NULL. */
+static inline void *k_user_ptr(struct k_process *p, uint64_t vaddr,
+                               uint64_t len)
+{
+    if (vaddr < CAPOS_ARENA_VADDR)
+        return NULL;
+    uint64_t off = vaddr - CAPOS_ARENA_VADDR;
+    if (off > p->arena_size || len > p->arena_size - off)
+        return NULL;
+    return p->arena + off;
+}
+
+/*
+ * The host address of a params/result buffer [vaddr, vaddr+len): it must
+ * lie in the heap-and-stack part of the arena (not the ring or the
+ * read-only CapSet page). NULL otherwise. len 0 is valid at any such
+ * address. Inline, as k_user_ptr: every CALL, RECV and RETURN checks its
+ * buffers.
+ */
+static inline void *k_user_buf(struct k_process *p, uint64_t vaddr,
+                               uint64_t len)
+{
+    if (vaddr < CAPOS_HEAP_VADDR)
+        return NULL;
+    return k_user_ptr(p, vaddr, len);
+}
+
 uint64_t k_user_vaddr(struct k_process *p, const void *ptr);
 int k_capset_add(struct k_process *p, const char *name, uint32_t cap_id);
 int k_capset_add_as(struct k_process *p, const char *name, uint32_t cap_id,
@@ -382,6 +489,8 @@ int k_cap_enter(struct k_process *p, uint32_t min_complete,
 int k_sys_cap_enter(uint32_t min_complete, uint64_t timeout_ns);
 /* Per-thread rings and ThreadRef routing (ring.c, docs/abi.md §16). */
 bool k_ring_post_to(struct k_process *p, struct k_tref r, const CapCqe *cqe);
+bool k_ring_post_result_to(struct k_process *p, struct k_tref r,
+                           uint64_t user_data, int32_t result);
 void k_ring_stale_drop(struct k_process *p);
 void k_ring_abandon_current(void);
 int k_ring_submit_thread(struct k_thread *t);
@@ -405,7 +514,13 @@ int ep_return(struct k_process *p, struct k_object *obj, uint32_t call_id,
 void ep_process_exit(struct k_process *p);
 void ep_cache_drain(void);
 void park_cache_drain(void);
-bool k_is_endpoint(const struct k_object *o);
+/* The raw endpoint's operations: k_is_endpoint compares with them inline
+ * (every RECV and RETURN checks its cap). */
+extern const struct k_object_ops ep_raw_ops;
+static inline bool k_is_endpoint(const struct k_object *o)
+{
+    return o->ops == &ep_raw_ops;
+}
 bool k_is_client_endpoint(const struct k_object *o);
 struct k_object *ep_client_ref(struct k_object *raw);
 
@@ -676,11 +791,5 @@ const char *k_ksrc_name(uint16_t src);
 #define k_memmove(d, s, n) __builtin_memmove((d), (s), (n))
 #define k_memset(d, c, n) __builtin_memset((d), (c), (n))
 #define k_memcmp(a, b, n) __builtin_memcmp((a), (b), (n))
-
-#define K_ASSERT(cond, msg)                                                    \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            port_panic("kernel-model invariant: " msg);                        \
-    } while (0)
 
 #endif /* CAPOS_KMODEL_H */

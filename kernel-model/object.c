@@ -16,20 +16,11 @@ void k_obj_init(struct k_object *o, const struct k_object_ops *ops,
     k.stats.objects_live++;
 }
 
-void k_obj_ref(struct k_object *o)
+/* The last reference to o is gone (k_obj_unref): destroy it. */
+void k_obj_destroy(struct k_object *o)
 {
-    K_ASSERT(o->refs > 0 && o->refs < UINT32_MAX, "ref of dead object");
-    o->refs++;
-}
-
-/* Drop one reference; the last one destroys the object. */
-void k_obj_unref(struct k_object *o)
-{
-    K_ASSERT(o->refs > 0, "unref of dead object");
-    if (--o->refs == 0) {
-        k.stats.objects_live--;
-        o->ops->destroy(o);
-    }
+    k.stats.objects_live--;
+    o->ops->destroy(o);
 }
 
 /*

@@ -90,11 +90,6 @@ struct k_process *k_process_create(const struct k_process_opts *opts)
     return p;
 }
 
-void k_process_get(struct k_process *p)
-{
-    p->refs++;
-}
-
 /*
  * Drop a reference. The last one reaps the process: it leaves k.procs and
  * its arena and struct are freed, so the caller must not touch p after a
@@ -222,8 +217,7 @@ static void pending_unlink(struct k_pending *pd)
 void k_pending_done(struct k_pending *pd, int32_t result)
 {
     pending_unlink(pd);
-    CapCqe cqe = {.user_data = pd->user_data, .result = result};
-    k_ring_post_to(pd->proc, pd->ring, &cqe);
+    k_ring_post_result_to(pd->proc, pd->ring, pd->user_data, result);
 }
 
 /*
@@ -247,8 +241,7 @@ void k_pending_done_result(struct k_pending *pd, const void *payload,
     uint16_t none;
     int r = k_ring_deliver(p, pd->result_addr, pd->result_len, NULL, 0,
                            payload, len, NULL, 0, &none);
-    CapCqe cqe = {.user_data = pd->user_data, .result = r};
-    k_ring_post_to(p, pd->ring, &cqe);
+    k_ring_post_result_to(p, pd->ring, pd->user_data, r);
 }
 
 /*
@@ -289,30 +282,6 @@ int k_pending_done_caps(struct k_pending *pd, const void *payload,
                   .cap_count = r >= 0 ? n : 0};
     k_ring_post_to(p, pd->ring, &cqe);
     return r;
-}
-
-/* The host address of [vaddr, vaddr+len) anywhere in p's arena, or NULL. */
-void *k_user_ptr(struct k_process *p, uint64_t vaddr, uint64_t len)
-{
-    if (vaddr < CAPOS_ARENA_VADDR)
-        return NULL;
-    uint64_t off = vaddr - CAPOS_ARENA_VADDR;
-    if (off > p->arena_size || len > p->arena_size - off)
-        return NULL;
-    return p->arena + off;
-}
-
-/*
- * The host address of a params/result buffer [vaddr, vaddr+len): it must
- * lie in the heap-and-stack part of the arena (not the ring or the
- * read-only CapSet page). NULL otherwise. len 0 is valid at any such
- * address.
- */
-void *k_user_buf(struct k_process *p, uint64_t vaddr, uint64_t len)
-{
-    if (vaddr < CAPOS_HEAP_VADDR)
-        return NULL;
-    return k_user_ptr(p, vaddr, len);
 }
 
 /* p's virtual address of a host pointer into its arena (0 if outside). */

@@ -156,6 +156,26 @@ static void post_result(struct k_process *p, struct k_ring_state *rs,
 }
 
 /*
+ * Post a CQE that carries only user_data and result (every other field
+ * zero) on the ring r names; false (and the drop counted) when it is a
+ * thread ring that no longer exists. It takes scalars rather than a CQE
+ * the caller built on its stack: the zeroing stores a compiler makes for
+ * such a CQE need not line up with post_cqe's field-wise loads, which
+ * then stall on store forwarding.
+ */
+bool k_ring_post_result_to(struct k_process *p, struct k_tref r,
+                           uint64_t user_data, int32_t result)
+{
+    struct k_ring_state *rs = k_ring_resolve(p, r);
+    if (!rs) {
+        k_ring_stale_drop(p);
+        return false;
+    }
+    post_result(p, rs, user_data, result);
+    return true;
+}
+
+/*
  * Write hdr, payload and one CapTransferResult record per cap into p's
  * result buffer and insert the caps into p's table (hdr NULL: leave
  * hdr_len bytes for the caller to fill in). All or nothing: returns
@@ -502,23 +522,56 @@ static void ring_dispatch(struct k_process *p, struct k_ring_state *rs,
 }
 
 /*
+ * Post the CQEs of the well-formed NOPs just consumed, whose entries
+ * ring_submit wrote at cq_tail onwards without claiming a reservation
+ * (each took its slot and gave it back within the same SQE): publish
+ * the new tail, count them and wake the ring's waiter as cq_publish
+ * would have after the last of them. No other CQE was posted since the
+ * first of them was written.
+ */
+static void nops_publish(struct k_process *p, struct k_ring_state *rs,
+                         uint32_t cq_tail, uint32_t nops)
+{
+    rs->cq_tail = cq_tail;
+    store_release(&rs->page->hdr.cq_tail, cq_tail);
+    k.stats.sqes += nops;
+    k.stats.cqes += nops;
+    struct k_thread *w = rs->waiter;
+    if (w && cq_ready(p, rs) >= rs->waiter_min)
+        k_thread_wake(w);
+}
+
+/*
  * Consume and dispatch the SQEs between the kernel's sq_head and the user's
  * sq_tail, while CQ slots can be reserved. A tail more than CAP_SQ_ENTRIES
  * ahead is corruption: every pending SQE is dropped (counted in
  * sq_dropped, flagged in the header) and CAP_ERR_RING_CORRUPT returned.
  * Returns the number of SQEs consumed otherwise.
+ *
+ * rs and ref are resolved once per batch by the caller; they name a ring
+ * that cannot go away while its own SQEs are dispatched (only its thread
+ * submits it, and a thread that exits never returns here).
+ *
+ * A run of well-formed NOPs (every field but user_data zero) completes
+ * without ring_dispatch: nothing but its CQE can observe a NOP, so the
+ * run's CQEs are written straight into the CQ slots the room check
+ * vouched for and published once, before the next other SQE is
+ * dispatched (its completions then follow them) or when the batch ends.
+ * With a trace hook every SQE takes the dispatch path.
  */
 static int ring_submit(struct k_process *p, struct k_ring_state *rs,
                        struct k_tref ref)
 {
-    CapRingHeader *h = &rs->page->hdr;
+    CapRing *page = rs->page;
+    CapRingHeader *h = &page->hdr;
+    uint32_t head = rs->sq_head;
     /* Republish the kernel-owned indices the user may have scribbled. */
-    h->sq_head = rs->sq_head;
+    h->sq_head = head;
     h->cq_tail = rs->cq_tail;
     h->sq_entries = CAP_SQ_ENTRIES;
     h->cq_entries = CAP_CQ_ENTRIES;
     uint32_t tail = load_acquire(&h->sq_tail);
-    uint32_t pending = tail - rs->sq_head;
+    uint32_t pending = tail - head;
     if (pending > CAP_SQ_ENTRIES) {
         rs->sq_head = tail;
         store_release(&h->sq_head, tail);
@@ -536,23 +589,57 @@ static int ring_submit(struct k_process *p, struct k_ring_state *rs,
     uint32_t room = CAP_CQ_ENTRIES - used > rs->cq_reserved
                         ? CAP_CQ_ENTRIES - used - rs->cq_reserved
                         : 0;
-    uint32_t n = 0;
+    if (pending < room)
+        room = pending;
+    if (p->state != KP_ALIVE)
+        room = 0; /* a dead process consumes nothing */
+    bool fast_nop = k.cfg.trace == NULL;
+    uint32_t nops = 0;    /* NOPs completed since the last publish */
+    uint32_t nop_tail = 0; /* rs->cq_tail + nops while nops > 0 */
     k.sub_rs = rs;
     k.sub_ref = ref;
-    while (rs->sq_head != tail && n < room && p->state == KP_ALIVE) {
-        rs->cq_reserved++;
+    uint32_t n = 0;
+    while (n < room) {
         CapSqe sqe;
-        bool zero_ok = sqe_fetch(
-            &sqe, &rs->page->sq[rs->sq_head & (CAP_SQ_ENTRIES - 1)]);
-        rs->sq_head++;
+        bool zero_ok = sqe_fetch(&sqe, &page->sq[head & (CAP_SQ_ENTRIES - 1)]);
+        head++;
+        n++;
+        if (fast_nop && sqe.opcode == CAP_OP_NOP && zero_ok &&
+            (sqe.flags | sqe.cap_id | sqe.addr | sqe.len | sqe.method_id |
+             sqe.xfer_cap_count | sqe.result_addr | sqe.result_len |
+             sqe.call_id) == 0) {
+            if (nops == 0)
+                nop_tail = rs->cq_tail;
+            CapCqe *d = &page->cq[nop_tail & (CAP_CQ_ENTRIES - 1)];
+            d->user_data = sqe.user_data;
+            d->result = 0;
+            d->flags = 0;
+            d->cap_count = 0;
+            d->call_id = 0;
+            d->reserved = 0;
+            d->badge = 0;
+            nop_tail++;
+            nops++;
+            continue;
+        }
+        if (nops) {
+            nops_publish(p, rs, nop_tail, nops);
+            nops = 0;
+        }
+        rs->sq_head = head;
+        rs->cq_reserved++;
         k.stats.sqes++; /* before dispatch: ThreadControl.exit never returns */
         ring_dispatch(p, rs, &sqe, zero_ok);
-        n++;
+        if (p->state != KP_ALIVE)
+            break; /* a dead process consumes no more */
     }
+    if (nops)
+        nops_publish(p, rs, nop_tail, nops);
+    rs->sq_head = head;
     /* Outside dispatch, completions record the process ring. */
     k.sub_rs = NULL;
     k.sub_ref = (struct k_tref){0, 0};
-    store_release(&h->sq_head, rs->sq_head);
+    store_release(&h->sq_head, head);
     return (int)n;
 }
 
@@ -652,5 +739,6 @@ int k_sys_cap_enter(uint32_t min_complete, uint64_t timeout_ns)
     if (t->own_ring)
         return cap_enter(t->proc, &t->ring, k_thread_ref(t), min_complete,
                          timeout_ns);
-    return k_cap_enter(t->proc, min_complete, timeout_ns);
+    return cap_enter(t->proc, &t->proc->rs, (struct k_tref){0, 0},
+                     min_complete, timeout_ns);
 }

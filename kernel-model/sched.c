@@ -58,7 +58,7 @@ static struct k_thread *rq_pick(void)
  * a second context switch on every IPC handoff; it is not taken when a
  * timer is due, so timers fire on time.
  */
-static void sched_switch_out(void)
+static inline void sched_switch_out(void)
 {
     struct k_thread *t = k.current;
     struct k_thread *next = NULL;

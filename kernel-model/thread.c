@@ -120,12 +120,6 @@ static void thread_retire(struct k_thread *t)
     k.stats.threads_live--;
 }
 
-/* t's ThreadRef: its slot and that slot's generation. */
-struct k_tref k_thread_ref(const struct k_thread *t)
-{
-    return (struct k_tref){t->stack_slot, t->gen};
-}
-
 /*
  * Give t its own ring in the page at user address vaddr (docs/abi.md
  * §15): page aligned, in the buffer area of t's process, and not the page

@@ -40,10 +40,9 @@ void k_timer_arm(struct k_timer *t, uint64_t deadline,
     *pp = t;
 }
 
-void k_timer_cancel(struct k_timer *t)
+/* Take armed timer t off the queue (k_timer_cancel). */
+void k_timer_unlink(struct k_timer *t)
 {
-    if (!t->armed)
-        return;
     for (struct k_timer **pp = &k.timers; *pp; pp = &(*pp)->next) {
         if (*pp == t) {
             *pp = t->next;

@@ -17,8 +17,8 @@
  * memory) against src's table. Returns 0 with out[0..n) prepared, or
  * CAP_ERR_INVALID_TRANSFER with nothing changed.
  */
-int xfer_prepare(struct k_process *src, const CapTransferDescriptor *d,
-                 uint32_t n, struct k_xfer *out)
+int xfer_prepare_n(struct k_process *src, const CapTransferDescriptor *d,
+                   uint32_t n, struct k_xfer *out)
 {
     if (n > CAP_XFER_MAX)
         return CAP_ERR_INVALID_TRANSFER;
@@ -51,11 +51,9 @@ int xfer_prepare(struct k_process *src, const CapTransferDescriptor *d,
  * few free slots or is gone) with dst unchanged. The prepared references
  * stay owned by the caller (commit or abort them).
  */
-int xfer_deliver(struct k_process *dst, const struct k_xfer *x, uint32_t n,
-                 CapTransferResult *records)
+int xfer_deliver_n(struct k_process *dst, const struct k_xfer *x, uint32_t n,
+                   CapTransferResult *records)
 {
-    if (n == 0)
-        return 0;
     if (dst->state != KP_ALIVE || ct_free_count(&dst->caps) < n)
         return CAP_ERR_TRANSFER_REJECTED;
     for (uint32_t i = 0; i < n; i++) {
@@ -75,7 +73,7 @@ static bool xfer_src_table(struct k_process *src)
     return src && src->caps.slots != NULL;
 }
 
-void xfer_commit(struct k_process *src, struct k_xfer *x, uint32_t n)
+void xfer_commit_n(struct k_process *src, struct k_xfer *x, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
         if (x[i].mode == CAP_XFER_MOVE && xfer_src_table(src))
@@ -85,7 +83,7 @@ void xfer_commit(struct k_process *src, struct k_xfer *x, uint32_t n)
     }
 }
 
-void xfer_abort(struct k_process *src, struct k_xfer *x, uint32_t n)
+void xfer_abort_n(struct k_process *src, struct k_xfer *x, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
         if (x[i].mode == CAP_XFER_MOVE && xfer_src_table(src))
