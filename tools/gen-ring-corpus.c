@@ -1479,6 +1479,53 @@ static void seed_net_send_after_peer_reset(void)
     emit("47_net_send_after_peer_reset");
 }
 
+/* A's table fills: listen and accept are refused with no free slot; an
+ * accept taken with one free slot completes into a table that has filled
+ * meanwhile (TRANSFER_REJECTED, the connection closed). */
+static void seed_net_full_table(void)
+{
+    reset();
+    uint32_t l;
+    uint64_t p = msg_word(PA, 0x400, 23u, &l);
+    for (unsigned i = 0; i < 9; i++) /* A_FREE .. A_FREE + 8 */
+        push(PA, call(A_NULL, NULL_MINT, 640 + i, 0, 0, RES(0) + 16u * i, 16,
+                      0));
+    push(PA, call(A_NETMGR, NM_LISTEN_TCP, 649, p, l, RES(1), NET_RES, 0));
+    uint32_t L = A_FREE + 9; /* the last free slot */
+    push(PA, call(L, TL_ACCEPT, 650, 0, 0, RES(2), 128, 0));
+    push(PA, call(A_AUTH, TLA_LISTEN, 651, 0, 0, RES(3), NET_RES, 0));
+    push(PA, call(A_NETMGR, NM_LISTEN_TCP, 652, p, l, RES(4), NET_RES, 0));
+    tmpl(PA, 0, rel(A_FREE, 653));
+    tmpl(PA, 1, call(L, TL_ACCEPT, 654, 0, 0, RES(5), 128, 0));
+    tmpl(PA, 2, call(A_NULL, NULL_MINT, 655, 0, 0, RES(6), 16, 0));
+    enter_a();
+    load(PA, 0, 3);
+    net_step(OP_PLAIN | OP_CONSUME_ALL, NET_CONNECT | NET_PUMP, GP23);
+    emit("48_net_full_table");
+}
+
+/* Input before the idle timeout restarts it (the timer re-arms), then
+ * the timeout passes with a recv waiting: it answers closed. */
+static void seed_net_idle_rearm(void)
+{
+    reset();
+    uint32_t l64;
+    uint64_t r64 = msg_word(PB, 0x420, 64, &l64);
+    push(PB, call(B_AUTH, TLA_LISTEN, 660, 0, 0, RES(0), NET_RES, 0));
+    push(PB, call(B_FREE, TL_ACCEPT, 661, 0, 0, RES(1), 128, 0));
+    tmpl(PB, 0, call(B_FREE + 1, TS_RECV, 662, r64, l64, RES(2), 128, 0));
+    tmpl(PB, 1, call(B_FREE + 1, TS_RECV, 663, r64, l64, RES(3), 128, 0));
+    enter_b();
+    net_step(OP_PLAIN | OP_B | OP_CONSUME_ALL, NET_CONNECT | NET_PUMP, GP24);
+    load(PB, 0, 1);
+    net_step(OP_PLAIN | OP_B, NET_CLOCK, 3);    /* t = 3 s: not due */
+    net_step(OP_PLAIN | OP_B, NET_SEND, 10);    /* input at 3 s */
+    load(PB, 1, 1);
+    net_step(OP_PLAIN | OP_B, NET_CLOCK, 3);    /* 6 s: re-armed for 8 s */
+    net_step(OP_PLAIN | OP_B, NET_CLOCK, 3);    /* 9 s: closed */
+    emit("49_net_idle_rearm");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -1535,6 +1582,8 @@ int main(int argc, char **argv)
     seed_net_hostile();
     seed_net_hostile_objects();
     seed_net_send_after_peer_reset();
+    seed_net_full_table();
+    seed_net_idle_rearm();
     printf("gen-ring-corpus: wrote %u seeds to %s\n", nfiles, outdir);
     return 0;
 }

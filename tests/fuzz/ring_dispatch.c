@@ -76,8 +76,8 @@
  *                 with text, line ends and Telnet commands (NAWS)
  *           0x04  every client shuts down its sending side (end of input)
  *           0x08  every client resets its connection (and is gone)
- *           0x10  the virtual clock advances IDLE_S + 1 seconds and due
- *                 timers fire (idle timeouts)
+ *           0x10  the virtual clock advances net_arg seconds (0: IDLE_S
+ *                 + 1) and due timers fire (idle timeouts)
  *   any of them, or 0x20 alone, then pumps the port: device callbacks run
  *   and complete waiting accepts and recvs.
  *
@@ -999,7 +999,8 @@ static void run_net(const struct step *st)
         net.nclients = 0;
     }
     if (n & NET_CLOCK) {
-        k_clock_advance((IDLE_S + 1) * NET_NS_PER_S);
+        uint64_t sec = st->net_arg ? st->net_arg : IDLE_S + 1;
+        k_clock_advance(sec * NET_NS_PER_S);
         (void)k_timer_fire_due();
     }
     pump();
