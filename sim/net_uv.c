@@ -34,6 +34,7 @@ struct port_tcp {
     void *owner;  /* the model's object; NULL once closed */
     bool listener;
     bool closing;
+    uint16_t guest_port, bound; /* listener: its forward, the real port */
     bool watched;
     /* Listener: a connection waits in the host's backlog. */
     bool conn_waiting;
@@ -58,6 +59,12 @@ struct net_write {
 static struct port_tcp *net_live;
 static unsigned net_nlive;
 static bool net_quiet;
+/* Successful binds per guest port (the first NET_BIND_PORTS ports seen). */
+#define NET_BIND_PORTS 16u
+static struct {
+    uint16_t guest;
+    uint64_t n;
+} net_binds[NET_BIND_PORTS];
 
 /* ---- host-only helpers (net_uv.h) -------------------------------- */
 
@@ -69,6 +76,48 @@ unsigned sim_net_live(void)
 void sim_net_set_quiet(bool quiet)
 {
     net_quiet = quiet;
+}
+
+unsigned sim_net_listening(uint16_t guest_port)
+{
+    unsigned n = 0;
+    for (const struct port_tcp *h = net_live; h; h = h->next)
+        n += h->listener && !h->closing && h->guest_port == guest_port;
+    return n;
+}
+
+uint16_t sim_net_bound_port(uint16_t guest_port)
+{
+    for (const struct port_tcp *h = net_live; h; h = h->next)
+        if (h->listener && !h->closing && h->guest_port == guest_port)
+            return h->bound;
+    return 0;
+}
+
+uint64_t sim_net_binds(uint16_t guest_port)
+{
+    for (unsigned i = 0; i < NET_BIND_PORTS; i++)
+        if (net_binds[i].n && net_binds[i].guest == guest_port)
+            return net_binds[i].n;
+    return 0;
+}
+
+static void net_count_bind(uint16_t guest_port)
+{
+    for (unsigned i = 0; i < NET_BIND_PORTS; i++)
+        if (!net_binds[i].n || net_binds[i].guest == guest_port) {
+            net_binds[i].guest = guest_port;
+            net_binds[i].n++;
+            return;
+        }
+}
+
+unsigned sim_net_open_conns(void)
+{
+    unsigned n = 0;
+    for (const struct port_tcp *h = net_live; h; h = h->next)
+        n += !h->listener && !h->closing;
+    return n;
 }
 
 static void net_free(uv_handle_t *uh)
@@ -163,6 +212,9 @@ int port_tcp_listen(const char *addr, uint16_t port, uint16_t guest_port,
     if (uv_tcp_getsockname(&h->tcp, (struct sockaddr *)&ss, &len) == 0 &&
         ss.ss_family == AF_INET)
         *bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    h->guest_port = guest_port;
+    h->bound = *bound;
+    net_count_bind(guest_port);
     if (!net_quiet)
         fprintf(stderr, "capos-sim: tcp %s:%u -> guest :%u\n", addr,
                 (unsigned)*bound, (unsigned)guest_port);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,6 +44,11 @@ int sim_port_init(void)
 
     if (port_up)
         return 0;
+    /* A write to a TCP connection the peer has reset (sim/net_uv.c, through
+     * uv_try_write and uv_write, which cannot pass MSG_NOSIGNAL) raises
+     * SIGPIPE, whose default action would end the whole system; with it
+     * ignored the write fails with EPIPE and the socket reports the reset. */
+    (void)signal(SIGPIPE, SIG_IGN);
     rc = uv_loop_init(&port_loop);
     if (rc != 0)
         return rc;

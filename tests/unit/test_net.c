@@ -755,6 +755,41 @@ static void a_send_after_a_peer_reset_is_an_error(void **state)
                      CAPOS_NET_ERROR_CONNECTION_RESET);
 }
 
+/* The peer ends its stream, then resets: the host socket was in
+ * CLOSE_WAIT, so the reset leaves EPIPE for the next write. A send must
+ * answer connectionReset; the host's SIGPIPE used to kill the process. */
+static void a_send_after_the_peer_ended_and_reset_is_an_error(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    int fd;
+    struct accepted a = connect_pair(p, 23, 0, &fd);
+    assert_int_equal(shutdown(fd, SHUT_WR), 0);
+    char data[64];
+    size_t n;
+    uint16_t err = 0;
+    struct res r = recv_call(p, a.sock, 64);
+    assert_int_equal(recv_decode(&r, data, &n, &err),
+                     CAPOS_TCP_RECV_RESULT_WHICH_CLOSED);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg),
+                     0);
+    close(fd); /* RST */
+    capnp_struct s;
+    uint16_t which = CAPOS_TCP_SEND_RESULT_WHICH_SENT;
+    /* The first write after the reset may still be taken by the host;
+     * a later one fails. */
+    for (int i = 0; i < 3 && which == CAPOS_TCP_SEND_RESULT_WHICH_SENT;
+         i++) {
+        r = call_data(p, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, "x", 1);
+        res_struct(&r, &s);
+        which = capos_TcpSendResult_which(&s);
+    }
+    assert_int_equal(which, CAPOS_TCP_SEND_RESULT_WHICH_ERROR);
+    assert_int_equal(capos_TcpSendResult_get_error(&s),
+                     CAPOS_NET_ERROR_CONNECTION_RESET);
+}
+
 static uint32_t into_terminal(struct k_process *p, uint32_t sock)
 {
     struct res r = call0(p, sock,
@@ -1487,6 +1522,7 @@ int main(void)
         T(a_recv_result_buffer_too_small_is_refused_untouched),
         T(a_half_closed_peer_gives_closed),
         T(a_send_after_a_peer_reset_is_an_error),
+        T(a_send_after_the_peer_ended_and_reset_is_an_error),
         T(after_into_terminal_session_the_socket_is_disconnected),
         T(a_socket_terminal_prompts_echoes_and_hides),
         T(the_socket_terminal_filters_telnet_commands),
