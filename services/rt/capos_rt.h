@@ -181,6 +181,11 @@ int capos_console_line(capos_cap_t console, const char *text);
 int capos_audit_append(capos_cap_t log, const char *category,
                        const char *code, uint16_t outcome,
                        const char *principal, const char *detail);
+/* The same with the record's sessionId = sid[0..sidlen) (0: not set). */
+int capos_audit_append_session(capos_cap_t log, const char *category,
+                               const char *code, uint16_t outcome,
+                               const char *principal, const uint8_t *sid,
+                               size_t sidlen, const char *detail);
 
 /* Why a call failed: the CapException message left in its result buffer
  * res[0..res_len), or "error CODE" (services/rt/errors.c). Returns out. */
