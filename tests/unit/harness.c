@@ -126,6 +126,16 @@ CapCqe h_one(struct k_process *p, const CapSqe *sqe)
     return c;
 }
 
+CapCqe h_one_wait(struct k_process *p, const CapSqe *sqe)
+{
+    *h_sqe(p) = *sqe;
+    h_submit(p);
+    assert_true(k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE) >= 1);
+    CapCqe c;
+    assert_true(h_cqe(p, &c));
+    return c;
+}
+
 CapSqe h_nop(uint64_t user_data)
 {
     CapSqe s = {.opcode = CAP_OP_NOP, .user_data = user_data};
@@ -145,6 +155,68 @@ CapSqe h_release(uint32_t cap, uint64_t user_data)
 {
     CapSqe s = {.opcode = CAP_OP_RELEASE, .cap_id = cap, .user_data = user_data};
     return s;
+}
+
+CapSqe h_park(uint32_t cap, uint64_t addr, uint32_t expected,
+              uint64_t user_data)
+{
+    CapSqe s = {.opcode = CAP_OP_PARK,
+                .cap_id = cap,
+                .user_data = user_data,
+                .addr = addr,
+                .len = expected};
+    return s;
+}
+
+CapSqe h_unpark(uint32_t cap, uint64_t addr, uint32_t count,
+                uint64_t user_data)
+{
+    CapSqe s = {.opcode = CAP_OP_UNPARK,
+                .cap_id = cap,
+                .user_data = user_data,
+                .addr = addr,
+                .len = count};
+    return s;
+}
+
+CapRing *h_ring_page(struct k_process *p)
+{
+    uint8_t *b = h_alloc(p, 2 * CAPOS_PAGE_SIZE);
+    uint64_t va = h_va(p, b);
+    uint64_t al = (va + CAPOS_PAGE_SIZE - 1) & ~(uint64_t)(CAPOS_PAGE_SIZE - 1);
+    return (CapRing *)(b + (al - va));
+}
+
+void h_ring_push(CapRing *r, const CapSqe *s)
+{
+    uint32_t t = r->hdr.sq_tail;
+    r->sq[t & (CAP_SQ_ENTRIES - 1)] = *s;
+    __atomic_store_n(&r->hdr.sq_tail, t + 1, __ATOMIC_RELEASE);
+}
+
+bool h_ring_pop(CapRing *r, CapCqe *out)
+{
+    uint32_t tail = __atomic_load_n(&r->hdr.cq_tail, __ATOMIC_ACQUIRE);
+    if (r->hdr.cq_head == tail)
+        return false;
+    *out = r->cq[r->hdr.cq_head & (CAP_CQ_ENTRIES - 1)];
+    __atomic_store_n(&r->hdr.cq_head, r->hdr.cq_head + 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+void h_never_runs(void *arg)
+{
+    (void)arg;
+    fail_msg("a host-driven thread ran");
+}
+
+struct k_thread *h_ring_thread(struct k_process *p, CapRing **ring)
+{
+    struct k_thread *t;
+    assert_int_equal(k_thread_create(p, h_never_runs, NULL, &t), 0);
+    *ring = h_ring_page(p);
+    assert_int_equal(k_thread_attach_ring(t, h_va(p, *ring)), 0);
+    return t;
 }
 
 uint32_t h_live(struct k_process *p)

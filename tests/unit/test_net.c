@@ -1257,35 +1257,6 @@ static void a_window_size_split_across_the_conversion_reaches_info(
 
 /* ---- accepts on a thread's own ring (docs/abi.md §16.2) ---------------- */
 
-static void never_runs(void *arg)
-{
-    (void)arg;
-    fail_msg("a host-driven thread ran");
-}
-
-/* A thread of p that never runs, with its own ring in a fresh heap page. */
-static struct k_thread *ring_thread(struct k_process *p, CapRing **ring)
-{
-    struct k_thread *t;
-    assert_int_equal(k_thread_create(p, never_runs, NULL, &t), 0);
-    uint8_t *b = h_alloc(p, 2 * CAPOS_PAGE_SIZE);
-    uint64_t va = h_va(p, b);
-    uint64_t al = (va + CAPOS_PAGE_SIZE - 1) & ~(uint64_t)(CAPOS_PAGE_SIZE - 1);
-    *ring = (CapRing *)(b + (al - va));
-    assert_int_equal(k_thread_attach_ring(t, al), 0);
-    return t;
-}
-
-static bool ring_cqe(CapRing *r, CapCqe *out)
-{
-    uint32_t tail = __atomic_load_n(&r->hdr.cq_tail, __ATOMIC_ACQUIRE);
-    if (r->hdr.cq_head == tail)
-        return false;
-    *out = r->cq[r->hdr.cq_head & (CAP_CQ_ENTRIES - 1)];
-    __atomic_store_n(&r->hdr.cq_head, r->hdr.cq_head + 1, __ATOMIC_RELEASE);
-    return true;
-}
-
 /* TcpListener.accept submitted on thread t's own ring; *res its buffer. */
 static void thread_accept(struct k_process *p, struct k_thread *t,
                           CapRing *r, uint32_t listener, uint64_t ud,
@@ -1300,9 +1271,7 @@ static void thread_accept(struct k_process *p, struct k_thread *t,
     CapSqe s;
     capnpc_c_call_sqe(&s, listener, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 0,
                       h_va(p, pb), (uint32_t)pp.len, h_va(p, *res), RES, ud);
-    uint32_t tail = r->hdr.sq_tail;
-    r->sq[tail & (CAP_SQ_ENTRIES - 1)] = s;
-    __atomic_store_n(&r->hdr.sq_tail, tail + 1, __ATOMIC_RELEASE);
+    h_ring_push(r, &s);
     assert_int_equal(k_ring_submit_thread(t), 1);
     assert_int_equal(t->ring.cq_reserved, 1); /* pending, on t's ring */
 }
@@ -1311,11 +1280,11 @@ static void thread_accept(struct k_process *p, struct k_thread *t,
 static bool wait_ring_cqe(CapRing *r, CapCqe *c)
 {
     for (int i = 0; i < WAIT_MS; i++) {
-        if (ring_cqe(r, c))
+        if (h_ring_pop(r, c))
             return true;
         (void)port_idle(port_clock_ns() + 1000000);
     }
-    return ring_cqe(r, c);
+    return h_ring_pop(r, c);
 }
 
 /* The accepted socket of an accept CQE (its cap in p's table). */
@@ -1350,24 +1319,24 @@ static void a_waiting_accept_completes_on_its_threads_ring(void **state)
     forward(23, host, 0);
     uint32_t l = listen_auth(p, grant_auth(p, 23));
     struct k_thread *main_t;
-    assert_int_equal(k_thread_create(p, never_runs, NULL, &main_t), 0);
+    assert_int_equal(k_thread_create(p, h_never_runs, NULL, &main_t), 0);
     CapRing *ra, *rb;
-    struct k_thread *ta = ring_thread(p, &ra);
-    struct k_thread *tb = ring_thread(p, &rb);
+    struct k_thread *ta = h_ring_thread(p, &ra);
+    struct k_thread *tb = h_ring_thread(p, &rb);
     uint8_t *resa, *resb, *resp;
     thread_accept(p, ta, ra, l, 11, &resa);
     thread_accept(p, tb, rb, l, 12, &resb);
     CapCqe c;
     (void)port_idle(port_clock_ns() + 1000000);
-    assert_false(ring_cqe(ra, &c));
-    assert_false(ring_cqe(rb, &c));
+    assert_false(h_ring_pop(ra, &c));
+    assert_false(h_ring_pop(rb, &c));
 
     int fd1 = client(host);
     assert_true(wait_ring_cqe(ra, &c));
     assert_int_equal(c.user_data, 11);
     uint32_t s1 = accepted_socket(p, &c, resa);
     assert_int_equal(ta->ring.cq_reserved, 0);
-    assert_false(ring_cqe(rb, &c));
+    assert_false(h_ring_pop(rb, &c));
     assert_false(h_cqe(p, &c));
     assert_int_equal(tb->ring.cq_reserved, 1);
 
@@ -1378,8 +1347,8 @@ static void a_waiting_accept_completes_on_its_threads_ring(void **state)
     assert_null(p->pending);
     int fd2 = client(host);
     (void)port_idle(port_clock_ns() + 1000000);
-    assert_false(ring_cqe(ra, &c));
-    assert_false(ring_cqe(rb, &c));
+    assert_false(h_ring_pop(ra, &c));
+    assert_false(h_ring_pop(rb, &c));
     assert_false(h_cqe(p, &c));
     static struct params pp;
     p_begin(&pp, 0, 0);
@@ -1388,7 +1357,7 @@ static void a_waiting_accept_completes_on_its_threads_ring(void **state)
            13, &resp);
     struct res r = finish(p, resp, 13);
     assert_int_equal(r.ncaps, 1);
-    assert_false(ring_cqe(ra, &c));
+    assert_false(h_ring_pop(ra, &c));
     assert_int_equal(k.stats.stale_dropped, 0);
 
     /* The socket A accepted works from the process ring as well. */

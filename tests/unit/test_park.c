@@ -25,26 +25,12 @@ static int teardown(void **state)
     return 0;
 }
 
+/* PARK with a timeout (CapSqe.result_addr; 0: none). */
 static CapSqe park_sqe(uint32_t cap, uint64_t addr, uint32_t expected,
                        uint64_t timeout_ns, uint64_t user_data)
 {
-    CapSqe s = {.opcode = CAP_OP_PARK,
-                .cap_id = cap,
-                .user_data = user_data,
-                .addr = addr,
-                .len = expected,
-                .result_addr = timeout_ns};
-    return s;
-}
-
-static CapSqe unpark_sqe(uint32_t cap, uint64_t addr, uint32_t count,
-                         uint64_t user_data)
-{
-    CapSqe s = {.opcode = CAP_OP_UNPARK,
-                .cap_id = cap,
-                .user_data = user_data,
-                .addr = addr,
-                .len = count};
+    CapSqe s = h_park(cap, addr, expected, user_data);
+    s.result_addr = timeout_ns;
     return s;
 }
 
@@ -107,13 +93,13 @@ static void unpark_wakes_waiters_in_fifo_order(void **state)
     assert_int_equal(submit(p, parks, 4), 0);
     assert_int_equal(p->rs.cq_reserved, 4);
 
-    CapSqe u = unpark_sqe(ps, a, 1, 10);
+    CapSqe u = h_unpark(ps, a, 1, 10);
     assert_int_equal(submit(p, &u, 1), 2);
     expect_cqe(p, 1, CAP_PARK_WOKEN);
     expect_cqe(p, 10, 1);
     no_cqe(p);
 
-    u = unpark_sqe(ps, a, 2, 11);
+    u = h_unpark(ps, a, 2, 11);
     assert_int_equal(submit(p, &u, 1), 3);
     expect_cqe(p, 2, CAP_PARK_WOKEN);
     expect_cqe(p, 3, CAP_PARK_WOKEN);
@@ -121,11 +107,11 @@ static void unpark_wakes_waiters_in_fifo_order(void **state)
     no_cqe(p);
 
     /* Nobody is left on a; b's waiter is still parked. */
-    u = unpark_sqe(ps, a, 1, 12);
+    u = h_unpark(ps, a, 1, 12);
     assert_int_equal(submit(p, &u, 1), 1);
     expect_cqe(p, 12, 0);
     assert_int_equal(p->rs.cq_reserved, 1);
-    u = unpark_sqe(ps, b, 1, 13);
+    u = h_unpark(ps, b, 1, 13);
     assert_int_equal(submit(p, &u, 1), 2);
     expect_cqe(p, 99, CAP_PARK_WOKEN);
     expect_cqe(p, 13, 1);
@@ -150,7 +136,7 @@ static void a_value_mismatch_returns_at_once(void **state)
     *w = 0xffffffffu;
     s = park_sqe(ps, h_va(p, w), 0xffffffffu, 0, 5);
     assert_int_equal(submit(p, &s, 1), 0);
-    CapSqe u = unpark_sqe(ps, h_va(p, w), 1, 6);
+    CapSqe u = h_unpark(ps, h_va(p, w), 1, 6);
     assert_int_equal(submit(p, &u, 1), 2);
     expect_cqe(p, 5, CAP_PARK_WOKEN);
     expect_cqe(p, 6, 1);
@@ -181,7 +167,7 @@ static void a_park_times_out_on_the_model_clock(void **state)
     expect_cqe(p, 2, CAP_PARK_TIMED_OUT);
     /* Only the waiter without a timeout is left. */
     assert_int_equal(k_timer_next_deadline(), UINT64_MAX);
-    CapSqe u = unpark_sqe(ps, a, UINT32_MAX, 9);
+    CapSqe u = h_unpark(ps, a, UINT32_MAX, 9);
     assert_int_equal(submit(p, &u, 1), 2);
     expect_cqe(p, 3, CAP_PARK_WOKEN);
     expect_cqe(p, 9, 1);
@@ -189,7 +175,7 @@ static void a_park_times_out_on_the_model_clock(void **state)
     CapSqe far = park_sqe(ps, a, 0, UINT64_MAX, 4);
     assert_int_equal(submit(p, &far, 1), 0);
     assert_int_equal(k_timer_next_deadline(), UINT64_MAX);
-    u = unpark_sqe(ps, a, 1, 10);
+    u = h_unpark(ps, a, 1, 10);
     assert_int_equal(submit(p, &u, 1), 2);
     expect_cqe(p, 4, CAP_PARK_WOKEN);
 }
@@ -252,7 +238,7 @@ static void bad_word_addresses_and_fields_are_refused(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CapSqe s = park_sqe(ps, bad[i], 0, 0, i);
         assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_PARAMS_BUFFER);
-        s = unpark_sqe(ps, bad[i], 1, i);
+        s = h_unpark(ps, bad[i], 1, i);
         assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_PARAMS_BUFFER);
     }
     /* The last word of the arena is a valid word. */
@@ -275,7 +261,7 @@ static void bad_word_addresses_and_fields_are_refused(void **state)
     s = park_sqe(ps, a, 0, 0, 1);
     s.flags = CAP_SQE_EXCEPTION;
     assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_REQUEST);
-    s = unpark_sqe(ps, a, 1, 1);
+    s = h_unpark(ps, a, 1, 1);
     s.result_addr = 1000; /* UNPARK has no timeout */
     assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_REQUEST);
     assert_int_equal(p->rs.cq_reserved, 0);
@@ -294,11 +280,11 @@ static void wake_counts_zero_and_huge(void **state)
     CapSqe parks[] = {park_sqe(ps, a, 0, 0, 1), park_sqe(ps, a, 0, 0, 2),
                       park_sqe(ps, a, 0, 0, 3)};
     assert_int_equal(submit(p, parks, 3), 0);
-    CapSqe u = unpark_sqe(ps, a, 0, 10);
+    CapSqe u = h_unpark(ps, a, 0, 10);
     assert_int_equal(submit(p, &u, 1), 1);
     expect_cqe(p, 10, 0);
     assert_int_equal(p->rs.cq_reserved, 3);
-    u = unpark_sqe(ps, a, UINT32_MAX, 11);
+    u = h_unpark(ps, a, UINT32_MAX, 11);
     assert_int_equal(submit(p, &u, 1), 4);
     expect_cqe(p, 1, CAP_PARK_WOKEN);
     expect_cqe(p, 2, CAP_PARK_WOKEN);
@@ -323,7 +309,7 @@ static void park_on_a_non_parkspace_cap_is_refused(void **state)
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
         CapSqe s = park_sqe(caps[i], a, 0, 0, 1);
         assert_int_equal(h_one(p, &s).result, CAP_ERR_INVOKE_FAILED);
-        s = unpark_sqe(caps[i], a, 1, 2);
+        s = h_unpark(caps[i], a, 1, 2);
         assert_int_equal(h_one(p, &s).result, CAP_ERR_INVOKE_FAILED);
     }
     assert_int_equal(p->rs.cq_reserved, 0);
@@ -440,7 +426,7 @@ static void pp_player(void *arg)
         }
         pp.log[pp.nlog++] = me ? 'o' : 'i';
         __atomic_store_n(pp.turn, 1 - me, __ATOMIC_RELEASE);
-        assert_true(pp_op(unpark_sqe(pp.cap, pp.turn_va, 1, 0)) >= 0);
+        assert_true(pp_op(h_unpark(pp.cap, pp.turn_va, 1, 0)) >= 0);
     }
 }
 
@@ -607,7 +593,7 @@ static void the_two_forms_share_one_queue(void **state)
                   wait_call(p, ps, a, 0, 0, 4, &r4),
                   wait_call(p, ps, a, 0, 0, 5, &r5)};
     assert_int_equal(submit(p, q, 5), 0);
-    CapSqe u = unpark_sqe(ps, a, 1, 10);
+    CapSqe u = h_unpark(ps, a, 1, 10);
     assert_int_equal(submit(p, &u, 1), 2);
     CapCqe c = take_cqe(p, 1);
     assert_int_equal(result_u32(r1, c.result), CAP_PARK_WOKEN);

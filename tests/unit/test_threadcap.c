@@ -131,17 +131,6 @@ static int64_t join_code(const uint8_t *buf, const CapCqe *c)
     return capos_ThreadHandle_join_Results_get_exitCode(&root);
 }
 
-/* From a model thread: submit one SQE and wait for one CQE. */
-static CapCqe t_one(struct k_process *p, const CapSqe *s)
-{
-    *h_sqe(p) = *s;
-    h_submit(p);
-    assert_true(k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE) >= 1);
-    CapCqe c;
-    assert_true(h_cqe(p, &c));
-    return c;
-}
-
 /* Shared state of the current test's threads. */
 static struct {
     uint32_t ts, tc;
@@ -195,18 +184,18 @@ static void spawn_then_join_returns_the_exit_code_main(void *arg)
     struct k_process *p = arg;
     uint8_t *rb, *jb;
     CapSqe s = spawn_sqe(p, g.ts, child_exit, 42, 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
     CapSqe j = join_sqe(p, th, 2, &jb);
-    c = t_one(p, &j);
+    c = h_one_wait(p, &j);
     assert_int_equal(c.user_data, 2);
     g.code = join_code(jb, &c);
     /* A thread whose entry returns reports 0. */
     s = spawn_sqe(p, g.ts, child_return, 0, 0, &rb);
-    c = t_one(p, &s);
+    c = h_one_wait(p, &s);
     th = spawned_handle(rb, &c);
     j = join_sqe(p, th, 3, &jb);
-    c = t_one(p, &j);
+    c = h_one_wait(p, &j);
     assert_int_equal(join_code(jb, &c), 0);
     assert_int_equal(g.done, 1);
 }
@@ -236,7 +225,7 @@ static void join_after_exit_main(void *arg)
     struct k_process *p = arg;
     uint8_t *rb, *jb, *jb2;
     CapSqe s = spawn_sqe(p, g.ts, child_exit, (uint64_t)(int64_t)-5, 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
     while (p->nthreads > 1)
         k_sched_yield();
@@ -249,7 +238,7 @@ static void join_after_exit_main(void *arg)
     g.code = join_code(jb, &c);
     /* One join per handle: a second is refused. */
     j = join_sqe(p, th, 5, &jb2);
-    c = t_one(p, &j);
+    c = h_one_wait(p, &j);
     assert_int_equal(exc_type(jb2, &c), K_EXC_FAILED);
 }
 
@@ -271,7 +260,7 @@ static void second_join_while_pending_main(void *arg)
     struct k_process *p = arg;
     uint8_t *rb, *jb, *jb2;
     CapSqe s = spawn_sqe(p, g.ts, child_spin, 0, 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
     *h_sqe(p) = join_sqe(p, th, 6, &jb);
     *h_sqe(p) = join_sqe(p, th, 7, &jb2);
@@ -329,17 +318,17 @@ static void limits_main(void *arg)
     uint8_t *rb;
     /* max_threads 2: this thread and one child. */
     CapSqe s = spawn_sqe(p, g.ts, child_spin, 0, 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     (void)spawned_handle(rb, &c);
     s = spawn_sqe(p, g.ts, child_spin, 0, 0, &rb);
-    c = t_one(p, &s);
+    c = h_one_wait(p, &s);
     assert_int_equal(exc_type(rb, &c), K_EXC_OVERLOADED);
     /* Bad arguments: invalidArgument, checked before the limit. */
     s = spawn_sqe(p, g.ts, NULL, 0, 0, &rb);
-    c = t_one(p, &s);
+    c = h_one_wait(p, &s);
     assert_int_equal(exc_type(rb, &c), K_EXC_INVALID_ARGUMENT);
     s = spawn_sqe(p, g.ts, child_spin, 0, (uint32_t)p->stack_size + 1, &rb);
-    c = t_one(p, &s);
+    c = h_one_wait(p, &s);
     assert_int_equal(exc_type(rb, &c), K_EXC_INVALID_ARGUMENT);
     assert_int_equal(p->nthreads, 2);
     g.release = 1;
@@ -363,10 +352,10 @@ static void detach_main(void *arg)
     struct k_process *p = arg;
     uint8_t *rb;
     CapSqe s = spawn_sqe(p, g.ts, child_spin, 0, 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
     s = h_release(th, 8);
-    c = t_one(p, &s);
+    c = h_one_wait(p, &s);
     assert_int_equal(c.result, 0);
     g.release = 1;
     /* Returns now: the detached child is the last thread. */
@@ -397,10 +386,10 @@ static void joiner_main(void *arg)
     struct k_process *p = arg;
     uint8_t *rb, *jb;
     CapSqe s = spawn_sqe(p, g.ts, child_block, 0, 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
     s = join_sqe(p, th, 9, &jb);
-    (void)t_one(p, &s); /* never returns: the process is killed */
+    (void)h_one_wait(p, &s); /* never returns: the process is killed */
     g.after_exit++;
 }
 
@@ -472,12 +461,12 @@ static void fs_main(void *arg)
     uint8_t *res = h_alloc(p, 64);
     CapSqe s = i64_sqe(p, g.tc, CAPOS_THREAD_CONTROL_SET_FS_BASE_METHOD_ID,
                        (int64_t)g.fs);
-    assert_int_equal(t_one(p, &s).result, 0);
+    assert_int_equal(h_one_wait(p, &s).result, 0);
     k_sched_yield();
     s = h_call(g.tc, CAPOS_THREAD_CONTROL_GET_FS_BASE_METHOD_ID, 1);
     s.result_addr = h_va(p, res);
     s.result_len = 64;
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     capnp_message m;
     capnp_struct root = res_root(res, c.result, &m);
     assert_int_equal(capos_ThreadControl_getFsBase_Results_get_base(&root),
