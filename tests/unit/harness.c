@@ -157,6 +157,28 @@ CapSqe h_release(uint32_t cap, uint64_t user_data)
     return s;
 }
 
+void h_msg(struct k_process *p, capnp_builder *b, size_t cap)
+{
+    capnp_builder_init(b, h_alloc(p, cap), cap);
+}
+
+CapSqe h_call_msg(struct k_process *p, uint32_t cap, uint16_t method,
+                  uint64_t user_data, capnp_builder *b, uint32_t res_len,
+                  uint8_t **res)
+{
+    size_t len;
+    assert_int_equal(capnp_finish(b, &len), 0);
+    CapSqe s = h_call(cap, method, user_data);
+    s.addr = h_va(p, b->buf);
+    s.len = (uint32_t)len;
+    if (res_len) {
+        *res = h_alloc(p, res_len);
+        s.result_addr = h_va(p, *res);
+        s.result_len = res_len;
+    }
+    return s;
+}
+
 CapSqe h_park(uint32_t cap, uint64_t addr, uint32_t expected,
               uint64_t user_data)
 {

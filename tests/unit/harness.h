@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "capos/capnp.h"
 #include "kmodel.h"
 
 /* Bring the model up (virtual clock or not, seed) / down. h_down asserts
@@ -38,6 +39,15 @@ int h_enter(struct k_process *p);
 bool h_cqe(struct k_process *p, CapCqe *out);
 /* Submit one SQE (copied), cap_enter, pop exactly one CQE and return it. */
 CapCqe h_one(struct k_process *p, const CapSqe *sqe);
+
+/* Start a message in a fresh buffer of cap bytes of p's heap. */
+void h_msg(struct k_process *p, capnp_builder *b, size_t cap);
+/* A CALL whose params are the message b (begun by h_msg), finished here,
+ * and with, when res_len is not 0, a fresh result buffer of res_len bytes
+ * (*res). */
+CapSqe h_call_msg(struct k_process *p, uint32_t cap, uint16_t method,
+                  uint64_t user_data, capnp_builder *b, uint32_t res_len,
+                  uint8_t **res);
 
 /* From a model thread (blocking cap_enter): submit one SQE on p's process
  * ring, wait for a CQE and pop it. */

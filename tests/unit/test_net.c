@@ -121,13 +121,26 @@ struct res {
     uint32_t cap; /* the first result cap */
 };
 
+/* Pump the port's loop once: a real wait of at most 1 ms. */
+static void pump(void)
+{
+    (void)port_idle(port_clock_ns() + 1000000);
+}
+
+/* Let the virtual clock run s seconds and fire the timers then due. */
+static void advance_s(uint64_t s)
+{
+    k_clock_advance(s * 1000000000);
+    k_timer_fire_due();
+}
+
 /* Pump the port until p has a CQE (real time, bounded). */
 static bool wait_cqe(struct k_process *p, CapCqe *c)
 {
     for (int i = 0; i < WAIT_MS; i++) {
         if (h_cqe(p, c))
             return true;
-        (void)port_idle(port_clock_ns() + 1000000);
+        pump();
     }
     return h_cqe(p, c);
 }
@@ -185,15 +198,22 @@ static void p_end(struct params *pp)
 
 static uint64_t next_ud = 100;
 
-/* A call with no params, completed (pending or not). */
-static struct res call0(struct k_process *p, uint32_t cap, uint16_t method)
+/* Submit a call with no params (user data ud); *res its result buffer. */
+static void submit0(struct k_process *p, uint32_t cap, uint16_t method,
+                    uint64_t ud, uint8_t **res)
 {
     static struct params pp;
     p_begin(&pp, 0, 0);
     p_end(&pp);
+    submit(p, cap, method, pp.buf, pp.len, RES, ud, res);
+}
+
+/* A call with no params, completed (pending or not). */
+static struct res call0(struct k_process *p, uint32_t cap, uint16_t method)
+{
     uint8_t *res;
     uint64_t ud = next_ud++;
-    submit(p, cap, method, pp.buf, pp.len, RES, ud, &res);
+    submit0(p, cap, method, ud, &res);
     return finish(p, res, ud);
 }
 
@@ -338,7 +358,7 @@ static ssize_t client_read(int fd, char *buf, size_t want)
         }
         if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
             return n ? (ssize_t)n : -1;
-        (void)port_idle(port_clock_ns() + 1000000);
+        pump();
     }
     return (ssize_t)n;
 }
@@ -363,7 +383,7 @@ static void expect_closed(int fd)
         ssize_t r = recv(fd, b, sizeof b, MSG_DONTWAIT);
         if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
             return;
-        (void)port_idle(port_clock_ns() + 1000000);
+        pump();
     }
     fail_msg("the connection did not close");
 }
@@ -431,6 +451,14 @@ static struct res recv_call(struct k_process *p, uint32_t sock, uint32_t max)
     return finish(p, res, ud);
 }
 
+/* Socket.recv(max) completed and decoded (see recv_decode): its kind. */
+static uint16_t recv_which(struct k_process *p, uint32_t sock, uint32_t max,
+                           char *data, size_t *n, uint16_t *err)
+{
+    struct res r = recv_call(p, sock, max);
+    return recv_decode(&r, data, n, err);
+}
+
 /* ---- tests ------------------------------------------------------------- */
 
 static void the_interface_ids_are_the_schemas(void **state)
@@ -467,8 +495,7 @@ static void listen_accept_recv_send_close_round_trip(void **state)
     char data[70000];
     size_t n = 0;
     uint16_t err = 0;
-    r = recv_call(p, a.sock, 100);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 100, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_DATA);
     assert_int_equal(n, 5);
     assert_memory_equal(data, "hello", 5);
@@ -497,8 +524,7 @@ static void listen_accept_recv_send_close_round_trip(void **state)
     r = call0(p, a.sock, CAPOS_TCP_SOCKET_CLOSE_METHOD_ID);
     assert_int_equal(r.result, 0);
     expect_closed(fd);
-    r = recv_call(p, a.sock, 10);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 10, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_ERROR);
     assert_int_equal(err, CAPOS_NET_ERROR_CLOSED);
     close(fd);
@@ -696,8 +722,7 @@ static void a_recv_result_buffer_too_small_is_refused_untouched(void **state)
     char data[64];
     size_t n;
     uint16_t err;
-    r = recv_call(p, a.sock, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_DATA);
     assert_int_equal(n, 10);
     close(fd);
@@ -714,14 +739,13 @@ static void a_half_closed_peer_gives_closed(void **state)
     char data[64];
     size_t n;
     uint16_t err;
-    struct res r = recv_call(p, a.sock, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_DATA);
-    r = recv_call(p, a.sock, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_CLOSED);
     /* Our side still sends. */
-    r = call_data(p, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, "ok", 2);
+    struct res r =
+        call_data(p, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, "ok", 2);
     capnp_struct s;
     res_struct(&r, &s);
     assert_int_equal(capos_TcpSendResult_get_sent(&s), 2);
@@ -742,11 +766,11 @@ static void a_send_after_a_peer_reset_is_an_error(void **state)
     char data[64];
     size_t n;
     uint16_t err = 0;
-    struct res r = recv_call(p, a.sock, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_ERROR);
     assert_int_equal(err, CAPOS_NET_ERROR_CONNECTION_RESET);
-    r = call_data(p, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, "x", 1);
+    struct res r =
+        call_data(p, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, "x", 1);
     capnp_struct s;
     res_struct(&r, &s);
     assert_int_equal(capos_TcpSendResult_which(&s),
@@ -978,7 +1002,7 @@ static void a_megabyte_line_closes_the_connection_cleanly(void **state)
             else if (errno != EAGAIN && errno != EWOULDBLOCK)
                 sent = 1u << 20; /* closed under us: expected */
         }
-        (void)port_idle(port_clock_ns() + 1000000);
+        pump();
         done = h_cqe(p, &c);
     }
     assert_true(done);
@@ -1001,12 +1025,10 @@ static void an_idle_connection_is_closed_after_its_timeout(void **state)
     uint64_t ud = next_ud++;
     submit_recv(p, a.sock, 64, ud, &res);
     CapCqe c;
-    k_clock_advance(4ull * 1000000000);
-    k_timer_fire_due();
-    (void)port_idle(port_clock_ns() + 1000000);
+    advance_s(4);
+    pump();
     assert_false(h_cqe(p, &c)); /* not yet */
-    k_clock_advance(1ull * 1000000000);
-    k_timer_fire_due();
+    advance_s(1);
     struct res r = finish(p, res, ud);
     char data[64];
     size_t n;
@@ -1030,13 +1052,11 @@ static void input_restarts_the_idle_time_of_a_terminal(void **state)
     k_clock_advance(4ull * 1000000000);
     CSEND(fd, "ab");
     EXPECT_READ(fd, "ab"); /* the echo: the input was taken */
-    k_clock_advance(4ull * 1000000000);
-    k_timer_fire_due();
+    advance_s(4);
     CapCqe c;
-    (void)port_idle(port_clock_ns() + 1000000);
+    pump();
     assert_false(h_cqe(p, &c)); /* 8 s since accept, 4 s since input */
-    k_clock_advance(1ull * 1000000000);
-    k_timer_fire_due();
+    advance_s(1);
     struct res r = finish(p, res, ud);
     char line[8];
     size_t n;
@@ -1062,13 +1082,12 @@ static void a_window_size_negotiated_over_recv_reaches_the_terminal(
     char data[64];
     size_t n;
     uint16_t err;
-    struct res r = recv_call(p, a.sock, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_DATA);
     assert_int_equal(n, sizeof naws); /* recv passes the bytes as they are */
     assert_memory_equal(data, naws, sizeof naws);
     uint32_t t = into_terminal(p, a.sock);
-    r = call0(p, t, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID);
+    struct res r = call0(p, t, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID);
     capnp_struct s;
     res_struct(&r, &s);
     assert_int_equal(capos_TerminalInfo_get_columns(&s), 100);
@@ -1084,13 +1103,10 @@ static void a_window_size_negotiated_over_recv_reaches_the_terminal(
 static uint32_t into_terminal_past_recv(struct k_process *p, uint32_t sock,
                                         uint64_t recv_ud, uint8_t *rres)
 {
-    static struct params pp;
-    p_begin(&pp, 0, 0);
-    p_end(&pp);
     uint8_t *res;
     uint64_t ud = next_ud++;
-    submit(p, sock, CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID, pp.buf,
-           pp.len, RES, ud, &res);
+    submit0(p, sock, CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID, ud,
+            &res);
     struct res r = finish(p, rres, recv_ud); /* the recv's CQE comes first */
     char data[64];
     size_t n = 0;
@@ -1119,7 +1135,7 @@ static void a_waiting_recv_ends_closed_when_the_socket_becomes_a_terminal(
     uint64_t rud = next_ud++;
     submit_recv(p, a.sock, 64, rud, &rres);
     CapCqe c;
-    (void)port_idle(port_clock_ns() + 1000000);
+    pump();
     assert_false(h_cqe(p, &c)); /* nothing to return: the recv waits */
     /* Input arrives and is not read before the conversion (the port is
      * not pumped): it must reach the terminal, not the ended recv. */
@@ -1234,8 +1250,7 @@ static void a_window_size_split_across_the_conversion_reaches_info(
     char data[64];
     size_t n;
     uint16_t err;
-    struct res r = recv_call(p, a.sock, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_DATA);
     assert_int_equal(n, sizeof first);
     uint8_t *rres;
@@ -1247,7 +1262,7 @@ static void a_window_size_split_across_the_conversion_reaches_info(
     assert_int_equal(readline(p, t, "", CAPOS_ECHO_MODE_HIDDEN, line, &n),
                      CAPOS_READ_LINE_RESULT_WHICH_LINE);
     assert_string_equal(line, "bob");
-    r = call0(p, t, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID);
+    struct res r = call0(p, t, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID);
     capnp_struct s;
     res_struct(&r, &s);
     assert_int_equal(capos_TerminalInfo_get_columns(&s), 80);
@@ -1282,7 +1297,7 @@ static bool wait_ring_cqe(CapRing *r, CapCqe *c)
     for (int i = 0; i < WAIT_MS; i++) {
         if (h_ring_pop(r, c))
             return true;
-        (void)port_idle(port_clock_ns() + 1000000);
+        pump();
     }
     return h_ring_pop(r, c);
 }
@@ -1327,7 +1342,7 @@ static void a_waiting_accept_completes_on_its_threads_ring(void **state)
     thread_accept(p, ta, ra, l, 11, &resa);
     thread_accept(p, tb, rb, l, 12, &resb);
     CapCqe c;
-    (void)port_idle(port_clock_ns() + 1000000);
+    pump();
     assert_false(h_ring_pop(ra, &c));
     assert_false(h_ring_pop(rb, &c));
 
@@ -1346,15 +1361,11 @@ static void a_waiting_accept_completes_on_its_threads_ring(void **state)
     k_sched_reap();
     assert_null(p->pending);
     int fd2 = client(host);
-    (void)port_idle(port_clock_ns() + 1000000);
+    pump();
     assert_false(h_ring_pop(ra, &c));
     assert_false(h_ring_pop(rb, &c));
     assert_false(h_cqe(p, &c));
-    static struct params pp;
-    p_begin(&pp, 0, 0);
-    p_end(&pp);
-    submit(p, l, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, pp.buf, pp.len, RES,
-           13, &resp);
+    submit0(p, l, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 13, &resp);
     struct res r = finish(p, resp, 13);
     assert_int_equal(r.ncaps, 1);
     assert_false(h_ring_pop(ra, &c));
@@ -1365,8 +1376,7 @@ static void a_waiting_accept_completes_on_its_threads_ring(void **state)
     char data[64];
     size_t n;
     uint16_t err;
-    r = recv_call(p, s1, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, s1, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_DATA);
     assert_memory_equal(data, "hi", 2);
     assert_int_equal(k_process_check(p), 0);
@@ -1380,16 +1390,11 @@ static void a_closed_listener_answers_waiting_accepts_closed(void **state)
     struct k_process *p = h_proc("srv", 0);
     forward(23, free_port(), 0);
     uint32_t l = listen_auth(p, grant_auth(p, 23));
-    static struct params pp;
-    p_begin(&pp, 0, 0);
-    p_end(&pp);
     uint8_t *res, *cres;
-    submit(p, l, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, pp.buf, pp.len, RES, 5,
-           &res);
+    submit0(p, l, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 5, &res);
     CapCqe c;
     assert_false(h_cqe(p, &c));
-    submit(p, l, CAPOS_TCP_LISTENER_CLOSE_METHOD_ID, pp.buf, pp.len, RES, 6,
-           &cres);
+    submit0(p, l, CAPOS_TCP_LISTENER_CLOSE_METHOD_ID, 6, &cres);
     struct res r = finish(p, res, 5); /* the waiting accept first */
     capnp_struct s;
     res_struct(&r, &s);
@@ -1421,15 +1426,11 @@ static void exit_with_waiting_accept_recv_and_readline_frees_all(
     struct accepted a2 = accept_one(p, l24);
     uint32_t t = into_terminal(p, a2.sock);
     uint8_t *r1, *r2, *r3;
-    static struct params pp;
-    p_begin(&pp, 0, 0);
-    p_end(&pp);
-    submit(p, l23, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, pp.buf, pp.len, RES,
-           1, &r1);
+    submit0(p, l23, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 1, &r1);
     submit_recv(p, a1.sock, 64, 2, &r2);
     submit_readline(p, t, "$ ", CAPOS_ECHO_MODE_VISIBLE, 3, &r3);
     CapCqe c;
-    (void)port_idle(port_clock_ns() + 1000000);
+    pump();
     assert_false(h_cqe(p, &c));
     assert_non_null(p->pending);
     assert_int_equal(net_sockets_live(), 2);

@@ -461,44 +461,28 @@ static CapSqe wait_call(struct k_process *p, uint32_t ps, uint64_t addr,
                         uint32_t expected, uint64_t timeout_ns,
                         uint64_t user_data, uint8_t **res)
 {
-    uint8_t *buf = h_alloc(p, 64);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 64);
+    h_msg(p, &b, 64);
     assert_int_equal(capos_ParkSpace_wait_Params_init_root(&b, &root), 0);
     capos_ParkSpace_wait_Params_set_addr(&root, addr);
     capos_ParkSpace_wait_Params_set_expected(&root, expected);
     capos_ParkSpace_wait_Params_set_timeoutNs(&root, timeout_ns);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe s = h_call(ps, CAPOS_PARK_SPACE_WAIT_METHOD_ID, user_data);
-    s.addr = h_va(p, buf);
-    s.len = (uint32_t)len;
-    *res = h_alloc(p, 256);
-    s.result_addr = h_va(p, *res);
-    s.result_len = 256;
-    return s;
+    return h_call_msg(p, ps, CAPOS_PARK_SPACE_WAIT_METHOD_ID, user_data, &b,
+                      256, res);
 }
 
 static CapSqe wake_call(struct k_process *p, uint32_t ps, uint64_t addr,
                         uint32_t count, uint64_t user_data, uint8_t **res)
 {
-    uint8_t *buf = h_alloc(p, 64);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 64);
+    h_msg(p, &b, 64);
     assert_int_equal(capos_ParkSpace_wake_Params_init_root(&b, &root), 0);
     capos_ParkSpace_wake_Params_set_addr(&root, addr);
     capos_ParkSpace_wake_Params_set_count(&root, count);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe s = h_call(ps, CAPOS_PARK_SPACE_WAKE_METHOD_ID, user_data);
-    s.addr = h_va(p, buf);
-    s.len = (uint32_t)len;
-    *res = h_alloc(p, 256);
-    s.result_addr = h_va(p, *res);
-    s.result_len = 256;
-    return s;
+    return h_call_msg(p, ps, CAPOS_PARK_SPACE_WAKE_METHOD_ID, user_data, &b,
+                      256, res);
 }
 
 /* The u32 field 0 of a result message of len bytes (outcome / woken). */

@@ -37,42 +37,28 @@ static CapSqe spawn_sqe(struct k_process *p, uint32_t ts,
                         void (*entry)(void *), uint64_t arg, uint32_t stack,
                         uint8_t **resbuf)
 {
-    uint8_t *buf = h_alloc(p, 64);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 64);
+    h_msg(p, &b, 64);
     assert_int_equal(capos_ThreadSpawner_spawn_Params_init_root(&b, &root),
                      0);
     capos_ThreadSpawner_spawn_Params_set_entry(&root,
                                                (uint64_t)(uintptr_t)entry);
     capos_ThreadSpawner_spawn_Params_set_arg(&root, arg);
     capos_ThreadSpawner_spawn_Params_set_stackSize(&root, stack);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe s = h_call(ts, CAPOS_THREAD_SPAWNER_SPAWN_METHOD_ID, 1);
-    s.addr = h_va(p, buf);
-    s.len = (uint32_t)len;
-    *resbuf = h_alloc(p, 256);
-    s.result_addr = h_va(p, *resbuf);
-    s.result_len = 256;
-    return s;
+    return h_call_msg(p, ts, CAPOS_THREAD_SPAWNER_SPAWN_METHOD_ID, 1, &b, 256,
+                      resbuf);
 }
 
 static CapSqe i64_sqe(struct k_process *p, uint32_t cap, uint16_t method,
                       int64_t v)
 {
-    uint8_t *buf = h_alloc(p, 64);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 64);
+    h_msg(p, &b, 64);
     assert_int_equal(capnp_init_root(&b, 1, 0, &root), 0);
     capnp_set_i64(&root, 0, v, 0);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe s = h_call(cap, method, 7);
-    s.addr = h_va(p, buf);
-    s.len = (uint32_t)len;
-    return s;
+    return h_call_msg(p, cap, method, 7, &b, 0, NULL);
 }
 
 static CapSqe join_sqe(struct k_process *p, uint32_t th, uint64_t ud,

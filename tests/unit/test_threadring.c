@@ -40,10 +40,9 @@ static CapSqe spawn_sqe(struct k_process *p, uint32_t ts, void (*entry)(void *),
                         uint64_t arg, uint64_t ring, uint64_t fs,
                         uint8_t **resbuf)
 {
-    uint8_t *buf = h_alloc(p, 128);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 128);
+    h_msg(p, &b, 128);
     assert_int_equal(capos_ThreadSpawner_spawn_Params_init_root(&b, &root),
                      0);
     capos_ThreadSpawner_spawn_Params_set_entry(&root,
@@ -51,15 +50,8 @@ static CapSqe spawn_sqe(struct k_process *p, uint32_t ts, void (*entry)(void *),
     capos_ThreadSpawner_spawn_Params_set_arg(&root, arg);
     capos_ThreadSpawner_spawn_Params_set_ring(&root, ring);
     capos_ThreadSpawner_spawn_Params_set_fsBase(&root, fs);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe s = h_call(ts, CAPOS_THREAD_SPAWNER_SPAWN_METHOD_ID, 1);
-    s.addr = h_va(p, buf);
-    s.len = (uint32_t)len;
-    *resbuf = h_alloc(p, 256);
-    s.result_addr = h_va(p, *resbuf);
-    s.result_len = 256;
-    return s;
+    return h_call_msg(p, ts, CAPOS_THREAD_SPAWNER_SPAWN_METHOD_ID, 1, &b, 256,
+                      resbuf);
 }
 
 /* The ThreadHandle id a successful spawn returned. */
@@ -71,6 +63,20 @@ static uint32_t spawned_handle(const uint8_t *buf, const CapCqe *c)
     memcpy(&rec, buf + CAP_ALIGN8((uint32_t)c->result), sizeof rec);
     assert_int_equal(rec.interface_id, CAPOS_THREAD_HANDLE_INTERFACE_ID);
     return rec.cap_id;
+}
+
+/* ThreadHandle.join on handle th, with a fresh 64-byte result buffer
+ * (*res when res is not NULL). */
+static CapSqe join_sqe(struct k_process *p, uint32_t th, uint64_t user_data,
+                       uint8_t **res)
+{
+    CapSqe j = h_call(th, CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, user_data);
+    uint8_t *jb = h_alloc(p, 64);
+    j.result_addr = h_va(p, jb);
+    j.result_len = 64;
+    if (res)
+        *res = jb;
+    return j;
 }
 
 /* From a model thread with its own ring r: one SQE on r, wait for its
@@ -96,6 +102,25 @@ static struct {
     uint32_t parked;       /* children blocked on their own ring */
     uint32_t bad;          /* a check failed inside a thread */
 } g;
+
+/* A fresh test: g cleared, process "p" holding a ThreadSpawner (g.ts). */
+static struct k_process *spawner_proc(void)
+{
+    memset(&g, 0, sizeof g);
+    struct k_process *p = h_proc("p", 0);
+    assert_int_equal(threadspawner_grant(p, &g.ts), 0);
+    return p;
+}
+
+/* Run entry(p) as p's first thread until every thread is done: k_run
+ * leaves none blocked, p exits 0 and no thread counted anything wrong. */
+static void run_clean(struct k_process *p, void (*entry)(void *))
+{
+    assert_int_equal(k_thread_create(p, entry, p, NULL), 0);
+    assert_int_equal(k_run(), 0);
+    assert_int_equal(p->exit_code, 0);
+    assert_int_equal(g.bad, 0);
+}
 
 /* ---- spawn with a ring ------------------------------------------------ */
 
@@ -134,10 +159,7 @@ static void spawn_main(void *arg)
     CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
     /* join on the process ring: the child runs meanwhile. */
-    CapSqe j = h_call(th, CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, 2);
-    uint8_t *jb = h_alloc(p, 64);
-    j.result_addr = h_va(p, jb);
-    j.result_len = 64;
+    CapSqe j = join_sqe(p, th, 2, NULL);
     c = h_one_wait(p, &j);
     if (c.user_data != 2 || c.result <= 0)
         g.bad++;
@@ -146,14 +168,9 @@ static void spawn_main(void *arg)
 static void spawn_with_a_ring_gives_the_thread_its_own_ring(void **state)
 {
     (void)state;
-    memset(&g, 0, sizeof g);
-    struct k_process *p = h_proc("p", 0);
-    assert_int_equal(threadspawner_grant(p, &g.ts), 0);
+    struct k_process *p = spawner_proc();
     assert_int_equal(nullcap_grant(p, &g.null), 0);
-    assert_int_equal(k_thread_create(p, spawn_main, p, NULL), 0);
-    assert_int_equal(k_run(), 0);
-    assert_int_equal(p->exit_code, 0);
-    assert_int_equal(g.bad, 0);
+    run_clean(p, spawn_main);
     assert_int_equal(g.child_cqes, 2);
     assert_int_equal(g.process_cqes, 0);
     assert_int_equal(g.fs_seen, 0xf5000);
@@ -336,17 +353,13 @@ static void thread_exit_withdraws_its_rings_undelivered_work(void **state)
                    .result_addr = h_va(cli, buf + 64),
                    .result_len = 128};
     h_ring_push(ra, &recv);
-    uint8_t *sp = h_alloc(cli, 64);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, sp, 64);
+    h_msg(cli, &b, 64);
     assert_int_equal(capnp_init_root(&b, 1, 0, &root), 0);
     capnp_set_u64(&root, 0, 1000000, 0);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe sleep = h_call(timer, CAPOS_TIMER_SLEEP_METHOD_ID, 3);
-    sleep.addr = h_va(cli, sp);
-    sleep.len = (uint32_t)len;
+    CapSqe sleep =
+        h_call_msg(cli, timer, CAPOS_TIMER_SLEEP_METHOD_ID, 3, &b, 0, NULL);
     h_ring_push(ra, &sleep);
     assert_int_equal(k_ring_submit_thread(a), 3);
     assert_int_equal(a->ring.cq_reserved, 3);
@@ -573,10 +586,7 @@ static void park_exit_main(void *arg)
                          h_va(p, g.ring[0]), 0, &rb);
     CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
-    CapSqe j = h_call(th, CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, 2);
-    uint8_t *jb = h_alloc(p, 64);
-    j.result_addr = h_va(p, jb);
-    j.result_len = 64;
+    CapSqe j = join_sqe(p, th, 2, NULL);
     c = h_one_wait(p, &j);
     if (c.result <= 0)
         g.bad++;
@@ -592,14 +602,9 @@ static void park_exit_main(void *arg)
 static void thread_exit_while_parked_on_its_own_ring(void **state)
 {
     (void)state;
-    memset(&g, 0, sizeof g);
-    struct k_process *p = h_proc("p", 0);
-    assert_int_equal(threadspawner_grant(p, &g.ts), 0);
+    struct k_process *p = spawner_proc();
     assert_int_equal(parkspace_grant(p, &g.ps), 0);
-    assert_int_equal(k_thread_create(p, park_exit_main, p, NULL), 0);
-    assert_int_equal(k_run(), 0);
-    assert_int_equal(p->exit_code, 0);
-    assert_int_equal(g.bad, 0);
+    run_clean(p, park_exit_main);
     assert_int_equal(g.parked, 1);
     assert_int_equal(g.woken, 0);
     assert_int_equal(k.stats.stale_dropped, 0);
@@ -616,11 +621,7 @@ static void child_exits_by_control(void *arg)
     CapRing *r = g.ring[(uintptr_t)arg];
     CapSqe s = h_park(g.ps, k_user_vaddr(p, g.word), 0, 1);
     h_ring_push(r, &s);
-    CapSqe j = h_call(g.facet /* the sibling's handle */,
-                      CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, 2);
-    uint8_t *jb = h_alloc(p, 64);
-    j.result_addr = k_user_vaddr(p, jb);
-    j.result_len = 64;
+    CapSqe j = join_sqe(p, g.facet /* the sibling's handle */, 2, NULL);
     h_ring_push(r, &j);
     if (k_sys_cap_enter(0, 0) != 0)
         g.bad++;
@@ -664,10 +665,8 @@ static void control_exit_main(void *arg)
                   &rb);
     c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
-    CapSqe j = h_call(th, CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, 4);
-    uint8_t *jb = h_alloc(p, 64);
-    j.result_addr = h_va(p, jb);
-    j.result_len = 64;
+    uint8_t *jb;
+    CapSqe j = join_sqe(p, th, 4, &jb);
     c = h_one_wait(p, &j);
     if (c.result <= 0)
         g.bad++;
@@ -693,15 +692,10 @@ static void control_exit_main(void *arg)
 static void control_exit_on_its_own_ring_releases_its_ring(void **state)
 {
     (void)state;
-    memset(&g, 0, sizeof g);
-    struct k_process *p = h_proc("p", 0);
-    assert_int_equal(threadspawner_grant(p, &g.ts), 0);
+    struct k_process *p = spawner_proc();
     assert_int_equal(threadcontrol_grant(p, &g.null), 0);
     assert_int_equal(parkspace_grant(p, &g.ps), 0);
-    assert_int_equal(k_thread_create(p, control_exit_main, p, NULL), 0);
-    assert_int_equal(k_run(), 0);
-    assert_int_equal(p->exit_code, 0);
-    assert_int_equal(g.bad, 0);
+    run_clean(p, control_exit_main);
     assert_int_equal(g.woken, 0);
     assert_int_equal(k.stats.stale_dropped, 0);
 }
