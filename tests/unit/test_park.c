@@ -25,6 +25,14 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A process "p" holding a ParkSpace (*ps). */
+static struct k_process *park_proc(uint32_t *ps)
+{
+    struct k_process *p = h_proc("p", 0);
+    assert_int_equal(parkspace_grant(p, ps), 0);
+    return p;
+}
+
 /* PARK with a timeout (CapSqe.result_addr; 0: none). */
 static CapSqe park_sqe(uint32_t cap, uint64_t addr, uint32_t expected,
                        uint64_t timeout_ns, uint64_t user_data)
@@ -62,9 +70,8 @@ static void the_interface_id_is_the_schemas(void **state)
 {
     (void)state;
     assert_int_equal(K_IFACE_PARK_SPACE, CAPOS_PARK_SPACE_INTERFACE_ID);
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     assert_int_equal(k_capset_add(p, "parkSpace", ps), 0);
     assert_int_equal(p->capset->entries[0].interface_id,
                      CAPOS_PARK_SPACE_INTERFACE_ID);
@@ -81,9 +88,8 @@ static void the_interface_id_is_the_schemas(void **state)
 static void unpark_wakes_waiters_in_fifo_order(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 8);
     w[0] = 5;
     w[1] = 5;
@@ -122,9 +128,8 @@ static void unpark_wakes_waiters_in_fifo_order(void **state)
 static void a_value_mismatch_returns_at_once(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 4);
     *w = 7;
     CapSqe s = park_sqe(ps, h_va(p, w), 8, 0, 4);
@@ -147,9 +152,8 @@ static void a_value_mismatch_returns_at_once(void **state)
 static void a_park_times_out_on_the_model_clock(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 4);
     uint64_t a = h_va(p, w);
     CapSqe parks[] = {park_sqe(ps, a, 0, 2000, 2), park_sqe(ps, a, 0, 1000, 1),
@@ -201,9 +205,8 @@ static void timed_parker(void *arg)
 static void a_blocked_parker_wakes_at_its_timeout(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint64_t t0 = k_now();
     woke_at = 0;
     assert_int_equal(
@@ -219,9 +222,8 @@ static void a_blocked_parker_wakes_at_its_timeout(void **state)
 static void bad_word_addresses_and_fields_are_refused(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint8_t *buf = h_alloc(p, 16);
     const uint64_t bad[] = {
         h_va(p, buf) + 2,
@@ -272,9 +274,8 @@ static void bad_word_addresses_and_fields_are_refused(void **state)
 static void wake_counts_zero_and_huge(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 4);
     uint64_t a = h_va(p, w);
     CapSqe parks[] = {park_sqe(ps, a, 0, 0, 1), park_sqe(ps, a, 0, 0, 2),
@@ -331,9 +332,8 @@ static void exit_with_parked_waiters_leaves_nothing(void **state)
 {
     (void)state;
     uint32_t objects0 = k.stats.objects_live;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 8);
     uint64_t a = h_va(p, &w[0]), b = h_va(p, &w[1]);
     CapSqe parks[] = {park_sqe(ps, a, 0, 5000, 1), park_sqe(ps, a, 0, 0, 2),
@@ -529,9 +529,8 @@ static CapCqe take_cqe(struct k_process *p, uint64_t user_data)
 static void generic_wait_and_wake(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 4);
     *w = 5;
     uint64_t a = h_va(p, w);
@@ -566,9 +565,8 @@ static void generic_wait_and_wake(void **state)
 static void the_two_forms_share_one_queue(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 4);
     uint64_t a = h_va(p, w);
     uint8_t *r1, *r3, *r4, *r5, *rw;
@@ -612,9 +610,8 @@ static bool has_text(const uint8_t *buf, size_t len, const char *text)
 static void generic_form_refuses_bad_input(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 8);
     uint64_t a = h_va(p, w);
     uint64_t bad[] = {a + 1, a + 2, 0, CAPOS_RING_VADDR, CAPOS_CAPSET_VADDR,
@@ -655,9 +652,8 @@ static void generic_form_refuses_bad_input(void **state)
 static void exit_with_generic_waiters_leaves_nothing(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 4);
     uint8_t *r1, *r2;
     CapSqe q[] = {wait_call(p, ps, h_va(p, w), 0, 5000, 1, &r1),
