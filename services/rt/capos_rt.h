@@ -196,6 +196,13 @@ const char *capos_rt_error_text(const void *res, size_t res_len, int code,
 int capos_rt_adopt(const CapTransferResult *rec, uint64_t interface_id,
                    capos_cap_t *out);
 
+/* Of the result caps of a completed call (CQE c, result >= 0; records
+ * after the result message in res), keep record 0 in *first if it speaks
+ * interface_id (0: any) and release every other. True if *first was
+ * kept (then it is the caller's). */
+bool capos_rt_keep_first_cap(const CapCqe *c, const void *res,
+                             uint64_t interface_id, capos_cap_t *first);
+
 /* Queue a RELEASE of cap; sent with the next submission or flush. */
 void capos_rt_release(capos_cap_t cap);
 /* Send queued releases now and wait for their completions. Returns the
