@@ -179,26 +179,36 @@ CapSqe h_call_msg(struct k_process *p, uint32_t cap, uint16_t method,
     return s;
 }
 
-CapSqe h_park(uint32_t cap, uint64_t addr, uint32_t expected,
-              uint64_t user_data)
+capnp_struct h_root(const void *buf, size_t len, capnp_message *m)
 {
-    CapSqe s = {.opcode = CAP_OP_PARK,
+    capnp_struct root;
+    assert_int_equal(capnp_msg_init(m, buf, len, NULL), 0);
+    assert_int_equal(capnp_msg_root(m, &root), 0);
+    return root;
+}
+
+/* PARK and UNPARK name the word in addr and carry their number in len. */
+static CapSqe word_sqe(uint8_t opcode, uint32_t cap, uint64_t addr,
+                       uint32_t len, uint64_t user_data)
+{
+    CapSqe s = {.opcode = opcode,
                 .cap_id = cap,
                 .user_data = user_data,
                 .addr = addr,
-                .len = expected};
+                .len = len};
     return s;
+}
+
+CapSqe h_park(uint32_t cap, uint64_t addr, uint32_t expected,
+              uint64_t user_data)
+{
+    return word_sqe(CAP_OP_PARK, cap, addr, expected, user_data);
 }
 
 CapSqe h_unpark(uint32_t cap, uint64_t addr, uint32_t count,
                 uint64_t user_data)
 {
-    CapSqe s = {.opcode = CAP_OP_UNPARK,
-                .cap_id = cap,
-                .user_data = user_data,
-                .addr = addr,
-                .len = count};
-    return s;
+    return word_sqe(CAP_OP_UNPARK, cap, addr, count, user_data);
 }
 
 CapRing *h_ring_page(struct k_process *p)

@@ -49,6 +49,9 @@ CapSqe h_call_msg(struct k_process *p, uint32_t cap, uint16_t method,
                   uint64_t user_data, capnp_builder *b, uint32_t res_len,
                   uint8_t **res);
 
+/* The root struct of the message in buf[0..len), which must decode. */
+capnp_struct h_root(const void *buf, size_t len, capnp_message *m);
+
 /* From a model thread (blocking cap_enter): submit one SQE on p's process
  * ring, wait for a CQE and pop it. */
 CapCqe h_one_wait(struct k_process *p, const CapSqe *sqe);

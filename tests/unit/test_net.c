@@ -277,9 +277,7 @@ static uint16_t exception_type(const struct res *r)
 {
     assert_int_equal(r->result, CAP_ERR_APPLICATION_EXCEPTION);
     capnp_message m;
-    capnp_struct root;
-    assert_int_equal(capnp_msg_init(&m, r->buf, 512, NULL), 0);
-    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    capnp_struct root = h_root(r->buf, 512, &m);
     return capnp_get_u16(&root, 0, 0);
 }
 
@@ -481,9 +479,7 @@ static void listen_accept_recv_send_close_round_trip(void **state)
     uint32_t auth = grant_auth(p, 23);
     struct res r = call0(p, auth, CAPOS_TCP_LISTEN_AUTHORITY_PORT_METHOD_ID);
     capnp_message m;
-    capnp_struct root;
-    assert_int_equal(capnp_msg_init(&m, r.buf, (size_t)r.result, NULL), 0);
-    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    capnp_struct root = h_root(r.buf, (size_t)r.result, &m);
     assert_int_equal(capos_TcpListenAuthority_port_Results_get_port(&root), 23);
     uint32_t l = listen_auth(p, auth);
     int fd = client(host);

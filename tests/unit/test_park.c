@@ -490,9 +490,7 @@ static uint32_t result_u32(const uint8_t *res, int32_t len)
 {
     assert_true(len > 0);
     capnp_message m;
-    capnp_struct root;
-    assert_int_equal(capnp_msg_init(&m, res, (size_t)len, NULL), 0);
-    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    capnp_struct root = h_root(res, (size_t)len, &m);
     return capos_ParkSpace_wait_Results_get_outcome(&root);
 }
 

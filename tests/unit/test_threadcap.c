@@ -75,11 +75,8 @@ static CapSqe join_sqe(struct k_process *p, uint32_t th, uint64_t ud,
 static capnp_struct res_root(const uint8_t *buf, int32_t len,
                              capnp_message *m)
 {
-    capnp_struct root;
     assert_true(len > 0);
-    assert_int_equal(capnp_msg_init(m, buf, (size_t)len, NULL), 0);
-    assert_int_equal(capnp_msg_root(m, &root), 0);
-    return root;
+    return h_root(buf, (size_t)len, m);
 }
 
 /* The CapException type of an APPLICATION_EXCEPTION result. */
@@ -87,9 +84,7 @@ static uint16_t exc_type(const uint8_t *buf, const CapCqe *c)
 {
     assert_int_equal(c->result, CAP_ERR_APPLICATION_EXCEPTION);
     capnp_message m;
-    capnp_struct root;
-    assert_int_equal(capnp_msg_init(&m, buf, 256, NULL), 0);
-    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    capnp_struct root = h_root(buf, 256, &m);
     return capos_CapException_get_type(&root);
 }
 
