@@ -788,6 +788,14 @@ static uint32_t into_terminal(struct k_process *p, uint32_t sock)
     return r.cap;
 }
 
+/* A client connected to guest port 23 (idle timeout idle s; *fd its
+ * socket) whose accepted socket became a TerminalSession: the terminal. */
+static uint32_t terminal_pair(struct k_process *p, uint32_t idle, int *fd)
+{
+    struct accepted a = connect_pair(p, 23, idle, fd);
+    return into_terminal(p, a.sock);
+}
+
 static void after_into_terminal_session_the_socket_is_disconnected(
     void **state)
 {
@@ -855,8 +863,7 @@ static void a_socket_terminal_prompts_echoes_and_hides(void **state)
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
-    struct accepted a = connect_pair(p, 23, 0, &fd);
-    uint32_t t = into_terminal(p, a.sock);
+    uint32_t t = terminal_pair(p, 0, &fd);
     char line[4200];
     size_t n;
     CSEND(fd, "bob\r\n");
@@ -904,8 +911,7 @@ static void the_socket_terminal_filters_telnet_commands(void **state)
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
-    struct accepted a = connect_pair(p, 23, 0, &fd);
-    uint32_t t = into_terminal(p, a.sock);
+    uint32_t t = terminal_pair(p, 0, &fd);
     static const uint8_t in[] = {
         255, 251, 1,                          /* IAC WILL ECHO */
         255, 253, 3,                          /* IAC DO SGA */
@@ -939,8 +945,7 @@ static void telnet_commands_inside_long_data_runs_are_found(void **state)
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
-    struct accepted a = connect_pair(p, 23, 0, &fd);
-    uint32_t t = into_terminal(p, a.sock);
+    uint32_t t = terminal_pair(p, 0, &fd);
     /* Commands at offsets that are not multiples of 8, between runs of
      * plain data longer than a word. */
     static const uint8_t in[] = "abcdefghijklmnopq\xff\xf1rstuvwxyz0123"
@@ -960,8 +965,7 @@ static void an_endless_subnegotiation_closes_the_connection(void **state)
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
-    struct accepted a = connect_pair(p, 23, 0, &fd);
-    uint32_t t = into_terminal(p, a.sock);
+    uint32_t t = terminal_pair(p, 0, &fd);
     uint8_t in[200] = {255, 250, 24};
     memset(in + 3, 'x', sizeof in - 3);
     client_send(fd, in, sizeof in);
@@ -978,8 +982,7 @@ static void a_megabyte_line_closes_the_connection_cleanly(void **state)
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
-    struct accepted a = connect_pair(p, 23, 0, &fd);
-    uint32_t t = into_terminal(p, a.sock);
+    uint32_t t = terminal_pair(p, 0, &fd);
     uint8_t *res;
     uint64_t ud = next_ud++;
     submit_readline(p, t, "> ", CAPOS_ECHO_MODE_HIDDEN, ud, &res);
@@ -1040,8 +1043,7 @@ static void input_restarts_the_idle_time_of_a_terminal(void **state)
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
-    struct accepted a = connect_pair(p, 23, 5, &fd);
-    uint32_t t = into_terminal(p, a.sock);
+    uint32_t t = terminal_pair(p, 5, &fd);
     uint8_t *res;
     uint64_t ud = next_ud++;
     submit_readline(p, t, "", CAPOS_ECHO_MODE_VISIBLE, ud, &res);
