@@ -88,22 +88,9 @@ static void audit(struct broker *b, const char *code, uint16_t outcome,
                   const char *principal, const uint8_t *sid, size_t sidlen,
                   const char *detail)
 {
-    if (!b->have_audit)
-        return;
-    capnp_builder mb;
-    capnp_struct_builder p, r;
-    capnp_builder_init(&mb, b->pbuf, CALL_BUF);
-    capos_AuditLog_append_Params_init_root(&mb, &p);
-    capos_AuditLog_append_Params_init_record(&p, &r);
-    capos_AuditRecord_set_category(&r, "launch", 6);
-    capos_AuditRecord_set_code(&r, code, strlen(code));
-    capos_AuditRecord_set_outcome(&r, outcome);
-    capos_AuditRecord_set_principal(&r, principal, strlen(principal));
-    if (sidlen)
-        capos_AuditRecord_set_sessionId(&r, sid, sidlen);
-    capos_AuditRecord_set_detail(&r, detail, strlen(detail));
-    capos_rt_call_capnp(b->audit, CAPOS_AUDIT_LOG_APPEND_METHOD_ID, &mb,
-                        b->rbuf, CALL_BUF, NULL, NULL);
+    if (b->have_audit)
+        (void)capos_audit_append_session(b->audit, "launch", code, outcome,
+                                         principal, sid, sidlen, detail);
 }
 
 static bool find_profile(struct broker *b, const char *name, size_t nlen,

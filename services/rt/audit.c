@@ -8,20 +8,22 @@
 
 /*
  * AuditLog.append of a record with category, code, outcome (an
- * AuditOutcome), principal and detail (either may be NULL: not set); the
- * log sets sequence, time and source. Params and result are built in heap
- * buffers sized for the texts. Returns the CQE result (>= 0), a CAP_ERR_*
- * code (a refused record: CAP_ERR_APPLICATION_EXCEPTION), CAPNP_E_NOSPACE
- * or CAPOS_RT_E_NO_MEMORY.
+ * AuditOutcome), principal and detail (either may be NULL: not set) and
+ * the session id sid[0..sidlen) (not set when sidlen is 0); the log sets
+ * sequence, time and source. Params and result are built in heap buffers
+ * sized for the texts. Returns the CQE result (>= 0), a CAP_ERR_* code (a
+ * refused record: CAP_ERR_APPLICATION_EXCEPTION), CAPNP_E_NOSPACE or
+ * CAPOS_RT_E_NO_MEMORY.
  */
-int capos_audit_append(capos_cap_t log, const char *category,
-                       const char *code, uint16_t outcome,
-                       const char *principal, const char *detail)
+int capos_audit_append_session(capos_cap_t log, const char *category,
+                               const char *code, uint16_t outcome,
+                               const char *principal, const uint8_t *sid,
+                               size_t sidlen, const char *detail)
 {
     size_t cl = strlen(category), kl = strlen(code);
     size_t pl = principal ? strlen(principal) : 0;
     size_t dl = detail ? strlen(detail) : 0;
-    size_t cap = 256 + ((cl + kl + pl + dl + 32) & ~(size_t)7);
+    size_t cap = 256 + ((cl + kl + pl + sidlen + dl + 40) & ~(size_t)7);
     uint8_t *buf = capos_alloc(cap), *res = capos_alloc(256);
     int r = CAPOS_RT_E_NO_MEMORY;
     if (buf && res) {
@@ -35,6 +37,8 @@ int capos_audit_append(capos_cap_t log, const char *category,
         capos_AuditRecord_set_outcome(&rec, outcome);
         if (principal)
             capos_AuditRecord_set_principal(&rec, principal, pl);
+        if (sidlen)
+            capos_AuditRecord_set_sessionId(&rec, sid, sidlen);
         if (detail)
             capos_AuditRecord_set_detail(&rec, detail, dl);
         r = capos_rt_call_capnp(log, CAPOS_AUDIT_LOG_APPEND_METHOD_ID, &b, res,
@@ -43,4 +47,12 @@ int capos_audit_append(capos_cap_t log, const char *category,
     capos_free(buf);
     capos_free(res);
     return r;
+}
+
+int capos_audit_append(capos_cap_t log, const char *category,
+                       const char *code, uint16_t outcome,
+                       const char *principal, const char *detail)
+{
+    return capos_audit_append_session(log, category, code, outcome,
+                                      principal, NULL, 0, detail);
 }

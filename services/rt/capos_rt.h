@@ -181,6 +181,11 @@ int capos_console_line(capos_cap_t console, const char *text);
 int capos_audit_append(capos_cap_t log, const char *category,
                        const char *code, uint16_t outcome,
                        const char *principal, const char *detail);
+/* The same with the record's sessionId = sid[0..sidlen) (0: not set). */
+int capos_audit_append_session(capos_cap_t log, const char *category,
+                               const char *code, uint16_t outcome,
+                               const char *principal, const uint8_t *sid,
+                               size_t sidlen, const char *detail);
 
 /* Why a call failed: the CapException message left in its result buffer
  * res[0..res_len), or "error CODE" (services/rt/errors.c). Returns out. */
@@ -190,6 +195,13 @@ const char *capos_rt_error_text(const void *res, size_t res_len, int code,
 /* Adopt a result cap record if it speaks interface_id (0: any). */
 int capos_rt_adopt(const CapTransferResult *rec, uint64_t interface_id,
                    capos_cap_t *out);
+
+/* Of the result caps of a completed call (CQE c, result >= 0; records
+ * after the result message in res), keep record 0 in *first if it speaks
+ * interface_id (0: any) and release every other. True if *first was
+ * kept (then it is the caller's). */
+bool capos_rt_keep_first_cap(const CapCqe *c, const void *res,
+                             uint64_t interface_id, capos_cap_t *first);
 
 /* Queue a RELEASE of cap; sent with the next submission or flush. */
 void capos_rt_release(capos_cap_t cap);

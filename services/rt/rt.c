@@ -17,6 +17,8 @@
  * thread record that their FS base points at; they submit and wait on
  * their own ring, sleeping in cap_enter, with no bridge involved.
  */
+#include <string.h>
+
 #include "capos_rt.h"
 
 #include "capos.capnp.h"
@@ -601,6 +603,28 @@ int capos_rt_call_capnp(capos_cap_t cap, uint16_t method,
     if (d == 0 && root)
         d = capnp_msg_root(msg, root);
     return d < 0 ? d : r;
+}
+
+bool capos_rt_keep_first_cap(const CapCqe *c, const void *res,
+                             uint64_t interface_id, capos_cap_t *first)
+{
+    bool have = false;
+    for (uint32_t i = 0; i < c->cap_count && i < CAP_XFER_MAX; i++) {
+        CapTransferResult rec;
+        memcpy(&rec,
+               (const uint8_t *)res + CAP_ALIGN8((uint32_t)c->result) +
+                   i * sizeof rec,
+               sizeof rec);
+        capos_cap_t cap = {rec.cap_id, rec.interface_id};
+        if (i == 0 &&
+            (interface_id == 0 || rec.interface_id == interface_id)) {
+            *first = cap;
+            have = true;
+        } else {
+            capos_rt_release(cap);
+        }
+    }
+    return have;
 }
 
 int capos_rt_adopt(const CapTransferResult *rec, uint64_t interface_id,

@@ -162,22 +162,10 @@ static void audit(struct sm *m, const char *category, const char *code,
                   uint16_t outcome, const char *principal,
                   const struct session *s, const char *detail)
 {
-    if (!m->have_audit)
-        return;
-    capnp_builder b;
-    capnp_struct_builder p, r;
-    capnp_builder_init(&b, m->pbuf, CALL_BUF);
-    capos_AuditLog_append_Params_init_root(&b, &p);
-    capos_AuditLog_append_Params_init_record(&p, &r);
-    capos_AuditRecord_set_category(&r, category, strlen(category));
-    capos_AuditRecord_set_code(&r, code, strlen(code));
-    capos_AuditRecord_set_outcome(&r, outcome);
-    capos_AuditRecord_set_principal(&r, principal, strlen(principal));
-    if (s)
-        capos_AuditRecord_set_sessionId(&r, s->id, SESSION_ID_LEN);
-    capos_AuditRecord_set_detail(&r, detail, strlen(detail));
-    capos_rt_call_capnp(m->audit, CAPOS_AUDIT_LOG_APPEND_METHOD_ID, &b,
-                        m->rbuf, CALL_BUF, NULL, NULL);
+    if (m->have_audit)
+        (void)capos_audit_append_session(m->audit, category, code, outcome,
+                                         principal, s ? s->id : NULL,
+                                         s ? SESSION_ID_LEN : 0, detail);
 }
 
 /* ---- kernel Endpoint methods (docs/abi.md §10.1) ---------------------- */

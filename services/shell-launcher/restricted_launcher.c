@@ -154,20 +154,8 @@ static int spawn_shell(struct rlauncher *l, capos_cap_t term,
         capos_rt_error_text(l->rbuf, CALL_BUF, r, reason, rcap);
         return r;
     }
-    bool have = false;
-    for (uint32_t i = 0; i < cqe.cap_count && i < CAP_XFER_MAX; i++) {
-        CapTransferResult rec;
-        memcpy(&rec, l->rbuf + CAP_ALIGN8((uint32_t)r) + i * sizeof rec,
-               sizeof rec);
-        capos_cap_t c = {rec.cap_id, rec.interface_id};
-        if (i == 0 && rec.interface_id == CAPOS_PROCESS_HANDLE_INTERFACE_ID) {
-            *handle = c;
-            have = true;
-        } else {
-            capos_rt_release(c);
-        }
-    }
-    if (!have) {
+    if (!capos_rt_keep_first_cap(&cqe, l->rbuf,
+                                 CAPOS_PROCESS_HANDLE_INTERFACE_ID, handle)) {
         snprintf(reason, rcap, "the spawner returned no ProcessHandle");
         return CAPOS_RT_E_NOT_FOUND;
     }

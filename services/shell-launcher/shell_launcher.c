@@ -233,20 +233,7 @@ static int spawn(struct launcher *l, capos_server_call_t *call)
                                  "shell-launcher: %s",
                                  capos_rt_error_text(l->rbuf, CALL_BUF, r, reason, sizeof reason));
     capos_cap_t handle = {0, 0};
-    bool have = false;
-    for (uint32_t i = 0; i < cqe.cap_count && i < CAP_XFER_MAX; i++) {
-        CapTransferResult rec;
-        memcpy(&rec, l->rbuf + CAP_ALIGN8((uint32_t)r) + i * sizeof rec,
-               sizeof rec);
-        capos_cap_t c = {rec.cap_id, rec.interface_id};
-        if (i == 0) {
-            handle = c;
-            have = true;
-        } else {
-            capos_rt_release(c);
-        }
-    }
-    if (!have)
+    if (!capos_rt_keep_first_cap(&cqe, l->rbuf, 0, &handle))
         return capos_server_fail(call, CAPOS_EXC_FAILED,
                                  "shell-launcher: no process handle");
     uint64_t jb = JOB_BADGE + ++l->next_job;

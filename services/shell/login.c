@@ -82,20 +82,9 @@ const char *shell_error(struct shell *sh, int err, char *buf, size_t cap)
 void shell_audit(struct shell *sh, const char *category, const char *code,
                  uint16_t outcome, const char *detail)
 {
-    if (!sh->have_audit)
-        return;
-    capnp_builder b;
-    capnp_struct_builder p, rec;
-    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
-    capos_AuditLog_append_Params_init_root(&b, &p);
-    capos_AuditLog_append_Params_init_record(&p, &rec);
-    capos_AuditRecord_set_category(&rec, category, strlen(category));
-    capos_AuditRecord_set_code(&rec, code, strlen(code));
-    capos_AuditRecord_set_outcome(&rec, outcome);
-    capos_AuditRecord_set_principal(&rec, sh->user, strlen(sh->user));
-    capos_AuditRecord_set_detail(&rec, detail, strlen(detail));
-    (void)shell_call(sh, sh->audit, CAPOS_AUDIT_LOG_APPEND_METHOD_ID, &b, NULL,
-                     0, NULL, NULL, NULL);
+    if (sh->have_audit)
+        (void)capos_audit_append(sh->audit, category, code, outcome,
+                                 sh->user, detail);
 }
 
 /* Result cap record i of the last call (whose CQE is c), or NULL. */

@@ -337,20 +337,7 @@ static void cmd_spawn(struct shell *sh, const char *args)
     /* Record 0 is the ProcessHandle (docs/abi.md §13.1); no endpoint
      * grants, so nothing else should come back: release any extra. */
     capos_cap_t job = {0, 0};
-    bool have = false;
-    for (uint32_t i = 0; i < c.cap_count && i < CAP_XFER_MAX; i++) {
-        CapTransferResult rec;
-        memcpy(&rec, sh->rbuf + CAP_ALIGN8((uint32_t)r) + i * sizeof rec,
-               sizeof rec);
-        capos_cap_t cap = {rec.cap_id, rec.interface_id};
-        if (i == 0) {
-            job = cap;
-            have = true;
-        } else {
-            capos_rt_release(cap);
-        }
-    }
-    if (!have) {
+    if (!capos_rt_keep_first_cap(&c, sh->rbuf, 0, &job)) {
         term_say(sh, "spawn: the launcher returned no handle for %s", name);
         return;
     }

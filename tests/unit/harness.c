@@ -126,6 +126,16 @@ CapCqe h_one(struct k_process *p, const CapSqe *sqe)
     return c;
 }
 
+CapCqe h_one_wait(struct k_process *p, const CapSqe *sqe)
+{
+    *h_sqe(p) = *sqe;
+    h_submit(p);
+    assert_true(k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE) >= 1);
+    CapCqe c;
+    assert_true(h_cqe(p, &c));
+    return c;
+}
+
 CapSqe h_nop(uint64_t user_data)
 {
     CapSqe s = {.opcode = CAP_OP_NOP, .user_data = user_data};
@@ -145,6 +155,100 @@ CapSqe h_release(uint32_t cap, uint64_t user_data)
 {
     CapSqe s = {.opcode = CAP_OP_RELEASE, .cap_id = cap, .user_data = user_data};
     return s;
+}
+
+void h_msg(struct k_process *p, capnp_builder *b, size_t cap)
+{
+    capnp_builder_init(b, h_alloc(p, cap), cap);
+}
+
+CapSqe h_call_msg(struct k_process *p, uint32_t cap, uint16_t method,
+                  uint64_t user_data, capnp_builder *b, uint32_t res_len,
+                  uint8_t **res)
+{
+    size_t len;
+    assert_int_equal(capnp_finish(b, &len), 0);
+    CapSqe s = h_call(cap, method, user_data);
+    s.addr = h_va(p, b->buf);
+    s.len = (uint32_t)len;
+    if (res_len) {
+        *res = h_alloc(p, res_len);
+        s.result_addr = h_va(p, *res);
+        s.result_len = res_len;
+    }
+    return s;
+}
+
+capnp_struct h_root(const void *buf, size_t len, capnp_message *m)
+{
+    capnp_struct root;
+    assert_int_equal(capnp_msg_init(m, buf, len, NULL), 0);
+    assert_int_equal(capnp_msg_root(m, &root), 0);
+    return root;
+}
+
+/* PARK and UNPARK name the word in addr and carry their number in len. */
+static CapSqe word_sqe(uint8_t opcode, uint32_t cap, uint64_t addr,
+                       uint32_t len, uint64_t user_data)
+{
+    CapSqe s = {.opcode = opcode,
+                .cap_id = cap,
+                .user_data = user_data,
+                .addr = addr,
+                .len = len};
+    return s;
+}
+
+CapSqe h_park(uint32_t cap, uint64_t addr, uint32_t expected,
+              uint64_t user_data)
+{
+    return word_sqe(CAP_OP_PARK, cap, addr, expected, user_data);
+}
+
+CapSqe h_unpark(uint32_t cap, uint64_t addr, uint32_t count,
+                uint64_t user_data)
+{
+    return word_sqe(CAP_OP_UNPARK, cap, addr, count, user_data);
+}
+
+CapRing *h_ring_page(struct k_process *p)
+{
+    uint8_t *b = h_alloc(p, 2 * CAPOS_PAGE_SIZE);
+    uint64_t va = h_va(p, b);
+    uint64_t al = (va + CAPOS_PAGE_SIZE - 1) & ~(uint64_t)(CAPOS_PAGE_SIZE - 1);
+    return (CapRing *)(b + (al - va));
+}
+
+void h_ring_push(CapRing *r, const CapSqe *s)
+{
+    uint32_t t = r->hdr.sq_tail;
+    r->sq[t & (CAP_SQ_ENTRIES - 1)] = *s;
+    __atomic_store_n(&r->hdr.sq_tail, t + 1, __ATOMIC_RELEASE);
+}
+
+bool h_ring_pop(CapRing *r, CapCqe *out)
+{
+    uint32_t tail = __atomic_load_n(&r->hdr.cq_tail, __ATOMIC_ACQUIRE);
+    if (r->hdr.cq_head == tail)
+        return false;
+    *out = r->cq[r->hdr.cq_head & (CAP_CQ_ENTRIES - 1)];
+    __atomic_store_n(&r->hdr.cq_head, r->hdr.cq_head + 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+void h_never_runs(void *arg)
+{
+    (void)arg;
+    fail_msg("a host-driven thread ran");
+}
+
+struct k_thread *h_ring_thread(struct k_process *p, CapRing **ring)
+{
+    struct k_thread *t;
+    assert_int_equal(k_thread_create(p, h_never_runs, NULL, &t), 0);
+    *ring = h_ring_page(p);
+    assert_int_equal(k_thread_attach_ring(t, h_va(p, *ring)), 0);
+    return t;
 }
 
 uint32_t h_live(struct k_process *p)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "capos/capnp.h"
 #include "kmodel.h"
 
 /* Bring the model up (virtual clock or not, seed) / down. h_down asserts
@@ -39,10 +40,45 @@ bool h_cqe(struct k_process *p, CapCqe *out);
 /* Submit one SQE (copied), cap_enter, pop exactly one CQE and return it. */
 CapCqe h_one(struct k_process *p, const CapSqe *sqe);
 
+/* Start a message in a fresh buffer of cap bytes of p's heap. */
+void h_msg(struct k_process *p, capnp_builder *b, size_t cap);
+/* A CALL whose params are the message b (begun by h_msg), finished here,
+ * and with, when res_len is not 0, a fresh result buffer of res_len bytes
+ * (*res). */
+CapSqe h_call_msg(struct k_process *p, uint32_t cap, uint16_t method,
+                  uint64_t user_data, capnp_builder *b, uint32_t res_len,
+                  uint8_t **res);
+
+/* The root struct of the message in buf[0..len), which must decode. */
+capnp_struct h_root(const void *buf, size_t len, capnp_message *m);
+
+/* From a model thread (blocking cap_enter): submit one SQE on p's process
+ * ring, wait for a CQE and pop it. */
+CapCqe h_one_wait(struct k_process *p, const CapSqe *sqe);
+
 /* Shorthands building common SQEs. */
 CapSqe h_nop(uint64_t user_data);
 CapSqe h_call(uint32_t cap, uint16_t method, uint64_t user_data);
 CapSqe h_release(uint32_t cap, uint64_t user_data);
+/* PARK on the word at addr while it holds expected; UNPARK up to count
+ * waiters of it (docs/abi.md §15). */
+CapSqe h_park(uint32_t cap, uint64_t addr, uint32_t expected,
+              uint64_t user_data);
+CapSqe h_unpark(uint32_t cap, uint64_t addr, uint32_t count,
+                uint64_t user_data);
+
+/* A thread's own ring seen from the user side (docs/abi.md §16). */
+/* A fresh page-aligned page of p's heap: its host pointer. */
+CapRing *h_ring_page(struct k_process *p);
+/* Write one SQE at r's SQ tail and publish it. */
+void h_ring_push(CapRing *r, const CapSqe *s);
+/* Pop one CQE of r; false if none. */
+bool h_ring_pop(CapRing *r, CapCqe *out);
+/* A thread entry for threads that must never run: fails the test. */
+void h_never_runs(void *arg);
+/* A thread of p that never runs (it fails the test if it does), with its
+ * own ring in a fresh page (*ring); tests drive that ring from the host. */
+struct k_thread *h_ring_thread(struct k_process *p, CapRing **ring);
 
 /* Number of live caps in p's table. */
 uint32_t h_live(struct k_process *p);

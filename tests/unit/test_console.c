@@ -79,9 +79,7 @@ static void write_and_write_line_reach_the_console(void **state)
 static void expect_exception(const uint8_t *buf, size_t len, uint16_t type)
 {
     capnp_message m;
-    capnp_struct root;
-    assert_int_equal(capnp_msg_init(&m, buf, len, NULL), 0);
-    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    capnp_struct root = h_root(buf, len, &m);
     assert_int_equal(capnp_get_u16(&root, 0, 0), type);
     const char *msg;
     size_t n;

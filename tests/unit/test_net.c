@@ -121,13 +121,26 @@ struct res {
     uint32_t cap; /* the first result cap */
 };
 
+/* Pump the port's loop once: a real wait of at most 1 ms. */
+static void pump(void)
+{
+    (void)port_idle(port_clock_ns() + 1000000);
+}
+
+/* Let the virtual clock run s seconds and fire the timers then due. */
+static void advance_s(uint64_t s)
+{
+    k_clock_advance(s * 1000000000);
+    k_timer_fire_due();
+}
+
 /* Pump the port until p has a CQE (real time, bounded). */
 static bool wait_cqe(struct k_process *p, CapCqe *c)
 {
     for (int i = 0; i < WAIT_MS; i++) {
         if (h_cqe(p, c))
             return true;
-        (void)port_idle(port_clock_ns() + 1000000);
+        pump();
     }
     return h_cqe(p, c);
 }
@@ -185,15 +198,22 @@ static void p_end(struct params *pp)
 
 static uint64_t next_ud = 100;
 
-/* A call with no params, completed (pending or not). */
-static struct res call0(struct k_process *p, uint32_t cap, uint16_t method)
+/* Submit a call with no params (user data ud); *res its result buffer. */
+static void submit0(struct k_process *p, uint32_t cap, uint16_t method,
+                    uint64_t ud, uint8_t **res)
 {
     static struct params pp;
     p_begin(&pp, 0, 0);
     p_end(&pp);
+    submit(p, cap, method, pp.buf, pp.len, RES, ud, res);
+}
+
+/* A call with no params, completed (pending or not). */
+static struct res call0(struct k_process *p, uint32_t cap, uint16_t method)
+{
     uint8_t *res;
     uint64_t ud = next_ud++;
-    submit(p, cap, method, pp.buf, pp.len, RES, ud, &res);
+    submit0(p, cap, method, ud, &res);
     return finish(p, res, ud);
 }
 
@@ -257,9 +277,7 @@ static uint16_t exception_type(const struct res *r)
 {
     assert_int_equal(r->result, CAP_ERR_APPLICATION_EXCEPTION);
     capnp_message m;
-    capnp_struct root;
-    assert_int_equal(capnp_msg_init(&m, r->buf, 512, NULL), 0);
-    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    capnp_struct root = h_root(r->buf, 512, &m);
     return capnp_get_u16(&root, 0, 0);
 }
 
@@ -338,7 +356,7 @@ static ssize_t client_read(int fd, char *buf, size_t want)
         }
         if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
             return n ? (ssize_t)n : -1;
-        (void)port_idle(port_clock_ns() + 1000000);
+        pump();
     }
     return (ssize_t)n;
 }
@@ -363,7 +381,7 @@ static void expect_closed(int fd)
         ssize_t r = recv(fd, b, sizeof b, MSG_DONTWAIT);
         if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
             return;
-        (void)port_idle(port_clock_ns() + 1000000);
+        pump();
     }
     fail_msg("the connection did not close");
 }
@@ -431,6 +449,14 @@ static struct res recv_call(struct k_process *p, uint32_t sock, uint32_t max)
     return finish(p, res, ud);
 }
 
+/* Socket.recv(max) completed and decoded (see recv_decode): its kind. */
+static uint16_t recv_which(struct k_process *p, uint32_t sock, uint32_t max,
+                           char *data, size_t *n, uint16_t *err)
+{
+    struct res r = recv_call(p, sock, max);
+    return recv_decode(&r, data, n, err);
+}
+
 /* ---- tests ------------------------------------------------------------- */
 
 static void the_interface_ids_are_the_schemas(void **state)
@@ -453,9 +479,7 @@ static void listen_accept_recv_send_close_round_trip(void **state)
     uint32_t auth = grant_auth(p, 23);
     struct res r = call0(p, auth, CAPOS_TCP_LISTEN_AUTHORITY_PORT_METHOD_ID);
     capnp_message m;
-    capnp_struct root;
-    assert_int_equal(capnp_msg_init(&m, r.buf, (size_t)r.result, NULL), 0);
-    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    capnp_struct root = h_root(r.buf, (size_t)r.result, &m);
     assert_int_equal(capos_TcpListenAuthority_port_Results_get_port(&root), 23);
     uint32_t l = listen_auth(p, auth);
     int fd = client(host);
@@ -467,8 +491,7 @@ static void listen_accept_recv_send_close_round_trip(void **state)
     char data[70000];
     size_t n = 0;
     uint16_t err = 0;
-    r = recv_call(p, a.sock, 100);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 100, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_DATA);
     assert_int_equal(n, 5);
     assert_memory_equal(data, "hello", 5);
@@ -497,8 +520,7 @@ static void listen_accept_recv_send_close_round_trip(void **state)
     r = call0(p, a.sock, CAPOS_TCP_SOCKET_CLOSE_METHOD_ID);
     assert_int_equal(r.result, 0);
     expect_closed(fd);
-    r = recv_call(p, a.sock, 10);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 10, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_ERROR);
     assert_int_equal(err, CAPOS_NET_ERROR_CLOSED);
     close(fd);
@@ -696,8 +718,7 @@ static void a_recv_result_buffer_too_small_is_refused_untouched(void **state)
     char data[64];
     size_t n;
     uint16_t err;
-    r = recv_call(p, a.sock, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_DATA);
     assert_int_equal(n, 10);
     close(fd);
@@ -714,14 +735,13 @@ static void a_half_closed_peer_gives_closed(void **state)
     char data[64];
     size_t n;
     uint16_t err;
-    struct res r = recv_call(p, a.sock, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_DATA);
-    r = recv_call(p, a.sock, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_CLOSED);
     /* Our side still sends. */
-    r = call_data(p, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, "ok", 2);
+    struct res r =
+        call_data(p, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, "ok", 2);
     capnp_struct s;
     res_struct(&r, &s);
     assert_int_equal(capos_TcpSendResult_get_sent(&s), 2);
@@ -742,11 +762,11 @@ static void a_send_after_a_peer_reset_is_an_error(void **state)
     char data[64];
     size_t n;
     uint16_t err = 0;
-    struct res r = recv_call(p, a.sock, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_ERROR);
     assert_int_equal(err, CAPOS_NET_ERROR_CONNECTION_RESET);
-    r = call_data(p, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, "x", 1);
+    struct res r =
+        call_data(p, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, "x", 1);
     capnp_struct s;
     res_struct(&r, &s);
     assert_int_equal(capos_TcpSendResult_which(&s),
@@ -801,6 +821,14 @@ static uint32_t into_terminal(struct k_process *p, uint32_t sock)
                      CAPOS_TERMINAL_SESSION_INTERFACE_ID);
     assert_int_equal(sl->obj->flags, K_OBJ_MOVE_ONLY);
     return r.cap;
+}
+
+/* A client connected to guest port 23 (idle timeout idle s; *fd its
+ * socket) whose accepted socket became a TerminalSession: the terminal. */
+static uint32_t terminal_pair(struct k_process *p, uint32_t idle, int *fd)
+{
+    struct accepted a = connect_pair(p, 23, idle, fd);
+    return into_terminal(p, a.sock);
 }
 
 static void after_into_terminal_session_the_socket_is_disconnected(
@@ -870,8 +898,7 @@ static void a_socket_terminal_prompts_echoes_and_hides(void **state)
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
-    struct accepted a = connect_pair(p, 23, 0, &fd);
-    uint32_t t = into_terminal(p, a.sock);
+    uint32_t t = terminal_pair(p, 0, &fd);
     char line[4200];
     size_t n;
     CSEND(fd, "bob\r\n");
@@ -919,8 +946,7 @@ static void the_socket_terminal_filters_telnet_commands(void **state)
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
-    struct accepted a = connect_pair(p, 23, 0, &fd);
-    uint32_t t = into_terminal(p, a.sock);
+    uint32_t t = terminal_pair(p, 0, &fd);
     static const uint8_t in[] = {
         255, 251, 1,                          /* IAC WILL ECHO */
         255, 253, 3,                          /* IAC DO SGA */
@@ -954,8 +980,7 @@ static void telnet_commands_inside_long_data_runs_are_found(void **state)
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
-    struct accepted a = connect_pair(p, 23, 0, &fd);
-    uint32_t t = into_terminal(p, a.sock);
+    uint32_t t = terminal_pair(p, 0, &fd);
     /* Commands at offsets that are not multiples of 8, between runs of
      * plain data longer than a word. */
     static const uint8_t in[] = "abcdefghijklmnopq\xff\xf1rstuvwxyz0123"
@@ -975,8 +1000,7 @@ static void an_endless_subnegotiation_closes_the_connection(void **state)
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
-    struct accepted a = connect_pair(p, 23, 0, &fd);
-    uint32_t t = into_terminal(p, a.sock);
+    uint32_t t = terminal_pair(p, 0, &fd);
     uint8_t in[200] = {255, 250, 24};
     memset(in + 3, 'x', sizeof in - 3);
     client_send(fd, in, sizeof in);
@@ -993,8 +1017,7 @@ static void a_megabyte_line_closes_the_connection_cleanly(void **state)
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
-    struct accepted a = connect_pair(p, 23, 0, &fd);
-    uint32_t t = into_terminal(p, a.sock);
+    uint32_t t = terminal_pair(p, 0, &fd);
     uint8_t *res;
     uint64_t ud = next_ud++;
     submit_readline(p, t, "> ", CAPOS_ECHO_MODE_HIDDEN, ud, &res);
@@ -1013,7 +1036,7 @@ static void a_megabyte_line_closes_the_connection_cleanly(void **state)
             else if (errno != EAGAIN && errno != EWOULDBLOCK)
                 sent = 1u << 20; /* closed under us: expected */
         }
-        (void)port_idle(port_clock_ns() + 1000000);
+        pump();
         done = h_cqe(p, &c);
     }
     assert_true(done);
@@ -1036,12 +1059,10 @@ static void an_idle_connection_is_closed_after_its_timeout(void **state)
     uint64_t ud = next_ud++;
     submit_recv(p, a.sock, 64, ud, &res);
     CapCqe c;
-    k_clock_advance(4ull * 1000000000);
-    k_timer_fire_due();
-    (void)port_idle(port_clock_ns() + 1000000);
+    advance_s(4);
+    pump();
     assert_false(h_cqe(p, &c)); /* not yet */
-    k_clock_advance(1ull * 1000000000);
-    k_timer_fire_due();
+    advance_s(1);
     struct res r = finish(p, res, ud);
     char data[64];
     size_t n;
@@ -1057,21 +1078,18 @@ static void input_restarts_the_idle_time_of_a_terminal(void **state)
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
-    struct accepted a = connect_pair(p, 23, 5, &fd);
-    uint32_t t = into_terminal(p, a.sock);
+    uint32_t t = terminal_pair(p, 5, &fd);
     uint8_t *res;
     uint64_t ud = next_ud++;
     submit_readline(p, t, "", CAPOS_ECHO_MODE_VISIBLE, ud, &res);
     k_clock_advance(4ull * 1000000000);
     CSEND(fd, "ab");
     EXPECT_READ(fd, "ab"); /* the echo: the input was taken */
-    k_clock_advance(4ull * 1000000000);
-    k_timer_fire_due();
+    advance_s(4);
     CapCqe c;
-    (void)port_idle(port_clock_ns() + 1000000);
+    pump();
     assert_false(h_cqe(p, &c)); /* 8 s since accept, 4 s since input */
-    k_clock_advance(1ull * 1000000000);
-    k_timer_fire_due();
+    advance_s(1);
     struct res r = finish(p, res, ud);
     char line[8];
     size_t n;
@@ -1097,13 +1115,12 @@ static void a_window_size_negotiated_over_recv_reaches_the_terminal(
     char data[64];
     size_t n;
     uint16_t err;
-    struct res r = recv_call(p, a.sock, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_DATA);
     assert_int_equal(n, sizeof naws); /* recv passes the bytes as they are */
     assert_memory_equal(data, naws, sizeof naws);
     uint32_t t = into_terminal(p, a.sock);
-    r = call0(p, t, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID);
+    struct res r = call0(p, t, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID);
     capnp_struct s;
     res_struct(&r, &s);
     assert_int_equal(capos_TerminalInfo_get_columns(&s), 100);
@@ -1119,13 +1136,10 @@ static void a_window_size_negotiated_over_recv_reaches_the_terminal(
 static uint32_t into_terminal_past_recv(struct k_process *p, uint32_t sock,
                                         uint64_t recv_ud, uint8_t *rres)
 {
-    static struct params pp;
-    p_begin(&pp, 0, 0);
-    p_end(&pp);
     uint8_t *res;
     uint64_t ud = next_ud++;
-    submit(p, sock, CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID, pp.buf,
-           pp.len, RES, ud, &res);
+    submit0(p, sock, CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID, ud,
+            &res);
     struct res r = finish(p, rres, recv_ud); /* the recv's CQE comes first */
     char data[64];
     size_t n = 0;
@@ -1154,7 +1168,7 @@ static void a_waiting_recv_ends_closed_when_the_socket_becomes_a_terminal(
     uint64_t rud = next_ud++;
     submit_recv(p, a.sock, 64, rud, &rres);
     CapCqe c;
-    (void)port_idle(port_clock_ns() + 1000000);
+    pump();
     assert_false(h_cqe(p, &c)); /* nothing to return: the recv waits */
     /* Input arrives and is not read before the conversion (the port is
      * not pumped): it must reach the terminal, not the ended recv. */
@@ -1269,8 +1283,7 @@ static void a_window_size_split_across_the_conversion_reaches_info(
     char data[64];
     size_t n;
     uint16_t err;
-    struct res r = recv_call(p, a.sock, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, a.sock, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_DATA);
     assert_int_equal(n, sizeof first);
     uint8_t *rres;
@@ -1282,7 +1295,7 @@ static void a_window_size_split_across_the_conversion_reaches_info(
     assert_int_equal(readline(p, t, "", CAPOS_ECHO_MODE_HIDDEN, line, &n),
                      CAPOS_READ_LINE_RESULT_WHICH_LINE);
     assert_string_equal(line, "bob");
-    r = call0(p, t, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID);
+    struct res r = call0(p, t, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID);
     capnp_struct s;
     res_struct(&r, &s);
     assert_int_equal(capos_TerminalInfo_get_columns(&s), 80);
@@ -1291,35 +1304,6 @@ static void a_window_size_split_across_the_conversion_reaches_info(
 }
 
 /* ---- accepts on a thread's own ring (docs/abi.md §16.2) ---------------- */
-
-static void never_runs(void *arg)
-{
-    (void)arg;
-    fail_msg("a host-driven thread ran");
-}
-
-/* A thread of p that never runs, with its own ring in a fresh heap page. */
-static struct k_thread *ring_thread(struct k_process *p, CapRing **ring)
-{
-    struct k_thread *t;
-    assert_int_equal(k_thread_create(p, never_runs, NULL, &t), 0);
-    uint8_t *b = h_alloc(p, 2 * CAPOS_PAGE_SIZE);
-    uint64_t va = h_va(p, b);
-    uint64_t al = (va + CAPOS_PAGE_SIZE - 1) & ~(uint64_t)(CAPOS_PAGE_SIZE - 1);
-    *ring = (CapRing *)(b + (al - va));
-    assert_int_equal(k_thread_attach_ring(t, al), 0);
-    return t;
-}
-
-static bool ring_cqe(CapRing *r, CapCqe *out)
-{
-    uint32_t tail = __atomic_load_n(&r->hdr.cq_tail, __ATOMIC_ACQUIRE);
-    if (r->hdr.cq_head == tail)
-        return false;
-    *out = r->cq[r->hdr.cq_head & (CAP_CQ_ENTRIES - 1)];
-    __atomic_store_n(&r->hdr.cq_head, r->hdr.cq_head + 1, __ATOMIC_RELEASE);
-    return true;
-}
 
 /* TcpListener.accept submitted on thread t's own ring; *res its buffer. */
 static void thread_accept(struct k_process *p, struct k_thread *t,
@@ -1335,9 +1319,7 @@ static void thread_accept(struct k_process *p, struct k_thread *t,
     CapSqe s;
     capnpc_c_call_sqe(&s, listener, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 0,
                       h_va(p, pb), (uint32_t)pp.len, h_va(p, *res), RES, ud);
-    uint32_t tail = r->hdr.sq_tail;
-    r->sq[tail & (CAP_SQ_ENTRIES - 1)] = s;
-    __atomic_store_n(&r->hdr.sq_tail, tail + 1, __ATOMIC_RELEASE);
+    h_ring_push(r, &s);
     assert_int_equal(k_ring_submit_thread(t), 1);
     assert_int_equal(t->ring.cq_reserved, 1); /* pending, on t's ring */
 }
@@ -1346,11 +1328,11 @@ static void thread_accept(struct k_process *p, struct k_thread *t,
 static bool wait_ring_cqe(CapRing *r, CapCqe *c)
 {
     for (int i = 0; i < WAIT_MS; i++) {
-        if (ring_cqe(r, c))
+        if (h_ring_pop(r, c))
             return true;
-        (void)port_idle(port_clock_ns() + 1000000);
+        pump();
     }
-    return ring_cqe(r, c);
+    return h_ring_pop(r, c);
 }
 
 /* The accepted socket of an accept CQE (its cap in p's table). */
@@ -1385,24 +1367,24 @@ static void a_waiting_accept_completes_on_its_threads_ring(void **state)
     forward(23, host, 0);
     uint32_t l = listen_auth(p, grant_auth(p, 23));
     struct k_thread *main_t;
-    assert_int_equal(k_thread_create(p, never_runs, NULL, &main_t), 0);
+    assert_int_equal(k_thread_create(p, h_never_runs, NULL, &main_t), 0);
     CapRing *ra, *rb;
-    struct k_thread *ta = ring_thread(p, &ra);
-    struct k_thread *tb = ring_thread(p, &rb);
+    struct k_thread *ta = h_ring_thread(p, &ra);
+    struct k_thread *tb = h_ring_thread(p, &rb);
     uint8_t *resa, *resb, *resp;
     thread_accept(p, ta, ra, l, 11, &resa);
     thread_accept(p, tb, rb, l, 12, &resb);
     CapCqe c;
-    (void)port_idle(port_clock_ns() + 1000000);
-    assert_false(ring_cqe(ra, &c));
-    assert_false(ring_cqe(rb, &c));
+    pump();
+    assert_false(h_ring_pop(ra, &c));
+    assert_false(h_ring_pop(rb, &c));
 
     int fd1 = client(host);
     assert_true(wait_ring_cqe(ra, &c));
     assert_int_equal(c.user_data, 11);
     uint32_t s1 = accepted_socket(p, &c, resa);
     assert_int_equal(ta->ring.cq_reserved, 0);
-    assert_false(ring_cqe(rb, &c));
+    assert_false(h_ring_pop(rb, &c));
     assert_false(h_cqe(p, &c));
     assert_int_equal(tb->ring.cq_reserved, 1);
 
@@ -1412,18 +1394,14 @@ static void a_waiting_accept_completes_on_its_threads_ring(void **state)
     k_sched_reap();
     assert_null(p->pending);
     int fd2 = client(host);
-    (void)port_idle(port_clock_ns() + 1000000);
-    assert_false(ring_cqe(ra, &c));
-    assert_false(ring_cqe(rb, &c));
+    pump();
+    assert_false(h_ring_pop(ra, &c));
+    assert_false(h_ring_pop(rb, &c));
     assert_false(h_cqe(p, &c));
-    static struct params pp;
-    p_begin(&pp, 0, 0);
-    p_end(&pp);
-    submit(p, l, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, pp.buf, pp.len, RES,
-           13, &resp);
+    submit0(p, l, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 13, &resp);
     struct res r = finish(p, resp, 13);
     assert_int_equal(r.ncaps, 1);
-    assert_false(ring_cqe(ra, &c));
+    assert_false(h_ring_pop(ra, &c));
     assert_int_equal(k.stats.stale_dropped, 0);
 
     /* The socket A accepted works from the process ring as well. */
@@ -1431,8 +1409,7 @@ static void a_waiting_accept_completes_on_its_threads_ring(void **state)
     char data[64];
     size_t n;
     uint16_t err;
-    r = recv_call(p, s1, 64);
-    assert_int_equal(recv_decode(&r, data, &n, &err),
+    assert_int_equal(recv_which(p, s1, 64, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_DATA);
     assert_memory_equal(data, "hi", 2);
     assert_int_equal(k_process_check(p), 0);
@@ -1446,16 +1423,11 @@ static void a_closed_listener_answers_waiting_accepts_closed(void **state)
     struct k_process *p = h_proc("srv", 0);
     forward(23, free_port(), 0);
     uint32_t l = listen_auth(p, grant_auth(p, 23));
-    static struct params pp;
-    p_begin(&pp, 0, 0);
-    p_end(&pp);
     uint8_t *res, *cres;
-    submit(p, l, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, pp.buf, pp.len, RES, 5,
-           &res);
+    submit0(p, l, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 5, &res);
     CapCqe c;
     assert_false(h_cqe(p, &c));
-    submit(p, l, CAPOS_TCP_LISTENER_CLOSE_METHOD_ID, pp.buf, pp.len, RES, 6,
-           &cres);
+    submit0(p, l, CAPOS_TCP_LISTENER_CLOSE_METHOD_ID, 6, &cres);
     struct res r = finish(p, res, 5); /* the waiting accept first */
     capnp_struct s;
     res_struct(&r, &s);
@@ -1487,15 +1459,11 @@ static void exit_with_waiting_accept_recv_and_readline_frees_all(
     struct accepted a2 = accept_one(p, l24);
     uint32_t t = into_terminal(p, a2.sock);
     uint8_t *r1, *r2, *r3;
-    static struct params pp;
-    p_begin(&pp, 0, 0);
-    p_end(&pp);
-    submit(p, l23, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, pp.buf, pp.len, RES,
-           1, &r1);
+    submit0(p, l23, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 1, &r1);
     submit_recv(p, a1.sock, 64, 2, &r2);
     submit_readline(p, t, "$ ", CAPOS_ECHO_MODE_VISIBLE, 3, &r3);
     CapCqe c;
-    (void)port_idle(port_clock_ns() + 1000000);
+    pump();
     assert_false(h_cqe(p, &c));
     assert_non_null(p->pending);
     assert_int_equal(net_sockets_live(), 2);

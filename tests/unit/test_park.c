@@ -25,26 +25,20 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A process "p" holding a ParkSpace (*ps). */
+static struct k_process *park_proc(uint32_t *ps)
+{
+    struct k_process *p = h_proc("p", 0);
+    assert_int_equal(parkspace_grant(p, ps), 0);
+    return p;
+}
+
+/* PARK with a timeout (CapSqe.result_addr; 0: none). */
 static CapSqe park_sqe(uint32_t cap, uint64_t addr, uint32_t expected,
                        uint64_t timeout_ns, uint64_t user_data)
 {
-    CapSqe s = {.opcode = CAP_OP_PARK,
-                .cap_id = cap,
-                .user_data = user_data,
-                .addr = addr,
-                .len = expected,
-                .result_addr = timeout_ns};
-    return s;
-}
-
-static CapSqe unpark_sqe(uint32_t cap, uint64_t addr, uint32_t count,
-                         uint64_t user_data)
-{
-    CapSqe s = {.opcode = CAP_OP_UNPARK,
-                .cap_id = cap,
-                .user_data = user_data,
-                .addr = addr,
-                .len = count};
+    CapSqe s = h_park(cap, addr, expected, user_data);
+    s.result_addr = timeout_ns;
     return s;
 }
 
@@ -76,9 +70,8 @@ static void the_interface_id_is_the_schemas(void **state)
 {
     (void)state;
     assert_int_equal(K_IFACE_PARK_SPACE, CAPOS_PARK_SPACE_INTERFACE_ID);
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     assert_int_equal(k_capset_add(p, "parkSpace", ps), 0);
     assert_int_equal(p->capset->entries[0].interface_id,
                      CAPOS_PARK_SPACE_INTERFACE_ID);
@@ -95,9 +88,8 @@ static void the_interface_id_is_the_schemas(void **state)
 static void unpark_wakes_waiters_in_fifo_order(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 8);
     w[0] = 5;
     w[1] = 5;
@@ -107,13 +99,13 @@ static void unpark_wakes_waiters_in_fifo_order(void **state)
     assert_int_equal(submit(p, parks, 4), 0);
     assert_int_equal(p->rs.cq_reserved, 4);
 
-    CapSqe u = unpark_sqe(ps, a, 1, 10);
+    CapSqe u = h_unpark(ps, a, 1, 10);
     assert_int_equal(submit(p, &u, 1), 2);
     expect_cqe(p, 1, CAP_PARK_WOKEN);
     expect_cqe(p, 10, 1);
     no_cqe(p);
 
-    u = unpark_sqe(ps, a, 2, 11);
+    u = h_unpark(ps, a, 2, 11);
     assert_int_equal(submit(p, &u, 1), 3);
     expect_cqe(p, 2, CAP_PARK_WOKEN);
     expect_cqe(p, 3, CAP_PARK_WOKEN);
@@ -121,11 +113,11 @@ static void unpark_wakes_waiters_in_fifo_order(void **state)
     no_cqe(p);
 
     /* Nobody is left on a; b's waiter is still parked. */
-    u = unpark_sqe(ps, a, 1, 12);
+    u = h_unpark(ps, a, 1, 12);
     assert_int_equal(submit(p, &u, 1), 1);
     expect_cqe(p, 12, 0);
     assert_int_equal(p->rs.cq_reserved, 1);
-    u = unpark_sqe(ps, b, 1, 13);
+    u = h_unpark(ps, b, 1, 13);
     assert_int_equal(submit(p, &u, 1), 2);
     expect_cqe(p, 99, CAP_PARK_WOKEN);
     expect_cqe(p, 13, 1);
@@ -136,9 +128,8 @@ static void unpark_wakes_waiters_in_fifo_order(void **state)
 static void a_value_mismatch_returns_at_once(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 4);
     *w = 7;
     CapSqe s = park_sqe(ps, h_va(p, w), 8, 0, 4);
@@ -150,7 +141,7 @@ static void a_value_mismatch_returns_at_once(void **state)
     *w = 0xffffffffu;
     s = park_sqe(ps, h_va(p, w), 0xffffffffu, 0, 5);
     assert_int_equal(submit(p, &s, 1), 0);
-    CapSqe u = unpark_sqe(ps, h_va(p, w), 1, 6);
+    CapSqe u = h_unpark(ps, h_va(p, w), 1, 6);
     assert_int_equal(submit(p, &u, 1), 2);
     expect_cqe(p, 5, CAP_PARK_WOKEN);
     expect_cqe(p, 6, 1);
@@ -161,9 +152,8 @@ static void a_value_mismatch_returns_at_once(void **state)
 static void a_park_times_out_on_the_model_clock(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 4);
     uint64_t a = h_va(p, w);
     CapSqe parks[] = {park_sqe(ps, a, 0, 2000, 2), park_sqe(ps, a, 0, 1000, 1),
@@ -181,7 +171,7 @@ static void a_park_times_out_on_the_model_clock(void **state)
     expect_cqe(p, 2, CAP_PARK_TIMED_OUT);
     /* Only the waiter without a timeout is left. */
     assert_int_equal(k_timer_next_deadline(), UINT64_MAX);
-    CapSqe u = unpark_sqe(ps, a, UINT32_MAX, 9);
+    CapSqe u = h_unpark(ps, a, UINT32_MAX, 9);
     assert_int_equal(submit(p, &u, 1), 2);
     expect_cqe(p, 3, CAP_PARK_WOKEN);
     expect_cqe(p, 9, 1);
@@ -189,7 +179,7 @@ static void a_park_times_out_on_the_model_clock(void **state)
     CapSqe far = park_sqe(ps, a, 0, UINT64_MAX, 4);
     assert_int_equal(submit(p, &far, 1), 0);
     assert_int_equal(k_timer_next_deadline(), UINT64_MAX);
-    u = unpark_sqe(ps, a, 1, 10);
+    u = h_unpark(ps, a, 1, 10);
     assert_int_equal(submit(p, &u, 1), 2);
     expect_cqe(p, 4, CAP_PARK_WOKEN);
 }
@@ -215,9 +205,8 @@ static void timed_parker(void *arg)
 static void a_blocked_parker_wakes_at_its_timeout(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint64_t t0 = k_now();
     woke_at = 0;
     assert_int_equal(
@@ -233,9 +222,8 @@ static void a_blocked_parker_wakes_at_its_timeout(void **state)
 static void bad_word_addresses_and_fields_are_refused(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint8_t *buf = h_alloc(p, 16);
     const uint64_t bad[] = {
         h_va(p, buf) + 2,
@@ -252,7 +240,7 @@ static void bad_word_addresses_and_fields_are_refused(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CapSqe s = park_sqe(ps, bad[i], 0, 0, i);
         assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_PARAMS_BUFFER);
-        s = unpark_sqe(ps, bad[i], 1, i);
+        s = h_unpark(ps, bad[i], 1, i);
         assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_PARAMS_BUFFER);
     }
     /* The last word of the arena is a valid word. */
@@ -275,7 +263,7 @@ static void bad_word_addresses_and_fields_are_refused(void **state)
     s = park_sqe(ps, a, 0, 0, 1);
     s.flags = CAP_SQE_EXCEPTION;
     assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_REQUEST);
-    s = unpark_sqe(ps, a, 1, 1);
+    s = h_unpark(ps, a, 1, 1);
     s.result_addr = 1000; /* UNPARK has no timeout */
     assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_REQUEST);
     assert_int_equal(p->rs.cq_reserved, 0);
@@ -286,19 +274,18 @@ static void bad_word_addresses_and_fields_are_refused(void **state)
 static void wake_counts_zero_and_huge(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 4);
     uint64_t a = h_va(p, w);
     CapSqe parks[] = {park_sqe(ps, a, 0, 0, 1), park_sqe(ps, a, 0, 0, 2),
                       park_sqe(ps, a, 0, 0, 3)};
     assert_int_equal(submit(p, parks, 3), 0);
-    CapSqe u = unpark_sqe(ps, a, 0, 10);
+    CapSqe u = h_unpark(ps, a, 0, 10);
     assert_int_equal(submit(p, &u, 1), 1);
     expect_cqe(p, 10, 0);
     assert_int_equal(p->rs.cq_reserved, 3);
-    u = unpark_sqe(ps, a, UINT32_MAX, 11);
+    u = h_unpark(ps, a, UINT32_MAX, 11);
     assert_int_equal(submit(p, &u, 1), 4);
     expect_cqe(p, 1, CAP_PARK_WOKEN);
     expect_cqe(p, 2, CAP_PARK_WOKEN);
@@ -323,7 +310,7 @@ static void park_on_a_non_parkspace_cap_is_refused(void **state)
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
         CapSqe s = park_sqe(caps[i], a, 0, 0, 1);
         assert_int_equal(h_one(p, &s).result, CAP_ERR_INVOKE_FAILED);
-        s = unpark_sqe(caps[i], a, 1, 2);
+        s = h_unpark(caps[i], a, 1, 2);
         assert_int_equal(h_one(p, &s).result, CAP_ERR_INVOKE_FAILED);
     }
     assert_int_equal(p->rs.cq_reserved, 0);
@@ -345,9 +332,8 @@ static void exit_with_parked_waiters_leaves_nothing(void **state)
 {
     (void)state;
     uint32_t objects0 = k.stats.objects_live;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 8);
     uint64_t a = h_va(p, &w[0]), b = h_va(p, &w[1]);
     CapSqe parks[] = {park_sqe(ps, a, 0, 5000, 1), park_sqe(ps, a, 0, 0, 2),
@@ -440,7 +426,7 @@ static void pp_player(void *arg)
         }
         pp.log[pp.nlog++] = me ? 'o' : 'i';
         __atomic_store_n(pp.turn, 1 - me, __ATOMIC_RELEASE);
-        assert_true(pp_op(unpark_sqe(pp.cap, pp.turn_va, 1, 0)) >= 0);
+        assert_true(pp_op(h_unpark(pp.cap, pp.turn_va, 1, 0)) >= 0);
     }
 }
 
@@ -475,44 +461,28 @@ static CapSqe wait_call(struct k_process *p, uint32_t ps, uint64_t addr,
                         uint32_t expected, uint64_t timeout_ns,
                         uint64_t user_data, uint8_t **res)
 {
-    uint8_t *buf = h_alloc(p, 64);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 64);
+    h_msg(p, &b, 64);
     assert_int_equal(capos_ParkSpace_wait_Params_init_root(&b, &root), 0);
     capos_ParkSpace_wait_Params_set_addr(&root, addr);
     capos_ParkSpace_wait_Params_set_expected(&root, expected);
     capos_ParkSpace_wait_Params_set_timeoutNs(&root, timeout_ns);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe s = h_call(ps, CAPOS_PARK_SPACE_WAIT_METHOD_ID, user_data);
-    s.addr = h_va(p, buf);
-    s.len = (uint32_t)len;
-    *res = h_alloc(p, 256);
-    s.result_addr = h_va(p, *res);
-    s.result_len = 256;
-    return s;
+    return h_call_msg(p, ps, CAPOS_PARK_SPACE_WAIT_METHOD_ID, user_data, &b,
+                      256, res);
 }
 
 static CapSqe wake_call(struct k_process *p, uint32_t ps, uint64_t addr,
                         uint32_t count, uint64_t user_data, uint8_t **res)
 {
-    uint8_t *buf = h_alloc(p, 64);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 64);
+    h_msg(p, &b, 64);
     assert_int_equal(capos_ParkSpace_wake_Params_init_root(&b, &root), 0);
     capos_ParkSpace_wake_Params_set_addr(&root, addr);
     capos_ParkSpace_wake_Params_set_count(&root, count);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe s = h_call(ps, CAPOS_PARK_SPACE_WAKE_METHOD_ID, user_data);
-    s.addr = h_va(p, buf);
-    s.len = (uint32_t)len;
-    *res = h_alloc(p, 256);
-    s.result_addr = h_va(p, *res);
-    s.result_len = 256;
-    return s;
+    return h_call_msg(p, ps, CAPOS_PARK_SPACE_WAKE_METHOD_ID, user_data, &b,
+                      256, res);
 }
 
 /* The u32 field 0 of a result message of len bytes (outcome / woken). */
@@ -520,9 +490,7 @@ static uint32_t result_u32(const uint8_t *res, int32_t len)
 {
     assert_true(len > 0);
     capnp_message m;
-    capnp_struct root;
-    assert_int_equal(capnp_msg_init(&m, res, (size_t)len, NULL), 0);
-    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    capnp_struct root = h_root(res, (size_t)len, &m);
     return capos_ParkSpace_wait_Results_get_outcome(&root);
 }
 
@@ -559,9 +527,8 @@ static CapCqe take_cqe(struct k_process *p, uint64_t user_data)
 static void generic_wait_and_wake(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 4);
     *w = 5;
     uint64_t a = h_va(p, w);
@@ -596,9 +563,8 @@ static void generic_wait_and_wake(void **state)
 static void the_two_forms_share_one_queue(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 4);
     uint64_t a = h_va(p, w);
     uint8_t *r1, *r3, *r4, *r5, *rw;
@@ -607,7 +573,7 @@ static void the_two_forms_share_one_queue(void **state)
                   wait_call(p, ps, a, 0, 0, 4, &r4),
                   wait_call(p, ps, a, 0, 0, 5, &r5)};
     assert_int_equal(submit(p, q, 5), 0);
-    CapSqe u = unpark_sqe(ps, a, 1, 10);
+    CapSqe u = h_unpark(ps, a, 1, 10);
     assert_int_equal(submit(p, &u, 1), 2);
     CapCqe c = take_cqe(p, 1);
     assert_int_equal(result_u32(r1, c.result), CAP_PARK_WOKEN);
@@ -642,9 +608,8 @@ static bool has_text(const uint8_t *buf, size_t len, const char *text)
 static void generic_form_refuses_bad_input(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 8);
     uint64_t a = h_va(p, w);
     uint64_t bad[] = {a + 1, a + 2, 0, CAPOS_RING_VADDR, CAPOS_CAPSET_VADDR,
@@ -685,9 +650,8 @@ static void generic_form_refuses_bad_input(void **state)
 static void exit_with_generic_waiters_leaves_nothing(void **state)
 {
     (void)state;
-    struct k_process *p = h_proc("p", 0);
     uint32_t ps;
-    assert_int_equal(parkspace_grant(p, &ps), 0);
+    struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 4);
     uint8_t *r1, *r2;
     CapSqe q[] = {wait_call(p, ps, h_va(p, w), 0, 5000, 1, &r1),

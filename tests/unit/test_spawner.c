@@ -305,9 +305,7 @@ static void handle_submit(struct k_process *p, uint32_t h, uint16_t method,
 static int64_t exit_code_in(const uint8_t *res, int len)
 {
     capnp_message m;
-    capnp_struct root;
-    assert_int_equal(capnp_msg_init(&m, res, (size_t)len, NULL), 0);
-    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    capnp_struct root = h_root(res, (size_t)len, &m);
     return capos_ProcessHandle_wait_Results_get_exitCode(&root);
 }
 
@@ -548,9 +546,7 @@ static void a_second_concurrent_wait_is_refused(void **state)
     assert_int_equal(c.user_data, 2);
     assert_int_equal(c.result, CAP_ERR_APPLICATION_EXCEPTION);
     capnp_message m;
-    capnp_struct root;
-    assert_int_equal(capnp_msg_init(&m, r2, 256, NULL), 0);
-    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    capnp_struct root = h_root(r2, 256, &m);
     assert_int_equal(capos_CapException_get_type(&root),
                      CAPOS_EXCEPTION_TYPE_FAILED);
     /* kill: the first wait completes with the killed code. */

@@ -39,6 +39,14 @@ static void assert_queued(struct tn_neg *n, const unsigned char *want,
         assert_memory_equal(got, want, wlen);
 }
 
+/* A negotiation started with its offers already sent (taken). */
+static void start_past_offers(struct tn_neg *n)
+{
+    size_t len;
+    assert_true(tn_neg_start(n));
+    (void)tn_neg_take(n, &len);
+}
+
 static void start_offers_echo_sga_and_asks_naws(void **state)
 {
     (void)state;
@@ -56,9 +64,7 @@ static void client_agreement_completes_and_records_the_window(void **state)
 {
     (void)state;
     struct tn_neg n;
-    size_t len;
-    assert_true(tn_neg_start(&n));
-    tn_neg_take(&n, &len);
+    start_past_offers(&n);
     /* What a telnet client answers, plus an offer of its own (TTYPE). */
     static const unsigned char in[] = {
         IAC, DO,   ECHO, IAC, DO, SGA, IAC, WILL, NAWS, IAC, SB, NAWS,
@@ -78,9 +84,7 @@ static void refusals_are_answers_too(void **state)
 {
     (void)state;
     struct tn_neg n;
-    size_t len;
-    assert_true(tn_neg_start(&n));
-    tn_neg_take(&n, &len);
+    start_past_offers(&n);
     static const unsigned char in[] = {IAC, DONT, ECHO, IAC, DONT, SGA,
                                        IAC, WONT, NAWS};
     assert_true(tn_neg_feed(&n, in, sizeof in));
@@ -94,9 +98,7 @@ static void repeated_and_changed_answers_never_loop(void **state)
 {
     (void)state;
     struct tn_neg n;
-    size_t len;
-    assert_true(tn_neg_start(&n));
-    tn_neg_take(&n, &len);
+    start_past_offers(&n);
     /* An agreement repeated needs no reply (a reply would loop). */
     static const unsigned char again[] = {IAC, DO, ECHO, IAC, DO, ECHO,
                                           IAC, DO, ECHO};
@@ -123,9 +125,7 @@ static void answers_split_across_reads_and_user_bytes_are_dropped(void **st)
 {
     (void)st;
     struct tn_neg n;
-    size_t len;
-    assert_true(tn_neg_start(&n));
-    tn_neg_take(&n, &len);
+    start_past_offers(&n);
     static const unsigned char a[] = {IAC}, b[] = {DO, ECHO, 'a', 'b', IAC},
                                c[] = {DO, SGA, IAC, WILL};
     static const unsigned char d[] = {NAWS};
@@ -142,10 +142,8 @@ static void unterminated_subnegotiation_flood_is_refused(void **state)
 {
     (void)state;
     struct tn_neg n;
-    size_t len;
     static unsigned char flood[3 + 20000];
-    assert_true(tn_neg_start(&n));
-    tn_neg_take(&n, &len);
+    start_past_offers(&n);
     flood[0] = IAC;
     flood[1] = SB;
     flood[2] = NAWS;
@@ -163,11 +161,9 @@ static void request_flood_overflowing_the_replies_is_refused(void **state)
 {
     (void)state;
     struct tn_neg n;
-    size_t len;
     unsigned char in[3 * 256];
     size_t k = 0;
-    assert_true(tn_neg_start(&n));
-    tn_neg_take(&n, &len);
+    start_past_offers(&n);
     /* DO for every option the gateway does not offer: each is refused
      * with WONT (3 bytes), more than TN_OUTQ_MAX in all. */
     for (unsigned o = 5; o < 256; o++) {

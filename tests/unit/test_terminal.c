@@ -211,9 +211,7 @@ static void expect_exception(const uint8_t *res, int32_t result, uint16_t type)
 {
     assert_int_equal(result, CAP_ERR_APPLICATION_EXCEPTION);
     capnp_message m;
-    capnp_struct root;
-    assert_int_equal(capnp_msg_init(&m, res, 256, NULL), 0);
-    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    capnp_struct root = h_root(res, 256, &m);
     assert_int_equal(capnp_get_u16(&root, 0, 0), type);
     const char *msg;
     size_t n;

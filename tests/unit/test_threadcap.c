@@ -37,42 +37,28 @@ static CapSqe spawn_sqe(struct k_process *p, uint32_t ts,
                         void (*entry)(void *), uint64_t arg, uint32_t stack,
                         uint8_t **resbuf)
 {
-    uint8_t *buf = h_alloc(p, 64);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 64);
+    h_msg(p, &b, 64);
     assert_int_equal(capos_ThreadSpawner_spawn_Params_init_root(&b, &root),
                      0);
     capos_ThreadSpawner_spawn_Params_set_entry(&root,
                                                (uint64_t)(uintptr_t)entry);
     capos_ThreadSpawner_spawn_Params_set_arg(&root, arg);
     capos_ThreadSpawner_spawn_Params_set_stackSize(&root, stack);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe s = h_call(ts, CAPOS_THREAD_SPAWNER_SPAWN_METHOD_ID, 1);
-    s.addr = h_va(p, buf);
-    s.len = (uint32_t)len;
-    *resbuf = h_alloc(p, 256);
-    s.result_addr = h_va(p, *resbuf);
-    s.result_len = 256;
-    return s;
+    return h_call_msg(p, ts, CAPOS_THREAD_SPAWNER_SPAWN_METHOD_ID, 1, &b, 256,
+                      resbuf);
 }
 
 static CapSqe i64_sqe(struct k_process *p, uint32_t cap, uint16_t method,
                       int64_t v)
 {
-    uint8_t *buf = h_alloc(p, 64);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 64);
+    h_msg(p, &b, 64);
     assert_int_equal(capnp_init_root(&b, 1, 0, &root), 0);
     capnp_set_i64(&root, 0, v, 0);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe s = h_call(cap, method, 7);
-    s.addr = h_va(p, buf);
-    s.len = (uint32_t)len;
-    return s;
+    return h_call_msg(p, cap, method, 7, &b, 0, NULL);
 }
 
 static CapSqe join_sqe(struct k_process *p, uint32_t th, uint64_t ud,
@@ -89,11 +75,8 @@ static CapSqe join_sqe(struct k_process *p, uint32_t th, uint64_t ud,
 static capnp_struct res_root(const uint8_t *buf, int32_t len,
                              capnp_message *m)
 {
-    capnp_struct root;
     assert_true(len > 0);
-    assert_int_equal(capnp_msg_init(m, buf, (size_t)len, NULL), 0);
-    assert_int_equal(capnp_msg_root(m, &root), 0);
-    return root;
+    return h_root(buf, (size_t)len, m);
 }
 
 /* The CapException type of an APPLICATION_EXCEPTION result. */
@@ -101,9 +84,7 @@ static uint16_t exc_type(const uint8_t *buf, const CapCqe *c)
 {
     assert_int_equal(c->result, CAP_ERR_APPLICATION_EXCEPTION);
     capnp_message m;
-    capnp_struct root;
-    assert_int_equal(capnp_msg_init(&m, buf, 256, NULL), 0);
-    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    capnp_struct root = h_root(buf, 256, &m);
     return capos_CapException_get_type(&root);
 }
 
@@ -129,17 +110,6 @@ static int64_t join_code(const uint8_t *buf, const CapCqe *c)
     capnp_message m;
     capnp_struct root = res_root(buf, c->result, &m);
     return capos_ThreadHandle_join_Results_get_exitCode(&root);
-}
-
-/* From a model thread: submit one SQE and wait for one CQE. */
-static CapCqe t_one(struct k_process *p, const CapSqe *s)
-{
-    *h_sqe(p) = *s;
-    h_submit(p);
-    assert_true(k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE) >= 1);
-    CapCqe c;
-    assert_true(h_cqe(p, &c));
-    return c;
 }
 
 /* Shared state of the current test's threads. */
@@ -195,18 +165,18 @@ static void spawn_then_join_returns_the_exit_code_main(void *arg)
     struct k_process *p = arg;
     uint8_t *rb, *jb;
     CapSqe s = spawn_sqe(p, g.ts, child_exit, 42, 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
     CapSqe j = join_sqe(p, th, 2, &jb);
-    c = t_one(p, &j);
+    c = h_one_wait(p, &j);
     assert_int_equal(c.user_data, 2);
     g.code = join_code(jb, &c);
     /* A thread whose entry returns reports 0. */
     s = spawn_sqe(p, g.ts, child_return, 0, 0, &rb);
-    c = t_one(p, &s);
+    c = h_one_wait(p, &s);
     th = spawned_handle(rb, &c);
     j = join_sqe(p, th, 3, &jb);
-    c = t_one(p, &j);
+    c = h_one_wait(p, &j);
     assert_int_equal(join_code(jb, &c), 0);
     assert_int_equal(g.done, 1);
 }
@@ -236,7 +206,7 @@ static void join_after_exit_main(void *arg)
     struct k_process *p = arg;
     uint8_t *rb, *jb, *jb2;
     CapSqe s = spawn_sqe(p, g.ts, child_exit, (uint64_t)(int64_t)-5, 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
     while (p->nthreads > 1)
         k_sched_yield();
@@ -249,7 +219,7 @@ static void join_after_exit_main(void *arg)
     g.code = join_code(jb, &c);
     /* One join per handle: a second is refused. */
     j = join_sqe(p, th, 5, &jb2);
-    c = t_one(p, &j);
+    c = h_one_wait(p, &j);
     assert_int_equal(exc_type(jb2, &c), K_EXC_FAILED);
 }
 
@@ -271,7 +241,7 @@ static void second_join_while_pending_main(void *arg)
     struct k_process *p = arg;
     uint8_t *rb, *jb, *jb2;
     CapSqe s = spawn_sqe(p, g.ts, child_spin, 0, 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
     *h_sqe(p) = join_sqe(p, th, 6, &jb);
     *h_sqe(p) = join_sqe(p, th, 7, &jb2);
@@ -329,17 +299,17 @@ static void limits_main(void *arg)
     uint8_t *rb;
     /* max_threads 2: this thread and one child. */
     CapSqe s = spawn_sqe(p, g.ts, child_spin, 0, 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     (void)spawned_handle(rb, &c);
     s = spawn_sqe(p, g.ts, child_spin, 0, 0, &rb);
-    c = t_one(p, &s);
+    c = h_one_wait(p, &s);
     assert_int_equal(exc_type(rb, &c), K_EXC_OVERLOADED);
     /* Bad arguments: invalidArgument, checked before the limit. */
     s = spawn_sqe(p, g.ts, NULL, 0, 0, &rb);
-    c = t_one(p, &s);
+    c = h_one_wait(p, &s);
     assert_int_equal(exc_type(rb, &c), K_EXC_INVALID_ARGUMENT);
     s = spawn_sqe(p, g.ts, child_spin, 0, (uint32_t)p->stack_size + 1, &rb);
-    c = t_one(p, &s);
+    c = h_one_wait(p, &s);
     assert_int_equal(exc_type(rb, &c), K_EXC_INVALID_ARGUMENT);
     assert_int_equal(p->nthreads, 2);
     g.release = 1;
@@ -363,10 +333,10 @@ static void detach_main(void *arg)
     struct k_process *p = arg;
     uint8_t *rb;
     CapSqe s = spawn_sqe(p, g.ts, child_spin, 0, 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
     s = h_release(th, 8);
-    c = t_one(p, &s);
+    c = h_one_wait(p, &s);
     assert_int_equal(c.result, 0);
     g.release = 1;
     /* Returns now: the detached child is the last thread. */
@@ -397,10 +367,10 @@ static void joiner_main(void *arg)
     struct k_process *p = arg;
     uint8_t *rb, *jb;
     CapSqe s = spawn_sqe(p, g.ts, child_block, 0, 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
     s = join_sqe(p, th, 9, &jb);
-    (void)t_one(p, &s); /* never returns: the process is killed */
+    (void)h_one_wait(p, &s); /* never returns: the process is killed */
     g.after_exit++;
 }
 
@@ -472,12 +442,12 @@ static void fs_main(void *arg)
     uint8_t *res = h_alloc(p, 64);
     CapSqe s = i64_sqe(p, g.tc, CAPOS_THREAD_CONTROL_SET_FS_BASE_METHOD_ID,
                        (int64_t)g.fs);
-    assert_int_equal(t_one(p, &s).result, 0);
+    assert_int_equal(h_one_wait(p, &s).result, 0);
     k_sched_yield();
     s = h_call(g.tc, CAPOS_THREAD_CONTROL_GET_FS_BASE_METHOD_ID, 1);
     s.result_addr = h_va(p, res);
     s.result_len = 64;
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     capnp_message m;
     capnp_struct root = res_root(res, c.result, &m);
     assert_int_equal(capos_ThreadControl_getFsBase_Results_get_base(&root),

@@ -33,59 +33,16 @@ static int teardown(void **state)
     return 0;
 }
 
-/* ---- a ring page seen from the user side ------------------------------ */
-
-/* A fresh page-aligned page of p's heap: its host pointer. */
-static CapRing *ring_page(struct k_process *p)
-{
-    uint8_t *b = h_alloc(p, 2 * CAPOS_PAGE_SIZE);
-    uint64_t va = h_va(p, b);
-    uint64_t al = (va + CAPOS_PAGE_SIZE - 1) & ~(uint64_t)(CAPOS_PAGE_SIZE - 1);
-    return (CapRing *)(b + (al - va));
-}
-
-static void r_push(CapRing *r, const CapSqe *s)
-{
-    uint32_t t = r->hdr.sq_tail;
-    r->sq[t & (CAP_SQ_ENTRIES - 1)] = *s;
-    __atomic_store_n(&r->hdr.sq_tail, t + 1, __ATOMIC_RELEASE);
-}
-
-static bool r_pop(CapRing *r, CapCqe *out)
-{
-    uint32_t tail = __atomic_load_n(&r->hdr.cq_tail, __ATOMIC_ACQUIRE);
-    if (r->hdr.cq_head == tail)
-        return false;
-    *out = r->cq[r->hdr.cq_head & (CAP_CQ_ENTRIES - 1)];
-    __atomic_store_n(&r->hdr.cq_head, r->hdr.cq_head + 1, __ATOMIC_RELEASE);
-    return true;
-}
-
-static void never_runs(void *arg)
-{
-    (void)arg;
-    fail_msg("a host-driven thread ran");
-}
-
-/* A thread of p that never runs, with its own ring in a fresh page. */
-static struct k_thread *ring_thread(struct k_process *p, CapRing **ring)
-{
-    struct k_thread *t;
-    assert_int_equal(k_thread_create(p, never_runs, NULL, &t), 0);
-    *ring = ring_page(p);
-    assert_int_equal(k_thread_attach_ring(t, h_va(p, *ring)), 0);
-    return t;
-}
+/* ---- helpers (the ring-side ones are the harness's h_ring_*) ---------- */
 
 /* ThreadSpawner.spawn(entry, arg, 0, ring, fsBase) on p's process ring. */
 static CapSqe spawn_sqe(struct k_process *p, uint32_t ts, void (*entry)(void *),
                         uint64_t arg, uint64_t ring, uint64_t fs,
                         uint8_t **resbuf)
 {
-    uint8_t *buf = h_alloc(p, 128);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 128);
+    h_msg(p, &b, 128);
     assert_int_equal(capos_ThreadSpawner_spawn_Params_init_root(&b, &root),
                      0);
     capos_ThreadSpawner_spawn_Params_set_entry(&root,
@@ -93,15 +50,8 @@ static CapSqe spawn_sqe(struct k_process *p, uint32_t ts, void (*entry)(void *),
     capos_ThreadSpawner_spawn_Params_set_arg(&root, arg);
     capos_ThreadSpawner_spawn_Params_set_ring(&root, ring);
     capos_ThreadSpawner_spawn_Params_set_fsBase(&root, fs);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe s = h_call(ts, CAPOS_THREAD_SPAWNER_SPAWN_METHOD_ID, 1);
-    s.addr = h_va(p, buf);
-    s.len = (uint32_t)len;
-    *resbuf = h_alloc(p, 256);
-    s.result_addr = h_va(p, *resbuf);
-    s.result_len = 256;
-    return s;
+    return h_call_msg(p, ts, CAPOS_THREAD_SPAWNER_SPAWN_METHOD_ID, 1, &b, 256,
+                      resbuf);
 }
 
 /* The ThreadHandle id a successful spawn returned. */
@@ -115,48 +65,29 @@ static uint32_t spawned_handle(const uint8_t *buf, const CapCqe *c)
     return rec.cap_id;
 }
 
-/* From a model thread without its own ring: one SQE on the process
- * ring, wait for its CQE. */
-static CapCqe t_one(struct k_process *p, const CapSqe *s)
+/* ThreadHandle.join on handle th, with a fresh 64-byte result buffer
+ * (*res when res is not NULL). */
+static CapSqe join_sqe(struct k_process *p, uint32_t th, uint64_t user_data,
+                       uint8_t **res)
 {
-    *h_sqe(p) = *s;
-    h_submit(p);
-    assert_true(k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE) >= 1);
-    CapCqe c;
-    assert_true(h_cqe(p, &c));
-    return c;
+    CapSqe j = h_call(th, CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, user_data);
+    uint8_t *jb = h_alloc(p, 64);
+    j.result_addr = h_va(p, jb);
+    j.result_len = 64;
+    if (res)
+        *res = jb;
+    return j;
 }
 
-/* From a model thread with its own ring r: the same on r. */
+/* From a model thread with its own ring r: one SQE on r, wait for its
+ * CQE (h_one_wait does it on the process ring). */
 static CapCqe r_one(CapRing *r, const CapSqe *s)
 {
-    r_push(r, s);
+    h_ring_push(r, s);
     assert_true(k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE) >= 1);
     CapCqe c;
-    assert_true(r_pop(r, &c));
+    assert_true(h_ring_pop(r, &c));
     return c;
-}
-
-static CapSqe park_sqe(uint32_t ps, uint64_t addr, uint32_t expected,
-                       uint64_t user_data)
-{
-    CapSqe s = {.opcode = CAP_OP_PARK,
-                .cap_id = ps,
-                .user_data = user_data,
-                .addr = addr,
-                .len = expected};
-    return s;
-}
-
-static CapSqe unpark_sqe(uint32_t ps, uint64_t addr, uint32_t count,
-                         uint64_t user_data)
-{
-    CapSqe s = {.opcode = CAP_OP_UNPARK,
-                .cap_id = ps,
-                .user_data = user_data,
-                .addr = addr,
-                .len = count};
-    return s;
 }
 
 /* Shared state of the model-thread tests. */
@@ -171,6 +102,25 @@ static struct {
     uint32_t parked;       /* children blocked on their own ring */
     uint32_t bad;          /* a check failed inside a thread */
 } g;
+
+/* A fresh test: g cleared, process "p" holding a ThreadSpawner (g.ts). */
+static struct k_process *spawner_proc(void)
+{
+    memset(&g, 0, sizeof g);
+    struct k_process *p = h_proc("p", 0);
+    assert_int_equal(threadspawner_grant(p, &g.ts), 0);
+    return p;
+}
+
+/* Run entry(p) as p's first thread until every thread is done: k_run
+ * leaves none blocked, p exits 0 and no thread counted anything wrong. */
+static void run_clean(struct k_process *p, void (*entry)(void *))
+{
+    assert_int_equal(k_thread_create(p, entry, p, NULL), 0);
+    assert_int_equal(k_run(), 0);
+    assert_int_equal(p->exit_code, 0);
+    assert_int_equal(g.bad, 0);
+}
 
 /* ---- spawn with a ring ------------------------------------------------ */
 
@@ -202,18 +152,15 @@ static void child_with_ring(void *arg)
 static void spawn_main(void *arg)
 {
     struct k_process *p = arg;
-    g.ring[0] = ring_page(p);
+    g.ring[0] = h_ring_page(p);
     uint8_t *rb;
     CapSqe s = spawn_sqe(p, g.ts, child_with_ring, 0, h_va(p, g.ring[0]),
                          0xf5000, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
     /* join on the process ring: the child runs meanwhile. */
-    CapSqe j = h_call(th, CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, 2);
-    uint8_t *jb = h_alloc(p, 64);
-    j.result_addr = h_va(p, jb);
-    j.result_len = 64;
-    c = t_one(p, &j);
+    CapSqe j = join_sqe(p, th, 2, NULL);
+    c = h_one_wait(p, &j);
     if (c.user_data != 2 || c.result <= 0)
         g.bad++;
 }
@@ -221,14 +168,9 @@ static void spawn_main(void *arg)
 static void spawn_with_a_ring_gives_the_thread_its_own_ring(void **state)
 {
     (void)state;
-    memset(&g, 0, sizeof g);
-    struct k_process *p = h_proc("p", 0);
-    assert_int_equal(threadspawner_grant(p, &g.ts), 0);
+    struct k_process *p = spawner_proc();
     assert_int_equal(nullcap_grant(p, &g.null), 0);
-    assert_int_equal(k_thread_create(p, spawn_main, p, NULL), 0);
-    assert_int_equal(k_run(), 0);
-    assert_int_equal(p->exit_code, 0);
-    assert_int_equal(g.bad, 0);
+    run_clean(p, spawn_main);
     assert_int_equal(g.child_cqes, 2);
     assert_int_equal(g.process_cqes, 0);
     assert_int_equal(g.fs_seen, 0xf5000);
@@ -245,9 +187,9 @@ static void spawn_refuses_bad_ring_pages(void **state)
     uint32_t ts;
     assert_int_equal(threadspawner_grant(p, &ts), 0);
     CapRing *taken;
-    struct k_thread *t = ring_thread(p, &taken);
+    struct k_thread *t = h_ring_thread(p, &taken);
     (void)t;
-    CapRing *good = ring_page(p);
+    CapRing *good = h_ring_page(p);
     uint64_t bad[] = {
         h_va(p, good) + 8,              /* unaligned */
         CAPOS_RING_VADDR,               /* the process ring */
@@ -259,14 +201,14 @@ static void spawn_refuses_bad_ring_pages(void **state)
     uint32_t before = p->nthreads;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t *rb;
-        CapSqe s = spawn_sqe(p, ts, never_runs, 0, bad[i], 0, &rb);
+        CapSqe s = spawn_sqe(p, ts, h_never_runs, 0, bad[i], 0, &rb);
         CapCqe c = h_one(p, &s);
         assert_int_equal(c.result, CAP_ERR_APPLICATION_EXCEPTION);
         assert_int_equal(p->nthreads, before);
     }
     /* The host API refuses the same pages, and a second ring. */
     struct k_thread *u;
-    assert_int_equal(k_thread_create(p, never_runs, NULL, &u), 0);
+    assert_int_equal(k_thread_create(p, h_never_runs, NULL, &u), 0);
     assert_int_equal(k_thread_attach_ring(u, h_va(p, good) + 8),
                      CAP_ERR_INVALID_RESULT_BUFFER);
     assert_int_equal(k_thread_attach_ring(u, h_va(p, taken)),
@@ -295,7 +237,7 @@ static void a_late_reply_to_an_exited_thread_is_dropped(void **state)
     assert_int_equal(ep_mint_client(srv, raw, cli, 7, &facet), 0);
     assert_int_equal(nullcap_grant(srv, &snull), 0);
     struct k_thread *main_t;
-    assert_int_equal(k_thread_create(cli, never_runs, NULL, &main_t), 0);
+    assert_int_equal(k_thread_create(cli, h_never_runs, NULL, &main_t), 0);
 
     uint8_t *sbuf = h_alloc(srv, 256);
     CapSqe rs = {.opcode = CAP_OP_RECV,
@@ -308,7 +250,7 @@ static void a_late_reply_to_an_exited_thread_is_dropped(void **state)
     assert_int_equal(h_enter(srv), 0);
 
     CapRing *ra;
-    struct k_thread *a = ring_thread(cli, &ra);
+    struct k_thread *a = h_ring_thread(cli, &ra);
     struct k_tref old = k_thread_ref(a);
     uint8_t *params = h_alloc(cli, 16);
     memcpy(params, "late", 4);
@@ -319,7 +261,7 @@ static void a_late_reply_to_an_exited_thread_is_dropped(void **state)
     call.len = 4;
     call.result_addr = h_va(cli, res);
     call.result_len = 128;
-    r_push(ra, &call);
+    h_ring_push(ra, &call);
     assert_int_equal(k_ring_submit_thread(a), 1);
     assert_int_equal(a->ring.cq_reserved, 1);
     CapCqe got;
@@ -332,7 +274,7 @@ static void a_late_reply_to_an_exited_thread_is_dropped(void **state)
     k_sched_reap();
     assert_null(k_ring_resolve(cli, old));
     struct k_thread *c;
-    assert_int_equal(k_thread_create(cli, never_runs, NULL, &c), 0);
+    assert_int_equal(k_thread_create(cli, h_never_runs, NULL, &c), 0);
     assert_int_equal(c->stack_slot, old.slot);
     assert_int_equal(c->gen, old.gen + 1);
     assert_int_equal(k_thread_attach_ring(c, h_va(cli, ra)), 0);
@@ -356,7 +298,7 @@ static void a_late_reply_to_an_exited_thread_is_dropped(void **state)
     assert_int_equal(h_one(srv, &ret).result, CAP_ERR_DISCONNECTED);
 
     CapCqe none;
-    assert_false(r_pop(ra, &none));
+    assert_false(h_ring_pop(ra, &none));
     assert_int_equal(c->ring.cq_tail, 0);
     assert_int_equal(c->ring.cq_reserved, 0);
     for (int i = 0; i < 128; i++)
@@ -370,9 +312,9 @@ static void a_late_reply_to_an_exited_thread_is_dropped(void **state)
 
     /* C's own traffic is unaffected. */
     CapSqe nop = h_nop(9);
-    r_push(ra, &nop);
+    h_ring_push(ra, &nop);
     assert_int_equal(k_ring_submit_thread(c), 1);
-    assert_true(r_pop(ra, &got));
+    assert_true(h_ring_pop(ra, &got));
     assert_int_equal(got.user_data, 9);
     assert_int_equal(k_process_check(cli), 0);
 }
@@ -393,9 +335,9 @@ static void thread_exit_withdraws_its_rings_undelivered_work(void **state)
     assert_int_equal(nullcap_grant(cli, &null), 0);
     assert_int_equal(timercap_grant(cli, &timer), 0);
     struct k_thread *main_t;
-    assert_int_equal(k_thread_create(cli, never_runs, NULL, &main_t), 0);
+    assert_int_equal(k_thread_create(cli, h_never_runs, NULL, &main_t), 0);
     CapRing *ra;
-    struct k_thread *a = ring_thread(cli, &ra);
+    struct k_thread *a = h_ring_thread(cli, &ra);
 
     uint8_t *buf = h_alloc(cli, 256);
     CapTransferDescriptor *d = (CapTransferDescriptor *)buf;
@@ -404,25 +346,21 @@ static void thread_exit_withdraws_its_rings_undelivered_work(void **state)
     CapSqe call = h_call(facet, 1, 1);
     call.addr = h_va(cli, buf);
     call.xfer_cap_count = 1;
-    r_push(ra, &call);
+    h_ring_push(ra, &call);
     CapSqe recv = {.opcode = CAP_OP_RECV,
                    .cap_id = craw,
                    .user_data = 2,
                    .result_addr = h_va(cli, buf + 64),
                    .result_len = 128};
-    r_push(ra, &recv);
-    uint8_t *sp = h_alloc(cli, 64);
+    h_ring_push(ra, &recv);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, sp, 64);
+    h_msg(cli, &b, 64);
     assert_int_equal(capnp_init_root(&b, 1, 0, &root), 0);
     capnp_set_u64(&root, 0, 1000000, 0);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe sleep = h_call(timer, CAPOS_TIMER_SLEEP_METHOD_ID, 3);
-    sleep.addr = h_va(cli, sp);
-    sleep.len = (uint32_t)len;
-    r_push(ra, &sleep);
+    CapSqe sleep =
+        h_call_msg(cli, timer, CAPOS_TIMER_SLEEP_METHOD_ID, 3, &b, 0, NULL);
+    h_ring_push(ra, &sleep);
     assert_int_equal(k_ring_submit_thread(a), 3);
     assert_int_equal(a->ring.cq_reserved, 3);
     /* The moved cap's slot is reserved while the call is in flight. */
@@ -451,7 +389,7 @@ static void thread_exit_withdraws_its_rings_undelivered_work(void **state)
     assert_int_equal(h_enter(srv), 0);
     assert_int_equal(k.stats.stale_dropped, 0);
     CapCqe none;
-    assert_false(r_pop(ra, &none));
+    assert_false(h_ring_pop(ra, &none));
     assert_int_equal(k_process_check(cli), 0);
 }
 
@@ -492,12 +430,12 @@ static void sibling_rings_get_each_completion_once(void **state)
     assert_int_equal(ep_create(srv, &raw), 0);
     assert_int_equal(ep_mint_client(srv, raw, cli, 7, &facet), 0);
     struct k_thread *main_t;
-    assert_int_equal(k_thread_create(cli, never_runs, NULL, &main_t), 0);
+    assert_int_equal(k_thread_create(cli, h_never_runs, NULL, &main_t), 0);
     struct k_thread *t[NT];
     CapRing *r[NT];
     struct msg *in[NT], *out[NT];
     for (int i = 0; i < NT; i++) {
-        t[i] = ring_thread(cli, &r[i]);
+        t[i] = h_ring_thread(cli, &r[i]);
         in[i] = h_alloc(cli, NM * sizeof(struct msg));
         out[i] = h_alloc(cli, NM * sizeof(struct msg));
     }
@@ -537,7 +475,7 @@ static void sibling_rings_get_each_completion_once(void **state)
                 s.len = sizeof(struct msg);
                 s.result_addr = h_va(cli, &out[i][seq]);
                 s.result_len = sizeof(struct msg);
-                r_push(r[i], &s);
+                h_ring_push(r[i], &s);
             }
             assert_true(k_ring_submit_thread(t[i]) >= 0);
         }
@@ -597,7 +535,7 @@ static void sibling_rings_get_each_completion_once(void **state)
             if (next_rand() % 3 == 0 && rounds % 5)
                 continue;
             CapCqe c;
-            while (r_pop(r[i], &c)) {
+            while (h_ring_pop(r[i], &c)) {
                 uint32_t th = (uint32_t)(c.user_data >> 32);
                 uint32_t seq = (uint32_t)c.user_data;
                 assert_int_equal(th, i);
@@ -630,9 +568,9 @@ static void sibling_rings_get_each_completion_once(void **state)
 static void child_parks_then_exits(void *arg)
 {
     CapRing *r = g.ring[(uintptr_t)arg];
-    CapSqe s = park_sqe(g.ps, k_user_vaddr(k_current()->proc, g.word), 0,
+    CapSqe s = h_park(g.ps, k_user_vaddr(k_current()->proc, g.word), 0,
                         77);
-    r_push(r, &s);
+    h_ring_push(r, &s);
     if (k_sys_cap_enter(0, 0) != 0)
         g.bad++;
     g.parked++;
@@ -641,23 +579,20 @@ static void child_parks_then_exits(void *arg)
 static void park_exit_main(void *arg)
 {
     struct k_process *p = arg;
-    g.ring[0] = ring_page(p);
+    g.ring[0] = h_ring_page(p);
     g.word = h_alloc(p, 4);
     uint8_t *rb;
     CapSqe s = spawn_sqe(p, g.ts, child_parks_then_exits, 0,
                          h_va(p, g.ring[0]), 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
-    CapSqe j = h_call(th, CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, 2);
-    uint8_t *jb = h_alloc(p, 64);
-    j.result_addr = h_va(p, jb);
-    j.result_len = 64;
-    c = t_one(p, &j);
+    CapSqe j = join_sqe(p, th, 2, NULL);
+    c = h_one_wait(p, &j);
     if (c.result <= 0)
         g.bad++;
     /* The child's waiter went with it: nobody is left to wake. */
-    CapSqe u = unpark_sqe(g.ps, h_va(p, g.word), 1, 3);
-    c = t_one(p, &u);
+    CapSqe u = h_unpark(g.ps, h_va(p, g.word), 1, 3);
+    c = h_one_wait(p, &u);
     g.woken = (uint32_t)c.result;
     CapCqe x;
     if (h_cqe(p, &x))
@@ -667,14 +602,9 @@ static void park_exit_main(void *arg)
 static void thread_exit_while_parked_on_its_own_ring(void **state)
 {
     (void)state;
-    memset(&g, 0, sizeof g);
-    struct k_process *p = h_proc("p", 0);
-    assert_int_equal(threadspawner_grant(p, &g.ts), 0);
+    struct k_process *p = spawner_proc();
     assert_int_equal(parkspace_grant(p, &g.ps), 0);
-    assert_int_equal(k_thread_create(p, park_exit_main, p, NULL), 0);
-    assert_int_equal(k_run(), 0);
-    assert_int_equal(p->exit_code, 0);
-    assert_int_equal(g.bad, 0);
+    run_clean(p, park_exit_main);
     assert_int_equal(g.parked, 1);
     assert_int_equal(g.woken, 0);
     assert_int_equal(k.stats.stale_dropped, 0);
@@ -689,14 +619,10 @@ static void child_exits_by_control(void *arg)
     struct k_thread *t = k_current();
     struct k_process *p = t->proc;
     CapRing *r = g.ring[(uintptr_t)arg];
-    CapSqe s = park_sqe(g.ps, k_user_vaddr(p, g.word), 0, 1);
-    r_push(r, &s);
-    CapSqe j = h_call(g.facet /* the sibling's handle */,
-                      CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, 2);
-    uint8_t *jb = h_alloc(p, 64);
-    j.result_addr = k_user_vaddr(p, jb);
-    j.result_len = 64;
-    r_push(r, &j);
+    CapSqe s = h_park(g.ps, k_user_vaddr(p, g.word), 0, 1);
+    h_ring_push(r, &s);
+    CapSqe j = join_sqe(p, g.facet /* the sibling's handle */, 2, NULL);
+    h_ring_push(r, &j);
     if (k_sys_cap_enter(0, 0) != 0)
         g.bad++;
     if (t->ring.cq_reserved != 2)
@@ -713,7 +639,7 @@ static void child_exits_by_control(void *arg)
                       CAPOS_THREAD_CONTROL_EXIT_METHOD_ID, 3);
     e.addr = k_user_vaddr(p, eb);
     e.len = (uint32_t)len;
-    r_push(r, &e);
+    h_ring_push(r, &e);
     k_sys_cap_enter(0, 0);
     g.bad++; /* exit returned */
 }
@@ -732,18 +658,16 @@ static void control_exit_main(void *arg)
     g.word = h_alloc(p, 4);
     uint8_t *rb;
     CapSqe s = spawn_sqe(p, g.ts, sibling_waits, 0, 0, 0, &rb);
-    CapCqe c = t_one(p, &s);
+    CapCqe c = h_one_wait(p, &s);
     g.facet = spawned_handle(rb, &c);
-    g.ring[0] = ring_page(p);
+    g.ring[0] = h_ring_page(p);
     s = spawn_sqe(p, g.ts, child_exits_by_control, 0, h_va(p, g.ring[0]), 0,
                   &rb);
-    c = t_one(p, &s);
+    c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
-    CapSqe j = h_call(th, CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, 4);
-    uint8_t *jb = h_alloc(p, 64);
-    j.result_addr = h_va(p, jb);
-    j.result_len = 64;
-    c = t_one(p, &j);
+    uint8_t *jb;
+    CapSqe j = join_sqe(p, th, 4, &jb);
+    c = h_one_wait(p, &j);
     if (c.result <= 0)
         g.bad++;
     capnp_message m;
@@ -754,13 +678,13 @@ static void control_exit_main(void *arg)
         g.bad++;
     /* Its PARK went with it; its join was withdrawn, so the sibling's
      * handle can be joined again, here. */
-    CapSqe u = unpark_sqe(g.ps, h_va(p, g.word), UINT32_MAX, 5);
-    g.woken = (uint32_t)t_one(p, &u).result;
+    CapSqe u = h_unpark(g.ps, h_va(p, g.word), UINT32_MAX, 5);
+    g.woken = (uint32_t)h_one_wait(p, &u).result;
     g.parked = 1;
     j = h_call(g.facet, CAPOS_THREAD_HANDLE_JOIN_METHOD_ID, 6);
     j.result_addr = h_va(p, jb);
     j.result_len = 64;
-    c = t_one(p, &j);
+    c = h_one_wait(p, &j);
     if (c.result <= 0)
         g.bad++;
 }
@@ -768,15 +692,10 @@ static void control_exit_main(void *arg)
 static void control_exit_on_its_own_ring_releases_its_ring(void **state)
 {
     (void)state;
-    memset(&g, 0, sizeof g);
-    struct k_process *p = h_proc("p", 0);
-    assert_int_equal(threadspawner_grant(p, &g.ts), 0);
+    struct k_process *p = spawner_proc();
     assert_int_equal(threadcontrol_grant(p, &g.null), 0);
     assert_int_equal(parkspace_grant(p, &g.ps), 0);
-    assert_int_equal(k_thread_create(p, control_exit_main, p, NULL), 0);
-    assert_int_equal(k_run(), 0);
-    assert_int_equal(p->exit_code, 0);
-    assert_int_equal(g.bad, 0);
+    run_clean(p, control_exit_main);
     assert_int_equal(g.woken, 0);
     assert_int_equal(k.stats.stale_dropped, 0);
 }
@@ -788,11 +707,11 @@ static void child_blocks(void *arg)
     uintptr_t i = (uintptr_t)arg;
     struct k_process *p = k_current()->proc;
     CapRing *r = g.ring[i];
-    CapSqe s = park_sqe(g.ps, k_user_vaddr(p, g.word), 0, 1);
-    r_push(r, &s);
+    CapSqe s = h_park(g.ps, k_user_vaddr(p, g.word), 0, 1);
+    h_ring_push(r, &s);
     if (i == 1) {
         CapSqe c = h_call(g.facet, 1, 2);
-        r_push(r, &c);
+        h_ring_push(r, &c);
     }
     g.parked++;
     k_sys_cap_enter(CAP_CQ_ENTRIES, CAP_TIMEOUT_INFINITE);
@@ -804,11 +723,11 @@ static void blocked_main(void *arg)
     struct k_process *p = arg;
     g.word = h_alloc(p, 4);
     for (uintptr_t i = 0; i < 3; i++) {
-        g.ring[i] = ring_page(p);
+        g.ring[i] = h_ring_page(p);
         uint8_t *rb;
         CapSqe s = spawn_sqe(p, g.ts, child_blocks, i, h_va(p, g.ring[i]),
                              0, &rb);
-        CapCqe c = t_one(p, &s);
+        CapCqe c = h_one_wait(p, &s);
         spawned_handle(rb, &c); /* kept: released at exit */
     }
     /* Wait for a completion that never comes. */

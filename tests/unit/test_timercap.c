@@ -52,9 +52,7 @@ static void now_returns_the_model_clock(void **state)
     CapCqe c = h_one(p, &s);
     assert_true(c.result > 0);
     capnp_message m;
-    capnp_struct root;
-    assert_int_equal(capnp_msg_init(&m, res, (size_t)c.result, NULL), 0);
-    assert_int_equal(capnp_msg_root(&m, &root), 0);
+    capnp_struct root = h_root(res, (size_t)c.result, &m);
     assert_int_equal(capnp_get_u64(&root, 0, 0), 123456789);
 
     s.result_len = 8; /* too small for the result message */

@@ -209,6 +209,58 @@ static void job_fail(struct model_job *j, const char *where, int err)
     }
 }
 
+/* One measured step of a model figure's thread: 0, or an error with *where
+ * naming what failed. i counts the steps of a run from 0. */
+typedef int (*job_step_fn)(void *ctx, uint64_t i, const char **where);
+
+/*
+ * The timed part of a measuring thread: j->reps runs of n steps, each
+ * run's ns per operation (n * per_step of them) into j->samples. 0, or the
+ * first failing step's error (the runs stop there). Always inlined, with
+ * its callers below, so that each figure's loop calls its step directly:
+ * no indirect call in the timed path.
+ */
+#define JOB_INLINE static inline __attribute__((always_inline))
+
+JOB_INLINE int job_time(struct model_job *j, uint64_t n, uint64_t per_step,
+                           job_step_fn step, void *ctx, const char **where)
+{
+    for (unsigned r = 0; r < j->reps; r++) {
+        uint64_t t0 = bench_now_ns();
+
+        for (uint64_t i = 0; i < n; i++) {
+            int rc = step(ctx, i, where);
+
+            if (rc != 0)
+                return rc;
+        }
+        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), n * per_step);
+    }
+    return 0;
+}
+
+/* A measuring thread's job and its view of the process ring. */
+struct ring_job {
+    struct model_job *j;
+    struct user_ring u;
+    uint64_t va; /* a heap buffer the steps use, when they need one */
+};
+
+/* Open the process ring and time step (see job_time); a failure goes to
+ * the job. True when every run finished. */
+JOB_INLINE bool ring_job_run(struct ring_job *rj, uint64_t n,
+                             uint64_t per_step, job_step_fn step)
+{
+    const char *where = "";
+    int rc;
+
+    ur_open(&rj->u, rj->j->proc);
+    rc = job_time(rj->j, n, per_step, step, rj, &where);
+    if (rc != 0)
+        job_fail(rj->j, where, rc);
+    return rc == 0;
+}
+
 /* Bring up a kernel as the figures need it: seed 1, real clock, FIFO
  * run queue. Prints and returns false on failure. */
 static bool model_up(const char *figure)
@@ -276,45 +328,45 @@ static int model_run(const char *figure, struct model_job *jobs, unsigned njobs)
 /* ring_nop_batch1, ring_nop_batch16                                 */
 /* ---------------------------------------------------------------- */
 
+/* Step: j->batch NOPs in one cap_enter(batch). */
+static int nop_step(void *ctx, uint64_t i, const char **where)
+{
+    struct ring_job *rj = ctx;
+    struct user_ring *u = &rj->u;
+    unsigned batch = rj->j->batch;
+    uint32_t tail;
+    int rc;
+
+    (void)i;
+    for (unsigned b = 0; b < batch; b++) {
+        ur_push(u, (CapSqe){.opcode = CAP_OP_NOP, .user_data = b});
+    }
+    ur_publish(u);
+    rc = k_sys_cap_enter(batch, CAP_TIMEOUT_INFINITE);
+    if (rc < (int)batch) {
+        *where = "k_sys_cap_enter(NOP batch)";
+        return rc < 0 ? rc : BENCH_E_SHORT;
+    }
+    tail = ur_cq_tail(u);
+    for (; u->cq_head != tail; u->cq_head++) {
+        const CapCqe *c = &u->ring->cq[u->cq_head & (CAP_CQ_ENTRIES - 1)];
+
+        if (c->result != 0) {
+            *where = "NOP completion";
+            return c->result;
+        }
+    }
+    ur_cq_release(u);
+    return 0;
+}
+
 /* Thread: j->batch NOPs per cap_enter(batch); ns per NOP. */
 static void nop_thread(void *arg)
 {
-    struct model_job *j = arg;
-    struct user_ring u;
-    uint64_t rounds = (j->ops + j->batch - 1) / j->batch;
+    struct ring_job rj = {.j = arg};
+    uint64_t rounds = (rj.j->ops + rj.j->batch - 1) / rj.j->batch;
 
-    ur_open(&u, j->proc);
-    for (unsigned r = 0; r < j->reps; r++) {
-        uint64_t t0 = bench_now_ns();
-
-        for (uint64_t i = 0; i < rounds; i++) {
-            uint32_t tail;
-            int rc;
-
-            for (unsigned b = 0; b < j->batch; b++) {
-                ur_push(&u, (CapSqe){.opcode = CAP_OP_NOP, .user_data = b});
-            }
-            ur_publish(&u);
-            rc = k_sys_cap_enter(j->batch, CAP_TIMEOUT_INFINITE);
-            if (rc < (int)j->batch) {
-                job_fail(j, "k_sys_cap_enter(NOP batch)",
-                         rc < 0 ? rc : BENCH_E_SHORT);
-                return;
-            }
-            tail = ur_cq_tail(&u);
-            for (; u.cq_head != tail; u.cq_head++) {
-                const CapCqe *c = &u.ring->cq[u.cq_head & (CAP_CQ_ENTRIES - 1)];
-
-                if (c->result != 0) {
-                    job_fail(j, "NOP completion", c->result);
-                    return;
-                }
-            }
-            ur_cq_release(&u);
-        }
-        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), rounds * j->batch);
-    }
-    j->done = true;
+    rj.j->done = ring_job_run(&rj, rounds, rj.j->batch, nop_step);
 }
 
 static int ring_nop(const char *figure, unsigned batch, uint64_t ops,
@@ -347,43 +399,39 @@ static int fig_ring_nop_batch16(uint64_t ops, unsigned reps, double *samples)
 /* nullcap_call                                                      */
 /* ---------------------------------------------------------------- */
 
+static int nullcap_step(void *ctx, uint64_t i, const char **where)
+{
+    struct ring_job *rj = ctx;
+    struct user_ring *u = &rj->u;
+    const CapCqe *c;
+    int rc;
+
+    ur_push(u, (CapSqe){.opcode = CAP_OP_CALL,
+                        .cap_id = rj->j->cap,
+                        .method_id = 0,
+                        .user_data = i});
+    ur_publish(u);
+    rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
+    if (rc < 1 || ur_cq_tail(u) == u->cq_head) {
+        *where = "k_sys_cap_enter(CALL)";
+        return rc < 0 ? rc : BENCH_E_SHORT;
+    }
+    c = &u->ring->cq[u->cq_head++ & (CAP_CQ_ENTRIES - 1)];
+    if (c->result < 0 || c->user_data != i) {
+        *where = "NullCap CALL completion";
+        return c->result < 0 ? c->result : BENCH_E_USER_DATA;
+    }
+    ur_cq_release(u);
+    return 0;
+}
+
 /* Thread: CALL NullCap method 0 (no params, no result), one per
  * cap_enter(1); ns per call. */
 static void nullcap_thread(void *arg)
 {
-    struct model_job *j = arg;
-    struct user_ring u;
+    struct ring_job rj = {.j = arg};
 
-    ur_open(&u, j->proc);
-    for (unsigned r = 0; r < j->reps; r++) {
-        uint64_t t0 = bench_now_ns();
-
-        for (uint64_t i = 0; i < j->ops; i++) {
-            const CapCqe *c;
-            int rc;
-
-            ur_push(&u, (CapSqe){.opcode = CAP_OP_CALL,
-                                 .cap_id = j->cap,
-                                 .method_id = 0,
-                                 .user_data = i});
-            ur_publish(&u);
-            rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
-            if (rc < 1 || ur_cq_tail(&u) == u.cq_head) {
-                job_fail(j, "k_sys_cap_enter(CALL)",
-                         rc < 0 ? rc : BENCH_E_SHORT);
-                return;
-            }
-            c = &u.ring->cq[u.cq_head++ & (CAP_CQ_ENTRIES - 1)];
-            if (c->result < 0 || c->user_data != i) {
-                job_fail(j, "NullCap CALL completion",
-                         c->result < 0 ? c->result : BENCH_E_USER_DATA);
-                return;
-            }
-            ur_cq_release(&u);
-        }
-        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), j->ops);
-    }
-    j->done = true;
+    rj.j->done = ring_job_run(&rj, rj.j->ops, 1, nullcap_step);
 }
 
 /*
@@ -532,32 +580,28 @@ static int ep_call(struct user_ring *u, uint32_t cap, uint16_t method,
     return rc;
 }
 
+static int ep_client_step(void *ctx, uint64_t i, const char **where)
+{
+    struct ring_job *rj = ctx;
+
+    *where = "client CALL";
+    return ep_call(&rj->u, rj->j->cap, EP_METHOD_PING, rj->va, i);
+}
+
 /* Client thread: timed CALL round trips, then a STOP call. */
 static void ep_client_thread(void *arg)
 {
-    struct model_job *j = arg;
-    struct user_ring u;
-    uint64_t result_va;
+    struct ring_job rj = {.j = arg};
+    struct model_job *j = rj.j;
     int rc;
 
-    ur_open(&u, j->proc);
-    if (user_heap(j->proc, 0, EP_RESULT_BUF, &result_va) == NULL) {
+    if (user_heap(j->proc, 0, EP_RESULT_BUF, &rj.va) == NULL) {
         job_fail(j, "k_user_ptr(heap)", BENCH_E_NO_HEAP);
         return;
     }
-    for (unsigned r = 0; r < j->reps; r++) {
-        uint64_t t0 = bench_now_ns();
-
-        for (uint64_t i = 0; i < j->ops; i++) {
-            rc = ep_call(&u, j->cap, EP_METHOD_PING, result_va, i);
-            if (rc != 0) {
-                job_fail(j, "client CALL", rc);
-                return;
-            }
-        }
-        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), j->ops);
-    }
-    rc = ep_call(&u, j->cap, EP_METHOD_STOP, result_va, UINT64_MAX);
+    if (!ring_job_run(&rj, j->ops, 1, ep_client_step))
+        return;
+    rc = ep_call(&rj.u, j->cap, EP_METHOD_STOP, rj.va, UINT64_MAX);
     if (rc != 0) {
         job_fail(j, "client CALL(stop)", rc);
         return;
@@ -607,62 +651,49 @@ fail:
 /* park_uncontended, park_pingpong                                   */
 /* ---------------------------------------------------------------- */
 
+static int park_unc_step(void *ctx, uint64_t i, const char **where)
+{
+    struct ring_job *rj = ctx;
+    struct user_ring *u = &rj->u;
+    bool park = i & 1;
+    const CapCqe *c;
+    int rc;
+
+    ur_push(u, (CapSqe){.opcode = park ? CAP_OP_PARK : CAP_OP_UNPARK,
+                        .cap_id = rj->j->cap,
+                        .user_data = i,
+                        .addr = rj->va,
+                        .len = 1});
+    ur_publish(u);
+    rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
+    if (rc < 1 || ur_cq_tail(u) == u->cq_head) {
+        *where = park ? "k_sys_cap_enter(PARK)" : "k_sys_cap_enter(UNPARK)";
+        return rc < 0 ? rc : BENCH_E_SHORT;
+    }
+    c = &u->ring->cq[u->cq_head++ & (CAP_CQ_ENTRIES - 1)];
+    if (c->user_data != i || c->result != (park ? CAP_PARK_MISMATCH : 0)) {
+        *where = park ? "PARK completion" : "UNPARK completion";
+        return c->result < 0 ? c->result : BENCH_E_USER_DATA;
+    }
+    ur_cq_release(u);
+    return 0;
+}
+
 /* Thread: alternately an UNPARK of a word nobody waits on (wakes 0) and a
  * PARK whose expected value differs from the word (CAP_PARK_MISMATCH),
  * one SQE per cap_enter(1); ns per op. */
 static void park_unc_thread(void *arg)
 {
-    struct model_job *j = arg;
-    struct user_ring u;
-    uint64_t word_va;
-    uint32_t *word = user_heap(j->proc, 0, sizeof *word, &word_va);
+    struct ring_job rj = {.j = arg};
+    struct model_job *j = rj.j;
+    uint32_t *word = user_heap(j->proc, 0, sizeof *word, &rj.va);
 
     if (word == NULL) {
         job_fail(j, "k_user_ptr(heap)", BENCH_E_NO_HEAP);
         return;
     }
     *word = 0;
-    ur_open(&u, j->proc);
-    for (unsigned r = 0; r < j->reps; r++) {
-        uint64_t t0 = bench_now_ns();
-
-        for (uint64_t i = 0; i < j->ops; i++) {
-            bool park = i & 1;
-            const CapCqe *c;
-            int rc;
-
-            if (park)
-                ur_push(&u, (CapSqe){.opcode = CAP_OP_PARK,
-                                     .cap_id = j->cap,
-                                     .user_data = i,
-                                     .addr = word_va,
-                                     .len = 1});
-            else
-                ur_push(&u, (CapSqe){.opcode = CAP_OP_UNPARK,
-                                     .cap_id = j->cap,
-                                     .user_data = i,
-                                     .addr = word_va,
-                                     .len = 1});
-            ur_publish(&u);
-            rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
-            if (rc < 1 || ur_cq_tail(&u) == u.cq_head) {
-                job_fail(j, park ? "k_sys_cap_enter(PARK)"
-                                 : "k_sys_cap_enter(UNPARK)",
-                         rc < 0 ? rc : BENCH_E_SHORT);
-                return;
-            }
-            c = &u.ring->cq[u.cq_head++ & (CAP_CQ_ENTRIES - 1)];
-            if (c->user_data != i ||
-                c->result != (park ? CAP_PARK_MISMATCH : 0)) {
-                job_fail(j, park ? "PARK completion" : "UNPARK completion",
-                         c->result < 0 ? c->result : BENCH_E_USER_DATA);
-                return;
-            }
-            ur_cq_release(&u);
-        }
-        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), j->ops);
-    }
-    j->done = true;
+    j->done = ring_job_run(&rj, j->ops, 1, park_unc_step);
 }
 
 static int fig_park_uncontended(uint64_t ops, unsigned reps, double *samples)
@@ -689,6 +720,83 @@ static int fig_park_uncontended(uint64_t ops, unsigned reps, double *samples)
  */
 #define PP_TAG_UNPARK 0u
 #define PP_TAG_PARK 1u
+
+/* A ping-pong pass: hand the turn to the other player and, with wait,
+ * block until it comes back. 0 or an error; *where names the step. */
+typedef int (*pp_pass_fn)(uint32_t me, bool wait, const char **where);
+
+static int pp_step(void *ctx, uint64_t i, const char **where)
+{
+    const pp_pass_fn *pass = ctx;
+
+    (void)i;
+    return (*pass)(0, true, where);
+}
+
+/* Player 0: the timed round trips (word 0 -> 1 -> 0), then *stop and a
+ * last pass without waiting, which lets player 1 see it. */
+JOB_INLINE void pp_player0(struct model_job *j, pp_pass_fn pass,
+                           bool *stop)
+{
+    const char *where = "";
+    int rc = job_time(j, j->ops, 1, pp_step, &pass, &where);
+
+    *stop = true;
+    if (rc != 0) {
+        job_fail(j, where, rc);
+        (void)pass(0, false, &where);
+        return;
+    }
+    rc = pass(0, false, &where);
+    if (rc != 0) {
+        job_fail(j, where, rc);
+        return;
+    }
+    j->done = true;
+}
+
+/*
+ * The players' process (after model_up): a ParkSpace cap in *cap and the
+ * turn word (0: player 0's turn) at heap offset 0. NULL, printed, on
+ * failure; the caller shuts the kernel down.
+ */
+static struct k_process *pp_process(const char *figure, uint32_t *cap,
+                                    uint32_t **word, uint64_t *word_va)
+{
+    struct k_process *p = model_process(figure, "bench-park");
+    int rc;
+
+    if (p == NULL)
+        return NULL;
+    rc = parkspace_grant(p, cap);
+    if (rc != 0) {
+        printf("%s failed: parkspace_grant returned %d (%s)\n", figure, rc,
+               cap_err_name(rc));
+        return NULL;
+    }
+    *word = user_heap(p, 0, sizeof **word, word_va);
+    if (*word == NULL) {
+        printf("%s failed: heap word outside the process arena\n", figure);
+        return NULL;
+    }
+    **word = 0;
+    return p;
+}
+
+/* Player 1, once it has its first turn: pass it back until stopped. */
+static void pp_player1_turns(struct model_job *j, pp_pass_fn pass,
+                             const bool *stop, const char *where)
+{
+    while (!*stop) {
+        int rc = pass(1, true, &where);
+
+        if (rc != 0) {
+            job_fail(j, where, rc);
+            return;
+        }
+    }
+    j->done = true;
+}
 
 static struct {
     struct user_ring u; /* shared by both players */
@@ -797,34 +905,9 @@ static int ppb_pass(uint32_t me, bool park, const char **where)
     return 0;
 }
 
-/* Player 0: the timed round trips (word 0 -> 1 -> 0), then stop. */
 static void ppb_player0(void *arg)
 {
-    struct model_job *j = arg;
-    const char *where = "";
-    int rc;
-
-    for (unsigned r = 0; r < j->reps; r++) {
-        uint64_t t0 = bench_now_ns();
-
-        for (uint64_t i = 0; i < j->ops; i++) {
-            rc = ppb_pass(0, true, &where);
-            if (rc != 0) {
-                job_fail(j, where, rc);
-                ppb.stop = true;
-                (void)ppb_pass(0, false, &where);
-                return;
-            }
-        }
-        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), j->ops);
-    }
-    ppb.stop = true;
-    rc = ppb_pass(0, false, &where);
-    if (rc != 0) {
-        job_fail(j, where, rc);
-        return;
-    }
-    j->done = true;
+    pp_player0(arg, ppb_pass, &ppb.stop);
 }
 
 /* Player 1: wait for its first turn, then pass it back until stopped. */
@@ -849,15 +932,7 @@ static void ppb_player1(void *arg)
             return;
         }
     }
-    while (!ppb.stop) {
-        int rc = ppb_pass(1, true, &where);
-
-        if (rc != 0) {
-            job_fail(j, where, rc);
-            return;
-        }
-    }
-    j->done = true;
+    pp_player1_turns(j, ppb_pass, &ppb.stop, where);
 }
 
 static int fig_park_pingpong(uint64_t ops, unsigned reps, double *samples)
@@ -873,21 +948,9 @@ static int fig_park_pingpong(uint64_t ops, unsigned reps, double *samples)
     memset(&ppb, 0, sizeof ppb);
     if (!model_up(figure))
         return BENCH_FAIL;
-    p = model_process(figure, "bench-park");
+    p = pp_process(figure, &ppb.cap, &ppb.word, &ppb.word_va);
     if (p == NULL)
         goto fail;
-    rc = parkspace_grant(p, &ppb.cap);
-    if (rc != 0) {
-        printf("%s failed: parkspace_grant returned %d (%s)\n", figure, rc,
-               cap_err_name(rc));
-        goto fail;
-    }
-    ppb.word = user_heap(p, 0, sizeof *ppb.word, &ppb.word_va);
-    if (ppb.word == NULL) {
-        printf("%s failed: heap word outside the process arena\n", figure);
-        goto fail;
-    }
-    *ppb.word = 0;
     ur_open(&ppb.u, p);
     jobs[0].proc = jobs[1].proc = p;
     /* Player 1 first: it parks before player 0's first pass. */
@@ -1055,31 +1118,7 @@ static int ppr_pass(uint32_t me, bool wait, const char **where)
 
 static void ppr_player0(void *arg)
 {
-    struct model_job *j = arg;
-    const char *where = "";
-    int rc;
-
-    for (unsigned r = 0; r < j->reps; r++) {
-        uint64_t t0 = bench_now_ns();
-
-        for (uint64_t i = 0; i < j->ops; i++) {
-            rc = ppr_pass(0, true, &where);
-            if (rc != 0) {
-                job_fail(j, where, rc);
-                ppr.stop = true;
-                (void)ppr_pass(0, false, &where);
-                return;
-            }
-        }
-        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), j->ops);
-    }
-    ppr.stop = true;
-    rc = ppr_pass(0, false, &where);
-    if (rc != 0) {
-        job_fail(j, where, rc);
-        return;
-    }
-    j->done = true;
+    pp_player0(arg, ppr_pass, &ppr.stop);
 }
 
 static void ppr_player1(void *arg)
@@ -1101,14 +1140,7 @@ static void ppr_player1(void *arg)
             return;
         }
     }
-    while (!ppr.stop) {
-        rc = ppr_pass(1, true, &where);
-        if (rc != 0) {
-            job_fail(j, where, rc);
-            return;
-        }
-    }
-    j->done = true;
+    pp_player1_turns(j, ppr_pass, &ppr.stop, where);
 }
 
 /* Build a one-word-data message of ParkSpace params at heap offset off:
@@ -1155,19 +1187,9 @@ static int park_pingpong_rings(const char *figure, bool generic, uint64_t ops,
     ppr.generic = generic;
     if (!model_up(figure))
         return BENCH_FAIL;
-    p = model_process(figure, "bench-park");
+    p = pp_process(figure, &ppr.cap, &ppr.word, &ppr.word_va);
     if (p == NULL)
         goto fail;
-    rc = parkspace_grant(p, &ppr.cap);
-    if (rc != 0) {
-        printf("%s failed: parkspace_grant returned %d (%s)\n", figure, rc,
-               cap_err_name(rc));
-        goto fail;
-    }
-    ppr.word = user_heap(p, 0, sizeof *ppr.word, &ppr.word_va);
-    if (ppr.word == NULL)
-        goto fail_heap;
-    *ppr.word = 0;
     jobs[0].proc = jobs[1].proc = p;
     /* Player 1 first: it waits before player 0's first pass. */
     if (k_thread_create(p, ppr_player1, &jobs[1], &t[1]) != 0 ||
@@ -1309,6 +1331,14 @@ static void rtp_peer(void *arg)
     }
 }
 
+static int rtp_step(void *ctx, uint64_t i, const char **where)
+{
+    (void)ctx;
+    (void)i;
+    (void)where; /* rtp_pass names the step in rtp.where */
+    return rtp_pass(0, true);
+}
+
 static int rtp_main(capos_capset_t *caps)
 {
     struct model_job *j = rtp.job;
@@ -1327,18 +1357,9 @@ static int rtp_main(capos_capset_t *caps)
         job_fail(j, "capos_rt_thread_spawn", rc);
         return 3;
     }
-    for (unsigned r = 0; r < j->reps && rtp.err == 0; r++) {
-        uint64_t t0 = bench_now_ns();
-
-        for (uint64_t i = 0; i < j->ops; i++) {
-            rc = rtp_pass(0, true);
-            if (rc < 0) {
-                rtp.err = rc;
-                break;
-            }
-        }
-        j->samples[r] = bench_ns_per_op(t0, bench_now_ns(), j->ops);
-    }
+    rc = job_time(j, j->ops, 1, rtp_step, NULL, &rtp.where);
+    if (rc < 0 && rtp.err == 0)
+        rtp.err = rc;
     rtp.stop = true;
     rc = rtp_pass(0, false);
     if (rc < 0 && rtp.err == 0)
