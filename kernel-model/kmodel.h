@@ -603,6 +603,8 @@ struct net_conn {
     struct term_dev *term;
     struct k_timer idle;
     uint64_t idle_ns, last_in, rx_seen;
+    uint64_t wait_since; /* when its holder began waiting for input */
+    bool waiting;        /* a recv or readLine waits for input */
     char addr[16];
     uint16_t port;
     /* The Telnet command layer (sockterm.c). */
@@ -628,6 +630,7 @@ int tcplistener_new(struct net_fwd *fw, uint16_t backlog,
 struct net_conn *net_conn_accept(port_tcp_t *listener, uint32_t idle_s);
 struct k_object *tcpsocket_new(struct net_conn *cn);
 void net_conn_close(struct net_conn *cn);
+void net_conn_waiting(struct net_conn *cn, bool on);
 void net_conn_free(struct net_conn *cn);
 /* sockterm.c */
 int sockterm_new(struct net_conn *cn, struct k_object **out);

@@ -165,6 +165,7 @@ static int st_read(void *ctx, void *buf, size_t cap)
 static void st_watch(void *ctx, bool on)
 {
     struct net_conn *cn = ctx;
+    net_conn_waiting(cn, on); /* a readLine waits: the idle clock runs */
     if (cn->h)
         port_tcp_watch(cn->h, on);
 }

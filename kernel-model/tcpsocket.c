@@ -120,19 +120,46 @@ static void conn_notify(struct net_conn *cn)
         term_dev_ready(cn->term);
 }
 
+/*
+ * Idle time counts only while the holder waits for input (a recv or a
+ * readLine): from the later of the last input and the start of the wait.
+ * A connection whose holder is busy (a shell checking a password) is not
+ * idle, however long that takes.
+ */
+static uint64_t conn_idle_start(const struct net_conn *cn)
+{
+    return cn->last_in > cn->wait_since ? cn->last_in : cn->wait_since;
+}
+
 static void conn_idle_fire(struct k_timer *t)
 {
     struct net_conn *cn = NET_OF(t, struct net_conn, idle);
     conn_note_input(cn);
-    if (!cn->h)
+    if (!cn->h || !cn->waiting)
         return;
-    uint64_t now = k_now();
-    if (now - cn->last_in < cn->idle_ns) {
-        k_timer_arm(&cn->idle, cn->last_in + cn->idle_ns, conn_idle_fire);
+    uint64_t start = conn_idle_start(cn);
+    if (k_now() - start < cn->idle_ns) {
+        k_timer_arm(&cn->idle, start + cn->idle_ns, conn_idle_fire);
         return;
     }
     net_conn_close(cn);
     conn_notify(cn);
+}
+
+/* The holder begins (on) or stops waiting for input: the idle clock. */
+void net_conn_waiting(struct net_conn *cn, bool on)
+{
+    if (on == cn->waiting)
+        return;
+    cn->waiting = on;
+    if (!on) {
+        k_timer_cancel(&cn->idle);
+        return;
+    }
+    cn->wait_since = k_now();
+    if (cn->idle_ns && cn->h)
+        k_timer_arm(&cn->idle, conn_idle_start(cn) + cn->idle_ns,
+                    conn_idle_fire);
 }
 
 static void conn_ready(struct net_owner *o)
@@ -170,8 +197,6 @@ struct net_conn *net_conn_accept(port_tcp_t *listener, uint32_t idle_s)
     port_tcp_peer(cn->h, cn->addr, sizeof cn->addr, &cn->port);
     cn->last_in = k_now();
     cn->idle_ns = (uint64_t)idle_s * NET_NS_PER_S;
-    if (cn->idle_ns)
-        k_timer_arm(&cn->idle, cn->last_in + cn->idle_ns, conn_idle_fire);
     return cn;
 }
 
@@ -179,6 +204,8 @@ struct net_conn *net_conn_accept(port_tcp_t *listener, uint32_t idle_s)
 
 static void sock_watch(struct net_sock *s)
 {
+    if (s->conn)
+        net_conn_waiting(s->conn, s->recv != NULL);
     if (s->conn && s->conn->h)
         port_tcp_watch(s->conn->h, s->recv || s->send);
 }
@@ -383,6 +410,7 @@ static int sock_into_terminal(struct net_sock *s, struct k_call *c)
         port_free(r);
         k_obj_unref(&s->obj); /* the caller's cap still holds s */
     }
+    net_conn_waiting(cn, false); /* a readLine starts the terminal's wait */
     cn->sock = NULL;
     s->conn = NULL;
     c->result_caps[c->nresult_caps++] = t;

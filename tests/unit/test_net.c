@@ -1073,6 +1073,49 @@ static void an_idle_connection_is_closed_after_its_timeout(void **state)
     close(fd);
 }
 
+/*
+ * Idle time runs only while the holder waits for input: a socket nobody
+ * reads from (a shell busy checking a password) outlives the timeout, and
+ * the clock starts when a recv begins to wait.
+ */
+static void idle_time_counts_only_while_a_recv_waits(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    int fd;
+    struct accepted a = connect_pair(p, 23, 5, &fd);
+    advance_s(60); /* no recv waits: not idle */
+    pump();
+    uint8_t *res;
+    uint64_t ud = next_ud++;
+    submit_recv(p, a.sock, 64, ud, &res);
+    CapCqe c;
+    advance_s(4);
+    pump();
+    assert_false(h_cqe(p, &c)); /* 4 s of waiting: still open */
+    CSEND(fd, "hi");
+    struct res r = finish(p, res, ud);
+    char data[64];
+    size_t n;
+    uint16_t err;
+    assert_int_equal(recv_decode(&r, data, &n, &err),
+                     CAPOS_TCP_RECV_RESULT_WHICH_DATA);
+    assert_int_equal(n, 2);
+    advance_s(30); /* between recvs: not idle */
+    pump();
+    ud = next_ud++;
+    submit_recv(p, a.sock, 64, ud, &res);
+    advance_s(4);
+    pump();
+    assert_false(h_cqe(p, &c));
+    advance_s(1); /* 5 s of waiting with no input: closed */
+    r = finish(p, res, ud);
+    assert_int_equal(recv_decode(&r, data, &n, &err),
+                     CAPOS_TCP_RECV_RESULT_WHICH_CLOSED);
+    expect_closed(fd);
+    close(fd);
+}
+
 static void input_restarts_the_idle_time_of_a_terminal(void **state)
 {
     (void)state;
@@ -1498,6 +1541,7 @@ int main(void)
         T(an_endless_subnegotiation_closes_the_connection),
         T(a_megabyte_line_closes_the_connection_cleanly),
         T(an_idle_connection_is_closed_after_its_timeout),
+        T(idle_time_counts_only_while_a_recv_waits),
         T(input_restarts_the_idle_time_of_a_terminal),
         T(a_window_size_negotiated_over_recv_reaches_the_terminal),
         T(a_waiting_recv_ends_closed_when_the_socket_becomes_a_terminal),
