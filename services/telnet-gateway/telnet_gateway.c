@@ -144,6 +144,22 @@ struct gateway {
 
 static void say(struct gateway *g, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The schema's name of a NetError, for console lines. */
+static const char *net_error_name(uint16_t e)
+{
+    static const char *const names[] = {
+        [CAPOS_NET_ERROR_ADDRESS_IN_USE] = "addressInUse",
+        [CAPOS_NET_ERROR_PERMISSION_DENIED] = "permissionDenied",
+        [CAPOS_NET_ERROR_CONNECTION_RESET] = "connectionReset",
+        [CAPOS_NET_ERROR_CLOSED] = "closed",
+        [CAPOS_NET_ERROR_TIMED_OUT] = "timedOut",
+        [CAPOS_NET_ERROR_ALREADY_USED] = "alreadyUsed",
+    };
+    if (e < sizeof names / sizeof names[0])
+        return names[e];
+    return "an unknown NetError";
+}
+
 static void say(struct gateway *g, const char *fmt, ...)
 {
     char line[256];
@@ -906,14 +922,13 @@ static int open_listener(struct gateway *g)
         !result_cap(&cqe, g->rbuf, CALL_BUF, 0, &rec) ||
         rec.interface_id != CAPOS_TCP_LISTENER_INTERFACE_ID) {
         drop_result_caps(&cqe, g->rbuf, CALL_BUF, UINT32_MAX);
-        say(g, "telnet-gateway: guest port %u: listen refused (NetError "
-               "%u)",
+        say(g, "telnet-gateway: guest port %u: listen refused (%s)",
             (unsigned)g->port,
             capnp_msg_root(&m, &root) == 0 &&
                     capos_TcpListenAuthority_listen_Results_get_result(
                         &root, &lr) == 0
-                ? (unsigned)capos_TcpListenResult_get_error(&lr)
-                : 99u);
+                ? net_error_name(capos_TcpListenResult_get_error(&lr))
+                : "no listener in the result");
         return CAPOS_RT_E_NOT_FOUND;
     }
     drop_result_caps(&cqe, g->rbuf, CALL_BUF, 0);
