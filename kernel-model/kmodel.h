@@ -567,7 +567,7 @@ void term_dev_ready(struct term_dev *d);
 /* Network internals shared by net.c, netmgr.c, tcpauth.c, tcplistener.c,
  * tcpsocket.c and sockterm.c (docs/net.md). */
 #define NET_FWD_MAX 16u
-#define NET_BACKLOG_MAX 64u
+#define NET_BACKLOG_MAX 128u
 #define NET_ACCEPTS_MAX 8u  /* accepts waiting on one listener */
 #define NET_IO_MAX 65536u   /* send data, recv maxBytes (schema) */
 #define NET_LINE_RUN 65536u /* terminal input bytes without a line end */

@@ -71,7 +71,7 @@
 #define RECV_MAX 512u     /* bytes asked for per negotiation recv */
 #define TICK_NS 100000000ull /* 100 ms */
 #define NEG_TIMEOUT_TICKS 20u /* 2 s */
-#define BACKLOG 16u
+#define BACKLOG 128u /* a burst of clients must fit the host queue */
 #define ACCEPT_FAILURES_MAX 16u /* in a row: the listener is broken */
 #define RES_BUF 1024u     /* result buffer of one asynchronous call */
 #define CALL_BUF 2048u    /* params and results of synchronous calls */

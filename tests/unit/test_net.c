@@ -54,17 +54,32 @@ static int teardown(void **state)
 
 /* ---- forwards ---------------------------------------------------------- */
 
-/* A host port that was free a moment ago. */
+/*
+ * A host port that was free a moment ago, and not one this test program
+ * was given before: the host may hand out a port it just freed again,
+ * and a test taking two would then find its second listen refused.
+ */
 static uint16_t free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    static uint16_t given[64];
+    static unsigned ngiven;
+    for (;;) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof a;
+        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+        close(fd);
+        uint16_t port = ntohs(a.sin_port);
+        bool seen = false;
+        for (unsigned i = 0; i < ngiven && i < 64; i++)
+            seen |= given[i] == port;
+        if (seen)
+            continue;
+        given[ngiven++ % 64] = port;
+        return port;
+    }
 }
 
 struct fwd {
