@@ -207,5 +207,18 @@ FILE *cg_open_tmp(const char *path, char **tmp);
 int cg_close_tmp(FILE *f, const char *tmp, const char *path);
 /* The last component of path. */
 const char *cg_base_name(const char *path);
+/* mkdir -p of the directory part of path. Returns 0, or -1 after
+ * printing why. */
+int cg_make_dirs(const char *path);
+/* qsort order of node pointers: by cg_node.order, the declaration order
+ * names.c assigned, so output does not depend on the request's order. */
+int cg_cmp_order(const void *a, const void *b);
+
+/* True for the kinds stored in a struct's data section (Bool..Float64,
+ * enums). */
+bool cg_is_data(enum cg_tkind k);
+/* The CAPNP_ELEM_* a list of t is encoded with (the element size the
+ * generated getters and setters pass to the codec). */
+const char *cg_elem_macro(const struct cg_type *t);
 
 #endif /* CAPNPC_C_CGEN_H */

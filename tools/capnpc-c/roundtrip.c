@@ -31,14 +31,12 @@
  */
 #include "cgen.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define NO_SERIAL UINT32_MAX
 #define NO_PICK 0xffffu
@@ -77,11 +75,6 @@ static uint32_t idx_of(const struct gen *g, const struct cg_node *n)
 /* Types                                                               */
 /* ------------------------------------------------------------------ */
 
-static bool is_data(enum cg_tkind k)
-{
-    return (k >= T_BOOL && k <= T_FLOAT64) || k == T_ENUM;
-}
-
 static unsigned width_of(enum cg_tkind k)
 {
     switch (k) {
@@ -96,21 +89,6 @@ static unsigned width_of(enum cg_tkind k)
 static bool is_signed(enum cg_tkind k)
 {
     return k == T_INT8 || k == T_INT16 || k == T_INT32 || k == T_INT64;
-}
-
-/* The CAPNP_ELEM_* the header's getters use for a list of t. */
-static const char *elem_macro(const struct cg_type *t)
-{
-    switch (t->kind) {
-    case T_VOID: return "CAPNP_ELEM_VOID";
-    case T_BOOL: return "CAPNP_ELEM_BIT";
-    case T_INT8: case T_UINT8: return "CAPNP_ELEM_BYTE";
-    case T_INT16: case T_UINT16: case T_ENUM: return "CAPNP_ELEM_TWO_BYTES";
-    case T_INT32: case T_UINT32: case T_FLOAT32: return "CAPNP_ELEM_FOUR_BYTES";
-    case T_INT64: case T_UINT64: case T_FLOAT64: return "CAPNP_ELEM_EIGHT_BYTES";
-    case T_STRUCT: return "CAPNP_ELEM_COMPOSITE";
-    default: return "CAPNP_ELEM_POINTER";
-    }
 }
 
 /* A struct of this file that has round-trip functions, or NULL. */
@@ -374,7 +352,7 @@ static void fill_elems(struct gen *g, const struct cg_type *e, int lv, int d)
                 I, lv, lv, n, sn->data_words, sn->ptr_count, n);
         } else {
             put(g, "%s    CGRT_RC(rc, capnp_list_init_list(&l%d, i%d, %s, cnt%d, &l%d));\n",
-                I, lv, lv, elem_macro(x), n, n);
+                I, lv, lv, cg_elem_macro(x), n, n);
         }
         fill_elems(g, x, n, d + 2);
         put(g, "%s}\n", I);
@@ -415,7 +393,7 @@ static void fill_field(struct gen *g, const struct cg_node *n,
             put(g, "%s%s_set_%s(s);\n", I, P, F);
         return;
     }
-    if (is_data(t->kind)) {
+    if (cg_is_data(t->kind)) {
         unsigned w = width_of(t->kind);
         uint64_t dflt = f->dflt.bits;
         char *val;
@@ -648,7 +626,7 @@ static void check_elems(struct gen *g, const struct cg_type *e, int lv, int d,
         put(g, "%s    if (cgrt_rc(ctx, \"%s\", v, capnp_list_get_list(&l%d, i%d, %s, &l%d)) != 0 ||\n"
                "%s        cgrt_eq(ctx, \"%s.len\", v, capnp_list_len(&l%d), cnt%d) != 0)\n"
                "%s        return -1;\n",
-            I, where, lv, lv, elem_macro(x), n, I, where, n, n, I);
+            I, where, lv, lv, cg_elem_macro(x), n, I, where, n, n, I);
         check_elems(g, x, n, d + 2, where);
         put(g, "%s}\n", I);
         break;
@@ -677,7 +655,7 @@ static void check_field(struct gen *g, const struct cg_node *n,
         return;
     }
     if (field_kind(g, f) == 2) {
-        if (t->kind != T_VOID && !is_data(t->kind))
+        if (t->kind != T_VOID && !cg_is_data(t->kind))
             put(g, "%sif (cgrt_null(ctx, \"%s\", v, %s_has_%s(s)) != 0)\n%s    return -1;\n",
                 I, where, P, F, I);
         return;
@@ -685,7 +663,7 @@ static void check_field(struct gen *g, const struct cg_node *n,
     put(g, "%sCGRT_CHECKED(ctx, depth, %" PRIu32 "u);\n", I, serial);
     if (t->kind == T_VOID)
         return;
-    if (is_data(t->kind)) {
+    if (cg_is_data(t->kind)) {
         unsigned w = width_of(t->kind);
         uint64_t dflt = f->dflt.bits;
         char *got, *want;
@@ -930,7 +908,7 @@ static void text_field(struct gen *g, const struct cg_node *n,
                 F, I);
         return;
     }
-    if (is_data(t->kind)) {
+    if (cg_is_data(t->kind)) {
         unsigned w = width_of(t->kind);
         uint64_t dflt = f->dflt.bits;
         put(g, "%scgrt_field(o, \"%s\");\n", I, F);
@@ -1161,7 +1139,7 @@ static char *mirror_default(const struct gen *g, const struct cg_field *f)
 
     if (t->kind == T_VOID)
         return cg_strdup("");
-    if (is_data(t->kind) && b == 0 && t->kind != T_FLOAT32 &&
+    if (cg_is_data(t->kind) && b == 0 && t->kind != T_FLOAT32 &&
         t->kind != T_FLOAT64)
         return cg_strdup("");
     switch (t->kind) {
@@ -1264,30 +1242,6 @@ static char *mirror_struct(const struct gen *g, const struct cg_node *n,
 /* Files                                                               */
 /* ------------------------------------------------------------------ */
 
-static int cmp_order(const void *a, const void *b)
-{
-    const struct cg_node *x = *(const struct cg_node *const *)a;
-    const struct cg_node *y = *(const struct cg_node *const *)b;
-    return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* mkdir -p of the directory part of path. */
-static int make_dirs(const char *path)
-{
-    char *p = cg_strdup(path);
-
-    for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            fprintf(stderr, "capnpc-c: cannot create directory %s: %s\n", p,
-                    strerror(errno));
-            return -1;
-        }
-        *s = '/';
-    }
-    return 0;
-}
-
 int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *fl,
                       const char *out_base)
 {
@@ -1302,7 +1256,7 @@ int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *fl,
     const char *base = cg_base_name(out_base), *pfx = file->c_name;
     char *path, *tmp;
 
-    if (make_dirs(out_base) != 0)
+    if (cg_make_dirs(out_base) != 0)
         return -1;
     g.info = cg_alloc((req->nnodes + 1) * sizeof *g.info);
     for (uint32_t i = 0; i < req->nnodes; i++) {
@@ -1311,7 +1265,7 @@ int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *fl,
             !x->is_group)
             list[n++] = x;
     }
-    qsort(list, n, sizeof *list, cmp_order);
+    qsort(list, n, sizeof *list, cg_cmp_order);
 
     names = cg_alloc((n + 1) * sizeof *names);
     kinds = cg_alloc((n + 1) * sizeof *kinds);
