@@ -60,34 +60,6 @@ static inline void st64(uint8_t *p, uint64_t v)
     st32(p + 4, (uint32_t)(v >> 32));
 }
 
-static inline uint32_t f32_bits(float f)
-{
-    uint32_t u;
-    __builtin_memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static inline float bits_f32(uint32_t u)
-{
-    float f;
-    __builtin_memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static inline uint64_t f64_bits(double d)
-{
-    uint64_t u;
-    __builtin_memcpy(&u, &d, sizeof u);
-    return u;
-}
-
-static inline double bits_f64(uint64_t u)
-{
-    double d;
-    __builtin_memcpy(&d, &u, sizeof d);
-    return d;
-}
-
 /* The signed 30-bit offset of a struct or list pointer, without relying on
  * implementation-defined signed shifts. */
 static inline int64_t ptr_offset(uint64_t w)
@@ -603,12 +575,12 @@ uint64_t capnp_get_u64(const capnp_struct *s, uint32_t off, uint64_t def)
 
 float capnp_get_f32(const capnp_struct *s, uint32_t off, uint32_t def_bits)
 {
-    return bits_f32(capnp_get_u32(s, off, def_bits));
+    return capnp_bits_f32(capnp_get_u32(s, off, def_bits));
 }
 
 double capnp_get_f64(const capnp_struct *s, uint32_t off, uint64_t def_bits)
 {
-    return bits_f64(capnp_get_u64(s, off, def_bits));
+    return capnp_bits_f64(capnp_get_u64(s, off, def_bits));
 }
 
 bool capnp_has_ptr(const capnp_struct *s, uint16_t idx)
@@ -707,12 +679,12 @@ uint64_t capnp_list_get_u64(const capnp_list *l, uint32_t i)
 
 float capnp_list_get_f32(const capnp_list *l, uint32_t i)
 {
-    return bits_f32(capnp_list_get_u32(l, i));
+    return capnp_bits_f32(capnp_list_get_u32(l, i));
 }
 
 double capnp_list_get_f64(const capnp_list *l, uint32_t i)
 {
-    return bits_f64(capnp_list_get_u64(l, i));
+    return capnp_bits_f64(capnp_list_get_u64(l, i));
 }
 
 int capnp_list_get_struct(const capnp_list *l, uint32_t i, capnp_struct *out)
@@ -1113,13 +1085,13 @@ void capnp_set_u64(capnp_struct_builder *s, uint32_t off, uint64_t v,
 void capnp_set_f32(capnp_struct_builder *s, uint32_t off, float v,
                    uint32_t def_bits)
 {
-    capnp_set_u32(s, off, f32_bits(v), def_bits);
+    capnp_set_u32(s, off, capnp_f32_bits(v), def_bits);
 }
 
 void capnp_set_f64(capnp_struct_builder *s, uint32_t off, double v,
                    uint64_t def_bits)
 {
-    capnp_set_u64(s, off, f64_bits(v), def_bits);
+    capnp_set_u64(s, off, capnp_f64_bits(v), def_bits);
 }
 
 /* ---- pointer fields ---------------------------------------------------- */
@@ -1229,12 +1201,12 @@ void capnp_list_set_u64(capnp_list_builder *l, uint32_t i, uint64_t v)
 
 void capnp_list_set_f32(capnp_list_builder *l, uint32_t i, float v)
 {
-    capnp_list_set_u32(l, i, f32_bits(v));
+    capnp_list_set_u32(l, i, capnp_f32_bits(v));
 }
 
 void capnp_list_set_f64(capnp_list_builder *l, uint32_t i, double v)
 {
-    capnp_list_set_u64(l, i, f64_bits(v));
+    capnp_list_set_u64(l, i, capnp_f64_bits(v));
 }
 
 int capnp_list_struct_at(capnp_list_builder *l, uint32_t i,
