@@ -169,6 +169,34 @@ int capnp_msg_root(capnp_message *m, capnp_struct *root);
 /* The root as an AnyPointer. */
 int capnp_msg_root_ptr(capnp_message *m, capnp_ptr *out);
 
+/* ---- IEEE-754 bit patterns: Float32/Float64 values are stored, and their
+ * defaults given (def_bits), as these bits. Reinterpretations, not
+ * conversions; __builtin_memcpy keeps them free of <string.h>. */
+static inline uint32_t capnp_f32_bits(float f)
+{
+    uint32_t u;
+    __builtin_memcpy(&u, &f, sizeof u);
+    return u;
+}
+static inline float capnp_bits_f32(uint32_t u)
+{
+    float f;
+    __builtin_memcpy(&f, &u, sizeof f);
+    return f;
+}
+static inline uint64_t capnp_f64_bits(double d)
+{
+    uint64_t u;
+    __builtin_memcpy(&u, &d, sizeof u);
+    return u;
+}
+static inline double capnp_bits_f64(uint64_t u)
+{
+    double d;
+    __builtin_memcpy(&d, &u, sizeof d);
+    return d;
+}
+
 /* ---- primitive fields (never fail; outside the data section = default) */
 bool capnp_get_bool(const capnp_struct *s, uint32_t bit_off, bool def);
 uint8_t capnp_get_u8(const capnp_struct *s, uint32_t off, uint8_t def);

@@ -60,34 +60,6 @@ static inline void st64(uint8_t *p, uint64_t v)
     st32(p + 4, (uint32_t)(v >> 32));
 }
 
-static inline uint32_t f32_bits(float f)
-{
-    uint32_t u;
-    __builtin_memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static inline float bits_f32(uint32_t u)
-{
-    float f;
-    __builtin_memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static inline uint64_t f64_bits(double d)
-{
-    uint64_t u;
-    __builtin_memcpy(&u, &d, sizeof u);
-    return u;
-}
-
-static inline double bits_f64(uint64_t u)
-{
-    double d;
-    __builtin_memcpy(&d, &u, sizeof d);
-    return d;
-}
-
 /* The signed 30-bit offset of a struct or list pointer, without relying on
  * implementation-defined signed shifts. */
 static inline int64_t ptr_offset(uint64_t w)
@@ -603,12 +575,12 @@ uint64_t capnp_get_u64(const capnp_struct *s, uint32_t off, uint64_t def)
 
 float capnp_get_f32(const capnp_struct *s, uint32_t off, uint32_t def_bits)
 {
-    return bits_f32(capnp_get_u32(s, off, def_bits));
+    return capnp_bits_f32(capnp_get_u32(s, off, def_bits));
 }
 
 double capnp_get_f64(const capnp_struct *s, uint32_t off, uint64_t def_bits)
 {
-    return bits_f64(capnp_get_u64(s, off, def_bits));
+    return capnp_bits_f64(capnp_get_u64(s, off, def_bits));
 }
 
 bool capnp_has_ptr(const capnp_struct *s, uint16_t idx)
@@ -707,12 +679,12 @@ uint64_t capnp_list_get_u64(const capnp_list *l, uint32_t i)
 
 float capnp_list_get_f32(const capnp_list *l, uint32_t i)
 {
-    return bits_f32(capnp_list_get_u32(l, i));
+    return capnp_bits_f32(capnp_list_get_u32(l, i));
 }
 
 double capnp_list_get_f64(const capnp_list *l, uint32_t i)
 {
-    return bits_f64(capnp_list_get_u64(l, i));
+    return capnp_bits_f64(capnp_list_get_u64(l, i));
 }
 
 int capnp_list_get_struct(const capnp_list *l, uint32_t i, capnp_struct *out)
@@ -878,67 +850,75 @@ static void dead_list(capnp_builder *b, capnp_list_builder *out)
     out->nptrs = 0;
 }
 
-/* ---- pointer slots: a struct field or a pointer-list element ---------- */
+/* ---- pointer slots: a struct field or a pointer-list element ----------
+ * struct_slot and list_slot return the word index of the pointer slot, or
+ * a (negative) CAPNP_E_* error: the builder's sticky one, or CAPNP_E_INVAL
+ * for an index outside the struct's pointers or the list. The slot_*
+ * writers below take that result as it is and return its error
+ * untouched, so each public setter is one lookup and one write. */
 
-static int struct_slot(capnp_struct_builder *s, uint16_t idx, uint32_t *at)
+static int64_t struct_slot(capnp_struct_builder *s, uint16_t idx)
 {
     if (s->b->err != CAPNP_OK)
         return s->b->err;
     if (idx >= s->nptrs)
         return fail(s->b, CAPNP_E_INVAL);
-    *at = s->data + s->data_words + idx;
-    return CAPNP_OK;
+    return (int64_t)s->data + s->data_words + idx;
 }
 
-static int list_slot(capnp_list_builder *l, uint32_t i, uint32_t *at)
+static int64_t list_slot(capnp_list_builder *l, uint32_t i)
 {
     if (l->b->err != CAPNP_OK)
         return l->b->err;
     if (l->elem != CAPNP_ELEM_POINTER || i >= l->len)
         return fail(l->b, CAPNP_E_INVAL);
-    *at = l->start + i;
-    return CAPNP_OK;
+    return (int64_t)l->start + i;
 }
 
-static int slot_init_struct(capnp_builder *b, uint32_t slot, uint16_t dw,
+static int slot_init_struct(capnp_builder *b, int64_t slot, uint16_t dw,
                             uint16_t np, capnp_struct_builder *out)
 {
     uint32_t at;
     int rc;
 
     dead_struct(b, out);
+    if (slot < 0)
+        return (int)slot;
     if ((rc = alloc(b, (uint64_t)dw + np, &at)) != CAPNP_OK)
         return rc;
     /* A zero-sized struct points at offset -1 (upstream), so its pointer
      * word is never all zeroes, which would read as null. */
-    int64_t target = (dw == 0 && np == 0) ? (int64_t)slot : at;
-    put_ptr(b, slot, KIND_STRUCT, target, (uint32_t)dw | (uint32_t)np << 16);
+    int64_t target = (dw == 0 && np == 0) ? slot : at;
+    put_ptr(b, (uint32_t)slot, KIND_STRUCT, target,
+            (uint32_t)dw | (uint32_t)np << 16);
     out->data = at;
     out->data_words = dw;
     out->nptrs = np;
     return CAPNP_OK;
 }
 
-static int slot_init_list(capnp_builder *b, uint32_t slot, unsigned elem,
+static int slot_init_list(capnp_builder *b, int64_t slot, unsigned elem,
                           uint32_t count, capnp_list_builder *out)
 {
     uint32_t at;
     int rc;
 
     dead_list(b, out);
+    if (slot < 0)
+        return (int)slot;
     if (elem >= CAPNP_ELEM_COMPOSITE || count > CAPNP_MAX_LIST_LEN)
         return fail(b, CAPNP_E_INVAL);
     uint64_t bits = (uint64_t)count * (elem_data_bits[elem] + 64u * elem_ptrs[elem]);
     if ((rc = alloc(b, (bits + 63) / 64, &at)) != CAPNP_OK)
         return rc;
-    put_ptr(b, slot, KIND_LIST, at, (uint32_t)elem | count << 3);
+    put_ptr(b, (uint32_t)slot, KIND_LIST, at, (uint32_t)elem | count << 3);
     out->start = at;
     out->len = count;
     out->elem = (uint8_t)elem;
     return CAPNP_OK;
 }
 
-static int slot_init_struct_list(capnp_builder *b, uint32_t slot,
+static int slot_init_struct_list(capnp_builder *b, int64_t slot,
                                  uint32_t count, uint16_t dw, uint16_t np,
                                  capnp_list_builder *out)
 {
@@ -946,6 +926,8 @@ static int slot_init_struct_list(capnp_builder *b, uint32_t slot,
     int rc;
 
     dead_list(b, out);
+    if (slot < 0)
+        return (int)slot;
     uint64_t words = (uint64_t)count * ((uint64_t)dw + np);
     if (count > CAPNP_MAX_LIST_LEN || words > CAPNP_MAX_LIST_LEN)
         return fail(b, CAPNP_E_INVAL);
@@ -954,7 +936,7 @@ static int slot_init_struct_list(capnp_builder *b, uint32_t slot,
     /* Tag: a struct pointer whose offset field holds the element count. */
     st64(word_at(b, at), (uint64_t)(count << 2 | KIND_STRUCT) |
                              ((uint64_t)dw | (uint64_t)np << 16) << 32);
-    put_ptr(b, slot, KIND_LIST, at,
+    put_ptr(b, (uint32_t)slot, KIND_LIST, at,
             CAPNP_ELEM_COMPOSITE | (uint32_t)words << 3);
     out->start = at + 1;
     out->len = count;
@@ -964,12 +946,14 @@ static int slot_init_struct_list(capnp_builder *b, uint32_t slot,
     return CAPNP_OK;
 }
 
-static int slot_set_bytes(capnp_builder *b, uint32_t slot, const void *src,
+static int slot_set_bytes(capnp_builder *b, int64_t slot, const void *src,
                           size_t len, bool text)
 {
     uint32_t at;
     int rc;
 
+    if (slot < 0)
+        return (int)slot;
     uint64_t n = (uint64_t)len + (text ? 1 : 0);
     if (n > CAPNP_MAX_LIST_LEN || (len != 0 && src == NULL))
         return fail(b, CAPNP_E_INVAL);
@@ -982,13 +966,16 @@ static int slot_set_bytes(capnp_builder *b, uint32_t slot, const void *src,
     if (len != 0)
         __builtin_memcpy(dst, src, len);
     __builtin_memset(dst + len, 0, (size_t)(words * 8 - len));
-    put_ptr(b, slot, KIND_LIST, at, CAPNP_ELEM_BYTE | (uint32_t)n << 3);
+    put_ptr(b, (uint32_t)slot, KIND_LIST, at, CAPNP_ELEM_BYTE | (uint32_t)n << 3);
     return CAPNP_OK;
 }
 
-static void slot_set_cap(capnp_builder *b, uint32_t slot, uint32_t cap)
+static int slot_set_cap(capnp_builder *b, int64_t slot, uint32_t cap)
 {
-    st64(word_at(b, slot), KIND_OTHER | (uint64_t)cap << 32);
+    if (slot < 0)
+        return (int)slot;
+    st64(word_at(b, (uint32_t)slot), KIND_OTHER | (uint64_t)cap << 32);
+    return CAPNP_OK;
 }
 
 /* ---- messages ---------------------------------------------------------- */
@@ -1098,13 +1085,13 @@ void capnp_set_u64(capnp_struct_builder *s, uint32_t off, uint64_t v,
 void capnp_set_f32(capnp_struct_builder *s, uint32_t off, float v,
                    uint32_t def_bits)
 {
-    capnp_set_u32(s, off, f32_bits(v), def_bits);
+    capnp_set_u32(s, off, capnp_f32_bits(v), def_bits);
 }
 
 void capnp_set_f64(capnp_struct_builder *s, uint32_t off, double v,
                    uint64_t def_bits)
 {
-    capnp_set_u64(s, off, f64_bits(v), def_bits);
+    capnp_set_u64(s, off, capnp_f64_bits(v), def_bits);
 }
 
 /* ---- pointer fields ---------------------------------------------------- */
@@ -1113,72 +1100,47 @@ int capnp_init_struct(capnp_struct_builder *s, uint16_t idx,
                       uint16_t data_words, uint16_t nptrs,
                       capnp_struct_builder *out)
 {
-    uint32_t slot;
-    int rc = struct_slot(s, idx, &slot);
-    if (rc != CAPNP_OK) {
-        dead_struct(s->b, out);
-        return rc;
-    }
-    return slot_init_struct(s->b, slot, data_words, nptrs, out);
+    return slot_init_struct(s->b, struct_slot(s, idx), data_words, nptrs, out);
 }
 
 int capnp_init_list(capnp_struct_builder *s, uint16_t idx, unsigned elem,
                     uint32_t count, capnp_list_builder *out)
 {
-    uint32_t slot;
-    int rc = struct_slot(s, idx, &slot);
-    if (rc != CAPNP_OK) {
-        dead_list(s->b, out);
-        return rc;
-    }
-    return slot_init_list(s->b, slot, elem, count, out);
+    return slot_init_list(s->b, struct_slot(s, idx), elem, count, out);
 }
 
 int capnp_init_struct_list(capnp_struct_builder *s, uint16_t idx,
                            uint32_t count, uint16_t data_words,
                            uint16_t nptrs, capnp_list_builder *out)
 {
-    uint32_t slot;
-    int rc = struct_slot(s, idx, &slot);
-    if (rc != CAPNP_OK) {
-        dead_list(s->b, out);
-        return rc;
-    }
-    return slot_init_struct_list(s->b, slot, count, data_words, nptrs, out);
+    return slot_init_struct_list(s->b, struct_slot(s, idx), count, data_words,
+                                 nptrs, out);
 }
 
 int capnp_set_text(capnp_struct_builder *s, uint16_t idx, const char *str,
                    size_t len)
 {
-    uint32_t slot;
-    int rc = struct_slot(s, idx, &slot);
-    return rc != CAPNP_OK ? rc : slot_set_bytes(s->b, slot, str, len, true);
+    return slot_set_bytes(s->b, struct_slot(s, idx), str, len, true);
 }
 
 int capnp_set_data(capnp_struct_builder *s, uint16_t idx, const void *data,
                    size_t len)
 {
-    uint32_t slot;
-    int rc = struct_slot(s, idx, &slot);
-    return rc != CAPNP_OK ? rc : slot_set_bytes(s->b, slot, data, len, false);
+    return slot_set_bytes(s->b, struct_slot(s, idx), data, len, false);
 }
 
 int capnp_set_cap(capnp_struct_builder *s, uint16_t idx, uint32_t cap)
 {
-    uint32_t slot;
-    int rc = struct_slot(s, idx, &slot);
-    if (rc == CAPNP_OK)
-        slot_set_cap(s->b, slot, cap);
-    return rc;
+    return slot_set_cap(s->b, struct_slot(s, idx), cap);
 }
 
 int capnp_set_null(capnp_struct_builder *s, uint16_t idx)
 {
-    uint32_t slot;
-    int rc = struct_slot(s, idx, &slot);
-    if (rc == CAPNP_OK)
-        st64(word_at(s->b, slot), 0);
-    return rc;
+    int64_t slot = struct_slot(s, idx);
+    if (slot < 0)
+        return (int)slot;
+    st64(word_at(s->b, (uint32_t)slot), 0);
+    return CAPNP_OK;
 }
 
 /* ---- list elements ----------------------------------------------------- */
@@ -1239,12 +1201,12 @@ void capnp_list_set_u64(capnp_list_builder *l, uint32_t i, uint64_t v)
 
 void capnp_list_set_f32(capnp_list_builder *l, uint32_t i, float v)
 {
-    capnp_list_set_u32(l, i, f32_bits(v));
+    capnp_list_set_u32(l, i, capnp_f32_bits(v));
 }
 
 void capnp_list_set_f64(capnp_list_builder *l, uint32_t i, double v)
 {
-    capnp_list_set_u64(l, i, f64_bits(v));
+    capnp_list_set_u64(l, i, capnp_f64_bits(v));
 }
 
 int capnp_list_struct_at(capnp_list_builder *l, uint32_t i,
@@ -1265,61 +1227,36 @@ int capnp_list_init_struct(capnp_list_builder *l, uint32_t i,
                            uint16_t data_words, uint16_t nptrs,
                            capnp_struct_builder *out)
 {
-    uint32_t slot;
-    int rc = list_slot(l, i, &slot);
-    if (rc != CAPNP_OK) {
-        dead_struct(l->b, out);
-        return rc;
-    }
-    return slot_init_struct(l->b, slot, data_words, nptrs, out);
+    return slot_init_struct(l->b, list_slot(l, i), data_words, nptrs, out);
 }
 
 int capnp_list_init_list(capnp_list_builder *l, uint32_t i, unsigned elem,
                          uint32_t count, capnp_list_builder *out)
 {
-    uint32_t slot;
-    int rc = list_slot(l, i, &slot);
-    if (rc != CAPNP_OK) {
-        dead_list(l->b, out);
-        return rc;
-    }
-    return slot_init_list(l->b, slot, elem, count, out);
+    return slot_init_list(l->b, list_slot(l, i), elem, count, out);
 }
 
 int capnp_list_init_struct_list(capnp_list_builder *l, uint32_t i,
                                 uint32_t count, uint16_t data_words,
                                 uint16_t nptrs, capnp_list_builder *out)
 {
-    uint32_t slot;
-    int rc = list_slot(l, i, &slot);
-    if (rc != CAPNP_OK) {
-        dead_list(l->b, out);
-        return rc;
-    }
-    return slot_init_struct_list(l->b, slot, count, data_words, nptrs, out);
+    return slot_init_struct_list(l->b, list_slot(l, i), count, data_words,
+                                 nptrs, out);
 }
 
 int capnp_list_set_text(capnp_list_builder *l, uint32_t i, const char *str,
                         size_t len)
 {
-    uint32_t slot;
-    int rc = list_slot(l, i, &slot);
-    return rc != CAPNP_OK ? rc : slot_set_bytes(l->b, slot, str, len, true);
+    return slot_set_bytes(l->b, list_slot(l, i), str, len, true);
 }
 
 int capnp_list_set_data(capnp_list_builder *l, uint32_t i, const void *data,
                         size_t len)
 {
-    uint32_t slot;
-    int rc = list_slot(l, i, &slot);
-    return rc != CAPNP_OK ? rc : slot_set_bytes(l->b, slot, data, len, false);
+    return slot_set_bytes(l->b, list_slot(l, i), data, len, false);
 }
 
 int capnp_list_set_cap(capnp_list_builder *l, uint32_t i, uint32_t cap)
 {
-    uint32_t slot;
-    int rc = list_slot(l, i, &slot);
-    if (rc == CAPNP_OK)
-        slot_set_cap(l->b, slot, cap);
-    return rc;
+    return slot_set_cap(l->b, list_slot(l, i), cap);
 }

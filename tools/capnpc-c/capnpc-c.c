@@ -65,6 +65,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- memory: an arena reachable from a global, freed at exit ---------- */
 
@@ -227,4 +228,46 @@ const char *cg_base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
     return s != NULL ? s + 1 : path;
+}
+
+int cg_make_dirs(const char *path)
+{
+    char *p = cg_strdup(path);
+
+    for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            fprintf(stderr, "capnpc-c: cannot create directory %s: %s\n", p,
+                    strerror(errno));
+            return -1;
+        }
+        *s = '/';
+    }
+    return 0;
+}
+
+int cg_cmp_order(const void *a, const void *b)
+{
+    const struct cg_node *x = *(const struct cg_node *const *)a;
+    const struct cg_node *y = *(const struct cg_node *const *)b;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+bool cg_is_data(enum cg_tkind k)
+{
+    return (k >= T_BOOL && k <= T_FLOAT64) || k == T_ENUM;
+}
+
+const char *cg_elem_macro(const struct cg_type *t)
+{
+    switch (t->kind) {
+    case T_VOID: return "CAPNP_ELEM_VOID";
+    case T_BOOL: return "CAPNP_ELEM_BIT";
+    case T_INT8: case T_UINT8: return "CAPNP_ELEM_BYTE";
+    case T_INT16: case T_UINT16: case T_ENUM: return "CAPNP_ELEM_TWO_BYTES";
+    case T_INT32: case T_UINT32: case T_FLOAT32: return "CAPNP_ELEM_FOUR_BYTES";
+    case T_INT64: case T_UINT64: case T_FLOAT64: return "CAPNP_ELEM_EIGHT_BYTES";
+    case T_STRUCT: return "CAPNP_ELEM_COMPOSITE";
+    default: return "CAPNP_ELEM_POINTER";
+    }
 }

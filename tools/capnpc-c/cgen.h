@@ -1,6 +1,7 @@
 /*
  * cgen.h - capnpc-c's model of a CodeGeneratorRequest, shared by the
- * request reader (request.c) and the C emitter (emit.c).
+ * request reader (request.c), the C emitter (emit.c) and the round-trip
+ * emitter (roundtrip.c), and the helpers capnpc-c.c gives all of them.
  *
  * request.c fills the model from the request message with the project
  * codec (include/capos/capnp.h); emit.c only reads the model. Every string
@@ -195,6 +196,8 @@ int cg_emit_file(const struct cg_request *req, const struct cg_file *f,
 int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *f,
                       const char *out_base);
 
+/* capnpc-c.c: helpers shared by the emitters */
+
 /* Allocation that exits with a message on failure (host tool). */
 void *cg_alloc(size_t n);
 char *cg_strdup(const char *s);
@@ -207,5 +210,18 @@ FILE *cg_open_tmp(const char *path, char **tmp);
 int cg_close_tmp(FILE *f, const char *tmp, const char *path);
 /* The last component of path. */
 const char *cg_base_name(const char *path);
+/* mkdir -p of the directory part of path. Returns 0, or -1 after
+ * printing why. */
+int cg_make_dirs(const char *path);
+/* qsort order of node pointers: by cg_node.order, the emission order
+ * names.c assigned, so output does not depend on the request's order. */
+int cg_cmp_order(const void *a, const void *b);
+
+/* True for the kinds stored in a struct's data section (Bool..Float64,
+ * enums). */
+bool cg_is_data(enum cg_tkind k);
+/* The CAPNP_ELEM_* a list of t is encoded with (the element size the
+ * generated getters and setters pass to the codec). */
+const char *cg_elem_macro(const struct cg_type *t);
 
 #endif /* CAPNPC_C_CGEN_H */

@@ -13,14 +13,12 @@
  */
 #include "cgen.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 struct out {
     FILE *f;
@@ -125,11 +123,6 @@ static void put_c_string(struct out *o, const uint8_t *b, size_t n)
 /* Types                                                               */
 /* ------------------------------------------------------------------ */
 
-static bool is_data(enum cg_tkind k)
-{
-    return (k >= T_BOOL && k <= T_FLOAT64) || k == T_ENUM;
-}
-
 static unsigned data_bits(enum cg_tkind k)
 {
     switch (k) {
@@ -178,21 +171,6 @@ static const char *codec_sfx(enum cg_tkind k)
     case T_FLOAT64: return "f64";
     case T_ENUM: return "u16";
     default: return "?";
-    }
-}
-
-/* The CAPNP_ELEM_* a list of t is encoded with. */
-static const char *elem_macro(const struct cg_type *t)
-{
-    switch (t->kind) {
-    case T_VOID: return "CAPNP_ELEM_VOID";
-    case T_BOOL: return "CAPNP_ELEM_BIT";
-    case T_INT8: case T_UINT8: return "CAPNP_ELEM_BYTE";
-    case T_INT16: case T_UINT16: case T_ENUM: return "CAPNP_ELEM_TWO_BYTES";
-    case T_INT32: case T_UINT32: case T_FLOAT32: return "CAPNP_ELEM_FOUR_BYTES";
-    case T_INT64: case T_UINT64: case T_FLOAT64: return "CAPNP_ELEM_EIGHT_BYTES";
-    case T_STRUCT: return "CAPNP_ELEM_COMPOSITE";
-    default: return "CAPNP_ELEM_POINTER";
     }
 }
 
@@ -331,7 +309,7 @@ static void put_zero_group(struct out *o, const struct cg_node *g, int depth)
             continue;
         if (f->type.kind == T_BOOL)
             put(o, "    capnp_set_bool(s, %" PRIu32 "u, false, false);\n", f->offset);
-        else if (is_data(f->type.kind))
+        else if (cg_is_data(f->type.kind))
             put(o, "    capnp_set_u%u(s, %" PRIu32 "u, 0, 0);\n",
                 data_bits(f->type.kind),
                 f->offset * (data_bits(f->type.kind) / 8));
@@ -363,7 +341,7 @@ static void put_field(struct out *o, const struct cg_node *n,
     }
 
     put(o, "\n/* %s%s @%" PRId32 " :%s", sep, F, f->ordinal, type_name(o->req, t));
-    if (is_data(t->kind))
+    if (cg_is_data(t->kind))
         put(o, ", bits [%" PRIu32 ", %" PRIu32 ")",
             f->offset * data_bits(t->kind),
             (f->offset + 1) * data_bits(t->kind));
@@ -382,7 +360,7 @@ static void put_field(struct out *o, const struct cg_node *n,
         return;
     }
 
-    if (is_data(t->kind)) {
+    if (cg_is_data(t->kind)) {
         uint32_t off = t->kind == T_BOOL ? f->offset
                                          : f->offset * (data_bits(t->kind) / 8);
         char *def = default_arg(f);
@@ -454,7 +432,7 @@ static void put_field(struct out *o, const struct cg_node *n,
             put(o, "/* The schema default is not applied: null reads as empty. */\n");
         put(o, "static inline int %s_get_%s(const capnp_struct *s, capnp_list *out)\n{\n"
                "    return capnp_get_list(s, %" PRIu32 ", %s, out);\n}\n",
-            P, F, idx, elem_macro(e));
+            P, F, idx, cg_elem_macro(e));
         put(o, "static inline int %s_init_%s(capnp_struct_builder *s, uint32_t count, capnp_list_builder *out)\n{\n",
             P, F);
         put_set_discriminant(o, n, f);
@@ -466,7 +444,7 @@ static void put_field(struct out *o, const struct cg_node *n,
                 sn != NULL && sn->c_name != NULL ? sn->c_name : "?");
         } else {
             put(o, "    return capnp_init_list(s, %" PRIu32 ", %s, count, out);\n}\n",
-                idx, elem_macro(e));
+                idx, cg_elem_macro(e));
         }
         return;
     }
@@ -576,7 +554,7 @@ static void emit_const(struct out *o, const struct cg_node *n)
                 cg_upper_snake(e->enumerants[v->bits].name));
         else
             put(o, "#define %s %" PRIu64 "u\n", n->macro, v->bits);
-    } else if (is_data(t->kind)) {
+    } else if (cg_is_data(t->kind)) {
         put(o, "#define %s %s\n", n->macro, int_literal(t->kind, v->bits));
     } else if (t->kind == T_TEXT) {
         put(o, "#define %s ", n->macro);
@@ -771,30 +749,6 @@ static const char shared_helpers[] =
     "}\n"
     "#endif /* CAPNPC_C_SHARED_DEFINED */\n";
 
-static int cmp_order(const void *a, const void *b)
-{
-    const struct cg_node *x = *(const struct cg_node *const *)a;
-    const struct cg_node *y = *(const struct cg_node *const *)b;
-    return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* mkdir -p of the directory part of path. */
-static int make_dirs(const char *path)
-{
-    char *p = cg_strdup(path);
-
-    for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            fprintf(stderr, "capnpc-c: cannot create directory %s: %s\n", p,
-                    strerror(errno));
-            return -1;
-        }
-        *s = '/';
-    }
-    return 0;
-}
-
 static int write_source(const struct cg_request *req, const struct cg_node *file,
                         const struct cg_node **list, uint32_t n,
                         const char *filename, const char *out_base)
@@ -851,7 +805,7 @@ int cg_emit_file(const struct cg_request *req, const struct cg_file *f,
     char *path, *tmp;
     uint32_t n = 0;
 
-    if (make_dirs(out_base) != 0)
+    if (cg_make_dirs(out_base) != 0)
         return -1;
     o.emitted = cg_alloc((req->nnodes + 1) * sizeof *o.emitted);
     for (uint32_t i = 0; i < req->nnodes; i++) {
@@ -859,7 +813,7 @@ int cg_emit_file(const struct cg_request *req, const struct cg_file *f,
         if (x->c_name != NULL && x->file_id == f->id && x->kind != CG_FILE)
             list[n++] = x;
     }
-    qsort(list, n, sizeof *list, cmp_order);
+    qsort(list, n, sizeof *list, cg_cmp_order);
 
     path = cg_printf("%s.h", out_base);
     o.f = cg_open_tmp(path, &tmp);

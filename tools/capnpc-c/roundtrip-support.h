@@ -161,17 +161,14 @@ static inline int64_t cgrt_i64(uint64_t bits)
     memcpy(&r, &bits, sizeof r);
     return r;
 }
+/* The bit patterns check compares floats by (the codec's). */
 static inline uint32_t cgrt_f32_bits(float f)
 {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
+    return capnp_f32_bits(f);
 }
 static inline uint64_t cgrt_f64_bits(double d)
 {
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
+    return capnp_f64_bits(d);
 }
 
 /* ---- text (schema language, as capnp encode reads it) ---------------

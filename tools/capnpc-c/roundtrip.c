@@ -31,14 +31,12 @@
  */
 #include "cgen.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define NO_SERIAL UINT32_MAX
 #define NO_PICK 0xffffu
@@ -77,11 +75,6 @@ static uint32_t idx_of(const struct gen *g, const struct cg_node *n)
 /* Types                                                               */
 /* ------------------------------------------------------------------ */
 
-static bool is_data(enum cg_tkind k)
-{
-    return (k >= T_BOOL && k <= T_FLOAT64) || k == T_ENUM;
-}
-
 static unsigned width_of(enum cg_tkind k)
 {
     switch (k) {
@@ -96,21 +89,6 @@ static unsigned width_of(enum cg_tkind k)
 static bool is_signed(enum cg_tkind k)
 {
     return k == T_INT8 || k == T_INT16 || k == T_INT32 || k == T_INT64;
-}
-
-/* The CAPNP_ELEM_* the header's getters use for a list of t. */
-static const char *elem_macro(const struct cg_type *t)
-{
-    switch (t->kind) {
-    case T_VOID: return "CAPNP_ELEM_VOID";
-    case T_BOOL: return "CAPNP_ELEM_BIT";
-    case T_INT8: case T_UINT8: return "CAPNP_ELEM_BYTE";
-    case T_INT16: case T_UINT16: case T_ENUM: return "CAPNP_ELEM_TWO_BYTES";
-    case T_INT32: case T_UINT32: case T_FLOAT32: return "CAPNP_ELEM_FOUR_BYTES";
-    case T_INT64: case T_UINT64: case T_FLOAT64: return "CAPNP_ELEM_EIGHT_BYTES";
-    case T_STRUCT: return "CAPNP_ELEM_COMPOSITE";
-    default: return "CAPNP_ELEM_POINTER";
-    }
 }
 
 /* A struct of this file that has round-trip functions, or NULL. */
@@ -197,6 +175,80 @@ static void put_c_bytes(struct gen *g, const uint8_t *b, size_t n)
             put(g, "\\%03o", b[i]);
     }
     put(g, "\"");
+}
+
+/* The value variant v gives data field f (seed its seed), as fill sets it,
+ * text writes it and check expects it: a float, an enumerant, or the raw
+ * bits of a Bool or an integer (callers compare with 0, sign-extend or
+ * cast as they need). */
+static char *data_value(const struct gen *g, const struct cg_field *f,
+                        uint64_t seed)
+{
+    enum cg_tkind k = f->type.kind;
+    uint64_t dflt = f->dflt.bits;
+
+    if (k == T_FLOAT32)
+        return cg_printf("cgrt_f32(UINT64_C(0x%016" PRIx64 "), v, 0x%08" PRIx32 "u)",
+                         seed, (uint32_t)dflt);
+    if (k == T_FLOAT64)
+        return cg_printf("cgrt_f64(UINT64_C(0x%016" PRIx64 "), v, UINT64_C(0x%016" PRIx64 "))",
+                         seed, dflt);
+    if (k == T_ENUM)
+        return cg_printf("cgrt_enum(UINT64_C(0x%016" PRIx64 "), v, %uu, %" PRIu64 "u)",
+                         seed, enum_count(g, f->type.id), dflt & 0xffffu);
+    if (k == T_BOOL)
+        return cg_printf("cgrt_bits(UINT64_C(0x%016" PRIx64 "), v, 1, %u)", seed,
+                         (unsigned)(dflt & 1u));
+    return cg_printf("cgrt_bits(UINT64_C(0x%016" PRIx64 "), v, %u, UINT64_C(0x%" PRIx64 "))",
+                     seed, width_of(k), dflt);
+}
+
+/* Open a block with the bytes variant v gives Text or Data field f: t[]
+ * and its length n. The caller uses them and closes the block. */
+static void put_bytes_value(struct gen *g, const char *I,
+                            const struct cg_field *f, uint64_t seed)
+{
+    bool text = f->type.kind == T_TEXT;
+
+    put(g, "%s{\n%s    %s t[CGRT_TEXT_MAX];\n", I, I, text ? "char" : "uint8_t");
+    put(g, "%s    size_t n = cgrt_%s(UINT64_C(0x%016" PRIx64 "), v, t, ", I,
+        text ? "text" : "data", seed);
+    if (f->had_default && f->dflt.bytes != NULL) {
+        if (!text)
+            put(g, "(const uint8_t *)");
+        put_c_bytes(g, f->dflt.bytes, f->dflt.len);
+        put(g, ", %zuu);\n", f->dflt.len);
+    } else {
+        put(g, "NULL, 0);\n");
+    }
+}
+
+/* The variables of list level n, inside the block that walks it: element
+ * count cnt<n>, seed s<n> and struct variant w<n>, from the expressions
+ * given (the field's at level 0, the enclosing element's below). */
+static void put_level(struct gen *g, const char *I, int n, const char *cnt,
+                      const char *seed, const char *w)
+{
+    put(g, "%s    uint32_t cnt%d = %s;\n", I, n, cnt);
+    put(g, "%s    uint64_t s%d = %s;\n", I, n, seed);
+    put(g, "%s    unsigned w%d = %s;\n", I, n, w);
+    put(g, "%s    (void)s%d;\n%s    (void)w%d;\n", I, n, I, n);
+}
+
+/* put_level for the list nested in element i<lv> of level lv. */
+static void put_nested_level(struct gen *g, const char *I, int lv)
+{
+    put_level(g, I, lv + 1, cg_printf("cnt%d", lv),
+              cg_printf("cgrt_seed(s%d, i%d)", lv, lv),
+              cg_printf("cgrt_child(w%d, i%d + 1u)", lv, lv));
+}
+
+/* put_level for level 0, the list of field fi (seed its seed). */
+static void put_field_level(struct gen *g, const char *I, const char *cnt,
+                            uint64_t seed, uint32_t fi)
+{
+    put_level(g, I, 0, cnt, cg_printf("UINT64_C(0x%016" PRIx64 ")", seed),
+              cg_printf("cgrt_child(v, %" PRIu32 "u)", fi + 1));
 }
 
 /* ------------------------------------------------------------------ */
@@ -364,17 +416,14 @@ static void fill_elems(struct gen *g, const struct cg_type *e, int lv, int d)
         int n = lv + 1;
         put(g, "%s{\n", I);
         put(g, "%s    capnp_list_builder l%d;\n", I, n);
-        put(g, "%s    uint32_t cnt%d = cnt%d;\n", I, n, lv);
-        put(g, "%s    uint64_t s%d = cgrt_seed(s%d, i%d);\n", I, n, lv, lv);
-        put(g, "%s    unsigned w%d = cgrt_child(w%d, i%d + 1u);\n", I, n, lv, lv);
-        put(g, "%s    (void)s%d;\n%s    (void)w%d;\n", I, n, I, n);
+        put_nested_level(g, I, lv);
         if (x->kind == T_STRUCT) {
             const struct cg_node *sn = local_struct(g, x->id);
             put(g, "%s    CGRT_RC(rc, capnp_list_init_struct_list(&l%d, i%d, cnt%d, %u, %u, &l%d));\n",
                 I, lv, lv, n, sn->data_words, sn->ptr_count, n);
         } else {
             put(g, "%s    CGRT_RC(rc, capnp_list_init_list(&l%d, i%d, %s, cnt%d, &l%d));\n",
-                I, lv, lv, elem_macro(x), n, n);
+                I, lv, lv, cg_elem_macro(x), n, n);
         }
         fill_elems(g, x, n, d + 2);
         put(g, "%s}\n", I);
@@ -415,49 +464,24 @@ static void fill_field(struct gen *g, const struct cg_node *n,
             put(g, "%s%s_set_%s(s);\n", I, P, F);
         return;
     }
-    if (is_data(t->kind)) {
+    if (cg_is_data(t->kind)) {
         unsigned w = width_of(t->kind);
-        uint64_t dflt = f->dflt.bits;
-        char *val;
-        if (t->kind == T_FLOAT32)
-            val = cg_printf("cgrt_f32(UINT64_C(0x%016" PRIx64 "), v, 0x%08" PRIx32 "u)",
-                            seed, (uint32_t)dflt);
-        else if (t->kind == T_FLOAT64)
-            val = cg_printf("cgrt_f64(UINT64_C(0x%016" PRIx64 "), v, UINT64_C(0x%016" PRIx64 "))",
-                            seed, dflt);
-        else if (t->kind == T_ENUM)
-            val = cg_printf("cgrt_enum(UINT64_C(0x%016" PRIx64 "), v, %uu, %" PRIu64 "u)",
-                            seed, enum_count(g, t->id), dflt & 0xffffu);
-        else if (t->kind == T_BOOL)
-            val = cg_printf("cgrt_bits(UINT64_C(0x%016" PRIx64 "), v, 1, %u) != 0",
-                            seed, (unsigned)(dflt & 1u));
+        char *val = data_value(g, f, seed);
+        if (t->kind == T_BOOL)
+            val = cg_printf("%s != 0", val);
         else if (is_signed(t->kind))
-            val = cg_printf("cgrt_i%u(cgrt_bits(UINT64_C(0x%016" PRIx64 "), v, %u, UINT64_C(0x%" PRIx64 ")))",
-                            w, seed, w, dflt);
-        else
-            val = cg_printf("(uint%u_t)cgrt_bits(UINT64_C(0x%016" PRIx64 "), v, %u, UINT64_C(0x%" PRIx64 "))",
-                            w, seed, w, dflt);
+            val = cg_printf("cgrt_i%u(%s)", w, val);
+        else if (t->kind != T_FLOAT32 && t->kind != T_FLOAT64 && t->kind != T_ENUM)
+            val = cg_printf("(uint%u_t)%s", w, val);
         put(g, "%s%s_set_%s(s, %s);\n", I, P, F, val);
         return;
     }
     switch (t->kind) {
     case T_TEXT:
-    case T_DATA: {
-        bool text = t->kind == T_TEXT;
-        put(g, "%s{\n%s    %s t[CGRT_TEXT_MAX];\n", I, I, text ? "char" : "uint8_t");
-        put(g, "%s    size_t n = cgrt_%s(UINT64_C(0x%016" PRIx64 "), v, t, ", I,
-            text ? "text" : "data", seed);
-        if (f->had_default && f->dflt.bytes != NULL) {
-            if (!text)
-                put(g, "(const uint8_t *)");
-            put_c_bytes(g, f->dflt.bytes, f->dflt.len);
-            put(g, ", %zuu);\n", f->dflt.len);
-        } else {
-            put(g, "NULL, 0);\n");
-        }
+    case T_DATA:
+        put_bytes_value(g, I, f, seed);
         put(g, "%s    CGRT_RC(rc, %s_set_%s(s, t, n));\n%s}\n", I, P, F, I);
         return;
-    }
     case T_STRUCT: {
         const struct cg_node *sn = local_struct(g, t->id);
         if (member) {
@@ -486,11 +510,9 @@ static void fill_field(struct gen *g, const struct cg_node *n,
                                 : cg_strdup("depth < ctx->max_depth");
         put(g, "%s%s{\n", I, cond != NULL ? cg_printf("if (%s) ", cond) : "");
         put(g, "%s    capnp_list_builder l0;\n", I);
-        put(g, "%s    uint32_t cnt0 = %s;\n", I,
-            structs && member ? "depth < ctx->max_depth ? 2u : 0u" : "2u");
-        put(g, "%s    uint64_t s0 = UINT64_C(0x%016" PRIx64 ");\n", I, seed);
-        put(g, "%s    unsigned w0 = cgrt_child(v, %" PRIu32 "u);\n", I, fi + 1);
-        put(g, "%s    (void)s0;\n%s    (void)w0;\n", I, I);
+        put_field_level(g, I,
+                        structs && member ? "depth < ctx->max_depth ? 2u : 0u" : "2u",
+                        seed, fi);
         put(g, "%s    CGRT_RC(rc, %s_init_%s(s, cnt0, &l0));\n", I, P, F);
         fill_elems(g, t->elem, 0, d + 1);
         put(g, "%s}\n", I);
@@ -641,14 +663,11 @@ static void check_elems(struct gen *g, const struct cg_type *e, int lv, int d,
         int n = lv + 1;
         put(g, "%s{\n", I);
         put(g, "%s    capnp_list l%d;\n", I, n);
-        put(g, "%s    uint32_t cnt%d = cnt%d;\n", I, n, lv);
-        put(g, "%s    uint64_t s%d = cgrt_seed(s%d, i%d);\n", I, n, lv, lv);
-        put(g, "%s    unsigned w%d = cgrt_child(w%d, i%d + 1u);\n", I, n, lv, lv);
-        put(g, "%s    (void)s%d;\n%s    (void)w%d;\n", I, n, I, n);
+        put_nested_level(g, I, lv);
         put(g, "%s    if (cgrt_rc(ctx, \"%s\", v, capnp_list_get_list(&l%d, i%d, %s, &l%d)) != 0 ||\n"
                "%s        cgrt_eq(ctx, \"%s.len\", v, capnp_list_len(&l%d), cnt%d) != 0)\n"
                "%s        return -1;\n",
-            I, where, lv, lv, elem_macro(x), n, I, where, n, n, I);
+            I, where, lv, lv, cg_elem_macro(x), n, I, where, n, n, I);
         check_elems(g, x, n, d + 2, where);
         put(g, "%s}\n", I);
         break;
@@ -677,7 +696,7 @@ static void check_field(struct gen *g, const struct cg_node *n,
         return;
     }
     if (field_kind(g, f) == 2) {
-        if (t->kind != T_VOID && !is_data(t->kind))
+        if (t->kind != T_VOID && !cg_is_data(t->kind))
             put(g, "%sif (cgrt_null(ctx, \"%s\", v, %s_has_%s(s)) != 0)\n%s    return -1;\n",
                 I, where, P, F, I);
         return;
@@ -685,30 +704,16 @@ static void check_field(struct gen *g, const struct cg_node *n,
     put(g, "%sCGRT_CHECKED(ctx, depth, %" PRIu32 "u);\n", I, serial);
     if (t->kind == T_VOID)
         return;
-    if (is_data(t->kind)) {
-        unsigned w = width_of(t->kind);
-        uint64_t dflt = f->dflt.bits;
-        char *got, *want;
-        if (t->kind == T_FLOAT32) {
-            got = cg_printf("cgrt_f32_bits(%s_get_%s(s))", P, F);
-            want = cg_printf("cgrt_f32_bits(cgrt_f32(UINT64_C(0x%016" PRIx64 "), v, 0x%08" PRIx32 "u))",
-                             seed, (uint32_t)dflt);
-        } else if (t->kind == T_FLOAT64) {
-            got = cg_printf("cgrt_f64_bits(%s_get_%s(s))", P, F);
-            want = cg_printf("cgrt_f64_bits(cgrt_f64(UINT64_C(0x%016" PRIx64 "), v, UINT64_C(0x%016" PRIx64 ")))",
-                             seed, dflt);
-        } else if (t->kind == T_ENUM) {
+    if (cg_is_data(t->kind)) {
+        char *got, *want = data_value(g, f, seed);
+        if (t->kind == T_FLOAT32 || t->kind == T_FLOAT64) {
+            const char *sfx = t->kind == T_FLOAT32 ? "f32" : "f64";
+            got = cg_printf("cgrt_%s_bits(%s_get_%s(s))", sfx, P, F);
+            want = cg_printf("cgrt_%s_bits(%s)", sfx, want);
+        } else if (t->kind == T_ENUM || t->kind == T_BOOL) {
             got = cg_printf("%s_get_%s(s)", P, F);
-            want = cg_printf("cgrt_enum(UINT64_C(0x%016" PRIx64 "), v, %uu, %" PRIu64 "u)",
-                             seed, enum_count(g, t->id), dflt & 0xffffu);
-        } else if (t->kind == T_BOOL) {
-            got = cg_printf("%s_get_%s(s)", P, F);
-            want = cg_printf("cgrt_bits(UINT64_C(0x%016" PRIx64 "), v, 1, %u)",
-                             seed, (unsigned)(dflt & 1u));
         } else {
-            got = cg_printf("(uint%u_t)%s_get_%s(s)", w, P, F);
-            want = cg_printf("cgrt_bits(UINT64_C(0x%016" PRIx64 "), v, %u, UINT64_C(0x%" PRIx64 "))",
-                             seed, w, dflt);
+            got = cg_printf("(uint%u_t)%s_get_%s(s)", width_of(t->kind), P, F);
         }
         put(g, "%sif (cgrt_eq(ctx, \"%s\", v, %s,\n%s            %s) != 0)\n%s    return -1;\n",
             I, where, got, I, want, I);
@@ -719,17 +724,7 @@ static void check_field(struct gen *g, const struct cg_node *n,
     case T_DATA: {
         bool text = t->kind == T_TEXT;
         const char *ct = text ? "char" : "uint8_t";
-        put(g, "%s{\n%s    %s t[CGRT_TEXT_MAX];\n", I, I, ct);
-        put(g, "%s    size_t n = cgrt_%s(UINT64_C(0x%016" PRIx64 "), v, t, ", I,
-            text ? "text" : "data", seed);
-        if (f->had_default && f->dflt.bytes != NULL) {
-            if (!text)
-                put(g, "(const uint8_t *)");
-            put_c_bytes(g, f->dflt.bytes, f->dflt.len);
-            put(g, ", %zuu);\n", f->dflt.len);
-        } else {
-            put(g, "NULL, 0);\n");
-        }
+        put_bytes_value(g, I, f, seed);
         put(g, "%s    const %s *got = NULL;\n%s    size_t gn = 0;\n"
                "%s    int e = %s_get_%s(s, &got, &gn);\n"
                "%s    if (cgrt_eq_bytes(ctx, \"%s\", v, e, %s_has_%s(s), got, gn, t, n) != 0)\n"
@@ -760,11 +755,9 @@ static void check_field(struct gen *g, const struct cg_node *n,
         bool caps = type_cap(t), structs = type_has_struct(t);
         put(g, "%s{\n", I);
         put(g, "%s    capnp_list l0 = {0};\n", I);
-        put(g, "%s    uint32_t cnt0 = %s;\n", I,
-            structs && member ? "depth < ctx->max_depth ? 2u : 0u" : "2u");
-        put(g, "%s    uint64_t s0 = UINT64_C(0x%016" PRIx64 ");\n", I, seed);
-        put(g, "%s    unsigned w0 = cgrt_child(v, %" PRIu32 "u);\n", I, fi + 1);
-        put(g, "%s    (void)s0;\n%s    (void)w0;\n", I, I);
+        put_field_level(g, I,
+                        structs && member ? "depth < ctx->max_depth ? 2u : 0u" : "2u",
+                        seed, fi);
         if (!member) {
             char *cond = NULL;
             if (caps)
@@ -891,10 +884,7 @@ static void text_elems(struct gen *g, const struct cg_type *e, int lv, int d)
     case T_LIST: {
         int n = lv + 1;
         put(g, "%s{\n", I);
-        put(g, "%s    uint32_t cnt%d = cnt%d;\n", I, n, lv);
-        put(g, "%s    uint64_t s%d = cgrt_seed(s%d, i%d);\n", I, n, lv, lv);
-        put(g, "%s    unsigned w%d = cgrt_child(w%d, i%d + 1u);\n", I, n, lv, lv);
-        put(g, "%s    (void)s%d;\n%s    (void)w%d;\n", I, n, I, n);
+        put_nested_level(g, I, lv);
         put(g, "%s    cgrt_puts(o, \"[\");\n", I);
         text_elems(g, e->elem, n, d + 2);
         put(g, "%s    cgrt_puts(o, \"]\");\n", I);
@@ -930,45 +920,29 @@ static void text_field(struct gen *g, const struct cg_node *n,
                 F, I);
         return;
     }
-    if (is_data(t->kind)) {
-        unsigned w = width_of(t->kind);
-        uint64_t dflt = f->dflt.bits;
+    if (cg_is_data(t->kind)) {
+        char *val = data_value(g, f, seed);
         put(g, "%scgrt_field(o, \"%s\");\n", I, F);
-        if (t->kind == T_FLOAT32)
-            put(g, "%scgrt_put_f32(o, cgrt_f32(UINT64_C(0x%016" PRIx64 "), v, 0x%08" PRIx32 "u));\n",
-                I, seed, (uint32_t)dflt);
-        else if (t->kind == T_FLOAT64)
-            put(g, "%scgrt_put_f64(o, cgrt_f64(UINT64_C(0x%016" PRIx64 "), v, UINT64_C(0x%016" PRIx64 ")));\n",
-                I, seed, dflt);
+        if (t->kind == T_FLOAT32 || t->kind == T_FLOAT64)
+            put(g, "%scgrt_put_%s(o, %s);\n", I,
+                t->kind == T_FLOAT32 ? "f32" : "f64", val);
         else if (t->kind == T_ENUM)
-            put(g, "%scgrt_puts(o, %s[cgrt_enum(UINT64_C(0x%016" PRIx64 "), v, %uu, %" PRIu64 "u)]);\n",
-                I, enum_names(g, t->id), seed, enum_count(g, t->id), dflt & 0xffffu);
+            put(g, "%scgrt_puts(o, %s[%s]);\n", I, enum_names(g, t->id), val);
         else if (t->kind == T_BOOL)
-            put(g, "%scgrt_puts(o, cgrt_bits(UINT64_C(0x%016" PRIx64 "), v, 1, %u) != 0 ? \"true\" : \"false\");\n",
-                I, seed, (unsigned)(dflt & 1u));
+            put(g, "%scgrt_puts(o, %s != 0 ? \"true\" : \"false\");\n", I, val);
         else if (is_signed(t->kind))
-            put(g, "%scgrt_printf(o, \"%%lld\", (long long)cgrt_i%u(cgrt_bits(UINT64_C(0x%016" PRIx64 "), v, %u, UINT64_C(0x%" PRIx64 "))));\n",
-                I, w, seed, w, dflt);
+            put(g, "%scgrt_printf(o, \"%%lld\", (long long)cgrt_i%u(%s));\n", I,
+                width_of(t->kind), val);
         else
-            put(g, "%scgrt_printf(o, \"%%llu\", (unsigned long long)cgrt_bits(UINT64_C(0x%016" PRIx64 "), v, %u, UINT64_C(0x%" PRIx64 ")));\n",
-                I, seed, w, dflt);
+            put(g, "%scgrt_printf(o, \"%%llu\", (unsigned long long)%s);\n", I,
+                val);
         return;
     }
     switch (t->kind) {
     case T_TEXT:
     case T_DATA: {
         bool text = t->kind == T_TEXT;
-        put(g, "%s{\n%s    %s t[CGRT_TEXT_MAX];\n", I, I, text ? "char" : "uint8_t");
-        put(g, "%s    size_t n = cgrt_%s(UINT64_C(0x%016" PRIx64 "), v, t, ", I,
-            text ? "text" : "data", seed);
-        if (f->had_default && f->dflt.bytes != NULL) {
-            if (!text)
-                put(g, "(const uint8_t *)");
-            put_c_bytes(g, f->dflt.bytes, f->dflt.len);
-            put(g, ", %zuu);\n", f->dflt.len);
-        } else {
-            put(g, "NULL, 0);\n");
-        }
+        put_bytes_value(g, I, f, seed);
         put(g, "%s    cgrt_field(o, \"%s\");\n%s    cgrt_put_%s(o, t, n);\n%s}\n",
             I, F, I, text ? "text" : "data", I);
         return;
@@ -994,11 +968,9 @@ static void text_field(struct gen *g, const struct cg_node *n,
         if (type_cap(t))
             return; /* null with CGRT_NO_CAPS (never a chosen member) */
         put(g, "%s%s{\n", I, structs && !member ? "if (depth < ctx->max_depth) " : "");
-        put(g, "%s    uint32_t cnt0 = %s;\n", I,
-            structs && member ? "depth < ctx->max_depth ? 2u : 0u" : "2u");
-        put(g, "%s    uint64_t s0 = UINT64_C(0x%016" PRIx64 ");\n", I, seed);
-        put(g, "%s    unsigned w0 = cgrt_child(v, %" PRIu32 "u);\n", I, fi + 1);
-        put(g, "%s    (void)s0;\n%s    (void)w0;\n", I, I);
+        put_field_level(g, I,
+                        structs && member ? "depth < ctx->max_depth ? 2u : 0u" : "2u",
+                        seed, fi);
         put(g, "%s    cgrt_field(o, \"%s\");\n%s    cgrt_puts(o, \"[\");\n", I, F, I);
         text_elems(g, t->elem, 0, d + 1);
         put(g, "%s    cgrt_puts(o, \"]\");\n%s}\n", I, I);
@@ -1161,7 +1133,7 @@ static char *mirror_default(const struct gen *g, const struct cg_field *f)
 
     if (t->kind == T_VOID)
         return cg_strdup("");
-    if (is_data(t->kind) && b == 0 && t->kind != T_FLOAT32 &&
+    if (cg_is_data(t->kind) && b == 0 && t->kind != T_FLOAT32 &&
         t->kind != T_FLOAT64)
         return cg_strdup("");
     switch (t->kind) {
@@ -1264,30 +1236,6 @@ static char *mirror_struct(const struct gen *g, const struct cg_node *n,
 /* Files                                                               */
 /* ------------------------------------------------------------------ */
 
-static int cmp_order(const void *a, const void *b)
-{
-    const struct cg_node *x = *(const struct cg_node *const *)a;
-    const struct cg_node *y = *(const struct cg_node *const *)b;
-    return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* mkdir -p of the directory part of path. */
-static int make_dirs(const char *path)
-{
-    char *p = cg_strdup(path);
-
-    for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            fprintf(stderr, "capnpc-c: cannot create directory %s: %s\n", p,
-                    strerror(errno));
-            return -1;
-        }
-        *s = '/';
-    }
-    return 0;
-}
-
 int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *fl,
                       const char *out_base)
 {
@@ -1302,7 +1250,7 @@ int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *fl,
     const char *base = cg_base_name(out_base), *pfx = file->c_name;
     char *path, *tmp;
 
-    if (make_dirs(out_base) != 0)
+    if (cg_make_dirs(out_base) != 0)
         return -1;
     g.info = cg_alloc((req->nnodes + 1) * sizeof *g.info);
     for (uint32_t i = 0; i < req->nnodes; i++) {
@@ -1311,7 +1259,7 @@ int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *fl,
             !x->is_group)
             list[n++] = x;
     }
-    qsort(list, n, sizeof *list, cmp_order);
+    qsort(list, n, sizeof *list, cg_cmp_order);
 
     names = cg_alloc((n + 1) * sizeof *names);
     kinds = cg_alloc((n + 1) * sizeof *kinds);
