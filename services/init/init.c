@@ -718,10 +718,9 @@ static void stop_all(struct init *in)
 
 int capos_main(capos_capset_t *caps)
 {
-    struct init *in = capos_alloc(sizeof *in);
+    struct init *in = capos_zalloc(sizeof *in);
     if (!in)
         return EXIT_NO_CAPS;
-    memset(in, 0, sizeof *in);
     in->caps = caps;
     in->have_console =
         capos_capset_find(caps, "console", CAPOS_CONSOLE_INTERFACE_ID,

@@ -221,6 +221,12 @@ int capos_rt_flush_releases(void);
 /* Allocate from the process heap (16-byte aligned); NULL when full. */
 void *capos_alloc(size_t n);
 void capos_free(void *p);
+/* The same, zeroed. */
+void *capos_zalloc(size_t n);
+/* A service's two call buffers (params and results) of n bytes each into
+ * *pbuf and *rbuf; false when either could not be had (what was had stays
+ * in its pointer, the caller's). */
+bool capos_alloc_call_bufs(uint8_t **pbuf, uint8_t **rbuf, size_t n);
 /* The user address of a pointer into this process's memory. */
 uint64_t capos_va(const void *p);
 

@@ -606,13 +606,8 @@ static int handle(void *ctx, capos_server_call_t *call)
 
 int capos_main(capos_capset_t *caps)
 {
-    struct sm *m = capos_alloc(sizeof *m);
-    if (!m)
-        return 1;
-    memset(m, 0, sizeof *m);
-    m->pbuf = capos_alloc(CALL_BUF);
-    m->rbuf = capos_alloc(CALL_BUF);
-    if (!m->pbuf || !m->rbuf)
+    struct sm *m = capos_zalloc(sizeof *m);
+    if (!m || !capos_alloc_call_bufs(&m->pbuf, &m->rbuf, CALL_BUF))
         return 1;
     m->have_console = capos_capset_find(caps, "console",
                                         CAPOS_CONSOLE_INTERFACE_ID,
