@@ -771,6 +771,18 @@ static struct k_process *pp_process(const char *figure, uint32_t *cap,
     return p;
 }
 
+/* A ping-pong figure's result: model_run's rc, after saying on stderr when
+ * fewer than all n timed waits (what) blocked until the other player woke
+ * them (woken of them did). */
+static int pp_result(const char *figure, int rc, uint64_t woken, uint64_t n,
+                     const char *what)
+{
+    if (rc == BENCH_OK && woken < n)
+        fprintf(stderr, "capos-bench: %s: %llu of %llu %s blocked\n", figure,
+                (unsigned long long)woken, (unsigned long long)n, what);
+    return rc;
+}
+
 /* Player 1, once it has its first turn: pass it back until stopped. */
 static void pp_player1_turns(struct model_job *j, pp_pass_fn pass,
                              const bool *stop, const char *where)
@@ -931,7 +943,6 @@ static int fig_park_pingpong(uint64_t ops, unsigned reps, double *samples)
         {.reps = 0},                                    /* player 1 */
     };
     struct k_process *p;
-    int rc;
 
     memset(&ppb, 0, sizeof ppb);
     if (!model_up(figure))
@@ -945,14 +956,9 @@ static int fig_park_pingpong(uint64_t ops, unsigned reps, double *samples)
     if (!model_thread(figure, p, ppb_player1, &jobs[1]) ||
         !model_thread(figure, p, ppb_player0, &jobs[0]))
         goto fail;
-    rc = model_run(figure, jobs, 2);
     /* Every timed PARK should have blocked and been woken. */
-    if (rc == BENCH_OK && ppb.woken < ppb.parks)
-        fprintf(stderr,
-                "capos-bench: park_pingpong: %llu of %llu PARKs blocked\n",
-                (unsigned long long)ppb.woken,
-                (unsigned long long)ppb.parks);
-    return rc;
+    return pp_result(figure, model_run(figure, jobs, 2), ppb.woken, ppb.parks,
+                     "PARKs");
 fail:
     k_shutdown();
     return BENCH_FAIL;
@@ -1169,7 +1175,6 @@ static int park_pingpong_rings(const char *figure, bool generic, uint64_t ops,
     };
     struct k_thread *t[2];
     struct k_process *p;
-    int rc;
 
     memset(&ppr, 0, sizeof ppr);
     ppr.generic = generic;
@@ -1205,12 +1210,8 @@ static int park_pingpong_rings(const char *figure, bool generic, uint64_t ops,
         if (!pl->wake_len || !pl->wait_len || pl->res == NULL)
             goto fail_heap;
     }
-    rc = model_run(figure, jobs, 2);
-    if (rc == BENCH_OK && ppr.woken < ppr.waits)
-        fprintf(stderr, "capos-bench: %s: %llu of %llu waits blocked\n",
-                figure, (unsigned long long)ppr.woken,
-                (unsigned long long)ppr.waits);
-    return rc;
+    return pp_result(figure, model_run(figure, jobs, 2), ppr.woken, ppr.waits,
+                     "waits");
 fail_heap:
     printf("%s failed: heap buffer outside the process arena\n", figure);
 fail:
