@@ -219,6 +219,17 @@ static void job_fail(struct model_job *j, const char *where, int err)
     }
 }
 
+/* user_heap of j's process for a measuring thread; NULL after failing j. */
+static void *job_heap(struct model_job *j, uint64_t off, uint64_t len,
+                      uint64_t *vaddr)
+{
+    void *ptr = user_heap(j->proc, off, len, vaddr);
+
+    if (ptr == NULL)
+        job_fail(j, "k_user_ptr(heap)", BENCH_E_NO_HEAP);
+    return ptr;
+}
+
 /* One measured step of a model figure's thread: 0, or an error with *where
  * naming what failed. i counts the steps of a run from 0. */
 typedef int (*job_step_fn)(void *ctx, uint64_t i, const char **where);
@@ -503,14 +514,11 @@ static void ep_server_thread(void *arg)
     struct model_job *j = arg;
     struct user_ring u;
     uint64_t buf_va;
-    const EndpointMessageHeader *hdr =
-        user_heap(j->proc, 0, EP_RECV_BUF, &buf_va);
+    const EndpointMessageHeader *hdr = job_heap(j, 0, EP_RECV_BUF, &buf_va);
     unsigned outstanding = 0; /* SQEs submitted, CQE not yet seen */
     bool stop = false;
-    if (hdr == NULL) {
-        job_fail(j, "k_user_ptr(heap)", BENCH_E_NO_HEAP);
+    if (hdr == NULL)
         return;
-    }
     ur_open(&u, j->proc);
     ur_push(&u, (CapSqe){.opcode = CAP_OP_RECV,
                          .cap_id = j->cap,
@@ -601,11 +609,8 @@ static void ep_client_thread(void *arg)
     struct model_job *j = rj.j;
     int rc;
 
-    if (user_heap(j->proc, 0, EP_RESULT_BUF, &rj.va) == NULL) {
-        job_fail(j, "k_user_ptr(heap)", BENCH_E_NO_HEAP);
-        return;
-    }
-    if (!ring_job_run(&rj, j->ops, 1, ep_client_step))
+    if (job_heap(j, 0, EP_RESULT_BUF, &rj.va) == NULL ||
+        !ring_job_run(&rj, j->ops, 1, ep_client_step))
         return;
     rc = ep_call(&rj.u, j->cap, EP_METHOD_STOP, rj.va, UINT64_MAX);
     if (rc != 0) {
@@ -680,12 +685,10 @@ static void park_unc_thread(void *arg)
 {
     struct ring_job rj = {.j = arg};
     struct model_job *j = rj.j;
-    uint32_t *word = user_heap(j->proc, 0, sizeof *word, &rj.va);
+    uint32_t *word = job_heap(j, 0, sizeof *word, &rj.va);
 
-    if (word == NULL) {
-        job_fail(j, "k_user_ptr(heap)", BENCH_E_NO_HEAP);
+    if (word == NULL)
         return;
-    }
     *word = 0;
     j->done = ring_job_run(&rj, j->ops, 1, park_unc_step);
 }
