@@ -74,7 +74,7 @@ enum {
     KSRC_TCP_LISTEN_AUTHORITY = 12, /* badge: the guest port */
 };
 
-#define SPAWN_NAME_MAX 31u /* k_process.name holds 31 bytes and a NUL */
+#define SPAWN_NAME_MAX CAPOS_PROCESS_NAME_MAX /* k_process.name holds it + NUL */
 #define SPAWN_GRANTS_MAX CAPOS_CAPSET_MAX_ENTRIES
 #define SPAWN_ENDPOINTS_MAX (CAP_XFER_MAX - 1u) /* the handle is one */
 #define KILLED_EXIT_CODE (-9)                   /* Capos.killedExitCode */
@@ -168,32 +168,6 @@ static int text_of(const capnp_struct *s, uint16_t idx, const char **str,
     return capnp_get_text(s, idx, str, len);
 }
 
-/* A process name: 1 to 31 bytes of letters, digits, '.', '_', '-'. */
-static bool proc_name_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > SPAWN_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
-            return false;
-    }
-    return true;
-}
-
-/* A CapSet name: 1 to 47 printable ASCII bytes, no space. */
-static bool cap_name_ok(const char *s, size_t n)
-{
-    if (n == 0 || n >= CAPOS_CAPSET_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] <= 0x20 || s[i] >= 0x7f)
-            return false;
-    return true;
-}
-
-
 /* The interface of a kernel source the spawner mints, 0 for the others. */
 static uint64_t ksrc_iface(uint16_t src)
 {
@@ -245,7 +219,7 @@ static int grant_check(struct k_call *c, const capnp_list *grants, uint32_t i,
         m_str(m, "not a valid CapGrant");
         return -1;
     }
-    if (!cap_name_ok(g->name, g->nlen)) {
+    if (!capos_capset_name_ok(g->name, g->nlen)) {
         m_grant(m, i, g->name, g->nlen);
         m_str(m, "a cap name needs 1 to 47 printable bytes, no spaces");
         return -1;
@@ -444,7 +418,7 @@ static int spawn(struct spawner *sp, struct k_call *c)
     const char *name, *bin;
     size_t nlen, blen;
     if (text_of(&root, SP_NAME, &name, &nlen) < 0 ||
-        !proc_name_ok(name, nlen)) {
+        !capos_process_name_ok(name, nlen)) {
         m_str(&m, "name ");
         if (text_of(&root, SP_NAME, &name, &nlen) == 0)
             m_text(&m, name, nlen);

@@ -52,34 +52,12 @@
 #include "capos/capset.h"
 #include "capos/ring.h"
 
-/* The harness's ids (see above). */
-#define A_NULL 0x1000u
-#define A_EP 0x1001u
-#define A_CLI_A 0x1002u
-#define A_CLI_B 0x1003u
-#define B_CLI_A 0x1000u
-#define B_NULL 0x1001u
-#define B_EP 0x1002u
-#define A_NETMGR 0x1004u
-#define A_AUTH 0x1005u
-#define B_AUTH 0x1003u
-#define B_SPENT 0x1004u
+/* The harness's ids, input layout and script format. */
+#include "../tests/fuzz/ring_dispatch.h"
+
+/* Where the seeds' received caps land (see above). */
 #define A_FREE 0x1006u /* the first cap A receives */
 #define B_FREE 0x1005u /* the first cap B receives */
-
-/* The harness's input layout and script format. */
-#define CHUNK 0x1000u
-#define INPUT_MAX 0x5000u
-#define SCRIPT_OFF CAP_RING_END
-#define SCRIPT_MAX 16u
-#define OP_B 0x01u
-#define OP_CONSUME_ALL 0x02u
-#define OP_CQ_ADV 0x04u
-#define OP_LOAD 0x08u
-#define OP_EXIT 0x10u
-#define OP_NO_ENTER 0x20u
-#define OP_PLAIN 0x40u
-#define OP_THREAD 0x80u
 
 #define PA 0 /* process A */
 #define PB 1 /* process B */
@@ -105,12 +83,14 @@ static unsigned nfiles;
 
 static CapRing *ring_of(int pr)
 {
-    return (CapRing *)(in + (pr == PT ? 0x4000u : pr == PB ? 0x2000u : 0u));
+    return (CapRing *)(in + (pr == PT   ? OFF_T_RING
+                             : pr == PB ? OFF_B_RING
+                                        : OFF_A_RING));
 }
 
 static uint8_t *heap_of(int pr)
 {
-    return in + (pr == PB ? 0x3000u : 0x1000u);
+    return in + (pr == PB ? OFF_B_HEAP : OFF_A_HEAP);
 }
 
 static void reset(void)
@@ -175,21 +155,26 @@ static uint64_t put_xfer(int pr, uint32_t off, const void *params,
     return va;
 }
 
-static void step(uint8_t op, uint8_t sq_adv, uint8_t cq_adv,
-                 uint8_t min_complete, uint8_t nload, uint8_t load_idx)
+/* Append st to the script. */
+static void put_step(struct step st)
 {
     if (nsteps >= SCRIPT_MAX) {
         fprintf(stderr, "gen-ring-corpus: script too long\n");
         exit(1);
     }
-    uint8_t *s = in + SCRIPT_OFF + nsteps * 8u;
-    s[0] = op;
-    s[1] = sq_adv;
-    s[2] = cq_adv;
-    s[3] = min_complete;
-    s[4] = nload;
-    s[5] = load_idx;
+    memcpy(in + SCRIPT_OFF + nsteps * sizeof st, &st, sizeof st);
     nsteps++;
+}
+
+static void step(uint8_t op, uint8_t sq_adv, uint8_t cq_adv,
+                 uint8_t min_complete, uint8_t nload, uint8_t load_idx)
+{
+    put_step((struct step){.op = op,
+                           .sq_adv = sq_adv,
+                           .cq_adv = cq_adv,
+                           .min_complete = min_complete,
+                           .nload = nload,
+                           .load_idx = load_idx});
 }
 
 /* Plain steps: enter A / enter B, optionally consuming the CQ first. */
@@ -1042,12 +1027,6 @@ static void seed_close_with_own_client_queued(void)
 #define TERM_CLOSE 4u
 
 /* The net byte of a step (tests/fuzz/ring_dispatch.c). */
-#define NET_CONNECT 0x01u
-#define NET_SEND 0x02u
-#define NET_SHUT 0x04u
-#define NET_RESET 0x08u
-#define NET_CLOCK 0x10u
-#define NET_PUMP 0x20u
 #define GP23 0u /* net_arg % 3 of NET_CONNECT: guest port 23 */
 #define GP24 1u
 #define GP25 2u
@@ -1057,9 +1036,7 @@ static void seed_close_with_own_client_queued(void)
 /* A step that acts on the network first (then a plain op, e.g. enter). */
 static void net_step(uint8_t op, uint8_t net, uint8_t arg)
 {
-    step(op, 0, 0, 0, 0, 0);
-    in[SCRIPT_OFF + (nsteps - 1) * 8u + 6] = net;
-    in[SCRIPT_OFF + (nsteps - 1) * 8u + 7] = arg;
+    put_step((struct step){.op = op, .net = net, .net_arg = arg});
 }
 
 /* Cap'n Proto by hand (one segment): segment table, root pointer, the

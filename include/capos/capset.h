@@ -8,6 +8,7 @@
 #ifndef CAPOS_CAPSET_H
 #define CAPOS_CAPSET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,5 +51,36 @@ _Static_assert(sizeof(CapSetEntry) == 64, "CapSet entry is 64 bytes");
 _Static_assert(sizeof(CapSetHeader) == 64, "CapSet header is 64 bytes");
 _Static_assert(offsetof(CapSetHeader, heap_vaddr) == 16, "heap_vaddr");
 _Static_assert(sizeof(CapSetPage) == 4096, "CapSet is one page");
+
+/* The longest process name ProcessSpawner.spawn takes (docs/abi.md §13.1). */
+#define CAPOS_PROCESS_NAME_MAX 31u
+
+/* A CapSet name s[0..n): 1 to 47 printable ASCII bytes, no space (the
+ * grants of ProcessSpawner.spawn, docs/abi.md §13.1; the entry keeps a
+ * NUL). Kernel and init check the same rule. */
+static inline bool capos_capset_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n >= CAPOS_CAPSET_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] <= 0x20 || s[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+/* A process name s[0..n): 1 to CAPOS_PROCESS_NAME_MAX bytes of letters,
+ * digits, '.', '_' and '-' (docs/abi.md §13.1). */
+static inline bool capos_process_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > CAPOS_PROCESS_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+            return false;
+    }
+    return true;
+}
 
 #endif /* CAPOS_CAPSET_H */

@@ -296,10 +296,9 @@ static int handle(void *ctx, capos_server_call_t *call)
 
 int capos_main(capos_capset_t *caps)
 {
-    struct audit *a = capos_alloc(sizeof *a);
+    struct audit *a = capos_zalloc(sizeof *a);
     if (!a)
         return 3;
-    memset(a, 0, sizeof *a);
     a->next_seq = 1;
     a->scratch = capos_alloc(1024 + 256);
     a->have_console = capos_capset_find(caps, "console",

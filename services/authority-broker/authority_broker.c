@@ -337,15 +337,10 @@ static int handle(void *ctx, capos_server_call_t *call)
 
 int capos_main(capos_capset_t *caps)
 {
-    struct broker *b = capos_alloc(sizeof *b);
-    if (!b)
+    struct broker *b = capos_zalloc(sizeof *b);
+    if (!b || !capos_alloc_call_bufs(&b->pbuf, &b->rbuf, CALL_BUF))
         return 1;
-    memset(b, 0, sizeof *b);
     b->caps = caps;
-    b->pbuf = capos_alloc(CALL_BUF);
-    b->rbuf = capos_alloc(CALL_BUF);
-    if (!b->pbuf || !b->rbuf)
-        return 1;
     b->have_console = capos_capset_find(caps, "console",
                                         CAPOS_CONSOLE_INTERFACE_ID,
                                         &b->console) == 0;

@@ -198,10 +198,9 @@ static int handle(void *ctx, capos_server_call_t *call)
 
 int capos_main(capos_capset_t *caps)
 {
-    struct store *st = capos_alloc(sizeof *st);
+    struct store *st = capos_zalloc(sizeof *st);
     if (!st)
         return 3;
-    memset(st, 0, sizeof *st);
     st->have_console = capos_capset_find(caps, "console",
                                          CAPOS_CONSOLE_INTERFACE_ID,
                                          &st->console) == 0;

@@ -49,7 +49,6 @@
 #define GRANTS_MAX 63u   /* a CapSet page */
 #define ENDPOINTS_MAX 7u /* spawn returns the handle and at most 7 facets */
 #define PASSED_MAX CAP_XFER_MAX
-#define NAME_MAX_LEN 31u
 #define SPAWN_PARAMS 16384u
 #define SPAWN_RESULT 512u
 #define WAIT_RESULT 64u
@@ -159,28 +158,6 @@ static bool text(const capnp_struct *s, uint16_t idx, const char **str,
     return capnp_get_text(s, idx, str, len) == 0;
 }
 
-static bool proc_name_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > NAME_MAX_LEN)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-              (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' ||
-              s[i] == '-'))
-            return false;
-    return true;
-}
-
-static bool cap_name_ok(const char *s, size_t n)
-{
-    if (n == 0 || n >= CAPOS_CAPSET_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] <= 0x20 || s[i] >= 0x7f)
-            return false;
-    return true;
-}
-
 /* KernelCapSource: name, interface, and how init can grant it. */
 enum ksrc_how { K_MINTED, K_PASSED, K_UNSUPPORTED };
 static const struct {
@@ -284,7 +261,7 @@ static void check_grants(struct init *in, uint32_t i)
         }
         int cl = (int)pg->nlen;
         const char *cn = pg->name;
-        if (!cap_name_ok(cn, pg->nlen)) {
+        if (!capos_capset_name_ok(cn, pg->nlen)) {
             problem(in,
                     "%.*s: caps[%u] \"%.*s\": a cap name needs 1 to 47 "
                     "printable bytes, no spaces",
@@ -427,7 +404,7 @@ static void check_exports(struct init *in, uint32_t i)
             continue;
         }
         int el = (int)(e.nlen > 48 ? 48 : e.nlen);
-        if (!cap_name_ok(e.name, e.nlen)) {
+        if (!capos_capset_name_ok(e.name, e.nlen)) {
             problem(in,
                     "%.*s: exports[%u]: an export name needs 1 to 47 "
                     "printable bytes",
@@ -513,7 +490,7 @@ static unsigned check_manifest(struct init *in, const capnp_struct *root)
             continue;
         }
         int snl = (int)(s->nlen > 48 ? 48 : s->nlen);
-        if (!proc_name_ok(s->name, s->nlen))
+        if (!capos_process_name_ok(s->name, s->nlen))
             problem(in,
                     "services[%u] \"%.*s\": a service name needs 1 to 31 "
                     "bytes of letters, digits, '.', '_' or '-'",
@@ -741,10 +718,9 @@ static void stop_all(struct init *in)
 
 int capos_main(capos_capset_t *caps)
 {
-    struct init *in = capos_alloc(sizeof *in);
+    struct init *in = capos_zalloc(sizeof *in);
     if (!in)
         return EXIT_NO_CAPS;
-    memset(in, 0, sizeof *in);
     in->caps = caps;
     in->have_console =
         capos_capset_find(caps, "console", CAPOS_CONSOLE_INTERFACE_ID,

@@ -187,6 +187,13 @@ int capos_audit_append_session(capos_cap_t log, const char *category,
                                const char *principal, const uint8_t *sid,
                                size_t sidlen, const char *detail);
 
+/* Endpoint.mintClient(badge) on our own Endpoint ep, built in pbuf and
+ * answered in rbuf (buf_len bytes each): 0 and the new client facet in
+ * *out, or an error (services/rt/endpoint.c). */
+int capos_endpoint_mint_client(capos_cap_t ep, uint64_t badge, uint8_t *pbuf,
+                               uint8_t *rbuf, uint32_t buf_len,
+                               capos_cap_t *out);
+
 /* Why a call failed: the CapException message left in its result buffer
  * res[0..res_len), or "error CODE" (services/rt/errors.c). Returns out. */
 const char *capos_rt_error_text(const void *res, size_t res_len, int code,
@@ -214,6 +221,12 @@ int capos_rt_flush_releases(void);
 /* Allocate from the process heap (16-byte aligned); NULL when full. */
 void *capos_alloc(size_t n);
 void capos_free(void *p);
+/* The same, zeroed. */
+void *capos_zalloc(size_t n);
+/* A service's two call buffers (params and results) of n bytes each into
+ * *pbuf and *rbuf; false when either could not be had (what was had stays
+ * in its pointer, the caller's). */
+bool capos_alloc_call_bufs(uint8_t **pbuf, uint8_t **rbuf, size_t n);
 /* The user address of a pointer into this process's memory. */
 uint64_t capos_va(const void *p);
 

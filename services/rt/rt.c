@@ -692,6 +692,21 @@ void *capos_alloc(size_t n)
     return b + 1;
 }
 
+void *capos_zalloc(size_t n)
+{
+    void *p = capos_alloc(n);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
+
+bool capos_alloc_call_bufs(uint8_t **pbuf, uint8_t **rbuf, size_t n)
+{
+    *pbuf = capos_alloc(n);
+    *rbuf = capos_alloc(n);
+    return *pbuf && *rbuf;
+}
+
 void capos_free(void *p)
 {
     if (!p)

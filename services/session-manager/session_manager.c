@@ -174,25 +174,8 @@ static void audit(struct sm *m, const char *category, const char *code,
  * negative code. */
 static int mint_facet(struct sm *m, uint64_t badge, capos_cap_t *out)
 {
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_builder_init(&b, m->pbuf, CALL_BUF);
-    capos_Endpoint_mintClient_Params_init_root(&b, &p);
-    capos_Endpoint_mintClient_Params_set_badge(&p, badge);
-    size_t len = 0;
-    int r = capnp_finish(&b, &len);
-    if (r < 0)
-        return r;
-    CapCqe cqe;
-    r = capos_rt_invoke(m->ep, CAPOS_ENDPOINT_MINT_CLIENT_METHOD_ID, m->pbuf,
-                        (uint32_t)len, m->rbuf, CALL_BUF, &cqe);
-    if (r < 0)
-        return r;
-    if (cqe.cap_count != 1)
-        return CAPOS_RT_E_NOT_FOUND;
-    CapTransferResult rec;
-    memcpy(&rec, m->rbuf + CAP_ALIGN8((uint32_t)r), sizeof rec);
-    return capos_rt_adopt(&rec, CAPOS_CLIENT_ENDPOINT_INTERFACE_ID, out);
+    return capos_endpoint_mint_client(m->ep, badge, m->pbuf, m->rbuf,
+                                      CALL_BUF, out);
 }
 
 /*
@@ -623,13 +606,8 @@ static int handle(void *ctx, capos_server_call_t *call)
 
 int capos_main(capos_capset_t *caps)
 {
-    struct sm *m = capos_alloc(sizeof *m);
-    if (!m)
-        return 1;
-    memset(m, 0, sizeof *m);
-    m->pbuf = capos_alloc(CALL_BUF);
-    m->rbuf = capos_alloc(CALL_BUF);
-    if (!m->pbuf || !m->rbuf)
+    struct sm *m = capos_zalloc(sizeof *m);
+    if (!m || !capos_alloc_call_bufs(&m->pbuf, &m->rbuf, CALL_BUF))
         return 1;
     m->have_console = capos_capset_find(caps, "console",
                                         CAPOS_CONSOLE_INTERFACE_ID,

@@ -252,13 +252,8 @@ static int handle_call(void *ctx, capos_server_call_t *call)
 
 int capos_main(capos_capset_t *caps)
 {
-    struct rlauncher *l = capos_alloc(sizeof *l);
-    if (!l)
-        return 1;
-    memset(l, 0, sizeof *l);
-    l->pbuf = capos_alloc(CALL_BUF);
-    l->rbuf = capos_alloc(CALL_BUF);
-    if (!l->pbuf || !l->rbuf)
+    struct rlauncher *l = capos_zalloc(sizeof *l);
+    if (!l || !capos_alloc_call_bufs(&l->pbuf, &l->rbuf, CALL_BUF))
         return 1;
     l->have_console = capos_capset_find(caps, "console",
                                         CAPOS_CONSOLE_INTERFACE_ID,

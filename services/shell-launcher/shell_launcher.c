@@ -112,25 +112,8 @@ static int kill_child(struct launcher *l, capos_cap_t h)
 
 static int mint_job(struct launcher *l, uint64_t badge, capos_cap_t *out)
 {
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_builder_init(&b, l->pbuf, CALL_BUF);
-    capos_Endpoint_mintClient_Params_init_root(&b, &p);
-    capos_Endpoint_mintClient_Params_set_badge(&p, badge);
-    size_t len = 0;
-    int r = capnp_finish(&b, &len);
-    if (r < 0)
-        return r;
-    CapCqe cqe;
-    r = capos_rt_invoke(l->ep, CAPOS_ENDPOINT_MINT_CLIENT_METHOD_ID, l->pbuf,
-                        (uint32_t)len, l->rbuf, CALL_BUF, &cqe);
-    if (r < 0)
-        return r;
-    if (cqe.cap_count != 1)
-        return CAPOS_RT_E_NOT_FOUND;
-    CapTransferResult rec;
-    memcpy(&rec, l->rbuf + CAP_ALIGN8((uint32_t)r), sizeof rec);
-    return capos_rt_adopt(&rec, CAPOS_CLIENT_ENDPOINT_INTERFACE_ID, out);
+    return capos_endpoint_mint_client(l->ep, badge, l->pbuf, l->rbuf,
+                                      CALL_BUF, out);
 }
 
 static int spawn(struct launcher *l, capos_server_call_t *call)
@@ -304,13 +287,8 @@ static int handle(void *ctx, capos_server_call_t *call)
 
 int capos_main(capos_capset_t *caps)
 {
-    struct launcher *l = capos_alloc(sizeof *l);
-    if (!l)
-        return 1;
-    memset(l, 0, sizeof *l);
-    l->pbuf = capos_alloc(CALL_BUF);
-    l->rbuf = capos_alloc(CALL_BUF);
-    if (!l->pbuf || !l->rbuf)
+    struct launcher *l = capos_zalloc(sizeof *l);
+    if (!l || !capos_alloc_call_bufs(&l->pbuf, &l->rbuf, CALL_BUF))
         return 1;
     if (capos_capset_find(caps, "console", CAPOS_CONSOLE_INTERFACE_ID,
                           &l->console) != 0)

@@ -340,6 +340,30 @@ static int try_login(struct shell *sh, const char *user, const char *pass)
     return ret;
 }
 
+/*
+ * One answer of the login dialogue: prompt and read a line of at most max
+ * bytes into out[0..out_cap). Returns TERM_LINE with the line,
+ * TERM_INTERRUPTED (Ctrl-C: start the dialogue over) or, with *code set,
+ * TERM_EOF (after saying "capos-shell: end of input WHEN; no session was
+ * opened") or TERM_ERROR: the shell ends.
+ */
+static enum term_read login_read(struct shell *sh, const char *prompt,
+                                 uint16_t echo, uint32_t max, char *out,
+                                 size_t out_cap, const char *when, int *code)
+{
+    int err;
+    enum term_read w = term_read_line(sh, prompt, echo, max, out, out_cap,
+                                      &err);
+    if (w == TERM_EOF) {
+        term_say(sh, "capos-shell: end of input %s; no session was opened",
+                 when);
+        *code = SHELL_EXIT_EOF_LOGIN;
+    } else if (w == TERM_ERROR) {
+        *code = SHELL_EXIT_SYSTEM;
+    }
+    return w;
+}
+
 int shell_login(struct shell *sh)
 {
     char user[SHELL_USER_MAX + 1];
@@ -347,26 +371,18 @@ int shell_login(struct shell *sh)
     if (!pass)
         return SHELL_EXIT_SYSTEM;
     unsigned tries = 0, empty = 0;
-    int code = SHELL_EXIT_LOGIN_FAILED, err;
+    int code = SHELL_EXIT_LOGIN_FAILED;
     read_source(sh);
     term_say(sh, "capos-shell: log in (Ctrl-D ends the shell)");
     while (tries < LOGIN_TRIES) {
-        enum term_read w = term_read_line(sh, "username> ",
-                                          CAPOS_ECHO_MODE_VISIBLE,
-                                          SHELL_USER_MAX, user, sizeof user,
-                                          &err);
+        enum term_read w = login_read(sh, "username> ",
+                                      CAPOS_ECHO_MODE_VISIBLE, SHELL_USER_MAX,
+                                      user, sizeof user, "before login",
+                                      &code);
         if (w == TERM_INTERRUPTED)
             continue;
-        if (w == TERM_EOF) {
-            term_say(sh, "capos-shell: end of input before login; no session "
-                         "was opened");
-            code = SHELL_EXIT_EOF_LOGIN;
+        if (w != TERM_LINE)
             goto out;
-        }
-        if (w == TERM_ERROR) {
-            code = SHELL_EXIT_SYSTEM;
-            goto out;
-        }
         if (user[0] == '\0') {
             if (++empty >= EMPTY_MAX) {
                 term_say(sh, "capos-shell: no user name given; giving up");
@@ -375,20 +391,13 @@ int shell_login(struct shell *sh)
             continue;
         }
         empty = 0;
-        w = term_read_line(sh, "password> ", CAPOS_ECHO_MODE_HIDDEN,
-                           SHELL_PASS_MAX, pass, SHELL_PASS_MAX + 1, &err);
+        w = login_read(sh, "password> ", CAPOS_ECHO_MODE_HIDDEN,
+                       SHELL_PASS_MAX, pass, SHELL_PASS_MAX + 1, "during login",
+                       &code);
         if (w == TERM_INTERRUPTED)
             continue;
-        if (w == TERM_EOF) {
-            term_say(sh, "capos-shell: end of input during login; no session "
-                         "was opened");
-            code = SHELL_EXIT_EOF_LOGIN;
+        if (w != TERM_LINE)
             goto out;
-        }
-        if (w == TERM_ERROR) {
-            code = SHELL_EXIT_SYSTEM;
-            goto out;
-        }
         int r = try_login(sh, user, pass);
         wipe(pass, SHELL_PASS_MAX + 1);
         if (r < 0) {

@@ -400,14 +400,11 @@ static bool run_line(struct shell *sh, char *line)
 
 int capos_main(capos_capset_t *caps)
 {
-    struct shell *sh = capos_alloc(sizeof *sh);
+    struct shell *sh = capos_zalloc(sizeof *sh);
     if (!sh)
         return SHELL_EXIT_SYSTEM;
-    memset(sh, 0, sizeof *sh);
     sh->session_idx = sh->launcher_idx = -1;
-    sh->pbuf = capos_alloc(SHELL_CALL_BUF);
-    sh->rbuf = capos_alloc(SHELL_CALL_BUF);
-    if (!sh->pbuf || !sh->rbuf ||
+    if (!capos_alloc_call_bufs(&sh->pbuf, &sh->rbuf, SHELL_CALL_BUF) ||
         capos_capset_find(caps, "terminal", CAPOS_TERMINAL_SESSION_INTERFACE_ID,
                           &sh->term) != 0)
         return SHELL_EXIT_SYSTEM; /* nowhere to say it */

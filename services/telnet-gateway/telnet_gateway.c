@@ -991,13 +991,8 @@ static unsigned start_workers(struct gateway *g)
 
 int capos_main(capos_capset_t *caps)
 {
-    struct gateway *g = capos_alloc(sizeof *g);
-    if (!g)
-        return 1;
-    memset(g, 0, sizeof *g);
-    g->pbuf = capos_alloc(CALL_BUF);
-    g->rbuf = capos_alloc(CALL_BUF);
-    if (!g->pbuf || !g->rbuf)
+    struct gateway *g = capos_zalloc(sizeof *g);
+    if (!g || !capos_alloc_call_bufs(&g->pbuf, &g->rbuf, CALL_BUF))
         return 1;
     g->have_console = capos_capset_find(caps, "console",
                                         CAPOS_CONSOLE_INTERFACE_ID,

@@ -123,6 +123,7 @@
 #include "kmodel.h"
 #include "net_uv.h"
 #include "port_uv.h"
+#include "ring_dispatch.h"
 
 /* System shape. */
 #define ARENA_SIZE (256u << 10)
@@ -135,19 +136,6 @@
 #define BADGE_B_TO_A 0xb1b1ull /* B's client of A's endpoint */
 #define BADGE_A_TO_B 0xa2b2ull /* A's client of B's endpoint */
 
-/* CapIds setup() grants (CT_INDEX_BITS = 12, generation 1). */
-#define A_NULL 0x1000u
-#define A_EP 0x1001u
-#define A_CLI_A 0x1002u
-#define A_CLI_B 0x1003u
-#define B_CLI_A 0x1000u
-#define B_NULL 0x1001u
-#define B_EP 0x1002u
-#define A_NETMGR 0x1004u
-#define A_AUTH 0x1005u
-#define B_AUTH 0x1003u
-#define B_SPENT 0x1004u
-
 /* The network (guest ports with a forward to 127.0.0.1:0). */
 #define GP_A 23u
 #define GP_B 24u
@@ -155,48 +143,9 @@
 #define NGP 3u
 #define IDLE_S 5u /* GP_B's idle timeout */
 #define CLIENTS_MAX 2u
-#define NET_CONNECT 0x01u
-#define NET_SEND 0x02u
-#define NET_SHUT 0x04u
-#define NET_RESET 0x08u
-#define NET_CLOCK 0x10u
-#define NET_PUMP 0x20u
 
-/* Input layout. */
-#define CHUNK 0x1000u
-#define OFF_A_RING 0x0000u
-#define OFF_A_HEAP 0x1000u
-#define OFF_B_RING 0x2000u
-#define OFF_B_HEAP 0x3000u
-#define OFF_T_RING 0x4000u
-#define INPUT_MAX 0x5000u
+/* T's ring page in A's arena (input layout: ring_dispatch.h). */
 #define T_RING_VADDR (CAPOS_HEAP_VADDR + 0x8000u)
-
-/* Script. */
-#define SCRIPT_OFF CAP_RING_END
-#define SCRIPT_MAX 16u
-#define OP_B 0x01u
-#define OP_CONSUME_ALL 0x02u
-#define OP_CQ_ADV 0x04u
-#define OP_LOAD 0x08u
-#define OP_EXIT 0x10u
-#define OP_NO_ENTER 0x20u
-#define OP_PLAIN 0x40u
-#define OP_THREAD 0x80u
-
-struct step {
-    uint8_t op;
-    uint8_t sq_adv;
-    uint8_t cq_adv;
-    uint8_t min_complete;
-    uint8_t nload;
-    uint8_t load_idx;
-    uint8_t net;
-    uint8_t net_arg;
-};
-_Static_assert(sizeof(struct step) == 8, "script step is 8 bytes");
-_Static_assert(SCRIPT_OFF + SCRIPT_MAX * sizeof(struct step) <= CHUNK,
-               "script fits in the ring page");
 
 /* What the harness tracks per process. */
 struct hproc {
@@ -308,7 +257,7 @@ static void expect_id(int r, uint32_t got, uint32_t want, const char *what)
         fprintf(stderr,
                 "ring_dispatch: setup: %s gave r=%d id=0x%x, expected id "
                 "0x%x; the model changed how it allocates CapIds, so update "
-                "the ids here and in tools/gen-ring-corpus.c and regenerate "
+                "the ids in tests/fuzz/ring_dispatch.h and regenerate "
                 "fixtures/corpus/ring_dispatch\n",
                 what, r, got, want);
         abort();

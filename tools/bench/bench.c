@@ -201,12 +201,33 @@ static const char *cap_err_name(int code)
     }
 }
 
+/* True when rc is 0; otherwise prints "FIGURE failed: WHAT returned RC
+ * (its name)" and returns false. */
+static bool model_ok(const char *figure, const char *what, int rc)
+{
+    if (rc != 0)
+        printf("%s failed: %s returned %d (%s)\n", figure, what, rc,
+               cap_err_name(rc));
+    return rc == 0;
+}
+
 static void job_fail(struct model_job *j, const char *where, int err)
 {
     if (j->err == 0) {
         j->err = err;
         j->where = where;
     }
+}
+
+/* user_heap of j's process for a measuring thread; NULL after failing j. */
+static void *job_heap(struct model_job *j, uint64_t off, uint64_t len,
+                      uint64_t *vaddr)
+{
+    void *ptr = user_heap(j->proc, off, len, vaddr);
+
+    if (ptr == NULL)
+        job_fail(j, "k_user_ptr(heap)", BENCH_E_NO_HEAP);
+    return ptr;
 }
 
 /* One measured step of a model figure's thread: 0, or an error with *where
@@ -239,6 +260,25 @@ JOB_INLINE int job_time(struct model_job *j, uint64_t n, uint64_t per_step,
     return 0;
 }
 
+/*
+ * Push sqe, publish it and cap_enter(1); *c is then its CQE, taken off the
+ * CQ (cq_head moved past it; ur_cq_release once it has been read). 0, or
+ * cap_enter's error (BENCH_E_SHORT when no CQE came). Inlined into the
+ * timed steps.
+ */
+JOB_INLINE int ur_enter1(struct user_ring *u, CapSqe sqe, const CapCqe **c)
+{
+    int rc;
+
+    ur_push(u, sqe);
+    ur_publish(u);
+    rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
+    if (rc < 1 || ur_cq_tail(u) == u->cq_head)
+        return rc < 0 ? rc : BENCH_E_SHORT;
+    *c = &u->ring->cq[u->cq_head++ & (CAP_CQ_ENTRIES - 1)];
+    return 0;
+}
+
 /* A measuring thread's job and its view of the process ring. */
 struct ring_job {
     struct model_job *j;
@@ -266,14 +306,8 @@ JOB_INLINE bool ring_job_run(struct ring_job *rj, uint64_t n,
 static bool model_up(const char *figure)
 {
     const struct k_config cfg = {.seed = 1, .virtual_clock = false};
-    int rc = k_init(&cfg);
 
-    if (rc != 0) {
-        printf("%s failed: k_init returned %d (%s)\n", figure, rc,
-               cap_err_name(rc));
-        return false;
-    }
-    return true;
+    return model_ok(figure, "k_init", k_init(&cfg));
 }
 
 static struct k_process *model_process(const char *figure, const char *name)
@@ -289,12 +323,8 @@ static struct k_process *model_process(const char *figure, const char *name)
 static bool model_thread(const char *figure, struct k_process *p,
                          void (*entry)(void *), void *arg)
 {
-    int rc = k_thread_create(p, entry, arg, NULL);
-
-    if (rc != 0)
-        printf("%s failed: k_thread_create returned %d (%s)\n", figure, rc,
-               cap_err_name(rc));
-    return rc == 0;
+    return model_ok(figure, "k_thread_create",
+                    k_thread_create(p, entry, arg, NULL));
 }
 
 /*
@@ -310,9 +340,7 @@ static int model_run(const char *figure, struct model_job *jobs, unsigned njobs)
     for (unsigned i = 0; i < njobs; i++) {
         struct model_job *j = &jobs[i];
 
-        if (j->err != 0) {
-            printf("%s failed: %s returned %d (%s)\n", figure, j->where, j->err,
-                   cap_err_name(j->err));
+        if (!model_ok(figure, j->where, j->err)) {
             result = BENCH_FAIL;
         } else if (!j->done) {
             printf("%s failed: a measuring thread never finished (k_run "
@@ -404,19 +432,17 @@ static int nullcap_step(void *ctx, uint64_t i, const char **where)
     struct ring_job *rj = ctx;
     struct user_ring *u = &rj->u;
     const CapCqe *c;
-    int rc;
+    int rc = ur_enter1(u,
+                       (CapSqe){.opcode = CAP_OP_CALL,
+                                .cap_id = rj->j->cap,
+                                .method_id = 0,
+                                .user_data = i},
+                       &c);
 
-    ur_push(u, (CapSqe){.opcode = CAP_OP_CALL,
-                        .cap_id = rj->j->cap,
-                        .method_id = 0,
-                        .user_data = i});
-    ur_publish(u);
-    rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
-    if (rc < 1 || ur_cq_tail(u) == u->cq_head) {
+    if (rc != 0) {
         *where = "k_sys_cap_enter(CALL)";
-        return rc < 0 ? rc : BENCH_E_SHORT;
+        return rc;
     }
-    c = &u->ring->cq[u->cq_head++ & (CAP_CQ_ENTRIES - 1)];
     if (c->result < 0 || c->user_data != i) {
         *where = "NullCap CALL completion";
         return c->result < 0 ? c->result : BENCH_E_USER_DATA;
@@ -445,19 +471,12 @@ static int one_cap_figure(const char *figure, const char *proc_name,
                           uint64_t ops, unsigned reps, double *samples)
 {
     struct model_job j = {.ops = ops, .reps = reps, .samples = samples};
-    int rc;
 
     if (!model_up(figure))
         return BENCH_FAIL;
     j.proc = model_process(figure, proc_name);
-    if (j.proc == NULL)
+    if (j.proc == NULL || !model_ok(figure, grant_name, grant(j.proc, &j.cap)))
         goto fail;
-    rc = grant(j.proc, &j.cap);
-    if (rc != 0) {
-        printf("%s failed: %s returned %d (%s)\n", figure, grant_name, rc,
-               cap_err_name(rc));
-        goto fail;
-    }
     if (!model_thread(figure, j.proc, thread, &j))
         goto fail;
     return model_run(figure, &j, 1);
@@ -495,14 +514,11 @@ static void ep_server_thread(void *arg)
     struct model_job *j = arg;
     struct user_ring u;
     uint64_t buf_va;
-    const EndpointMessageHeader *hdr =
-        user_heap(j->proc, 0, EP_RECV_BUF, &buf_va);
+    const EndpointMessageHeader *hdr = job_heap(j, 0, EP_RECV_BUF, &buf_va);
     unsigned outstanding = 0; /* SQEs submitted, CQE not yet seen */
     bool stop = false;
-    if (hdr == NULL) {
-        job_fail(j, "k_user_ptr(heap)", BENCH_E_NO_HEAP);
+    if (hdr == NULL)
         return;
-    }
     ur_open(&u, j->proc);
     ur_push(&u, (CapSqe){.opcode = CAP_OP_RECV,
                          .cap_id = j->cap,
@@ -560,19 +576,17 @@ static int ep_call(struct user_ring *u, uint32_t cap, uint16_t method,
                    uint64_t result_va, uint64_t tag)
 {
     const CapCqe *c;
-    int rc;
+    int rc = ur_enter1(u,
+                       (CapSqe){.opcode = CAP_OP_CALL,
+                                .cap_id = cap,
+                                .method_id = method,
+                                .user_data = tag,
+                                .result_addr = result_va,
+                                .result_len = EP_RESULT_BUF},
+                       &c);
 
-    ur_push(u, (CapSqe){.opcode = CAP_OP_CALL,
-                        .cap_id = cap,
-                        .method_id = method,
-                        .user_data = tag,
-                        .result_addr = result_va,
-                        .result_len = EP_RESULT_BUF});
-    ur_publish(u);
-    rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
-    if (rc < 1 || ur_cq_tail(u) == u->cq_head)
-        return rc < 0 ? rc : BENCH_E_SHORT;
-    c = &u->ring->cq[u->cq_head++ & (CAP_CQ_ENTRIES - 1)];
+    if (rc != 0)
+        return rc;
     rc = c->result < 0         ? c->result
          : c->user_data != tag ? BENCH_E_USER_DATA
                                : 0;
@@ -595,11 +609,8 @@ static void ep_client_thread(void *arg)
     struct model_job *j = rj.j;
     int rc;
 
-    if (user_heap(j->proc, 0, EP_RESULT_BUF, &rj.va) == NULL) {
-        job_fail(j, "k_user_ptr(heap)", BENCH_E_NO_HEAP);
-        return;
-    }
-    if (!ring_job_run(&rj, j->ops, 1, ep_client_step))
+    if (job_heap(j, 0, EP_RESULT_BUF, &rj.va) == NULL ||
+        !ring_job_run(&rj, j->ops, 1, ep_client_step))
         return;
     rc = ep_call(&rj.u, j->cap, EP_METHOD_STOP, rj.va, UINT64_MAX);
     if (rc != 0) {
@@ -617,27 +628,17 @@ static int fig_endpoint_rtt(uint64_t ops, unsigned reps, double *samples)
         {.reps = 0},                                    /* server */
     };
     struct model_job *client = &jobs[0], *server = &jobs[1];
-    int rc;
 
     if (!model_up(figure))
         return BENCH_FAIL;
     server->proc = model_process(figure, "bench-server");
     client->proc = model_process(figure, "bench-client");
-    if (server->proc == NULL || client->proc == NULL)
+    if (server->proc == NULL || client->proc == NULL ||
+        !model_ok(figure, "ep_create", ep_create(server->proc, &server->cap)) ||
+        !model_ok(figure, "ep_mint_client",
+                  ep_mint_client(server->proc, server->cap, client->proc, 7,
+                                 &client->cap)))
         goto fail;
-    rc = ep_create(server->proc, &server->cap);
-    if (rc != 0) {
-        printf("%s failed: ep_create returned %d (%s)\n", figure, rc,
-               cap_err_name(rc));
-        goto fail;
-    }
-    rc = ep_mint_client(server->proc, server->cap, client->proc, 7,
-                        &client->cap);
-    if (rc != 0) {
-        printf("%s failed: ep_mint_client returned %d (%s)\n", figure, rc,
-               cap_err_name(rc));
-        goto fail;
-    }
     if (!model_thread(figure, server->proc, ep_server_thread, server) ||
         !model_thread(figure, client->proc, ep_client_thread, client))
         goto fail;
@@ -657,20 +658,18 @@ static int park_unc_step(void *ctx, uint64_t i, const char **where)
     struct user_ring *u = &rj->u;
     bool park = i & 1;
     const CapCqe *c;
-    int rc;
+    int rc = ur_enter1(u,
+                       (CapSqe){.opcode = park ? CAP_OP_PARK : CAP_OP_UNPARK,
+                                .cap_id = rj->j->cap,
+                                .user_data = i,
+                                .addr = rj->va,
+                                .len = 1},
+                       &c);
 
-    ur_push(u, (CapSqe){.opcode = park ? CAP_OP_PARK : CAP_OP_UNPARK,
-                        .cap_id = rj->j->cap,
-                        .user_data = i,
-                        .addr = rj->va,
-                        .len = 1});
-    ur_publish(u);
-    rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
-    if (rc < 1 || ur_cq_tail(u) == u->cq_head) {
+    if (rc != 0) {
         *where = park ? "k_sys_cap_enter(PARK)" : "k_sys_cap_enter(UNPARK)";
-        return rc < 0 ? rc : BENCH_E_SHORT;
+        return rc;
     }
-    c = &u->ring->cq[u->cq_head++ & (CAP_CQ_ENTRIES - 1)];
     if (c->user_data != i || c->result != (park ? CAP_PARK_MISMATCH : 0)) {
         *where = park ? "PARK completion" : "UNPARK completion";
         return c->result < 0 ? c->result : BENCH_E_USER_DATA;
@@ -686,12 +685,10 @@ static void park_unc_thread(void *arg)
 {
     struct ring_job rj = {.j = arg};
     struct model_job *j = rj.j;
-    uint32_t *word = user_heap(j->proc, 0, sizeof *word, &rj.va);
+    uint32_t *word = job_heap(j, 0, sizeof *word, &rj.va);
 
-    if (word == NULL) {
-        job_fail(j, "k_user_ptr(heap)", BENCH_E_NO_HEAP);
+    if (word == NULL)
         return;
-    }
     *word = 0;
     j->done = ring_job_run(&rj, j->ops, 1, park_unc_step);
 }
@@ -764,16 +761,10 @@ static struct k_process *pp_process(const char *figure, uint32_t *cap,
                                     uint32_t **word, uint64_t *word_va)
 {
     struct k_process *p = model_process(figure, "bench-park");
-    int rc;
 
-    if (p == NULL)
+    if (p == NULL ||
+        !model_ok(figure, "parkspace_grant", parkspace_grant(p, cap)))
         return NULL;
-    rc = parkspace_grant(p, cap);
-    if (rc != 0) {
-        printf("%s failed: parkspace_grant returned %d (%s)\n", figure, rc,
-               cap_err_name(rc));
-        return NULL;
-    }
     *word = user_heap(p, 0, sizeof **word, word_va);
     if (*word == NULL) {
         printf("%s failed: heap word outside the process arena\n", figure);
@@ -781,6 +772,18 @@ static struct k_process *pp_process(const char *figure, uint32_t *cap,
     }
     **word = 0;
     return p;
+}
+
+/* A ping-pong figure's result: model_run's rc, after saying on stderr when
+ * fewer than all n timed waits (what) blocked until the other player woke
+ * them (woken of them did). */
+static int pp_result(const char *figure, int rc, uint64_t woken, uint64_t n,
+                     const char *what)
+{
+    if (rc == BENCH_OK && woken < n)
+        fprintf(stderr, "capos-bench: %s: %llu of %llu %s blocked\n", figure,
+                (unsigned long long)woken, (unsigned long long)n, what);
+    return rc;
 }
 
 /* Player 1, once it has its first turn: pass it back until stopped. */
@@ -943,7 +946,6 @@ static int fig_park_pingpong(uint64_t ops, unsigned reps, double *samples)
         {.reps = 0},                                    /* player 1 */
     };
     struct k_process *p;
-    int rc;
 
     memset(&ppb, 0, sizeof ppb);
     if (!model_up(figure))
@@ -957,14 +959,9 @@ static int fig_park_pingpong(uint64_t ops, unsigned reps, double *samples)
     if (!model_thread(figure, p, ppb_player1, &jobs[1]) ||
         !model_thread(figure, p, ppb_player0, &jobs[0]))
         goto fail;
-    rc = model_run(figure, jobs, 2);
     /* Every timed PARK should have blocked and been woken. */
-    if (rc == BENCH_OK && ppb.woken < ppb.parks)
-        fprintf(stderr,
-                "capos-bench: park_pingpong: %llu of %llu PARKs blocked\n",
-                (unsigned long long)ppb.woken,
-                (unsigned long long)ppb.parks);
-    return rc;
+    return pp_result(figure, model_run(figure, jobs, 2), ppb.woken, ppb.parks,
+                     "PARKs");
 fail:
     k_shutdown();
     return BENCH_FAIL;
@@ -1181,7 +1178,6 @@ static int park_pingpong_rings(const char *figure, bool generic, uint64_t ops,
     };
     struct k_thread *t[2];
     struct k_process *p;
-    int rc;
 
     memset(&ppr, 0, sizeof ppr);
     ppr.generic = generic;
@@ -1204,12 +1200,9 @@ static int park_pingpong_rings(const char *figure, bool generic, uint64_t ops,
         if (user_heap(p, (i + 1) * CAPOS_PAGE_SIZE, CAPOS_PAGE_SIZE,
                       &ring_va) == NULL)
             goto fail_heap;
-        rc = k_thread_attach_ring(t[i], ring_va);
-        if (rc != 0) {
-            printf("%s failed: k_thread_attach_ring returned %d (%s)\n",
-                   figure, rc, cap_err_name(rc));
+        if (!model_ok(figure, "k_thread_attach_ring",
+                      k_thread_attach_ring(t[i], ring_va)))
             goto fail;
-        }
         pl->u.ring = t[i]->ring.page;
         pl->wake_len = ppr_params(p, 3 * CAPOS_PAGE_SIZE + i * 256, true, 0,
                                   &pl->wake_va);
@@ -1220,12 +1213,8 @@ static int park_pingpong_rings(const char *figure, bool generic, uint64_t ops,
         if (!pl->wake_len || !pl->wait_len || pl->res == NULL)
             goto fail_heap;
     }
-    rc = model_run(figure, jobs, 2);
-    if (rc == BENCH_OK && ppr.woken < ppr.waits)
-        fprintf(stderr, "capos-bench: %s: %llu of %llu waits blocked\n",
-                figure, (unsigned long long)ppr.woken,
-                (unsigned long long)ppr.waits);
-    return rc;
+    return pp_result(figure, model_run(figure, jobs, 2), ppr.woken, ppr.waits,
+                     "waits");
 fail_heap:
     printf("%s failed: heap buffer outside the process arena\n", figure);
 fail:
@@ -1407,11 +1396,8 @@ static int rt_park_pingpong(const char *figure, enum capos_rt_ring_mode mode,
         rc = threadspawner_grant(j.proc, &ts);
     if (rc == 0)
         rc = k_capset_add(j.proc, "threads", ts);
-    if (rc != 0) {
-        printf("%s failed: granting park/threads returned %d (%s)\n", figure,
-               rc, cap_err_name(rc));
+    if (!model_ok(figure, "granting park/threads", rc))
         goto fail;
-    }
     if (!model_thread(figure, j.proc, rtp_start, NULL))
         goto fail;
     return model_run(figure, &j, 1);
@@ -1622,12 +1608,8 @@ static uint64_t boot_once(const char *figure, int devnull)
     uv_unref((uv_handle_t *)&btp.prep);
 
     t0 = bench_now_ns();
-    rc = k_init(&cfg);
-    if (rc != 0) {
-        printf("%s failed: k_init returned %d (%s)\n", figure, rc,
-               cap_err_name(rc));
+    if (!model_ok(figure, "k_init", k_init(&cfg)))
         goto out_prep;
-    }
     if (k_boot(sim_default_manifest, sim_default_manifest_len, &init, err,
                sizeof err) != 0) {
         printf("%s failed: k_boot(default manifest): %s\n", figure, err);
@@ -1985,19 +1967,19 @@ static int tcp_call(struct user_ring *u, struct k_process *p, uint32_t cap,
     if (!user_heap(p, 0, ECHO_MAX + 64, &pva) ||
         !user_heap(p, ECHO_MAX + 64, ECHO_MAX + 256, &rva))
         return BENCH_E_NO_HEAP;
-    ur_push(u, (CapSqe){.opcode = CAP_OP_CALL,
-                        .cap_id = cap,
-                        .method_id = method,
-                        .user_data = method + 1u,
-                        .addr = pva,
-                        .len = (uint32_t)plen,
-                        .result_addr = rva,
-                        .result_len = ECHO_MAX + 256});
-    ur_publish(u);
-    int rc = k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
-    if (rc < 1 || ur_cq_tail(u) == u->cq_head)
-        return rc < 0 ? rc : BENCH_E_SHORT;
-    const CapCqe *c = &u->ring->cq[u->cq_head++ & (CAP_CQ_ENTRIES - 1)];
+    const CapCqe *c;
+    int rc = ur_enter1(u,
+                       (CapSqe){.opcode = CAP_OP_CALL,
+                                .cap_id = cap,
+                                .method_id = method,
+                                .user_data = method + 1u,
+                                .addr = pva,
+                                .len = (uint32_t)plen,
+                                .result_addr = rva,
+                                .result_len = ECHO_MAX + 256},
+                       &c);
+    if (rc != 0)
+        return rc;
     rc = c->user_data != method + 1u ? BENCH_E_USER_DATA : c->result;
     if (rc >= 0 && c->cap_count && rcap) {
         CapTransferResult rec;
