@@ -35,6 +35,27 @@ void h_down(void)
     sim_port_fini();
 }
 
+int h_setup(void **state)
+{
+    (void)state;
+    h_up(true, 1);
+    return 0;
+}
+
+int h_setup_real_clock(void **state)
+{
+    (void)state;
+    h_up(false, 1);
+    return 0;
+}
+
+int h_teardown(void **state)
+{
+    (void)state;
+    h_down();
+    return 0;
+}
+
 struct k_process *h_proc(const char *name, uint32_t cap_slots)
 {
     struct k_process_opts o = {.name = name, .cap_slots = cap_slots};

@@ -23,6 +23,13 @@
 void h_up(bool virtual_clock, uint64_t seed);
 void h_down(void);
 
+/* The cmocka fixtures of most tests: h_setup brings the model up on the
+ * virtual clock with seed 1, h_setup_real_clock on the host clock with
+ * seed 1, h_teardown brings it down (with h_down's checks). */
+int h_setup(void **state);
+int h_setup_real_clock(void **state);
+int h_teardown(void **state);
+
 /* A process with default options (and a given cap table size, 0 = default). */
 struct k_process *h_proc(const char *name, uint32_t cap_slots);
 

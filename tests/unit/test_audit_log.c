@@ -14,20 +14,6 @@ int capos_service_audit_log_main(capos_capset_t *caps);
 
 #define CLIENT_BADGE 0x42u
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 static void start(void *main_fn)
 {
     capos_rt_start((int (*)(capos_capset_t *))main_fn);
@@ -254,8 +240,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            audit_log_sequences_redacts_bounds_and_reads_back, setup,
-            teardown),
+            audit_log_sequences_redacts_bounds_and_reads_back, h_setup,
+            h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

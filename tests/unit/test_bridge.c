@@ -32,13 +32,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 static void start(void *main_fn)
 {
     capos_rt_start((int (*)(capos_capset_t *))main_fn);
@@ -536,8 +529,8 @@ BOTH_MODES(mutex_keeps_a_contended_counter_exact)
 BOTH_MODES(cond_signal_and_broadcast_wake_waiters)
 BOTH_MODES(once_runs_exactly_once)
 #define TEST_BOTH(name)                                                        \
-    cmocka_unit_test_setup_teardown(name##_bridge, setup, teardown),           \
-        cmocka_unit_test_setup_teardown(name##_rings, setup, teardown)
+    cmocka_unit_test_setup_teardown(name##_bridge, setup, h_teardown),         \
+        cmocka_unit_test_setup_teardown(name##_rings, setup, h_teardown)
 
 int main(void)
 {
@@ -548,7 +541,7 @@ int main(void)
         TEST_BOTH(cond_signal_and_broadcast_wake_waiters),
         TEST_BOTH(once_runs_exactly_once),
         cmocka_unit_test_setup_teardown(spawn_needs_a_thread_spawner, setup,
-                                        teardown),
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

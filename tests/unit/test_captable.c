@@ -61,20 +61,6 @@ static uint32_t make_id(uint32_t index, uint32_t gen)
     return (gen << CT_INDEX_BITS) | index;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 /* ---- init ------------------------------------------------------------ */
 
 static void init_rejects_zero_slots_and_more_than_the_index_can_name(
@@ -611,7 +597,7 @@ static void process_exit_drops_the_objects_its_table_held(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, h_setup, h_teardown)
         T(init_rejects_zero_slots_and_more_than_the_index_can_name),
         T(inserted_cap_looks_up_to_its_object_and_badge),
         T(release_frees_the_slot_and_drops_its_reference),

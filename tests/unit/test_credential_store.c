@@ -18,20 +18,6 @@ static const char operator_hash[] =
     "$argon2id$v=19$m=19456,t=2,p=1$Y2Fwb3Mtc2ltLWRldmVsb3BtZW50$"
     "AVh69Kc1hdzghBzLe+XY0whmf4cn//BP68NIUjgKVMc";
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 static void start(void *main_fn)
 {
     capos_rt_start((int (*)(capos_capset_t *))main_fn);
@@ -189,7 +175,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            store_verifies_refuses_and_bounds_passwords, setup, teardown),
+            store_verifies_refuses_and_bounds_passwords, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

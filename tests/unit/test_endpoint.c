@@ -7,20 +7,6 @@
 
 #include "harness.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 /* A server with a raw endpoint and a client holding a facet with badge. */
 struct pair {
     struct k_process *srv, *cli;
@@ -490,46 +476,48 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            call_recv_return_round_trip_shows_the_client_badge, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(a_waiting_recv_gets_the_call_at_once,
-                                        setup, teardown),
+            call_recv_return_round_trip_shows_the_client_badge, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            each_client_is_seen_with_its_own_badge, setup, teardown),
+            a_waiting_recv_gets_the_call_at_once, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            the_client_facet_can_neither_receive_nor_return, setup, teardown),
-        cmocka_unit_test_setup_teardown(the_raw_endpoint_cannot_be_transferred,
-                                        setup, teardown),
+            each_client_is_seen_with_its_own_badge, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            recv_buffer_smaller_than_the_header_is_rejected, setup, teardown),
+            the_client_facet_can_neither_receive_nor_return, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            oversized_call_fails_to_the_caller_and_the_recv_survives, setup,
-            teardown),
+            the_raw_endpoint_cannot_be_transferred, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            reply_larger_than_the_result_buffer_fails_both_sides, setup,
-            teardown),
+            recv_buffer_smaller_than_the_header_is_rejected, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            exception_return_reaches_the_caller_and_may_be_truncated, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(the_call_queue_is_bounded, setup,
-                                        teardown),
+            oversized_call_fails_to_the_caller_and_the_recv_survives, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            server_exit_disconnects_queued_and_in_flight_callers, setup,
-            teardown),
+            reply_larger_than_the_result_buffer_fails_both_sides, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            releasing_the_raw_endpoint_completes_waiting_receives, setup,
-            teardown),
+            exception_return_reaches_the_caller_and_may_be_truncated, h_setup,
+            h_teardown),
+        cmocka_unit_test_setup_teardown(the_call_queue_is_bounded, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(
-            caller_exit_with_a_call_in_flight_drops_the_reply, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(caller_exit_withdraws_its_queued_calls,
-                                        setup, teardown),
+            server_exit_disconnects_queued_and_in_flight_callers, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            completions_arrive_out_of_order_from_two_server_threads, setup,
-            teardown),
+            releasing_the_raw_endpoint_completes_waiting_receives, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            closing_with_its_own_last_facet_queued_frees_it_once, setup,
-            teardown),
+            caller_exit_with_a_call_in_flight_drops_the_reply, h_setup,
+            h_teardown),
+        cmocka_unit_test_setup_teardown(
+            caller_exit_withdraws_its_queued_calls, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            completions_arrive_out_of_order_from_two_server_threads, h_setup,
+            h_teardown),
+        cmocka_unit_test_setup_teardown(
+            closing_with_its_own_last_facet_queued_frees_it_once, h_setup,
+            h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

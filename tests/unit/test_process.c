@@ -13,20 +13,6 @@
 
 #define SEC 1000000000ull
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 /* Write one SQE and publish it, from inside a model thread (no asserts). */
 static void push_sqe(struct k_process *p, const CapSqe *sqe)
 {
@@ -653,7 +639,7 @@ static void process_check_ignores_user_stores_to_kernel_owned_ring_indices(
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, h_setup, h_teardown)
         T(arena_maps_the_ring_then_the_capset_at_fixed_addresses),
         T(process_names_longer_than_the_field_are_truncated),
         T(user_ptr_accepts_exactly_the_arena),

@@ -8,20 +8,6 @@
 #include "capos_rt.h"
 #include "harness.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 /* What the services saw; asserted by the test body after k_run. */
 static struct {
     int find_null, find_missing, find_wrong;
@@ -176,10 +162,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            runtime_finds_caps_calls_adopts_and_releases, setup, teardown),
+            runtime_finds_caps_calls_adopts_and_releases, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            waits_get_their_own_completion_whatever_the_arrival_order, setup,
-            teardown),
+            waits_get_their_own_completion_whatever_the_arrival_order, h_setup,
+            h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,20 +19,6 @@
 #define M_RAW_CAP 4    /* returns the non-transferable raw endpoint */
 #define M_STOP 9
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 static struct {
     int serve_result;
     uint64_t badges[16];
@@ -337,10 +323,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            serve_answers_results_exceptions_and_caps_until_stopped, setup,
-            teardown),
+            serve_answers_results_exceptions_and_caps_until_stopped, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            caps_the_handler_does_not_take_are_released, setup, teardown),
+            caps_the_handler_does_not_take_are_released, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

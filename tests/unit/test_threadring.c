@@ -26,13 +26,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 /* ---- helpers (the ring-side ones are the harness's h_ring_*) ---------- */
 
 /* ThreadSpawner.spawn(entry, arg, 0, ring, fsBase) on p's process ring. */
@@ -786,23 +779,23 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            spawn_with_a_ring_gives_the_thread_its_own_ring, setup, teardown),
+            spawn_with_a_ring_gives_the_thread_its_own_ring, setup, h_teardown),
         cmocka_unit_test_setup_teardown(spawn_refuses_bad_ring_pages, setup,
-                                        teardown),
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(
-            a_late_reply_to_an_exited_thread_is_dropped, setup, teardown),
+            a_late_reply_to_an_exited_thread_is_dropped, setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             thread_exit_withdraws_its_rings_undelivered_work, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(sibling_rings_get_each_completion_once,
-                                        setup, teardown),
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            thread_exit_while_parked_on_its_own_ring, setup, teardown),
+            sibling_rings_get_each_completion_once, setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            control_exit_on_its_own_ring_releases_its_ring, setup, teardown),
+            thread_exit_while_parked_on_its_own_ring, setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            control_exit_on_its_own_ring_releases_its_ring, setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             process_exit_with_threads_parked_releases_everything, setup,
-            teardown),
+            h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,20 +7,6 @@
 
 #include "harness.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 static CapSqe timer_sqe(struct k_process *p, uint32_t cap, uint16_t method,
                         uint64_t arg, uint64_t user_data)
 {
@@ -134,14 +120,14 @@ static void a_blocked_sleeper_wakes_at_its_deadline(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(now_returns_the_model_clock, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(sleeps_complete_in_deadline_order,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(now_returns_the_model_clock, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(
-            a_sleeper_that_exits_cancels_its_sleep, setup, teardown),
+            sleeps_complete_in_deadline_order, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            a_blocked_sleeper_wakes_at_its_deadline, setup, teardown),
+            a_sleeper_that_exits_cancels_its_sleep, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            a_blocked_sleeper_wakes_at_its_deadline, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,20 +7,6 @@
 
 #include "harness.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 struct world {
     struct k_process *srv, *cli;
     uint32_t raw, facet;
@@ -398,29 +384,31 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            copy_leaves_the_sender_cap_and_gives_the_receiver_one, setup,
-            teardown),
+            copy_leaves_the_sender_cap_and_gives_the_receiver_one, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            move_reserves_the_sender_slot_until_delivery_then_frees_it, setup,
-            teardown),
+            move_reserves_the_sender_slot_until_delivery_then_frees_it, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            move_of_last_cap_rolls_back_when_receiver_is_full, setup,
-            teardown),
+            move_of_last_cap_rolls_back_when_receiver_is_full, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            caps_returned_by_the_server_land_in_the_caller, setup, teardown),
+            caps_returned_by_the_server_land_in_the_caller, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
             returned_caps_roll_back_to_the_server_when_the_caller_is_full,
-            setup, teardown),
+            h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            a_delegated_facet_keeps_the_delegator_badge, setup, teardown),
+            a_delegated_facet_keeps_the_delegator_badge, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            moving_a_cap_into_a_kernel_object_consumes_it, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_move_only_cap_cannot_be_copied,
-                                        setup, teardown),
+            moving_a_cap_into_a_kernel_object_consumes_it, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            a_bad_descriptor_rolls_back_the_ones_before_it, setup, teardown),
+            a_move_only_cap_cannot_be_copied, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            sender_exit_with_a_move_queued_leaks_nothing, setup, teardown),
+            a_bad_descriptor_rolls_back_the_ones_before_it, h_setup,
+            h_teardown),
+        cmocka_unit_test_setup_teardown(
+            sender_exit_with_a_move_queued_leaks_nothing, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
