@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "capos.capnp.h"
-#include "capos_rt.h"
 #include "harness.h"
+#include "harness_rt.h"
 #include "server.h"
 
 #define M_ADD 0     /* read$Params (from, max) -> append$Results from+max */
@@ -45,11 +45,6 @@ static struct {
 } seen;
 
 static capos_cap_t server_ep; /* the server's raw endpoint */
-
-static void start(void *main_fn)
-{
-    capos_rt_start((int (*)(capos_capset_t *))main_fn);
-}
 
 static int handle(void *ctx, capos_server_call_t *call)
 {
@@ -213,9 +208,9 @@ static void serve_answers_results_exceptions_and_caps_until_stopped(
     assert_int_equal(k_capset_add(cli, "service", facet), 0);
     assert_int_equal(nullcap_grant(cli, &null), 0);
     assert_int_equal(k_capset_add(cli, "null", null), 0);
-    assert_int_equal(k_thread_create(srv, start, (void *)server_main, NULL),
+    assert_int_equal(k_thread_create(srv, h_start, (void *)server_main, NULL),
                      0);
-    assert_int_equal(k_thread_create(cli, start, (void *)client_main, NULL),
+    assert_int_equal(k_thread_create(cli, h_start, (void *)client_main, NULL),
                      0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(srv->exit_code, 0);
@@ -306,9 +301,9 @@ static void caps_the_handler_does_not_take_are_released(void **state)
     assert_int_equal(k_capset_add(cli, "null", null), 0);
     uint32_t before = h_live(srv);
     assert_int_equal(
-        k_thread_create(srv, start, (void *)counting_server, NULL), 0);
+        k_thread_create(srv, h_start, (void *)counting_server, NULL), 0);
     assert_int_equal(
-        k_thread_create(cli, start, (void *)ignoring_client, NULL), 0);
+        k_thread_create(cli, h_start, (void *)ignoring_client, NULL), 0);
     /* The client ends; the server waits in RECV forever. */
     assert_int_equal(k_run(), 1);
     assert_int_equal(cli->exit_code, 0);

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "capos.capnp.h"
-#include "capos_rt.h"
 #include "harness.h"
+#include "harness_rt.h"
 #include "server.h"
 
 int capos_service_session_manager_main(capos_capset_t *caps);
@@ -22,11 +22,6 @@ int capos_service_authority_broker_main(capos_capset_t *caps);
 #define PW_WRONG "wrong-pw-123"
 
 static const uint8_t alice_principal[32] = {0xa1, 0xa2, 0xa3, 31 - 3};
-
-static void start(void *main_fn)
-{
-    capos_rt_start((int (*)(capos_capset_t *))main_fn);
-}
 
 /* ---- fakes -------------------------------------------------------------- */
 
@@ -266,19 +261,19 @@ static void world_up(int (*client_main)(capos_capset_t *))
     sm_caps0 = h_live(p_sm);
     broker_caps0 = h_live(p_broker);
 
-    assert_int_equal(k_thread_create(p_audit, start, (void *)audit_main, NULL),
-                     0);
-    assert_int_equal(k_thread_create(p_creds, start, (void *)creds_main, NULL),
-                     0);
-    assert_int_equal(k_thread_create(p_sm, start,
+    assert_int_equal(
+        k_thread_create(p_audit, h_start, (void *)audit_main, NULL), 0);
+    assert_int_equal(
+        k_thread_create(p_creds, h_start, (void *)creds_main, NULL), 0);
+    assert_int_equal(k_thread_create(p_sm, h_start,
                                      (void *)capos_service_session_manager_main,
                                      NULL),
                      0);
     assert_int_equal(
-        k_thread_create(p_broker, start,
+        k_thread_create(p_broker, h_start,
                         (void *)capos_service_authority_broker_main, NULL),
         0);
-    assert_int_equal(k_thread_create(p_client, start, (void *)client_main,
+    assert_int_equal(k_thread_create(p_client, h_start, (void *)client_main,
                                      NULL),
                      0);
     /* Everything but the servers (blocked in RECV) finishes. */
@@ -844,7 +839,7 @@ static void raw_endpoint_mints_badged_facets_and_identifies_its_own(
     assert_int_equal(timercap_grant(p, &t), 0);
     assert_int_equal(k_capset_add(p, "timer", t), 0);
     uint32_t live0 = h_live(p);
-    assert_int_equal(k_thread_create(p, start, (void *)minter_main, NULL), 0);
+    assert_int_equal(k_thread_create(p, h_start, (void *)minter_main, NULL), 0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(p->exit_code, 0);
     assert_true(km.mint_r >= 0);
