@@ -46,6 +46,24 @@ static struct {
 
 static capos_cap_t server_ep; /* the server's raw endpoint */
 
+/* A fresh seen, a server process holding a raw endpoint as "service" and
+ * a client holding a facet of it with badge as "service" and a null cap as
+ * "null" (*srv, *cli). */
+static void server_and_client(struct k_process **srv, struct k_process **cli,
+                              uint64_t badge)
+{
+    memset(&seen, 0, sizeof seen);
+    *srv = h_proc("server", 0);
+    *cli = h_proc("client", 0);
+    uint32_t raw, facet, null;
+    assert_int_equal(ep_create(*srv, &raw), 0);
+    assert_int_equal(k_capset_add(*srv, "service", raw), 0);
+    assert_int_equal(ep_mint_client(*srv, raw, *cli, badge, &facet), 0);
+    assert_int_equal(k_capset_add(*cli, "service", facet), 0);
+    assert_int_equal(nullcap_grant(*cli, &null), 0);
+    assert_int_equal(k_capset_add(*cli, "null", null), 0);
+}
+
 static int handle(void *ctx, capos_server_call_t *call)
 {
     (void)ctx;
@@ -199,15 +217,8 @@ static void serve_answers_results_exceptions_and_caps_until_stopped(
     void **state)
 {
     (void)state;
-    memset(&seen, 0, sizeof seen);
-    struct k_process *srv = h_proc("server", 0), *cli = h_proc("client", 0);
-    uint32_t raw, facet, null;
-    assert_int_equal(ep_create(srv, &raw), 0);
-    assert_int_equal(k_capset_add(srv, "service", raw), 0);
-    assert_int_equal(ep_mint_client(srv, raw, cli, 0xb0b, &facet), 0);
-    assert_int_equal(k_capset_add(cli, "service", facet), 0);
-    assert_int_equal(nullcap_grant(cli, &null), 0);
-    assert_int_equal(k_capset_add(cli, "null", null), 0);
+    struct k_process *srv, *cli;
+    server_and_client(&srv, &cli, 0xb0b);
     assert_int_equal(k_thread_create(srv, h_start, (void *)server_main, NULL),
                      0);
     assert_int_equal(k_thread_create(cli, h_start, (void *)client_main, NULL),
@@ -290,15 +301,8 @@ static int ignoring_client(capos_capset_t *caps)
 static void caps_the_handler_does_not_take_are_released(void **state)
 {
     (void)state;
-    memset(&seen, 0, sizeof seen);
-    struct k_process *srv = h_proc("server", 0), *cli = h_proc("client", 0);
-    uint32_t raw, facet, null;
-    assert_int_equal(ep_create(srv, &raw), 0);
-    assert_int_equal(k_capset_add(srv, "service", raw), 0);
-    assert_int_equal(ep_mint_client(srv, raw, cli, 0, &facet), 0);
-    assert_int_equal(k_capset_add(cli, "service", facet), 0);
-    assert_int_equal(nullcap_grant(cli, &null), 0);
-    assert_int_equal(k_capset_add(cli, "null", null), 0);
+    struct k_process *srv, *cli;
+    server_and_client(&srv, &cli, 0);
     uint32_t before = h_live(srv);
     assert_int_equal(
         k_thread_create(srv, h_start, (void *)counting_server, NULL), 0);
