@@ -200,6 +200,18 @@ CapSqe h_call_msg(struct k_process *p, uint32_t cap, uint16_t method,
     return s;
 }
 
+CapSqe h_recv(struct k_process *p, uint32_t raw, uint64_t user_data,
+              uint32_t len, uint8_t **buf)
+{
+    *buf = h_alloc(p, len);
+    CapSqe s = {.opcode = CAP_OP_RECV,
+                .cap_id = raw,
+                .user_data = user_data,
+                .result_addr = h_va(p, *buf),
+                .result_len = len};
+    return s;
+}
+
 capnp_struct h_root(const void *buf, size_t len, capnp_message *m)
 {
     capnp_struct root;

@@ -56,6 +56,11 @@ CapSqe h_call_msg(struct k_process *p, uint32_t cap, uint16_t method,
                   uint64_t user_data, capnp_builder *b, uint32_t res_len,
                   uint8_t **res);
 
+/* A RECV on the raw endpoint raw into a fresh buffer of len bytes of p's
+ * heap (*buf). */
+CapSqe h_recv(struct k_process *p, uint32_t raw, uint64_t user_data,
+              uint32_t len, uint8_t **buf);
+
 /* The root struct of the message in buf[0..len), which must decode. */
 capnp_struct h_root(const void *buf, size_t len, capnp_message *m);
 

@@ -45,13 +45,9 @@ static char *submit_call(struct k_process *p, uint32_t facet, const char *text,
 static uint8_t *submit_recv(struct k_process *p, uint32_t raw,
                             uint64_t user_data, uint32_t len)
 {
-    uint8_t *buf = h_alloc(p, len);
+    uint8_t *buf;
     CapSqe *s = h_sqe(p);
-    *s = (CapSqe){.opcode = CAP_OP_RECV,
-                  .cap_id = raw,
-                  .user_data = user_data,
-                  .result_addr = h_va(p, buf),
-                  .result_len = len};
+    *s = h_recv(p, raw, user_data, len, &buf);
     h_submit(p);
     return buf;
 }
@@ -149,11 +145,8 @@ static void the_client_facet_can_neither_receive_nor_return(void **state)
 {
     (void)state;
     struct pair pr = pair_new(1);
-    uint8_t *buf = h_alloc(pr.cli, 128);
-    CapSqe s = {.opcode = CAP_OP_RECV,
-                .cap_id = pr.facet,
-                .result_addr = h_va(pr.cli, buf),
-                .result_len = 128};
+    uint8_t *buf;
+    CapSqe s = h_recv(pr.cli, pr.facet, 0, 128, &buf);
     assert_int_equal(h_one(pr.cli, &s).result, CAP_ERR_INVOKE_FAILED);
     s = (CapSqe){.opcode = CAP_OP_RETURN, .cap_id = pr.facet, .call_id = 1};
     assert_int_equal(h_one(pr.cli, &s).result, CAP_ERR_INVOKE_FAILED);

@@ -525,12 +525,8 @@ static void server_exit_wakes_a_client_waiting_on_its_call(void **state)
     /* The client blocks with its call queued... */
     assert_int_equal(k_run(), 1);
     /* ...the server receives it from the host side... */
-    uint8_t *buf = h_alloc(srv, 256);
-    CapSqe recv = {.opcode = CAP_OP_RECV,
-                   .cap_id = raw,
-                   .user_data = 4,
-                   .result_addr = h_va(srv, buf),
-                   .result_len = 256};
+    uint8_t *buf;
+    CapSqe recv = h_recv(srv, raw, 4, 256, &buf);
     CapCqe c = h_one(srv, &recv);
     assert_int_equal(c.result, (int)sizeof(EndpointMessageHeader));
     assert_int_equal(c.badge, 0xb);
@@ -563,13 +559,9 @@ static void client_exit_withdraws_its_queued_call(void **state)
     assert_int_equal(cli_ret, 1000);
 
     /* The server finds nothing to receive: its RECV stays pending. */
-    uint8_t *buf = h_alloc(srv, 256);
+    uint8_t *buf;
     CapSqe *s = h_sqe(srv);
-    *s = (CapSqe){.opcode = CAP_OP_RECV,
-                  .cap_id = raw,
-                  .user_data = 4,
-                  .result_addr = h_va(srv, buf),
-                  .result_len = 256};
+    *s = h_recv(srv, raw, 4, 256, &buf);
     h_submit(srv);
     assert_int_equal(h_enter(srv), 0);
     CapCqe c;

@@ -440,12 +440,8 @@ static void child_holds_exactly_its_grants_in_order(void **state)
     assert_int_equal(pc.result, 4);
     assert_memory_equal(pong, "pong", 4);
 
-    uint8_t *buf = h_alloc(srv, 256);
-    CapSqe recv = {.opcode = CAP_OP_RECV,
-                   .cap_id = srv_raw,
-                   .user_data = 9,
-                   .result_addr = h_va(srv, buf),
-                   .result_len = 256};
+    uint8_t *buf;
+    CapSqe recv = h_recv(srv, srv_raw, 9, 256, &buf);
     CapCqe rc = h_one(srv, &recv);
     assert_int_equal(rc.badge, 0x77);
     CapSqe ret = {.opcode = CAP_OP_RETURN,
@@ -631,12 +627,8 @@ static void a_moved_handle_works_for_its_new_holder_alone(void **state)
     uint32_t raw, facet;
     assert_int_equal(ep_create(q, &raw), 0);
     assert_int_equal(ep_mint_client(q, raw, p, 0, &facet), 0);
-    uint8_t *rbuf = h_alloc(q, 512);
-    *h_sqe(q) = (CapSqe){.opcode = CAP_OP_RECV,
-                         .cap_id = raw,
-                         .user_data = 9,
-                         .result_addr = h_va(q, rbuf),
-                         .result_len = 512};
+    uint8_t *rbuf;
+    *h_sqe(q) = h_recv(q, raw, 9, 512, &rbuf);
     h_submit(q);
     assert_int_equal(h_enter(q), 0);
     CapTransferDescriptor *d = h_alloc(p, sizeof *d);

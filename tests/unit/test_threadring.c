@@ -232,12 +232,8 @@ static void a_late_reply_to_an_exited_thread_is_dropped(void **state)
     struct k_thread *main_t;
     assert_int_equal(k_thread_create(cli, h_never_runs, NULL, &main_t), 0);
 
-    uint8_t *sbuf = h_alloc(srv, 256);
-    CapSqe rs = {.opcode = CAP_OP_RECV,
-                 .cap_id = raw,
-                 .user_data = 100,
-                 .result_addr = h_va(srv, sbuf),
-                 .result_len = 256};
+    uint8_t *sbuf;
+    CapSqe rs = h_recv(srv, raw, 100, 256, &sbuf);
     *h_sqe(srv) = rs;
     h_submit(srv);
     assert_int_equal(h_enter(srv), 0);
@@ -369,12 +365,8 @@ static void thread_exit_withdraws_its_rings_undelivered_work(void **state)
     assert_int_equal(k_timer_next_deadline(), UINT64_MAX);
     /* The server finds no call; a call to the client's endpoint waits for
      * a receive instead of landing in the withdrawn one. */
-    uint8_t *sb = h_alloc(srv, 256);
-    CapSqe srecv = {.opcode = CAP_OP_RECV,
-                    .cap_id = raw,
-                    .user_data = 4,
-                    .result_addr = h_va(srv, sb),
-                    .result_len = 256};
+    uint8_t *sb;
+    CapSqe srecv = h_recv(srv, raw, 4, 256, &sb);
     *h_sqe(srv) = srecv;
     CapSqe scall = h_call(cfacet, 0, 5);
     *h_sqe(srv) = scall;
@@ -748,12 +740,8 @@ static void process_exit_with_threads_parked_releases_everything(
     assert_non_null(p->calls_out);
 
     /* The server has taken the call; then the process dies. */
-    uint8_t *sb = h_alloc(srv, 256);
-    CapSqe rs = {.opcode = CAP_OP_RECV,
-                 .cap_id = raw,
-                 .user_data = 1,
-                 .result_addr = h_va(srv, sb),
-                 .result_len = 256};
+    uint8_t *sb;
+    CapSqe rs = h_recv(srv, raw, 1, 256, &sb);
     CapCqe c = h_one(srv, &rs);
     assert_true(c.result > 0);
     k_process_exit(p, 3);

@@ -44,12 +44,9 @@ static void call_with(struct k_process *p, uint32_t facet,
 /* RECV into a fresh buffer; returns the buffer. */
 static uint8_t *recv_into(struct k_process *p, uint32_t raw, uint32_t len)
 {
-    uint8_t *buf = h_alloc(p, len);
+    uint8_t *buf;
     CapSqe *s = h_sqe(p);
-    *s = (CapSqe){.opcode = CAP_OP_RECV,
-                  .cap_id = raw,
-                  .result_addr = h_va(p, buf),
-                  .result_len = len};
+    *s = h_recv(p, raw, 0, len, &buf);
     h_submit(p);
     return buf;
 }
