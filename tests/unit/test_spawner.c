@@ -292,6 +292,16 @@ static uint32_t spawn_plain(struct k_process *p, uint32_t sp, const char *bin)
     return r[0].cap_id;
 }
 
+/* A parent holding a ProcessSpawner (*sp) and the ProcessHandle (*h) of a
+ * child it spawned from bin with no grants. */
+static struct k_process *parent_and_child(uint32_t *sp, uint32_t *h,
+                                          const char *bin)
+{
+    struct k_process *p = parent_with_spawner(sp, 0);
+    *h = spawn_plain(p, *sp, bin);
+    return p;
+}
+
 /* Submit a ProcessHandle method without waiting; the result lands in *res. */
 static void handle_submit(struct k_process *p, uint32_t h, uint16_t method,
                           uint64_t user_data, uint8_t **res)
@@ -498,9 +508,8 @@ static void the_childs_own_thread_and_park_caps_are_minted_for_it(
 static void wait_before_exit_completes_when_the_child_exits(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "exit7");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "exit7");
     uint8_t *res;
     handle_submit(p, h, CAPOS_PROCESS_HANDLE_WAIT_METHOD_ID, 0xa1, &res);
     assert_int_equal(h_enter(p), 0); /* pending: the child has not run */
@@ -518,9 +527,8 @@ static void wait_before_exit_completes_when_the_child_exits(void **state)
 static void wait_after_exit_completes_at_once_and_again(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "exit7");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "exit7");
     assert_int_equal(k_run(), 0);
     assert_int_equal(wait_now(p, h), 7);
     assert_int_equal(wait_now(p, h), 7);
@@ -529,9 +537,8 @@ static void wait_after_exit_completes_at_once_and_again(void **state)
 static void a_second_concurrent_wait_is_refused(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "block");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "block");
     assert_int_equal(k_run(), 1);
     uint8_t *r1, *r2;
     handle_submit(p, h, CAPOS_PROCESS_HANDLE_WAIT_METHOD_ID, 1, &r1);
@@ -562,9 +569,8 @@ static void a_second_concurrent_wait_is_refused(void **state)
 static void kill_ends_a_blocked_child_and_is_a_no_op_afterwards(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "block");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "block");
     struct k_process *child = k.procs;
     assert_int_equal(k_run(), 1);
     assert_int_equal(k.stats.threads_live, 1);
@@ -584,9 +590,8 @@ static void kill_ends_a_blocked_child_and_is_a_no_op_afterwards(void **state)
 static void the_handle_can_be_moved_but_never_copied(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "exit7");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "exit7");
     uint32_t null;
     assert_int_equal(nullcap_grant(p, &null), 0);
     CapTransferDescriptor *d = h_alloc(p, sizeof *d);
@@ -617,9 +622,8 @@ static void the_handle_can_be_moved_but_never_copied(void **state)
 static void a_moved_handle_works_for_its_new_holder_alone(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "block");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "block");
     assert_int_equal(k_run(), 1);
     /* A second process receives on its endpoint; the parent moves the
      * handle to it with a CALL (as a launcher returns a shell's handle). */
@@ -964,9 +968,8 @@ static void a_pending_wait_outlives_the_release_of_its_handle(void **state)
 static void a_waiter_that_exits_cancels_its_wait(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "block");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "block");
     struct k_process *child = k.procs;
     assert_int_equal(k_run(), 1);
     uint8_t *res;
