@@ -510,20 +510,30 @@ static void client_calls_and_waits(void *arg)
         cli_cqe = cli->ring->cq[h->cq_head++ & (CAP_CQ_ENTRIES - 1)];
 }
 
-static void server_exit_wakes_a_client_waiting_on_its_call(void **state)
+/* A server process with a raw endpoint (*raw) and the client cli, holding
+ * a facet of it with badge, blocked in client_calls_and_waits with its
+ * CALL queued; returns the server. */
+static struct k_process *server_with_waiting_client(uint64_t badge,
+                                                   uint32_t *raw)
 {
-    (void)state;
     cli_ret = 1000;
     memset(&cli_cqe, 0, sizeof cli_cqe);
     struct k_process *srv = h_proc("server", 0);
     cli = h_proc("client", 0);
-    uint32_t raw;
-    assert_int_equal(ep_create(srv, &raw), 0);
-    assert_int_equal(ep_mint_client(srv, raw, cli, 0xb, &cli_cap), 0);
+    assert_int_equal(ep_create(srv, raw), 0);
+    assert_int_equal(ep_mint_client(srv, *raw, cli, badge, &cli_cap), 0);
     assert_int_equal(k_thread_create(cli, client_calls_and_waits, NULL, NULL),
                      0);
-    /* The client blocks with its call queued... */
     assert_int_equal(k_run(), 1);
+    return srv;
+}
+
+static void server_exit_wakes_a_client_waiting_on_its_call(void **state)
+{
+    (void)state;
+    uint32_t raw;
+    /* The client blocks with its call queued... */
+    struct k_process *srv = server_with_waiting_client(0xb, &raw);
     /* ...the server receives it from the host side... */
     uint8_t *buf;
     CapSqe recv = h_recv(srv, raw, 4, 256, &buf);
@@ -542,15 +552,8 @@ static void server_exit_wakes_a_client_waiting_on_its_call(void **state)
 static void client_exit_withdraws_its_queued_call(void **state)
 {
     (void)state;
-    cli_ret = 1000;
-    struct k_process *srv = h_proc("server", 0);
-    cli = h_proc("client", 0);
     uint32_t raw;
-    assert_int_equal(ep_create(srv, &raw), 0);
-    assert_int_equal(ep_mint_client(srv, raw, cli, 0xc, &cli_cap), 0);
-    assert_int_equal(k_thread_create(cli, client_calls_and_waits, NULL, NULL),
-                     0);
-    assert_int_equal(k_run(), 1);
+    struct k_process *srv = server_with_waiting_client(0xc, &raw);
     assert_non_null(cli->calls_out);
 
     k_process_exit(cli, 2);
