@@ -200,6 +200,21 @@ CapSqe h_call_msg(struct k_process *p, uint32_t cap, uint16_t method,
     return s;
 }
 
+CapSqe h_call_xfer(struct k_process *p, uint32_t cap, uint16_t method,
+                   uint64_t user_data, uint32_t xfer_cap, uint32_t mode,
+                   CapTransferDescriptor **d)
+{
+    CapTransferDescriptor *desc = h_alloc(p, sizeof *desc);
+    desc->cap_id = xfer_cap;
+    desc->mode = mode;
+    CapSqe s = h_call(cap, method, user_data);
+    s.addr = h_va(p, desc);
+    s.xfer_cap_count = 1;
+    if (d)
+        *d = desc;
+    return s;
+}
+
 CapSqe h_recv(struct k_process *p, uint32_t raw, uint64_t user_data,
               uint32_t len, uint8_t **buf)
 {

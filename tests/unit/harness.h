@@ -56,6 +56,13 @@ CapSqe h_call_msg(struct k_process *p, uint32_t cap, uint16_t method,
                   uint64_t user_data, capnp_builder *b, uint32_t res_len,
                   uint8_t **res);
 
+/* A CALL that transfers p's cap xfer_cap (mode CAP_XFER_COPY or
+ * CAP_XFER_MOVE) through a descriptor in a fresh piece of p's heap; *d,
+ * when d is not NULL, is that descriptor, for a test to change. */
+CapSqe h_call_xfer(struct k_process *p, uint32_t cap, uint16_t method,
+                   uint64_t user_data, uint32_t xfer_cap, uint32_t mode,
+                   CapTransferDescriptor **d);
+
 /* A RECV on the raw endpoint raw into a fresh buffer of len bytes of p's
  * heap (*buf). */
 CapSqe h_recv(struct k_process *p, uint32_t raw, uint64_t user_data,

@@ -158,12 +158,8 @@ static void the_raw_endpoint_cannot_be_transferred(void **state)
     struct pair pr = pair_new(1);
     uint32_t nc;
     assert_int_equal(nullcap_grant(pr.srv, &nc), 0);
-    CapTransferDescriptor *d = h_alloc(pr.srv, sizeof *d);
-    d->cap_id = pr.raw;
-    d->mode = CAP_XFER_COPY;
-    CapSqe s = h_call(nc, 0, 1);
-    s.addr = h_va(pr.srv, d);
-    s.xfer_cap_count = 1;
+    CapTransferDescriptor *d;
+    CapSqe s = h_call_xfer(pr.srv, nc, 0, 1, pr.raw, CAP_XFER_COPY, &d);
     assert_int_equal(h_one(pr.srv, &s).result, CAP_ERR_INVALID_TRANSFER);
     d->mode = CAP_XFER_MOVE;
     assert_int_equal(h_one(pr.srv, &s).result, CAP_ERR_INVALID_TRANSFER);
@@ -445,12 +441,8 @@ static void closing_with_its_own_last_facet_queued_frees_it_once(
     (void)state;
     struct pair pr = pair_new(1);
     uint32_t objects = k.stats.objects_live;
-    CapTransferDescriptor *d = h_alloc(pr.cli, sizeof *d);
-    d->cap_id = pr.facet;
-    d->mode = CAP_XFER_COPY;
-    CapSqe s = h_call(pr.facet, 0, 1);
-    s.addr = h_va(pr.cli, d);
-    s.xfer_cap_count = 1;
+    CapSqe s = h_call_xfer(pr.cli, pr.facet, 0, 1, pr.facet, CAP_XFER_COPY,
+                           NULL);
     *h_sqe(pr.cli) = s;
     *h_sqe(pr.cli) = h_release(pr.facet, 2);
     h_submit(pr.cli);

@@ -594,12 +594,8 @@ static void the_handle_can_be_moved_but_never_copied(void **state)
     struct k_process *p = parent_and_child(&sp, &h, "exit7");
     uint32_t null;
     assert_int_equal(nullcap_grant(p, &null), 0);
-    CapTransferDescriptor *d = h_alloc(p, sizeof *d);
-    d->cap_id = h;
-    d->mode = CAP_XFER_COPY;
-    CapSqe s = h_call(null, 0, 6);
-    s.addr = h_va(p, d);
-    s.xfer_cap_count = 1;
+    CapTransferDescriptor *d;
+    CapSqe s = h_call_xfer(p, null, 0, 6, h, CAP_XFER_COPY, &d);
     assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_TRANSFER);
     assert_non_null(ct_lookup(&p->caps, h));
     /* Nor copied to a child through spawn. */
@@ -635,13 +631,8 @@ static void a_moved_handle_works_for_its_new_holder_alone(void **state)
     *h_sqe(q) = h_recv(q, raw, 9, 512, &rbuf);
     h_submit(q);
     assert_int_equal(h_enter(q), 0);
-    CapTransferDescriptor *d = h_alloc(p, sizeof *d);
-    d->cap_id = h;
-    d->mode = CAP_XFER_MOVE;
+    CapSqe call = h_call_xfer(p, facet, 0, 10, h, CAP_XFER_MOVE, NULL);
     uint8_t *cres = h_alloc(p, 64);
-    CapSqe call = h_call(facet, 0, 10);
-    call.addr = h_va(p, d);
-    call.xfer_cap_count = 1;
     call.result_addr = h_va(p, cres);
     call.result_len = 64;
     *h_sqe(p) = call;
