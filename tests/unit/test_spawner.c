@@ -763,54 +763,46 @@ static void every_class_of_bad_input_is_refused_and_nothing_leaks(void **state)
                                 {"a", G_KERNEL, 2, 0, 0}};
     s = spawn_sqe(p, sp, "x", "exit7", dup, 2, x, 1, NULL);
     expect_refused(p, &s, "grants[1] \"a\": grants[0] has the same name");
-    const struct gspec empty_name[] = {{"", G_KERNEL, 0, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", empty_name, 1, x, 1, NULL);
-    expect_refused(p, &s, "grants[0]: a cap name needs 1 to 47");
-    const struct gspec long_name[] = {
-        {"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuv", G_KERNEL, 0, 0,
-         0}};
-    s = spawn_sqe(p, sp, "x", "exit7", long_name, 1, x, 1, NULL);
-    expect_refused(p, &s, "a cap name needs 1 to 47");
-    const struct gspec svc[] = {{"s", G_SERVICE, 0, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", svc, 1, x, 1, NULL);
-    expect_refused(p, &s, "grants[0] \"s\": a `service` source");
-    const struct gspec boot[] = {
-        {"b", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_BOOT_PACKAGE, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", boot, 1, x, 1, NULL);
-    expect_refused(p, &s, "kernel source bootPackage is not minted");
-    const struct gspec spawner[] = {
-        {"sp", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_PROCESS_SPAWNER, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", spawner, 1, x, 1, NULL);
-    expect_refused(p, &s, "kernel source processSpawner is not minted");
-    const struct gspec big_src[] = {{"k", G_KERNEL, 999, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", big_src, 1, x, 1, NULL);
-    expect_refused(p, &s, "kernel source 999 is not minted");
-    const struct gspec tag[] = {{"t", G_RAW_TAG, 9, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", tag, 1, x, 1, NULL);
-    expect_refused(p, &s, "unknown source (union tag 9)");
-    const struct gspec nullptr_cap[] = {{"c", G_CAP, 0xffff, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", nullptr_cap, 1, x, 1, NULL);
-    expect_refused(p, &s, "needs a capability pointer");
-    const struct gspec range[] = {{"c", G_CAP, 3, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", range, 1, x, 3, NULL);
-    expect_refused(p, &s, "cap index 3 is out of range: the CALL transfers 3");
-    s = spawn_sqe(p, sp, "x", "exit7", range, 1, NULL, 0, NULL);
-    expect_refused(p, &s, "the CALL transfers 0 caps");
-    const struct gspec wrong[] = {{"c", G_KERNEL,
-                                   CAPOS_KERNEL_CAP_SOURCE_CONSOLE, 0,
-                                   CAPOS_TIMER_INTERFACE_ID}};
-    s = spawn_sqe(p, sp, "x", "exit7", wrong, 1, x, 1, NULL);
-    expect_refused(p, &s, "interfaceId does not match its source");
-    const struct gspec wrong_cap[] = {
-        {"c", G_CAP, 0, 0, CAPOS_TIMER_INTERFACE_ID}};
-    s = spawn_sqe(p, sp, "x", "exit7", wrong_cap, 1, x, 1, NULL);
-    expect_refused(p, &s, "interfaceId does not match its source");
-    const struct gspec badge_null[] = {{"c", G_CAP, 0, 9, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", badge_null, 1, x, 1, NULL);
-    expect_refused(p, &s, "a badge can only label an unbadged");
-    const struct gspec relabel[] = {{"c", G_CAP, 2, 9, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", relabel, 1, x, 3, NULL);
-    expect_refused(p, &s, "cannot be relabelled");
+    /* One grant each; x[0..nx) rides along (none: nx 0). */
+    static const struct {
+        struct gspec g;
+        unsigned nx;
+        const char *want;
+    } one[] = {
+        {{"", G_KERNEL, 0, 0, 0}, 1, "grants[0]: a cap name needs 1 to 47"},
+        {{"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuv", G_KERNEL, 0, 0,
+          0},
+         1,
+         "a cap name needs 1 to 47"},
+        {{"s", G_SERVICE, 0, 0, 0}, 1, "grants[0] \"s\": a `service` source"},
+        {{"b", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_BOOT_PACKAGE, 0, 0},
+         1,
+         "kernel source bootPackage is not minted"},
+        {{"sp", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_PROCESS_SPAWNER, 0, 0},
+         1,
+         "kernel source processSpawner is not minted"},
+        {{"k", G_KERNEL, 999, 0, 0}, 1, "kernel source 999 is not minted"},
+        {{"t", G_RAW_TAG, 9, 0, 0}, 1, "unknown source (union tag 9)"},
+        {{"c", G_CAP, 0xffff, 0, 0}, 1, "needs a capability pointer"},
+        {{"c", G_CAP, 3, 0, 0},
+         3,
+         "cap index 3 is out of range: the CALL transfers 3"},
+        {{"c", G_CAP, 3, 0, 0}, 0, "the CALL transfers 0 caps"},
+        {{"c", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_CONSOLE, 0,
+          CAPOS_TIMER_INTERFACE_ID},
+         1,
+         "interfaceId does not match its source"},
+        {{"c", G_CAP, 0, 0, CAPOS_TIMER_INTERFACE_ID},
+         1,
+         "interfaceId does not match its source"},
+        {{"c", G_CAP, 0, 9, 0}, 1, "a badge can only label an unbadged"},
+        {{"c", G_CAP, 2, 9, 0}, 3, "cannot be relabelled"},
+    };
+    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
+        s = spawn_sqe(p, sp, "x", "exit7", &one[i].g, 1, one[i].nx ? x : NULL,
+                      one[i].nx, NULL);
+        expect_refused(p, &s, one[i].want);
+    }
 
     /* Counts and limits. */
     struct gspec many[64];
