@@ -64,6 +64,27 @@ static void server_and_client(struct k_process **srv, struct k_process **cli,
     assert_int_equal(k_capset_add(*cli, "null", null), 0);
 }
 
+/* From a client's thread: a CALL of method on svc that transfers cap
+ * (mode CAP_XFER_COPY or CAP_XFER_MOVE) through a descriptor written at the
+ * start of pbuf, with res[0..res_len) for the results. */
+static CapSqe xfer_call(capos_cap_t svc, uint16_t method, capos_cap_t cap,
+                        uint32_t mode, uint8_t *pbuf, uint8_t *res,
+                        uint32_t res_len)
+{
+    CapTransferDescriptor *d = (CapTransferDescriptor *)pbuf;
+    memset(d, 0, sizeof *d);
+    d->cap_id = cap.id;
+    d->mode = mode;
+    CapSqe s = {.opcode = CAP_OP_CALL,
+                .cap_id = svc.id,
+                .method_id = method,
+                .addr = capos_va(pbuf),
+                .xfer_cap_count = 1,
+                .result_addr = capos_va(res),
+                .result_len = res_len};
+    return s;
+}
+
 static int handle(void *ctx, capos_server_call_t *call)
 {
     (void)ctx;
@@ -167,18 +188,7 @@ static int client_main(capos_capset_t *caps)
     seen.unknown_type = exc_type(res, 512, NULL, 0);
 
     /* A cap moved to the server comes back as a result cap. */
-    CapTransferDescriptor *d = (CapTransferDescriptor *)pbuf;
-    memset(d, 0, sizeof *d);
-    d->cap_id = null.id;
-    d->mode = CAP_XFER_MOVE;
-    CapSqe s = {.opcode = CAP_OP_CALL,
-                .cap_id = svc.id,
-                .method_id = M_ECHO_CAP,
-                .addr = capos_va(pbuf),
-                .len = 0,
-                .xfer_cap_count = 1,
-                .result_addr = capos_va(res),
-                .result_len = 512};
+    CapSqe s = xfer_call(svc, M_ECHO_CAP, null, CAP_XFER_MOVE, pbuf, res, 512);
     int r = capos_rt_call(&s, &cqe);
     seen.echo_result = r ? r : cqe.result;
     if (seen.echo_result >= 0 && cqe.cap_count == 1) {
@@ -195,6 +205,7 @@ static int client_main(capos_capset_t *caps)
     }
 
     /* A cap the handler does not take is released by the runtime. */
+    CapTransferDescriptor *d = (CapTransferDescriptor *)pbuf;
     d->cap_id = null.id;
     d->mode = CAP_XFER_MOVE;
     s.method_id = M_IGNORE_CAP;
@@ -278,17 +289,8 @@ static int ignoring_client(capos_capset_t *caps)
         capos_capset_find(caps, "null", 0, &null))
         return 1;
     uint8_t *pbuf = capos_alloc(64), *res = capos_alloc(256);
-    CapTransferDescriptor *d = (CapTransferDescriptor *)pbuf;
-    memset(d, 0, sizeof *d);
-    d->cap_id = null.id;
-    d->mode = CAP_XFER_COPY;
-    CapSqe s = {.opcode = CAP_OP_CALL,
-                .cap_id = svc.id,
-                .method_id = M_IGNORE_CAP,
-                .addr = capos_va(pbuf),
-                .xfer_cap_count = 1,
-                .result_addr = capos_va(res),
-                .result_len = 256};
+    CapSqe s =
+        xfer_call(svc, M_IGNORE_CAP, null, CAP_XFER_COPY, pbuf, res, 256);
     CapCqe cqe;
     for (int i = 0; i < 20; i++) {
         int r = capos_rt_call(&s, &cqe);
