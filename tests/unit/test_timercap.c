@@ -10,18 +10,12 @@
 static CapSqe timer_sqe(struct k_process *p, uint32_t cap, uint16_t method,
                         uint64_t arg, uint64_t user_data)
 {
-    uint8_t *buf = h_alloc(p, 64);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 64);
+    h_msg(p, &b, 64);
     assert_int_equal(capnp_init_root(&b, 1, 0, &root), 0);
     capnp_set_u64(&root, 0, arg, 0);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe s = h_call(cap, method, user_data);
-    s.addr = h_va(p, buf);
-    s.len = (uint32_t)len;
-    return s;
+    return h_call_msg(p, cap, method, user_data, &b, 0, NULL);
 }
 
 static void now_returns_the_model_clock(void **state)
