@@ -35,6 +35,27 @@ void h_down(void)
     sim_port_fini();
 }
 
+int h_setup(void **state)
+{
+    (void)state;
+    h_up(true, 1);
+    return 0;
+}
+
+int h_setup_real_clock(void **state)
+{
+    (void)state;
+    h_up(false, 1);
+    return 0;
+}
+
+int h_teardown(void **state)
+{
+    (void)state;
+    h_down();
+    return 0;
+}
+
 struct k_process *h_proc(const char *name, uint32_t cap_slots)
 {
     struct k_process_opts o = {.name = name, .cap_slots = cap_slots};
@@ -176,6 +197,33 @@ CapSqe h_call_msg(struct k_process *p, uint32_t cap, uint16_t method,
         s.result_addr = h_va(p, *res);
         s.result_len = res_len;
     }
+    return s;
+}
+
+CapSqe h_call_xfer(struct k_process *p, uint32_t cap, uint16_t method,
+                   uint64_t user_data, uint32_t xfer_cap, uint32_t mode,
+                   CapTransferDescriptor **d)
+{
+    CapTransferDescriptor *desc = h_alloc(p, sizeof *desc);
+    desc->cap_id = xfer_cap;
+    desc->mode = mode;
+    CapSqe s = h_call(cap, method, user_data);
+    s.addr = h_va(p, desc);
+    s.xfer_cap_count = 1;
+    if (d)
+        *d = desc;
+    return s;
+}
+
+CapSqe h_recv(struct k_process *p, uint32_t raw, uint64_t user_data,
+              uint32_t len, uint8_t **buf)
+{
+    *buf = h_alloc(p, len);
+    CapSqe s = {.opcode = CAP_OP_RECV,
+                .cap_id = raw,
+                .user_data = user_data,
+                .result_addr = h_va(p, *buf),
+                .result_len = len};
     return s;
 }
 

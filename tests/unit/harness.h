@@ -23,6 +23,13 @@
 void h_up(bool virtual_clock, uint64_t seed);
 void h_down(void);
 
+/* The cmocka fixtures of most tests: h_setup brings the model up on the
+ * virtual clock with seed 1, h_setup_real_clock on the host clock with
+ * seed 1, h_teardown brings it down (with h_down's checks). */
+int h_setup(void **state);
+int h_setup_real_clock(void **state);
+int h_teardown(void **state);
+
 /* A process with default options (and a given cap table size, 0 = default). */
 struct k_process *h_proc(const char *name, uint32_t cap_slots);
 
@@ -48,6 +55,18 @@ void h_msg(struct k_process *p, capnp_builder *b, size_t cap);
 CapSqe h_call_msg(struct k_process *p, uint32_t cap, uint16_t method,
                   uint64_t user_data, capnp_builder *b, uint32_t res_len,
                   uint8_t **res);
+
+/* A CALL that transfers p's cap xfer_cap (mode CAP_XFER_COPY or
+ * CAP_XFER_MOVE) through a descriptor in a fresh piece of p's heap; *d,
+ * when d is not NULL, is that descriptor, for a test to change. */
+CapSqe h_call_xfer(struct k_process *p, uint32_t cap, uint16_t method,
+                   uint64_t user_data, uint32_t xfer_cap, uint32_t mode,
+                   CapTransferDescriptor **d);
+
+/* A RECV on the raw endpoint raw into a fresh buffer of len bytes of p's
+ * heap (*buf). */
+CapSqe h_recv(struct k_process *p, uint32_t raw, uint64_t user_data,
+              uint32_t len, uint8_t **buf);
 
 /* The root struct of the message in buf[0..len), which must decode. */
 capnp_struct h_root(const void *buf, size_t len, capnp_message *m);

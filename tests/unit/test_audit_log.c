@@ -7,31 +7,12 @@
 #include <string.h>
 
 #include "capos.capnp.h"
-#include "capos_rt.h"
 #include "harness.h"
+#include "harness_rt.h"
 
 int capos_service_audit_log_main(capos_capset_t *caps);
 
 #define CLIENT_BADGE 0x42u
-
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
-static void start(void *main_fn)
-{
-    capos_rt_start((int (*)(capos_capset_t *))main_fn);
-}
 
 static struct {
     uint64_t seqs[3];
@@ -208,11 +189,11 @@ static void audit_log_sequences_redacts_bounds_and_reads_back(void **state)
     assert_int_equal(k_capset_add(cli, "log", flog), 0);
     assert_int_equal(ep_mint_client(srv, reader, cli, 0, &freader), 0);
     assert_int_equal(k_capset_add(cli, "reader", freader), 0);
-    assert_int_equal(k_thread_create(srv, start,
+    assert_int_equal(k_thread_create(srv, h_start,
                                      (void *)capos_service_audit_log_main,
                                      NULL),
                      0);
-    assert_int_equal(k_thread_create(cli, start, (void *)client_main, NULL),
+    assert_int_equal(k_thread_create(cli, h_start, (void *)client_main, NULL),
                      0);
     assert_int_equal(k_run(), 1); /* the log serves on */
     assert_int_equal(cli->exit_code, 0);
@@ -254,8 +235,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            audit_log_sequences_redacts_bounds_and_reads_back, setup,
-            teardown),
+            audit_log_sequences_redacts_bounds_and_reads_back, h_setup,
+            h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

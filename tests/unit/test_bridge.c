@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capos_rt.h"
 #include "harness.h"
+#include "harness_rt.h"
 #include "sync.h"
 
 #define NT 4   /* sibling threads */
@@ -30,18 +30,6 @@ static int setup(void **state)
     h_up(true, e ? strtoull(e, NULL, 0) : 0x5eed);
     k.cfg.shuffle = true; /* seeded run-queue order among runnable threads */
     return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
-static void start(void *main_fn)
-{
-    capos_rt_start((int (*)(capos_capset_t *))main_fn);
 }
 
 /* Shared state of the current test's threads, in the process heap (the
@@ -229,7 +217,7 @@ static void siblings_call_a_nullcap_echo(void)
     assert_int_equal(nullcap_grant(p, &null), 0);
     assert_int_equal(k_capset_add(p, "null", null), 0);
     grant_threading(p);
-    assert_int_equal(k_thread_create(p, start, (void *)echo_client, NULL), 0);
+    assert_int_equal(k_thread_create(p, h_start, (void *)echo_client, NULL), 0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(p->exit_code, 0);
     expect_every_completion_once();
@@ -323,9 +311,9 @@ static void siblings_get_their_own_replies_in_adversarial_order(void)
     assert_int_equal(ep_mint_client(srv, raw, cli, 1, &facet), 0);
     assert_int_equal(k_capset_add(cli, "service", facet), 0);
     grant_threading(cli);
-    assert_int_equal(k_thread_create(srv, start, (void *)shuffle_server, NULL),
-                     0);
-    assert_int_equal(k_thread_create(cli, start, (void *)endpoint_client,
+    assert_int_equal(
+        k_thread_create(srv, h_start, (void *)shuffle_server, NULL), 0);
+    assert_int_equal(k_thread_create(cli, h_start, (void *)endpoint_client,
                                      NULL),
                      0);
     assert_int_equal(k_run(), 0);
@@ -451,7 +439,7 @@ static struct k_process *sync_proc(int (*main_fn)(capos_capset_t *))
     assert_int_equal(nullcap_grant(p, &null), 0);
     assert_int_equal(k_capset_add(p, "null", null), 0);
     grant_threading(p);
-    assert_int_equal(k_thread_create(p, start, (void *)main_fn, NULL), 0);
+    assert_int_equal(k_thread_create(p, h_start, (void *)main_fn, NULL), 0);
     return p;
 }
 
@@ -509,7 +497,7 @@ static void spawn_needs_a_thread_spawner(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("lone", 0);
-    assert_int_equal(k_thread_create(p, start, (void *)no_spawner_main, NULL),
+    assert_int_equal(k_thread_create(p, h_start, (void *)no_spawner_main, NULL),
                      0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(p->exit_code, 0);
@@ -536,8 +524,8 @@ BOTH_MODES(mutex_keeps_a_contended_counter_exact)
 BOTH_MODES(cond_signal_and_broadcast_wake_waiters)
 BOTH_MODES(once_runs_exactly_once)
 #define TEST_BOTH(name)                                                        \
-    cmocka_unit_test_setup_teardown(name##_bridge, setup, teardown),           \
-        cmocka_unit_test_setup_teardown(name##_rings, setup, teardown)
+    cmocka_unit_test_setup_teardown(name##_bridge, setup, h_teardown),         \
+        cmocka_unit_test_setup_teardown(name##_rings, setup, h_teardown)
 
 int main(void)
 {
@@ -548,7 +536,7 @@ int main(void)
         TEST_BOTH(cond_signal_and_broadcast_wake_waiters),
         TEST_BOTH(once_runs_exactly_once),
         cmocka_unit_test_setup_teardown(spawn_needs_a_thread_spawner, setup,
-                                        teardown),
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

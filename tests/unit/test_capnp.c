@@ -291,6 +291,18 @@ static uint8_t *encode_fixture(const char *type, const char *txt, size_t *len,
     return capnp_run_file(args, in, len);
 }
 
+/* The fixture txt encoded as type, decoded into *m with its root in *r;
+ * returns the message bytes, which the caller frees. */
+static uint8_t *fixture_root(const char *type, const char *txt,
+                             capnp_message *m, capnp_struct *r)
+{
+    size_t n;
+    uint8_t *msg = encode_fixture(type, txt, &n, "encode");
+    assert_rc(capnp_msg_init(m, msg, n, NULL), CAPNP_OK);
+    assert_rc(capnp_msg_root(m, r), CAPNP_OK);
+    return msg;
+}
+
 /* ------------------------------------------------------------------ */
 /* AllTypes: the values of fixtures/capnp/all-types.txt                 */
 /* ------------------------------------------------------------------ */
@@ -591,14 +603,10 @@ static void reference_flat_encoding_reads_without_a_segment_table(void **state)
 static void union_member_struct_reads_with_its_tag(void **state)
 {
     (void)state;
-    size_t n;
-    uint8_t *msg =
-        encode_fixture("AllTypes", "all-types-inner.txt", &n, "encode");
     capnp_message m;
     capnp_struct r, in;
     capnp_list l;
-    assert_rc(capnp_msg_init(&m, msg, n, NULL), CAPNP_OK);
-    assert_rc(capnp_msg_root(&m, &r), CAPNP_OK);
+    uint8_t *msg = fixture_root("AllTypes", "all-types-inner.txt", &m, &r);
     assert_int_equal(capnp_get_u16(&r, AT_UNION_TAG, 0), UNION_INNER);
     assert_rc(capnp_get_struct(&r, AT_P_UNION, &in), CAPNP_OK);
     assert_int_equal(capnp_get_u32(&in, INNER_ID, 0), 77);
@@ -613,26 +621,52 @@ static void union_member_struct_reads_with_its_tag(void **state)
     free(msg);
 }
 
+/* The data fields of a Defaults struct, read with their schema defaults. */
+struct defaults {
+    bool b;
+    int8_t i8;
+    int16_t i16;
+    int32_t i32;
+    int64_t i64;
+    uint16_t u16;
+    uint64_t u64;
+    float f32;
+    double f64;
+    uint16_t color;
+};
+
+/* Assert that every data field of the Defaults struct r reads as in want
+ * (floats compared bit for bit). */
+static void assert_defaults(const capnp_struct *r, const struct defaults *want)
+{
+    assert_int_equal(capnp_get_bool(r, DEF_B, true), want->b);
+    assert_int_equal(capnp_get_i8(r, DEF_I8, D_I8), want->i8);
+    assert_int_equal(capnp_get_i16(r, DEF_I16, D_I16), want->i16);
+    assert_int_equal(capnp_get_i32(r, DEF_I32, D_I32), want->i32);
+    assert_int_equal(capnp_get_i64(r, DEF_I64, D_I64), want->i64);
+    assert_int_equal(capnp_get_u16(r, DEF_U16, D_U16), want->u16);
+    assert_int_equal(capnp_get_u64(r, DEF_U64, D_U64), want->u64);
+    assert_int_equal(f32b(capnp_get_f32(r, DEF_F32, D_F32)), f32b(want->f32));
+    assert_int_equal(f64b(capnp_get_f64(r, DEF_F64, D_F64)), f64b(want->f64));
+    assert_int_equal(capnp_get_u16(r, DEF_COLOR, D_COLOR), want->color);
+}
+
 static void absent_fields_read_as_their_schema_defaults(void **state)
 {
     (void)state;
-    size_t n;
-    uint8_t *msg = encode_fixture("Defaults", "defaults-empty.txt", &n,
-                                  "encode");
     capnp_message m;
     capnp_struct r;
-    assert_rc(capnp_msg_init(&m, msg, n, NULL), CAPNP_OK);
-    assert_rc(capnp_msg_root(&m, &r), CAPNP_OK);
-    assert_true(capnp_get_bool(&r, DEF_B, true));
-    assert_int_equal(capnp_get_i8(&r, DEF_I8, D_I8), -8);
-    assert_int_equal(capnp_get_i16(&r, DEF_I16, D_I16), -1600);
-    assert_int_equal(capnp_get_i32(&r, DEF_I32, D_I32), -123456);
-    assert_int_equal(capnp_get_i64(&r, DEF_I64, D_I64), -1234567890123ll);
-    assert_int_equal(capnp_get_u16(&r, DEF_U16, D_U16), 0xbeef);
-    assert_int_equal(capnp_get_u64(&r, DEF_U64, D_U64), D_U64);
-    assert_int_equal(f32b(capnp_get_f32(&r, DEF_F32, D_F32)), f32b(1.5f));
-    assert_int_equal(f64b(capnp_get_f64(&r, DEF_F64, D_F64)), f64b(-2.25));
-    assert_int_equal(capnp_get_u16(&r, DEF_COLOR, D_COLOR), COLOR_BLUE);
+    uint8_t *msg = fixture_root("Defaults", "defaults-empty.txt", &m, &r);
+    assert_defaults(&r, &(struct defaults){.b = true,
+                                           .i8 = -8,
+                                           .i16 = -1600,
+                                           .i32 = -123456,
+                                           .i64 = -1234567890123ll,
+                                           .u16 = 0xbeef,
+                                           .u64 = D_U64,
+                                           .f32 = 1.5f,
+                                           .f64 = -2.25,
+                                           .color = COLOR_BLUE});
     /* A pointer default is the generated code's business: null here. */
     assert_false(capnp_has_ptr(&r, DEF_P_TEXT));
     free(msg);
@@ -641,23 +675,11 @@ static void absent_fields_read_as_their_schema_defaults(void **state)
 static void zero_values_are_stored_xored_with_their_defaults(void **state)
 {
     (void)state;
-    size_t n;
-    uint8_t *msg = encode_fixture("Defaults", "defaults-zero.txt", &n,
-                                  "encode");
     capnp_message m;
     capnp_struct r;
-    assert_rc(capnp_msg_init(&m, msg, n, NULL), CAPNP_OK);
-    assert_rc(capnp_msg_root(&m, &r), CAPNP_OK);
-    assert_false(capnp_get_bool(&r, DEF_B, true));
-    assert_int_equal(capnp_get_i8(&r, DEF_I8, D_I8), 0);
-    assert_int_equal(capnp_get_i16(&r, DEF_I16, D_I16), 0);
-    assert_int_equal(capnp_get_i32(&r, DEF_I32, D_I32), 0);
-    assert_int_equal(capnp_get_i64(&r, DEF_I64, D_I64), 0);
-    assert_int_equal(capnp_get_u16(&r, DEF_U16, D_U16), 0);
-    assert_int_equal(capnp_get_u64(&r, DEF_U64, D_U64), 0);
-    assert_int_equal(f32b(capnp_get_f32(&r, DEF_F32, D_F32)), 0);
-    assert_int_equal(f64b(capnp_get_f64(&r, DEF_F64, D_F64)), 0);
-    assert_int_equal(capnp_get_u16(&r, DEF_COLOR, D_COLOR), COLOR_RED);
+    uint8_t *msg = fixture_root("Defaults", "defaults-zero.txt", &m, &r);
+    /* Every field reads zero (false, 0, 0.0, the first enumerant). */
+    assert_defaults(&r, &(struct defaults){.color = COLOR_RED});
     /* Raw, without the mask, the stored bits are the defaults. */
     assert_int_equal(capnp_get_u16(&r, DEF_U16, 0), 0xbeef);
     assert_text(&r, DEF_P_TEXT, "");

@@ -46,6 +46,15 @@ static void tobj_init(struct tobj *t)
     k_obj_init(&t->o, &tobj_ops, 0);
 }
 
+/* A fresh table of slots slots (*ct) and a test object with one reference,
+ * the test's own (*a). */
+static void table_and_object(struct k_captable *ct, uint32_t slots,
+                             struct tobj *a)
+{
+    tobj_init(a);
+    assert_int_equal(ct_init(ct, slots), 0);
+}
+
 static uint32_t id_index(uint32_t id)
 {
     return id & CT_INDEX_MASK;
@@ -59,20 +68,6 @@ static uint32_t id_gen(uint32_t id)
 static uint32_t make_id(uint32_t index, uint32_t gen)
 {
     return (gen << CT_INDEX_BITS) | index;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
 }
 
 /* ---- init ------------------------------------------------------------ */
@@ -133,8 +128,7 @@ static void release_frees_the_slot_and_drops_its_reference(void **state)
     (void)state;
     struct k_captable ct;
     struct tobj a;
-    tobj_init(&a);
-    assert_int_equal(ct_init(&ct, 4), 0);
+    table_and_object(&ct, 4, &a);
     uint32_t id = 0;
     assert_int_equal(ct_insert(&ct, &a.o, 7, &id), 0);
     k_obj_unref(&a.o); /* the slot is now the only holder */
@@ -230,8 +224,7 @@ static void generation_wraps_from_max_to_one_never_issuing_zero(void **state)
     (void)state;
     struct k_captable ct;
     struct tobj a;
-    tobj_init(&a);
-    assert_int_equal(ct_init(&ct, 1), 0);
+    table_and_object(&ct, 1, &a);
 
     /* Cycle the only slot through every generation and once more. */
     uint32_t id = 0, first = 0, zero_gens = 0, wrong_slot = 0;
@@ -272,8 +265,7 @@ static void ids_beyond_the_table_or_with_generation_zero_fail(void **state)
     (void)state;
     struct k_captable ct;
     struct tobj a;
-    tobj_init(&a);
-    assert_int_equal(ct_init(&ct, 4), 0);
+    table_and_object(&ct, 4, &a);
     uint32_t ids[4];
     for (unsigned i = 0; i < 4; i++)
         assert_int_equal(ct_insert(&ct, &a.o, 0, &ids[i]), 0);
@@ -328,8 +320,7 @@ static void insert_into_a_full_table_is_rejected_without_taking_a_ref(
     (void)state;
     struct k_captable ct;
     struct tobj a;
-    tobj_init(&a);
-    assert_int_equal(ct_init(&ct, 3), 0);
+    table_and_object(&ct, 3, &a);
     uint32_t ids[3];
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(ct_insert(&ct, &a.o, 0, &ids[i]), 0);
@@ -384,8 +375,7 @@ static void reserved_slot_cannot_be_looked_up_released_or_reserved_again(
     (void)state;
     struct k_captable ct;
     struct tobj a;
-    tobj_init(&a);
-    assert_int_equal(ct_init(&ct, 4), 0);
+    table_and_object(&ct, 4, &a);
     uint32_t id = 0, other = 0;
     assert_int_equal(ct_insert(&ct, &a.o, 9, &id), 0);
     assert_int_equal(ct_insert(&ct, &a.o, 0, &other), 0);
@@ -425,8 +415,7 @@ static void commit_move_frees_the_reserved_slot_and_drops_its_reference(
     (void)state;
     struct k_captable ct;
     struct tobj a;
-    tobj_init(&a);
-    assert_int_equal(ct_init(&ct, 4), 0);
+    table_and_object(&ct, 4, &a);
     uint32_t id = 0;
     assert_int_equal(ct_insert(&ct, &a.o, 0, &id), 0);
     k_obj_unref(&a.o); /* only the slot holds it */
@@ -480,8 +469,7 @@ static void check_detects_a_corrupted_free_list_or_count(void **state)
     (void)state;
     struct k_captable ct;
     struct tobj a;
-    tobj_init(&a);
-    assert_int_equal(ct_init(&ct, 6), 0);
+    table_and_object(&ct, 6, &a);
     uint32_t ids[3];
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(ct_insert(&ct, &a.o, 0, &ids[i]), 0);
@@ -611,7 +599,7 @@ static void process_exit_drops_the_objects_its_table_held(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, h_setup, h_teardown)
         T(init_rejects_zero_slots_and_more_than_the_index_can_name),
         T(inserted_cap_looks_up_to_its_object_and_badge),
         T(release_frees_the_slot_and_drops_its_reference),

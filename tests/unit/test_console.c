@@ -43,21 +43,15 @@ static size_t console_read(char *buf, size_t cap)
 static CapSqe console_sqe(struct k_process *p, uint32_t cap, uint16_t method,
                           const char *s)
 {
-    uint8_t *buf = h_alloc(p, 256);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 256);
+    h_msg(p, &b, 256);
     assert_int_equal(capnp_init_root(&b, 0, 1, &root), 0);
     if (method == 0)
         assert_int_equal(capnp_set_data(&root, 0, s, strlen(s)), 0);
     else
         assert_int_equal(capnp_set_text(&root, 0, s, strlen(s)), 0);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe sqe = h_call(cap, method, 1);
-    sqe.addr = h_va(p, buf);
-    sqe.len = (uint32_t)len;
-    return sqe;
+    return h_call_msg(p, cap, method, 1, &b, 0, NULL);
 }
 
 static void write_and_write_line_reach_the_console(void **state)

@@ -8,8 +8,8 @@
 #include <time.h>
 
 #include "capos.capnp.h"
-#include "capos_rt.h"
 #include "harness.h"
+#include "harness_rt.h"
 
 int capos_service_credential_store_main(capos_capset_t *caps);
 
@@ -17,25 +17,6 @@ int capos_service_credential_store_main(capos_capset_t *caps);
 static const char operator_hash[] =
     "$argon2id$v=19$m=19456,t=2,p=1$Y2Fwb3Mtc2ltLWRldmVsb3BtZW50$"
     "AVh69Kc1hdzghBzLe+XY0whmf4cn//BP68NIUjgKVMc";
-
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
-static void start(void *main_fn)
-{
-    capos_rt_start((int (*)(capos_capset_t *))main_fn);
-}
 
 static struct {
     int right_r, wrong_r, unknown_r, long_user_r, long_pw_r, max_pw_r;
@@ -155,10 +136,10 @@ static void store_verifies_refuses_and_bounds_passwords(void **state)
     assert_int_equal(ep_mint_client(srv, ep, cli, 3, &facet), 0);
     assert_int_equal(k_capset_add(cli, "creds", facet), 0);
     assert_int_equal(
-        k_thread_create(srv, start,
+        k_thread_create(srv, h_start,
                         (void *)capos_service_credential_store_main, NULL),
         0);
-    assert_int_equal(k_thread_create(cli, start, (void *)client_main, NULL),
+    assert_int_equal(k_thread_create(cli, h_start, (void *)client_main, NULL),
                      0);
     assert_int_equal(k_run(), 1); /* the store serves on */
     assert_int_equal(cli->exit_code, 0);
@@ -189,7 +170,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            store_verifies_refuses_and_bounds_passwords, setup, teardown),
+            store_verifies_refuses_and_bounds_passwords, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,20 +7,6 @@
 
 #include "harness.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 /* A server with a raw endpoint and a client holding a facet with badge. */
 struct pair {
     struct k_process *srv, *cli;
@@ -59,13 +45,9 @@ static char *submit_call(struct k_process *p, uint32_t facet, const char *text,
 static uint8_t *submit_recv(struct k_process *p, uint32_t raw,
                             uint64_t user_data, uint32_t len)
 {
-    uint8_t *buf = h_alloc(p, len);
+    uint8_t *buf;
     CapSqe *s = h_sqe(p);
-    *s = (CapSqe){.opcode = CAP_OP_RECV,
-                  .cap_id = raw,
-                  .user_data = user_data,
-                  .result_addr = h_va(p, buf),
-                  .result_len = len};
+    *s = h_recv(p, raw, user_data, len, &buf);
     h_submit(p);
     return buf;
 }
@@ -163,11 +145,8 @@ static void the_client_facet_can_neither_receive_nor_return(void **state)
 {
     (void)state;
     struct pair pr = pair_new(1);
-    uint8_t *buf = h_alloc(pr.cli, 128);
-    CapSqe s = {.opcode = CAP_OP_RECV,
-                .cap_id = pr.facet,
-                .result_addr = h_va(pr.cli, buf),
-                .result_len = 128};
+    uint8_t *buf;
+    CapSqe s = h_recv(pr.cli, pr.facet, 0, 128, &buf);
     assert_int_equal(h_one(pr.cli, &s).result, CAP_ERR_INVOKE_FAILED);
     s = (CapSqe){.opcode = CAP_OP_RETURN, .cap_id = pr.facet, .call_id = 1};
     assert_int_equal(h_one(pr.cli, &s).result, CAP_ERR_INVOKE_FAILED);
@@ -179,12 +158,8 @@ static void the_raw_endpoint_cannot_be_transferred(void **state)
     struct pair pr = pair_new(1);
     uint32_t nc;
     assert_int_equal(nullcap_grant(pr.srv, &nc), 0);
-    CapTransferDescriptor *d = h_alloc(pr.srv, sizeof *d);
-    d->cap_id = pr.raw;
-    d->mode = CAP_XFER_COPY;
-    CapSqe s = h_call(nc, 0, 1);
-    s.addr = h_va(pr.srv, d);
-    s.xfer_cap_count = 1;
+    CapTransferDescriptor *d;
+    CapSqe s = h_call_xfer(pr.srv, nc, 0, 1, pr.raw, CAP_XFER_COPY, &d);
     assert_int_equal(h_one(pr.srv, &s).result, CAP_ERR_INVALID_TRANSFER);
     d->mode = CAP_XFER_MOVE;
     assert_int_equal(h_one(pr.srv, &s).result, CAP_ERR_INVALID_TRANSFER);
@@ -466,12 +441,8 @@ static void closing_with_its_own_last_facet_queued_frees_it_once(
     (void)state;
     struct pair pr = pair_new(1);
     uint32_t objects = k.stats.objects_live;
-    CapTransferDescriptor *d = h_alloc(pr.cli, sizeof *d);
-    d->cap_id = pr.facet;
-    d->mode = CAP_XFER_COPY;
-    CapSqe s = h_call(pr.facet, 0, 1);
-    s.addr = h_va(pr.cli, d);
-    s.xfer_cap_count = 1;
+    CapSqe s = h_call_xfer(pr.cli, pr.facet, 0, 1, pr.facet, CAP_XFER_COPY,
+                           NULL);
     *h_sqe(pr.cli) = s;
     *h_sqe(pr.cli) = h_release(pr.facet, 2);
     h_submit(pr.cli);
@@ -490,46 +461,48 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            call_recv_return_round_trip_shows_the_client_badge, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(a_waiting_recv_gets_the_call_at_once,
-                                        setup, teardown),
+            call_recv_return_round_trip_shows_the_client_badge, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            each_client_is_seen_with_its_own_badge, setup, teardown),
+            a_waiting_recv_gets_the_call_at_once, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            the_client_facet_can_neither_receive_nor_return, setup, teardown),
-        cmocka_unit_test_setup_teardown(the_raw_endpoint_cannot_be_transferred,
-                                        setup, teardown),
+            each_client_is_seen_with_its_own_badge, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            recv_buffer_smaller_than_the_header_is_rejected, setup, teardown),
+            the_client_facet_can_neither_receive_nor_return, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            oversized_call_fails_to_the_caller_and_the_recv_survives, setup,
-            teardown),
+            the_raw_endpoint_cannot_be_transferred, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            reply_larger_than_the_result_buffer_fails_both_sides, setup,
-            teardown),
+            recv_buffer_smaller_than_the_header_is_rejected, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            exception_return_reaches_the_caller_and_may_be_truncated, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(the_call_queue_is_bounded, setup,
-                                        teardown),
+            oversized_call_fails_to_the_caller_and_the_recv_survives, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            server_exit_disconnects_queued_and_in_flight_callers, setup,
-            teardown),
+            reply_larger_than_the_result_buffer_fails_both_sides, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            releasing_the_raw_endpoint_completes_waiting_receives, setup,
-            teardown),
+            exception_return_reaches_the_caller_and_may_be_truncated, h_setup,
+            h_teardown),
+        cmocka_unit_test_setup_teardown(the_call_queue_is_bounded, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(
-            caller_exit_with_a_call_in_flight_drops_the_reply, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(caller_exit_withdraws_its_queued_calls,
-                                        setup, teardown),
+            server_exit_disconnects_queued_and_in_flight_callers, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            completions_arrive_out_of_order_from_two_server_threads, setup,
-            teardown),
+            releasing_the_raw_endpoint_completes_waiting_receives, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            closing_with_its_own_last_facet_queued_frees_it_once, setup,
-            teardown),
+            caller_exit_with_a_call_in_flight_drops_the_reply, h_setup,
+            h_teardown),
+        cmocka_unit_test_setup_teardown(
+            caller_exit_withdraws_its_queued_calls, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            completions_arrive_out_of_order_from_two_server_threads, h_setup,
+            h_teardown),
+        cmocka_unit_test_setup_teardown(
+            closing_with_its_own_last_facet_queued_frees_it_once, h_setup,
+            h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

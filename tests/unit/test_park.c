@@ -11,20 +11,6 @@
 #include "capos.capnp.h"
 #include "harness.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 /* A process "p" holding a ParkSpace (*ps). */
 static struct k_process *park_proc(uint32_t *ps)
 {
@@ -665,34 +651,34 @@ static void exit_with_generic_waiters_leaves_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(the_interface_id_is_the_schemas,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(unpark_wakes_waiters_in_fifo_order,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(a_value_mismatch_returns_at_once,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(a_park_times_out_on_the_model_clock,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(a_blocked_parker_wakes_at_its_timeout,
-                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
-            bad_word_addresses_and_fields_are_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(wake_counts_zero_and_huge, setup,
-                                        teardown),
+            the_interface_id_is_the_schemas, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            park_on_a_non_parkspace_cap_is_refused, setup, teardown),
+            unpark_wakes_waiters_in_fifo_order, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            exit_with_parked_waiters_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(generic_wait_and_wake, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(the_two_forms_share_one_queue, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(generic_form_refuses_bad_input, setup,
-                                        teardown),
+            a_value_mismatch_returns_at_once, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            exit_with_generic_waiters_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(two_threads_ping_pong_through_park,
-                                        setup, teardown),
+            a_park_times_out_on_the_model_clock, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            a_blocked_parker_wakes_at_its_timeout, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            bad_word_addresses_and_fields_are_refused, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(wake_counts_zero_and_huge, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(
+            park_on_a_non_parkspace_cap_is_refused, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            exit_with_parked_waiters_leaves_nothing, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(generic_wait_and_wake, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(the_two_forms_share_one_queue, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(generic_form_refuses_bad_input, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(
+            exit_with_generic_waiters_leaves_nothing, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            two_threads_ping_pong_through_park, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

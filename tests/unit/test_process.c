@@ -13,20 +13,6 @@
 
 #define SEC 1000000000ull
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 /* Write one SQE and publish it, from inside a model thread (no asserts). */
 static void push_sqe(struct k_process *p, const CapSqe *sqe)
 {
@@ -524,27 +510,33 @@ static void client_calls_and_waits(void *arg)
         cli_cqe = cli->ring->cq[h->cq_head++ & (CAP_CQ_ENTRIES - 1)];
 }
 
-static void server_exit_wakes_a_client_waiting_on_its_call(void **state)
+/* A server process with a raw endpoint (*raw) and the client cli, holding
+ * a facet of it with badge, blocked in client_calls_and_waits with its
+ * CALL queued; returns the server. */
+static struct k_process *server_with_waiting_client(uint64_t badge,
+                                                   uint32_t *raw)
 {
-    (void)state;
     cli_ret = 1000;
     memset(&cli_cqe, 0, sizeof cli_cqe);
     struct k_process *srv = h_proc("server", 0);
     cli = h_proc("client", 0);
-    uint32_t raw;
-    assert_int_equal(ep_create(srv, &raw), 0);
-    assert_int_equal(ep_mint_client(srv, raw, cli, 0xb, &cli_cap), 0);
+    assert_int_equal(ep_create(srv, raw), 0);
+    assert_int_equal(ep_mint_client(srv, *raw, cli, badge, &cli_cap), 0);
     assert_int_equal(k_thread_create(cli, client_calls_and_waits, NULL, NULL),
                      0);
-    /* The client blocks with its call queued... */
     assert_int_equal(k_run(), 1);
+    return srv;
+}
+
+static void server_exit_wakes_a_client_waiting_on_its_call(void **state)
+{
+    (void)state;
+    uint32_t raw;
+    /* The client blocks with its call queued... */
+    struct k_process *srv = server_with_waiting_client(0xb, &raw);
     /* ...the server receives it from the host side... */
-    uint8_t *buf = h_alloc(srv, 256);
-    CapSqe recv = {.opcode = CAP_OP_RECV,
-                   .cap_id = raw,
-                   .user_data = 4,
-                   .result_addr = h_va(srv, buf),
-                   .result_len = 256};
+    uint8_t *buf;
+    CapSqe recv = h_recv(srv, raw, 4, 256, &buf);
     CapCqe c = h_one(srv, &recv);
     assert_int_equal(c.result, (int)sizeof(EndpointMessageHeader));
     assert_int_equal(c.badge, 0xb);
@@ -560,15 +552,8 @@ static void server_exit_wakes_a_client_waiting_on_its_call(void **state)
 static void client_exit_withdraws_its_queued_call(void **state)
 {
     (void)state;
-    cli_ret = 1000;
-    struct k_process *srv = h_proc("server", 0);
-    cli = h_proc("client", 0);
     uint32_t raw;
-    assert_int_equal(ep_create(srv, &raw), 0);
-    assert_int_equal(ep_mint_client(srv, raw, cli, 0xc, &cli_cap), 0);
-    assert_int_equal(k_thread_create(cli, client_calls_and_waits, NULL, NULL),
-                     0);
-    assert_int_equal(k_run(), 1);
+    struct k_process *srv = server_with_waiting_client(0xc, &raw);
     assert_non_null(cli->calls_out);
 
     k_process_exit(cli, 2);
@@ -577,13 +562,9 @@ static void client_exit_withdraws_its_queued_call(void **state)
     assert_int_equal(cli_ret, 1000);
 
     /* The server finds nothing to receive: its RECV stays pending. */
-    uint8_t *buf = h_alloc(srv, 256);
+    uint8_t *buf;
     CapSqe *s = h_sqe(srv);
-    *s = (CapSqe){.opcode = CAP_OP_RECV,
-                  .cap_id = raw,
-                  .user_data = 4,
-                  .result_addr = h_va(srv, buf),
-                  .result_len = 256};
+    *s = h_recv(srv, raw, 4, 256, &buf);
     h_submit(srv);
     assert_int_equal(h_enter(srv), 0);
     CapCqe c;
@@ -653,7 +634,7 @@ static void process_check_ignores_user_stores_to_kernel_owned_ring_indices(
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, h_setup, h_teardown)
         T(arena_maps_the_ring_then_the_capset_at_fixed_addresses),
         T(process_names_longer_than_the_field_are_truncated),
         T(user_ptr_accepts_exactly_the_arena),

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "capos.capnp.h"
-#include "capos_rt.h"
 #include "harness.h"
+#include "harness_rt.h"
 #include "port_uv.h"
 #include "server.h"
 
@@ -109,11 +109,6 @@ static int teardown(void **state)
     h_down();
     sim_set_binaries(NULL, 0);
     return 0;
-}
-
-static void start(void *main_fn)
-{
-    capos_rt_start((int (*)(capos_capset_t *))main_fn);
 }
 
 /* ---- the client ------------------------------------------------------- */
@@ -286,10 +281,10 @@ static void bring_up(struct k_process **srv_out, struct k_process **stub_out,
     assert_int_equal(k_capset_add(cli, "null", id), 0);
 
     assert_int_equal(
-        k_thread_create(srv, start,
+        k_thread_create(srv, h_start,
                         (void *)capos_service_restricted_launcher_main, NULL),
         0);
-    assert_int_equal(k_thread_create(cli, start, (void *)cli_main, NULL), 0);
+    assert_int_equal(k_thread_create(cli, h_start, (void *)cli_main, NULL), 0);
     *srv_out = srv;
     *stub_out = stub;
     *cli_out = cli;

@@ -7,20 +7,6 @@
 
 #include "harness.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 static void nop_completes_with_its_user_data_and_result_zero(void **state)
 {
     (void)state;
@@ -550,35 +536,39 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            nop_completes_with_its_user_data_and_result_zero, setup, teardown),
+            nop_completes_with_its_user_data_and_result_zero, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            sixteen_nops_complete_in_submission_order, setup, teardown),
+            sixteen_nops_complete_in_submission_order, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            call_to_the_null_cap_returns_an_empty_result, setup, teardown),
+            call_to_the_null_cap_returns_an_empty_result, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            null_cap_echo_copies_params_into_the_result_buffer, setup,
-            teardown),
+            null_cap_echo_copies_params_into_the_result_buffer, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            null_cap_mint_returns_a_usable_result_cap_record, setup, teardown),
+            null_cap_mint_returns_a_usable_result_cap_record, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            release_drops_the_slot_and_a_second_release_fails, setup,
-            teardown),
+            release_drops_the_slot_and_a_second_release_fails, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
             every_malformed_sqe_class_gets_its_error_and_changes_nothing,
-            setup, teardown),
+            h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            sq_tail_overrun_is_dropped_flagged_and_recovers, setup, teardown),
+            sq_tail_overrun_is_dropped_flagged_and_recovers, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            full_cq_stops_sq_consumption_until_the_user_consumes, setup,
-            teardown),
+            full_cq_stops_sq_consumption_until_the_user_consumes, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            corrupt_cq_head_is_reported_and_nothing_is_consumed, setup,
-            teardown),
+            corrupt_cq_head_is_reported_and_nothing_is_consumed, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            kernel_owned_indices_scribbled_by_the_user_are_ignored, setup,
-            teardown),
+            kernel_owned_indices_scribbled_by_the_user_are_ignored, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            cap_enter_rejects_min_complete_above_the_cq_size, setup, teardown),
+            cap_enter_rejects_min_complete_above_the_cq_size, h_setup,
+            h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

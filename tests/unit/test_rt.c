@@ -5,22 +5,8 @@
  */
 #include <string.h>
 
-#include "capos_rt.h"
 #include "harness.h"
-
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
+#include "harness_rt.h"
 
 /* What the services saw; asserted by the test body after k_run. */
 static struct {
@@ -33,11 +19,6 @@ static struct {
     int order_ok;
     uint32_t live_before_release;
 } seen;
-
-static void start(void *main_fn)
-{
-    capos_rt_start((int (*)(capos_capset_t *))main_fn);
-}
 
 static int null_service(capos_capset_t *caps)
 {
@@ -80,7 +61,7 @@ static void runtime_finds_caps_calls_adopts_and_releases(void **state)
     uint32_t null;
     assert_int_equal(nullcap_grant(p, &null), 0);
     assert_int_equal(k_capset_add(p, "null", null), 0);
-    assert_int_equal(k_thread_create(p, start, (void *)null_service, NULL),
+    assert_int_equal(k_thread_create(p, h_start, (void *)null_service, NULL),
                      0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(p->exit_code, 7);
@@ -162,10 +143,10 @@ static void waits_get_their_own_completion_whatever_the_arrival_order(
     assert_int_equal(k_capset_add(srv, "service", g_raw), 0);
     assert_int_equal(ep_mint_client(srv, g_raw, cli, 1, &facet), 0);
     assert_int_equal(k_capset_add(cli, "service", facet), 0);
-    assert_int_equal(k_thread_create(srv, start, (void *)reverse_server, NULL),
-                     0);
-    assert_int_equal(k_thread_create(cli, start, (void *)two_call_client, NULL),
-                     0);
+    assert_int_equal(
+        k_thread_create(srv, h_start, (void *)reverse_server, NULL), 0);
+    assert_int_equal(
+        k_thread_create(cli, h_start, (void *)two_call_client, NULL), 0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(srv->exit_code, 0);
     assert_int_equal(cli->exit_code, 0);
@@ -176,10 +157,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            runtime_finds_caps_calls_adopts_and_releases, setup, teardown),
+            runtime_finds_caps_calls_adopts_and_releases, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            waits_get_their_own_completion_whatever_the_arrival_order, setup,
-            teardown),
+            waits_get_their_own_completion_whatever_the_arrival_order, h_setup,
+            h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

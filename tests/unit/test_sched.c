@@ -14,20 +14,6 @@
 
 #define SEC 1000000000ull
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 /* ---- the trace threads append to ------------------------------------ */
 
 #define TRACE_MAX 256
@@ -544,7 +530,7 @@ static void each_thread_keeps_its_own_rounding_mode(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, h_setup, h_teardown)
         T(threads_run_to_completion_in_creation_order_by_default),
         cmocka_unit_test(shuffled_order_depends_on_the_seed),
         cmocka_unit_test(same_seed_replays_the_same_shuffled_order),

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "capos.capnp.h"
-#include "capos_rt.h"
 #include "harness.h"
+#include "harness_rt.h"
 #include "server.h"
 
 #define M_ADD 0     /* read$Params (from, max) -> append$Results from+max */
@@ -18,20 +18,6 @@
 #define M_IGNORE_CAP 3 /* takes nothing: the runtime releases it */
 #define M_RAW_CAP 4    /* returns the non-transferable raw endpoint */
 #define M_STOP 9
-
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
 
 static struct {
     int serve_result;
@@ -60,9 +46,43 @@ static struct {
 
 static capos_cap_t server_ep; /* the server's raw endpoint */
 
-static void start(void *main_fn)
+/* A fresh seen, a server process holding a raw endpoint as "service" and
+ * a client holding a facet of it with badge as "service" and a null cap as
+ * "null" (*srv, *cli). */
+static void server_and_client(struct k_process **srv, struct k_process **cli,
+                              uint64_t badge)
 {
-    capos_rt_start((int (*)(capos_capset_t *))main_fn);
+    memset(&seen, 0, sizeof seen);
+    *srv = h_proc("server", 0);
+    *cli = h_proc("client", 0);
+    uint32_t raw, facet, null;
+    assert_int_equal(ep_create(*srv, &raw), 0);
+    assert_int_equal(k_capset_add(*srv, "service", raw), 0);
+    assert_int_equal(ep_mint_client(*srv, raw, *cli, badge, &facet), 0);
+    assert_int_equal(k_capset_add(*cli, "service", facet), 0);
+    assert_int_equal(nullcap_grant(*cli, &null), 0);
+    assert_int_equal(k_capset_add(*cli, "null", null), 0);
+}
+
+/* From a client's thread: a CALL of method on svc that transfers cap
+ * (mode CAP_XFER_COPY or CAP_XFER_MOVE) through a descriptor written at the
+ * start of pbuf, with res[0..res_len) for the results. */
+static CapSqe xfer_call(capos_cap_t svc, uint16_t method, capos_cap_t cap,
+                        uint32_t mode, uint8_t *pbuf, uint8_t *res,
+                        uint32_t res_len)
+{
+    CapTransferDescriptor *d = (CapTransferDescriptor *)pbuf;
+    memset(d, 0, sizeof *d);
+    d->cap_id = cap.id;
+    d->mode = mode;
+    CapSqe s = {.opcode = CAP_OP_CALL,
+                .cap_id = svc.id,
+                .method_id = method,
+                .addr = capos_va(pbuf),
+                .xfer_cap_count = 1,
+                .result_addr = capos_va(res),
+                .result_len = res_len};
+    return s;
 }
 
 static int handle(void *ctx, capos_server_call_t *call)
@@ -168,18 +188,7 @@ static int client_main(capos_capset_t *caps)
     seen.unknown_type = exc_type(res, 512, NULL, 0);
 
     /* A cap moved to the server comes back as a result cap. */
-    CapTransferDescriptor *d = (CapTransferDescriptor *)pbuf;
-    memset(d, 0, sizeof *d);
-    d->cap_id = null.id;
-    d->mode = CAP_XFER_MOVE;
-    CapSqe s = {.opcode = CAP_OP_CALL,
-                .cap_id = svc.id,
-                .method_id = M_ECHO_CAP,
-                .addr = capos_va(pbuf),
-                .len = 0,
-                .xfer_cap_count = 1,
-                .result_addr = capos_va(res),
-                .result_len = 512};
+    CapSqe s = xfer_call(svc, M_ECHO_CAP, null, CAP_XFER_MOVE, pbuf, res, 512);
     int r = capos_rt_call(&s, &cqe);
     seen.echo_result = r ? r : cqe.result;
     if (seen.echo_result >= 0 && cqe.cap_count == 1) {
@@ -196,6 +205,7 @@ static int client_main(capos_capset_t *caps)
     }
 
     /* A cap the handler does not take is released by the runtime. */
+    CapTransferDescriptor *d = (CapTransferDescriptor *)pbuf;
     d->cap_id = null.id;
     d->mode = CAP_XFER_MOVE;
     s.method_id = M_IGNORE_CAP;
@@ -218,18 +228,11 @@ static void serve_answers_results_exceptions_and_caps_until_stopped(
     void **state)
 {
     (void)state;
-    memset(&seen, 0, sizeof seen);
-    struct k_process *srv = h_proc("server", 0), *cli = h_proc("client", 0);
-    uint32_t raw, facet, null;
-    assert_int_equal(ep_create(srv, &raw), 0);
-    assert_int_equal(k_capset_add(srv, "service", raw), 0);
-    assert_int_equal(ep_mint_client(srv, raw, cli, 0xb0b, &facet), 0);
-    assert_int_equal(k_capset_add(cli, "service", facet), 0);
-    assert_int_equal(nullcap_grant(cli, &null), 0);
-    assert_int_equal(k_capset_add(cli, "null", null), 0);
-    assert_int_equal(k_thread_create(srv, start, (void *)server_main, NULL),
+    struct k_process *srv, *cli;
+    server_and_client(&srv, &cli, 0xb0b);
+    assert_int_equal(k_thread_create(srv, h_start, (void *)server_main, NULL),
                      0);
-    assert_int_equal(k_thread_create(cli, start, (void *)client_main, NULL),
+    assert_int_equal(k_thread_create(cli, h_start, (void *)client_main, NULL),
                      0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(srv->exit_code, 0);
@@ -269,16 +272,6 @@ static void serve_answers_results_exceptions_and_caps_until_stopped(
 
 /* ---- a server that holds its caps: nothing leaks ------------------- */
 
-static int counting_server(capos_capset_t *caps)
-{
-    capos_cap_t ep;
-    if (capos_capset_find(caps, "service", CAPOS_ENDPOINT_INTERFACE_ID, &ep))
-        return 1;
-    server_ep = ep;
-    seen.serve_result = capos_serve(ep, handle, NULL);
-    return 0;
-}
-
 static int ignoring_client(capos_capset_t *caps)
 {
     capos_cap_t svc, null;
@@ -286,17 +279,8 @@ static int ignoring_client(capos_capset_t *caps)
         capos_capset_find(caps, "null", 0, &null))
         return 1;
     uint8_t *pbuf = capos_alloc(64), *res = capos_alloc(256);
-    CapTransferDescriptor *d = (CapTransferDescriptor *)pbuf;
-    memset(d, 0, sizeof *d);
-    d->cap_id = null.id;
-    d->mode = CAP_XFER_COPY;
-    CapSqe s = {.opcode = CAP_OP_CALL,
-                .cap_id = svc.id,
-                .method_id = M_IGNORE_CAP,
-                .addr = capos_va(pbuf),
-                .xfer_cap_count = 1,
-                .result_addr = capos_va(res),
-                .result_len = 256};
+    CapSqe s =
+        xfer_call(svc, M_IGNORE_CAP, null, CAP_XFER_COPY, pbuf, res, 256);
     CapCqe cqe;
     for (int i = 0; i < 20; i++) {
         int r = capos_rt_call(&s, &cqe);
@@ -309,20 +293,14 @@ static int ignoring_client(capos_capset_t *caps)
 static void caps_the_handler_does_not_take_are_released(void **state)
 {
     (void)state;
-    memset(&seen, 0, sizeof seen);
-    struct k_process *srv = h_proc("server", 0), *cli = h_proc("client", 0);
-    uint32_t raw, facet, null;
-    assert_int_equal(ep_create(srv, &raw), 0);
-    assert_int_equal(k_capset_add(srv, "service", raw), 0);
-    assert_int_equal(ep_mint_client(srv, raw, cli, 0, &facet), 0);
-    assert_int_equal(k_capset_add(cli, "service", facet), 0);
-    assert_int_equal(nullcap_grant(cli, &null), 0);
-    assert_int_equal(k_capset_add(cli, "null", null), 0);
+    struct k_process *srv, *cli;
+    server_and_client(&srv, &cli, 0);
     uint32_t before = h_live(srv);
+    /* server_main's handler counts the calls. */
+    assert_int_equal(k_thread_create(srv, h_start, (void *)server_main, NULL),
+                     0);
     assert_int_equal(
-        k_thread_create(srv, start, (void *)counting_server, NULL), 0);
-    assert_int_equal(
-        k_thread_create(cli, start, (void *)ignoring_client, NULL), 0);
+        k_thread_create(cli, h_start, (void *)ignoring_client, NULL), 0);
     /* The client ends; the server waits in RECV forever. */
     assert_int_equal(k_run(), 1);
     assert_int_equal(cli->exit_code, 0);
@@ -337,10 +315,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            serve_answers_results_exceptions_and_caps_until_stopped, setup,
-            teardown),
+            serve_answers_results_exceptions_and_caps_until_stopped, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            caps_the_handler_does_not_take_are_released, setup, teardown),
+            caps_the_handler_does_not_take_are_released, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "capos.capnp.h"
-#include "capos_rt.h"
 #include "harness.h"
+#include "harness_rt.h"
 #include "server.h"
 
 int capos_service_session_manager_main(capos_capset_t *caps);
@@ -22,11 +22,6 @@ int capos_service_authority_broker_main(capos_capset_t *caps);
 #define PW_WRONG "wrong-pw-123"
 
 static const uint8_t alice_principal[32] = {0xa1, 0xa2, 0xa3, 31 - 3};
-
-static void start(void *main_fn)
-{
-    capos_rt_start((int (*)(capos_capset_t *))main_fn);
-}
 
 /* ---- fakes -------------------------------------------------------------- */
 
@@ -196,12 +191,40 @@ static uint8_t *cbuf, *rbuf;
 static struct k_process *p_audit, *p_creds, *p_sm, *p_broker, *p_client;
 static uint32_t sm_caps0, broker_caps0;
 
-static uint32_t facet_of(struct k_process *srv, uint32_t raw,
-                         struct k_process *dst, uint64_t badge)
+/* Give p a fresh raw endpoint as name; returns its CapId. */
+static uint32_t add_endpoint(struct k_process *p, const char *name)
+{
+    uint32_t raw;
+    assert_int_equal(ep_create(p, &raw), 0);
+    assert_int_equal(k_capset_add(p, name, raw), 0);
+    return raw;
+}
+
+/* Give dst, as name with interface iface, a facet with badge of srv's raw
+ * endpoint. */
+static void add_facet(struct k_process *dst, const char *name,
+                      struct k_process *srv, uint32_t raw, uint64_t badge,
+                      uint64_t iface)
 {
     uint32_t f;
     assert_int_equal(ep_mint_client(srv, raw, dst, badge, &f), 0);
-    return f;
+    assert_int_equal(k_capset_add_as(dst, name, f, iface), 0);
+}
+
+/* Give p a Timer as name. */
+static void add_timer(struct k_process *p, const char *name)
+{
+    uint32_t id;
+    assert_int_equal(timercap_grant(p, &id), 0);
+    assert_int_equal(k_capset_add(p, name, id), 0);
+}
+
+/* Give p a BootPackage of the test manifest as name. */
+static void add_boot(struct k_process *p, const char *name)
+{
+    uint32_t id;
+    assert_int_equal(bootpkg_grant(p, manifest, manifest_len, &id), 0);
+    assert_int_equal(k_capset_add(p, name, id), 0);
 }
 
 static void world_up(int (*client_main)(capos_capset_t *))
@@ -210,75 +233,51 @@ static void world_up(int (*client_main)(capos_capset_t *))
     cbuf = rbuf = NULL; /* they lived in the last model's arenas */
     h_up(true, 1);
     build_manifest();
-    uint32_t a_raw, c_raw, sm_raw, b_raw, id;
     p_audit = h_proc("audit", 0);
     p_creds = h_proc("creds", 0);
     p_sm = h_proc("session-manager", 0);
     p_broker = h_proc("broker", 0);
     p_client = h_proc("client", 0);
-    assert_int_equal(ep_create(p_audit, &a_raw), 0);
-    assert_int_equal(k_capset_add(p_audit, "ep", a_raw), 0);
-    assert_int_equal(ep_create(p_creds, &c_raw), 0);
-    assert_int_equal(k_capset_add(p_creds, "ep", c_raw), 0);
+    uint32_t a_raw = add_endpoint(p_audit, "ep");
+    uint32_t c_raw = add_endpoint(p_creds, "ep");
 
-    assert_int_equal(ep_create(p_sm, &sm_raw), 0);
-    assert_int_equal(k_capset_add(p_sm, "sessions", sm_raw), 0);
-    assert_int_equal(k_capset_add_as(p_sm, "creds",
-                                     facet_of(p_creds, c_raw, p_sm, 0),
-                                     CAPOS_CREDENTIAL_STORE_INTERFACE_ID),
-                     0);
-    assert_int_equal(k_capset_add_as(p_sm, "audit",
-                                     facet_of(p_audit, a_raw, p_sm, 2),
-                                     CAPOS_AUDIT_LOG_INTERFACE_ID),
-                     0);
-    assert_int_equal(timercap_grant(p_sm, &id), 0);
-    assert_int_equal(k_capset_add(p_sm, "timer", id), 0);
-    assert_int_equal(bootpkg_grant(p_sm, manifest, manifest_len, &id), 0);
-    assert_int_equal(k_capset_add(p_sm, "boot", id), 0);
+    uint32_t sm_raw = add_endpoint(p_sm, "sessions");
+    add_facet(p_sm, "creds", p_creds, c_raw, 0,
+              CAPOS_CREDENTIAL_STORE_INTERFACE_ID);
+    add_facet(p_sm, "audit", p_audit, a_raw, 2, CAPOS_AUDIT_LOG_INTERFACE_ID);
+    add_timer(p_sm, "timer");
+    add_boot(p_sm, "boot");
 
-    assert_int_equal(ep_create(p_broker, &b_raw), 0);
-    assert_int_equal(k_capset_add(p_broker, "broker", b_raw), 0);
-    assert_int_equal(k_capset_add_as(p_broker, "sessions",
-                                     facet_of(p_sm, sm_raw, p_broker, 0),
-                                     CAPOS_SESSION_MANAGER_INTERFACE_ID),
-                     0);
-    assert_int_equal(k_capset_add_as(p_broker, "audit",
-                                     facet_of(p_audit, a_raw, p_broker, 3),
-                                     CAPOS_AUDIT_LOG_INTERFACE_ID),
-                     0);
-    assert_int_equal(bootpkg_grant(p_broker, manifest, manifest_len, &id), 0);
-    assert_int_equal(k_capset_add(p_broker, "boot", id), 0);
-    assert_int_equal(bootpkg_grant(p_broker, manifest, manifest_len, &id), 0);
-    assert_int_equal(k_capset_add(p_broker, "bootcopy", id), 0);
-    assert_int_equal(timercap_grant(p_broker, &id), 0);
-    assert_int_equal(k_capset_add(p_broker, "timer", id), 0);
+    uint32_t b_raw = add_endpoint(p_broker, "broker");
+    add_facet(p_broker, "sessions", p_sm, sm_raw, 0,
+              CAPOS_SESSION_MANAGER_INTERFACE_ID);
+    add_facet(p_broker, "audit", p_audit, a_raw, 3,
+              CAPOS_AUDIT_LOG_INTERFACE_ID);
+    add_boot(p_broker, "boot");
+    add_boot(p_broker, "bootcopy");
+    add_timer(p_broker, "timer");
 
-    assert_int_equal(k_capset_add_as(p_client, "sessions",
-                                     facet_of(p_sm, sm_raw, p_client, 0),
-                                     CAPOS_SESSION_MANAGER_INTERFACE_ID),
-                     0);
-    assert_int_equal(k_capset_add_as(p_client, "broker",
-                                     facet_of(p_broker, b_raw, p_client, 0),
-                                     CAPOS_AUTHORITY_BROKER_INTERFACE_ID),
-                     0);
-    assert_int_equal(timercap_grant(p_client, &id), 0);
-    assert_int_equal(k_capset_add(p_client, "timer", id), 0);
+    add_facet(p_client, "sessions", p_sm, sm_raw, 0,
+              CAPOS_SESSION_MANAGER_INTERFACE_ID);
+    add_facet(p_client, "broker", p_broker, b_raw, 0,
+              CAPOS_AUTHORITY_BROKER_INTERFACE_ID);
+    add_timer(p_client, "timer");
     sm_caps0 = h_live(p_sm);
     broker_caps0 = h_live(p_broker);
 
-    assert_int_equal(k_thread_create(p_audit, start, (void *)audit_main, NULL),
-                     0);
-    assert_int_equal(k_thread_create(p_creds, start, (void *)creds_main, NULL),
-                     0);
-    assert_int_equal(k_thread_create(p_sm, start,
+    assert_int_equal(
+        k_thread_create(p_audit, h_start, (void *)audit_main, NULL), 0);
+    assert_int_equal(
+        k_thread_create(p_creds, h_start, (void *)creds_main, NULL), 0);
+    assert_int_equal(k_thread_create(p_sm, h_start,
                                      (void *)capos_service_session_manager_main,
                                      NULL),
                      0);
     assert_int_equal(
-        k_thread_create(p_broker, start,
+        k_thread_create(p_broker, h_start,
                         (void *)capos_service_authority_broker_main, NULL),
         0);
-    assert_int_equal(k_thread_create(p_client, start, (void *)client_main,
+    assert_int_equal(k_thread_create(p_client, h_start, (void *)client_main,
                                      NULL),
                      0);
     /* Everything but the servers (blocked in RECV) finishes. */
@@ -838,13 +837,10 @@ static void raw_endpoint_mints_badged_facets_and_identifies_its_own(
     cbuf = rbuf = NULL;
     h_up(true, 1);
     struct k_process *p = p_minter = h_proc("minter", 0);
-    uint32_t raw, t;
-    assert_int_equal(ep_create(p, &raw), 0);
-    assert_int_equal(k_capset_add(p, "ep", raw), 0);
-    assert_int_equal(timercap_grant(p, &t), 0);
-    assert_int_equal(k_capset_add(p, "timer", t), 0);
+    add_endpoint(p, "ep");
+    add_timer(p, "timer");
     uint32_t live0 = h_live(p);
-    assert_int_equal(k_thread_create(p, start, (void *)minter_main, NULL), 0);
+    assert_int_equal(k_thread_create(p, h_start, (void *)minter_main, NULL), 0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(p->exit_code, 0);
     assert_true(km.mint_r >= 0);

@@ -292,6 +292,16 @@ static uint32_t spawn_plain(struct k_process *p, uint32_t sp, const char *bin)
     return r[0].cap_id;
 }
 
+/* A parent holding a ProcessSpawner (*sp) and the ProcessHandle (*h) of a
+ * child it spawned from bin with no grants. */
+static struct k_process *parent_and_child(uint32_t *sp, uint32_t *h,
+                                          const char *bin)
+{
+    struct k_process *p = parent_with_spawner(sp, 0);
+    *h = spawn_plain(p, *sp, bin);
+    return p;
+}
+
 /* Submit a ProcessHandle method without waiting; the result lands in *res. */
 static void handle_submit(struct k_process *p, uint32_t h, uint16_t method,
                           uint64_t user_data, uint8_t **res)
@@ -440,12 +450,8 @@ static void child_holds_exactly_its_grants_in_order(void **state)
     assert_int_equal(pc.result, 4);
     assert_memory_equal(pong, "pong", 4);
 
-    uint8_t *buf = h_alloc(srv, 256);
-    CapSqe recv = {.opcode = CAP_OP_RECV,
-                   .cap_id = srv_raw,
-                   .user_data = 9,
-                   .result_addr = h_va(srv, buf),
-                   .result_len = 256};
+    uint8_t *buf;
+    CapSqe recv = h_recv(srv, srv_raw, 9, 256, &buf);
     CapCqe rc = h_one(srv, &recv);
     assert_int_equal(rc.badge, 0x77);
     CapSqe ret = {.opcode = CAP_OP_RETURN,
@@ -502,9 +508,8 @@ static void the_childs_own_thread_and_park_caps_are_minted_for_it(
 static void wait_before_exit_completes_when_the_child_exits(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "exit7");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "exit7");
     uint8_t *res;
     handle_submit(p, h, CAPOS_PROCESS_HANDLE_WAIT_METHOD_ID, 0xa1, &res);
     assert_int_equal(h_enter(p), 0); /* pending: the child has not run */
@@ -522,9 +527,8 @@ static void wait_before_exit_completes_when_the_child_exits(void **state)
 static void wait_after_exit_completes_at_once_and_again(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "exit7");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "exit7");
     assert_int_equal(k_run(), 0);
     assert_int_equal(wait_now(p, h), 7);
     assert_int_equal(wait_now(p, h), 7);
@@ -533,9 +537,8 @@ static void wait_after_exit_completes_at_once_and_again(void **state)
 static void a_second_concurrent_wait_is_refused(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "block");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "block");
     assert_int_equal(k_run(), 1);
     uint8_t *r1, *r2;
     handle_submit(p, h, CAPOS_PROCESS_HANDLE_WAIT_METHOD_ID, 1, &r1);
@@ -566,9 +569,8 @@ static void a_second_concurrent_wait_is_refused(void **state)
 static void kill_ends_a_blocked_child_and_is_a_no_op_afterwards(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "block");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "block");
     struct k_process *child = k.procs;
     assert_int_equal(k_run(), 1);
     assert_int_equal(k.stats.threads_live, 1);
@@ -588,17 +590,12 @@ static void kill_ends_a_blocked_child_and_is_a_no_op_afterwards(void **state)
 static void the_handle_can_be_moved_but_never_copied(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "exit7");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "exit7");
     uint32_t null;
     assert_int_equal(nullcap_grant(p, &null), 0);
-    CapTransferDescriptor *d = h_alloc(p, sizeof *d);
-    d->cap_id = h;
-    d->mode = CAP_XFER_COPY;
-    CapSqe s = h_call(null, 0, 6);
-    s.addr = h_va(p, d);
-    s.xfer_cap_count = 1;
+    CapTransferDescriptor *d;
+    CapSqe s = h_call_xfer(p, null, 0, 6, h, CAP_XFER_COPY, &d);
     assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_TRANSFER);
     assert_non_null(ct_lookup(&p->caps, h));
     /* Nor copied to a child through spawn. */
@@ -621,9 +618,8 @@ static void the_handle_can_be_moved_but_never_copied(void **state)
 static void a_moved_handle_works_for_its_new_holder_alone(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "block");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "block");
     assert_int_equal(k_run(), 1);
     /* A second process receives on its endpoint; the parent moves the
      * handle to it with a CALL (as a launcher returns a shell's handle). */
@@ -631,21 +627,12 @@ static void a_moved_handle_works_for_its_new_holder_alone(void **state)
     uint32_t raw, facet;
     assert_int_equal(ep_create(q, &raw), 0);
     assert_int_equal(ep_mint_client(q, raw, p, 0, &facet), 0);
-    uint8_t *rbuf = h_alloc(q, 512);
-    *h_sqe(q) = (CapSqe){.opcode = CAP_OP_RECV,
-                         .cap_id = raw,
-                         .user_data = 9,
-                         .result_addr = h_va(q, rbuf),
-                         .result_len = 512};
+    uint8_t *rbuf;
+    *h_sqe(q) = h_recv(q, raw, 9, 512, &rbuf);
     h_submit(q);
     assert_int_equal(h_enter(q), 0);
-    CapTransferDescriptor *d = h_alloc(p, sizeof *d);
-    d->cap_id = h;
-    d->mode = CAP_XFER_MOVE;
+    CapSqe call = h_call_xfer(p, facet, 0, 10, h, CAP_XFER_MOVE, NULL);
     uint8_t *cres = h_alloc(p, 64);
-    CapSqe call = h_call(facet, 0, 10);
-    call.addr = h_va(p, d);
-    call.xfer_cap_count = 1;
     call.result_addr = h_va(p, cres);
     call.result_len = 64;
     *h_sqe(p) = call;
@@ -776,54 +763,46 @@ static void every_class_of_bad_input_is_refused_and_nothing_leaks(void **state)
                                 {"a", G_KERNEL, 2, 0, 0}};
     s = spawn_sqe(p, sp, "x", "exit7", dup, 2, x, 1, NULL);
     expect_refused(p, &s, "grants[1] \"a\": grants[0] has the same name");
-    const struct gspec empty_name[] = {{"", G_KERNEL, 0, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", empty_name, 1, x, 1, NULL);
-    expect_refused(p, &s, "grants[0]: a cap name needs 1 to 47");
-    const struct gspec long_name[] = {
-        {"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuv", G_KERNEL, 0, 0,
-         0}};
-    s = spawn_sqe(p, sp, "x", "exit7", long_name, 1, x, 1, NULL);
-    expect_refused(p, &s, "a cap name needs 1 to 47");
-    const struct gspec svc[] = {{"s", G_SERVICE, 0, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", svc, 1, x, 1, NULL);
-    expect_refused(p, &s, "grants[0] \"s\": a `service` source");
-    const struct gspec boot[] = {
-        {"b", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_BOOT_PACKAGE, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", boot, 1, x, 1, NULL);
-    expect_refused(p, &s, "kernel source bootPackage is not minted");
-    const struct gspec spawner[] = {
-        {"sp", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_PROCESS_SPAWNER, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", spawner, 1, x, 1, NULL);
-    expect_refused(p, &s, "kernel source processSpawner is not minted");
-    const struct gspec big_src[] = {{"k", G_KERNEL, 999, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", big_src, 1, x, 1, NULL);
-    expect_refused(p, &s, "kernel source 999 is not minted");
-    const struct gspec tag[] = {{"t", G_RAW_TAG, 9, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", tag, 1, x, 1, NULL);
-    expect_refused(p, &s, "unknown source (union tag 9)");
-    const struct gspec nullptr_cap[] = {{"c", G_CAP, 0xffff, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", nullptr_cap, 1, x, 1, NULL);
-    expect_refused(p, &s, "needs a capability pointer");
-    const struct gspec range[] = {{"c", G_CAP, 3, 0, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", range, 1, x, 3, NULL);
-    expect_refused(p, &s, "cap index 3 is out of range: the CALL transfers 3");
-    s = spawn_sqe(p, sp, "x", "exit7", range, 1, NULL, 0, NULL);
-    expect_refused(p, &s, "the CALL transfers 0 caps");
-    const struct gspec wrong[] = {{"c", G_KERNEL,
-                                   CAPOS_KERNEL_CAP_SOURCE_CONSOLE, 0,
-                                   CAPOS_TIMER_INTERFACE_ID}};
-    s = spawn_sqe(p, sp, "x", "exit7", wrong, 1, x, 1, NULL);
-    expect_refused(p, &s, "interfaceId does not match its source");
-    const struct gspec wrong_cap[] = {
-        {"c", G_CAP, 0, 0, CAPOS_TIMER_INTERFACE_ID}};
-    s = spawn_sqe(p, sp, "x", "exit7", wrong_cap, 1, x, 1, NULL);
-    expect_refused(p, &s, "interfaceId does not match its source");
-    const struct gspec badge_null[] = {{"c", G_CAP, 0, 9, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", badge_null, 1, x, 1, NULL);
-    expect_refused(p, &s, "a badge can only label an unbadged");
-    const struct gspec relabel[] = {{"c", G_CAP, 2, 9, 0}};
-    s = spawn_sqe(p, sp, "x", "exit7", relabel, 1, x, 3, NULL);
-    expect_refused(p, &s, "cannot be relabelled");
+    /* One grant each; x[0..nx) rides along (none: nx 0). */
+    static const struct {
+        struct gspec g;
+        unsigned nx;
+        const char *want;
+    } one[] = {
+        {{"", G_KERNEL, 0, 0, 0}, 1, "grants[0]: a cap name needs 1 to 47"},
+        {{"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuv", G_KERNEL, 0, 0,
+          0},
+         1,
+         "a cap name needs 1 to 47"},
+        {{"s", G_SERVICE, 0, 0, 0}, 1, "grants[0] \"s\": a `service` source"},
+        {{"b", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_BOOT_PACKAGE, 0, 0},
+         1,
+         "kernel source bootPackage is not minted"},
+        {{"sp", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_PROCESS_SPAWNER, 0, 0},
+         1,
+         "kernel source processSpawner is not minted"},
+        {{"k", G_KERNEL, 999, 0, 0}, 1, "kernel source 999 is not minted"},
+        {{"t", G_RAW_TAG, 9, 0, 0}, 1, "unknown source (union tag 9)"},
+        {{"c", G_CAP, 0xffff, 0, 0}, 1, "needs a capability pointer"},
+        {{"c", G_CAP, 3, 0, 0},
+         3,
+         "cap index 3 is out of range: the CALL transfers 3"},
+        {{"c", G_CAP, 3, 0, 0}, 0, "the CALL transfers 0 caps"},
+        {{"c", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_CONSOLE, 0,
+          CAPOS_TIMER_INTERFACE_ID},
+         1,
+         "interfaceId does not match its source"},
+        {{"c", G_CAP, 0, 0, CAPOS_TIMER_INTERFACE_ID},
+         1,
+         "interfaceId does not match its source"},
+        {{"c", G_CAP, 0, 9, 0}, 1, "a badge can only label an unbadged"},
+        {{"c", G_CAP, 2, 9, 0}, 3, "cannot be relabelled"},
+    };
+    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
+        s = spawn_sqe(p, sp, "x", "exit7", &one[i].g, 1, one[i].nx ? x : NULL,
+                      one[i].nx, NULL);
+        expect_refused(p, &s, one[i].want);
+    }
 
     /* Counts and limits. */
     struct gspec many[64];
@@ -972,9 +951,8 @@ static void a_pending_wait_outlives_the_release_of_its_handle(void **state)
 static void a_waiter_that_exits_cancels_its_wait(void **state)
 {
     (void)state;
-    uint32_t sp;
-    struct k_process *p = parent_with_spawner(&sp, 0);
-    uint32_t h = spawn_plain(p, sp, "block");
+    uint32_t sp, h;
+    struct k_process *p = parent_and_child(&sp, &h, "block");
     struct k_process *child = k.procs;
     assert_int_equal(k_run(), 1);
     uint8_t *res;

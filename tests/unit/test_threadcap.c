@@ -12,20 +12,6 @@
 #include "capos.capnp.h"
 #include "harness.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 /* ---- helpers ---------------------------------------------------------- */
 
 struct res {
@@ -488,25 +474,25 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ids_match_the_schema),
-        cmocka_unit_test_setup_teardown(spawn_then_join_returns_the_exit_code,
-                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
-            join_after_exit_and_second_join_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(second_join_while_pending_refused,
-                                        setup, teardown),
+            spawn_then_join_returns_the_exit_code, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            exit_of_the_last_thread_ends_the_process, setup, teardown),
-        cmocka_unit_test_setup_teardown(spawn_beyond_max_threads_refused,
-                                        setup, teardown),
+            join_after_exit_and_second_join_refused, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            release_detaches_and_the_thread_runs_on, setup, teardown),
+            second_join_while_pending_refused, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            process_exit_with_a_join_pending_leaves_nothing, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(handles_are_table_local, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(fs_base_is_per_thread, setup,
-                                        teardown),
+            exit_of_the_last_thread_ends_the_process, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            spawn_beyond_max_threads_refused, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            release_detaches_and_the_thread_runs_on, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            process_exit_with_a_join_pending_leaves_nothing, h_setup,
+            h_teardown),
+        cmocka_unit_test_setup_teardown(handles_are_table_local, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(fs_base_is_per_thread, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

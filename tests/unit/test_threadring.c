@@ -26,13 +26,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 /* ---- helpers (the ring-side ones are the harness's h_ring_*) ---------- */
 
 /* ThreadSpawner.spawn(entry, arg, 0, ring, fsBase) on p's process ring. */
@@ -239,12 +232,8 @@ static void a_late_reply_to_an_exited_thread_is_dropped(void **state)
     struct k_thread *main_t;
     assert_int_equal(k_thread_create(cli, h_never_runs, NULL, &main_t), 0);
 
-    uint8_t *sbuf = h_alloc(srv, 256);
-    CapSqe rs = {.opcode = CAP_OP_RECV,
-                 .cap_id = raw,
-                 .user_data = 100,
-                 .result_addr = h_va(srv, sbuf),
-                 .result_len = 256};
+    uint8_t *sbuf;
+    CapSqe rs = h_recv(srv, raw, 100, 256, &sbuf);
     *h_sqe(srv) = rs;
     h_submit(srv);
     assert_int_equal(h_enter(srv), 0);
@@ -376,12 +365,8 @@ static void thread_exit_withdraws_its_rings_undelivered_work(void **state)
     assert_int_equal(k_timer_next_deadline(), UINT64_MAX);
     /* The server finds no call; a call to the client's endpoint waits for
      * a receive instead of landing in the withdrawn one. */
-    uint8_t *sb = h_alloc(srv, 256);
-    CapSqe srecv = {.opcode = CAP_OP_RECV,
-                    .cap_id = raw,
-                    .user_data = 4,
-                    .result_addr = h_va(srv, sb),
-                    .result_len = 256};
+    uint8_t *sb;
+    CapSqe srecv = h_recv(srv, raw, 4, 256, &sb);
     *h_sqe(srv) = srecv;
     CapSqe scall = h_call(cfacet, 0, 5);
     *h_sqe(srv) = scall;
@@ -755,12 +740,8 @@ static void process_exit_with_threads_parked_releases_everything(
     assert_non_null(p->calls_out);
 
     /* The server has taken the call; then the process dies. */
-    uint8_t *sb = h_alloc(srv, 256);
-    CapSqe rs = {.opcode = CAP_OP_RECV,
-                 .cap_id = raw,
-                 .user_data = 1,
-                 .result_addr = h_va(srv, sb),
-                 .result_len = 256};
+    uint8_t *sb;
+    CapSqe rs = h_recv(srv, raw, 1, 256, &sb);
     CapCqe c = h_one(srv, &rs);
     assert_true(c.result > 0);
     k_process_exit(p, 3);
@@ -786,23 +767,23 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            spawn_with_a_ring_gives_the_thread_its_own_ring, setup, teardown),
+            spawn_with_a_ring_gives_the_thread_its_own_ring, setup, h_teardown),
         cmocka_unit_test_setup_teardown(spawn_refuses_bad_ring_pages, setup,
-                                        teardown),
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(
-            a_late_reply_to_an_exited_thread_is_dropped, setup, teardown),
+            a_late_reply_to_an_exited_thread_is_dropped, setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             thread_exit_withdraws_its_rings_undelivered_work, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(sibling_rings_get_each_completion_once,
-                                        setup, teardown),
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            thread_exit_while_parked_on_its_own_ring, setup, teardown),
+            sibling_rings_get_each_completion_once, setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            control_exit_on_its_own_ring_releases_its_ring, setup, teardown),
+            thread_exit_while_parked_on_its_own_ring, setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            control_exit_on_its_own_ring_releases_its_ring, setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             process_exit_with_threads_parked_releases_everything, setup,
-            teardown),
+            h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

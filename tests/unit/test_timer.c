@@ -14,27 +14,6 @@
 #define MS 1000000ull
 #define SEC 1000000000ull
 
-static int setup_virtual(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int setup_real(void **state)
-{
-    (void)state;
-    h_up(false, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 static uint64_t wall_ns(void)
 {
     struct timespec ts;
@@ -468,8 +447,8 @@ static void cap_enter_infinite_on_the_real_clock_is_reported_not_hung(
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define V(f) cmocka_unit_test_setup_teardown(f, setup_virtual, teardown)
-#define R(f) cmocka_unit_test_setup_teardown(f, setup_real, teardown)
+#define V(f) cmocka_unit_test_setup_teardown(f, h_setup, h_teardown)
+#define R(f) cmocka_unit_test_setup_teardown(f, h_setup_real_clock, h_teardown)
         V(virtual_clock_stands_still_while_wall_time_passes),
         V(virtual_clock_moves_by_exactly_what_it_is_advanced),
         R(advancing_has_no_effect_on_the_real_clock),

@@ -7,35 +7,15 @@
 
 #include "harness.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 static CapSqe timer_sqe(struct k_process *p, uint32_t cap, uint16_t method,
                         uint64_t arg, uint64_t user_data)
 {
-    uint8_t *buf = h_alloc(p, 64);
     capnp_builder b;
     capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 64);
+    h_msg(p, &b, 64);
     assert_int_equal(capnp_init_root(&b, 1, 0, &root), 0);
     capnp_set_u64(&root, 0, arg, 0);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    CapSqe s = h_call(cap, method, user_data);
-    s.addr = h_va(p, buf);
-    s.len = (uint32_t)len;
-    return s;
+    return h_call_msg(p, cap, method, user_data, &b, 0, NULL);
 }
 
 static void now_returns_the_model_clock(void **state)
@@ -134,14 +114,14 @@ static void a_blocked_sleeper_wakes_at_its_deadline(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(now_returns_the_model_clock, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(sleeps_complete_in_deadline_order,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(now_returns_the_model_clock, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(
-            a_sleeper_that_exits_cancels_its_sleep, setup, teardown),
+            sleeps_complete_in_deadline_order, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            a_blocked_sleeper_wakes_at_its_deadline, setup, teardown),
+            a_sleeper_that_exits_cancels_its_sleep, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            a_blocked_sleeper_wakes_at_its_deadline, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,20 +7,6 @@
 
 #include "harness.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down();
-    return 0;
-}
-
 struct world {
     struct k_process *srv, *cli;
     uint32_t raw, facet;
@@ -58,12 +44,9 @@ static void call_with(struct k_process *p, uint32_t facet,
 /* RECV into a fresh buffer; returns the buffer. */
 static uint8_t *recv_into(struct k_process *p, uint32_t raw, uint32_t len)
 {
-    uint8_t *buf = h_alloc(p, len);
+    uint8_t *buf;
     CapSqe *s = h_sqe(p);
-    *s = (CapSqe){.opcode = CAP_OP_RECV,
-                  .cap_id = raw,
-                  .result_addr = h_va(p, buf),
-                  .result_len = len};
+    *s = h_recv(p, raw, 0, len, &buf);
     h_submit(p);
     return buf;
 }
@@ -297,12 +280,8 @@ static void moving_a_cap_into_a_kernel_object_consumes_it(void **state)
     assert_int_equal(nullcap_grant(p, &target), 0);
     assert_int_equal(nullcap_grant(p, &victim), 0);
     uint32_t objects = k.stats.objects_live;
-    CapTransferDescriptor *d = h_alloc(p, sizeof *d);
-    d->cap_id = victim;
-    d->mode = CAP_XFER_MOVE;
-    CapSqe s = h_call(target, 0, 1);
-    s.addr = h_va(p, d);
-    s.xfer_cap_count = 1;
+    CapTransferDescriptor *d;
+    CapSqe s = h_call_xfer(p, target, 0, 1, victim, CAP_XFER_MOVE, &d);
     assert_int_equal(h_one(p, &s).result, 0);
     assert_null(ct_lookup(&p->caps, victim));
     assert_int_equal(k.stats.objects_live, objects - 1);
@@ -342,12 +321,8 @@ static void a_move_only_cap_cannot_be_copied(void **state)
     k_obj_init(o, &move_only_ops, K_OBJ_MOVE_ONLY);
     assert_int_equal(ct_insert(&p->caps, o, 0, &mo), 0);
     k_obj_unref(o);
-    CapTransferDescriptor *d = h_alloc(p, sizeof *d);
-    d->cap_id = mo;
-    d->mode = CAP_XFER_COPY;
-    CapSqe s = h_call(target, 0, 1);
-    s.addr = h_va(p, d);
-    s.xfer_cap_count = 1;
+    CapTransferDescriptor *d;
+    CapSqe s = h_call_xfer(p, target, 0, 1, mo, CAP_XFER_COPY, &d);
     assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_TRANSFER);
     assert_non_null(ct_lookup(&p->caps, mo));
     d->mode = CAP_XFER_MOVE;
@@ -398,29 +373,31 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            copy_leaves_the_sender_cap_and_gives_the_receiver_one, setup,
-            teardown),
+            copy_leaves_the_sender_cap_and_gives_the_receiver_one, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            move_reserves_the_sender_slot_until_delivery_then_frees_it, setup,
-            teardown),
+            move_reserves_the_sender_slot_until_delivery_then_frees_it, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            move_of_last_cap_rolls_back_when_receiver_is_full, setup,
-            teardown),
+            move_of_last_cap_rolls_back_when_receiver_is_full, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
-            caps_returned_by_the_server_land_in_the_caller, setup, teardown),
+            caps_returned_by_the_server_land_in_the_caller, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
             returned_caps_roll_back_to_the_server_when_the_caller_is_full,
-            setup, teardown),
+            h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            a_delegated_facet_keeps_the_delegator_badge, setup, teardown),
+            a_delegated_facet_keeps_the_delegator_badge, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            moving_a_cap_into_a_kernel_object_consumes_it, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_move_only_cap_cannot_be_copied,
-                                        setup, teardown),
+            moving_a_cap_into_a_kernel_object_consumes_it, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            a_bad_descriptor_rolls_back_the_ones_before_it, setup, teardown),
+            a_move_only_cap_cannot_be_copied, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
-            sender_exit_with_a_move_queued_leaks_nothing, setup, teardown),
+            a_bad_descriptor_rolls_back_the_ones_before_it, h_setup,
+            h_teardown),
+        cmocka_unit_test_setup_teardown(
+            sender_exit_with_a_move_queued_leaks_nothing, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
