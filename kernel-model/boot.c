@@ -196,8 +196,7 @@ static int grant_kernel(struct k_process *p, uint16_t src, uint64_t badge,
 
 /* Build init's caps and CapSet from its grant list. */
 static int grant_init_caps(struct k_process *p, const capnp_list *caps,
-                           const uint8_t *bytes, size_t len,
-                           struct k_msg *mb)
+                           const uint8_t *bytes, size_t len, struct k_msg *mb)
 {
     for (uint32_t i = 0; i < capnp_list_len(caps); i++) {
         capnp_struct g;

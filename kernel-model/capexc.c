@@ -46,8 +46,7 @@ int k_call_params(struct k_call *c, capnp_message *m, capnp_struct *root)
     size_t len = c->params_len ? c->params_len : sizeof empty;
     capnp_read_options opt = {.traversal_limit_words = 64 * 1024,
                               .nesting_limit = 16};
-    if (capnp_msg_init(m, buf, len, &opt) != 0 ||
-        capnp_msg_root(m, root) != 0)
+    if (capnp_msg_init(m, buf, len, &opt) != 0 || capnp_msg_root(m, root) != 0)
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "params are not a valid Cap'n Proto message");
     return 0;

@@ -20,8 +20,8 @@ struct ep_msg {
     struct ep_msg *next;        /* in the endpoint's queue or in-flight list */
     struct ep_msg *caller_next; /* in the caller's calls_out */
     struct ep_core *ep;
-    struct k_process *caller;   /* referenced; NULL once the caller exited */
-    struct k_tref ring;         /* the caller's submitting ring */
+    struct k_process *caller; /* referenced; NULL once the caller exited */
+    struct k_tref ring;       /* the caller's submitting ring */
     bool delivered;
     uint64_t user_data;
     uint64_t result_addr;
@@ -288,8 +288,8 @@ static int deliver(struct ep_core *ep, struct ep_msg *m, struct ep_recv *r)
     /* The header is written in place, field by field: the user buffer
      * may be unaligned, and a block copy of a struct just built on the
      * stack stalls on store forwarding. */
-    uint8_t *hdr = k_user_buf(r->server, r->result_addr,
-                              sizeof(EndpointMessageHeader));
+    uint8_t *hdr =
+        k_user_buf(r->server, r->result_addr, sizeof(EndpointMessageHeader));
     uint16_t cap_count = (uint16_t)m->nxfer;
     uint64_t zero = 0;
 #define HDR_PUT(field, val)                                                    \

@@ -22,8 +22,8 @@ int k_init(const struct k_config *cfg)
     k.next_tid = 1;
     net_init();
     k.sched_ctx = port_ctx_self();
-    k.scratch_params = port_alloc(CAP_MAX_PARAMS + CAP_XFER_MAX *
-                                  sizeof(CapTransferDescriptor) + 8);
+    k.scratch_params = port_alloc(
+        CAP_MAX_PARAMS + CAP_XFER_MAX * sizeof(CapTransferDescriptor) + 8);
     k.scratch_result = port_alloc(CAP_MAX_RESULT);
     if (!k.scratch_params || !k.scratch_result) {
         port_free(k.scratch_params);
@@ -142,11 +142,20 @@ void k_msg_u64(struct k_msg *m, uint64_t v)
 const char *k_ksrc_name(uint16_t src)
 {
     static const char *const names[] = {
-        "console",       "terminal",       "timer",
-        "entropy",       "processSpawner", "bootPackage",
-        "systemInfo",    "nullCap",        "threadSpawner",
-        "threadControl", "parkSpace",      "networkManager",
-        "tcpListenAuthority", "sshDevelopmentHostKey",
+        "console",
+        "terminal",
+        "timer",
+        "entropy",
+        "processSpawner",
+        "bootPackage",
+        "systemInfo",
+        "nullCap",
+        "threadSpawner",
+        "threadControl",
+        "parkSpace",
+        "networkManager",
+        "tcpListenAuthority",
+        "sshDevelopmentHostKey",
     };
     return src < sizeof names / sizeof names[0] ? names[src] : NULL;
 }

@@ -337,8 +337,8 @@ struct k_pending {
 
 struct k_process {
     uint32_t pid;
-    uint32_t refs;  /* creator, threads, messages and receives naming it */
-    bool host_ref;  /* the creator's reference is the host's (k_shutdown) */
+    uint32_t refs; /* creator, threads, messages and receives naming it */
+    bool host_ref; /* the creator's reference is the host's (k_shutdown) */
     enum k_proc_state state;
     int64_t exit_code;
     char name[32];
@@ -352,10 +352,10 @@ struct k_process {
     uint32_t nthreads;
     uint32_t max_threads;
     size_t stack_size;
-    uint32_t stack_used; /* bitmap of stack slots */
-    struct k_pending *pending; /* kernel-object calls awaiting completion */
-    struct ep_msg *calls_out;  /* endpoint calls this process is owed */
-    struct ep_recv *recvs_out; /* receives this process has posted */
+    uint32_t stack_used;        /* bitmap of stack slots */
+    struct k_pending *pending;  /* kernel-object calls awaiting completion */
+    struct ep_msg *calls_out;   /* endpoint calls this process is owed */
+    struct ep_recv *recvs_out;  /* receives this process has posted */
     struct proc_handle *handle; /* spawner.c: its ProcessHandle, or NULL */
     struct k_process *next;
     /* Per-thread rings (docs/abi.md §16): the live thread of each slot,
@@ -421,14 +421,12 @@ int k_capset_add_as(struct k_process *p, const char *name, uint32_t cap_id,
 void k_pending_add(struct k_pending *pd, struct k_call *c,
                    void (*cancel)(struct k_pending *pd));
 void k_pending_add_to(struct k_pending *pd, struct k_process *p,
-                      uint64_t user_data,
-                      void (*cancel)(struct k_pending *pd));
+                      uint64_t user_data, void (*cancel)(struct k_pending *pd));
 void k_pending_done(struct k_pending *pd, int32_t result);
 void k_pending_done_result(struct k_pending *pd, const void *payload,
                            uint32_t len);
-int k_pending_done_caps(struct k_pending *pd, const void *payload,
-                        uint32_t len, struct k_object *const *caps,
-                        uint32_t ncaps);
+int k_pending_done_caps(struct k_pending *pd, const void *payload, uint32_t len,
+                        struct k_object *const *caps, uint32_t ncaps);
 int k_process_check(const struct k_process *p);
 
 /* ------------------------------------------------------------------ */
@@ -457,7 +455,8 @@ struct k_call {
      * only Endpoint.mintClient sets one (docs/abi.md §10.1). */
     uint64_t result_badges[CAP_XFER_MAX];
     uint32_t nresult_badges;
-    uint32_t exc_len; /* CapException bytes in result (with APPLICATION_EXCEPTION) */
+    uint32_t
+        exc_len; /* CapException bytes in result (with APPLICATION_EXCEPTION) */
 };
 
 /* ExceptionType of schema/capos.capnp (upstream ordinals). */
@@ -574,11 +573,17 @@ void term_dev_ready(struct term_dev *d);
 #define NET_SB_MAX 64u      /* Telnet subnegotiation bytes */
 #define NET_NS_PER_S 1000000000ull
 /* NetError of schema/capos.capnp; NET_NO_MEMORY is none (an exception). */
-enum { NET_IN_USE = 0, NET_DENIED = 1, NET_RESET = 2, NET_CLOSED = 3,
-       NET_ALREADY_USED = 5, NET_NO_MEMORY = 0x100 };
+enum {
+    NET_IN_USE = 0,
+    NET_DENIED = 1,
+    NET_RESET = 2,
+    NET_CLOSED = 3,
+    NET_ALREADY_USED = 5,
+    NET_NO_MEMORY = 0x100
+};
 
 #define NET_OF(ptr, type, member)                                              \
-    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+    ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* One kernelParams.portForwards entry. */
 struct net_fwd {
@@ -686,13 +691,13 @@ void threadcap_thread_exit(struct k_thread *t);
 struct k_trace {
     bool sqe;
     uint32_t pid;
-    uint32_t tid;      /* the thread in cap_enter (0: host context) */
-    uint8_t opcode;    /* sqe only */
-    uint32_t cap_id;   /* sqe only */
-    uint64_t iface;    /* sqe only: the invoked cap's interface, 0 if none */
-    uint16_t method;   /* sqe only */
+    uint32_t tid;    /* the thread in cap_enter (0: host context) */
+    uint8_t opcode;  /* sqe only */
+    uint32_t cap_id; /* sqe only */
+    uint64_t iface;  /* sqe only: the invoked cap's interface, 0 if none */
+    uint16_t method; /* sqe only */
     uint64_t user_data;
-    int32_t result;    /* cqe only */
+    int32_t result; /* cqe only */
 };
 
 struct k_config {

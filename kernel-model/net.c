@@ -251,9 +251,8 @@ int net_listen(struct k_call *c, uint16_t guest, uint16_t backlog)
         k_msg_str(&m, fw->addr);
         k_msg_str(&m, ":");
         k_msg_u64(&m, fw->host);
-        k_msg_str(&m, r == PORT_TCP_IN_USE
-                          ? " is already in use; guest port "
-                          : " cannot be bound; guest port ");
+        k_msg_str(&m, r == PORT_TCP_IN_USE ? " is already in use; guest port "
+                                           : " cannot be bound; guest port ");
         k_msg_u64(&m, guest);
         k_msg_str(&m, " is not listening\n");
         k_log(line);
@@ -263,4 +262,3 @@ int net_listen(struct k_call *c, uint16_t guest, uint16_t backlog)
     c->result_caps[c->nresult_caps++] = lo;
     return -1;
 }
-

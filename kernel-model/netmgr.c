@@ -35,13 +35,13 @@ static int netmgr_call(struct k_object *obj, struct k_call *c)
     if (c->method_id == NM_GET_CONFIG)
         return netmgr_config(c);
     int len = net_listen_result(c, -1);
-    if (len < 0 || CAP_ALIGN8((uint64_t)len) + sizeof(CapTransferResult) >
-                       c->result_len)
+    if (len < 0 ||
+        CAP_ALIGN8((uint64_t)len) + sizeof(CapTransferResult) > c->result_len)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     if (ct_free_count(&c->proc->caps) < 1)
         return CAP_ERR_TRANSFER_REJECTED;
-    int err = net_listen(c, capnp_get_u16(&root, 0, 0),
-                         capnp_get_u16(&root, 2, 4));
+    int err =
+        net_listen(c, capnp_get_u16(&root, 0, 0), capnp_get_u16(&root, 2, 4));
     if (err == NET_NO_MEMORY)
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "NetworkManager.listenTcp: out of kernel "
@@ -70,4 +70,3 @@ int netmgr_grant(struct k_process *p, uint32_t *out_id)
     k_obj_init(o, &netmgr_ops, 0);
     return k_obj_grant(p, o, out_id);
 }
-

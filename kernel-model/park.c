@@ -142,7 +142,6 @@ static void park_cancel(struct k_pending *pd)
     waiter_free((struct park_waiter *)pd);
 }
 
-
 /* The word at addr: 4-byte aligned, in the buffer area (docs/abi.md §5). */
 static uint32_t *park_word(struct k_process *p, uint64_t addr)
 {
@@ -196,8 +195,8 @@ static int wait_common(struct k_process *p, struct park_space *s,
     s->tail = w;
     if (timeout_ns) {
         uint64_t now = k_now();
-        uint64_t deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX
-                                                          : now + timeout_ns;
+        uint64_t deadline =
+            timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
         if (deadline != UINT64_MAX)
             k_timer_arm(&w->t, deadline, park_timeout);
     }

@@ -38,15 +38,15 @@ static size_t page_round(size_t n)
  */
 struct k_process *k_process_create(const struct k_process_opts *opts)
 {
-    size_t arena = opts->arena_size ? page_round(opts->arena_size)
-                                    : DEFAULT_ARENA;
+    size_t arena =
+        opts->arena_size ? page_round(opts->arena_size) : DEFAULT_ARENA;
     uint32_t slots = opts->cap_slots ? opts->cap_slots : DEFAULT_SLOTS;
     uint32_t threads = opts->max_threads ? opts->max_threads : DEFAULT_THREADS;
-    size_t stack = opts->stack_size ? page_round(opts->stack_size)
-                                    : DEFAULT_STACK;
+    size_t stack =
+        opts->stack_size ? page_round(opts->stack_size) : DEFAULT_STACK;
     /* Division, not multiplication: stack * threads may wrap. */
-    if (threads > MAX_THREADS || stack < MIN_STACK ||
-        arena > 0x40000000u || arena < 3 * CAPOS_PAGE_SIZE ||
+    if (threads > MAX_THREADS || stack < MIN_STACK || arena > 0x40000000u ||
+        arena < 3 * CAPOS_PAGE_SIZE ||
         stack > (arena - 3 * CAPOS_PAGE_SIZE) / threads)
         return NULL;
     struct k_process *p = port_alloc(sizeof *p);
@@ -130,8 +130,8 @@ void k_process_exit(struct k_process *p, int64_t code)
     k_process_get(p);
     p->state = KP_DEAD;
     p->exit_code = code;
-    struct k_thread *self = k.current && k.current->proc == p ? k.current
-                                                              : NULL;
+    struct k_thread *self =
+        k.current && k.current->proc == p ? k.current : NULL;
     for (struct k_thread *t = p->threads; t; t = t->proc_next)
         if (t != self)
             k_thread_kill(t);
@@ -168,8 +168,7 @@ void k_pending_add(struct k_pending *pd, struct k_call *c,
 /* The same for an operation without a result buffer (an opcode such as
  * CAP_OP_PARK rather than a CALL). */
 void k_pending_add_to(struct k_pending *pd, struct k_process *p,
-                      uint64_t user_data,
-                      void (*cancel)(struct k_pending *pd))
+                      uint64_t user_data, void (*cancel)(struct k_pending *pd))
 {
     pd->proc = p;
     pd->user_data = user_data;
@@ -203,8 +202,7 @@ void k_pending_thread_exit(struct k_process *p, struct k_tref r)
 
 static void pending_unlink(struct k_pending *pd)
 {
-    for (struct k_pending **pp = &pd->proc->pending; *pp;
-         pp = &(*pp)->next) {
+    for (struct k_pending **pp = &pd->proc->pending; *pp; pp = &(*pp)->next) {
         if (*pp == pd) {
             *pp = pd->next;
             break;
@@ -239,8 +237,8 @@ void k_pending_done_result(struct k_pending *pd, const void *payload,
         return;
     }
     uint16_t none;
-    int r = k_ring_deliver(p, pd->result_addr, pd->result_len, NULL, 0,
-                           payload, len, NULL, 0, &none);
+    int r = k_ring_deliver(p, pd->result_addr, pd->result_len, NULL, 0, payload,
+                           len, NULL, 0, &none);
     k_ring_post_result_to(p, pd->ring, pd->user_data, r);
 }
 
@@ -254,9 +252,8 @@ void k_pending_done_result(struct k_pending *pd, const void *payload,
  * CAP_ERR_DISCONNECTED when the submitting thread's ring is gone (the
  * completion is dropped as k_pending_done_result drops it).
  */
-int k_pending_done_caps(struct k_pending *pd, const void *payload,
-                        uint32_t len, struct k_object *const *caps,
-                        uint32_t ncaps)
+int k_pending_done_caps(struct k_pending *pd, const void *payload, uint32_t len,
+                        struct k_object *const *caps, uint32_t ncaps)
 {
     struct k_process *p = pd->proc;
     struct k_xfer x[CAP_XFER_MAX];
@@ -274,8 +271,8 @@ int k_pending_done_caps(struct k_pending *pd, const void *payload,
         return CAP_ERR_DISCONNECTED;
     }
     uint16_t n = 0;
-    int r = k_ring_deliver(p, pd->result_addr, pd->result_len, NULL, 0,
-                           payload, len, x, ncaps, &n);
+    int r = k_ring_deliver(p, pd->result_addr, pd->result_len, NULL, 0, payload,
+                           len, x, ncaps, &n);
     CapCqe cqe = {.user_data = pd->user_data,
                   .result = r,
                   .flags = r >= 0 && n ? CAP_CQE_F_CAPS : 0,

@@ -63,7 +63,6 @@ void k_ring_stale_drop(struct k_process *p)
     k.stats.stale_dropped++;
 }
 
-
 /*
  * Take the CQ slot reserved earlier for one completion: returns where to
  * write it, or NULL when p is dead (the CQE is dropped). Follow with
@@ -105,7 +104,7 @@ static inline void cq_publish(struct k_process *p, struct k_ring_state *rs)
  * stalls on store forwarding.
  */
 static inline void post_cqe(struct k_process *p, struct k_ring_state *rs,
-                     const CapCqe *cqe)
+                            const CapCqe *cqe)
 {
     CapCqe *d = cq_claim(p, rs);
     if (!d)
@@ -252,8 +251,8 @@ static int sqe_check_common(const CapSqe *s, bool zero_ok)
         [CAP_OP_CALL] = SQE_USES_CAP | SQE_USES_PARAMS | SQE_USES_METHOD |
                         SQE_USES_RESULT | SQE_USES_XFER,
         [CAP_OP_RECV] = SQE_USES_CAP | SQE_USES_RESULT,
-        [CAP_OP_RETURN] = SQE_USES_CAP | SQE_USES_PARAMS | SQE_USES_CALL_ID |
-                          SQE_USES_XFER,
+        [CAP_OP_RETURN] =
+            SQE_USES_CAP | SQE_USES_PARAMS | SQE_USES_CALL_ID | SQE_USES_XFER,
         [CAP_OP_RELEASE] = SQE_USES_CAP,
         [CAP_OP_PARK] = SQE_USES_CAP | SQE_USES_PARAMS | SQE_USES_TIMEOUT,
         [CAP_OP_UNPARK] = SQE_USES_CAP | SQE_USES_PARAMS,
@@ -273,8 +272,8 @@ static int sqe_check_common(const CapSqe *s, bool zero_ok)
 /*
  * Copy the params (addr, len) and the transfer descriptors that follow them
  * into kernel scratch. A buffer is (0, 0) or lies inside the buffer area
- * (docs/abi.md §5), even when empty. Returns 0, CAP_ERR_INVALID_PARAMS_BUFFER or
- * CAP_ERR_INVALID_TRANSFER. *descs points into the scratch copy.
+ * (docs/abi.md §5), even when empty. Returns 0, CAP_ERR_INVALID_PARAMS_BUFFER
+ * or CAP_ERR_INVALID_TRANSFER. *descs points into the scratch copy.
  */
 static int sqe_copy_params(struct k_process *p, const CapSqe *s,
                            uint32_t max_len,
@@ -331,8 +330,8 @@ static int op_call(struct k_process *p, const CapSqe *s)
     c.result_addr = s->result_addr;
     c.result_len = s->result_len;
     c.result = k.scratch_result;
-    c.result_cap = s->result_len < CAP_MAX_RESULT ? s->result_len
-                                                  : CAP_MAX_RESULT;
+    c.result_cap =
+        s->result_len < CAP_MAX_RESULT ? s->result_len : CAP_MAX_RESULT;
     c.nresult_caps = 0;
     c.nresult_badges = 0;
     c.nxfer = s->xfer_cap_count;
@@ -353,8 +352,8 @@ static int op_call(struct k_process *p, const CapSqe *s)
         xfer_abort(p, c.xfer, c.nxfer);
         uint32_t n = c.exc_len < c.result_len ? c.exc_len : c.result_len;
         uint16_t none;
-        if (k_ring_deliver(p, c.result_addr, c.result_len, NULL, 0, c.result,
-                           n, NULL, 0, &none) < 0 ||
+        if (k_ring_deliver(p, c.result_addr, c.result_len, NULL, 0, c.result, n,
+                           NULL, 0, &none) < 0 ||
             n < c.exc_len)
             r = CAP_ERR_APPLICATION_EXCEPTION_TRUNCATED;
     } else if (r < 0) {
@@ -446,8 +445,8 @@ static bool sqe_fetch(CapSqe *d, const CapSqe *s)
     uint16_t r2;
     k_memcpy(&r8, s->reserved1, 8);
     k_memcpy(&r2, s->reserved1 + 8, 2);
-    uint64_t junk = r8 | r2 | s->reserved0 | s->pipeline_dep |
-                    s->pipeline_field;
+    uint64_t junk =
+        r8 | r2 | s->reserved0 | s->pipeline_dep | s->pipeline_field;
     d->opcode = s->opcode;
     d->flags = s->flags;
     d->cap_id = s->cap_id;
@@ -485,8 +484,8 @@ static void ring_dispatch(struct k_process *p, struct k_ring_state *rs,
     /* A well-formed NOP (every other field zero) completes at once. */
     if (s->opcode == CAP_OP_NOP && zero_ok &&
         (s->flags | s->cap_id | s->addr | s->len | s->method_id |
-         s->xfer_cap_count | s->result_addr | s->result_len |
-         s->call_id) == 0) {
+         s->xfer_cap_count | s->result_addr | s->result_len | s->call_id) ==
+            0) {
         post_result(p, rs, s->user_data, 0);
         return;
     }
@@ -594,7 +593,7 @@ static int ring_submit(struct k_process *p, struct k_ring_state *rs,
     if (p->state != KP_ALIVE)
         room = 0; /* a dead process consumes nothing */
     bool fast_nop = k.cfg.trace == NULL;
-    uint32_t nops = 0;    /* NOPs completed since the last publish */
+    uint32_t nops = 0;     /* NOPs completed since the last publish */
     uint32_t nop_tail = 0; /* rs->cq_tail + nops while nops > 0 */
     k.sub_rs = rs;
     k.sub_ref = ref;
@@ -705,8 +704,8 @@ static int cap_enter(struct k_process *p, struct k_ring_state *rs,
     uint64_t deadline = UINT64_MAX;
     if (timeout_ns != CAP_TIMEOUT_INFINITE) {
         uint64_t now = k_now();
-        deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX
-                                                 : now + timeout_ns;
+        deadline =
+            timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
     }
     rs->waiter = t;
     rs->waiter_min = min_complete;
@@ -722,8 +721,7 @@ static int cap_enter(struct k_process *p, struct k_ring_state *rs,
     return (int)ready;
 }
 
-int k_cap_enter(struct k_process *p, uint32_t min_complete,
-                uint64_t timeout_ns)
+int k_cap_enter(struct k_process *p, uint32_t min_complete, uint64_t timeout_ns)
 {
     return cap_enter(p, &p->rs, (struct k_tref){0, 0}, min_complete,
                      timeout_ns);
@@ -739,6 +737,6 @@ int k_sys_cap_enter(uint32_t min_complete, uint64_t timeout_ns)
     if (t->own_ring)
         return cap_enter(t->proc, &t->ring, k_thread_ref(t), min_complete,
                          timeout_ns);
-    return cap_enter(t->proc, &t->proc->rs, (struct k_tref){0, 0},
-                     min_complete, timeout_ns);
+    return cap_enter(t->proc, &t->proc->rs, (struct k_tref){0, 0}, min_complete,
+                     timeout_ns);
 }

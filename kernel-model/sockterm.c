@@ -9,8 +9,14 @@
 #include "kmodel.h"
 
 /* Telnet bytes and the filter's states. */
-enum { TN_SE = 240, TN_SB = 250, TN_WILL = 251, TN_DONT = 254,
-       TN_IAC = 255, TN_NAWS = 31 };
+enum {
+    TN_SE = 240,
+    TN_SB = 250,
+    TN_WILL = 251,
+    TN_DONT = 254,
+    TN_IAC = 255,
+    TN_NAWS = 31
+};
 enum { TS_DATA = 0, TS_IAC, TS_OPT, TS_SUB, TS_SUB_IAC };
 
 /* Output: 0xFF doubled (Telnet data). A peer that lets the bounded output

@@ -19,11 +19,12 @@
  * forward; only ProcessSpawner holders, init and whom it trusts with the
  * spawner, can mint them: docs/net.md), the child's own
  * threadSpawner, threadControl and parkSpace (they reach only the child
- * itself), fresh endpoints owned by the child, and badged slots of an unbadged ClientEndpoint facet
- * the caller passes (a holder of an unbadged facet may label it once, as
- * seL4's minting; a badged facet cannot be relabelled). Everything else
- * (BootPackage, ProcessSpawner, a service's facet) reaches the child only
- * as a `cap` grant: a cap the caller holds and transfers with the CALL.
+ * itself), fresh endpoints owned by the child, and badged slots of an unbadged
+ * ClientEndpoint facet the caller passes (a holder of an unbadged facet may
+ * label it once, as seL4's minting; a badged facet cannot be relabelled).
+ * Everything else (BootPackage, ProcessSpawner, a service's facet) reaches the
+ * child only as a `cap` grant: a cap the caller holds and transfers with the
+ * CALL.
  *
  * Lifetime: the spawned process's creator reference belongs to its
  * handle. Releasing the handle detaches the child (it runs on); an exited
@@ -74,7 +75,8 @@ enum {
     KSRC_TCP_LISTEN_AUTHORITY = 12, /* badge: the guest port */
 };
 
-#define SPAWN_NAME_MAX CAPOS_PROCESS_NAME_MAX /* k_process.name holds it + NUL */
+#define SPAWN_NAME_MAX                                                         \
+    CAPOS_PROCESS_NAME_MAX /* k_process.name holds it + NUL */
 #define SPAWN_GRANTS_MAX CAPOS_CAPSET_MAX_ENTRIES
 #define SPAWN_ENDPOINTS_MAX (CAP_XFER_MAX - 1u) /* the handle is one */
 #define KILLED_EXIT_CODE (-9)                   /* Capos.killedExitCode */

@@ -36,8 +36,8 @@ static int tcpauth_call(struct k_object *obj, struct k_call *c)
     }
     /* Room for the listener first, so a spent authority is never lost. */
     int len = net_listen_result(c, -1);
-    if (len < 0 || CAP_ALIGN8((uint64_t)len) + sizeof(CapTransferResult) >
-                       c->result_len)
+    if (len < 0 ||
+        CAP_ALIGN8((uint64_t)len) + sizeof(CapTransferResult) > c->result_len)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     if (a->used)
         return net_listen_result(c, NET_ALREADY_USED);
@@ -77,4 +77,3 @@ int tcpauth_grant(struct k_process *p, uint64_t badge, uint32_t *out_id)
     k_obj_init(&a->obj, &tcpauth_ops, 0);
     return k_obj_grant(p, &a->obj, out_id);
 }
-

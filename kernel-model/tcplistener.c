@@ -216,8 +216,7 @@ static const struct k_object_ops listener_ops = {
  * PORT_TCP_IN_USE / PORT_TCP_FAILED from the host, or
  * CAP_ERR_INVOKE_FAILED out of memory.
  */
-int tcplistener_new(struct net_fwd *fw, uint16_t backlog,
-                    struct k_object **out)
+int tcplistener_new(struct net_fwd *fw, uint16_t backlog, struct k_object **out)
 {
     struct net_listener *l = port_alloc(sizeof *l);
     if (!l)

@@ -390,8 +390,8 @@ static int sock_into_terminal(struct net_sock *s, struct k_call *c)
         capnp_set_cap(&res, 0, 0) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     int len = k_call_result_end(c, &b);
-    if (len < 0 || CAP_ALIGN8((uint64_t)len) + sizeof(CapTransferResult) >
-                       c->result_len)
+    if (len < 0 ||
+        CAP_ALIGN8((uint64_t)len) + sizeof(CapTransferResult) > c->result_len)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     if (ct_free_count(&c->proc->caps) < 1)
         return CAP_ERR_TRANSFER_REJECTED;

@@ -46,8 +46,8 @@ int k_thread_create(struct k_process *p, void (*entry)(void *), void *arg,
     struct k_thread *t = port_alloc(sizeof *t);
     if (!t)
         return CAP_ERR_INVOKE_FAILED;
-    t->ctx = port_ctx_create(thread_stack(p, slot), p->stack_size,
-                             thread_start, t);
+    t->ctx =
+        port_ctx_create(thread_stack(p, slot), p->stack_size, thread_start, t);
     if (!t->ctx) {
         port_free(t);
         return CAP_ERR_INVOKE_FAILED;

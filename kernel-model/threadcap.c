@@ -64,17 +64,17 @@ struct thread_join;
 
 struct thread_handle {
     struct k_object obj;
-    struct k_process *proc;   /* as thread_spawner's */
-    struct k_thread *thread;  /* NULL once the thread has exited */
-    int64_t exit_code;        /* valid once exited */
+    struct k_process *proc;  /* as thread_spawner's */
+    struct k_thread *thread; /* NULL once the thread has exited */
+    int64_t exit_code;       /* valid once exited */
     bool exited;
     bool joined;              /* a join was accepted (pending or done) */
     struct thread_join *join; /* the pending join, or NULL */
 };
 
 struct thread_join {
-    struct k_pending pd;      /* first: the cancel hook casts back */
-    struct thread_handle *h;  /* referenced while pending */
+    struct k_pending pd;     /* first: the cancel hook casts back */
+    struct thread_handle *h; /* referenced while pending */
 };
 
 static const struct k_object_ops handle_ops;
@@ -128,8 +128,8 @@ static int spawn(struct thread_spawner *sp, struct k_call *c)
         capnp_set_cap(&res, 0, 0) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     int len = k_call_result_end(c, &b);
-    if (len < 0 || CAP_ALIGN8((uint64_t)len) + sizeof(CapTransferResult) >
-                       c->result_len)
+    if (len < 0 ||
+        CAP_ALIGN8((uint64_t)len) + sizeof(CapTransferResult) > c->result_len)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     if (ct_free_count(&p->caps) < 1)
         return CAP_ERR_TRANSFER_REJECTED;

@@ -57,8 +57,8 @@ static int timer_call(struct k_object *obj, struct k_call *c)
     }
     uint64_t arg = capnp_get_u64(&root, 0, 0);
     uint64_t deadline = c->method_id == TIMER_SLEEP_UNTIL ? arg
-                        : arg > UINT64_MAX - now     ? UINT64_MAX
-                                                     : now + arg;
+                        : arg > UINT64_MAX - now          ? UINT64_MAX
+                                                          : now + arg;
     if (deadline <= now)
         return 0;
     struct timer_sleep *s = port_alloc(sizeof *s);

@@ -29,8 +29,7 @@ int xfer_prepare_n(struct k_process *src, const CapTransferDescriptor *d,
         if (ok)
             s = ct_lookup(&src->caps, d[i].cap_id);
         if (!s || (s->obj->flags & K_OBJ_NON_TRANSFERABLE) ||
-            ((s->obj->flags & K_OBJ_MOVE_ONLY) &&
-             d[i].mode == CAP_XFER_COPY)) {
+            ((s->obj->flags & K_OBJ_MOVE_ONLY) && d[i].mode == CAP_XFER_COPY)) {
             xfer_abort(src, out, i);
             return CAP_ERR_INVALID_TRANSFER;
         }

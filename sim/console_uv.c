@@ -63,9 +63,8 @@ static volatile sig_atomic_t raw_active;
 static struct termios raw_saved; /* the terminal's mode before raw */
 static int raw_fd = -1;          /* a descriptor of the terminal */
 
-static const int raw_signals[] = {SIGHUP,  SIGINT,  SIGQUIT,
-                                  SIGILL,  SIGABRT, SIGBUS,
-                                  SIGFPE,  SIGSEGV, SIGTERM};
+static const int raw_signals[] = {SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGABRT,
+                                  SIGBUS, SIGFPE, SIGSEGV, SIGTERM};
 #define RAW_NSIG (sizeof raw_signals / sizeof raw_signals[0])
 static struct sigaction raw_old[RAW_NSIG];
 static bool raw_hooked[RAW_NSIG];

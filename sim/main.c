@@ -23,9 +23,8 @@
 #include "port_uv.h"
 #include "selftest.h"
 
-static const char *const op_names[] = {"NOP",     "CALL",   "RECV",
-                                       "RETURN",  "RELEASE", "FINISH",
-                                       "PARK",    "UNPARK"};
+static const char *const op_names[] = {"NOP",     "CALL",   "RECV", "RETURN",
+                                       "RELEASE", "FINISH", "PARK", "UNPARK"};
 
 static const char *const err_names[] = {
     "ok",
@@ -48,13 +47,13 @@ static const char *const err_names[] = {
 static void trace_event(const struct k_trace *ev)
 {
     if (!ev->sqe) {
-        const char *st = ev->result >= 0 ? "ok"
-                         : -ev->result < (int)(sizeof err_names /
-                                               sizeof err_names[0])
-                             ? err_names[-ev->result]
-                             : "?";
-        fprintf(stderr, "trace: cqe pid=%u tid=%u ud=%#" PRIx64
-                        " result=%d %s\n",
+        const char *st =
+            ev->result >= 0 ? "ok"
+            : -ev->result < (int)(sizeof err_names / sizeof err_names[0])
+                ? err_names[-ev->result]
+                : "?";
+        fprintf(stderr,
+                "trace: cqe pid=%u tid=%u ud=%#" PRIx64 " result=%d %s\n",
                 ev->pid, ev->tid, ev->user_data, ev->result, st);
         return;
     }
@@ -64,59 +63,60 @@ static void trace_event(const struct k_trace *ev)
     const capnpc_c_interface_info *ii = capos_interface_info(ev->iface);
     const char *m = capos_method_name(ev->iface, ev->method);
     if (ev->opcode == CAP_OP_CALL)
-        fprintf(stderr, "trace: sqe pid=%u tid=%u %s cap=%#x %s.%s ud=%#" PRIx64
-                        "\n",
+        fprintf(stderr,
+                "trace: sqe pid=%u tid=%u %s cap=%#x %s.%s ud=%#" PRIx64 "\n",
                 ev->pid, ev->tid, op, ev->cap_id, ii ? ii->name : "?",
                 m ? m : "?", ev->user_data);
     else
-        fprintf(stderr, "trace: sqe pid=%u tid=%u %s cap=%#x %s ud=%#" PRIx64
-                        "\n",
+        fprintf(stderr,
+                "trace: sqe pid=%u tid=%u %s cap=%#x %s ud=%#" PRIx64 "\n",
                 ev->pid, ev->tid, op, ev->cap_id, ii ? ii->name : "-",
                 ev->user_data);
 }
 
 static void usage(FILE *f)
 {
-    fputs("usage: capos-sim [--selftest | --manifest FILE] [--seed N] "
-          "[--virtual-clock] [--console stdio|pipe] [--trace]\n"
-          "                 [--hostfwd GUEST=HOSTPORT]...\n"
-          "\n"
-          "Run a capOS system in this process. Without --selftest or\n"
-          "--manifest it boots the built-in default system\n"
-          "(fixtures/system-default): init, audit-log, credential-store,\n"
-          "session-manager, authority-broker and capos-shell, which asks\n"
-          "for a login on the console (development account operator,\n"
-          "password capos). Ctrl-\\ leaves at any time.\n"
-          "\n"
-          "  --selftest       boot the ring self-test:\n"
-          "                   the built-in fixtures/system-selftest manifest,\n"
-          "                   whose init spawns two services that exercise\n"
-          "                   NOP, CALL, endpoints, badges, capability\n"
-          "                   transfer and cap_enter timeouts\n"
-          "  --manifest FILE  boot the binary SystemManifest FILE (made by\n"
-          "                   capnp eval -b, e.g. fixtures/system-hello.bin);\n"
-          "                   exits with init's exit code\n"
-          "  --seed N         seed for every nondeterministic choice (run\n"
-          "                   order among runnable threads); printed at start\n"
-          "                   so a failing run can be replayed\n"
-          "  --virtual-clock  time moves only when every thread is blocked\n"
-          "  --console MODE   console input: stdio (a terminal is put in raw\n"
-          "                   mode, restored at exit; the default) or pipe\n"
-          "                   (stdin read as bytes, for scripted runs)\n"
-          "  --trace          one line on stderr per SQE taken and CQE posted:\n"
-          "                   process, thread, opcode, interface.method,\n"
-          "                   user_data, status\n"
-          "  --hostfwd G=H    bind the manifest's forward of guest TCP port\n"
-          "                   G to host port H instead (0: any free port);\n"
-          "                   repeatable. Each bound forward prints\n"
-          "                   \"capos-sim: tcp ADDR:PORT -> guest :G\"\n"
-          "                   on stderr\n"
-          "\n"
-          "Signals: SIGUSR1 prints a census line (processes, threads, kernel\n"
-          "objects, sockets live) on stderr; SIGTERM and SIGINT stop every\n"
-          "process and shut down cleanly.\n"
-          "  -h, --help       this text\n",
-          f);
+    fputs(
+        "usage: capos-sim [--selftest | --manifest FILE] [--seed N] "
+        "[--virtual-clock] [--console stdio|pipe] [--trace]\n"
+        "                 [--hostfwd GUEST=HOSTPORT]...\n"
+        "\n"
+        "Run a capOS system in this process. Without --selftest or\n"
+        "--manifest it boots the built-in default system\n"
+        "(fixtures/system-default): init, audit-log, credential-store,\n"
+        "session-manager, authority-broker and capos-shell, which asks\n"
+        "for a login on the console (development account operator,\n"
+        "password capos). Ctrl-\\ leaves at any time.\n"
+        "\n"
+        "  --selftest       boot the ring self-test:\n"
+        "                   the built-in fixtures/system-selftest manifest,\n"
+        "                   whose init spawns two services that exercise\n"
+        "                   NOP, CALL, endpoints, badges, capability\n"
+        "                   transfer and cap_enter timeouts\n"
+        "  --manifest FILE  boot the binary SystemManifest FILE (made by\n"
+        "                   capnp eval -b, e.g. fixtures/system-hello.bin);\n"
+        "                   exits with init's exit code\n"
+        "  --seed N         seed for every nondeterministic choice (run\n"
+        "                   order among runnable threads); printed at start\n"
+        "                   so a failing run can be replayed\n"
+        "  --virtual-clock  time moves only when every thread is blocked\n"
+        "  --console MODE   console input: stdio (a terminal is put in raw\n"
+        "                   mode, restored at exit; the default) or pipe\n"
+        "                   (stdin read as bytes, for scripted runs)\n"
+        "  --trace          one line on stderr per SQE taken and CQE posted:\n"
+        "                   process, thread, opcode, interface.method,\n"
+        "                   user_data, status\n"
+        "  --hostfwd G=H    bind the manifest's forward of guest TCP port\n"
+        "                   G to host port H instead (0: any free port);\n"
+        "                   repeatable. Each bound forward prints\n"
+        "                   \"capos-sim: tcp ADDR:PORT -> guest :G\"\n"
+        "                   on stderr\n"
+        "\n"
+        "Signals: SIGUSR1 prints a census line (processes, threads, kernel\n"
+        "objects, sockets live) on stderr; SIGTERM and SIGINT stop every\n"
+        "process and shut down cleanly.\n"
+        "  -h, --help       this text\n",
+        f);
 }
 
 /* Parse a decimal or 0x-prefixed u64; false if it is not one. */
@@ -138,8 +138,7 @@ static bool parse_hostfwd(const char *s, uint16_t *guest, uint16_t *host)
     char *end;
     errno = 0;
     unsigned long g = strtoul(s, &end, 10);
-    if (errno || end == s || *end != '=' || g == 0 || g > 65535 ||
-        s[0] == '-')
+    if (errno || end == s || *end != '=' || g == 0 || g > 65535 || s[0] == '-')
         return false;
     const char *h = end + 1;
     unsigned long hp = strtoul(h, &end, 10);
@@ -162,8 +161,8 @@ static void on_census(uv_signal_t *h, int sig)
     fprintf(stderr,
             "capos-sim: census: %u processes, %u threads, %u kernel objects, "
             "%u sockets live\n",
-            k.stats.processes_live, k.stats.threads_live,
-            k.stats.objects_live, sim_net_live());
+            k.stats.processes_live, k.stats.threads_live, k.stats.objects_live,
+            sim_net_live());
 }
 
 /* Runs from the loop (libuv's signal pipe), in the host context: every
@@ -257,8 +256,7 @@ static int boot_bytes(const uint8_t *bytes, size_t len, const char *label)
      * process gone this must be all zero (anything else is a leak). */
     printf("capos-sim: after the run: %u processes, %u threads, %u kernel "
            "objects live\n",
-           k.stats.processes_live, k.stats.threads_live,
-           k.stats.objects_live);
+           k.stats.processes_live, k.stats.threads_live, k.stats.objects_live);
     k_shutdown();
     return code ? code : (stuck ? 1 : 0);
 }
@@ -352,8 +350,7 @@ int main(int argc, char **argv)
             break;
         case 'f':
             if (nfwds == sizeof fwds / sizeof fwds[0] ||
-                !parse_hostfwd(optarg, &fwds[nfwds].guest,
-                               &fwds[nfwds].host)) {
+                !parse_hostfwd(optarg, &fwds[nfwds].guest, &fwds[nfwds].host)) {
                 fprintf(stderr,
                         "capos-sim: --hostfwd needs GUEST=HOSTPORT (guest "
                         "port 1 to 65535, host port 0 to 65535, at most "
@@ -372,7 +369,8 @@ int main(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "capos-sim: unexpected argument \"%s\"\n", argv[optind]);
+        fprintf(stderr, "capos-sim: unexpected argument \"%s\"\n",
+                argv[optind]);
         usage(stderr);
         return 2;
     }
@@ -385,8 +383,10 @@ int main(int argc, char **argv)
     }
     r = sim_console_open(STDIN_FILENO, console_mode);
     if (r < 0)
-        fprintf(stderr, "capos-sim: no console input (%s); the system runs "
-                        "without one\n", uv_strerror(r));
+        fprintf(stderr,
+                "capos-sim: no console input (%s); the system runs "
+                "without one\n",
+                uv_strerror(r));
     printf("capos-sim: seed %" PRIu64 "%s\n", cfg.seed,
            cfg.virtual_clock ? ", virtual clock" : "");
     if (k_init(&cfg) != 0) {
@@ -396,11 +396,11 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < nfwds; i++)
         (void)net_hostfwd(fwds[i].guest, fwds[i].host); /* checked above */
     signals_start();
-    int status = manifest   ? boot_manifest(manifest)
-                 : selftest ? boot_selftest()
-                            : boot_bytes(sim_default_manifest,
-                                         sim_default_manifest_len,
-                                         "default manifest");
+    int status = manifest ? boot_manifest(manifest)
+                 : selftest
+                     ? boot_selftest()
+                     : boot_bytes(sim_default_manifest,
+                                  sim_default_manifest_len, "default manifest");
     k_shutdown();
     if (k.stats.objects_live || k.stats.threads_live ||
         k.stats.processes_live || k.stats.processes_held) {
@@ -413,8 +413,9 @@ int main(int argc, char **argv)
     }
     sim_port_fini();
     if (status)
-        fprintf(stderr, "capos-sim: failed with seed %" PRIu64
-                        " (replay with --seed %" PRIu64 ")\n",
+        fprintf(stderr,
+                "capos-sim: failed with seed %" PRIu64
+                " (replay with --seed %" PRIu64 ")\n",
                 cfg.seed, cfg.seed);
     return status;
 }

@@ -200,8 +200,7 @@ int port_tcp_listen(const char *addr, uint16_t port, uint16_t guest_port,
         return PORT_TCP_FAILED;
     int r = uv_tcp_bind(&h->tcp, (const struct sockaddr *)&sa, 0);
     if (r == 0)
-        r = uv_listen((uv_stream_t *)&h->tcp, (int)backlog,
-                      net_on_connection);
+        r = uv_listen((uv_stream_t *)&h->tcp, (int)backlog, net_on_connection);
     if (r != 0) {
         net_close_now(h);
         return r == UV_EADDRINUSE ? PORT_TCP_IN_USE : PORT_TCP_FAILED;
@@ -431,8 +430,7 @@ void port_tcp_close(port_tcp_t *h)
         uv_shutdown_t *req = malloc(sizeof *req);
         if (req) {
             uv_ref((uv_handle_t *)&h->tcp);
-            if (uv_shutdown(req, (uv_stream_t *)&h->tcp, net_on_shutdown) ==
-                0)
+            if (uv_shutdown(req, (uv_stream_t *)&h->tcp, net_on_shutdown) == 0)
                 return;
             free(req);
         }

@@ -18,9 +18,10 @@
  *
  * Each seed is one fuzzer input: A's ring page (with the harness script at
  * CAP_RING_END), A's heap, and optionally B's ring page and heap and the
- * own ring page of A's thread T, 4 KiB each, in that order; trailing zero bytes are not written (the fuzzer
- * zero-pads). The layout and the script's step format are documented at
- * the top of tests/fuzz/ring_dispatch.c; the constants below must match it.
+ * own ring page of A's thread T, 4 KiB each, in that order; trailing zero bytes
+ * are not written (the fuzzer zero-pads). The layout and the script's step
+ * format are documented at the top of tests/fuzz/ring_dispatch.c; the constants
+ * below must match it.
  *
  * CapIds the fuzz harness grants (fresh model per input, so the same every
  * time; the harness aborts at setup if the model ever changes them):
@@ -74,7 +75,7 @@
 #define TMPL_MAX 32u
 #define PARAMS_OFF 0x400u
 #define HEAP_VA(off) ((uint64_t)CAPOS_HEAP_VADDR + (off))
-#define RES(n) HEAP_VA(0x1000u + (uint32_t)(n) * 0x400u)
+#define RES(n) HEAP_VA(0x1000u + (uint32_t)(n)*0x400u)
 
 static uint8_t in[INPUT_MAX];
 static unsigned nsteps;
@@ -143,9 +144,8 @@ static uint64_t put(int pr, uint32_t off, const void *b, size_t n)
 
 /* Params of len bytes at off, then n transfer descriptors after them at
  * the next 8-byte boundary (where the kernel looks). */
-static uint64_t put_xfer(int pr, uint32_t off, const void *params,
-                         uint32_t len, const CapTransferDescriptor *d,
-                         unsigned n)
+static uint64_t put_xfer(int pr, uint32_t off, const void *params, uint32_t len,
+                         const CapTransferDescriptor *d, unsigned n)
 {
     uint64_t va = HEAP_VA(off);
     if (len)
@@ -197,8 +197,8 @@ static void drain_b(void)
 /* Consume the CQ, load n templates from idx into the SQ, submit them. */
 static void load(int pr, uint8_t idx, uint8_t n)
 {
-    step((uint8_t)(OP_CONSUME_ALL | OP_LOAD | (pr == PB ? OP_B : 0)), n, 0,
-         0, n, idx);
+    step((uint8_t)(OP_CONSUME_ALL | OP_LOAD | (pr == PB ? OP_B : 0)), n, 0, 0,
+         n, idx);
 }
 
 static void emit(const char *name)
@@ -316,8 +316,7 @@ static void seed_null_echo(void)
     push(PA, call(A_NULL, NULL_ECHO, 4, p, sizeof msg - 1, RES(0), 64, 0));
     push(PA, call(A_NULL, NULL_ECHO, 5, 0, 0, 0, 0, 0)); /* empty echo */
     /* A result buffer bigger than CAP_MAX_RESULT (the arena holds it). */
-    push(PA, call(A_NULL, NULL_ECHO, 3, p, sizeof msg - 1, RES(0), 0x20000,
-                  0));
+    push(PA, call(A_NULL, NULL_ECHO, 3, p, sizeof msg - 1, RES(0), 0x20000, 0));
     /* Result buffer too small for the echo. */
     push(PA, call(A_NULL, NULL_ECHO, 6, p, sizeof msg - 1, RES(1), 4, 0));
     enter_a();
@@ -347,8 +346,8 @@ static void seed_mint_table_full(void)
     reset();
     push(PA, call(A_NULL, NULL_MINT, 12, 0, 0, 0, 0, 0));
     for (unsigned i = 0; i < 13; i++)
-        push(PA, call(A_NULL, NULL_MINT, 13 + i, 0, 0, RES(0) + 16u * i, 16,
-                      0));
+        push(PA,
+             call(A_NULL, NULL_MINT, 13 + i, 0, 0, RES(0) + 16u * i, 16, 0));
     enter_a();
     emit("06_mint_table_full");
 }
@@ -359,11 +358,11 @@ static void seed_release(void)
 {
     reset();
     push(PA, rel(A_NULL, 30));
-    push(PA, rel(A_NULL, 31));   /* stale now */
-    push(PA, rel(0x2000, 32));   /* the slot's next generation: free */
-    push(PA, rel(0x0000, 33));   /* generation 0 is never valid */
-    push(PA, rel(0x100f, 34));   /* free slot */
-    push(PA, rel(0x1fff, 35));   /* index past the table */
+    push(PA, rel(A_NULL, 31)); /* stale now */
+    push(PA, rel(0x2000, 32)); /* the slot's next generation: free */
+    push(PA, rel(0x0000, 33)); /* generation 0 is never valid */
+    push(PA, rel(0x100f, 34)); /* free slot */
+    push(PA, rel(0x1fff, 35)); /* index past the table */
     push(PA, rel(A_CLI_B, 36));
     push(PA, rel(A_EP, 37));
     push(PA, call(A_CLI_A, 0, 38, 0, 0, 0, 0, 0)); /* closed */
@@ -434,17 +433,16 @@ static void seed_bad_params(void)
     put(PA, PARAMS_OFF, msg, 8);
     uint64_t end = CAPOS_ARENA_VADDR + (256u << 10);
     push(PA, call(A_NULL, NULL_ECHO, 70, 0x1000, 8, RES(0), 64, 0));
-    push(PA, call(A_NULL, NULL_ECHO, 71, CAPOS_RING_VADDR + 0x40, 8, RES(0),
-                  64, 0));
-    push(PA, call(A_NULL, NULL_ECHO, 72, CAPOS_CAPSET_VADDR, 8, RES(0), 64,
+    push(PA, call(A_NULL, NULL_ECHO, 71, CAPOS_RING_VADDR + 0x40, 8, RES(0), 64,
                   0));
+    push(PA, call(A_NULL, NULL_ECHO, 72, CAPOS_CAPSET_VADDR, 8, RES(0), 64, 0));
     push(PA, call(A_NULL, NULL_ECHO, 73, end, 1, RES(0), 64, 0));
     push(PA, call(A_NULL, NULL_ECHO, 74, end - 1, 1, RES(0), 64, 0)); /* ok */
     push(PA, call(A_NULL, NULL_ECHO, 75, end - 4, 8, RES(0), 64, 0));
-    push(PA, call(A_NULL, NULL_ECHO, 76, HEAP_VA(0), CAP_MAX_PARAMS + 1,
-                  RES(0), 64, 0));
-    push(PA, call(A_NULL, NULL_ECHO, 77, HEAP_VA(0), 0xffffffffu, RES(0), 64,
-                  0));
+    push(PA, call(A_NULL, NULL_ECHO, 76, HEAP_VA(0), CAP_MAX_PARAMS + 1, RES(0),
+                  64, 0));
+    push(PA,
+         call(A_NULL, NULL_ECHO, 77, HEAP_VA(0), 0xffffffffu, RES(0), 64, 0));
     push(PA, call(A_NULL, NULL_ECHO, 78, UINT64_MAX - 3, 16, RES(0), 64, 0));
     push(PA, call(A_NULL, NULL_ECHO, 79, UINT64_MAX, 0, RES(0), 64, 0));
     push(PA, ret(A_EP, 1, 80, 0x1000, 4, 0, 0));
@@ -488,35 +486,35 @@ static void seed_xfer_malformed(void)
     push(PA, call(A_NULL, 0, 110, p9, 0, 0, 0, 9));
     push(PA, call(A_NULL, 0, 111, p9, 0, 0, 0, 0xffff));
     CapTransferDescriptor bad_mode = xd(A_NULL, 2);
-    push(PA, call(A_NULL, 0, 112, put_xfer(PA, 0x500, "ab", 2, &bad_mode, 1),
-                  2, 0, 0, 1));
+    push(PA, call(A_NULL, 0, 112, put_xfer(PA, 0x500, "ab", 2, &bad_mode, 1), 2,
+                  0, 0, 1));
     CapTransferDescriptor bad_res = xd(A_NULL, CAP_XFER_COPY);
     bad_res.reserved = 1;
-    push(PA, call(A_NULL, 0, 113, put_xfer(PA, 0x540, NULL, 0, &bad_res, 1),
-                  0, 0, 0, 1));
-    CapTransferDescriptor stale = xd(0x2000, CAP_XFER_MOVE);
-    push(PA, call(A_NULL, 0, 114, put_xfer(PA, 0x560, NULL, 0, &stale, 1), 0,
+    push(PA, call(A_NULL, 0, 113, put_xfer(PA, 0x540, NULL, 0, &bad_res, 1), 0,
                   0, 0, 1));
+    CapTransferDescriptor stale = xd(0x2000, CAP_XFER_MOVE);
+    push(PA, call(A_NULL, 0, 114, put_xfer(PA, 0x560, NULL, 0, &stale, 1), 0, 0,
+                  0, 1));
     CapTransferDescriptor raw[2] = {xd(A_EP, CAP_XFER_COPY),
                                     xd(A_EP, CAP_XFER_MOVE)};
-    push(PA, call(A_CLI_A, 0, 115, put_xfer(PA, 0x580, NULL, 0, &raw[0], 1),
-                  0, 0, 0, 1));
-    push(PA, call(A_CLI_A, 0, 116, put_xfer(PA, 0x5a0, NULL, 0, &raw[1], 1),
-                  0, 0, 0, 1));
+    push(PA, call(A_CLI_A, 0, 115, put_xfer(PA, 0x580, NULL, 0, &raw[0], 1), 0,
+                  0, 0, 1));
+    push(PA, call(A_CLI_A, 0, 116, put_xfer(PA, 0x5a0, NULL, 0, &raw[1], 1), 0,
+                  0, 0, 1));
     /* Descriptors would lie past the end of the arena. */
     uint64_t end = CAPOS_ARENA_VADDR + (256u << 10);
     push(PA, call(A_NULL, 0, 117, end - 8, 8, 0, 0, 1));
     push(PA, call(A_NULL, 0, 118, 0x1000, 0, 0, 0, 1));
     CapTransferDescriptor twice[2] = {xd(A_CLI_B, CAP_XFER_MOVE),
                                       xd(A_CLI_B, CAP_XFER_MOVE)};
-    push(PA, call(A_NULL, 0, 119, put_xfer(PA, 0x5c0, NULL, 0, twice, 2), 0,
-                  0, 0, 2));
+    push(PA, call(A_NULL, 0, 119, put_xfer(PA, 0x5c0, NULL, 0, twice, 2), 0, 0,
+                  0, 2));
     CapTransferDescriptor copy_move[2] = {xd(A_CLI_B, CAP_XFER_COPY),
                                           xd(A_CLI_B, CAP_XFER_MOVE)};
     /* Valid: a copy and a move of the same cap, to the null cap (which
      * drops them): A loses A_CLI_B. */
-    push(PA, call(A_NULL, 0, 120, put_xfer(PA, 0x5e0, NULL, 0, copy_move, 2),
-                  0, 0, 0, 2));
+    push(PA, call(A_NULL, 0, 120, put_xfer(PA, 0x5e0, NULL, 0, copy_move, 2), 0,
+                  0, 0, 2));
     enter_a();
     emit("12_xfer_malformed");
 }
@@ -583,7 +581,7 @@ static void seed_cq_head_corrupt(void)
     for (unsigned i = 0; i < CAP_SQ_ENTRIES; i++)
         push(PA, nop(180 + i));
     ring_of(PA)->hdr.cq_head = 0u - 16u;
-    enter_a();                                /* 16 consumed: CQ full */
+    enter_a();                                  /* 16 consumed: CQ full */
     step(OP_PLAIN, CAP_SQ_ENTRIES, 0, 0, 0, 0); /* none consumed */
     step(OP_PLAIN | OP_CQ_ADV, 0, 16, 0, 0, 0); /* 16 consumed */
     emit("16_cq_head_behind");
@@ -737,15 +735,14 @@ static void seed_ep_return_bad(void)
     push(PA, ret(A_NULL, 1, 273, 0, 0, 0, 0));
     push(PA, ret(0x2001, 1, 282, 0, 0, 0, 0)); /* stale id */
     CapTransferDescriptor bad = xd(A_NULL, 7);
-    push(PA, ret(A_EP, 1, 283, put_xfer(PA, 0x480, NULL, 0, &bad, 1), 0, 1,
-                 0));
+    push(PA, ret(A_EP, 1, 283, put_xfer(PA, 0x480, NULL, 0, &bad, 1), 0, 1, 0));
     push(PA, ret(A_EP, 1, 274, withcap, 0, 1, CAP_SQE_EXCEPTION));
     push(PA, call(A_CLI_A, 1, 275, 0, 0, RES(0), 4, 0));
     push(PA, recv_(A_EP, 276, RES(1), RECV_BUF));
-    push(PA, ret(A_EP, 1, 277, big, 16, 0, 0));  /* too big: fails */
+    push(PA, ret(A_EP, 1, 277, big, 16, 0, 0)); /* too big: fails */
     push(PA, call(A_CLI_A, 1, 278, 0, 0, RES(2), 8, 0));
     push(PA, recv_(A_EP, 279, RES(1), RECV_BUF));
-    push(PA, ret(A_EP, 2, 280, withcap, 0, 1, 0)); /* record needs 16 */
+    push(PA, ret(A_EP, 2, 280, withcap, 0, 1, 0));         /* record needs 16 */
     push(PA, call(A_NULL, NULL_CALL, 281, 0, 0, 0, 0, 0)); /* rolled back */
     enter_a();
     emit("24_ep_return_bad");
@@ -890,9 +887,9 @@ static void seed_many_calls(void)
         tmpl(PA, 8 + i, ret(A_EP, 1 + i, 370 + i, p, 3, 0, 0));
     enter_a();
     enter_b();
-    step(OP_CONSUME_ALL | OP_LOAD, 8, 0, 0, 8, 0);  /* RECV x8: A's calls */
-    step(OP_CONSUME_ALL | OP_LOAD, 8, 0, 0, 8, 8);  /* RETURN 1..8 */
-    step(OP_CONSUME_ALL | OP_LOAD, 8, 0, 0, 8, 0);  /* RECV x8: B's calls */
+    step(OP_CONSUME_ALL | OP_LOAD, 8, 0, 0, 8, 0);   /* RECV x8: A's calls */
+    step(OP_CONSUME_ALL | OP_LOAD, 8, 0, 0, 8, 8);   /* RETURN 1..8 */
+    step(OP_CONSUME_ALL | OP_LOAD, 8, 0, 0, 8, 0);   /* RECV x8: B's calls */
     step(OP_CONSUME_ALL | OP_LOAD, 16, 0, 0, 16, 8); /* RETURN 1..16 */
     drain_a();
     drain_b();
@@ -985,8 +982,8 @@ static void seed_peer_exit_with_own_client_queued(void)
 {
     reset();
     CapTransferDescriptor d = xd(A_CLI_B, CAP_XFER_COPY);
-    push(PA, call(A_CLI_B, 0, 1, put_xfer(PA, 0x400, NULL, 0, &d, 1), 0, 0,
-                  0, 1));
+    push(PA,
+         call(A_CLI_B, 0, 1, put_xfer(PA, 0x400, NULL, 0, &d, 1), 0, 0, 0, 1));
     push(PA, rel(A_CLI_B, 2));
     enter_a();
     emit("31_peer_exit_with_own_client_queued");
@@ -1086,7 +1083,7 @@ static void push_hostile(int pr, uint32_t off, uint32_t cap, uint16_t method,
                          uint64_t ud0, int tidx)
 {
     static const uint64_t bad[][4] = {
-        {0xffffffffffffffffull, 0x1234, 0, 0},           /* garbage */
+        {0xffffffffffffffffull, 0x1234, 0, 0},            /* garbage */
         {(uint64_t)9 << 32, 0x00010000fffffffcull, 0, 0}, /* out */
         {(uint64_t)3 << 32, 0x0000000200000001ull, 7, 0}, /* list */
         {(uint64_t)3 << 32, 0x0000000000000002ull, 0, 0}, /* far */
@@ -1096,15 +1093,15 @@ static void push_hostile(int pr, uint32_t off, uint32_t cap, uint16_t method,
     };
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t va = put(pr, off + i * 32u, bad[i], sizeof bad[i]);
-        CapSqe e = call(cap, method, ud0 + i, va, sizeof bad[i], RES(i),
-                        NET_RES, 0);
+        CapSqe e =
+            call(cap, method, ud0 + i, va, sizeof bad[i], RES(i), NET_RES, 0);
         if (tidx < 0)
             push(pr, e);
         else
             tmpl(pr, (unsigned)tidx + i, e);
     }
-    CapSqe e = call(cap, method, ud0 + 6, put(pr, off + 0xc0, "\0\0\0", 4),
-                    4, RES(6), NET_RES, 0);
+    CapSqe e = call(cap, method, ud0 + 6, put(pr, off + 0xc0, "\0\0\0", 4), 4,
+                    RES(6), NET_RES, 0);
     if (tidx < 0)
         push(pr, e);
     else
@@ -1145,12 +1142,9 @@ static void seed_net_listen(void)
     uint64_t p80 = msg_word(PA, 0x420, 80u | 4u << 16, &l80);
     uint64_t p0 = msg_word(PA, 0x440, 0, &l0);
     uint64_t pbig = msg_word(PA, 0x460, 24u | 0xffffu << 16, &lbig);
-    push(PA, call(A_NETMGR, NM_LISTEN_TCP, 410, p23, l23, RES(0), NET_RES,
-                  0));
-    push(PA, call(A_NETMGR, NM_LISTEN_TCP, 411, p23, l23, RES(1), NET_RES,
-                  0));
-    push(PA, call(A_NETMGR, NM_LISTEN_TCP, 412, p80, l80, RES(2), NET_RES,
-                  0));
+    push(PA, call(A_NETMGR, NM_LISTEN_TCP, 410, p23, l23, RES(0), NET_RES, 0));
+    push(PA, call(A_NETMGR, NM_LISTEN_TCP, 411, p23, l23, RES(1), NET_RES, 0));
+    push(PA, call(A_NETMGR, NM_LISTEN_TCP, 412, p80, l80, RES(2), NET_RES, 0));
     push(PA, call(A_NETMGR, NM_LISTEN_TCP, 413, p0, l0, RES(3), NET_RES, 0));
     push(PA, call(A_NETMGR, NM_LISTEN_TCP, 414, pbig, lbig, RES(4), 24, 0));
     push(PA, call(A_AUTH, TLA_LISTEN, 415, 0, 0, RES(5), NET_RES, 0));
@@ -1161,8 +1155,8 @@ static void seed_net_listen(void)
     tmpl(PA, 4, call(A_FREE, 5, 420, 0, 0, RES(9), NET_RES, 0));
     tmpl(PA, 5, rel(A_FREE, 421));
     tmpl(PA, 6, call(A_FREE + 1, TL_CLOSE, 422, 0, 0, 0, 0, 0));
-    tmpl(PA, 7, call(A_NETMGR, NM_LISTEN_TCP, 423, p23, l23, RES(10),
-                     NET_RES, 0));
+    tmpl(PA, 7,
+         call(A_NETMGR, NM_LISTEN_TCP, 423, p23, l23, RES(10), NET_RES, 0));
     enter_a();
     load(PA, 0, 8);
     emit("37_net_listen");
@@ -1184,8 +1178,7 @@ static void seed_net_auth_transfer(void)
     push(PA, recv_(A_EP, 433, RES(0), RECV_BUF));
     CapTransferDescriptor back[2] = {xd(A_NETMGR, CAP_XFER_COPY),
                                      xd(A_AUTH, CAP_XFER_MOVE)};
-    push(PA, ret(A_EP, 1, 434, put_xfer(PA, 0x400, "nm", 2, back, 2), 2, 2,
-                 0));
+    push(PA, ret(A_EP, 1, 434, put_xfer(PA, 0x400, "nm", 2, back, 2), 2, 2, 0));
     /* A now holds the spent authority (A_FREE), B's (A_FREE + 1) and B's
      * listener (A_FREE + 2); B a NetworkManager and A's authority. */
     tmpl(PA, 0, call(A_FREE, TLA_LISTEN, 435, 0, 0, RES(1), NET_RES, 0));
@@ -1215,8 +1208,7 @@ static void seed_net_accept_exit(void)
     uint64_t p = msg_word(PA, 0x400, 24u | 1u << 16, &l);
     push(PA, call(A_NETMGR, NM_LISTEN_TCP, 450, p, l, RES(0), NET_RES, 0));
     for (unsigned i = 0; i < 9; i++)
-        tmpl(PA, i, call(A_FREE, TL_ACCEPT, 451 + i, 0, 0, RES(1 + i), 96,
-                         0));
+        tmpl(PA, i, call(A_FREE, TL_ACCEPT, 451 + i, 0, 0, RES(1 + i), 96, 0));
     tmpl(PA, 9, call(A_FREE, TL_ACCEPT, 460, 0, 0, RES(10), 95, 0));
     tmpl(PA, 10, call(A_FREE, TL_ACCEPT, 461, 0, 0, 0, 0, 0));
     enter_a();
@@ -1262,17 +1254,19 @@ static void seed_net_listener_transfer(void)
     uint64_t p = msg_word(PA, 0x400, 23u | 2u << 16, &l);
     push(PA, call(A_NETMGR, NM_LISTEN_TCP, 480, p, l, RES(0), NET_RES, 0));
     CapTransferDescriptor mv = xd(A_FREE, CAP_XFER_MOVE);
-    tmpl(PA, 0, call(A_CLI_B, 2, 481, put_xfer(PA, 0x440, NULL, 0, &mv, 1),
-                     0, RES(1), 64, 1));
+    tmpl(PA, 0,
+         call(A_CLI_B, 2, 481, put_xfer(PA, 0x440, NULL, 0, &mv, 1), 0, RES(1),
+              64, 1));
     push(PB, recv_(B_EP, 482, RES(0), RECV_BUF));
     CapTransferDescriptor cp = xd(B_FREE, CAP_XFER_COPY);
-    tmpl(PB, 0, ret(B_EP, 1, 483, put_xfer(PB, 0x400, NULL, 0, &cp, 1), 0, 1,
-                    0));
+    tmpl(PB, 0,
+         ret(B_EP, 1, 483, put_xfer(PB, 0x400, NULL, 0, &cp, 1), 0, 1, 0));
     tmpl(PB, 1, call(B_FREE, TL_ACCEPT, 484, 0, 0, RES(1), 128, 0));
     tmpl(PB, 2, recv_(B_EP, 485, RES(2), RECV_BUF));
     CapTransferDescriptor so = xd(B_FREE + 1, CAP_XFER_MOVE);
-    tmpl(PB, 3, call(B_CLI_A, 3, 486, put_xfer(PB, 0x440, NULL, 0, &so, 1),
-                     0, RES(3), 64, 1));
+    tmpl(PB, 3,
+         call(B_CLI_A, 3, 486, put_xfer(PB, 0x440, NULL, 0, &so, 1), 0, RES(3),
+              64, 1));
     tmpl(PA, 1, recv_(A_EP, 487, RES(2), RECV_BUF));
     tmpl(PA, 2, call(0x2006, TL_CLOSE, 488, 0, 0, 0, 0, 0)); /* the copy */
     enter_a();
@@ -1352,11 +1346,13 @@ static void seed_net_terminal(void)
     tmpl(PA, 5, call(T, TERM_WRITE, 527, w, lw, RES(7), 64, 0));
     tmpl(PA, 6, call(T, TERM_READ_LINE, 528, 0, 0, RES(8), 512, 0));
     CapTransferDescriptor cp = xd(T, CAP_XFER_COPY);
-    tmpl(PA, 7, call(A_CLI_B, 1, 529, put_xfer(PA, 0x480, NULL, 0, &cp, 1),
-                     0, RES(9), 64, 1));
+    tmpl(PA, 7,
+         call(A_CLI_B, 1, 529, put_xfer(PA, 0x480, NULL, 0, &cp, 1), 0, RES(9),
+              64, 1));
     CapTransferDescriptor mv = xd(T, CAP_XFER_MOVE);
-    tmpl(PA, 8, call(A_CLI_B, 1, 530, put_xfer(PA, 0x4a0, NULL, 0, &mv, 1),
-                     0, RES(10), 64, 1));
+    tmpl(PA, 8,
+         call(A_CLI_B, 1, 530, put_xfer(PA, 0x4a0, NULL, 0, &mv, 1), 0, RES(10),
+              64, 1));
     push(PB, recv_(B_EP, 531, RES(0), RECV_BUF));
     tmpl(PB, 0, call(B_FREE, TERM_CLOSE, 532, 0, 0, 0, 0, 0));
     tmpl(PB, 1, call(B_FREE, TERM_INFO, 533, 0, 0, RES(1), 256, 0));
@@ -1465,8 +1461,8 @@ static void seed_net_full_table(void)
     uint32_t l;
     uint64_t p = msg_word(PA, 0x400, 23u, &l);
     for (unsigned i = 0; i < 9; i++) /* A_FREE .. A_FREE + 8 */
-        push(PA, call(A_NULL, NULL_MINT, 640 + i, 0, 0, RES(0) + 16u * i, 16,
-                      0));
+        push(PA,
+             call(A_NULL, NULL_MINT, 640 + i, 0, 0, RES(0) + 16u * i, 16, 0));
     push(PA, call(A_NETMGR, NM_LISTEN_TCP, 649, p, l, RES(1), NET_RES, 0));
     uint32_t L = A_FREE + 9; /* the last free slot */
     push(PA, call(L, TL_ACCEPT, 650, 0, 0, RES(2), 128, 0));
@@ -1495,11 +1491,11 @@ static void seed_net_idle_rearm(void)
     enter_b();
     net_step(OP_PLAIN | OP_B | OP_CONSUME_ALL, NET_CONNECT | NET_PUMP, GP24);
     load(PB, 0, 1);
-    net_step(OP_PLAIN | OP_B, NET_CLOCK, 3);    /* t = 3 s: not due */
-    net_step(OP_PLAIN | OP_B, NET_SEND, 10);    /* input at 3 s */
+    net_step(OP_PLAIN | OP_B, NET_CLOCK, 3); /* t = 3 s: not due */
+    net_step(OP_PLAIN | OP_B, NET_SEND, 10); /* input at 3 s */
     load(PB, 1, 1);
-    net_step(OP_PLAIN | OP_B, NET_CLOCK, 3);    /* 6 s: re-armed for 8 s */
-    net_step(OP_PLAIN | OP_B, NET_CLOCK, 3);    /* 9 s: closed */
+    net_step(OP_PLAIN | OP_B, NET_CLOCK, 3); /* 6 s: re-armed for 8 s */
+    net_step(OP_PLAIN | OP_B, NET_CLOCK, 3); /* 9 s: closed */
     emit("49_net_idle_rearm");
 }
 

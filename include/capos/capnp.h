@@ -309,7 +309,7 @@ int capnp_list_get_ptr(const capnp_list *l, uint32_t i, capnp_ptr *out);
 /* ------------------------------------------------------------------ */
 
 typedef struct capnp_builder {
-    uint8_t *buf;      /* 8-byte segment table, then the segment */
+    uint8_t *buf;       /* 8-byte segment table, then the segment */
     uint32_t cap_words; /* segment capacity in words */
     uint32_t used;      /* segment words allocated */
     int err;            /* first error, sticky */
@@ -369,8 +369,8 @@ void capnp_set_f32(capnp_struct_builder *s, uint32_t off, float v,
                    uint32_t def_bits);
 void capnp_set_f64(capnp_struct_builder *s, uint32_t off, double v,
                    uint64_t def_bits);
-static inline void capnp_set_i8(capnp_struct_builder *s, uint32_t off,
-                                int8_t v, int8_t def)
+static inline void capnp_set_i8(capnp_struct_builder *s, uint32_t off, int8_t v,
+                                int8_t def)
 {
     capnp_set_u8(s, off, (uint8_t)v, (uint8_t)def);
 }
@@ -401,8 +401,8 @@ int capnp_init_list(capnp_struct_builder *s, uint16_t idx, unsigned elem,
                     uint32_t count, capnp_list_builder *out);
 /* A List(struct): tag word plus count elements of the given size. */
 int capnp_init_struct_list(capnp_struct_builder *s, uint16_t idx,
-                           uint32_t count, uint16_t data_words,
-                           uint16_t nptrs, capnp_list_builder *out);
+                           uint32_t count, uint16_t data_words, uint16_t nptrs,
+                           capnp_list_builder *out);
 /* Copies len bytes plus a NUL (str need not be NUL-terminated). */
 int capnp_set_text(capnp_struct_builder *s, uint16_t idx, const char *str,
                    size_t len);

@@ -70,12 +70,13 @@
 
 /* Ring header flags (kernel-written, informational). */
 #define CAP_RING_F_SQ_CORRUPT 0x0001u /* sq_tail ran past sq_head + 16 */
-#define CAP_RING_F_CQ_CORRUPT 0x0002u /* cq_head outside [cq_tail-32, cq_tail] */
+#define CAP_RING_F_CQ_CORRUPT                                                  \
+    0x0002u /* cq_head outside [cq_tail-32, cq_tail] */
 
 /* Bounds (docs/abi.md §6). */
-#define CAP_MAX_PARAMS 65536u  /* params and RECV payload bytes */
-#define CAP_MAX_RESULT 65536u  /* result bytes copied back */
-#define CAP_XFER_MAX 8u        /* transfer descriptors per CALL/RETURN */
+#define CAP_MAX_PARAMS 65536u /* params and RECV payload bytes */
+#define CAP_MAX_RESULT 65536u /* result bytes copied back */
+#define CAP_XFER_MAX 8u       /* transfer descriptors per CALL/RETURN */
 
 /*
  * 64-byte submission entry. The field set is upstream's; the byte layout is
@@ -88,14 +89,14 @@ typedef struct CapSqe {
     uint16_t flags;
     uint32_t cap_id;
     uint64_t user_data;
-    uint64_t addr;        /* params (CALL, RETURN); word (PARK, UNPARK) */
-    uint32_t len;         /* params bytes; expected value (PARK); wake
-                           * count (UNPARK) */
-    uint16_t method_id;   /* Cap'n Proto method ordinal */
+    uint64_t addr;      /* params (CALL, RETURN); word (PARK, UNPARK) */
+    uint32_t len;       /* params bytes; expected value (PARK); wake
+                         * count (UNPARK) */
+    uint16_t method_id; /* Cap'n Proto method ordinal */
     uint16_t xfer_cap_count;
     uint64_t result_addr; /* result buffer (CALL, RECV); timeout ns (PARK) */
     uint32_t result_len;
-    uint32_t call_id;     /* RETURN: which delivered call */
+    uint32_t call_id; /* RETURN: which delivered call */
     uint32_t pipeline_dep;
     uint16_t pipeline_field;
     uint8_t reserved1[10];
@@ -112,7 +113,7 @@ typedef struct CapCqe {
     uint16_t cap_count; /* CapTransferResult records after the payload */
     uint32_t call_id;   /* RECV: id to name in the RETURN */
     uint32_t reserved;
-    uint64_t badge;     /* RECV: badge of the caller's client cap */
+    uint64_t badge; /* RECV: badge of the caller's client cap */
 } CapCqe;
 
 /*
@@ -170,7 +171,7 @@ typedef struct EndpointMessageHeader {
     uint16_t method_id;
     uint16_t cap_count;
     uint32_t reserved;
-    uint64_t scoped_ref;    /* caller-session reference (0 until sessions) */
+    uint64_t scoped_ref; /* caller-session reference (0 until sessions) */
     uint64_t scoped_ref_hi;
     uint64_t epoch;
 } EndpointMessageHeader;

@@ -60,7 +60,7 @@ struct audit {
 };
 
 static const char *const secret_keys[] = {
-    "password", "passwd", "passphrase", "secret", "token",
+    "password", "passwd",  "passphrase", "secret",      "token",
     "apikey",   "api_key", "privatekey", "private_key",
 };
 
@@ -86,8 +86,7 @@ static void redact_copy(char *dst, size_t cap, const char *src, size_t n)
 {
     size_t o = 0;
     for (size_t i = 0; i < n && o + 1 < cap; i++) {
-        for (size_t k = 0; k < sizeof secret_keys / sizeof *secret_keys;
-             k++) {
+        for (size_t k = 0; k < sizeof secret_keys / sizeof *secret_keys; k++) {
             if (!key_at(src, n, i, secret_keys[k]))
                 continue;
             size_t j = i + strlen(secret_keys[k]);
@@ -115,15 +114,14 @@ static void redact_copy(char *dst, size_t cap, const char *src, size_t n)
  * (and sets the exception) when it is longer or malformed. */
 typedef int (*text_get_fn)(const capnp_struct *, const char **, size_t *);
 static bool take_text(capos_server_call_t *call, const capnp_struct *r,
-                      text_get_fn get, const char *name, size_t max,
-                      char *dst, size_t cap)
+                      text_get_fn get, const char *name, size_t max, char *dst,
+                      size_t cap)
 {
     const char *s = "";
     size_t n = 0;
     if (get(r, &s, &n) < 0) {
         capos_server_fail(call, CAPOS_EXC_INVALID_ARGUMENT,
-                          "AuditLog.append: record.%s is not valid Text",
-                          name);
+                          "AuditLog.append: record.%s is not valid Text", name);
         return false;
     }
     if (n > max) {
@@ -139,8 +137,7 @@ static bool take_text(capos_server_call_t *call, const capnp_struct *r,
 
 static const char *outcome_name(uint16_t o)
 {
-    static const char *const names[] = {"info", "allowed", "denied",
-                                        "error"};
+    static const char *const names[] = {"info", "allowed", "denied", "error"};
     return o < 4 ? names[o] : "?";
 }
 
@@ -191,8 +188,8 @@ static int append(struct audit *a, capos_server_call_t *call)
                    rec.code, sizeof rec.code) ||
         !take_text(call, &r, capos_AuditRecord_get_principal, "principal",
                    PRINCIPAL_MAX, rec.principal, sizeof rec.principal) ||
-        !take_text(call, &r, capos_AuditRecord_get_detail, "detail",
-                   DETAIL_MAX, rec.detail, sizeof rec.detail))
+        !take_text(call, &r, capos_AuditRecord_get_detail, "detail", DETAIL_MAX,
+                   rec.detail, sizeof rec.detail))
         return CAPOS_SERVE_EXCEPTION;
     if (!rec.category[0] || !rec.code[0])
         return capos_server_invalid(call, "AuditLog.append: record.category "
@@ -229,8 +226,7 @@ static int append(struct audit *a, capos_server_call_t *call)
     return CAPOS_SERVE_REPLY;
 }
 
-static int set_record(capnp_list_builder *l, uint32_t i,
-                      const struct record *r)
+static int set_record(capnp_list_builder *l, uint32_t i, const struct record *r)
 {
     capnp_struct_builder s;
     int e = capnp_list_struct_at(l, i, &s);
@@ -243,8 +239,7 @@ static int set_record(capnp_list_builder *l, uint32_t i,
     capos_AuditRecord_set_category(&s, r->category, strlen(r->category));
     capos_AuditRecord_set_code(&s, r->code, strlen(r->code));
     if (r->principal[0])
-        capos_AuditRecord_set_principal(&s, r->principal,
-                                        strlen(r->principal));
+        capos_AuditRecord_set_principal(&s, r->principal, strlen(r->principal));
     if (r->session_len)
         capos_AuditRecord_set_sessionId(&s, r->session, r->session_len);
     if (r->detail[0])
@@ -263,9 +258,8 @@ static int read_records(struct audit *a, capos_server_call_t *call)
                                  "AuditLogReader.read: maxRecords %u; at "
                                  "most %u",
                                  max, AUDIT_READ_MAX);
-    uint64_t oldest = a->next_seq > AUDIT_LOG_CAPACITY
-                          ? a->next_seq - AUDIT_LOG_CAPACITY
-                          : 1;
+    uint64_t oldest =
+        a->next_seq > AUDIT_LOG_CAPACITY ? a->next_seq - AUDIT_LOG_CAPACITY : 1;
     if (from < oldest)
         from = oldest; /* older ones were dropped */
     if (from > a->next_seq)
@@ -301,15 +295,15 @@ int capos_main(capos_capset_t *caps)
         return 3;
     a->next_seq = 1;
     a->scratch = capos_alloc(1024 + 256);
-    a->have_console = capos_capset_find(caps, "console",
-                                        CAPOS_CONSOLE_INTERFACE_ID,
-                                        &a->console) == 0;
+    a->have_console =
+        capos_capset_find(caps, "console", CAPOS_CONSOLE_INTERFACE_ID,
+                          &a->console) == 0;
     a->have_timer = capos_capset_find(caps, "timer", CAPOS_TIMER_INTERFACE_ID,
                                       &a->timer) == 0;
     capos_cap_t eps[2];
     unsigned n = 0;
-    if (capos_capset_find(caps, "log", CAPOS_ENDPOINT_INTERFACE_ID,
-                          &eps[0]) != 0) {
+    if (capos_capset_find(caps, "log", CAPOS_ENDPOINT_INTERFACE_ID, &eps[0]) !=
+        0) {
         if (a->have_console) {
             static const char msg[] = "audit-log: the CapSet has no Endpoint "
                                       "\"log\"; grant one (source endpoint)";

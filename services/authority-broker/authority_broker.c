@@ -191,8 +191,8 @@ static int shell_bundle(struct broker *b, capos_server_call_t *call)
     if (capos_AuthorityBroker_shellBundle_Params_get_session(pr, &sidx) != 0 ||
         sidx == CAPNP_CAP_NULL ||
         capos_server_take_cap(call, sidx, 0, &session) != 0) {
-        audit(b, "bundle-session-invalid", CAPOS_AUDIT_OUTCOME_DENIED, "",
-              NULL, 0, "no session cap");
+        audit(b, "bundle-session-invalid", CAPOS_AUDIT_OUTCOME_DENIED, "", NULL,
+              0, "no session cap");
         return denied(call, CAPOS_BUNDLE_DENIAL_SESSION_INVALID);
     }
     capnp_struct info;
@@ -303,8 +303,8 @@ static int shell_bundle(struct broker *b, capos_server_call_t *call)
             char det[PROFILE_MAX + 2 * 48 + 32];
             snprintf(det, sizeof det, "profile %s: %s (from %s) left out",
                      profile, name, from);
-            audit(b, "bundle-cap-refused", CAPOS_AUDIT_OUTCOME_ERROR, "",
-                  sid, sidlen, det);
+            audit(b, "bundle-cap-refused", CAPOS_AUDIT_OUTCOME_ERROR, "", sid,
+                  sidlen, det);
             continue;
         }
         int ci = capos_server_add_cap(call, cap.id, CAP_XFER_COPY);
@@ -341,15 +341,15 @@ int capos_main(capos_capset_t *caps)
     if (!b || !capos_alloc_call_bufs(&b->pbuf, &b->rbuf, CALL_BUF))
         return 1;
     b->caps = caps;
-    b->have_console = capos_capset_find(caps, "console",
-                                        CAPOS_CONSOLE_INTERFACE_ID,
-                                        &b->console) == 0;
-    b->have_audit = capos_capset_find(caps, "audit",
-                                      CAPOS_AUDIT_LOG_INTERFACE_ID,
-                                      &b->audit) == 0;
-    b->have_sysinfo = capos_capset_find(caps, "systemInfo",
-                                        CAPOS_SYSTEM_INFO_INTERFACE_ID,
-                                        &b->sysinfo) == 0;
+    b->have_console =
+        capos_capset_find(caps, "console", CAPOS_CONSOLE_INTERFACE_ID,
+                          &b->console) == 0;
+    b->have_audit =
+        capos_capset_find(caps, "audit", CAPOS_AUDIT_LOG_INTERFACE_ID,
+                          &b->audit) == 0;
+    b->have_sysinfo =
+        capos_capset_find(caps, "systemInfo", CAPOS_SYSTEM_INFO_INTERFACE_ID,
+                          &b->sysinfo) == 0;
     capos_cap_t boot;
     capnp_struct root;
     if (capos_capset_find(caps, "broker", CAPOS_ENDPOINT_INTERFACE_ID,

@@ -28,7 +28,7 @@
 
 #define USERNAME_MAX 64u
 #define PASSWORD_MAX 1024u
-#define HASH_MAX 256u     /* PHC string */
+#define HASH_MAX 256u /* PHC string */
 #define CREDENTIALS_MAX 64u
 
 /* Same parameters as the development hashes (fixtures/system-default):
@@ -76,8 +76,9 @@ static void load(struct store *st, capos_cap_t boot)
     size_t len;
     int r = capos_manifest_read(boot, &man, &len);
     if (r != 0) {
-        say(st, "credential-store: cannot read the manifest through "
-                "\"boot\"%s; starting with no credentials",
+        say(st,
+            "credential-store: cannot read the manifest through "
+            "\"boot\"%s; starting with no credentials",
             "");
         return;
     }
@@ -99,16 +100,18 @@ static void load(struct store *st, capos_cap_t boot)
             capos_CredentialRecord_get_username(&c, &u, &ul) < 0 ||
             capos_CredentialRecord_get_passwordHash(&c, &h, &hl) < 0)
             continue;
-        if (ul == 0 || ul > USERNAME_MAX || hl > HASH_MAX ||
-            hl < 10 || memcmp(h, "$argon2id$", 10) != 0) {
-            say(st, "credential-store: manifest: a credential record is not "
-                    "an Argon2id PHC string (or is too long)%s; skipped",
+        if (ul == 0 || ul > USERNAME_MAX || hl > HASH_MAX || hl < 10 ||
+            memcmp(h, "$argon2id$", 10) != 0) {
+            say(st,
+                "credential-store: manifest: a credential record is not "
+                "an Argon2id PHC string (or is too long)%s; skipped",
                 "");
             continue;
         }
         if (st->count == CREDENTIALS_MAX) {
-            say(st, "credential-store: manifest: more than 64 credentials%s; "
-                    "the rest are skipped",
+            say(st,
+                "credential-store: manifest: more than 64 credentials%s; "
+                "the rest are skipped",
                 "");
             break;
         }
@@ -140,10 +143,10 @@ static int verify(struct store *st, capos_server_call_t *call)
     const uint8_t *pw;
     size_t pl;
     const capnp_struct *p = &call->params_root;
-    if (capos_CredentialStore_verifyPassword_Params_get_username(p, &u,
-                                                                 &ul) < 0 ||
-        capos_CredentialStore_verifyPassword_Params_get_password(p, &pw,
-                                                                 &pl) < 0)
+    if (capos_CredentialStore_verifyPassword_Params_get_username(p, &u, &ul) <
+            0 ||
+        capos_CredentialStore_verifyPassword_Params_get_password(p, &pw, &pl) <
+            0)
         return capos_server_invalid(call, "CredentialStore.verifyPassword: "
                                           "username or password malformed");
     if (ul > USERNAME_MAX)
@@ -201,16 +204,17 @@ int capos_main(capos_capset_t *caps)
     struct store *st = capos_zalloc(sizeof *st);
     if (!st)
         return 3;
-    st->have_console = capos_capset_find(caps, "console",
-                                         CAPOS_CONSOLE_INTERFACE_ID,
-                                         &st->console) == 0;
+    st->have_console =
+        capos_capset_find(caps, "console", CAPOS_CONSOLE_INTERFACE_ID,
+                          &st->console) == 0;
     capos_cap_t boot, ep;
     if (capos_capset_find(caps, "boot", CAPOS_BOOT_PACKAGE_INTERFACE_ID,
                           &boot) == 0)
         load(st, boot);
     if (capos_capset_find(caps, "creds", CAPOS_ENDPOINT_INTERFACE_ID, &ep)) {
-        say(st, "credential-store: the CapSet has no Endpoint \"creds\"%s; "
-                "grant one (source endpoint)",
+        say(st,
+            "credential-store: the CapSet has no Endpoint \"creds\"%s; "
+            "grant one (source endpoint)",
             "");
         return 2;
     }

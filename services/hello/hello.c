@@ -47,8 +47,8 @@ static int sleep_ns(capos_cap_t timer, uint64_t ns)
     capnp_builder_init(&b, buf, 64);
     capos_Timer_sleep_Params_init_root(&b, &p);
     capos_Timer_sleep_Params_set_ns(&p, ns);
-    int r = capos_rt_call_capnp(timer, CAPOS_TIMER_SLEEP_METHOD_ID, &b, NULL,
-                                0, NULL, NULL);
+    int r = capos_rt_call_capnp(timer, CAPOS_TIMER_SLEEP_METHOD_ID, &b, NULL, 0,
+                                NULL, NULL);
     capos_free(buf);
     return r;
 }

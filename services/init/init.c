@@ -181,8 +181,7 @@ static const struct {
     {"networkManager", CAPOS_NETWORK_MANAGER_INTERFACE_ID, K_PASSED},
     /* Minted for the child, scoped to the guest port in the grant's
      * badge (docs/net.md). */
-    {"tcpListenAuthority", CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID,
-     K_MINTED},
+    {"tcpListenAuthority", CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID, K_MINTED},
     {"sshDevelopmentHostKey", CAPOS_SSH_HOST_KEY_INTERFACE_ID, K_PASSED},
 };
 #define NKSRC (sizeof ksrcs / sizeof ksrcs[0])

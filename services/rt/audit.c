@@ -49,10 +49,10 @@ int capos_audit_append_session(capos_cap_t log, const char *category,
     return r;
 }
 
-int capos_audit_append(capos_cap_t log, const char *category,
-                       const char *code, uint16_t outcome,
-                       const char *principal, const char *detail)
+int capos_audit_append(capos_cap_t log, const char *category, const char *code,
+                       uint16_t outcome, const char *principal,
+                       const char *detail)
 {
-    return capos_audit_append_session(log, category, code, outcome,
-                                      principal, NULL, 0, detail);
+    return capos_audit_append_session(log, category, code, outcome, principal,
+                                      NULL, 0, detail);
 }

@@ -76,7 +76,8 @@ const char *capnp_strerror(int err)
     case CAPNP_E_BOUNDS:
         return "pointer or index outside its segment or list";
     case CAPNP_E_TYPE:
-        return "pointer kind or list element size is not what the schema expects";
+        return "pointer kind or list element size is not what the schema "
+               "expects";
     case CAPNP_E_DEPTH:
         return "message nested deeper than the nesting limit (or cyclic)";
     case CAPNP_E_TRAVERSAL:
@@ -228,7 +229,8 @@ static int resolve(const capnp_message *m, uint32_t seg, const uint8_t *pp,
      * and a tag word describing it (the tag's offset is ignored). */
     uint64_t tag = ld64(pw + 8);
     uint32_t tk = (uint32_t)tag & 3u;
-    if (((uint32_t)p0 & 7u) != KIND_FAR || (tk != KIND_STRUCT && tk != KIND_LIST))
+    if (((uint32_t)p0 & 7u) != KIND_FAR ||
+        (tk != KIND_STRUCT && tk != KIND_LIST))
         return CAPNP_E_FAR;
     uint32_t cseg = (uint32_t)(p0 >> 32);
     if (cseg >= m->nseg)
@@ -372,7 +374,8 @@ static int list_at_target(capnp_message *m, const struct target *t,
         if (elem == CAPNP_ELEM_BIT)
             return CAPNP_E_TYPE;
     } else if (expected != ELEM_ANY) {
-        if (elem_data_bits[expected & 7u] > dbits || elem_ptrs[expected & 7u] > np)
+        if (elem_data_bits[expected & 7u] > dbits ||
+            elem_ptrs[expected & 7u] > np)
             return CAPNP_E_TYPE;
     }
     out->msg = m;
@@ -544,7 +547,8 @@ bool capnp_get_bool(const capnp_struct *s, uint32_t bit_off, bool def)
 {
     if (bit_off / 8 >= s->data_bytes)
         return def;
-    return (bool)(((s->data[bit_off / 8] >> (bit_off % 8)) & 1u) ^ (def ? 1u : 0u));
+    return (bool)(((s->data[bit_off / 8] >> (bit_off % 8)) & 1u) ^
+                  (def ? 1u : 0u));
 }
 
 /* True if the width-byte field at off lies inside the data section. */
@@ -604,8 +608,8 @@ int capnp_get_text(const capnp_struct *s, uint16_t idx, const char **str,
                    size_t *len)
 {
     const uint8_t *p;
-    int rc = read_bytes(s->msg, s->seg, field_ptr(s, idx), s->nesting, true,
-                        &p, len);
+    int rc = read_bytes(s->msg, s->seg, field_ptr(s, idx), s->nesting, true, &p,
+                        len);
     *str = (const char *)p;
     return rc;
 }
@@ -908,7 +912,8 @@ static int slot_init_list(capnp_builder *b, int64_t slot, unsigned elem,
         return (int)slot;
     if (elem >= CAPNP_ELEM_COMPOSITE || count > CAPNP_MAX_LIST_LEN)
         return fail(b, CAPNP_E_INVAL);
-    uint64_t bits = (uint64_t)count * (elem_data_bits[elem] + 64u * elem_ptrs[elem]);
+    uint64_t bits =
+        (uint64_t)count * (elem_data_bits[elem] + 64u * elem_ptrs[elem]);
     if ((rc = alloc(b, (bits + 63) / 64, &at)) != CAPNP_OK)
         return rc;
     put_ptr(b, (uint32_t)slot, KIND_LIST, at, (uint32_t)elem | count << 3);
@@ -918,8 +923,8 @@ static int slot_init_list(capnp_builder *b, int64_t slot, unsigned elem,
     return CAPNP_OK;
 }
 
-static int slot_init_struct_list(capnp_builder *b, int64_t slot,
-                                 uint32_t count, uint16_t dw, uint16_t np,
+static int slot_init_struct_list(capnp_builder *b, int64_t slot, uint32_t count,
+                                 uint16_t dw, uint16_t np,
                                  capnp_list_builder *out)
 {
     uint32_t at;
@@ -966,7 +971,8 @@ static int slot_set_bytes(capnp_builder *b, int64_t slot, const void *src,
     if (len != 0)
         __builtin_memcpy(dst, src, len);
     __builtin_memset(dst + len, 0, (size_t)(words * 8 - len));
-    put_ptr(b, (uint32_t)slot, KIND_LIST, at, CAPNP_ELEM_BYTE | (uint32_t)n << 3);
+    put_ptr(b, (uint32_t)slot, KIND_LIST, at,
+            CAPNP_ELEM_BYTE | (uint32_t)n << 3);
     return CAPNP_OK;
 }
 
@@ -1110,8 +1116,8 @@ int capnp_init_list(capnp_struct_builder *s, uint16_t idx, unsigned elem,
 }
 
 int capnp_init_struct_list(capnp_struct_builder *s, uint16_t idx,
-                           uint32_t count, uint16_t data_words,
-                           uint16_t nptrs, capnp_list_builder *out)
+                           uint32_t count, uint16_t data_words, uint16_t nptrs,
+                           capnp_list_builder *out)
 {
     return slot_init_struct_list(s->b, struct_slot(s, idx), count, data_words,
                                  nptrs, out);

@@ -178,9 +178,9 @@ int capos_console_line(capos_cap_t console, const char *text);
 /* AuditLog.append of one record (services/rt/audit.c): category, code,
  * outcome (an AuditOutcome), principal and detail (NULL: not set); the
  * CQE result or an error. Never put secrets in it. */
-int capos_audit_append(capos_cap_t log, const char *category,
-                       const char *code, uint16_t outcome,
-                       const char *principal, const char *detail);
+int capos_audit_append(capos_cap_t log, const char *category, const char *code,
+                       uint16_t outcome, const char *principal,
+                       const char *detail);
 /* The same with the record's sessionId = sid[0..sidlen) (0: not set). */
 int capos_audit_append_session(capos_cap_t log, const char *category,
                                const char *code, uint16_t outcome,

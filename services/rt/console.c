@@ -23,8 +23,8 @@ int capos_console_line(capos_cap_t console, const char *text)
     capnp_builder_init(&b, buf, cap);
     capos_Console_writeLine_Params_init_root(&b, &p);
     capos_Console_writeLine_Params_set_text(&p, text, len);
-    int r = capos_rt_call_capnp(console, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID,
-                                &b, NULL, 0, NULL, NULL);
+    int r = capos_rt_call_capnp(console, CAPOS_CONSOLE_WRITE_LINE_METHOD_ID, &b,
+                                NULL, 0, NULL, NULL);
     capos_free(buf);
     return r;
 }

@@ -50,8 +50,8 @@ int capos_manifest_read(capos_cap_t boot, uint8_t **out, size_t *len)
         const uint8_t *data;
         size_t n;
         r = CAP_ERR_INVALID_REQUEST;
-        if (capos_BootPackage_readManifest_Results_get_data(&root, &data,
-                                                            &n) < 0 ||
+        if (capos_BootPackage_readManifest_Results_get_data(&root, &data, &n) <
+                0 ||
             n == 0 || n > size - off)
             goto out;
         memcpy(man + off, data, n);

@@ -10,8 +10,8 @@
 
 #include "capos_rt.h"
 
-#define CAPOS_MANIFEST_MAX (1u << 20)   /* largest manifest read (1 MiB) */
-#define CAPOS_MANIFEST_CHUNK 8192u       /* readManifest chunk */
+#define CAPOS_MANIFEST_MAX (1u << 20) /* largest manifest read (1 MiB) */
+#define CAPOS_MANIFEST_CHUNK 8192u    /* readManifest chunk */
 
 /*
  * Read the whole manifest through boot (a BootPackage cap) into a heap

@@ -27,7 +27,7 @@
 #define RT_MAGIC 0x43525453u /* "STRC" */
 #define RT_STASH 32u         /* at most 32 completions can be outstanding */
 #define RT_RELEASES 16u
-#define RT_WAITERS 16u       /* threads waiting at once (bridge records) */
+#define RT_WAITERS 16u /* threads waiting at once (bridge records) */
 
 /*
  * A per-thread wait record of the ring reactor bridge: the tags a waiting
@@ -97,7 +97,7 @@ struct rt_state {
     uint32_t park_cap;
     uint32_t multi;
     uint32_t drainer;
-    uint32_t bridged; /* live threads spawned onto the process ring */
+    uint32_t bridged;     /* live threads spawned onto the process ring */
     uint64_t bridge_busy; /* RING_BUSY retries of non-drainers (stats) */
     struct rt_waiter waiters[RT_WAITERS];
 };
@@ -124,15 +124,13 @@ static void rt_init(void)
     s->mode = CAPOS_RT_RING_PER_THREAD;
     s->pr.ring = capos_user_ptr(CAPOS_RING_VADDR);
     s->capset = cs;
-    s->pr.sq_tail = __atomic_load_n(&s->pr.ring->hdr.sq_tail,
-                                    __ATOMIC_RELAXED);
+    s->pr.sq_tail = __atomic_load_n(&s->pr.ring->hdr.sq_tail, __ATOMIC_RELAXED);
     s->next_tag = 1;
     s->heap_lo = heap + align16(sizeof *s);
     s->heap_hi = heap + cs->hdr.heap_size;
     s->brk = s->heap_lo;
     capos_cap_t park;
-    if (capos_capset_find((const capos_capset_t *)cs, "park", 0, &park) ==
-        0) {
+    if (capos_capset_find((const capos_capset_t *)cs, "park", 0, &park) == 0) {
         s->park_cap = park.id;
         s->multi = 1;
     }
@@ -322,8 +320,8 @@ static bool stash_take(struct rt_ring *s, uint64_t user_data, CapCqe *out)
 /* Room in q's SQ: wait in the kernel until it has consumed enough. */
 static int sq_room(struct rt_state *st, struct rt_ring *s)
 {
-    while (s->sq_tail - __atomic_load_n(&s->ring->hdr.sq_head,
-                                        __ATOMIC_ACQUIRE) >=
+    while (s->sq_tail -
+               __atomic_load_n(&s->ring->hdr.sq_head, __ATOMIC_ACQUIRE) >=
            CAP_SQ_ENTRIES) {
         int r = capos_cap_enter(0, 0);
         if (r < 0)
@@ -365,8 +363,7 @@ static int flush_queued_releases(struct rt_state *s, struct rt_ring *q,
 }
 
 /* Release completions nobody waits for: drop them when they show up. */
-static void stash_drop_releases(struct rt_ring *s, uint64_t first,
-                                uint32_t n)
+static void stash_drop_releases(struct rt_ring *s, uint64_t first, uint32_t n)
 {
     for (uint32_t i = 0; i < s->nstash;) {
         uint64_t t = s->stash[i].user_data;
@@ -416,8 +413,8 @@ int capos_rt_wait(uint64_t user_data, CapCqe *out, uint64_t timeout_ns)
 }
 
 /* Take the stashed completion of the first of tags that has one. */
-static bool stash_take_any(struct rt_ring *s, const uint64_t *tags,
-                           unsigned n, unsigned *which, CapCqe *out)
+static bool stash_take_any(struct rt_ring *s, const uint64_t *tags, unsigned n,
+                           unsigned *which, CapCqe *out)
 {
     for (unsigned i = 0; i < n; i++) {
         if (stash_take(s, tags[i], out)) {
@@ -442,7 +439,7 @@ static void drainer_unlock(struct rt_state *s)
 }
 
 static struct rt_waiter *waiter_get(struct rt_state *s, const uint64_t *tags,
-                                     unsigned n)
+                                    unsigned n)
 {
     for (unsigned i = 0; i < RT_WAITERS; i++) {
         struct rt_waiter *w = &s->waiters[i];
@@ -616,8 +613,7 @@ bool capos_rt_keep_first_cap(const CapCqe *c, const void *res,
                    i * sizeof rec,
                sizeof rec);
         capos_cap_t cap = {rec.cap_id, rec.interface_id};
-        if (i == 0 &&
-            (interface_id == 0 || rec.interface_id == interface_id)) {
+        if (i == 0 && (interface_id == 0 || rec.interface_id == interface_id)) {
             *first = cap;
             have = true;
         } else {
@@ -826,7 +822,7 @@ int capos_rt_thread_spawn(void (*fn)(void *), void *arg, capos_thread_t *out)
 int capos_rt_thread_join(capos_thread_t *t, int64_t *exit_code)
 {
     if (!t->record)
-        return CAPOS_RT_E_NOT_FOUND; /* joined already */
+        return CAPOS_RT_E_NOT_FOUND;             /* joined already */
     uint64_t params[2] = {(uint64_t)1 << 32, 0}; /* an empty message */
     uint64_t res[4];
     CapCqe c;

@@ -13,8 +13,8 @@
 /* A ClientEndpoint facet speaks whatever its server serves (abi §13.1). */
 #define CLIENT_ENDPOINT_IFACE CAPOS_CLIENT_ENDPOINT_INTERFACE_ID
 
-int capos_server_fail(capos_server_call_t *call, uint16_t type,
-                      const char *fmt, ...)
+int capos_server_fail(capos_server_call_t *call, uint16_t type, const char *fmt,
+                      ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -83,8 +83,8 @@ static void drop_caps(capos_server_call_t *call, bool moved_too)
 
 /* Serialize call's CapException into out (cap bytes); returns its length
  * or 0 if it does not fit (then an empty exception payload is sent). */
-static uint32_t build_exception(const capos_server_call_t *call,
-                                uint8_t *out, uint32_t cap)
+static uint32_t build_exception(const capos_server_call_t *call, uint8_t *out,
+                                uint32_t cap)
 {
     capnp_builder b;
     capnp_struct_builder e;
@@ -214,15 +214,14 @@ int capos_serve(capos_cap_t ep, capos_server_handler_fn handler, void *ctx)
     return capos_serve_set(&ep, 1, handler, ctx, NULL);
 }
 
-int capos_serve_opts(capos_cap_t ep, capos_server_handler_fn handler,
-                     void *ctx, const capos_server_opts_t *opts)
+int capos_serve_opts(capos_cap_t ep, capos_server_handler_fn handler, void *ctx,
+                     const capos_server_opts_t *opts)
 {
     return capos_serve_set(&ep, 1, handler, ctx, opts);
 }
 
 /* Post a RECV on eps[i] into buf; *tag names it. */
-static int post_recv(capos_cap_t ep, uint8_t *buf, uint32_t cap,
-                     uint64_t *tag)
+static int post_recv(capos_cap_t ep, uint8_t *buf, uint32_t cap, uint64_t *tag)
 {
     *tag = capos_rt_tag();
     CapSqe s = {.opcode = CAP_OP_RECV,
@@ -239,8 +238,8 @@ int capos_serve_set(const capos_cap_t *eps, unsigned n,
 {
     if (n == 0 || n > CAPOS_SERVER_MAX_ENDPOINTS)
         return CAPOS_RT_E_TOO_MANY;
-    uint32_t recv_cap = opts && opts->recv_bytes ? opts->recv_bytes
-                                                 : CAPOS_SERVER_RECV_BYTES;
+    uint32_t recv_cap =
+        opts && opts->recv_bytes ? opts->recv_bytes : CAPOS_SERVER_RECV_BYTES;
     uint32_t res_msg = opts && opts->result_bytes ? opts->result_bytes
                                                   : CAPOS_SERVER_RESULT_BYTES;
     if (recv_cap < sizeof(EndpointMessageHeader) + 64)
@@ -303,8 +302,7 @@ int capos_serve_set(const capos_cap_t *eps, unsigned n,
         call->endpoint = i;
         int verdict = CAPOS_SERVE_REPLY;
         if ((uint32_t)c.result >= sizeof(EndpointMessageHeader)) {
-            verdict = decode(call, rbuf[i], (uint32_t)c.result, recv_total,
-                             &c);
+            verdict = decode(call, rbuf[i], (uint32_t)c.result, recv_total, &c);
             if (verdict == 0)
                 verdict = handler(ctx, call);
             reply(eps[i], call, verdict, res, res_total);

@@ -65,10 +65,10 @@
  * the memory. Fields above the line are read-only input.
  */
 typedef struct capos_server_call {
-    uint32_t call_id;   /* kernel-set: what RETURN names */
-    uint16_t method_id; /* client-chosen method ordinal */
-    uint64_t badge;     /* kernel-set: the caller's facet badge (trusted) */
-    unsigned endpoint;  /* capos_serve_set: index of the endpoint called */
+    uint32_t call_id;      /* kernel-set: what RETURN names */
+    uint16_t method_id;    /* client-chosen method ordinal */
+    uint64_t badge;        /* kernel-set: the caller's facet badge (trusted) */
+    unsigned endpoint;     /* capos_serve_set: index of the endpoint called */
     const uint8_t *params; /* raw params bytes (untrusted) */
     uint32_t params_len;
     capnp_message params_msg; /* params decoded (an empty message: an
@@ -116,8 +116,8 @@ typedef struct capos_server_opts {
  * the call ends in an exception).
  */
 int capos_serve(capos_cap_t ep, capos_server_handler_fn handler, void *ctx);
-int capos_serve_opts(capos_cap_t ep, capos_server_handler_fn handler,
-                     void *ctx, const capos_server_opts_t *opts);
+int capos_serve_opts(capos_cap_t ep, capos_server_handler_fn handler, void *ctx,
+                     const capos_server_opts_t *opts);
 
 /*
  * Serve several endpoints (eps[0..n), n at most CAPOS_SERVER_MAX_ENDPOINTS)
@@ -137,9 +137,8 @@ int capos_serve_set(const capos_cap_t *eps, unsigned n,
  * truncated to CAPOS_SERVER_EXC_MESSAGE_MAX bytes; never put secrets in
  * it) and return CAPOS_SERVE_EXCEPTION for the handler to return.
  */
-int capos_server_fail(capos_server_call_t *call, uint16_t type,
-                      const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int capos_server_fail(capos_server_call_t *call, uint16_t type, const char *fmt,
+                      ...) __attribute__((format(printf, 3, 4)));
 
 /* Shorthands: "<method> not implemented (method N)" unimplemented, and
  * an invalidArgument naming what was wrong. */

@@ -44,8 +44,8 @@ static int unpark(uint32_t *word, uint32_t count)
 int capos_mutex_trylock(capos_mutex_t *m)
 {
     uint32_t z = 0;
-    return __atomic_compare_exchange_n(&m->word, &z, 1, false,
-                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)
+    return __atomic_compare_exchange_n(&m->word, &z, 1, false, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED)
                ? 0
                : 1;
 }
@@ -97,8 +97,8 @@ int capos_cond_broadcast(capos_cond_t *c)
 int capos_once(capos_once_t *o, void (*fn)(void *), void *arg)
 {
     uint32_t z = 0;
-    if (__atomic_compare_exchange_n(&o->state, &z, 1, false,
-                                    __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
+    if (__atomic_compare_exchange_n(&o->state, &z, 1, false, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_ACQUIRE)) {
         fn(arg);
         __atomic_store_n(&o->state, 2, __ATOMIC_RELEASE);
         return unpark(&o->state, UINT32_MAX);

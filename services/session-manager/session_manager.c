@@ -58,9 +58,9 @@
 #define PRINCIPAL_MAX 32u
 #define SESSION_ID_LEN 16u
 
-#define BACKOFF_FREE 3u                       /* failures before any delay */
-#define BACKOFF_BASE_NS 1000000000ull         /* 1 s */
-#define BACKOFF_MAX_NS 32000000000ull         /* 32 s */
+#define BACKOFF_FREE 3u               /* failures before any delay */
+#define BACKOFF_BASE_NS 1000000000ull /* 1 s */
+#define BACKOFF_MAX_NS 32000000000ull /* 32 s */
 
 #define CALL_BUF 4096u
 
@@ -174,8 +174,8 @@ static void audit(struct sm *m, const char *category, const char *code,
  * negative code. */
 static int mint_facet(struct sm *m, uint64_t badge, capos_cap_t *out)
 {
-    return capos_endpoint_mint_client(m->ep, badge, m->pbuf, m->rbuf,
-                                      CALL_BUF, out);
+    return capos_endpoint_mint_client(m->ep, badge, m->pbuf, m->rbuf, CALL_BUF,
+                                      out);
 }
 
 /*
@@ -386,9 +386,9 @@ static int verify(struct sm *m, const char *user, const uint8_t *pw,
     capos_CredentialStore_verifyPassword_Params_set_username(&p, user,
                                                              strlen(user));
     capos_CredentialStore_verifyPassword_Params_set_password(&p, pw, pwlen);
-    int r = capos_rt_call_capnp(m->creds,
-                                CAPOS_CREDENTIAL_STORE_VERIFY_PASSWORD_METHOD_ID,
-                                &b, m->rbuf, CALL_BUF, &msg, &root);
+    int r = capos_rt_call_capnp(
+        m->creds, CAPOS_CREDENTIAL_STORE_VERIFY_PASSWORD_METHOD_ID, &b, m->rbuf,
+        CALL_BUF, &msg, &root);
     memset(m->pbuf, 0, CALL_BUF);
     if (r < 0)
         return -1;
@@ -479,8 +479,8 @@ static int login(struct sm *m, capos_server_call_t *call)
     const uint8_t *pid;
     size_t pidlen;
     if (capos_Account_get_defaultProfile(&acct, &s, &n) != 0 ||
-        !copy_text(s, n, t.profile, TEXT_MAX) || !find_profile(m, t.profile,
-                                                               &prof))
+        !copy_text(s, n, t.profile, TEXT_MAX) ||
+        !find_profile(m, t.profile, &prof))
         return deny(m, call, "password-profile-unknown",
                     CAPOS_AUDIT_OUTCOME_DENIED, src, false);
     if (capos_Account_get_principalId(&acct, &pid, &pidlen) == 0 &&
@@ -609,9 +609,9 @@ int capos_main(capos_capset_t *caps)
     struct sm *m = capos_zalloc(sizeof *m);
     if (!m || !capos_alloc_call_bufs(&m->pbuf, &m->rbuf, CALL_BUF))
         return 1;
-    m->have_console = capos_capset_find(caps, "console",
-                                        CAPOS_CONSOLE_INTERFACE_ID,
-                                        &m->console) == 0;
+    m->have_console =
+        capos_capset_find(caps, "console", CAPOS_CONSOLE_INTERFACE_ID,
+                          &m->console) == 0;
     if (capos_capset_find(caps, "sessions", CAPOS_ENDPOINT_INTERFACE_ID,
                           &m->ep) != 0) {
         say(m, "session-manager: no \"sessions\" Endpoint cap; grant one "
@@ -624,14 +624,14 @@ int capos_main(capos_capset_t *caps)
                "credential-store.creds");
         return 2;
     }
-    m->have_audit = capos_capset_find(caps, "audit",
-                                      CAPOS_AUDIT_LOG_INTERFACE_ID,
-                                      &m->audit) == 0;
+    m->have_audit =
+        capos_capset_find(caps, "audit", CAPOS_AUDIT_LOG_INTERFACE_ID,
+                          &m->audit) == 0;
     m->have_timer = capos_capset_find(caps, "timer", CAPOS_TIMER_INTERFACE_ID,
                                       &m->timer) == 0;
-    m->have_entropy = capos_capset_find(caps, "entropy",
-                                        CAPOS_ENTROPY_SOURCE_INTERFACE_ID,
-                                        &m->entropy) == 0;
+    m->have_entropy =
+        capos_capset_find(caps, "entropy", CAPOS_ENTROPY_SOURCE_INTERFACE_ID,
+                          &m->entropy) == 0;
     capos_cap_t boot;
     capnp_struct root;
     if (capos_capset_find(caps, "boot", CAPOS_BOOT_PACKAGE_INTERFACE_ID,

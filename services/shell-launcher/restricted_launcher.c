@@ -108,8 +108,7 @@ static int spawn_shell(struct rlauncher *l, capos_cap_t term,
         {"audit", CAPOS_AUDIT_LOG_INTERFACE_ID},
         {"broker", CAPOS_AUTHORITY_BROKER_INTERFACE_ID},
     };
-    const capos_cap_t caps[4] = {term, l->sessions, l->shell_audit,
-                                 l->broker};
+    const capos_cap_t caps[4] = {term, l->sessions, l->shell_audit, l->broker};
     capnp_builder b;
     capnp_struct_builder p, gs;
     capnp_list_builder gl;
@@ -129,9 +128,9 @@ static int spawn_shell(struct rlauncher *l, capos_cap_t term,
         capos_CapGrant_source_set_cap(&gs, i);
         /* The terminal is move-only; the rest are this launcher's to
          * keep for the next shell. */
-        desc[i] = (CapTransferDescriptor){
-            .cap_id = caps[i].id,
-            .mode = i == 0 ? CAP_XFER_MOVE : CAP_XFER_COPY};
+        desc[i] = (CapTransferDescriptor){.cap_id = caps[i].id,
+                                          .mode = i == 0 ? CAP_XFER_MOVE
+                                                         : CAP_XFER_COPY};
     }
     size_t len;
     if (capnp_finish(&b, &len) != 0) {
@@ -167,9 +166,8 @@ static int launch_shell(struct rlauncher *l, capos_server_call_t *call)
     const capnp_struct *pr = &call->params_root;
     uint32_t ti = CAPNP_CAP_NULL, si = CAPNP_CAP_NULL;
     capos_cap_t term;
-    if (capos_RestrictedShellLauncher_launchShell_Params_get_terminal(pr,
-                                                                      &ti) !=
-            0 ||
+    if (capos_RestrictedShellLauncher_launchShell_Params_get_terminal(
+            pr, &ti) != 0 ||
         ti == CAPNP_CAP_NULL || ti >= call->cap_count)
         return capos_server_invalid(call, "restricted-shell-launcher: "
                                           "launchShell needs a terminal");
@@ -181,8 +179,7 @@ static int launch_shell(struct rlauncher *l, capos_server_call_t *call)
         return capos_server_invalid(call, "restricted-shell-launcher: "
                                           "terminal is not a "
                                           "TerminalSession");
-    if (capos_RestrictedShellLauncher_launchShell_Params_get_session(pr,
-                                                                     &si) !=
+    if (capos_RestrictedShellLauncher_launchShell_Params_get_session(pr, &si) !=
             0 ||
         si != CAPNP_CAP_NULL)
         return deny(l, call, term, CAPOS_LAUNCH_DENIAL_SESSION_INVALID,
@@ -197,8 +194,7 @@ static int launch_shell(struct rlauncher *l, capos_server_call_t *call)
                     "remote-shell-profile-mismatch",
                     "a profile was supplied; the broker picks it at login");
     capnp_list gl;
-    if (capos_RestrictedShellLauncher_launchShell_Params_get_grants(pr,
-                                                                    &gl) !=
+    if (capos_RestrictedShellLauncher_launchShell_Params_get_grants(pr, &gl) !=
             0 ||
         capnp_list_len(&gl) != 0)
         return deny(l, call, term, CAPOS_LAUNCH_DENIAL_GRANT_REFUSED,
@@ -255,12 +251,12 @@ int capos_main(capos_capset_t *caps)
     struct rlauncher *l = capos_zalloc(sizeof *l);
     if (!l || !capos_alloc_call_bufs(&l->pbuf, &l->rbuf, CALL_BUF))
         return 1;
-    l->have_console = capos_capset_find(caps, "console",
-                                        CAPOS_CONSOLE_INTERFACE_ID,
-                                        &l->console) == 0;
-    l->have_audit = capos_capset_find(caps, "audit",
-                                      CAPOS_AUDIT_LOG_INTERFACE_ID,
-                                      &l->audit) == 0;
+    l->have_console =
+        capos_capset_find(caps, "console", CAPOS_CONSOLE_INTERFACE_ID,
+                          &l->console) == 0;
+    l->have_audit =
+        capos_capset_find(caps, "audit", CAPOS_AUDIT_LOG_INTERFACE_ID,
+                          &l->audit) == 0;
     if (capos_capset_find(caps, "launcher", CAPOS_ENDPOINT_INTERFACE_ID,
                           &l->ep) != 0 ||
         capos_capset_find(caps, "spawner", CAPOS_PROCESS_SPAWNER_INTERFACE_ID,

@@ -112,8 +112,8 @@ static int kill_child(struct launcher *l, capos_cap_t h)
 
 static int mint_job(struct launcher *l, uint64_t badge, capos_cap_t *out)
 {
-    return capos_endpoint_mint_client(l->ep, badge, l->pbuf, l->rbuf,
-                                      CALL_BUF, out);
+    return capos_endpoint_mint_client(l->ep, badge, l->pbuf, l->rbuf, CALL_BUF,
+                                      out);
 }
 
 static int spawn(struct launcher *l, capos_server_call_t *call)
@@ -152,7 +152,8 @@ static int spawn(struct launcher *l, capos_server_call_t *call)
     if (slot == JOBS_MAX)
         return capos_server_fail(call, CAPOS_EXC_OVERLOADED,
                                  "shell-launcher: %u programs not waited "
-                                 "for yet", JOBS_MAX);
+                                 "for yet",
+                                 JOBS_MAX);
 
     capnp_builder b;
     capnp_struct_builder p, gs;
@@ -212,9 +213,9 @@ static int spawn(struct launcher *l, capos_server_call_t *call)
         r = cqe.result;
     char reason[200];
     if (r < 0)
-        return capos_server_fail(call, CAPOS_EXC_FAILED,
-                                 "shell-launcher: %s",
-                                 capos_rt_error_text(l->rbuf, CALL_BUF, r, reason, sizeof reason));
+        return capos_server_fail(
+            call, CAPOS_EXC_FAILED, "shell-launcher: %s",
+            capos_rt_error_text(l->rbuf, CALL_BUF, r, reason, sizeof reason));
     capos_cap_t handle = {0, 0};
     if (!capos_rt_keep_first_cap(&cqe, l->rbuf, 0, &handle))
         return capos_server_fail(call, CAPOS_EXC_FAILED,

@@ -25,8 +25,8 @@
 
 #include "shell.h"
 
-#define LOGIN_TRIES 3u   /* password attempts before the shell gives up */
-#define EMPTY_MAX 10u    /* empty user names in a row before it gives up */
+#define LOGIN_TRIES 3u /* password attempts before the shell gives up */
+#define EMPTY_MAX 10u  /* empty user names in a row before it gives up */
 
 /* Wipe n bytes at p so the compiler cannot drop the stores (secrets). */
 static void wipe(void *p, size_t n)
@@ -83,8 +83,8 @@ void shell_audit(struct shell *sh, const char *category, const char *code,
                  uint16_t outcome, const char *detail)
 {
     if (sh->have_audit)
-        (void)capos_audit_append(sh->audit, category, code, outcome,
-                                 sh->user, detail);
+        (void)capos_audit_append(sh->audit, category, code, outcome, sh->user,
+                                 detail);
 }
 
 /* Result cap record i of the last call (whose CQE is c), or NULL. */
@@ -115,9 +115,8 @@ static void copy_name(char *dst, const char *s, size_t n)
 /* Add result cap index ci of the bundle call (CQE c) as name with the
  * interface iface to show (0: the record's). taken[] marks records kept.
  * Returns its bundle index or -1 (null cap, bad index, full). */
-static int keep_cap(struct shell *sh, const CapCqe *c, bool *taken,
-                    uint32_t ci, const char *name, size_t nlen,
-                    uint64_t iface)
+static int keep_cap(struct shell *sh, const CapCqe *c, bool *taken, uint32_t ci,
+                    const char *name, size_t nlen, uint64_t iface)
 {
     const CapTransferResult *rec = result_rec(sh, c, ci);
     if (!rec || taken[ci] || sh->nbundle >= SHELL_BUNDLE_MAX)
@@ -159,12 +158,12 @@ static int fetch_bundle(struct shell *sh)
     bool taken[CAP_XFER_MAX] = {false};
     int ret = -1;
     if (r < 0) {
-        term_say(sh, "capos-shell: the authority broker did not issue a "
-                     "session bundle (%s)", shell_error(sh, r, ebuf,
-                                                        sizeof ebuf));
+        term_say(sh,
+                 "capos-shell: the authority broker did not issue a "
+                 "session bundle (%s)",
+                 shell_error(sh, r, ebuf, sizeof ebuf));
     } else if (capos_AuthorityBroker_shellBundle_Results_get_result(&root,
-                                                                    &res) <
-                   0 ||
+                                                                    &res) < 0 ||
                capos_ShellBundleResult_which(&res) > 1) {
         term_say(sh, "capos-shell: the authority broker's answer is not a "
                      "ShellBundleResult");
@@ -172,9 +171,8 @@ static int fetch_bundle(struct shell *sh)
         uint16_t d = capos_ShellBundleResult_get_denied(&res);
         term_say(sh, "capos-shell: no session bundle for profile \"%s\": %s",
                  sh->profile,
-                 d < sizeof denial_text / sizeof denial_text[0]
-                     ? denial_text[d]
-                     : "denied");
+                 d < sizeof denial_text / sizeof denial_text[0] ? denial_text[d]
+                                                                : "denied");
     } else if (capos_ShellBundleResult_get_bundle(&res, &bun) < 0) {
         term_say(sh, "capos-shell: the session bundle does not decode");
     } else {
@@ -310,11 +308,11 @@ static int try_login(struct shell *sh, const char *user, const char *pass)
     if (r < 0) {
         term_say(sh, "capos-shell: the session manager did not answer (%s)",
                  shell_error(sh, r, ebuf, sizeof ebuf));
-    } else if (capos_SessionManager_login_Results_get_result(&root, &res) <
-               0) {
+    } else if (capos_SessionManager_login_Results_get_result(&root, &res) < 0) {
         term_say(sh, "capos-shell: the session manager's answer is not a "
                      "LoginResult");
-    } else if (capos_LoginResult_which(&res) == CAPOS_LOGIN_RESULT_WHICH_DENIED) {
+    } else if (capos_LoginResult_which(&res) ==
+               CAPOS_LOGIN_RESULT_WHICH_DENIED) {
         ret = 0;
     } else {
         uint32_t ci = CAPNP_CAP_NULL;
@@ -352,8 +350,8 @@ static enum term_read login_read(struct shell *sh, const char *prompt,
                                  size_t out_cap, const char *when, int *code)
 {
     int err;
-    enum term_read w = term_read_line(sh, prompt, echo, max, out, out_cap,
-                                      &err);
+    enum term_read w =
+        term_read_line(sh, prompt, echo, max, out, out_cap, &err);
     if (w == TERM_EOF) {
         term_say(sh, "capos-shell: end of input %s; no session was opened",
                  when);
@@ -375,10 +373,9 @@ int shell_login(struct shell *sh)
     read_source(sh);
     term_say(sh, "capos-shell: log in (Ctrl-D ends the shell)");
     while (tries < LOGIN_TRIES) {
-        enum term_read w = login_read(sh, "username> ",
-                                      CAPOS_ECHO_MODE_VISIBLE, SHELL_USER_MAX,
-                                      user, sizeof user, "before login",
-                                      &code);
+        enum term_read w = login_read(sh, "username> ", CAPOS_ECHO_MODE_VISIBLE,
+                                      SHELL_USER_MAX, user, sizeof user,
+                                      "before login", &code);
         if (w == TERM_INTERRUPTED)
             continue;
         if (w != TERM_LINE)
@@ -391,9 +388,8 @@ int shell_login(struct shell *sh)
             continue;
         }
         empty = 0;
-        w = login_read(sh, "password> ", CAPOS_ECHO_MODE_HIDDEN,
-                       SHELL_PASS_MAX, pass, SHELL_PASS_MAX + 1, "during login",
-                       &code);
+        w = login_read(sh, "password> ", CAPOS_ECHO_MODE_HIDDEN, SHELL_PASS_MAX,
+                       pass, SHELL_PASS_MAX + 1, "during login", &code);
         if (w == TERM_INTERRUPTED)
             continue;
         if (w != TERM_LINE)
@@ -442,9 +438,9 @@ void shell_logout(struct shell *sh)
     capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
     capos_UserSession_logout_Params_init_root(&b, &p);
     char ebuf[160];
-    int r = shell_call(sh, sh->login_session,
-                       CAPOS_USER_SESSION_LOGOUT_METHOD_ID, &b, NULL, 0, NULL,
-                       NULL, NULL);
+    int r =
+        shell_call(sh, sh->login_session, CAPOS_USER_SESSION_LOGOUT_METHOD_ID,
+                   &b, NULL, 0, NULL, NULL, NULL);
     if (r < 0)
         term_say(sh, "capos-shell: logout was not confirmed (%s)",
                  shell_error(sh, r, ebuf, sizeof ebuf));

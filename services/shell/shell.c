@@ -95,8 +95,8 @@ static void cmd_session(struct shell *sh)
                                            "passkey", "TLS client cert"};
     static const char *const kind[] = {"anonymous", "operator", "guest",
                                        "service"};
-    static const char *const transport[] = {"console", "telnet", "ssh",
-                                            "web", "test"};
+    static const char *const transport[] = {"console", "telnet", "ssh", "web",
+                                            "test"};
     capnp_builder b;
     capnp_struct_builder p;
     capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
@@ -143,10 +143,10 @@ static void cmd_session(struct shell *sh)
              k < sizeof kind / sizeof kind[0] ? kind[k] : "unknown kind");
     term_say(sh, "auth: %s",
              a < sizeof strength / sizeof strength[0] ? strength[a]
-                                                     : "unknown");
+                                                      : "unknown");
     term_say(sh, "source: %s",
              t < sizeof transport / sizeof transport[0] ? transport[t]
-                                                       : "unknown");
+                                                        : "unknown");
     if (exp)
         term_say(sh, "expires: at %llu ns", (unsigned long long)exp);
     else
@@ -155,10 +155,16 @@ static void cmd_session(struct shell *sh)
 
 /* ---- spawn ---------------------------------------------------------- */
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 
 /* ASCII lower case of c. */
-static char lower(char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+static char lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
 
 /*
  * True if text tries to name an endpoint identity: the word "badge"
@@ -299,13 +305,17 @@ static void cmd_spawn(struct shell *sh, const char *args)
         return;
     }
     if (sh->launcher_idx < 0) {
-        term_say(sh, "spawn: your session bundle has no launcher, so this "
-                     "session cannot start \"%s\"", name);
+        term_say(sh,
+                 "spawn: your session bundle has no launcher, so this "
+                 "session cannot start \"%s\"",
+                 name);
         return;
     }
     if (sh->njobs >= SHELL_JOBS_MAX) {
-        term_say(sh, "spawn: %u programs started already; exit to release "
-                     "them", sh->njobs);
+        term_say(sh,
+                 "spawn: %u programs started already; exit to release "
+                 "them",
+                 sh->njobs);
         return;
     }
     capnp_builder b;
@@ -393,8 +403,10 @@ static bool run_line(struct shell *sh, char *line)
     else if (strcmp(cmd, "exit") == 0 || strcmp(cmd, "logout") == 0)
         return true;
     else
-        term_say(sh, "capos-shell: unknown command \"%.64s\"; type help for "
-                     "the list", cmd);
+        term_say(sh,
+                 "capos-shell: unknown command \"%.64s\"; type help for "
+                 "the list",
+                 cmd);
     return false;
 }
 
@@ -417,16 +429,18 @@ int capos_main(capos_capset_t *caps)
                      "session-manager.sessions and authority-broker.broker)");
         return SHELL_EXIT_SYSTEM;
     }
-    sh->have_audit = capos_capset_find(caps, "audit",
-                                       CAPOS_AUDIT_LOG_INTERFACE_ID,
-                                       &sh->audit) == 0;
+    sh->have_audit =
+        capos_capset_find(caps, "audit", CAPOS_AUDIT_LOG_INTERFACE_ID,
+                          &sh->audit) == 0;
     int code = shell_login(sh);
     if (code != SHELL_EXIT_OK)
         return code;
     char prompt[SHELL_USER_MAX + 16];
     snprintf(prompt, sizeof prompt, "%s@capos$ ", sh->user);
-    term_say(sh, "capos-shell: logged in as %s (profile %s); type help for "
-                 "commands", sh->user, sh->profile);
+    term_say(sh,
+             "capos-shell: logged in as %s (profile %s); type help for "
+             "commands",
+             sh->user, sh->profile);
     char *line = capos_alloc(SHELL_LINE_MAX + 1);
     if (!line) {
         shell_logout(sh);
@@ -434,9 +448,9 @@ int capos_main(capos_capset_t *caps)
     }
     for (;;) {
         int err;
-        enum term_read w = term_read_line(sh, prompt, CAPOS_ECHO_MODE_VISIBLE,
-                                          SHELL_LINE_MAX, line,
-                                          SHELL_LINE_MAX + 1, &err);
+        enum term_read w =
+            term_read_line(sh, prompt, CAPOS_ECHO_MODE_VISIBLE, SHELL_LINE_MAX,
+                           line, SHELL_LINE_MAX + 1, &err);
         if (w == TERM_INTERRUPTED)
             continue;
         if (w == TERM_EOF) {

@@ -24,10 +24,10 @@
 
 /* Process exit codes (capos-sim choices, said in services/shell/shell.c). */
 enum {
-    SHELL_EXIT_OK = 0,       /* exit / end of input after a session */
-    SHELL_EXIT_EOF_LOGIN = 2,  /* input ended before a login completed */
+    SHELL_EXIT_OK = 0,           /* exit / end of input after a session */
+    SHELL_EXIT_EOF_LOGIN = 2,    /* input ended before a login completed */
     SHELL_EXIT_LOGIN_FAILED = 3, /* too many failed logins */
-    SHELL_EXIT_SYSTEM = 4,   /* missing caps, services or terminal gone */
+    SHELL_EXIT_SYSTEM = 4,       /* missing caps, services or terminal gone */
 };
 
 /* One cap of the session bundle, as `caps` lists it. */

@@ -70,8 +70,8 @@ enum term_read term_read_line(struct shell *sh, const char *prompt,
     enum term_read what = TERM_ERROR;
     if (r < 0) {
         *err = r;
-    } else if (capos_TerminalSession_readLine_Results_get_result(&root,
-                                                                 &res) < 0) {
+    } else if (capos_TerminalSession_readLine_Results_get_result(&root, &res) <
+               0) {
         *err = CAP_ERR_INVALID_RESULT_BUFFER;
     } else {
         switch (capos_ReadLineResult_which(&res)) {

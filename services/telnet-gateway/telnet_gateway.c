@@ -64,17 +64,17 @@
 #include "capos_rt.h"
 #include "negotiate.h"
 
-#define CONN_MAX 64u      /* connections at once, all workers together */
-#define WORKERS 6u        /* worker threads, each on its own ring */
-#define WORKER_CONNS 11u  /* connection records per worker */
-#define RING_RESERVE 8u   /* CQ slots for synchronous calls and releases */
-#define RECV_MAX 512u     /* bytes asked for per negotiation recv */
-#define TICK_NS 100000000ull /* 100 ms */
+#define CONN_MAX 64u          /* connections at once, all workers together */
+#define WORKERS 6u            /* worker threads, each on its own ring */
+#define WORKER_CONNS 11u      /* connection records per worker */
+#define RING_RESERVE 8u       /* CQ slots for synchronous calls and releases */
+#define RECV_MAX 512u         /* bytes asked for per negotiation recv */
+#define TICK_NS 100000000ull  /* 100 ms */
 #define NEG_TIMEOUT_TICKS 20u /* 2 s */
-#define BACKLOG 128u /* a burst of clients must fit the host queue */
+#define BACKLOG 128u          /* a burst of clients must fit the host queue */
 #define ACCEPT_FAILURES_MAX 16u /* in a row: the listener is broken */
-#define RES_BUF 1024u     /* result buffer of one asynchronous call */
-#define CALL_BUF 2048u    /* params and results of synchronous calls */
+#define RES_BUF 1024u           /* result buffer of one asynchronous call */
+#define CALL_BUF 2048u          /* params and results of synchronous calls */
 #define PEER_MAX 47u
 
 /* A worker's asynchronous calls (accept, tick, two per connection) and
@@ -83,7 +83,7 @@ _Static_assert(2u + 2u * WORKER_CONNS + RING_RESERVE <= CAP_CQ_ENTRIES,
                "a worker could need more completions than its CQ holds");
 /* With every connection open, some worker still has a free record and an
  * accept waiting, to refuse the next one. */
-_Static_assert(WORKERS * WORKER_CONNS > CONN_MAX,
+_Static_assert(WORKERS *WORKER_CONNS > CONN_MAX,
                "too few records to refuse a connection over the bound");
 /* One accept per worker waits on the listener (at most 8, docs/net.md);
  * the workers and the main thread fit ProcessLimits' default 8 threads. */
@@ -102,10 +102,10 @@ struct conn {
     unsigned id; /* connection number, for console lines */
     capos_cap_t sock, proc;
     bool have_sock, have_proc;
-    bool timed_out; /* the client did not answer the negotiation in time */
+    bool timed_out;    /* the client did not answer the negotiation in time */
     struct tn_neg neg; /* while negotiating (neg.tn set) */
     char peer[PEER_MAX + 1];
-    uint64_t recv_tag, send_tag, wait_tag; /* 0: none outstanding */
+    uint64_t recv_tag, send_tag, wait_tag;   /* 0: none outstanding */
     uint8_t *recv_res, *send_par, *wait_res; /* RES_BUF each */
     unsigned ticks_left;
 };
@@ -120,7 +120,7 @@ struct worker {
     bool have_listener; /* this worker still accepts */
     bool spawned;
     capos_thread_t thread;
-    uint8_t *pbuf, *rbuf;          /* synchronous calls */
+    uint8_t *pbuf, *rbuf;           /* synchronous calls */
     uint8_t *accept_res, *tick_res; /* RES_BUF each */
     uint8_t tick_par[64], accept_par[64];
     uint64_t accept_tag, tick_tag;
@@ -136,9 +136,9 @@ struct gateway {
     bool have_audit, have_console, have_listener;
     uint16_t port;
     uint8_t *pbuf, *rbuf; /* the main thread's synchronous calls */
-    unsigned limit;   /* connections at once (CONN_MAX with every worker) */
-    unsigned live;    /* connections open, all workers (atomic) */
-    unsigned next_id; /* last connection number given (atomic) */
+    unsigned limit;       /* connections at once (CONN_MAX with every worker) */
+    unsigned live;        /* connections open, all workers (atomic) */
+    unsigned next_id;     /* last connection number given (atomic) */
     struct worker workers[WORKERS];
 };
 
@@ -186,13 +186,12 @@ static void audit(struct gateway *g, const char *code, uint16_t outcome,
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    (void)capos_audit_append(g->audit, "telnet", code, outcome, NULL,
-                             detail);
+    (void)capos_audit_append(g->audit, "telnet", code, outcome, NULL, detail);
 }
 
 /* Decode the result message of a completed call: res[0..cqe->result). */
-static bool result_root(const CapCqe *cqe, const uint8_t *res,
-                        capnp_message *m, capnp_struct *root)
+static bool result_root(const CapCqe *cqe, const uint8_t *res, capnp_message *m,
+                        capnp_struct *root)
 {
     return cqe->result > 0 && (uint32_t)cqe->result <= RES_BUF &&
            capnp_msg_init(m, res, (size_t)cqe->result, NULL) == 0 &&
@@ -305,8 +304,7 @@ static bool flush_send(struct conn *c)
         return false;
     CapSqe sqe;
     capos_TcpSocket_send_sqe(&sqe, c->sock.id, capos_va(c->send_par),
-                             (uint32_t)len, capos_va(c->send_par), RES_BUF,
-                             0);
+                             (uint32_t)len, capos_va(c->send_par), RES_BUF, 0);
     c->send_tag = submit(&sqe);
     return c->send_tag != 0;
 }
@@ -327,8 +325,7 @@ static bool post_recv(struct conn *c)
     memcpy(c->recv_res, par, len);
     CapSqe sqe;
     capos_TcpSocket_recv_sqe(&sqe, c->sock.id, capos_va(c->recv_res),
-                             (uint32_t)len, capos_va(c->recv_res), RES_BUF,
-                             0);
+                             (uint32_t)len, capos_va(c->recv_res), RES_BUF, 0);
     c->recv_tag = submit(&sqe);
     return c->recv_tag != 0;
 }
@@ -378,10 +375,10 @@ static void conn_launch(struct worker *w, struct conn *c)
         rec.interface_id != CAPOS_TERMINAL_SESSION_INTERFACE_ID) {
         if (r >= 0)
             drop_result_caps(&cqe, w->rbuf, CALL_BUF, UINT32_MAX);
-        snprintf(why, sizeof why, "no terminal session (%s)",
-                 r < 0 ? capos_rt_error_text(w->rbuf, CALL_BUF, r, ebuf,
-                                             sizeof ebuf)
-                       : "wrong result");
+        snprintf(
+            why, sizeof why, "no terminal session (%s)",
+            r < 0 ? capos_rt_error_text(w->rbuf, CALL_BUF, r, ebuf, sizeof ebuf)
+                  : "wrong result");
         conn_abort(w, c, "terminal-failed", CAPOS_AUDIT_OUTCOME_ERROR, why);
         return;
     }
@@ -463,14 +460,16 @@ static void conn_launch(struct worker *w, struct conn *c)
     capnp_finish(&b, &len);
     memcpy(c->wait_res, par, len);
     capos_ProcessHandle_wait_sqe(&sqe, c->proc.id, capos_va(c->wait_res),
-                                 (uint32_t)len, capos_va(c->wait_res),
-                                 RES_BUF, 0);
+                                 (uint32_t)len, capos_va(c->wait_res), RES_BUF,
+                                 0);
     c->wait_tag = submit(&sqe);
     if (!c->wait_tag) {
         /* Cannot learn when it ends: detach it (it runs on, and its
          * terminal closes when it exits) rather than hold the record. */
-        say(w->g, "telnet-gateway: connection %u: cannot wait for the shell; "
-                  "detaching it", c->id);
+        say(w->g,
+            "telnet-gateway: connection %u: cannot wait for the shell; "
+            "detaching it",
+            c->id);
         c->st = C_CLOSING;
         conn_reap(w, c);
     }
@@ -487,17 +486,20 @@ static void neg_finish(struct worker *w, struct conn *c)
     if (c->send_tag)
         return; /* on_send comes back here */
     if (c->neg.dropped)
-        say(w->g, "telnet-gateway: connection %u: %zu byte%s typed before "
-                  "the prompt dropped",
+        say(w->g,
+            "telnet-gateway: connection %u: %zu byte%s typed before "
+            "the prompt dropped",
             c->id, c->neg.dropped, c->neg.dropped == 1 ? "" : "s");
     if (c->timed_out)
-        say(w->g, "telnet-gateway: connection %u not negotiated (no answer "
-                  "in %u ms; naws %ux%u): starting the shell anyway",
+        say(w->g,
+            "telnet-gateway: connection %u not negotiated (no answer "
+            "in %u ms; naws %ux%u): starting the shell anyway",
             c->id, NEG_TIMEOUT_TICKS * (unsigned)(TICK_NS / 1000000u),
             (unsigned)c->neg.cols, (unsigned)c->neg.rows);
     else
-        say(w->g, "telnet-gateway: connection %u negotiated (echo, sga, "
-                  "naws %ux%u)",
+        say(w->g,
+            "telnet-gateway: connection %u negotiated (echo, sga, "
+            "naws %ux%u)",
             c->id, (unsigned)c->neg.cols, (unsigned)c->neg.rows);
     conn_launch(w, c);
 }
@@ -521,8 +523,7 @@ static void on_recv(struct worker *w, struct conn *c, const CapCqe *cqe)
     }
     uint16_t which = capos_TcpRecvResult_which(&rr);
     if (which != CAPOS_TCP_RECV_RESULT_WHICH_DATA) {
-        conn_abort(w, c, "peer-closed-in-negotiation",
-                   CAPOS_AUDIT_OUTCOME_INFO,
+        conn_abort(w, c, "peer-closed-in-negotiation", CAPOS_AUDIT_OUTCOME_INFO,
                    "the client left during the negotiation");
         return;
     }
@@ -567,8 +568,7 @@ static void on_send(struct worker *w, struct conn *c, const CapCqe *cqe)
     if (!result_root(cqe, c->send_par, &m, &root) ||
         capos_TcpSocket_send_Results_get_result(&root, &sr) != 0 ||
         capos_TcpSendResult_which(&sr) != CAPOS_TCP_SEND_RESULT_WHICH_SENT) {
-        conn_abort(w, c, "peer-closed-in-negotiation",
-                   CAPOS_AUDIT_OUTCOME_INFO,
+        conn_abort(w, c, "peer-closed-in-negotiation", CAPOS_AUDIT_OUTCOME_INFO,
                    "the client left during the negotiation");
         return;
     }
@@ -587,13 +587,15 @@ static void on_wait(struct worker *w, struct conn *c, const CapCqe *cqe)
     capnp_message m;
     capnp_struct root;
     if (result_root(cqe, c->wait_res, &m, &root))
-        say(w->g, "telnet-gateway: connection %u closed: shell exited with "
-                  "status %lld",
+        say(w->g,
+            "telnet-gateway: connection %u closed: shell exited with "
+            "status %lld",
             c->id,
             (long long)capos_ProcessHandle_wait_Results_get_exitCode(&root));
     else
-        say(w->g, "telnet-gateway: connection %u closed: waiting for the "
-                  "shell failed (error %d)",
+        say(w->g,
+            "telnet-gateway: connection %u closed: waiting for the "
+            "shell failed (error %d)",
             c->id, cqe->result);
     audit(w->g, "session-ended", CAPOS_AUDIT_OUTCOME_INFO,
           "connection %u from %s", c->id, c->peer);
@@ -664,8 +666,7 @@ static bool conn_claim(struct gateway *g)
         if (n >= __atomic_load_n(&g->limit, __ATOMIC_RELAXED))
             return false;
     } while (!__atomic_compare_exchange_n(&g->live, &n, n + 1, false,
-                                          __ATOMIC_RELAXED,
-                                          __ATOMIC_RELAXED));
+                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED));
     return true;
 }
 
@@ -677,18 +678,20 @@ static void on_accept(struct worker *w, const CapCqe *cqe)
     capnp_struct root, ar, peer;
     CapTransferResult rec;
     bool decoded = result_root(cqe, w->accept_res, &m, &root) &&
-                   capos_TcpListener_accept_Results_get_result(&root, &ar) ==
-                       0;
-    if (!decoded || capos_TcpAcceptResult_which(&ar) !=
-                        CAPOS_TCP_ACCEPT_RESULT_WHICH_ACCEPTED ||
+                   capos_TcpListener_accept_Results_get_result(&root, &ar) == 0;
+    if (!decoded ||
+        capos_TcpAcceptResult_which(&ar) !=
+            CAPOS_TCP_ACCEPT_RESULT_WHICH_ACCEPTED ||
         !result_cap(cqe, w->accept_res, RES_BUF, 0, &rec) ||
         rec.interface_id != CAPOS_TCP_SOCKET_INTERFACE_ID) {
         drop_result_caps(cqe, w->accept_res, RES_BUF, UINT32_MAX);
-        if (decoded && capos_TcpAcceptResult_which(&ar) ==
-                           CAPOS_TCP_ACCEPT_RESULT_WHICH_ERROR &&
+        if (decoded &&
+            capos_TcpAcceptResult_which(&ar) ==
+                CAPOS_TCP_ACCEPT_RESULT_WHICH_ERROR &&
             capos_TcpAcceptResult_get_error(&ar) == CAPOS_NET_ERROR_CLOSED) {
-            say(g, "telnet-gateway: worker %u: the listener was closed; no "
-                   "new connections",
+            say(g,
+                "telnet-gateway: worker %u: the listener was closed; no "
+                "new connections",
                 w->index);
             w->have_listener = false;
             return;
@@ -699,8 +702,9 @@ static void on_accept(struct worker *w, const CapCqe *cqe)
         say(g, "telnet-gateway: an accept failed (error %d); accepting on",
             cqe->result);
         if (++w->accept_failures > ACCEPT_FAILURES_MAX) {
-            say(g, "telnet-gateway: worker %u: %u accepts failed in a row; "
-                   "no new connections",
+            say(g,
+                "telnet-gateway: worker %u: %u accepts failed in a row; "
+                "no new connections",
                 w->index, w->accept_failures);
             w->have_listener = false;
         }
@@ -725,8 +729,9 @@ static void on_accept(struct worker *w, const CapCqe *cqe)
     struct conn *c = conn_free_record(w);
     if (!c || !conn_claim(g)) {
         unsigned limit = __atomic_load_n(&g->limit, __ATOMIC_RELAXED);
-        sock_line(w, s, "capos telnet-gateway: too many connections; try "
-                        "again later\r\n");
+        sock_line(w, s,
+                  "capos telnet-gateway: too many connections; try "
+                  "again later\r\n");
         struct conn tmp = {.have_sock = true, .sock = s};
         sock_close(w, &tmp);
         capos_rt_release(s);
@@ -752,8 +757,7 @@ static void on_tick(struct worker *w)
     w->tick_tag = 0;
     for (unsigned i = 0; i < WORKER_CONNS; i++) {
         struct conn *c = &w->conns[i];
-        if (c->st != C_NEGOTIATING || c->ticks_left == 0 ||
-            --c->ticks_left > 0)
+        if (c->st != C_NEGOTIATING || c->ticks_left == 0 || --c->ticks_left > 0)
             continue;
         /* No answer in time: a telnet client that is slow, or a client
          * that does not speak telnet. It gets its shell all the same;
@@ -818,8 +822,9 @@ static void run(struct worker *w)
         CapCqe cqe;
         int r = capos_rt_wait_any(tags, n, &which, &cqe, CAP_TIMEOUT_INFINITE);
         if (r != 0) {
-            say(w->g, "telnet-gateway: worker %u: waiting failed (error %d); "
-                      "stopping",
+            say(w->g,
+                "telnet-gateway: worker %u: waiting failed (error %d); "
+                "stopping",
                 w->index, r);
             return;
         }
@@ -925,8 +930,8 @@ static int open_listener(struct gateway *g)
         say(g, "telnet-gateway: guest port %u: listen refused (%s)",
             (unsigned)g->port,
             capnp_msg_root(&m, &root) == 0 &&
-                    capos_TcpListenAuthority_listen_Results_get_result(
-                        &root, &lr) == 0
+                    capos_TcpListenAuthority_listen_Results_get_result(&root,
+                                                                       &lr) == 0
                 ? net_error_name(capos_TcpListenResult_get_error(&lr))
                 : "no listener in the result");
         return CAPOS_RT_E_NOT_FOUND;
@@ -977,9 +982,9 @@ static unsigned start_workers(struct gateway *g)
         char ebuf[80];
         say(g, "telnet-gateway: %u of %u worker threads started (%s)%s", n,
             WORKERS,
-            r == CAPOS_RT_E_NOT_FOUND ? "no ThreadSpawner"
-                                      : capos_rt_error_text(NULL, 0, r, ebuf,
-                                                            sizeof ebuf),
+            r == CAPOS_RT_E_NOT_FOUND
+                ? "no ThreadSpawner"
+                : capos_rt_error_text(NULL, 0, r, ebuf, sizeof ebuf),
             n ? "" : "; the main thread serves alone");
         unsigned k = n ? n : 1;
         unsigned limit = k * WORKER_CONNS - 1;
@@ -994,20 +999,20 @@ int capos_main(capos_capset_t *caps)
     struct gateway *g = capos_zalloc(sizeof *g);
     if (!g || !capos_alloc_call_bufs(&g->pbuf, &g->rbuf, CALL_BUF))
         return 1;
-    g->have_console = capos_capset_find(caps, "console",
-                                        CAPOS_CONSOLE_INTERFACE_ID,
-                                        &g->console) == 0;
-    g->have_audit = capos_capset_find(caps, "audit",
-                                      CAPOS_AUDIT_LOG_INTERFACE_ID,
-                                      &g->audit) == 0;
+    g->have_console =
+        capos_capset_find(caps, "console", CAPOS_CONSOLE_INTERFACE_ID,
+                          &g->console) == 0;
+    g->have_audit =
+        capos_capset_find(caps, "audit", CAPOS_AUDIT_LOG_INTERFACE_ID,
+                          &g->audit) == 0;
     if (capos_capset_find(caps, "listener",
                           CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID,
                           &g->authority) != 0 ||
         capos_capset_find(caps, "launcher",
                           CAPOS_RESTRICTED_SHELL_LAUNCHER_INTERFACE_ID,
                           &g->launcher) != 0 ||
-        capos_capset_find(caps, "timer", CAPOS_TIMER_INTERFACE_ID,
-                          &g->timer) != 0) {
+        capos_capset_find(caps, "timer", CAPOS_TIMER_INTERFACE_ID, &g->timer) !=
+            0) {
         say(g, "telnet-gateway: needs caps \"listener\" "
                "(TcpListenAuthority), \"launcher\" (RestrictedShellLauncher) "
                "and \"timer\" (Timer)");
@@ -1020,8 +1025,9 @@ int capos_main(capos_capset_t *caps)
     g->limit = CONN_MAX;
     unsigned n = start_workers(g);
     unsigned serving = n ? n : 1u;
-    say(g, "telnet-gateway: listening on guest port %u (at most %u "
-           "connections, %u worker%s)",
+    say(g,
+        "telnet-gateway: listening on guest port %u (at most %u "
+        "connections, %u worker%s)",
         (unsigned)g->port, g->limit, serving, serving == 1 ? "" : "s");
     if (n == 0 && g->workers[0].tick_res)
         worker_main(&g->workers[0]);
@@ -1036,8 +1042,7 @@ int capos_main(capos_capset_t *caps)
         if (r == 0)
             w->spawned = false;
         else
-            say(g, "telnet-gateway: joining worker %u failed (error %d)", i,
-                r);
+            say(g, "telnet-gateway: joining worker %u failed (error %d)", i, r);
     }
     for (unsigned i = 0; i < WORKERS; i++)
         if (!g->workers[i].spawned)

@@ -101,9 +101,9 @@ static void read_text_data(int rc, const uint8_t *p, size_t n, bool text)
 }
 
 static const unsigned elem_kinds[] = {
-    CAPNP_ELEM_VOID,       CAPNP_ELEM_BIT,         CAPNP_ELEM_BYTE,
-    CAPNP_ELEM_TWO_BYTES,  CAPNP_ELEM_FOUR_BYTES,  CAPNP_ELEM_EIGHT_BYTES,
-    CAPNP_ELEM_POINTER,    CAPNP_ELEM_COMPOSITE,
+    CAPNP_ELEM_VOID,      CAPNP_ELEM_BIT,        CAPNP_ELEM_BYTE,
+    CAPNP_ELEM_TWO_BYTES, CAPNP_ELEM_FOUR_BYTES, CAPNP_ELEM_EIGHT_BYTES,
+    CAPNP_ELEM_POINTER,   CAPNP_ELEM_COMPOSITE,
 };
 
 static volatile uint64_t sink; /* keep primitive reads */
@@ -170,8 +170,8 @@ static void walk_list(const capnp_list *l)
         capnp_list sub;
         capnp_ptr p;
         check_rc(capnp_list_get_cap(l, i, &cap));
-        read_text_data(capnp_list_get_text(l, i, &t, &n), (const uint8_t *)t,
-                       n, true);
+        read_text_data(capnp_list_get_text(l, i, &t, &n), (const uint8_t *)t, n,
+                       true);
         read_text_data(capnp_list_get_data(l, i, &d, &n), d, n, false);
         rc = capnp_list_get_list(l, i, CAPNP_ELEM_EIGHT_BYTES, &sub);
         check_rc(rc);

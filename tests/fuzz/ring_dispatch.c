@@ -337,8 +337,10 @@ static void spend_authority(struct k_process *b)
     int r = s ? s->obj->ops->call(s->obj, &c) : -1;
     if (r < 0 || c.nresult_caps != 1 ||
         c.result_caps[0]->ops->interface_id != K_IFACE_TCP_LISTENER) {
-        fprintf(stderr, "ring_dispatch: setup: spending B's "
-                        "TcpListenAuthority failed (%d)\n", r);
+        fprintf(stderr,
+                "ring_dispatch: setup: spending B's "
+                "TcpListenAuthority failed (%d)\n",
+                r);
         abort();
     }
     k_obj_unref(c.result_caps[0]);
@@ -407,8 +409,8 @@ static void setup(void)
 
 /* Copy up to CHUNK bytes of the input at off to p's arena at vaddr.
  * Returns false (nothing copied) if the input does not reach off. */
-static bool load_chunk(struct k_process *p, uint64_t vaddr,
-                       const uint8_t *data, size_t size, size_t off)
+static bool load_chunk(struct k_process *p, uint64_t vaddr, const uint8_t *data,
+                       size_t size, size_t off)
 {
     if (size <= off)
         return false;
@@ -437,8 +439,8 @@ static void check_new_cqes(struct hproc *h, const struct k_ring_state *rs,
                            uint32_t *seen_tail)
 {
     uint32_t n = rs->cq_tail - *seen_tail;
-    uint32_t first = n > CAP_CQ_ENTRIES ? rs->cq_tail - CAP_CQ_ENTRIES
-                                        : *seen_tail;
+    uint32_t first =
+        n > CAP_CQ_ENTRIES ? rs->cq_tail - CAP_CQ_ENTRIES : *seen_tail;
     for (uint32_t i = first; i != rs->cq_tail; i++) {
         const CapCqe *c = &rs->page->cq[i & (CAP_CQ_ENTRIES - 1)];
         if (trace)
@@ -452,8 +454,8 @@ static void check_new_cqes(struct hproc *h, const struct k_ring_state *rs,
               c->result, i);
         CHECK(c->result < 0 || (uint32_t)c->result <= ARENA_SIZE,
               "CQE success result fits the arena", h, c->result, ARENA_SIZE);
-        CHECK((c->flags & ~CAP_CQE_F_CAPS) == 0, "CQE flags known", h,
-              c->flags, i);
+        CHECK((c->flags & ~CAP_CQE_F_CAPS) == 0, "CQE flags known", h, c->flags,
+              i);
         CHECK(c->cap_count <= CAP_XFER_MAX, "CQE cap_count bounded", h,
               c->cap_count, CAP_XFER_MAX);
         CHECK(!!(c->flags & CAP_CQE_F_CAPS) == (c->cap_count != 0),
@@ -477,9 +479,8 @@ static void check_ring(struct hproc *h, const struct k_ring_state *rs,
         CHECK(rs->page->hdr.sq_head == rs->sq_head,
               "header sq_head republished", h, rs->page->hdr.sq_head,
               rs->sq_head);
-        CHECK(rs->page->hdr.cq_tail == rs->cq_tail,
-              "header cq_tail published", h, rs->page->hdr.cq_tail,
-              rs->cq_tail);
+        CHECK(rs->page->hdr.cq_tail == rs->cq_tail, "header cq_tail published",
+              h, rs->page->hdr.cq_tail, rs->cq_tail);
     }
     CHECK(consumed == rs->cq_tail + rs->cq_reserved,
           "one CQE (posted or reserved) per consumed SQE", h, consumed,
@@ -514,13 +515,12 @@ static void check_proc(struct hproc *h)
               "T: one CQE (posted, reserved or dropped with a stale "
               "ThreadRef) per consumed SQE",
               h, thr.consumed, rs->cq_tail + rs->cq_reserved);
-        CHECK(rs->cq_reserved <= CAP_CQ_ENTRIES, "T: CQ not over-promised",
-              h, rs->cq_reserved, CAP_CQ_ENTRIES);
+        CHECK(rs->cq_reserved <= CAP_CQ_ENTRIES, "T: CQ not over-promised", h,
+              rs->cq_reserved, CAP_CQ_ENTRIES);
         if (!thr.dirty)
             CHECK(rs->page->hdr.sq_head == rs->sq_head &&
                       rs->page->hdr.cq_tail == rs->cq_tail,
-                  "T: header indices republished", h, rs->sq_head,
-                  rs->cq_tail);
+                  "T: header indices republished", h, rs->sq_head, rs->cq_tail);
     }
 }
 
@@ -549,8 +549,8 @@ static void check_authority(void)
             } else if (iface == K_IFACE_ENDPOINT) {
                 CHECK(o == ep_raw[i], "raw endpoint only in its owner", h, s,
                       i);
-                CHECK(sl->badge == 0, "raw endpoint badge is 0", h,
-                      sl->badge, 0);
+                CHECK(sl->badge == 0, "raw endpoint badge is 0", h, sl->badge,
+                      0);
             } else if (iface == K_IFACE_CLIENT_ENDPOINT) {
                 CHECK(o == ep_client[0] || o == ep_client[1],
                       "client facet of a known endpoint", h, s, 0);
@@ -565,16 +565,16 @@ static void check_authority(void)
                  * would be a relabelled facet. */
                 if (!ok && i == e)
                     ok = badge_mint(e, sl->badge);
-                CHECK(ok, "client facet carries a badge its owner never "
-                          "minted", h, s, (long long)sl->badge);
+                CHECK(ok,
+                      "client facet carries a badge its owner never "
+                      "minted",
+                      h, s, (long long)sl->badge);
             } else if (iface == K_IFACE_NETWORK_MANAGER) {
-                CHECK(o == net.netmgr, "only setup's NetworkManager", h, s,
+                CHECK(o == net.netmgr, "only setup's NetworkManager", h, s, 0);
+                CHECK(sl->badge == 0, "NetworkManager badge is 0", h, sl->badge,
                       0);
-                CHECK(sl->badge == 0, "NetworkManager badge is 0", h,
-                      sl->badge, 0);
             } else if (iface == K_IFACE_TCP_LISTEN_AUTHORITY) {
-                CHECK(o == net.auth[0] || o == net.auth[1] ||
-                          o == net.auth[2],
+                CHECK(o == net.auth[0] || o == net.auth[1] || o == net.auth[2],
                       "only setup's TcpListenAuthorities", h, s, 0);
                 CHECK(sl->badge == 0, "TcpListenAuthority badge is 0", h,
                       sl->badge, 0);
@@ -582,8 +582,10 @@ static void check_authority(void)
                        iface == K_IFACE_TCP_SOCKET ||
                        iface == K_IFACE_TERMINAL_SESSION) {
                 /* Made by listen, accept and intoTerminalSession. */
-                CHECK(sl->badge == 0, "listener, socket or terminal badge "
-                                      "is 0", h, sl->badge, 0);
+                CHECK(sl->badge == 0,
+                      "listener, socket or terminal badge "
+                      "is 0",
+                      h, sl->badge, 0);
             } else {
                 CHECK(false, "slot names an unknown object", h, s,
                       (long long)iface);
@@ -645,11 +647,10 @@ static void check_net(void)
         /* Nothing can hold a listener or socket any more. */
         for (unsigned i = 0; i < NGP; i++)
             CHECK(sim_net_listening(guest_ports[i]) == 0,
-                  "no listener outlives both processes", NULL,
-                  guest_ports[i], 0);
-        CHECK(net_sockets_live() == 0,
-              "no connection outlives both processes", NULL,
-              net_sockets_live(), 0);
+                  "no listener outlives both processes", NULL, guest_ports[i],
+                  0);
+        CHECK(net_sockets_live() == 0, "no connection outlives both processes",
+              NULL, net_sockets_live(), 0);
     }
 }
 
@@ -705,9 +706,8 @@ static void listen_account(void)
         uint64_t now = sim_net_binds(guest_ports[g]);
         uint64_t d = now - net.binds[g];
         net.binds[g] = now;
-        uint64_t auth_max = net.spent[g] == SPENT_YES || !net.auth_calls[g]
-                                ? 0
-                                : 1;
+        uint64_t auth_max =
+            net.spent[g] == SPENT_YES || !net.auth_calls[g] ? 0 : 1;
         CHECK(d <= other + auth_max,
               "binds explained by the batch's listen calls (a "
               "TcpListenAuthority binds once)",
@@ -742,13 +742,13 @@ static void enter(struct hproc *h, uint32_t min_complete)
                 alive ? p->caps.live : 0, alive ? p->caps.reserved : 0,
                 p->rs.cq_reserved);
     if (!alive) {
-        CHECK(r == CAP_ERR_INVOKE_FAILED, "cap_enter of a dead process", h,
-              r, CAP_ERR_INVOKE_FAILED);
+        CHECK(r == CAP_ERR_INVOKE_FAILED, "cap_enter of a dead process", h, r,
+              CAP_ERR_INVOKE_FAILED);
         return;
     }
     if (min_complete > CAP_CQ_ENTRIES) {
-        CHECK(r == CAP_ERR_INVALID_REQUEST, "min_complete > 32 rejected", h,
-              r, CAP_ERR_INVALID_REQUEST);
+        CHECK(r == CAP_ERR_INVALID_REQUEST, "min_complete > 32 rejected", h, r,
+              CAP_ERR_INVALID_REQUEST);
         return;
     }
     h->dirty = false;
@@ -770,8 +770,8 @@ static void enter(struct hproc *h, uint32_t min_complete)
         CHECK(!cq_ok || used + p->rs.cq_reserved == CAP_CQ_ENTRIES,
               "SQEs left behind only when the CQ is full", h, n, pending);
     if (cq_ok) {
-        CHECK(r >= 0 && (uint32_t)r == used, "cap_enter returns CQEs ready",
-              h, r, used);
+        CHECK(r >= 0 && (uint32_t)r == used, "cap_enter returns CQEs ready", h,
+              r, used);
     } else {
         /* A cq_head outside the window: nothing may be consumed, and it
          * is reported as soon as the kernel needed a CQ slot. */
@@ -802,8 +802,8 @@ static void enter_thread(void)
     if (procs[0].p->state != KP_ALIVE || !thr.t->own_ring) {
         /* A exited during the submit (ThreadControl is not granted, so
          * T cannot exit by itself). */
-        CHECK(procs[0].p->state != KP_ALIVE, "T's ring gone only with A", h,
-              0, 0);
+        CHECK(procs[0].p->state != KP_ALIVE, "T's ring gone only with A", h, 0,
+              0);
         return;
     }
     thr.dirty = false;
@@ -813,10 +813,9 @@ static void enter_thread(void)
         return;
     }
     uint32_t n = rs->sq_head - head0;
-    CHECK(r < 0 || (uint32_t)r == n, "T: submit returns the consumed count",
-          h, r, n);
-    CHECK(n <= pending, "T: consumed no more than was pending", h, n,
-          pending);
+    CHECK(r < 0 || (uint32_t)r == n, "T: submit returns the consumed count", h,
+          r, n);
+    CHECK(n <= pending, "T: consumed no more than was pending", h, n, pending);
     thr.consumed += n;
 }
 
@@ -834,8 +833,8 @@ static void thread_exit_and_replace(void)
     thr_start(a);
     CHECK(k_thread_ref(thr.t).slot == old.slot &&
               k_thread_ref(thr.t).gen != old.gen,
-          "the new thread reuses the slot with a new generation",
-          &procs[0], thr.gen, old.gen);
+          "the new thread reuses the slot with a new generation", &procs[0],
+          thr.gen, old.gen);
     CHECK(k_ring_resolve(a, old) == NULL, "the old ThreadRef stays stale",
           &procs[0], old.slot, old.gen);
 }
@@ -857,9 +856,9 @@ static void run_thread_step(const struct step *st)
         hdr->cq_head += st->cq_adv;
     if (st->op & OP_LOAD) {
         uint32_t n = st->nload < CAP_SQ_ENTRIES ? st->nload : CAP_SQ_ENTRIES;
-        const CapSqe *src = k_user_ptr(
-            a, CAPOS_HEAP_VADDR + (uint64_t)st->load_idx * SQE_SIZE,
-            (uint64_t)n * SQE_SIZE);
+        const CapSqe *src =
+            k_user_ptr(a, CAPOS_HEAP_VADDR + (uint64_t)st->load_idx * SQE_SIZE,
+                       (uint64_t)n * SQE_SIZE);
         for (uint32_t i = 0; src && i < n; i++)
             rs->page->sq[(hdr->sq_tail + i) & (CAP_SQ_ENTRIES - 1)] = src[i];
     }
@@ -881,8 +880,7 @@ static void pump(void)
 static void client_connect(uint16_t gp)
 {
     uint16_t port = sim_net_bound_port(gp);
-    if (!port || net.nclients == CLIENTS_MAX ||
-        net.connected == CLIENTS_MAX)
+    if (!port || net.nclients == CLIENTS_MAX || net.connected == CLIENTS_MAX)
         return;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -897,8 +895,10 @@ static void client_connect(uint16_t gp)
          errno != EINPROGRESS) ||
         poll(&pf, 1, 1000) != 1 ||
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err) {
-        fprintf(stderr, "ring_dispatch: loopback connect to port %u "
-                        "failed\n", (unsigned)port);
+        fprintf(stderr,
+                "ring_dispatch: loopback connect to port %u "
+                "failed\n",
+                (unsigned)port);
         abort();
     }
     if (trace)
@@ -912,8 +912,7 @@ static void client_close(unsigned i, bool reset)
 {
     if (reset) {
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
-        (void)setsockopt(net.client[i], SOL_SOCKET, SO_LINGER, &lg,
-                         sizeof lg);
+        (void)setsockopt(net.client[i], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
     close(net.client[i]);
 }
@@ -922,10 +921,10 @@ static void client_close(unsigned i, bool reset)
 static void run_net(const struct step *st)
 {
     static const uint8_t pattern[] = {
-        'l', 's', '\r', '\n', 0xff, 0xfd, 0x01,       /* IAC DO ECHO */
+        'l',  's',  '\r', '\n', 0xff, 0xfd, 0x01, /* IAC DO ECHO */
         0xff, 0xfa, 0x1f, 0x00, 0x50, 0x00, 0x18, /* IAC SB NAWS 80 24 */
-        0xff, 0xf0, 'h', 'i', 0xff, 0xff, '\n', 0xc3, 0xa9, 0x7f, 0x08,
-        '\r', 0x00, 0x1b, '[', 'A', 0xff, 0xf4, 'x', '\n'};
+        0xff, 0xf0, 'h',  'i',  0xff, 0xff, '\n', 0xc3, 0xa9, 0x7f,
+        0x08, '\r', 0x00, 0x1b, '[',  'A',  0xff, 0xf4, 'x',  '\n'};
     uint8_t n = st->net;
     if (!n)
         return;
@@ -982,9 +981,9 @@ static void run_step(const struct step *st)
         hdr->cq_head += st->cq_adv;
     if (st->op & OP_LOAD) {
         uint32_t n = st->nload < CAP_SQ_ENTRIES ? st->nload : CAP_SQ_ENTRIES;
-        const CapSqe *src = k_user_ptr(
-            p, CAPOS_HEAP_VADDR + (uint64_t)st->load_idx * SQE_SIZE,
-            (uint64_t)n * SQE_SIZE);
+        const CapSqe *src =
+            k_user_ptr(p, CAPOS_HEAP_VADDR + (uint64_t)st->load_idx * SQE_SIZE,
+                       (uint64_t)n * SQE_SIZE);
         for (uint32_t i = 0; src && i < n; i++)
             p->ring->sq[(hdr->sq_tail + i) & (CAP_SQ_ENTRIES - 1)] = src[i];
     }

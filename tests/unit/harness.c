@@ -174,7 +174,8 @@ CapSqe h_call(uint32_t cap, uint16_t method, uint64_t user_data)
 
 CapSqe h_release(uint32_t cap, uint64_t user_data)
 {
-    CapSqe s = {.opcode = CAP_OP_RELEASE, .cap_id = cap, .user_data = user_data};
+    CapSqe s = {
+        .opcode = CAP_OP_RELEASE, .cap_id = cap, .user_data = user_data};
     return s;
 }
 
@@ -253,8 +254,7 @@ CapSqe h_park(uint32_t cap, uint64_t addr, uint32_t expected,
     return word_sqe(CAP_OP_PARK, cap, addr, expected, user_data);
 }
 
-CapSqe h_unpark(uint32_t cap, uint64_t addr, uint32_t count,
-                uint64_t user_data)
+CapSqe h_unpark(uint32_t cap, uint64_t addr, uint32_t count, uint64_t user_data)
 {
     return word_sqe(CAP_OP_UNPARK, cap, addr, count, user_data);
 }

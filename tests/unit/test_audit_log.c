@@ -37,8 +37,8 @@ static uint8_t *pbuf, *res;
 
 /* Append one record; returns the CQE result, *seq set on success. */
 static int append(capos_cap_t log, const char *category, const char *code,
-                  uint16_t outcome, const char *principal,
-                  const char *detail, uint64_t *seq)
+                  uint16_t outcome, const char *principal, const char *detail,
+                  uint64_t *seq)
 {
     capnp_builder b;
     capnp_struct_builder p, r;
@@ -55,8 +55,8 @@ static int append(capos_cap_t log, const char *category, const char *code,
     /* Forged trusted fields: the log must overwrite them. */
     capos_AuditRecord_set_source(&r, "forged", 6);
     capos_AuditRecord_set_sequence(&r, 999);
-    int rc = capos_rt_call_capnp(log, CAPOS_AUDIT_LOG_APPEND_METHOD_ID, &b,
-                                 res, 65536, &m, &root);
+    int rc = capos_rt_call_capnp(log, CAPOS_AUDIT_LOG_APPEND_METHOD_ID, &b, res,
+                                 65536, &m, &root);
     if (rc >= 0 && seq)
         *seq = capos_AuditLog_append_Results_get_sequence(&root);
     return rc;
@@ -104,8 +104,7 @@ static int client_main(capos_capset_t *caps)
     seen.append_r[0] = append(log, "auth", "login-ok", 1, "operator",
                               "via telnet", &seen.seqs[0]);
     seen.append_r[1] = append(log, "auth", "login-failed", 2, "",
-                              "user=bob password=hunter2 tty=1",
-                              &seen.seqs[1]);
+                              "user=bob password=hunter2 tty=1", &seen.seqs[1]);
     seen.append_r[2] = append(log, "ssh", "key", 0, "operator",
                               "Token : abc\nsecret=x", &seen.seqs[2]);
 
@@ -116,11 +115,11 @@ static int client_main(capos_capset_t *caps)
     seen.long_detail_type = exc_type();
     seen.bad_outcome_r = append(log, "auth", "x", 9, "", "", NULL);
     seen.no_code_r = append(log, "auth", "", 0, "", "", NULL);
-    static const uint8_t garbage[16] = {0, 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff,
-                                        0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t garbage[16] = {
+        0, 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     memcpy(pbuf, garbage, sizeof garbage);
-    seen.garbage_r = capos_rt_invoke(log, 0, pbuf, sizeof garbage, res, 4096,
-                                     NULL);
+    seen.garbage_r =
+        capos_rt_invoke(log, 0, pbuf, sizeof garbage, res, 4096, NULL);
     /* The reader's method on the append endpoint is not served there. */
     seen.reader_on_log_r = capos_rt_invoke(log, 1, NULL, 0, res, 4096, NULL);
 
@@ -174,8 +173,7 @@ static void audit_log_sequences_redacts_bounds_and_reads_back(void **state)
 {
     (void)state;
     memset(&seen, 0, sizeof seen);
-    struct k_process *srv = h_proc("audit-log", 0),
-                     *cli = h_proc("client", 0);
+    struct k_process *srv = h_proc("audit-log", 0), *cli = h_proc("client", 0);
     uint32_t log, reader, flog, freader, con, tim;
     assert_int_equal(ep_create(srv, &log), 0);
     assert_int_equal(k_capset_add(srv, "log", log), 0);

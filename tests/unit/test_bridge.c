@@ -19,8 +19,8 @@
 #include "harness_rt.h"
 #include "sync.h"
 
-#define NT 4   /* sibling threads */
-#define NM 50  /* calls per thread */
+#define NT 4  /* sibling threads */
+#define NM 50 /* calls per thread */
 
 static int setup(void **state)
 {
@@ -36,28 +36,28 @@ static int setup(void **state)
  * sync words must be user memory). */
 struct shared {
     capos_mutex_t m;
-    capos_cond_t cv;      /* "done" changed */
-    capos_cond_t go_cv;   /* go / tokens changed */
+    capos_cond_t cv;    /* "done" changed */
+    capos_cond_t go_cv; /* go / tokens changed */
     capos_once_t once;
     uint32_t done;
     uint32_t go;
     uint32_t tokens;
     uint32_t consumed;
     uint32_t counter;
-    capos_cap_t cap;      /* the cap the workers call */
+    capos_cap_t cap; /* the cap the workers call */
 };
 
 /* What the threads saw; asserted by the test body after k_run. */
 static struct {
-    uint32_t delivered[NT];   /* completions each thread got, all checked */
-    uint32_t wrong;           /* a completion with the wrong tag/payload */
-    uint32_t errors;          /* a runtime or sync call failed */
-    uint32_t counter;         /* mutex-protected counter at the end */
+    uint32_t delivered[NT]; /* completions each thread got, all checked */
+    uint32_t wrong;         /* a completion with the wrong tag/payload */
+    uint32_t errors;        /* a runtime or sync call failed */
+    uint32_t counter;       /* mutex-protected counter at the end */
     uint32_t once_runs;
-    uint32_t once_after;      /* threads that saw once done on return */
+    uint32_t once_after; /* threads that saw once done on return */
     uint32_t consumed, woken_by_broadcast;
-    uint64_t busy;            /* waits that found another drainer */
-    uint32_t order_changes;   /* server answers not in arrival order */
+    uint64_t busy;          /* waits that found another drainer */
+    uint32_t order_changes; /* server answers not in arrival order */
     int main_rc;
 } seen;
 
@@ -283,8 +283,8 @@ static int shuffle_server(capos_capset_t *caps)
             CapSqe s = {.opcode = CAP_OP_RETURN,
                         .cap_id = ep.id,
                         .call_id = got[w].call_id,
-                        .addr = capos_va(buf[w] +
-                                         sizeof(EndpointMessageHeader)),
+                        .addr =
+                            capos_va(buf[w] + sizeof(EndpointMessageHeader)),
                         .len = sizeof(struct msg)};
             CapCqe c;
             if (capos_rt_call(&s, &c) != 0 || c.result != 0)
@@ -313,9 +313,8 @@ static void siblings_get_their_own_replies_in_adversarial_order(void)
     grant_threading(cli);
     assert_int_equal(
         k_thread_create(srv, h_start, (void *)shuffle_server, NULL), 0);
-    assert_int_equal(k_thread_create(cli, h_start, (void *)endpoint_client,
-                                     NULL),
-                     0);
+    assert_int_equal(
+        k_thread_create(cli, h_start, (void *)endpoint_client, NULL), 0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(srv->exit_code, 0);
     assert_int_equal(cli->exit_code, 0);
@@ -506,13 +505,13 @@ static void spawn_needs_a_thread_spawner(void **state)
 
 /* Each test once through the bridge and once on per-thread rings. */
 #define BOTH_MODES(name)                                                       \
-    static void name##_bridge(void **state)                                   \
+    static void name##_bridge(void **state)                                    \
     {                                                                          \
         (void)state;                                                           \
         g_mode = CAPOS_RT_RING_BRIDGE;                                         \
         name();                                                                \
     }                                                                          \
-    static void name##_rings(void **state)                                    \
+    static void name##_rings(void **state)                                     \
     {                                                                          \
         (void)state;                                                           \
         g_mode = CAPOS_RT_RING_PER_THREAD;                                     \

@@ -54,9 +54,24 @@
 #define AT_POINT_X 52
 #define AT_POINT_Y 56
 enum {
-    AT_P_TEXT, AT_P_DATA, AT_P_STRUCT, AT_P_VOIDS, AT_P_BOOLS, AT_P_I8S,
-    AT_P_I16S, AT_P_I32S, AT_P_I64S, AT_P_F32S, AT_P_F64S, AT_P_TEXTS,
-    AT_P_DATAS, AT_P_STRUCTS, AT_P_ENUMS, AT_P_LISTS, AT_P_UNION, AT_P_ECHO,
+    AT_P_TEXT,
+    AT_P_DATA,
+    AT_P_STRUCT,
+    AT_P_VOIDS,
+    AT_P_BOOLS,
+    AT_P_I8S,
+    AT_P_I16S,
+    AT_P_I32S,
+    AT_P_I64S,
+    AT_P_F32S,
+    AT_P_F64S,
+    AT_P_TEXTS,
+    AT_P_DATAS,
+    AT_P_STRUCTS,
+    AT_P_ENUMS,
+    AT_P_LISTS,
+    AT_P_UNION,
+    AT_P_ECHO,
     AT_P_ANY
 };
 #define UNION_NONE 0
@@ -96,8 +111,8 @@ enum {
 #define D_I64 ((int64_t)-1234567890123)
 #define D_U16 ((uint16_t)0xbeef)
 #define D_U64 0xdeadbeefcafef00dull
-#define D_F32 0x3fc00000u             /* 1.5 */
-#define D_F64 0xc002000000000000ull   /* -2.25 */
+#define D_F32 0x3fc00000u           /* 1.5 */
+#define D_F64 0xc002000000000000ull /* -2.25 */
 #define D_COLOR ((uint16_t)COLOR_BLUE)
 
 /* ------------------------------------------------------------------ */
@@ -119,12 +134,12 @@ static uint64_t f64b(double d)
 }
 
 /* Compare error codes by name so a failure reads "got X, want Y". */
-#define assert_rc(got, want)                                                 \
-    do {                                                                     \
-        int got_ = (got), want_ = (want);                                    \
-        if (got_ != want_)                                                   \
-            fail_msg("%s: got %d (%s), want %d (%s)", #got, got_,            \
-                     capnp_strerror(got_), want_, capnp_strerror(want_));    \
+#define assert_rc(got, want)                                                   \
+    do {                                                                       \
+        int got_ = (got), want_ = (want);                                      \
+        if (got_ != want_)                                                     \
+            fail_msg("%s: got %d (%s), want %d (%s)", #got, got_,              \
+                     capnp_strerror(got_), want_, capnp_strerror(want_));      \
     } while (0)
 
 static void assert_text(const capnp_struct *s, uint16_t idx, const char *want)
@@ -154,14 +169,14 @@ static void assert_bytes(const uint8_t *got, size_t got_len, const void *want,
 }
 
 /* Wire pointers, for hand-made messages. */
-#define p_struct(off, dw, np)                                               \
-    ((uint64_t)((uint32_t)(int32_t)(off) << 2) | (uint64_t)(dw) << 32 |      \
+#define p_struct(off, dw, np)                                                  \
+    ((uint64_t)((uint32_t)(int32_t)(off) << 2) | (uint64_t)(dw) << 32 |        \
      (uint64_t)(np) << 48)
-#define p_list(off, elem, count)                                            \
-    ((uint64_t)((uint32_t)(int32_t)(off) << 2 | 1u) |                        \
+#define p_list(off, elem, count)                                               \
+    ((uint64_t)((uint32_t)(int32_t)(off) << 2 | 1u) |                          \
      (uint64_t)((uint32_t)(elem) | (uint32_t)(count) << 3) << 32)
-#define p_far(dbl, pad, seg)                                                \
-    ((uint64_t)(2u | ((dbl) ? 4u : 0u) | (uint32_t)(pad) << 3) |             \
+#define p_far(dbl, pad, seg)                                                   \
+    ((uint64_t)(2u | ((dbl) ? 4u : 0u) | (uint32_t)(pad) << 3) |               \
      (uint64_t)(seg) << 32)
 #define p_cap(index) (3u | (uint64_t)(index) << 32)
 
@@ -205,11 +220,11 @@ static char schema_path[4096];
 static char fixture_dir[4096];
 
 /* snprintf that fails the test instead of truncating. */
-#define fmt(buf, ...)                                                        \
-    do {                                                                     \
-        int n_ = snprintf((buf), sizeof(buf), __VA_ARGS__);                  \
-        if (n_ < 0 || (size_t)n_ >= sizeof(buf))                             \
-            fail_msg("path or command too long for %s", #buf);               \
+#define fmt(buf, ...)                                                          \
+    do {                                                                       \
+        int n_ = snprintf((buf), sizeof(buf), __VA_ARGS__);                    \
+        if (n_ < 0 || (size_t)n_ >= sizeof(buf))                               \
+            fail_msg("path or command too long for %s", #buf);                 \
     } while (0)
 
 static bool have_capnp_tool(void)
@@ -222,7 +237,8 @@ static void set_paths(void)
     const char *src = getenv("srcdir");
     if (src == NULL || *src == '\0')
         src = ".";
-    int n1 = snprintf(fixture_dir, sizeof fixture_dir, "%s/fixtures/capnp", src);
+    int n1 =
+        snprintf(fixture_dir, sizeof fixture_dir, "%s/fixtures/capnp", src);
     int n2 = snprintf(schema_path, sizeof schema_path,
                       "%s/fixtures/capnp/codec-test.capnp", src);
     if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof schema_path) {
@@ -270,7 +286,7 @@ static uint8_t *capnp_run(const char *args, const void *in, size_t inlen,
     const char *tmpdir = getenv("TMPDIR");
     char path[4096];
     fmt(path, "%s/capos-capnp.XXXXXX",
-             tmpdir != NULL && *tmpdir != '\0' ? tmpdir : "/tmp");
+        tmpdir != NULL && *tmpdir != '\0' ? tmpdir : "/tmp");
     int fd = mkstemp(path);
     if (fd < 0)
         fail_msg("mkstemp(%s) failed", path);
@@ -308,7 +324,7 @@ static uint8_t *fixture_root(const char *type, const char *txt,
 /* ------------------------------------------------------------------ */
 
 static const uint8_t data_field[] = {0x00, 0x01, 0x02, 0xfe, 0xff};
-static const bool bool_list[] = {true, false, true, true, false,
+static const bool bool_list[] = {true,  false, true,  true, false,
                                  false, false, false, true, true};
 static const int8_t i8_list[] = {-1, 2, -3};
 static const int16_t i16_list[] = {1000, -2000};
@@ -342,13 +358,15 @@ static void build_all_types(capnp_builder *b, bool extras)
     assert_rc(capnp_set_text(&r, AT_P_TEXT, "hello, capOS", 12), CAPNP_OK);
     assert_rc(capnp_set_data(&r, AT_P_DATA, data_field, sizeof data_field),
               CAPNP_OK);
-    assert_rc(capnp_init_struct(&r, AT_P_STRUCT, INNER_DATA_WORDS, INNER_PTRS,
-                                &in), CAPNP_OK);
+    assert_rc(
+        capnp_init_struct(&r, AT_P_STRUCT, INNER_DATA_WORDS, INNER_PTRS, &in),
+        CAPNP_OK);
     capnp_set_u32(&in, INNER_ID, 42, 0);
     assert_rc(capnp_set_text(&in, INNER_P_NAME, "inner", 5), CAPNP_OK);
     capnp_set_u16(&r, AT_ENUM, COLOR_BLUE, 0);
 
-    assert_rc(capnp_init_list(&r, AT_P_VOIDS, CAPNP_ELEM_VOID, 3, &l), CAPNP_OK);
+    assert_rc(capnp_init_list(&r, AT_P_VOIDS, CAPNP_ELEM_VOID, 3, &l),
+              CAPNP_OK);
     assert_rc(capnp_init_list(&r, AT_P_BOOLS, CAPNP_ELEM_BIT, N(bool_list), &l),
               CAPNP_OK);
     for (uint32_t i = 0; i < N(bool_list); i++)
@@ -357,48 +375,58 @@ static void build_all_types(capnp_builder *b, bool extras)
               CAPNP_OK);
     for (uint32_t i = 0; i < N(i8_list); i++)
         capnp_list_set_i8(&l, i, i8_list[i]);
-    assert_rc(capnp_init_list(&r, AT_P_I16S, CAPNP_ELEM_TWO_BYTES, N(i16_list),
-                              &l), CAPNP_OK);
+    assert_rc(
+        capnp_init_list(&r, AT_P_I16S, CAPNP_ELEM_TWO_BYTES, N(i16_list), &l),
+        CAPNP_OK);
     for (uint32_t i = 0; i < N(i16_list); i++)
         capnp_list_set_i16(&l, i, i16_list[i]);
-    assert_rc(capnp_init_list(&r, AT_P_I32S, CAPNP_ELEM_FOUR_BYTES,
-                              N(i32_list), &l), CAPNP_OK);
+    assert_rc(
+        capnp_init_list(&r, AT_P_I32S, CAPNP_ELEM_FOUR_BYTES, N(i32_list), &l),
+        CAPNP_OK);
     for (uint32_t i = 0; i < N(i32_list); i++)
         capnp_list_set_i32(&l, i, i32_list[i]);
-    assert_rc(capnp_init_list(&r, AT_P_I64S, CAPNP_ELEM_EIGHT_BYTES,
-                              N(i64_list), &l), CAPNP_OK);
+    assert_rc(
+        capnp_init_list(&r, AT_P_I64S, CAPNP_ELEM_EIGHT_BYTES, N(i64_list), &l),
+        CAPNP_OK);
     for (uint32_t i = 0; i < N(i64_list); i++)
         capnp_list_set_i64(&l, i, i64_list[i]);
-    assert_rc(capnp_init_list(&r, AT_P_F32S, CAPNP_ELEM_FOUR_BYTES,
-                              N(f32_list), &l), CAPNP_OK);
+    assert_rc(
+        capnp_init_list(&r, AT_P_F32S, CAPNP_ELEM_FOUR_BYTES, N(f32_list), &l),
+        CAPNP_OK);
     for (uint32_t i = 0; i < N(f32_list); i++)
         capnp_list_set_f32(&l, i, f32_list[i]);
-    assert_rc(capnp_init_list(&r, AT_P_F64S, CAPNP_ELEM_EIGHT_BYTES,
-                              N(f64_list), &l), CAPNP_OK);
+    assert_rc(
+        capnp_init_list(&r, AT_P_F64S, CAPNP_ELEM_EIGHT_BYTES, N(f64_list), &l),
+        CAPNP_OK);
     for (uint32_t i = 0; i < N(f64_list); i++)
         capnp_list_set_f64(&l, i, f64_list[i]);
-    assert_rc(capnp_init_list(&r, AT_P_TEXTS, CAPNP_ELEM_POINTER,
-                              N(text_list), &l), CAPNP_OK);
+    assert_rc(
+        capnp_init_list(&r, AT_P_TEXTS, CAPNP_ELEM_POINTER, N(text_list), &l),
+        CAPNP_OK);
     for (uint32_t i = 0; i < N(text_list); i++)
-        assert_rc(capnp_list_set_text(&l, i, text_list[i],
-                                      strlen(text_list[i])), CAPNP_OK);
+        assert_rc(
+            capnp_list_set_text(&l, i, text_list[i], strlen(text_list[i])),
+            CAPNP_OK);
     assert_rc(capnp_init_list(&r, AT_P_DATAS, CAPNP_ELEM_POINTER, 3, &l),
               CAPNP_OK);
     assert_rc(capnp_list_set_data(&l, 0, "\x01", 1), CAPNP_OK);
     assert_rc(capnp_list_set_data(&l, 1, "", 0), CAPNP_OK);
     assert_rc(capnp_list_set_data(&l, 2, "\x02\x03", 2), CAPNP_OK);
     assert_rc(capnp_init_struct_list(&r, AT_P_STRUCTS, 3, INNER_DATA_WORDS,
-                                     INNER_PTRS, &l), CAPNP_OK);
+                                     INNER_PTRS, &l),
+              CAPNP_OK);
     static const char *const names[] = {"one", NULL, "three"};
     for (uint32_t i = 0; i < 3; i++) {
         assert_rc(capnp_list_struct_at(&l, i, &in), CAPNP_OK);
         capnp_set_u32(&in, INNER_ID, i + 1, 0);
         if (names[i] != NULL)
-            assert_rc(capnp_set_text(&in, INNER_P_NAME, names[i],
-                                     strlen(names[i])), CAPNP_OK);
+            assert_rc(
+                capnp_set_text(&in, INNER_P_NAME, names[i], strlen(names[i])),
+                CAPNP_OK);
     }
-    assert_rc(capnp_init_list(&r, AT_P_ENUMS, CAPNP_ELEM_TWO_BYTES,
-                              N(enum_list), &l), CAPNP_OK);
+    assert_rc(
+        capnp_init_list(&r, AT_P_ENUMS, CAPNP_ELEM_TWO_BYTES, N(enum_list), &l),
+        CAPNP_OK);
     for (uint32_t i = 0; i < N(enum_list); i++)
         capnp_list_set_u16(&l, i, enum_list[i]);
     assert_rc(capnp_init_list(&r, AT_P_LISTS, CAPNP_ELEM_POINTER, 3, &l),
@@ -421,8 +449,9 @@ static void build_all_types(capnp_builder *b, bool extras)
     if (extras) {
         assert_rc(capnp_set_cap(&r, AT_P_ECHO, 5), CAPNP_OK);
         capnp_struct_builder any;
-        assert_rc(capnp_init_struct(&r, AT_P_ANY, INNER_DATA_WORDS, INNER_PTRS,
-                                    &any), CAPNP_OK);
+        assert_rc(
+            capnp_init_struct(&r, AT_P_ANY, INNER_DATA_WORDS, INNER_PTRS, &any),
+            CAPNP_OK);
         capnp_set_u32(&any, INNER_ID, 99, 0);
     }
 }
@@ -490,13 +519,11 @@ static void check_all_types(capnp_message *m, bool extras)
     assert_int_equal(capnp_list_len(&l), N(f64_list));
     for (uint32_t i = 0; i < N(f64_list); i++)
         assert_int_equal(f64b(capnp_list_get_f64(&l, i)), f64b(f64_list[i]));
-    assert_rc(capnp_get_list(&r, AT_P_TEXTS, CAPNP_ELEM_POINTER, &l),
-              CAPNP_OK);
+    assert_rc(capnp_get_list(&r, AT_P_TEXTS, CAPNP_ELEM_POINTER, &l), CAPNP_OK);
     assert_int_equal(capnp_list_len(&l), N(text_list));
     for (uint32_t i = 0; i < N(text_list); i++)
         assert_list_text(&l, i, text_list[i]);
-    assert_rc(capnp_get_list(&r, AT_P_DATAS, CAPNP_ELEM_POINTER, &l),
-              CAPNP_OK);
+    assert_rc(capnp_get_list(&r, AT_P_DATAS, CAPNP_ELEM_POINTER, &l), CAPNP_OK);
     assert_int_equal(capnp_list_len(&l), 3);
     assert_rc(capnp_list_get_data(&l, 0, &d, &n), CAPNP_OK);
     assert_bytes(d, n, "\x01", 1);
@@ -518,8 +545,7 @@ static void check_all_types(capnp_message *m, bool extras)
     assert_int_equal(capnp_list_len(&l), N(enum_list));
     for (uint32_t i = 0; i < N(enum_list); i++)
         assert_int_equal(capnp_list_get_u16(&l, i), enum_list[i]);
-    assert_rc(capnp_get_list(&r, AT_P_LISTS, CAPNP_ELEM_POINTER, &l),
-              CAPNP_OK);
+    assert_rc(capnp_get_list(&r, AT_P_LISTS, CAPNP_ELEM_POINTER, &l), CAPNP_OK);
     assert_int_equal(capnp_list_len(&l), 3);
     static const uint32_t sub_len[] = {2, 0, 1};
     static const int32_t sub_val[3][2] = {{1, 2}, {0, 0}, {3, 0}};
@@ -575,8 +601,7 @@ static void reference_encoding_in_tiny_segments_reads_back_through_far_pointers(
     for (size_t i = 0; i < N(sizes); i++) {
         char extra[64];
         size_t n;
-        fmt(extra, "convert --segment-size=%s text:binary",
-                 sizes[i]);
+        fmt(extra, "convert --segment-size=%s text:binary", sizes[i]);
         uint8_t *msg = encode_fixture("AllTypes", "all-types.txt", &n, extra);
         capnp_message m;
         assert_rc(capnp_msg_init(&m, msg, n, NULL), CAPNP_OK);
@@ -592,8 +617,8 @@ static void reference_flat_encoding_reads_without_a_segment_table(void **state)
 {
     (void)state;
     size_t n;
-    uint8_t *msg = encode_fixture("AllTypes", "all-types.txt", &n,
-                                  "convert text:flat");
+    uint8_t *msg =
+        encode_fixture("AllTypes", "all-types.txt", &n, "convert text:flat");
     capnp_message m;
     assert_rc(capnp_msg_init_flat(&m, msg, n, NULL), CAPNP_OK);
     check_all_types(&m, false);
@@ -686,8 +711,8 @@ static void zero_values_are_stored_xored_with_their_defaults(void **state)
     free(msg);
 }
 
-static void builder_output_decodes_with_capnp_like_the_reference_encoding(
-    void **state)
+static void
+builder_output_decodes_with_capnp_like_the_reference_encoding(void **state)
 {
     (void)state;
     static uint8_t buf[8192];
@@ -700,7 +725,8 @@ static void builder_output_decodes_with_capnp_like_the_reference_encoding(
     char args[8192];
     fmt(args, "decode '%s' AllTypes", schema_path);
     char *got = (char *)capnp_run(args, buf, n, &got_n);
-    uint8_t *ref = encode_fixture("AllTypes", "all-types.txt", &ref_n, "encode");
+    uint8_t *ref =
+        encode_fixture("AllTypes", "all-types.txt", &ref_n, "encode");
     char *want = (char *)capnp_run(args, ref, ref_n, &want_n);
     assert_string_equal(got, want);
     free(got);
@@ -719,7 +745,8 @@ static void builder_output_canonicalises_to_the_reference_bytes(void **state)
     assert_rc(capnp_finish(&b, &n), CAPNP_OK);
 
     uint8_t *got = capnp_run("convert binary:canonical", buf, n, &got_n);
-    uint8_t *ref = encode_fixture("AllTypes", "all-types.txt", &ref_n, "encode");
+    uint8_t *ref =
+        encode_fixture("AllTypes", "all-types.txt", &ref_n, "encode");
     uint8_t *want = capnp_run("convert binary:canonical", ref, ref_n, &want_n);
     assert_int_equal(got_n, want_n);
     assert_memory_equal(got, want, want_n);
@@ -728,8 +755,8 @@ static void builder_output_canonicalises_to_the_reference_bytes(void **state)
     free(ref);
 }
 
-static void builder_message_with_zero_sized_struct_and_no_root_decode(
-    void **state)
+static void
+builder_message_with_zero_sized_struct_and_no_root_decode(void **state)
 {
     (void)state;
     uint8_t buf[256];
@@ -754,12 +781,14 @@ static void builder_message_with_zero_sized_struct_and_no_root_decode(
     assert_rc(capnp_finish(&b, &n), CAPNP_OK);
     assert_int_equal(n, 16);
     out = (char *)capnp_run(args, buf, n, &out_n);
-    assert_string_equal(out, "(boolField = false, int8Field = 0, int16Field = 0, int32Field = 0, "
-                             "int64Field = 0, uint8Field = 0, uint16Field = 0, "
-                             "uint32Field = 0, uint64Field = 0, "
-                             "float32Field = 0, float64Field = 0, "
-                             "enumField = red, none = void, "
-                             "point = (x = 0, y = 0))\n");
+    assert_string_equal(
+        out,
+        "(boolField = false, int8Field = 0, int16Field = 0, int32Field = 0, "
+        "int64Field = 0, uint8Field = 0, uint16Field = 0, "
+        "uint32Field = 0, uint64Field = 0, "
+        "float32Field = 0, float64Field = 0, "
+        "enumField = red, none = void, "
+        "point = (x = 0, y = 0))\n");
     free(out);
 }
 
@@ -791,8 +820,8 @@ static void builder_output_reads_back_every_field_and_capability(void **state)
     check_all_types(&m, true);
 }
 
-static void reader_needs_no_alignment_and_ignores_bytes_after_the_message(
-    void **state)
+static void
+reader_needs_no_alignment_and_ignores_bytes_after_the_message(void **state)
 {
     (void)state;
     static uint8_t buf[8192], shifted[8192 + 16];
@@ -833,8 +862,8 @@ static int build_unchecked(uint8_t *buf, size_t len, size_t *n)
     return capnp_finish(&b, n);
 }
 
-static void builder_reports_nospace_for_every_buffer_smaller_than_needed(
-    void **state)
+static void
+builder_reports_nospace_for_every_buffer_smaller_than_needed(void **state)
 {
     (void)state;
     static uint8_t big[8192], small[8192];
@@ -1044,8 +1073,7 @@ static void malformed_framing_is_refused(void **state)
     assert_int_equal(m.nseg, 64);
     assert_int_equal(m.bytes, 264 + 64 * 8);
     /* The same, one byte short. */
-    assert_rc(capnp_msg_init(&m, buf, 264 + 64 * 8 - 1, NULL),
-              CAPNP_E_FRAMING);
+    assert_rc(capnp_msg_init(&m, buf, 264 + 64 * 8 - 1, NULL), CAPNP_E_FRAMING);
 
     /* A table of three segments cut after its first word. */
     memset(buf, 0, sizeof buf);
@@ -1116,13 +1144,15 @@ static int run_op(capnp_message *m, enum op op)
     case OP_STRUCT:
         return capnp_get_struct(&r, 0, &s);
     case OP_LIST_U64:
-        if ((rc = capnp_get_list(&r, 0, CAPNP_ELEM_EIGHT_BYTES, &l)) == CAPNP_OK)
+        if ((rc = capnp_get_list(&r, 0, CAPNP_ELEM_EIGHT_BYTES, &l)) ==
+            CAPNP_OK)
             (void)capnp_list_get_u64(&l, 0);
         return rc;
     case OP_LIST_U32:
         return capnp_get_list(&r, 0, CAPNP_ELEM_FOUR_BYTES, &l);
     case OP_LIST_STRUCT:
-        if ((rc = capnp_get_list(&r, 0, CAPNP_ELEM_COMPOSITE, &l)) == CAPNP_OK &&
+        if ((rc = capnp_get_list(&r, 0, CAPNP_ELEM_COMPOSITE, &l)) ==
+                CAPNP_OK &&
             capnp_list_len(&l) > 0)
             rc = capnp_list_get_struct(&l, 0, &s);
         return rc;
@@ -1145,85 +1175,190 @@ static int run_op(capnp_message *m, enum op op)
 }
 
 static const struct hostile hostile_cases[] = {
-    {"root struct past the end", OP_ROOT, CAPNP_E_BOUNDS, 1,
+    {"root struct past the end",
+     OP_ROOT,
+     CAPNP_E_BOUNDS,
+     1,
      {p_struct(5, 1, 0)}},
-    {"root struct before the start", OP_ROOT, CAPNP_E_BOUNDS, 1,
+    {"root struct before the start",
+     OP_ROOT,
+     CAPNP_E_BOUNDS,
+     1,
      {p_struct(-3, 1, 0)}},
-    {"root struct overlapping the end", OP_ROOT, CAPNP_E_BOUNDS, 2,
+    {"root struct overlapping the end",
+     OP_ROOT,
+     CAPNP_E_BOUNDS,
+     2,
      {p_struct(0, 2, 0), 0}},
-    {"root struct with the largest negative offset", OP_ROOT, CAPNP_E_BOUNDS,
-     1, {p_struct(-(1 << 29), 0, 1)}},
-    {"list with a huge element count", OP_LIST_U64, CAPNP_E_BOUNDS, 2,
+    {"root struct with the largest negative offset",
+     OP_ROOT,
+     CAPNP_E_BOUNDS,
+     1,
+     {p_struct(-(1 << 29), 0, 1)}},
+    {"list with a huge element count",
+     OP_LIST_U64,
+     CAPNP_E_BOUNDS,
+     2,
      {ROOT1, p_list(0, CAPNP_ELEM_EIGHT_BYTES, (1u << 29) - 1)}},
-    {"bit list one bit too long", OP_LIST_BIT, CAPNP_E_BOUNDS, 3,
+    {"bit list one bit too long",
+     OP_LIST_BIT,
+     CAPNP_E_BOUNDS,
+     3,
      {ROOT1, p_list(0, CAPNP_ELEM_BIT, 65), 0}},
-    {"composite list whose tag claims more elements than words", OP_LIST_STRUCT,
-     CAPNP_E_BOUNDS, 4,
+    {"composite list whose tag claims more elements than words",
+     OP_LIST_STRUCT,
+     CAPNP_E_BOUNDS,
+     4,
      {ROOT1, p_list(0, CAPNP_ELEM_COMPOSITE, 1), p_struct(3, 1, 0), 0}},
-    {"composite list whose words run past the segment", OP_LIST_STRUCT,
-     CAPNP_E_BOUNDS, 4,
+    {"composite list whose words run past the segment",
+     OP_LIST_STRUCT,
+     CAPNP_E_BOUNDS,
+     4,
      {ROOT1, p_list(0, CAPNP_ELEM_COMPOSITE, 9), p_struct(1, 1, 0), 0}},
-    {"composite list whose tag is not a struct pointer", OP_LIST_STRUCT,
-     CAPNP_E_TYPE, 4,
+    {"composite list whose tag is not a struct pointer",
+     OP_LIST_STRUCT,
+     CAPNP_E_TYPE,
+     4,
      {ROOT1, p_list(0, CAPNP_ELEM_COMPOSITE, 1), p_list(1, 2, 0), 0}},
-    {"capability where a struct is expected", OP_STRUCT, CAPNP_E_TYPE, 2,
+    {"capability where a struct is expected",
+     OP_STRUCT,
+     CAPNP_E_TYPE,
+     2,
      {ROOT1, p_cap(0)}},
-    {"struct where a list is expected", OP_LIST_U32, CAPNP_E_TYPE, 3,
+    {"struct where a list is expected",
+     OP_LIST_U32,
+     CAPNP_E_TYPE,
+     3,
      {ROOT1, p_struct(0, 1, 0), 0}},
-    {"list where a struct is expected", OP_STRUCT, CAPNP_E_TYPE, 3,
+    {"list where a struct is expected",
+     OP_STRUCT,
+     CAPNP_E_TYPE,
+     3,
      {ROOT1, p_list(0, CAPNP_ELEM_BYTE, 8), 0}},
-    {"struct where a capability is expected", OP_CAP, CAPNP_E_TYPE, 3,
+    {"struct where a capability is expected",
+     OP_CAP,
+     CAPNP_E_TYPE,
+     3,
      {ROOT1, p_struct(0, 1, 0), 0}},
-    {"far pointer where a capability is expected", OP_CAP, CAPNP_E_TYPE, 3,
+    {"far pointer where a capability is expected",
+     OP_CAP,
+     CAPNP_E_TYPE,
+     3,
      {ROOT1, p_far(false, 2, 0), p_cap(1)}},
-    {"reserved pointer kind (other, non-zero offset)", OP_ANY, CAPNP_E_TYPE,
-     2, {ROOT1, 3u | 4u}},
-    {"reserved pointer kind read as a capability", OP_CAP, CAPNP_E_TYPE, 2,
+    {"reserved pointer kind (other, non-zero offset)",
+     OP_ANY,
+     CAPNP_E_TYPE,
+     2,
      {ROOT1, 3u | 4u}},
-    {"text without its NUL", OP_TEXT, CAPNP_E_TEXT, 3,
+    {"reserved pointer kind read as a capability",
+     OP_CAP,
+     CAPNP_E_TYPE,
+     2,
+     {ROOT1, 3u | 4u}},
+    {"text without its NUL",
+     OP_TEXT,
+     CAPNP_E_TEXT,
+     3,
      {ROOT1, p_list(0, CAPNP_ELEM_BYTE, 3), 0x636261}},
-    {"text of zero bytes (no room for the NUL)", OP_TEXT, CAPNP_E_TEXT, 2,
+    {"text of zero bytes (no room for the NUL)",
+     OP_TEXT,
+     CAPNP_E_TEXT,
+     2,
      {ROOT1, p_list(0, CAPNP_ELEM_BYTE, 0)}},
-    {"text encoded as a list of 16-bit values", OP_TEXT, CAPNP_E_TYPE, 3,
+    {"text encoded as a list of 16-bit values",
+     OP_TEXT,
+     CAPNP_E_TYPE,
+     3,
      {ROOT1, p_list(0, CAPNP_ELEM_TWO_BYTES, 2), 0}},
-    {"data encoded as a struct list", OP_DATA, CAPNP_E_TYPE, 4,
+    {"data encoded as a struct list",
+     OP_DATA,
+     CAPNP_E_TYPE,
+     4,
      {ROOT1, p_list(0, CAPNP_ELEM_COMPOSITE, 1), p_struct(1, 1, 0), 0}},
-    {"bit list where a struct list is expected", OP_LIST_STRUCT, CAPNP_E_TYPE,
-     3, {ROOT1, p_list(0, CAPNP_ELEM_BIT, 8), 0}},
-    {"byte list where a 32-bit list is expected", OP_LIST_U32, CAPNP_E_TYPE, 3,
+    {"bit list where a struct list is expected",
+     OP_LIST_STRUCT,
+     CAPNP_E_TYPE,
+     3,
+     {ROOT1, p_list(0, CAPNP_ELEM_BIT, 8), 0}},
+    {"byte list where a 32-bit list is expected",
+     OP_LIST_U32,
+     CAPNP_E_TYPE,
+     3,
      {ROOT1, p_list(0, CAPNP_ELEM_BYTE, 8), 0}},
-    {"struct list where a bit list is expected", OP_LIST_BIT, CAPNP_E_TYPE, 4,
+    {"struct list where a bit list is expected",
+     OP_LIST_BIT,
+     CAPNP_E_TYPE,
+     4,
      {ROOT1, p_list(0, CAPNP_ELEM_COMPOSITE, 1), p_struct(1, 1, 0), 0}},
-    {"data-only struct list where a pointer list is expected", OP_LIST_PTR,
-     CAPNP_E_TYPE, 4,
+    {"data-only struct list where a pointer list is expected",
+     OP_LIST_PTR,
+     CAPNP_E_TYPE,
+     4,
      {ROOT1, p_list(0, CAPNP_ELEM_COMPOSITE, 1), p_struct(1, 1, 0), 0}},
-    {"pointer-only struct list where a 32-bit list is expected", OP_LIST_U32,
-     CAPNP_E_TYPE, 4,
+    {"pointer-only struct list where a 32-bit list is expected",
+     OP_LIST_U32,
+     CAPNP_E_TYPE,
+     4,
      {ROOT1, p_list(0, CAPNP_ELEM_COMPOSITE, 1), p_struct(1, 0, 1), 0}},
-    {"far pointer to an unknown segment", OP_STRUCT, CAPNP_E_BOUNDS, 2,
+    {"far pointer to an unknown segment",
+     OP_STRUCT,
+     CAPNP_E_BOUNDS,
+     2,
      {ROOT1, p_far(false, 0, 5)}},
-    {"far pointer whose landing pad is past the segment", OP_STRUCT,
-     CAPNP_E_BOUNDS, 2, {ROOT1, p_far(false, 100, 0)}},
-    {"far pointer landing on a far pointer", OP_STRUCT, CAPNP_E_FAR, 3,
+    {"far pointer whose landing pad is past the segment",
+     OP_STRUCT,
+     CAPNP_E_BOUNDS,
+     2,
+     {ROOT1, p_far(false, 100, 0)}},
+    {"far pointer landing on a far pointer",
+     OP_STRUCT,
+     CAPNP_E_FAR,
+     3,
      {ROOT1, p_far(false, 2, 0), p_far(false, 2, 0)}},
-    {"far pointer landing on itself", OP_STRUCT, CAPNP_E_FAR, 2,
+    {"far pointer landing on itself",
+     OP_STRUCT,
+     CAPNP_E_FAR,
+     2,
      {ROOT1, p_far(false, 1, 0)}},
-    {"far pointer landing on a capability", OP_ANY, CAPNP_E_FAR, 3,
+    {"far pointer landing on a capability",
+     OP_ANY,
+     CAPNP_E_FAR,
+     3,
      {ROOT1, p_far(false, 2, 0), p_cap(0)}},
-    {"far pointer landing on a struct past the segment", OP_STRUCT,
-     CAPNP_E_BOUNDS, 3, {ROOT1, p_far(false, 2, 0), p_struct(4, 1, 0)}},
-    {"double-far pad whose first word is not a far pointer", OP_STRUCT,
-     CAPNP_E_FAR, 4, {ROOT1, p_far(true, 2, 0), p_struct(0, 0, 0), 0}},
-    {"double-far pad whose first word is double-far again", OP_STRUCT,
-     CAPNP_E_FAR, 4, {ROOT1, p_far(true, 2, 0), p_far(true, 2, 0), 0}},
-    {"double-far pad whose tag is a capability", OP_STRUCT, CAPNP_E_FAR, 4,
+    {"far pointer landing on a struct past the segment",
+     OP_STRUCT,
+     CAPNP_E_BOUNDS,
+     3,
+     {ROOT1, p_far(false, 2, 0), p_struct(4, 1, 0)}},
+    {"double-far pad whose first word is not a far pointer",
+     OP_STRUCT,
+     CAPNP_E_FAR,
+     4,
+     {ROOT1, p_far(true, 2, 0), p_struct(0, 0, 0), 0}},
+    {"double-far pad whose first word is double-far again",
+     OP_STRUCT,
+     CAPNP_E_FAR,
+     4,
+     {ROOT1, p_far(true, 2, 0), p_far(true, 2, 0), 0}},
+    {"double-far pad whose tag is a capability",
+     OP_STRUCT,
+     CAPNP_E_FAR,
+     4,
      {ROOT1, p_far(true, 2, 0), p_far(false, 0, 0), p_cap(0)}},
-    {"double-far pad with one word left in the segment", OP_STRUCT,
-     CAPNP_E_BOUNDS, 3, {ROOT1, p_far(true, 2, 0), p_far(false, 0, 0)}},
-    {"double-far pad pointing into an unknown segment", OP_STRUCT,
-     CAPNP_E_BOUNDS, 4,
+    {"double-far pad with one word left in the segment",
+     OP_STRUCT,
+     CAPNP_E_BOUNDS,
+     3,
+     {ROOT1, p_far(true, 2, 0), p_far(false, 0, 0)}},
+    {"double-far pad pointing into an unknown segment",
+     OP_STRUCT,
+     CAPNP_E_BOUNDS,
+     4,
      {ROOT1, p_far(true, 2, 0), p_far(false, 0, 9), p_struct(0, 1, 0)}},
-    {"double-far content past its segment", OP_STRUCT, CAPNP_E_BOUNDS, 4,
+    {"double-far content past its segment",
+     OP_STRUCT,
+     CAPNP_E_BOUNDS,
+     4,
      {ROOT1, p_far(true, 2, 0), p_far(false, 3, 0), p_struct(0, 2, 0)}},
 };
 
@@ -1272,8 +1407,8 @@ static void failed_reads_leave_safe_empty_values(void **state)
     assert_int_equal(n, 0);
 }
 
-static void valid_double_far_pointer_reaches_a_struct_in_a_third_segment(
-    void **state)
+static void
+valid_double_far_pointer_reaches_a_struct_in_a_third_segment(void **state)
 {
     (void)state;
     /* seg0: root -> far(double) to seg1 word 1; seg1 pad: far to seg2
@@ -1457,8 +1592,8 @@ static void traversal_limit_charges_every_dereference(void **state)
     assert_rc(capnp_msg_root(&m, &rr), CAPNP_E_TRAVERSAL);
 }
 
-static void million_zero_sized_structs_in_one_word_are_charged_a_word_each(
-    void **state)
+static void
+million_zero_sized_structs_in_one_word_are_charged_a_word_each(void **state)
 {
     (void)state;
     /* A composite list of 10^6 zero-sized structs: its words are the
@@ -1494,8 +1629,7 @@ static void million_zero_sized_structs_in_one_word_are_charged_a_word_each(
               CAPNP_E_TRAVERSAL);
 }
 
-static void void_list_of_the_largest_count_is_refused_by_the_limit(
-    void **state)
+static void void_list_of_the_largest_count_is_refused_by_the_limit(void **state)
 {
     (void)state;
     uint64_t w[] = {ROOT1, p_list(0, CAPNP_ELEM_VOID, (1u << 29) - 1)};
@@ -1509,8 +1643,8 @@ static void void_list_of_the_largest_count_is_refused_by_the_limit(
     assert_rc(capnp_get_ptr(&r, 0, &p), CAPNP_E_TRAVERSAL);
 }
 
-static void million_pointers_to_one_struct_exhaust_the_traversal_limit(
-    void **state)
+static void
+million_pointers_to_one_struct_exhaust_the_traversal_limit(void **state)
 {
     (void)state;
     /* seg: root -> pointer list of 10^6 elements, each pointing back at
@@ -1583,7 +1717,8 @@ int main(void)
             million_pointers_to_one_struct_exhaust_the_traversal_limit),
     };
     const struct CMUnitTest reference[] = {
-        cmocka_unit_test(reference_encoding_of_all_types_reads_back_every_field),
+        cmocka_unit_test(
+            reference_encoding_of_all_types_reads_back_every_field),
         cmocka_unit_test(
             reference_encoding_in_tiny_segments_reads_back_through_far_pointers),
         cmocka_unit_test(reference_flat_encoding_reads_without_a_segment_table),
@@ -1599,11 +1734,12 @@ int main(void)
 
     set_paths();
     int failed = cmocka_run_group_tests_name("capnp codec", codec, NULL, NULL);
-    failed += cmocka_run_group_tests_name("capnp hostile input", hostile, NULL,
-                                          NULL);
+    failed +=
+        cmocka_run_group_tests_name("capnp hostile input", hostile, NULL, NULL);
     if (!have_capnp_tool()) {
-        printf("SKIP: capnp reference tests: no `capnp` on PATH; install the "
-               "capnproto package (tools/install-deps) and re-run make check\n");
+        printf(
+            "SKIP: capnp reference tests: no `capnp` on PATH; install the "
+            "capnproto package (tools/install-deps) and re-run make check\n");
         return failed != 0 ? 1 : 77;
     }
     failed += cmocka_run_group_tests_name("capnp against the reference tool",

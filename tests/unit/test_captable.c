@@ -72,8 +72,8 @@ static uint32_t make_id(uint32_t index, uint32_t gen)
 
 /* ---- init ------------------------------------------------------------ */
 
-static void init_rejects_zero_slots_and_more_than_the_index_can_name(
-    void **state)
+static void
+init_rejects_zero_slots_and_more_than_the_index_can_name(void **state)
 {
     (void)state;
     struct k_captable ct;
@@ -180,8 +180,8 @@ static void stale_id_fails_lookup_once_its_slot_is_reused(void **state)
     k_obj_unref(&b.o);
 }
 
-static void release_of_a_stale_id_via_the_ring_fails_and_spares_the_new_holder(
-    void **state)
+static void
+release_of_a_stale_id_via_the_ring_fails_and_spares_the_new_holder(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("stale", 0);
@@ -272,11 +272,11 @@ static void ids_beyond_the_table_or_with_generation_zero_fail(void **state)
     assert_int_equal(ct.live, 4);
 
     const uint32_t bogus[] = {
-        0,                               /* slot 0, generation 0 */
-        id_index(ids[1]),                /* live slot, generation 0 */
-        make_id(4, 1),                   /* one past the last slot */
-        make_id(CT_INDEX_MASK, 1),       /* last index the id can name */
-        make_id(0, id_gen(ids[0]) + 1),  /* a generation not issued yet */
+        0,                              /* slot 0, generation 0 */
+        id_index(ids[1]),               /* live slot, generation 0 */
+        make_id(4, 1),                  /* one past the last slot */
+        make_id(CT_INDEX_MASK, 1),      /* last index the id can name */
+        make_id(0, id_gen(ids[0]) + 1), /* a generation not issued yet */
         UINT32_MAX,
     };
     for (unsigned i = 0; i < sizeof bogus / sizeof bogus[0]; i++) {
@@ -314,8 +314,8 @@ static void ring_release_of_cap_id_zero_or_out_of_range_fails(void **state)
 
 /* ---- a full table ---------------------------------------------------- */
 
-static void insert_into_a_full_table_is_rejected_without_taking_a_ref(
-    void **state)
+static void
+insert_into_a_full_table_is_rejected_without_taking_a_ref(void **state)
 {
     (void)state;
     struct k_captable ct;
@@ -344,8 +344,8 @@ static void insert_into_a_full_table_is_rejected_without_taking_a_ref(
     k_obj_unref(&a.o);
 }
 
-static void mint_into_a_full_process_table_fails_with_transfer_rejected(
-    void **state)
+static void
+mint_into_a_full_process_table_fails_with_transfer_rejected(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("full", 1);
@@ -369,8 +369,8 @@ static void mint_into_a_full_process_table_fails_with_transfer_rejected(
 
 /* ---- reservation for moves ------------------------------------------ */
 
-static void reserved_slot_cannot_be_looked_up_released_or_reserved_again(
-    void **state)
+static void
+reserved_slot_cannot_be_looked_up_released_or_reserved_again(void **state)
 {
     (void)state;
     struct k_captable ct;
@@ -409,8 +409,8 @@ static void reserved_slot_cannot_be_looked_up_released_or_reserved_again(
     k_obj_unref(&a.o);
 }
 
-static void commit_move_frees_the_reserved_slot_and_drops_its_reference(
-    void **state)
+static void
+commit_move_frees_the_reserved_slot_and_drops_its_reference(void **state)
 {
     (void)state;
     struct k_captable ct;

@@ -131,20 +131,20 @@ static size_t finish(capnp_builder *b)
     return len;
 }
 
-#define REQUIRE_CAPNP()                                                    \
-    do {                                                                   \
-        if (!have_capnp())                                                 \
-            skip();                                                        \
+#define REQUIRE_CAPNP()                                                        \
+    do {                                                                       \
+        if (!have_capnp())                                                     \
+            skip();                                                            \
     } while (0)
 
 /* Text getter call equality, both sides printed. A macro: the getter
  * must run before str and n are read. */
-#define assert_text(call, str, n, want)                                    \
-    do {                                                                   \
-        int rc_ = (call);                                                  \
-        assert_int_equal(rc_, CAPNP_OK);                                   \
-        assert_string_equal((str), (want));                                \
-        assert_int_equal((n), strlen(want));                               \
+#define assert_text(call, str, n, want)                                        \
+    do {                                                                       \
+        int rc_ = (call);                                                      \
+        assert_int_equal(rc_, CAPNP_OK);                                       \
+        assert_string_equal((str), (want));                                    \
+        assert_int_equal((n), strlen(want));                                   \
     } while (0)
 
 /* ------------------------------------------------------------------ */
@@ -233,9 +233,11 @@ static void name_tables_name_interfaces_and_methods(void **state)
         "openSink");
     assert_null(codegen_test_method_name(CODEGEN_TEST_SINK_INTERFACE_ID, 3));
     assert_null(codegen_test_method_name(0x1234, 0));
-    assert_non_null(codegen_test_interface_info(CODEGEN_TEST_STORE_INTERFACE_ID));
+    assert_non_null(
+        codegen_test_interface_info(CODEGEN_TEST_STORE_INTERFACE_ID));
     assert_int_equal(
-        codegen_test_interface_info(CODEGEN_TEST_STORE_INTERFACE_ID)->method_count,
+        codegen_test_interface_info(CODEGEN_TEST_STORE_INTERFACE_ID)
+            ->method_count,
         5);
     assert_string_equal(capos_method_name(CAPOS_CONSOLE_INTERFACE_ID,
                                           CAPOS_CONSOLE_WRITE_LINE_METHOD_ID),
@@ -357,8 +359,8 @@ static void scalar_setters_write_what_capnp_decode_reads(void **state)
         "f64 = -0.5, color = darkGray, v = void)");
 }
 
-static void setting_defaults_stores_zeroes_and_decodes_as_the_default(
-    void **state)
+static void
+setting_defaults_stores_zeroes_and_decodes_as_the_default(void **state)
 {
     uint8_t buf[BUF_BYTES];
     capnp_builder b;
@@ -405,17 +407,15 @@ static void setting_defaults_stores_zeroes_and_decodes_as_the_default(
     assert_int_equal(codegen_test_Defaults_set_noDefault(&s, "set", 3),
                      CAPNP_OK);
     len = finish(&b);
-    assert_string_equal(
-        decode("Defaults", buf, len),
-        "(b = false, i8 = 0, i16 = -1234, i32 = -100000, "
-        "i64 = -9223372036854775808, u8 = 200, u16 = 65000, "
-        "u32 = 4000000000, u64 = 0, f32 = 0, "
-        "f64 = -22500000000, color = red, text = \"\", "
-        "noDefault = \"set\")");
+    assert_string_equal(decode("Defaults", buf, len),
+                        "(b = false, i8 = 0, i16 = -1234, i32 = -100000, "
+                        "i64 = -9223372036854775808, u8 = 200, u16 = 65000, "
+                        "u32 = 4000000000, u64 = 0, f32 = 0, "
+                        "f64 = -22500000000, color = red, text = \"\", "
+                        "noDefault = \"set\")");
 }
 
-static void pointer_setters_build_text_data_structs_lists_and_caps(
-    void **state)
+static void pointer_setters_build_text_data_structs_lists_and_caps(void **state)
 {
     uint8_t buf[BUF_BYTES];
     capnp_builder b;
@@ -487,18 +487,18 @@ static void pointer_setters_build_text_data_structs_lists_and_caps(
     /* capnp decode cannot print a capability without an RPC system: drop
      * it before comparing the rest. */
     assert_int_equal(capnp_set_null(&s, 11), CAPNP_OK);
-    assert_string_equal(
-        decode("Holder", buf, len),
-        "(name = \"holder\", payload = \"\\000\\177\", point = (x = -1, y = 1), "
-        "points = [(x = 10, y = 20), (x = 11, y = 21)], "
-        "numbers = [1, 65535], flags = [true, false, true], "
-        "names = [\"a\", \"bc\"], matrix = [[1, -2], []], "
-        "colors = [blue, red], blobs = [\"x\"], "
-        "inner = (depth = 3, label = \"deep\", mode = off))");
+    assert_string_equal(decode("Holder", buf, len),
+                        "(name = \"holder\", payload = \"\\000\\177\", point = "
+                        "(x = -1, y = 1), "
+                        "points = [(x = 10, y = 20), (x = 11, y = 21)], "
+                        "numbers = [1, 65535], flags = [true, false, true], "
+                        "names = [\"a\", \"bc\"], matrix = [[1, -2], []], "
+                        "colors = [blue, red], blobs = [\"x\"], "
+                        "inner = (depth = 3, label = \"deep\", mode = off))");
 }
 
-static void union_setters_set_the_discriminant_and_group_init_clears(
-    void **state)
+static void
+union_setters_set_the_discriminant_and_group_init_clears(void **state)
 {
     uint8_t buf[BUF_BYTES];
     capnp_builder b;
@@ -518,7 +518,8 @@ static void union_setters_set_the_discriminant_and_group_init_clears(
     size_t len = finish(&b);
 
     read_root(&m, buf, len, &r);
-    assert_int_equal(codegen_test_Shape_which(&r), CODEGEN_TEST_SHAPE_WHICH_POLY);
+    assert_int_equal(codegen_test_Shape_which(&r),
+                     CODEGEN_TEST_SHAPE_WHICH_POLY);
     assert_int_equal(codegen_test_Shape_poly_get_sides(&r), 5);
     /* init_poly reset the bits circle had written: closed is its default. */
     assert_true(codegen_test_Shape_poly_get_closed(&r));
@@ -561,7 +562,8 @@ static void union_setters_set_the_discriminant_and_group_init_clears(
     codegen_test_Shape_set_empty(&s);
     len = finish(&b);
     read_root(&m, buf, len, &r);
-    assert_int_equal(codegen_test_Shape_which(&r), CODEGEN_TEST_SHAPE_WHICH_EMPTY);
+    assert_int_equal(codegen_test_Shape_which(&r),
+                     CODEGEN_TEST_SHAPE_WHICH_EMPTY);
 }
 
 /* ------------------------------------------------------------------ */
@@ -598,7 +600,8 @@ static void getters_read_what_capnp_encode_wrote(void **state)
     assert_int_equal(codegen_test_Scalars_get_u64(&r), 12345678901234567890ull);
     assert_true(codegen_test_Scalars_get_f32(&r) == -3.5f);
     assert_true(codegen_test_Scalars_get_f64(&r) == 6.02e23);
-    assert_int_equal(codegen_test_Scalars_get_color(&r), CODEGEN_TEST_COLOR_GREEN);
+    assert_int_equal(codegen_test_Scalars_get_color(&r),
+                     CODEGEN_TEST_COLOR_GREEN);
 
     len = encode("Holder",
                  "(name = \"n\", payload = 0x\"0a0b\", point = (x = 7), "
@@ -652,9 +655,11 @@ static void getters_read_what_capnp_encode_wrote(void **state)
     assert_int_equal(CODEGEN_TEST_HOLDER_ANY_PTR_INDEX, 10);
 
     len = encode("Shape",
-                 "(name = \"s\", label = \"lbl\", fill = (pattern = \"p\"))", buf);
+                 "(name = \"s\", label = \"lbl\", fill = (pattern = \"p\"))",
+                 buf);
     read_root(&m, buf, len, &r);
-    assert_int_equal(codegen_test_Shape_which(&r), CODEGEN_TEST_SHAPE_WHICH_LABEL);
+    assert_int_equal(codegen_test_Shape_which(&r),
+                     CODEGEN_TEST_SHAPE_WHICH_LABEL);
     assert_text(codegen_test_Shape_get_label(&r, &str, &n), str, n, "lbl");
     assert_int_equal(codegen_test_Shape_fill_which(&r),
                      CODEGEN_TEST_SHAPE_FILL_WHICH_PATTERN);
@@ -691,7 +696,8 @@ static void absent_fields_read_as_schema_defaults(void **state)
     assert_int_equal(codegen_test_Defaults_get_u64(&r), 0xfedcba9876543210ull);
     assert_true(codegen_test_Defaults_get_f32(&r) == 1.5f);
     assert_true(codegen_test_Defaults_get_f64(&r) == -2.25e10);
-    assert_int_equal(codegen_test_Defaults_get_color(&r), CODEGEN_TEST_COLOR_BLUE);
+    assert_int_equal(codegen_test_Defaults_get_color(&r),
+                     CODEGEN_TEST_COLOR_BLUE);
     assert_false(codegen_test_Defaults_has_text(&r));
     assert_text(codegen_test_Defaults_get_text(&r, &str, &n), str, n,
                 "hello \"default\"\n");

@@ -48,9 +48,9 @@ static int verify(capos_cap_t creds, const char *user, size_t ul,
     capos_CredentialStore_verifyPassword_Params_init_root(&b, &p);
     capos_CredentialStore_verifyPassword_Params_set_username(&p, user, ul);
     capos_CredentialStore_verifyPassword_Params_set_password(&p, pw, pl);
-    int r = capos_rt_call_capnp(creds,
-                                CAPOS_CREDENTIAL_STORE_VERIFY_PASSWORD_METHOD_ID,
-                                &b, res, 4096, &m, &root);
+    int r = capos_rt_call_capnp(
+        creds, CAPOS_CREDENTIAL_STORE_VERIFY_PASSWORD_METHOD_ID, &b, res, 4096,
+        &m, &root);
     if (r >= 0 && v)
         *v = capos_CredentialStore_verifyPassword_Results_get_verdict(&root);
     return r;
@@ -89,8 +89,8 @@ static int client_main(capos_capset_t *caps)
     capnp_builder_init(&b, pbuf, 4096);
     capos_CredentialStore_hasCredentials_Params_init_root(&b, &p);
     seen.has_r = capos_rt_call_capnp(
-        creds, CAPOS_CREDENTIAL_STORE_HAS_CREDENTIALS_METHOD_ID, &b, res,
-        4096, &m, &root);
+        creds, CAPOS_CREDENTIAL_STORE_HAS_CREDENTIALS_METHOD_ID, &b, res, 4096,
+        &m, &root);
     if (seen.has_r >= 0)
         seen.has = capos_CredentialStore_hasCredentials_Results_get_any(&root);
     return 0;

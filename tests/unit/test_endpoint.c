@@ -179,8 +179,8 @@ static void recv_buffer_smaller_than_the_header_is_rejected(void **state)
 
 /* A call too big for the posted receive fails to its caller; the receive
  * stays and takes the next call that fits. */
-static void oversized_call_fails_to_the_caller_and_the_recv_survives(
-    void **state)
+static void
+oversized_call_fails_to_the_caller_and_the_recv_survives(void **state)
 {
     (void)state;
     struct pair pr = pair_new(1);
@@ -218,8 +218,8 @@ static void reply_larger_than_the_result_buffer_fails_both_sides(void **state)
     assert_int_equal(res[0], 0);
 }
 
-static void exception_return_reaches_the_caller_and_may_be_truncated(
-    void **state)
+static void
+exception_return_reaches_the_caller_and_may_be_truncated(void **state)
 {
     (void)state;
     struct pair pr = pair_new(1);
@@ -232,8 +232,14 @@ static void exception_return_reaches_the_caller_and_may_be_truncated(
     CapCqe r1, r2;
     assert_true(h_cqe(pr.srv, &r1));
     assert_true(h_cqe(pr.srv, &r2));
-    assert_int_equal(do_return(pr.srv, pr.raw, r1.call_id, "failed", CAP_SQE_EXCEPTION).result, 0);
-    assert_int_equal(do_return(pr.srv, pr.raw, r2.call_id, "failed", CAP_SQE_EXCEPTION).result, 0);
+    assert_int_equal(
+        do_return(pr.srv, pr.raw, r1.call_id, "failed", CAP_SQE_EXCEPTION)
+            .result,
+        0);
+    assert_int_equal(
+        do_return(pr.srv, pr.raw, r2.call_id, "failed", CAP_SQE_EXCEPTION)
+            .result,
+        0);
     assert_int_equal(h_enter(pr.cli), 2);
     CapCqe c1, c2;
     assert_true(h_cqe(pr.cli, &c1));
@@ -295,8 +301,7 @@ static void server_exit_disconnects_queued_and_in_flight_callers(void **state)
 }
 
 /* Releasing the raw cap while receives wait completes them. */
-static void releasing_the_raw_endpoint_completes_waiting_receives(
-    void **state)
+static void releasing_the_raw_endpoint_completes_waiting_receives(void **state)
 {
     (void)state;
     struct pair pr = pair_new(1);
@@ -400,14 +405,14 @@ static void server_thread(void *arg)
     if (i == 0)
         k_sys_cap_enter(1, 10 * 1000 * 1000); /* sleep: nothing to come */
     s = h_sqe(p);
-    *s = (CapSqe){.opcode = CAP_OP_RETURN, .cap_id = g.raw[i],
-                  .call_id = rc.call_id};
+    *s = (CapSqe){
+        .opcode = CAP_OP_RETURN, .cap_id = g.raw[i], .call_id = rc.call_id};
     h_submit(p);
     k_sys_cap_enter(1, CAP_TIMEOUT_INFINITE);
 }
 
-static void completions_arrive_out_of_order_from_two_server_threads(
-    void **state)
+static void
+completions_arrive_out_of_order_from_two_server_threads(void **state)
 {
     (void)state;
     memset(&g, 0, sizeof g);
@@ -435,14 +440,13 @@ static void completions_arrive_out_of_order_from_two_server_threads(
 /* A queued call carrying a copy of the endpoint's own last client facet:
  * closing the endpoint fails the call, which drops that last facet; the
  * endpoint must survive its own close loop and be freed exactly once. */
-static void closing_with_its_own_last_facet_queued_frees_it_once(
-    void **state)
+static void closing_with_its_own_last_facet_queued_frees_it_once(void **state)
 {
     (void)state;
     struct pair pr = pair_new(1);
     uint32_t objects = k.stats.objects_live;
-    CapSqe s = h_call_xfer(pr.cli, pr.facet, 0, 1, pr.facet, CAP_XFER_COPY,
-                           NULL);
+    CapSqe s =
+        h_call_xfer(pr.cli, pr.facet, 0, 1, pr.facet, CAP_XFER_COPY, NULL);
     *h_sqe(pr.cli) = s;
     *h_sqe(pr.cli) = h_release(pr.facet, 2);
     h_submit(pr.cli);
@@ -463,15 +467,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             call_recv_return_round_trip_shows_the_client_badge, h_setup,
             h_teardown),
-        cmocka_unit_test_setup_teardown(
-            a_waiting_recv_gets_the_call_at_once, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            each_client_is_seen_with_its_own_badge, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(a_waiting_recv_gets_the_call_at_once,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(each_client_is_seen_with_its_own_badge,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             the_client_facet_can_neither_receive_nor_return, h_setup,
             h_teardown),
-        cmocka_unit_test_setup_teardown(
-            the_raw_endpoint_cannot_be_transferred, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(the_raw_endpoint_cannot_be_transferred,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             recv_buffer_smaller_than_the_header_is_rejected, h_setup,
             h_teardown),
@@ -495,8 +499,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             caller_exit_with_a_call_in_flight_drops_the_reply, h_setup,
             h_teardown),
-        cmocka_unit_test_setup_teardown(
-            caller_exit_withdraws_its_queued_calls, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(caller_exit_withdraws_its_queued_calls,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             completions_arrive_out_of_order_from_two_server_threads, h_setup,
             h_teardown),

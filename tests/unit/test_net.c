@@ -261,8 +261,8 @@ static void submit_recv(struct k_process *p, uint32_t sock, uint32_t max,
            res);
 }
 
-static struct res call_data(struct k_process *p, uint32_t cap,
-                            uint16_t method, const void *d, size_t n)
+static struct res call_data(struct k_process *p, uint32_t cap, uint16_t method,
+                            const void *d, size_t n)
 {
     static struct params pp;
     p_begin(&pp, 0, 1);
@@ -311,9 +311,8 @@ static uint32_t grant_auth(struct k_process *p, uint16_t port)
 /* Listen through a TcpListenAuthority; returns the listener cap. */
 static uint32_t listen_auth(struct k_process *p, uint32_t auth)
 {
-    struct res r = call_u32(p, auth,
-                            CAPOS_TCP_LISTEN_AUTHORITY_LISTEN_METHOD_ID, 0,
-                            4, false, RES);
+    struct res r = call_u32(
+        p, auth, CAPOS_TCP_LISTEN_AUTHORITY_LISTEN_METHOD_ID, 0, 4, false, RES);
     capnp_struct s;
     res_struct(&r, &s);
     assert_int_equal(capos_TcpListenResult_which(&s),
@@ -548,9 +547,8 @@ static void a_second_listen_on_an_authority_is_already_used(void **state)
     forward(23, free_port(), 0);
     uint32_t auth = grant_auth(p, 23);
     (void)listen_auth(p, auth);
-    struct res r = call_u32(p, auth,
-                            CAPOS_TCP_LISTEN_AUTHORITY_LISTEN_METHOD_ID, 0,
-                            4, false, RES);
+    struct res r = call_u32(
+        p, auth, CAPOS_TCP_LISTEN_AUTHORITY_LISTEN_METHOD_ID, 0, 4, false, RES);
     assert_int_equal(listen_error(&r), CAPOS_NET_ERROR_ALREADY_USED);
 }
 
@@ -572,9 +570,8 @@ static void a_guest_port_without_a_forward_is_denied(void **state)
     res_struct(&r, &s);
     assert_int_equal(capos_TcpListenResult_which(&s),
                      CAPOS_TCP_LISTEN_RESULT_WHICH_LISTENER);
-    struct res r2 = call_u32(p, nm,
-                             CAPOS_NETWORK_MANAGER_LISTEN_TCP_METHOD_ID, 0,
-                             23, false, RES);
+    struct res r2 = call_u32(p, nm, CAPOS_NETWORK_MANAGER_LISTEN_TCP_METHOD_ID,
+                             0, 23, false, RES);
     assert_int_equal(listen_error(&r2), CAPOS_NET_ERROR_ADDRESS_IN_USE);
     /* Closing the listener frees the guest port. */
     assert_int_equal(call0(p, r.cap, CAPOS_TCP_LISTENER_CLOSE_METHOD_ID).result,
@@ -609,9 +606,8 @@ static void a_host_port_in_use_answers_address_in_use(void **state)
     uint16_t host = ntohs(a.sin_port);
     forward(23, host, 0);
     uint32_t auth = grant_auth(p, 23);
-    struct res r = call_u32(p, auth,
-                            CAPOS_TCP_LISTEN_AUTHORITY_LISTEN_METHOD_ID, 0,
-                            4, false, RES);
+    struct res r = call_u32(
+        p, auth, CAPOS_TCP_LISTEN_AUTHORITY_LISTEN_METHOD_ID, 0, 4, false, RES);
     assert_int_equal(listen_error(&r), CAPOS_NET_ERROR_ADDRESS_IN_USE);
     char out[512], want[128];
     ssize_t n = read(out_fd[0], out, sizeof out - 1);
@@ -635,8 +631,7 @@ static void bad_forwards_and_badges_are_refused(void **state)
     assert_int_equal(net_check_listen_port(0, &m), CAP_ERR_INVALID_REQUEST);
     assert_non_null(strstr(err, "not a guest port"));
     m.len = 0;
-    assert_int_equal(net_check_listen_port(70000, &m),
-                     CAP_ERR_INVALID_REQUEST);
+    assert_int_equal(net_check_listen_port(70000, &m), CAP_ERR_INVALID_REQUEST);
     m.len = 0;
     assert_int_equal(net_check_listen_port(24, &m), CAP_ERR_INVALID_REQUEST);
     assert_non_null(strstr(err, "no forward"));
@@ -771,8 +766,7 @@ static void a_send_after_a_peer_reset_is_an_error(void **state)
     int fd;
     struct accepted a = connect_pair(p, 23, 0, &fd);
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg),
-                     0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
     close(fd); /* RST */
     char data[64];
     size_t n;
@@ -807,15 +801,13 @@ static void a_send_after_the_peer_ended_and_reset_is_an_error(void **state)
     assert_int_equal(recv_decode(&r, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_CLOSED);
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg),
-                     0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
     close(fd); /* RST */
     capnp_struct s;
     uint16_t which = CAPOS_TCP_SEND_RESULT_WHICH_SENT;
     /* The first write after the reset may still be taken by the host;
      * a later one fails. */
-    for (int i = 0; i < 3 && which == CAPOS_TCP_SEND_RESULT_WHICH_SENT;
-         i++) {
+    for (int i = 0; i < 3 && which == CAPOS_TCP_SEND_RESULT_WHICH_SENT; i++) {
         r = call_data(p, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, "x", 1);
         res_struct(&r, &s);
         which = capos_TcpSendResult_which(&s);
@@ -827,8 +819,8 @@ static void a_send_after_the_peer_ended_and_reset_is_an_error(void **state)
 
 static uint32_t into_terminal(struct k_process *p, uint32_t sock)
 {
-    struct res r = call0(p, sock,
-                         CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID);
+    struct res r =
+        call0(p, sock, CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID);
     assert_true(r.result > 0);
     assert_int_equal(r.ncaps, 1);
     struct ct_slot *sl = ct_lookup(&p->caps, r.cap);
@@ -846,16 +838,15 @@ static uint32_t terminal_pair(struct k_process *p, uint32_t idle, int *fd)
     return into_terminal(p, a.sock);
 }
 
-static void after_into_terminal_session_the_socket_is_disconnected(
-    void **state)
+static void after_into_terminal_session_the_socket_is_disconnected(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
     struct accepted a = connect_pair(p, 23, 0, &fd);
     (void)into_terminal(p, a.sock);
-    struct res r = call_data(p, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, "x",
-                             1);
+    struct res r =
+        call_data(p, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, "x", 1);
     assert_int_equal(exception_type(&r), CAPOS_EXCEPTION_TYPE_DISCONNECTED);
     r = recv_call(p, a.sock, 10);
     assert_int_equal(exception_type(&r), CAPOS_EXCEPTION_TYPE_DISCONNECTED);
@@ -866,9 +857,8 @@ static void after_into_terminal_session_the_socket_is_disconnected(
 
 /* ---- the socket terminal ----------------------------------------------- */
 
-static void submit_readline(struct k_process *p, uint32_t t,
-                            const char *prompt, uint16_t echo, uint64_t ud,
-                            uint8_t **res)
+static void submit_readline(struct k_process *p, uint32_t t, const char *prompt,
+                            uint16_t echo, uint64_t ud, uint8_t **res)
 {
     static struct params pp;
     capnp_builder_init(&pp.b, pp.buf, sizeof pp.buf);
@@ -917,20 +907,20 @@ static void a_socket_terminal_prompts_echoes_and_hides(void **state)
     char line[4200];
     size_t n;
     CSEND(fd, "bob\r\n");
-    assert_int_equal(readline(p, t, "login: ", CAPOS_ECHO_MODE_VISIBLE, line,
-                              &n),
-                     CAPOS_READ_LINE_RESULT_WHICH_LINE);
+    assert_int_equal(
+        readline(p, t, "login: ", CAPOS_ECHO_MODE_VISIBLE, line, &n),
+        CAPOS_READ_LINE_RESULT_WHICH_LINE);
     assert_string_equal(line, "bob");
     EXPECT_READ(fd, "login: bob\r\n");
     CSEND(fd, "s3cret\r\0");
-    assert_int_equal(readline(p, t, "password: ", CAPOS_ECHO_MODE_HIDDEN,
-                              line, &n),
-                     CAPOS_READ_LINE_RESULT_WHICH_LINE);
+    assert_int_equal(
+        readline(p, t, "password: ", CAPOS_ECHO_MODE_HIDDEN, line, &n),
+        CAPOS_READ_LINE_RESULT_WHICH_LINE);
     assert_string_equal(line, "s3cret");
     EXPECT_READ(fd, "password: \r\n"); /* nothing of the password */
     /* write and writeLine go to the peer. */
-    struct res r = call_data(p, t, CAPOS_TERMINAL_SESSION_WRITE_METHOD_ID,
-                             "hi", 2);
+    struct res r =
+        call_data(p, t, CAPOS_TERMINAL_SESSION_WRITE_METHOD_ID, "hi", 2);
     assert_int_equal(r.result, 0);
     EXPECT_READ(fd, "hi");
     /* info: telnet transport, the peer, size unknown without NAWS. */
@@ -963,11 +953,11 @@ static void the_socket_terminal_filters_telnet_commands(void **state)
     int fd;
     uint32_t t = terminal_pair(p, 0, &fd);
     static const uint8_t in[] = {
-        255, 251, 1,                          /* IAC WILL ECHO */
-        255, 253, 3,                          /* IAC DO SGA */
-        255, 250, 31, 0, 132, 0, 40, 255, 240, /* IAC SB NAWS 132x40 IAC SE */
-        'a', 255, 241,                        /* IAC NOP */
-        255, 255,                             /* IAC IAC: data 0xFF */
+        255, 251,  1,                            /* IAC WILL ECHO */
+        255, 253,  3,                            /* IAC DO SGA */
+        255, 250,  31,  0, 132, 0, 40, 255, 240, /* IAC SB NAWS 132x40 IAC SE */
+        'a', 255,  241,                          /* IAC NOP */
+        255, 255,                                /* IAC IAC: data 0xFF */
         'b', '\r', '\n'};
     client_send(fd, in, sizeof in);
     char line[4200];
@@ -976,7 +966,10 @@ static void the_socket_terminal_filters_telnet_commands(void **state)
                      CAPOS_READ_LINE_RESULT_WHICH_LINE);
     /* The lone 0xFF is invalid UTF-8: U+FFFD. */
     assert_int_equal(n, 5);
-    assert_memory_equal(line, "a\xef\xbf\xbd" "b", 5);
+    assert_memory_equal(line,
+                        "a\xef\xbf\xbd"
+                        "b",
+                        5);
     EXPECT_READ(fd, "\r\n");
     struct res r = call0(p, t, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID);
     capnp_struct s;
@@ -999,7 +992,8 @@ static void telnet_commands_inside_long_data_runs_are_found(void **state)
     /* Commands at offsets that are not multiples of 8, between runs of
      * plain data longer than a word. */
     static const uint8_t in[] = "abcdefghijklmnopq\xff\xf1rstuvwxyz0123"
-                                "\xff\xfb\x01" "456789ABCDEFGHIJ\xff\xfe\x03KL\r\n";
+                                "\xff\xfb\x01"
+                                "456789ABCDEFGHIJ\xff\xfe\x03KL\r\n";
     client_send(fd, in, sizeof in - 1);
     char line[4200];
     size_t n;
@@ -1161,15 +1155,15 @@ static void input_restarts_the_idle_time_of_a_terminal(void **state)
     close(fd);
 }
 
-static void a_window_size_negotiated_over_recv_reaches_the_terminal(
-    void **state)
+static void
+a_window_size_negotiated_over_recv_reaches_the_terminal(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
     struct accepted a = connect_pair(p, 23, 0, &fd);
-    static const uint8_t naws[] = {255, 251, 31, 255, 250, 31, 0,
-                                   100, 0,   30,  255, 240};
+    static const uint8_t naws[] = {255, 251, 31, 255, 250, 31,
+                                   0,   100, 0,  30,  255, 240};
     client_send(fd, naws, sizeof naws);
     char data[64];
     size_t n;
@@ -1216,8 +1210,8 @@ static uint32_t into_terminal_past_recv(struct k_process *p, uint32_t sock,
     return r.cap;
 }
 
-static void a_waiting_recv_ends_closed_when_the_socket_becomes_a_terminal(
-    void **state)
+static void
+a_waiting_recv_ends_closed_when_the_socket_becomes_a_terminal(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("srv", 0);
@@ -1235,9 +1229,9 @@ static void a_waiting_recv_ends_closed_when_the_socket_becomes_a_terminal(
     uint32_t t = into_terminal_past_recv(p, a.sock, rud, rres);
     char line[64];
     size_t n;
-    assert_int_equal(readline(p, t, "login: ", CAPOS_ECHO_MODE_VISIBLE, line,
-                              &n),
-                     CAPOS_READ_LINE_RESULT_WHICH_LINE);
+    assert_int_equal(
+        readline(p, t, "login: ", CAPOS_ECHO_MODE_VISIBLE, line, &n),
+        CAPOS_READ_LINE_RESULT_WHICH_LINE);
     assert_string_equal(line, "bob");
     EXPECT_READ(fd, "login: bob\r\n");
     /* The socket is spent. */
@@ -1254,8 +1248,8 @@ static void a_closed_socket_is_not_turned_into_a_terminal(void **state)
     struct accepted a = connect_pair(p, 23, 0, &fd);
     assert_int_equal(call0(p, a.sock, CAPOS_TCP_SOCKET_CLOSE_METHOD_ID).result,
                      0);
-    struct res r = call0(p, a.sock,
-                         CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID);
+    struct res r =
+        call0(p, a.sock, CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID);
     assert_int_equal(exception_type(&r), CAPOS_EXCEPTION_TYPE_FAILED);
     assert_int_equal(r.ncaps, 0);
     close(fd);
@@ -1288,8 +1282,7 @@ static void a_waiting_send_refuses_the_conversion(void **state)
         ud = next_ud++;
         CapSqe sq;
         capnpc_c_call_sqe(&sq, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, 0,
-                          h_va(p, pb), (uint32_t)pp.len, h_va(p, res), 64,
-                          ud);
+                          h_va(p, pb), (uint32_t)pp.len, h_va(p, res), 64, ud);
         *h_sqe(p) = sq;
         h_submit(p);
         assert_true(h_enter(p) >= 0);
@@ -1301,8 +1294,8 @@ static void a_waiting_send_refuses_the_conversion(void **state)
         }
     }
     assert_true(waiting);
-    struct res r = call0(p, a.sock,
-                         CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID);
+    struct res r =
+        call0(p, a.sock, CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID);
     assert_int_equal(exception_type(&r), CAPOS_EXCEPTION_TYPE_FAILED);
     assert_int_equal(r.ncaps, 0);
     /* Still a socket: close answers the waiting send closed (its CQE
@@ -1328,16 +1321,14 @@ static void a_waiting_send_refuses_the_conversion(void **state)
 /* A gateway's recv returns the first half of a NAWS subnegotiation; the
  * rest arrives after the conversion, with a line. The terminal finishes
  * the subnegotiation (info() says 80x24) and none of it becomes data. */
-static void a_window_size_split_across_the_conversion_reaches_info(
-    void **state)
+static void a_window_size_split_across_the_conversion_reaches_info(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("srv", 0);
     int fd;
     struct accepted a = connect_pair(p, 23, 0, &fd);
     static const uint8_t first[] = {255, 251, 31, 255, 250, 31, 0, 80};
-    static const uint8_t rest[] = {0, 24, 255, 240, 'b', 'o', 'b', '\r',
-                                   '\n'};
+    static const uint8_t rest[] = {0, 24, 255, 240, 'b', 'o', 'b', '\r', '\n'};
     client_send(fd, first, sizeof first);
     char data[64];
     size_t n;
@@ -1365,9 +1356,8 @@ static void a_window_size_split_across_the_conversion_reaches_info(
 /* ---- accepts on a thread's own ring (docs/abi.md §16.2) ---------------- */
 
 /* TcpListener.accept submitted on thread t's own ring; *res its buffer. */
-static void thread_accept(struct k_process *p, struct k_thread *t,
-                          CapRing *r, uint32_t listener, uint64_t ud,
-                          uint8_t **res)
+static void thread_accept(struct k_process *p, struct k_thread *t, CapRing *r,
+                          uint32_t listener, uint64_t ud, uint8_t **res)
 {
     static struct params pp;
     p_begin(&pp, 0, 0);
@@ -1501,8 +1491,7 @@ static void a_closed_listener_answers_waiting_accepts_closed(void **state)
                      CAPOS_NET_ERROR_CLOSED);
 }
 
-static void exit_with_waiting_accept_recv_and_readline_frees_all(
-    void **state)
+static void exit_with_waiting_accept_recv_and_readline_frees_all(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("srv", 0);

@@ -37,8 +37,7 @@ static int submit(struct k_process *p, const CapSqe *s, unsigned n)
     return h_enter(p);
 }
 
-static void expect_cqe(struct k_process *p, uint64_t user_data,
-                       int32_t result)
+static void expect_cqe(struct k_process *p, uint64_t user_data, int32_t result)
 {
     CapCqe c;
     assert_true(h_cqe(p, &c));
@@ -598,7 +597,11 @@ static void generic_form_refuses_bad_input(void **state)
     struct k_process *p = park_proc(&ps);
     uint32_t *w = h_alloc(p, 8);
     uint64_t a = h_va(p, w);
-    uint64_t bad[] = {a + 1, a + 2, 0, CAPOS_RING_VADDR, CAPOS_CAPSET_VADDR,
+    uint64_t bad[] = {a + 1,
+                      a + 2,
+                      0,
+                      CAPOS_RING_VADDR,
+                      CAPOS_CAPSET_VADDR,
                       CAPOS_ARENA_VADDR + p->arena_size,
                       CAPOS_ARENA_VADDR + p->arena_size - 2,
                       UINT64_MAX - 3};
@@ -651,24 +654,24 @@ static void exit_with_generic_waiters_leaves_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            the_interface_id_is_the_schemas, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            unpark_wakes_waiters_in_fifo_order, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            a_value_mismatch_returns_at_once, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            a_park_times_out_on_the_model_clock, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            a_blocked_parker_wakes_at_its_timeout, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(the_interface_id_is_the_schemas,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(unpark_wakes_waiters_in_fifo_order,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(a_value_mismatch_returns_at_once,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(a_park_times_out_on_the_model_clock,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(a_blocked_parker_wakes_at_its_timeout,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             bad_word_addresses_and_fields_are_refused, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(wake_counts_zero_and_huge, h_setup,
                                         h_teardown),
-        cmocka_unit_test_setup_teardown(
-            park_on_a_non_parkspace_cap_is_refused, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            exit_with_parked_waiters_leaves_nothing, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(park_on_a_non_parkspace_cap_is_refused,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(exit_with_parked_waiters_leaves_nothing,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(generic_wait_and_wake, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(the_two_forms_share_one_queue, h_setup,
@@ -677,8 +680,8 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(
             exit_with_generic_waiters_leaves_nothing, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            two_threads_ping_pong_through_park, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(two_threads_ping_pong_through_park,
+                                        h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

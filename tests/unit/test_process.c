@@ -23,8 +23,7 @@ static void push_sqe(struct k_process *p, const CapSqe *sqe)
 
 /* ---- the arena ------------------------------------------------------- */
 
-static void arena_maps_the_ring_then_the_capset_at_fixed_addresses(
-    void **state)
+static void arena_maps_the_ring_then_the_capset_at_fixed_addresses(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("layout", 0);
@@ -85,12 +84,12 @@ static void user_ptr_accepts_exactly_the_arena(void **state)
     /* len 0 right at the end names no byte outside: allowed. */
     assert_ptr_equal(k_user_ptr(p, end, 0), p->arena + size);
 
-    assert_null(k_user_ptr(p, base - 1, 1));     /* below the base */
+    assert_null(k_user_ptr(p, base - 1, 1)); /* below the base */
     assert_null(k_user_ptr(p, base - 1, 0));
     assert_null(k_user_ptr(p, 0, 0));
-    assert_null(k_user_ptr(p, base, size + 1));  /* one byte too long */
-    assert_null(k_user_ptr(p, end - 1, 2));      /* straddles the end */
-    assert_null(k_user_ptr(p, end, 1));          /* just past the end */
+    assert_null(k_user_ptr(p, base, size + 1)); /* one byte too long */
+    assert_null(k_user_ptr(p, end - 1, 2));     /* straddles the end */
+    assert_null(k_user_ptr(p, end, 1));         /* just past the end */
     assert_null(k_user_ptr(p, end + 1, 0));
     /* vaddr + len would wrap around 2^64 back into the arena. */
     assert_null(k_user_ptr(p, base + 16, UINT64_MAX - 8));
@@ -120,8 +119,8 @@ static void user_buf_refuses_the_ring_and_capset_pages(void **state)
     assert_non_null(k_user_buf(p, CAPOS_HEAP_VADDR, 0));
     assert_non_null(
         k_user_buf(p, CAPOS_HEAP_VADDR, size - 2 * CAPOS_PAGE_SIZE));
-    assert_null(k_user_buf(p, CAPOS_HEAP_VADDR,
-                           size - 2 * CAPOS_PAGE_SIZE + 1));
+    assert_null(
+        k_user_buf(p, CAPOS_HEAP_VADDR, size - 2 * CAPOS_PAGE_SIZE + 1));
     assert_non_null(k_user_buf(p, end, 0));
     assert_null(k_user_buf(p, end, 1));
     assert_null(k_user_buf(p, end + 4096, 0));
@@ -145,8 +144,7 @@ static void ring_refuses_a_result_buffer_in_the_capset_page(void **state)
 
 /* ---- the CapSet page ------------------------------------------------- */
 
-static void capset_lists_names_and_interface_ids_in_manifest_order(
-    void **state)
+static void capset_lists_names_and_interface_ids_in_manifest_order(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("capset", 0);
@@ -448,8 +446,8 @@ static void kills_the_waiting_process(void *arg)
     seen.check_after = k_process_check(waiting);
 }
 
-static void process_exit_while_its_thread_waits_in_cap_enter_leaves_nothing(
-    void **state)
+static void
+process_exit_while_its_thread_waits_in_cap_enter_leaves_nothing(void **state)
 {
     (void)state;
     memset(&seen, 0, sizeof seen);
@@ -460,12 +458,10 @@ static void process_exit_while_its_thread_waits_in_cap_enter_leaves_nothing(
     struct k_process *killer = h_proc("killer", 0);
     assert_int_equal(ep_create(waiting, &waiting_raw), 0);
     assert_int_equal(nullcap_grant(waiting, &waiting_null), 0);
-    assert_int_equal(k_thread_create(waiting, recv_call_and_wait, NULL,
-                                     &waiting_thread),
-                     0);
-    assert_int_equal(k_thread_create(killer, kills_the_waiting_process, NULL,
-                                     NULL),
-                     0);
+    assert_int_equal(
+        k_thread_create(waiting, recv_call_and_wait, NULL, &waiting_thread), 0);
+    assert_int_equal(
+        k_thread_create(killer, kills_the_waiting_process, NULL, NULL), 0);
     assert_int_equal(k_run(), 0);
 
     assert_true(seen.blocked);
@@ -514,7 +510,7 @@ static void client_calls_and_waits(void *arg)
  * a facet of it with badge, blocked in client_calls_and_waits with its
  * CALL queued; returns the server. */
 static struct k_process *server_with_waiting_client(uint64_t badge,
-                                                   uint32_t *raw)
+                                                    uint32_t *raw)
 {
     cli_ret = 1000;
     memset(&cli_cqe, 0, sizeof cli_cqe);
@@ -611,8 +607,8 @@ static void process_check_passes_on_fresh_and_exited_processes(void **state)
  * store anything there and the kernel overwrites it on the next cap_enter
  * (capos/ring.h). Such a store breaks no kernel invariant, so the checker
  * (which the fuzzer runs after every input) must not report one. */
-static void process_check_ignores_user_stores_to_kernel_owned_ring_indices(
-    void **state)
+static void
+process_check_ignores_user_stores_to_kernel_owned_ring_indices(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("scribbler", 0);

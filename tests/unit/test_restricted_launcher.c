@@ -29,10 +29,10 @@ static struct {
     char names[8][CAPOS_CAPSET_NAME_MAX];
     uint64_t ifaces[8];
     uint64_t audit_badge;
-    int r[NCASES];             /* CQE result of each launchShell */
-    int which[NCASES];         /* LaunchResult union tag, -1 undecoded */
-    uint16_t denied[NCASES];   /* LaunchResult.denied */
-    uint16_t exc[NCASES];      /* CapException type, 0xffff none */
+    int r[NCASES];           /* CQE result of each launchShell */
+    int which[NCASES];       /* LaunchResult union tag, -1 undecoded */
+    uint16_t denied[NCASES]; /* LaunchResult.denied */
+    uint16_t exc[NCASES];    /* CapException type, 0xffff none */
     uint32_t result_caps[NCASES];
     uint64_t handle_iface; /* interface of case 5's result cap */
 } seen;
@@ -136,14 +136,12 @@ static void launch(unsigned i, capos_cap_t launcher, capos_cap_t terminal,
         d[nd] = (CapTransferDescriptor){
             .cap_id = term == T_TERMINAL ? terminal.id : other.id,
             .mode = CAP_XFER_COPY};
-        capos_RestrictedShellLauncher_launchShell_Params_set_terminal(&p,
-                                                                      nd++);
+        capos_RestrictedShellLauncher_launchShell_Params_set_terminal(&p, nd++);
     }
     if (session) {
-        d[nd] = (CapTransferDescriptor){.cap_id = other.id,
-                                        .mode = CAP_XFER_COPY};
-        capos_RestrictedShellLauncher_launchShell_Params_set_session(&p,
-                                                                     nd++);
+        d[nd] =
+            (CapTransferDescriptor){.cap_id = other.id, .mode = CAP_XFER_COPY};
+        capos_RestrictedShellLauncher_launchShell_Params_set_session(&p, nd++);
     }
     if (profile)
         capos_RestrictedShellLauncher_launchShell_Params_set_profile(
@@ -177,8 +175,7 @@ static void launch(unsigned i, capos_cap_t launcher, capos_cap_t terminal,
         seen.result_caps[i] = cqe.cap_count;
         for (uint32_t k = 0; k < cqe.cap_count; k++) {
             CapTransferResult rec;
-            memcpy(&rec,
-                   res + CAP_ALIGN8((uint32_t)seen.r[i]) + k * sizeof rec,
+            memcpy(&rec, res + CAP_ALIGN8((uint32_t)seen.r[i]) + k * sizeof rec,
                    sizeof rec);
             if (i == 5 && k == 0)
                 seen.handle_iface = rec.interface_id;
@@ -251,18 +248,18 @@ static void bring_up(struct k_process **srv_out, struct k_process **stub_out,
     assert_int_equal(ep_create(stub, &ep_audit), 0);
     assert_int_equal(ep_create(srv, &ep_l), 0);
     assert_int_equal(k_capset_add(srv, "launcher", ep_l), 0);
-    assert_int_equal(spawner_grant(srv, (const uint8_t *)manifest_words,
-                                   manifest_len, &id),
-                     0);
+    assert_int_equal(
+        spawner_grant(srv, (const uint8_t *)manifest_words, manifest_len, &id),
+        0);
     assert_int_equal(k_capset_add(srv, "spawner", id), 0);
     assert_int_equal(ep_mint_client(stub, ep_sess, srv, 0, &id), 0);
     assert_int_equal(k_capset_add_as(srv, "sessions", id,
                                      CAPOS_SESSION_MANAGER_INTERFACE_ID),
                      0);
     assert_int_equal(ep_mint_client(stub, ep_broker, srv, 0, &id), 0);
-    assert_int_equal(k_capset_add_as(srv, "broker", id,
-                                     CAPOS_AUTHORITY_BROKER_INTERFACE_ID),
-                     0);
+    assert_int_equal(
+        k_capset_add_as(srv, "broker", id, CAPOS_AUTHORITY_BROKER_INTERFACE_ID),
+        0);
     assert_int_equal(ep_mint_client(stub, ep_audit, srv, 7, &id), 0);
     assert_int_equal(
         k_capset_add_as(srv, "shellAudit", id, CAPOS_AUDIT_LOG_INTERFACE_ID),

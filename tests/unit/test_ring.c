@@ -204,15 +204,13 @@ static void call_cap_zero(struct k_process *p, CapSqe *s, uint32_t c)
     (void)p, (void)c;
     s->cap_id = 0;
 }
-static void call_params_below_arena(struct k_process *p, CapSqe *s,
-                                    uint32_t c)
+static void call_params_below_arena(struct k_process *p, CapSqe *s, uint32_t c)
 {
     (void)p, (void)c;
     s->addr = 0x1000;
     s->len = 8;
 }
-static void call_params_in_ring_page(struct k_process *p, CapSqe *s,
-                                     uint32_t c)
+static void call_params_in_ring_page(struct k_process *p, CapSqe *s, uint32_t c)
 {
     (void)p, (void)c;
     s->addr = CAPOS_RING_VADDR;
@@ -255,8 +253,7 @@ static void call_too_many_xfers(struct k_process *p, CapSqe *s, uint32_t c)
     s->addr = CAPOS_HEAP_VADDR + 256;
     s->xfer_cap_count = CAP_XFER_MAX + 1;
 }
-static void call_xfer_outside_arena(struct k_process *p, CapSqe *s,
-                                    uint32_t c)
+static void call_xfer_outside_arena(struct k_process *p, CapSqe *s, uint32_t c)
 {
     (void)c;
     s->addr = CAPOS_ARENA_VADDR + p->arena_size - 8;
@@ -271,8 +268,7 @@ static void call_xfer_bad_mode(struct k_process *p, CapSqe *s, uint32_t c)
     s->addr = h_va(p, d);
     s->xfer_cap_count = 1;
 }
-static void call_xfer_reserved_bits(struct k_process *p, CapSqe *s,
-                                    uint32_t c)
+static void call_xfer_reserved_bits(struct k_process *p, CapSqe *s, uint32_t c)
 {
     CapTransferDescriptor *d = h_alloc(p, sizeof *d);
     d->cap_id = c;
@@ -403,8 +399,8 @@ static const struct bad_case bad_cases[] = {
  * table (slot bytes and counts), object count and the heap are identical
  * afterwards, and the ring only moved by one SQE and one CQE.
  */
-static void every_malformed_sqe_class_gets_its_error_and_changes_nothing(
-    void **state)
+static void
+every_malformed_sqe_class_gets_its_error_and_changes_nothing(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
@@ -423,8 +419,8 @@ static void every_malformed_sqe_class_gets_its_error_and_changes_nothing(
 
         CapCqe c = h_one(p, &s);
         if (c.result != bad_cases[i].code || c.user_data != 1000 + i)
-            fail_msg("%s: result %d (want %d), user_data %llu", bad_cases[i].name,
-                     c.result, bad_cases[i].code,
+            fail_msg("%s: result %d (want %d), user_data %llu",
+                     bad_cases[i].name, c.result, bad_cases[i].code,
                      (unsigned long long)c.user_data);
         assert_memory_equal(slots_before, p->caps.slots, sizeof slots_before);
         assert_int_equal(p->caps.live, live);
@@ -507,8 +503,7 @@ static void corrupt_cq_head_is_reported_and_nothing_is_consumed(void **state)
     assert_int_equal(c.user_data, 1);
 }
 
-static void kernel_owned_indices_scribbled_by_the_user_are_ignored(
-    void **state)
+static void kernel_owned_indices_scribbled_by_the_user_are_ignored(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("p", 0);

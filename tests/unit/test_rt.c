@@ -35,8 +35,8 @@ static int null_service(capos_capset_t *caps)
 
     CapTransferResult *rec = capos_alloc(sizeof *rec);
     CapCqe cqe;
-    seen.mint_result = capos_rt_invoke(null, 2, NULL, 0, rec, sizeof *rec,
-                                       &cqe);
+    seen.mint_result =
+        capos_rt_invoke(null, 2, NULL, 0, rec, sizeof *rec, &cqe);
     capos_cap_t minted, wrong;
     seen.adopt_result = capos_rt_adopt(rec, K_IFACE_NULLCAP, &minted);
     seen.minted_call = capos_rt_invoke(minted, 0, NULL, 0, NULL, 0, NULL);
@@ -117,9 +117,13 @@ static int two_call_client(capos_capset_t *caps)
     capos_cap_t svc;
     if (capos_capset_find(caps, "service", K_IFACE_CLIENT_ENDPOINT, &svc))
         return 1;
-    CapSqe a = {.opcode = CAP_OP_CALL, .cap_id = svc.id, .method_id = 1,
+    CapSqe a = {.opcode = CAP_OP_CALL,
+                .cap_id = svc.id,
+                .method_id = 1,
                 .user_data = capos_rt_tag()};
-    CapSqe b = {.opcode = CAP_OP_CALL, .cap_id = svc.id, .method_id = 2,
+    CapSqe b = {.opcode = CAP_OP_CALL,
+                .cap_id = svc.id,
+                .method_id = 2,
                 .user_data = capos_rt_tag()};
     capos_rt_submit(&a);
     capos_rt_submit(&b);
@@ -132,8 +136,8 @@ static int two_call_client(capos_capset_t *caps)
     return 0;
 }
 
-static void waits_get_their_own_completion_whatever_the_arrival_order(
-    void **state)
+static void
+waits_get_their_own_completion_whatever_the_arrival_order(void **state)
 {
     (void)state;
     memset(&seen, 0, sizeof seen);

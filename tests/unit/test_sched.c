@@ -55,8 +55,7 @@ static void record_id(void *arg)
     trace_add((int)(intptr_t)arg);
 }
 
-static void threads_run_to_completion_in_creation_order_by_default(
-    void **state)
+static void threads_run_to_completion_in_creation_order_by_default(void **state)
 {
     (void)state;
     trace_reset();
@@ -98,9 +97,8 @@ static void run_shuffled(uint64_t seed, int *out)
     trace_reset();
     struct k_process *p = proc_with("shuffled", SHUF_THREADS);
     for (int i = 0; i < SHUF_THREADS; i++)
-        assert_int_equal(k_thread_create(p, record_and_yield,
-                                         (void *)(intptr_t)i, NULL),
-                         0);
+        assert_int_equal(
+            k_thread_create(p, record_and_yield, (void *)(intptr_t)i, NULL), 0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(ntrace, SHUF_TRACE);
     memcpy(out, trace, sizeof(int) * SHUF_TRACE);
@@ -175,8 +173,7 @@ static void yield_interleaves_runnable_threads(void **state)
     assert_int_equal(k.stats.switches, 6);
 }
 
-static void yield_with_no_other_runnable_thread_continues_at_once(
-    void **state)
+static void yield_with_no_other_runnable_thread_continues_at_once(void **state)
 {
     (void)state;
     trace_reset();
@@ -213,8 +210,8 @@ static void second_looks_then_exits(void *arg)
     seen_live_caps_before_last_exit = watched->caps.live;
 }
 
-static void exit_of_the_last_thread_ends_its_process_with_status_zero(
-    void **state)
+static void
+exit_of_the_last_thread_ends_its_process_with_status_zero(void **state)
 {
     (void)state;
     trace_reset();
@@ -227,9 +224,8 @@ static void exit_of_the_last_thread_ends_its_process_with_status_zero(
         assert_int_equal(nullcap_grant(watched, &ids[i]), 0);
     assert_int_equal(k.stats.objects_live, objects + 3);
     assert_int_equal(k_thread_create(watched, first_exits, NULL, NULL), 0);
-    assert_int_equal(k_thread_create(watched, second_looks_then_exits, NULL,
-                                     NULL),
-                     0);
+    assert_int_equal(
+        k_thread_create(watched, second_looks_then_exits, NULL, NULL), 0);
     assert_int_equal(k_run(), 0);
 
     assert_int_equal(ntrace, 2);
@@ -255,8 +251,8 @@ static void exits_midway(void *arg)
     ran_after_exit = 1;
 }
 
-static void explicit_thread_exit_stops_the_thread_and_ends_the_process(
-    void **state)
+static void
+explicit_thread_exit_stops_the_thread_and_ends_the_process(void **state)
 {
     (void)state;
     trace_reset();
@@ -346,11 +342,9 @@ static void a_reaped_thread_frees_its_place_for_a_new_one(void **state)
     trace_reset();
     create_in_thread = 999;
     slot_proc = proc_with("reuse", 2);
-    assert_int_equal(k_thread_create(slot_proc, note_slot, (void *)0, NULL),
-                     0);
-    assert_int_equal(k_thread_create(slot_proc, note_slot_then_create,
-                                     (void *)1, NULL),
-                     0);
+    assert_int_equal(k_thread_create(slot_proc, note_slot, (void *)0, NULL), 0);
+    assert_int_equal(
+        k_thread_create(slot_proc, note_slot_then_create, (void *)1, NULL), 0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(create_in_thread, 0);
     assert_int_equal(ntrace, 3);
@@ -457,19 +451,18 @@ static void enters_while_the_other_waits(void *arg)
     poke_ret = k_sys_cap_enter(0, 0); /* posts the NOP: the waiter wakes */
 }
 
-static void second_thread_entering_while_another_waits_gets_ring_busy(
-    void **state)
+static void
+second_thread_entering_while_another_waits_gets_ring_busy(void **state)
 {
     (void)state;
     waiter_ret = busy_ret = busy_timed_ret = poke_ret = 1000;
     waiter_was_registered = waiter_got_cqe = 0;
     ring_proc = proc_with("busy", 8);
-    assert_int_equal(k_thread_create(ring_proc, waits_on_the_ring, NULL,
-                                     &waiter_thread),
-                     0);
-    assert_int_equal(k_thread_create(ring_proc, enters_while_the_other_waits,
-                                     NULL, NULL),
-                     0);
+    assert_int_equal(
+        k_thread_create(ring_proc, waits_on_the_ring, NULL, &waiter_thread), 0);
+    assert_int_equal(
+        k_thread_create(ring_proc, enters_while_the_other_waits, NULL, NULL),
+        0);
     assert_int_equal(k_run(), 0);
 
     assert_true(waiter_was_registered);

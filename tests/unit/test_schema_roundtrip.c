@@ -55,9 +55,10 @@
 #include "capos.capnp.roundtrip.h"
 #include "codegen-test.capnp.roundtrip.h"
 
-#if !defined(CAPOS_SCHEMA_DIR) || !defined(CODEGEN_TEST_SCHEMA_DIR) || \
+#if !defined(CAPOS_SCHEMA_DIR) || !defined(CODEGEN_TEST_SCHEMA_DIR) ||         \
     !defined(RT_GEN_DIR)
-#error "CAPOS_SCHEMA_DIR, CODEGEN_TEST_SCHEMA_DIR and RT_GEN_DIR must be defined"
+#error                                                                         \
+    "CAPOS_SCHEMA_DIR, CODEGEN_TEST_SCHEMA_DIR and RT_GEN_DIR must be defined"
 #endif
 
 /* Nested structs are filled to this depth (every struct is also a root). */
@@ -122,9 +123,9 @@ static void append(struct bytes *b, const void *p, size_t n)
 
 /* The temporary files, by name: a fixed set, so each has its own buffer. */
 static const char *const tmp_names[] = {
-    "ours.bin", "theirs.bin", "text.txt", "err.txt", "ours.can",
-    "theirs.can", "one.bin", "two.bin", "one.can", "two.can", "one.txt",
-    "named.txt", "named.bin", "named.can",
+    "ours.bin",   "theirs.bin", "text.txt",  "err.txt",   "ours.can",
+    "theirs.can", "one.bin",    "two.bin",   "one.can",   "two.can",
+    "one.txt",    "named.txt",  "named.bin", "named.can",
 };
 #define NTMP (sizeof tmp_names / sizeof tmp_names[0])
 static char tmp_paths[NTMP][600];
@@ -242,9 +243,9 @@ static int verify(const cgrt_struct *st, unsigned v, cgrt_ctx *ctx,
     if (sizes && (root.data_bytes != 8u * st->data_words ||
                   root.nptrs != st->pointers)) {
         failf("%s: %s root has %u data words and %u pointers, the generated "
-              "header says %u and %u", st->name, whose,
-              (unsigned)(root.data_bytes / 8), (unsigned)root.nptrs,
-              st->data_words, st->pointers);
+              "header says %u and %u",
+              st->name, whose, (unsigned)(root.data_bytes / 8),
+              (unsigned)root.nptrs, st->data_words, st->pointers);
         return -1;
     }
     ctx->why[0] = '\0';
@@ -283,7 +284,8 @@ static void c_roundtrip(const cgrt_struct *st, struct totals *t)
     ctx->max_depth = MAX_DEPTH;
     for (unsigned v = 0; v < st->variants; v++) {
         size_t len = build(st, v, ctx);
-        if (len == 0 || verify(st, v, ctx, msgbuf, len, &used, true, "our") != 0)
+        if (len == 0 ||
+            verify(st, v, ctx, msgbuf, len, &used, true, "our") != 0)
             goto out;
         if (used != len) {
             failf("%s: variant %u: parsed %zu of %zu bytes", st->name, v, used,
@@ -325,7 +327,8 @@ static void c_roundtrip(const cgrt_struct *st, struct totals *t)
         t->negative_want += st->empty_rejects;
         if (st->empty_rejects && rejected == 0)
             failf("%s: the check accepts an all-default message for every "
-                  "variant: fill would not be noticed doing nothing", st->name);
+                  "variant: fill would not be noticed doing nothing",
+                  st->name);
         else if (st->empty_rejects)
             t->negative_ok++;
     }
@@ -365,10 +368,11 @@ static void capnp_roundtrip(const cgrt_struct *st, const char *schema_path,
     }
 
     /* decode */
-    snprintf(cmd, sizeof cmd,
-             "'%s' decode --short --quiet -I'%s' '%s' '%s' < '%s' > '%s' 2> '%s'",
-             capnp_tool, import_dir, schema_path, st->capnp_type,
-             path_of("ours.bin"), path_of("text.txt"), path_of("err.txt"));
+    snprintf(
+        cmd, sizeof cmd,
+        "'%s' decode --short --quiet -I'%s' '%s' '%s' < '%s' > '%s' 2> '%s'",
+        capnp_tool, import_dir, schema_path, st->capnp_type,
+        path_of("ours.bin"), path_of("text.txt"), path_of("err.txt"));
     if (sh(cmd) != 0) {
         failf("%s: capnp decode %s failed: %s", st->name, st->capnp_type, cmd);
         show_stderr();
@@ -380,8 +384,8 @@ static void capnp_roundtrip(const cgrt_struct *st, const char *schema_path,
         for (size_t i = 0; i < text.len; i++)
             lines += text.p[i] == '\n';
         if (lines != st->variants) {
-            failf("%s: capnp decode printed %u lines for %u messages",
-                  st->name, lines, st->variants);
+            failf("%s: capnp decode printed %u lines for %u messages", st->name,
+                  lines, st->variants);
             goto out;
         }
     }
@@ -394,7 +398,8 @@ static void capnp_roundtrip(const cgrt_struct *st, const char *schema_path,
         for (unsigned v = 0; v < st->variants; v++) {
             const char *nl = strchr(line, '\n');
             struct bytes one = {0};
-            if (write_file(path_of("one.txt"), line, (size_t)(nl - line + 1)) != 0) {
+            if (write_file(path_of("one.txt"), line, (size_t)(nl - line + 1)) !=
+                0) {
                 failf("%s: cannot write %s", st->name, path_of("one.txt"));
                 goto out;
             }
@@ -495,9 +500,10 @@ static void capnp_roundtrip(const cgrt_struct *st, const char *schema_path,
                 size_t i = 0;
                 while (i < a.len && i < b.len && a.p[i] == b.p[i])
                     i++;
-                fprintf(stderr, "  variant %u: canonical ours %zu bytes, "
-                                "capnp's %zu, first difference at byte %zu "
-                                "(word %zu); see %s and %s\n",
+                fprintf(stderr,
+                        "  variant %u: canonical ours %zu bytes, "
+                        "capnp's %zu, first difference at byte %zu "
+                        "(word %zu); see %s and %s\n",
                         v, a.len, b.len, i, i / 8, path_of("one.can"),
                         path_of("two.can"));
             }
@@ -548,7 +554,8 @@ static void capnp_roundtrip(const cgrt_struct *st, const char *schema_path,
         for (unsigned v = 0; v < st->variants; v++) {
             if (off >= named.len) {
                 failf("%s: capnp encode of the generated text wrote %u "
-                      "messages, want %u", st->name, v, st->variants);
+                      "messages, want %u",
+                      st->name, v, st->variants);
                 goto out;
             }
             if (verify(st, v, byname, named.p + off, named.len - off, &used,
@@ -563,7 +570,8 @@ static void capnp_roundtrip(const cgrt_struct *st, const char *schema_path,
         if (can1.len != can2.len || memcmp(can1.p, can2.p, can1.len) != 0) {
             failf("%s: the canonical form of capnp encode of the generated "
                   "text differs from our builder's (%zu and %zu bytes; %s, "
-                  "%s)", st->name, can2.len, can1.len, path_of("named.can"),
+                  "%s)",
+                  st->name, can2.len, can1.len, path_of("named.can"),
                   path_of("ours.can"));
             goto out;
         }
@@ -628,7 +636,8 @@ int main(void)
     capnp = have_capnp();
     if (!capnp)
         printf("capnp (%s) not found: the capnp decode/encode/canonical part "
-               "is skipped\n", capnp_tool);
+               "is skipped\n",
+               capnp_tool);
 
     for (size_t k = 0; k < sizeof schemas / sizeof schemas[0]; k++) {
         const cgrt_schema *sc = schemas[k].schema;
@@ -707,9 +716,9 @@ int main(void)
            "values) and by name through capnp encode (%lu values), canonical "
            "bytes equal for %u and %u of %u structs%s\n",
            failures ? "FAIL" : "PASS", all.structs, all.fields, all.c_fields,
-           all.c_values, all.capnp_fields, all.capnp_values,
-           all.byname_values, all.canonical_equal, all.byname_equal,
-           all.named, capnp ? "" : " (capnp missing)");
+           all.c_values, all.capnp_fields, all.capnp_values, all.byname_values,
+           all.canonical_equal, all.byname_equal, all.named,
+           capnp ? "" : " (capnp missing)");
     cleanup();
     free(msgbuf);
     if (failures > 0)

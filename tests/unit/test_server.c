@@ -12,9 +12,9 @@
 #include "harness_rt.h"
 #include "server.h"
 
-#define M_ADD 0     /* read$Params (from, max) -> append$Results from+max */
-#define M_FAIL 1    /* always a `failed` CapException */
-#define M_ECHO_CAP 2 /* takes cap 0 and moves it back */
+#define M_ADD 0        /* read$Params (from, max) -> append$Results from+max */
+#define M_FAIL 1       /* always a `failed` CapException */
+#define M_ECHO_CAP 2   /* takes cap 0 and moves it back */
 #define M_IGNORE_CAP 3 /* takes nothing: the runtime releases it */
 #define M_RAW_CAP 4    /* returns the non-transferable raw endpoint */
 #define M_STOP 9
@@ -95,8 +95,8 @@ static int handle(void *ctx, capos_server_call_t *call)
     capos_cap_t cap;
     switch (call->method_id) {
     case M_ADD: {
-        uint64_t a =
-            capos_AuditLogReader_read_Params_get_fromSequence(&call->params_root);
+        uint64_t a = capos_AuditLogReader_read_Params_get_fromSequence(
+            &call->params_root);
         uint32_t b =
             capos_AuditLogReader_read_Params_get_maxRecords(&call->params_root);
         if (b > 1000)
@@ -108,8 +108,8 @@ static int handle(void *ctx, capos_server_call_t *call)
     case M_FAIL:
         return capos_server_fail(call, CAPOS_EXC_FAILED, "fail number %d", 7);
     case M_ECHO_CAP:
-        if (capos_server_take_cap(call, 0, CAPOS_NULL_CAP_INTERFACE_ID,
-                                  &cap) != 0)
+        if (capos_server_take_cap(call, 0, CAPOS_NULL_CAP_INTERFACE_ID, &cap) !=
+            0)
             return capos_server_invalid(call, "echo: no NullCap at index 0");
         capos_server_add_cap(call, cap.id, CAP_XFER_MOVE);
         return CAPOS_SERVE_REPLY;
@@ -224,8 +224,8 @@ static int client_main(capos_capset_t *caps)
     return 0;
 }
 
-static void serve_answers_results_exceptions_and_caps_until_stopped(
-    void **state)
+static void
+serve_answers_results_exceptions_and_caps_until_stopped(void **state)
 {
     (void)state;
     struct k_process *srv, *cli;

@@ -92,8 +92,9 @@ static int creds_handle(void *ctx, capos_server_call_t *call)
     char user[32];
     const uint8_t *pw;
     size_t n;
-    text(&call->params_root, capos_CredentialStore_verifyPassword_Params_get_username,
-         user, sizeof user);
+    text(&call->params_root,
+         capos_CredentialStore_verifyPassword_Params_get_username, user,
+         sizeof user);
     capos_CredentialStore_verifyPassword_Params_get_password(&call->params_root,
                                                              &pw, &n);
     uint16_t v = CAPOS_PASSWORD_VERDICT_UNKNOWN_USER;
@@ -124,7 +125,8 @@ static int creds_main(capos_capset_t *caps)
     return fake_main(caps, creds_handle);
 }
 
-/* ---- the manifest --------------------------------------------------------- */
+/* ---- the manifest ---------------------------------------------------------
+ */
 
 static uint8_t manifest[4096];
 static size_t manifest_len;
@@ -277,9 +279,8 @@ static void world_up(int (*client_main)(capos_capset_t *))
         k_thread_create(p_broker, h_start,
                         (void *)capos_service_authority_broker_main, NULL),
         0);
-    assert_int_equal(k_thread_create(p_client, h_start, (void *)client_main,
-                                     NULL),
-                     0);
+    assert_int_equal(
+        k_thread_create(p_client, h_start, (void *)client_main, NULL), 0);
     /* Everything but the servers (blocked in RECV) finishes. */
     assert_int_equal(k_run(), 4);
     assert_int_equal(p_client->state, KP_DEAD);
@@ -411,10 +412,11 @@ static CapCqe info(capos_cap_t s)
     capnp_struct root, in;
     capnp_builder_init(&b, cbuf, 4096);
     capnp_init_root(&b, 0, 0, &p);
-    CapCqe c = call(s, CAPOS_USER_SESSION_INFO_METHOD_ID, &b, NULL, 0, &msg,
-                    &root);
+    CapCqe c =
+        call(s, CAPOS_USER_SESSION_INFO_METHOD_ID, &b, NULL, 0, &msg, &root);
     memset(&info_seen, 0, sizeof info_seen);
-    if (c.result >= 0 && capos_UserSession_info_Results_get_info(&root, &in) == 0) {
+    if (c.result >= 0 &&
+        capos_UserSession_info_Results_get_info(&root, &in) == 0) {
         text(&in, capos_SessionInfo_get_username, info_seen.user, 32);
         text(&in, capos_SessionInfo_get_profile, info_seen.profile, 32);
         info_seen.kind = capos_SessionInfo_get_profileKind(&in);
@@ -505,16 +507,16 @@ static int login_client(capos_capset_t *caps)
     /* Backoff: a fresh source, wrong passwords, timed on the virtual clock. */
     for (int i = 0; i < 5; i++) {
         uint64_t t0 = now(timer);
-        ls.wrong_which[i] = login(sm, "alice", PW_WRONG, "10.0.0.1:4000",
-                                  &other, &ls.retry[i]);
+        ls.wrong_which[i] =
+            login(sm, "alice", PW_WRONG, "10.0.0.1:4000", &other, &ls.retry[i]);
         ls.delay[i] = now(timer) - t0;
     }
     uint64_t t0 = now(timer);
     login(sm, "alice", PW_WRONG, "10.0.0.2:4000", &other, &retry);
     ls.other_source_delay = now(timer) - t0;
     t0 = now(timer);
-    ls.after_which = login(sm, "alice", PW_RIGHT, "10.0.0.1:4000", &other,
-                           &retry);
+    ls.after_which =
+        login(sm, "alice", PW_RIGHT, "10.0.0.1:4000", &other, &retry);
     ls.delay[5] = now(timer) - t0;
     t0 = now(timer);
     capos_cap_t third;
@@ -538,8 +540,8 @@ static int login_client(capos_capset_t *caps)
     return 0;
 }
 
-static void login_checks_password_account_and_profile_audits_and_backs_off(
-    void **state)
+static void
+login_checks_password_account_and_profile_audits_and_backs_off(void **state)
 {
     (void)state;
     memset(&ls, 0, sizeof ls);
@@ -581,10 +583,9 @@ static void login_checks_password_account_and_profile_audits_and_backs_off(
      * anywhere, all through the session manager's facet (badge 2). */
     assert_false(audit.password_seen);
     unsigned denied = 0, allowed = 0, logouts = 0;
-    const char *want_first[] = {"password-login", "password-unknown-user",
-                                "password-account-disabled",
-                                "password-profile-unknown",
-                                "password-bad-password"};
+    const char *want_first[] = {
+        "password-login", "password-unknown-user", "password-account-disabled",
+        "password-profile-unknown", "password-bad-password"};
     for (unsigned i = 0; i < 5; i++)
         assert_string_equal(audit.rec[i].code, want_first[i]);
     for (unsigned i = 0; i < audit.n && i < AUDIT_MAX; i++) {
@@ -606,7 +607,8 @@ static void login_checks_password_account_and_profile_audits_and_backs_off(
     world_down();
 }
 
-/* ---- the broker ----------------------------------------------------------- */
+/* ---- the broker -----------------------------------------------------------
+ */
 
 static struct {
     int which;
@@ -716,8 +718,8 @@ static int broker_client(capos_capset_t *caps)
         capnp_struct_builder p;
         capnp_builder_init(&b, cbuf, 4096);
         capnp_init_root(&b, 0, 0, &p);
-        bs.timer_call = btimer.id ? call(btimer, CAPOS_TIMER_NOW_METHOD_ID,
-                                         &b, NULL, 0, NULL, NULL)
+        bs.timer_call = btimer.id ? call(btimer, CAPOS_TIMER_NOW_METHOD_ID, &b,
+                                         NULL, 0, NULL, NULL)
                                         .result
                                   : -1;
     }
@@ -737,14 +739,15 @@ static int broker_client(capos_capset_t *caps)
     return 0;
 }
 
-static void broker_issues_exactly_the_profile_caps_and_refuses_mismatches(
-    void **state)
+static void
+broker_issues_exactly_the_profile_caps_and_refuses_mismatches(void **state)
 {
     (void)state;
     memset(&bs, 0, sizeof bs);
     world_up(broker_client);
     assert_int_equal(p_client->exit_code, 0);
-    assert_int_equal(bs.validate_ok_which, CAPOS_SESSION_VALIDATION_WHICH_VALID);
+    assert_int_equal(bs.validate_ok_which,
+                     CAPOS_SESSION_VALIDATION_WHICH_VALID);
     assert_int_equal(bs.validate_forged_which,
                      CAPOS_SESSION_VALIDATION_WHICH_INVALID);
     assert_int_equal(bs.which, 0);
@@ -796,8 +799,8 @@ static int minter_main(capos_capset_t *caps)
     capnp_builder_init(&b, cbuf, 4096);
     capos_Endpoint_mintClient_Params_init_root(&b, &p);
     capos_Endpoint_mintClient_Params_set_badge(&p, 0x77);
-    CapCqe c = call(ep, CAPOS_ENDPOINT_MINT_CLIENT_METHOD_ID, &b, NULL, 0,
-                    &msg, &root);
+    CapCqe c = call(ep, CAPOS_ENDPOINT_MINT_CLIENT_METHOD_ID, &b, NULL, 0, &msg,
+                    &root);
     km.mint_r = c.result;
     km.mint_caps = c.cap_count;
     capos_cap_t facet = result_cap(&c, 0);
@@ -829,8 +832,8 @@ static int minter_main(capos_capset_t *caps)
     return 0;
 }
 
-static void raw_endpoint_mints_badged_facets_and_identifies_its_own(
-    void **state)
+static void
+raw_endpoint_mints_badged_facets_and_identifies_its_own(void **state)
 {
     (void)state;
     memset(&km, 0, sizeof km);
@@ -858,7 +861,8 @@ static void raw_endpoint_mints_badged_facets_and_identifies_its_own(
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(raw_endpoint_mints_badged_facets_and_identifies_its_own),
+        cmocka_unit_test(
+            raw_endpoint_mints_badged_facets_and_identifies_its_own),
         cmocka_unit_test(
             login_checks_password_account_and_profile_audits_and_backs_off),
         cmocka_unit_test(

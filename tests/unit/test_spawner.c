@@ -467,8 +467,7 @@ static void child_holds_exactly_its_grants_in_order(void **state)
 
 /* threadSpawner, threadControl and parkSpace are minted for the child: its
  * own objects, reaching only itself, never the parent's. */
-static void the_childs_own_thread_and_park_caps_are_minted_for_it(
-    void **state)
+static void the_childs_own_thread_and_park_caps_are_minted_for_it(void **state)
 {
     (void)state;
     uint32_t sp;
@@ -1002,8 +1001,8 @@ static void the_spawner_mints_network_caps_for_forwarded_ports(void **state)
     const struct gspec g[] = {
         {"net", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_NETWORK_MANAGER, 0,
          CAPOS_NETWORK_MANAGER_INTERFACE_ID},
-        {"listener", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY,
-         23, CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID},
+        {"listener", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY, 23,
+         CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID},
     };
     CapSqe s = spawn_sqe(p, sp, "gw", "exit7", g, 2, NULL, 0, NULL);
     CapCqe c = h_one(p, &s);
@@ -1015,16 +1014,17 @@ static void the_spawner_mints_network_caps_for_forwarded_ports(void **state)
                      CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID);
     /* A port without a forward, or no port at all, is refused. */
     const struct gspec g99[] = {
-        {"listener", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY,
-         99, 0},
+        {"listener", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY, 99,
+         0},
     };
     s = spawn_sqe(p, sp, "gw2", "exit7", g99, 1, NULL, 0, NULL);
-    expect_refused(p, &s, "grants[0] \"listener\": tcpListenAuthority for "
-                          "guest port 99: kernelParams.portForwards has no "
-                          "forward");
+    expect_refused(p, &s,
+                   "grants[0] \"listener\": tcpListenAuthority for "
+                   "guest port 99: kernelParams.portForwards has no "
+                   "forward");
     const struct gspec g0[] = {
-        {"listener", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY,
-         0, 0},
+        {"listener", G_KERNEL, CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY, 0,
+         0},
     };
     s = spawn_sqe(p, sp, "gw3", "exit7", g0, 1, NULL, 0, NULL);
     expect_refused(p, &s, "is not a guest port (1 to 65535)");

@@ -52,8 +52,8 @@ static void start_offers_echo_sga_and_asks_naws(void **state)
     (void)state;
     struct tn_neg n;
     assert_true(tn_neg_start(&n));
-    static const unsigned char offers[] = {IAC, WILL, ECHO, IAC, WILL, SGA,
-                                           IAC, DO,   NAWS};
+    static const unsigned char offers[] = {IAC, WILL, ECHO, IAC, WILL,
+                                           SGA, IAC,  DO,   NAWS};
     assert_queued(&n, offers, sizeof offers);
     assert_int_equal(n.answered, 0);
     assert_null(n.bad);
@@ -67,8 +67,8 @@ static void client_agreement_completes_and_records_the_window(void **state)
     start_past_offers(&n);
     /* What a telnet client answers, plus an offer of its own (TTYPE). */
     static const unsigned char in[] = {
-        IAC, DO,   ECHO, IAC, DO, SGA, IAC, WILL, NAWS, IAC, SB, NAWS,
-        0,   80,   0,    24,  IAC, SE, IAC, WILL, TTYPE};
+        IAC,  DO, ECHO, IAC, DO, SGA, IAC, WILL, NAWS, IAC,  SB,
+        NAWS, 0,  80,   0,   24, IAC, SE,  IAC,  WILL, TTYPE};
     assert_true(tn_neg_feed(&n, in, sizeof in));
     assert_int_equal(n.answered, TN_ANS_ALL);
     assert_int_equal(n.cols, 80);
@@ -85,8 +85,8 @@ static void refusals_are_answers_too(void **state)
     (void)state;
     struct tn_neg n;
     start_past_offers(&n);
-    static const unsigned char in[] = {IAC, DONT, ECHO, IAC, DONT, SGA,
-                                       IAC, WONT, NAWS};
+    static const unsigned char in[] = {IAC, DONT, ECHO, IAC, DONT,
+                                       SGA, IAC,  WONT, NAWS};
     assert_true(tn_neg_feed(&n, in, sizeof in));
     assert_int_equal(n.answered, TN_ANS_ALL);
     assert_int_equal(n.cols, 0);
@@ -100,8 +100,8 @@ static void repeated_and_changed_answers_never_loop(void **state)
     struct tn_neg n;
     start_past_offers(&n);
     /* An agreement repeated needs no reply (a reply would loop). */
-    static const unsigned char again[] = {IAC, DO, ECHO, IAC, DO, ECHO,
-                                          IAC, DO, ECHO};
+    static const unsigned char again[] = {IAC,  DO,  ECHO, IAC, DO,
+                                          ECHO, IAC, DO,   ECHO};
     assert_false(tn_neg_feed(&n, again, sizeof again));
     assert_queued(&n, NULL, 0);
     /* Turned off after agreeing: confirmed once. */
@@ -186,8 +186,7 @@ int main(void)
         cmocka_unit_test(client_agreement_completes_and_records_the_window),
         cmocka_unit_test(refusals_are_answers_too),
         cmocka_unit_test(repeated_and_changed_answers_never_loop),
-        cmocka_unit_test(
-            answers_split_across_reads_and_user_bytes_are_dropped),
+        cmocka_unit_test(answers_split_across_reads_and_user_bytes_are_dropped),
         cmocka_unit_test(unterminated_subnegotiation_flood_is_refused),
         cmocka_unit_test(request_flood_overflowing_the_replies_is_refused),
     };

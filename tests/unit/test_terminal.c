@@ -127,15 +127,14 @@ static CapSqe bytes_sqe(struct k_process *p, uint32_t cap, uint16_t method,
  * (max 0: leave maxBytes at its default). */
 static CapSqe readline_sqe(struct k_process *p, uint32_t cap,
                            const char *prompt, uint16_t echo, uint32_t max,
-                           uint32_t res_len, uint64_t user_data,
-                           uint8_t **res)
+                           uint32_t res_len, uint64_t user_data, uint8_t **res)
 {
     uint8_t *buf = h_alloc(p, 256);
     capnp_builder b;
     capnp_struct_builder root;
     capnp_builder_init(&b, buf, 256);
-    assert_int_equal(
-        capos_TerminalSession_readLine_Params_init_root(&b, &root), 0);
+    assert_int_equal(capos_TerminalSession_readLine_Params_init_root(&b, &root),
+                     0);
     assert_int_equal(capos_TerminalSession_readLine_Params_set_prompt(
                          &root, prompt, strlen(prompt)),
                      0);
@@ -257,8 +256,8 @@ static void reader_main(void *arg)
     for (unsigned i = 0; i < j->n; i++) {
         uint8_t *res;
         *h_sqe(p) = readline_sqe(p, j->cap, j->prompt, j->echo,
-                                 j->maxes[i] ? j->maxes[i] : j->max,
-                                 j->res_len, i + 1, &res);
+                                 j->maxes[i] ? j->maxes[i] : j->max, j->res_len,
+                                 i + 1, &res);
         h_submit(p);
         /* A minute of virtual time: input already fed is always delivered
          * before the clock jumps, so only a read that would never complete
@@ -361,7 +360,8 @@ static void ctrl_c_in_a_hidden_read_shows_no_input(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("shell", 0);
-    FEED("s3cret\x7fT\x15pw\x03" "again\r");
+    FEED("s3cret\x7fT\x15pw\x03"
+         "again\r");
     struct job j = {.cap = grant(p),
                     .prompt = "password> ",
                     .echo = CAPOS_ECHO_MODE_HIDDEN,
@@ -376,7 +376,8 @@ static void backspace_and_ctrl_u_edit_the_line(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("shell", 0);
-    FEED("abc\x7f\x08X\x15h\xc3\xa9llo w\xc3\xb6\x7f" "d\x7f\x7f\x7f\x7f"
+    FEED("abc\x7f\x08X\x15h\xc3\xa9llo w\xc3\xb6\x7f"
+         "d\x7f\x7f\x7f\x7f"
          "\x7f\x7f\x7f\x7f\x7f\x7fok\n");
     struct job j = {.cap = grant(p), .prompt = "> ", .n = 1};
     run_reader(p, &j);
@@ -390,7 +391,9 @@ static void erasing_keeps_utf8_characters_whole(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("shell", 0);
-    FEED("a\xe2\x82\xac\xf0\x9f\x98\x80\x7f\x7f" "b\x15" "c\xe2\x82\xac\n");
+    FEED("a\xe2\x82\xac\xf0\x9f\x98\x80\x7f\x7f"
+         "b\x15"
+         "c\xe2\x82\xac\n");
     struct job j = {.cap = grant(p), .prompt = "", .n = 1};
     run_reader(p, &j);
     EXPECT_LINE(&j.out[0], "c\xe2\x82\xac");
@@ -403,8 +406,7 @@ static void an_over_long_line_stops_at_max_bytes(void **state)
     FEED("abcdefgh\n"       /* max 5: abcde, one bell */
          "abc\xc3\xa9z\n"   /* max 4: é does not fit whole, z does */
          "abcdef\x7fXY\n"); /* max 5: erase makes room again */
-    struct job j = {.cap = grant(p), .prompt = "", .maxes = {5, 4, 5},
-                    .n = 3};
+    struct job j = {.cap = grant(p), .prompt = "", .maxes = {5, 4, 5}, .n = 3};
     run_reader(p, &j);
     EXPECT_LINE(&j.out[0], "abcde");
     EXPECT_LINE(&j.out[1], "abcz");
@@ -432,8 +434,8 @@ static void max_bytes_is_bounded_by_4096_and_needs_the_result_room(void **state)
     memset(big, 'x', 6000);
     big[6000] = '\n';
     feed(big, sizeof big);
-    struct job j = {.cap = t, .prompt = "", .max = 100000, .res_len = 4144,
-                    .n = 1};
+    struct job j = {
+        .cap = t, .prompt = "", .max = 100000, .res_len = 4144, .n = 1};
     run_reader(p, &j);
     assert_int_equal(j.out[0].which, CAPOS_READ_LINE_RESULT_WHICH_LINE);
     assert_int_equal(j.out[0].len, LINE_MAX_BYTES);
@@ -468,7 +470,8 @@ static void ctrl_d_ends_input_only_on_an_empty_line(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("shell", 0);
-    FEED("ab\x04" "c\n\x04next\n");
+    FEED("ab\x04"
+         "c\n\x04next\n");
     struct job j = {.cap = grant(p), .prompt = "$ ", .n = 3};
     run_reader(p, &j);
     EXPECT_LINE(&j.out[0], "abc");
@@ -489,13 +492,13 @@ static void ctrl_c_interrupts_the_read(void **state)
     EXPECT_OUTPUT("$ rm -rf^C\r\n$ ls\r\n");
 }
 
-static void garbage_bytes_and_control_characters_are_dropped_or_replaced(
-    void **state)
+static void
+garbage_bytes_and_control_characters_are_dropped_or_replaced(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("shell", 0);
     FEED("a\tb\x01\x00\x1b[A\x1b[1;5C\x1bOPc\x1bx" /* controls, keys */
-         "\xff"                  /* never valid: U+FFFD */
+         "\xff"                                    /* never valid: U+FFFD */
          "\xc3("                 /* cut short by '(': U+FFFD then ( */
          "\xc0\xaf"              /* overlong: two U+FFFD */
          "\xed\xa0\x80"          /* surrogate: three U+FFFD */
@@ -570,8 +573,8 @@ static void a_reader_that_exits_leaves_nothing_behind(void **state)
     EXPECT_LINE(&jb.out[0], " more");
 }
 
-static void close_ends_a_waiting_read_and_later_calls_are_disconnected(
-    void **state)
+static void
+close_ends_a_waiting_read_and_later_calls_are_disconnected(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("p", 0);
@@ -623,8 +626,8 @@ static void info_reports_the_console_transport(void **state)
     capnp_struct root, info;
     assert_int_equal(capnp_msg_init(&m, res, (size_t)c.result, NULL), 0);
     assert_int_equal(capnp_msg_root(&m, &root), 0);
-    assert_int_equal(
-        capos_TerminalSession_info_Results_get_info(&root, &info), 0);
+    assert_int_equal(capos_TerminalSession_info_Results_get_info(&root, &info),
+                     0);
     assert_int_equal(capos_TerminalInfo_get_transport(&info),
                      CAPOS_TRANSPORT_CONSOLE);
     assert_int_equal(capos_TerminalInfo_get_columns(&info), 0); /* a pipe */

@@ -19,15 +19,13 @@ struct res {
     CapCqe cqe;
 };
 
-static CapSqe spawn_sqe(struct k_process *p, uint32_t ts,
-                        void (*entry)(void *), uint64_t arg, uint32_t stack,
-                        uint8_t **resbuf)
+static CapSqe spawn_sqe(struct k_process *p, uint32_t ts, void (*entry)(void *),
+                        uint64_t arg, uint32_t stack, uint8_t **resbuf)
 {
     capnp_builder b;
     capnp_struct_builder root;
     h_msg(p, &b, 64);
-    assert_int_equal(capos_ThreadSpawner_spawn_Params_init_root(&b, &root),
-                     0);
+    assert_int_equal(capos_ThreadSpawner_spawn_Params_init_root(&b, &root), 0);
     capos_ThreadSpawner_spawn_Params_set_entry(&root,
                                                (uint64_t)(uintptr_t)entry);
     capos_ThreadSpawner_spawn_Params_set_arg(&root, arg);
@@ -58,8 +56,7 @@ static CapSqe join_sqe(struct k_process *p, uint32_t th, uint64_t ud,
 }
 
 /* Root struct of a result message of len bytes. */
-static capnp_struct res_root(const uint8_t *buf, int32_t len,
-                             capnp_message *m)
+static capnp_struct res_root(const uint8_t *buf, int32_t len, capnp_message *m)
 {
     assert_true(len > 0);
     return h_root(buf, (size_t)len, m);
@@ -104,7 +101,7 @@ static struct {
     int64_t code;
     uint32_t after_exit; /* code after ThreadControl.exit ran: a bug */
     uint32_t done;
-    uint32_t release;    /* children spin (yield) until set */
+    uint32_t release; /* children spin (yield) until set */
     uint64_t fs;
 } g;
 
@@ -175,8 +172,7 @@ static void spawn_then_join_returns_the_exit_code(void **state)
     assert_int_equal(threadspawner_grant(p, &g.ts), 0);
     assert_int_equal(threadcontrol_grant(p, &g.tc), 0);
     assert_int_equal(
-        k_thread_create(p, spawn_then_join_returns_the_exit_code_main, p,
-                        NULL),
+        k_thread_create(p, spawn_then_join_returns_the_exit_code_main, p, NULL),
         0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(g.code, 42);
@@ -250,9 +246,8 @@ static void second_join_while_pending_refused(void **state)
     g.code = -1;
     struct k_process *p = h_proc("p", 0);
     assert_int_equal(threadspawner_grant(p, &g.ts), 0);
-    assert_int_equal(k_thread_create(p, second_join_while_pending_main, p,
-                                     NULL),
-                     0);
+    assert_int_equal(
+        k_thread_create(p, second_join_while_pending_main, p, NULL), 0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(g.code, 0);
     assert_int_equal(g.done, 1);
@@ -266,8 +261,7 @@ static void exit_of_the_last_thread_ends_the_process(void **state)
     uint32_t t;
     assert_int_equal(timercap_grant(p, &t), 0);
     assert_int_equal(threadcontrol_grant(p, &g.tc), 0);
-    assert_int_equal(k_thread_create(p, child_exit, (void *)(intptr_t)9,
-                                     NULL),
+    assert_int_equal(k_thread_create(p, child_exit, (void *)(intptr_t)9, NULL),
                      0);
     assert_int_equal(k_run(), 0);
     assert_int_equal(g.after_exit, 0);
@@ -474,18 +468,18 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ids_match_the_schema),
-        cmocka_unit_test_setup_teardown(
-            spawn_then_join_returns_the_exit_code, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            join_after_exit_and_second_join_refused, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            second_join_while_pending_refused, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(spawn_then_join_returns_the_exit_code,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(join_after_exit_and_second_join_refused,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(second_join_while_pending_refused,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             exit_of_the_last_thread_ends_the_process, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            spawn_beyond_max_threads_refused, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            release_detaches_and_the_thread_runs_on, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(spawn_beyond_max_threads_refused,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(release_detaches_and_the_thread_runs_on,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             process_exit_with_a_join_pending_leaves_nothing, h_setup,
             h_teardown),

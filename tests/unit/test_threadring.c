@@ -36,8 +36,7 @@ static CapSqe spawn_sqe(struct k_process *p, uint32_t ts, void (*entry)(void *),
     capnp_builder b;
     capnp_struct_builder root;
     h_msg(p, &b, 128);
-    assert_int_equal(capos_ThreadSpawner_spawn_Params_init_root(&b, &root),
-                     0);
+    assert_int_equal(capos_ThreadSpawner_spawn_Params_init_root(&b, &root), 0);
     capos_ThreadSpawner_spawn_Params_set_entry(&root,
                                                (uint64_t)(uintptr_t)entry);
     capos_ThreadSpawner_spawn_Params_set_arg(&root, arg);
@@ -184,12 +183,12 @@ static void spawn_refuses_bad_ring_pages(void **state)
     (void)t;
     CapRing *good = h_ring_page(p);
     uint64_t bad[] = {
-        h_va(p, good) + 8,              /* unaligned */
-        CAPOS_RING_VADDR,               /* the process ring */
-        CAPOS_CAPSET_VADDR,             /* the CapSet page */
+        h_va(p, good) + 8,                 /* unaligned */
+        CAPOS_RING_VADDR,                  /* the process ring */
+        CAPOS_CAPSET_VADDR,                /* the CapSet page */
         CAPOS_ARENA_VADDR + p->arena_size, /* past the arena */
-        0xfffffffffffff000ull,          /* nowhere */
-        h_va(p, taken),                 /* another thread's ring */
+        0xfffffffffffff000ull,             /* nowhere */
+        h_va(p, taken),                    /* another thread's ring */
     };
     uint32_t before = p->nthreads;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -273,8 +272,7 @@ static void a_late_reply_to_an_exited_thread_is_dropped(void **state)
     uint32_t live = h_live(cli), slive = h_live(srv);
     uint8_t *reply = h_alloc(srv, 64);
     memcpy(reply, "reply", 5);
-    CapTransferDescriptor *d =
-        (CapTransferDescriptor *)(reply + CAP_ALIGN8(5));
+    CapTransferDescriptor *d = (CapTransferDescriptor *)(reply + CAP_ALIGN8(5));
     d->cap_id = snull;
     d->mode = CAP_XFER_COPY;
     CapSqe ret = {.opcode = CAP_OP_RETURN,
@@ -450,9 +448,8 @@ static void sibling_rings_get_each_completion_once(void **state)
         for (unsigned o = 0; o < NT; o++) {
             unsigned i = order[o];
             unsigned n = next_rand() % 4;
-            for (unsigned k2 = 0; k2 < n && sent[i] < NM &&
-                                  sent[i] - got[i] < 12;
-                 k2++) {
+            for (unsigned k2 = 0;
+                 k2 < n && sent[i] < NM && sent[i] - got[i] < 12; k2++) {
                 uint32_t seq = sent[i]++;
                 in[i][seq] = (struct msg){MSG_MAGIC, i, seq, 0};
                 CapSqe s = h_call(facet, 1, (uint64_t)i << 32 | seq);
@@ -553,8 +550,7 @@ static void sibling_rings_get_each_completion_once(void **state)
 static void child_parks_then_exits(void *arg)
 {
     CapRing *r = g.ring[(uintptr_t)arg];
-    CapSqe s = h_park(g.ps, k_user_vaddr(k_current()->proc, g.word), 0,
-                        77);
+    CapSqe s = h_park(g.ps, k_user_vaddr(k_current()->proc, g.word), 0, 77);
     h_ring_push(r, &s);
     if (k_sys_cap_enter(0, 0) != 0)
         g.bad++;
@@ -567,8 +563,8 @@ static void park_exit_main(void *arg)
     g.ring[0] = h_ring_page(p);
     g.word = h_alloc(p, 4);
     uint8_t *rb;
-    CapSqe s = spawn_sqe(p, g.ts, child_parks_then_exits, 0,
-                         h_va(p, g.ring[0]), 0, &rb);
+    CapSqe s = spawn_sqe(p, g.ts, child_parks_then_exits, 0, h_va(p, g.ring[0]),
+                         0, &rb);
     CapCqe c = h_one_wait(p, &s);
     uint32_t th = spawned_handle(rb, &c);
     CapSqe j = join_sqe(p, th, 2, NULL);
@@ -710,8 +706,8 @@ static void blocked_main(void *arg)
     for (uintptr_t i = 0; i < 3; i++) {
         g.ring[i] = h_ring_page(p);
         uint8_t *rb;
-        CapSqe s = spawn_sqe(p, g.ts, child_blocks, i, h_va(p, g.ring[i]),
-                             0, &rb);
+        CapSqe s =
+            spawn_sqe(p, g.ts, child_blocks, i, h_va(p, g.ring[i]), 0, &rb);
         CapCqe c = h_one_wait(p, &s);
         spawned_handle(rb, &c); /* kept: released at exit */
     }
@@ -720,8 +716,7 @@ static void blocked_main(void *arg)
     g.bad++;
 }
 
-static void process_exit_with_threads_parked_releases_everything(
-    void **state)
+static void process_exit_with_threads_parked_releases_everything(void **state)
 {
     (void)state;
     memset(&g, 0, sizeof g);
@@ -775,8 +770,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             thread_exit_withdraws_its_rings_undelivered_work, setup,
             h_teardown),
-        cmocka_unit_test_setup_teardown(
-            sibling_rings_get_each_completion_once, setup, h_teardown),
+        cmocka_unit_test_setup_teardown(sibling_rings_get_each_completion_once,
+                                        setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             thread_exit_while_parked_on_its_own_ring, setup, h_teardown),
         cmocka_unit_test_setup_teardown(

@@ -41,8 +41,8 @@ static uint64_t fired_at[16];
 
 static void record_fire(struct k_timer *t)
 {
-    struct ttimer *tt = (struct ttimer *)((char *)t -
-                                          offsetof(struct ttimer, t));
+    struct ttimer *tt =
+        (struct ttimer *)((char *)t - offsetof(struct ttimer, t));
     if (nfired < 16) {
         fired_at[nfired] = k_now();
         fired[nfired++] = tt->id;
@@ -149,8 +149,8 @@ static void timers_with_equal_deadlines_fire_in_arming_order(void **state)
         assert_int_equal(fired[i], want[i]);
 }
 
-static void cancelled_timer_never_fires_and_others_keep_their_order(
-    void **state)
+static void
+cancelled_timer_never_fires_and_others_keep_their_order(void **state)
 {
     (void)state;
     reset_fired();
@@ -232,8 +232,8 @@ static void sleeper(void *arg)
     wake_order[nwoke++] = i;
 }
 
-static void scheduler_idle_jumps_the_virtual_clock_to_each_deadline(
-    void **state)
+static void
+scheduler_idle_jumps_the_virtual_clock_to_each_deadline(void **state)
 {
     (void)state;
     reset_seen();
@@ -242,9 +242,8 @@ static void scheduler_idle_jumps_the_virtual_clock_to_each_deadline(
     sleep_for[1] = 300;
     sleep_for[2] = 300;
     for (int i = 0; i < 3; i++)
-        assert_int_equal(k_thread_create(proc, sleeper, (void *)(intptr_t)i,
-                                         NULL),
-                         0);
+        assert_int_equal(
+            k_thread_create(proc, sleeper, (void *)(intptr_t)i, NULL), 0);
     assert_int_equal(k_run(), 0);
 
     assert_int_equal(nwoke, 3);
@@ -276,9 +275,8 @@ static void virtual_clock_does_not_move_while_threads_run(void **state)
     k_clock_advance(42);
     proc = h_proc("spinners", 0);
     for (int i = 0; i < 2; i++)
-        assert_int_equal(k_thread_create(proc, spinner, (void *)(intptr_t)i,
-                                         NULL),
-                         0);
+        assert_int_equal(
+            k_thread_create(proc, spinner, (void *)(intptr_t)i, NULL), 0);
     assert_int_equal(k_run(), 0);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(seen_start[i], 42);
@@ -295,8 +293,8 @@ static void enter_and_record(void *arg)
     seen_end[i] = k_now();
 }
 
-static void cap_enter_with_nothing_to_complete_times_out_after_exactly_5s(
-    void **state)
+static void
+cap_enter_with_nothing_to_complete_times_out_after_exactly_5s(void **state)
 {
     (void)state;
     reset_seen();
@@ -317,8 +315,7 @@ static void cap_enter_with_nothing_to_complete_times_out_after_exactly_5s(
     assert_null(proc->rs.waiter);
 }
 
-static void cap_enter_on_the_real_clock_times_out_after_real_time(
-    void **state)
+static void cap_enter_on_the_real_clock_times_out_after_real_time(void **state)
 {
     (void)state;
     reset_seen();
@@ -335,8 +332,8 @@ static void cap_enter_on_the_real_clock_times_out_after_real_time(
     assert_true(wall < 2 * SEC);
 }
 
-static void cap_enter_with_a_completion_ready_returns_without_waiting(
-    void **state)
+static void
+cap_enter_with_a_completion_ready_returns_without_waiting(void **state)
 {
     (void)state;
     reset_seen();
@@ -391,8 +388,8 @@ static void client_calls(void *arg)
     seen_ret[1] = k_sys_cap_enter(0, 0);
 }
 
-static void completion_before_the_deadline_wakes_the_waiter_and_disarms_it(
-    void **state)
+static void
+completion_before_the_deadline_wakes_the_waiter_and_disarms_it(void **state)
 {
     (void)state;
     reset_seen();
@@ -416,8 +413,8 @@ static void completion_before_the_deadline_wakes_the_waiter_and_disarms_it(
     assert_true(c.call_id != 0);
 }
 
-static void cap_enter_infinite_with_nothing_pending_is_reported_not_hung(
-    void **state)
+static void
+cap_enter_infinite_with_nothing_pending_is_reported_not_hung(void **state)
 {
     (void)state;
     reset_seen();
@@ -438,8 +435,8 @@ static void cap_enter_infinite_with_nothing_pending_is_reported_not_hung(
     /* h_down's shutdown kills the thread and must leave nothing behind. */
 }
 
-static void cap_enter_infinite_on_the_real_clock_is_reported_not_hung(
-    void **state)
+static void
+cap_enter_infinite_on_the_real_clock_is_reported_not_hung(void **state)
 {
     cap_enter_infinite_with_nothing_pending_is_reported_not_hung(state);
 }

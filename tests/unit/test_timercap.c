@@ -116,12 +116,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(now_returns_the_model_clock, h_setup,
                                         h_teardown),
-        cmocka_unit_test_setup_teardown(
-            sleeps_complete_in_deadline_order, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            a_sleeper_that_exits_cancels_its_sleep, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            a_blocked_sleeper_wakes_at_its_deadline, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(sleeps_complete_in_deadline_order,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(a_sleeper_that_exits_cancels_its_sleep,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(a_blocked_sleeper_wakes_at_its_deadline,
+                                        h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

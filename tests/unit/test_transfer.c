@@ -60,8 +60,7 @@ static const CapTransferResult *records_of(const uint8_t *buf)
                                        CAP_ALIGN8(sizeof h + h.params_len));
 }
 
-static void copy_leaves_the_sender_cap_and_gives_the_receiver_one(
-    void **state)
+static void copy_leaves_the_sender_cap_and_gives_the_receiver_one(void **state)
 {
     (void)state;
     struct world w = world_new(0, 0);
@@ -91,8 +90,8 @@ static void copy_leaves_the_sender_cap_and_gives_the_receiver_one(
     assert_int_equal(h_one(w.srv, &s).result, 0);
 }
 
-static void move_reserves_the_sender_slot_until_delivery_then_frees_it(
-    void **state)
+static void
+move_reserves_the_sender_slot_until_delivery_then_frees_it(void **state)
 {
     (void)state;
     struct world w = world_new(0, 0);
@@ -211,8 +210,8 @@ static void caps_returned_by_the_server_land_in_the_caller(void **state)
     assert_non_null(ct_lookup(&w.cli->caps, rec->cap_id));
 }
 
-static void returned_caps_roll_back_to_the_server_when_the_caller_is_full(
-    void **state)
+static void
+returned_caps_roll_back_to_the_server_when_the_caller_is_full(void **state)
 {
     (void)state;
     struct world w = world_new(0, 1); /* the facet fills the client */
@@ -288,7 +287,8 @@ static void moving_a_cap_into_a_kernel_object_consumes_it(void **state)
     /* A failing call rolls the move back. */
     d->cap_id = target;
     s.method_id = 77;
-    assert_int_equal(h_one(p, &s).result, CAP_ERR_APPLICATION_EXCEPTION_TRUNCATED);
+    assert_int_equal(h_one(p, &s).result,
+                     CAP_ERR_APPLICATION_EXCEPTION_TRUNCATED);
     assert_non_null(ct_lookup(&p->caps, target));
     assert_int_equal(p->caps.reserved, 0);
 }
@@ -391,8 +391,8 @@ int main(void)
             a_delegated_facet_keeps_the_delegator_badge, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             moving_a_cap_into_a_kernel_object_consumes_it, h_setup, h_teardown),
-        cmocka_unit_test_setup_teardown(
-            a_move_only_cap_cannot_be_copied, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(a_move_only_cap_cannot_be_copied,
+                                        h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             a_bad_descriptor_rolls_back_the_ones_before_it, h_setup,
             h_teardown),

@@ -244,7 +244,7 @@ typedef int (*job_step_fn)(void *ctx, uint64_t i, const char **where);
 #define JOB_INLINE static inline __attribute__((always_inline))
 
 JOB_INLINE int job_time(struct model_job *j, uint64_t n, uint64_t per_step,
-                           job_step_fn step, void *ctx, const char **where)
+                        job_step_fn step, void *ctx, const char **where)
 {
     for (unsigned r = 0; r < j->reps; r++) {
         uint64_t t0 = bench_now_ns();
@@ -288,8 +288,8 @@ struct ring_job {
 
 /* Open the process ring and time step (see job_time); a failure goes to
  * the job. True when every run finished. */
-JOB_INLINE bool ring_job_run(struct ring_job *rj, uint64_t n,
-                             uint64_t per_step, job_step_fn step)
+JOB_INLINE bool ring_job_run(struct ring_job *rj, uint64_t n, uint64_t per_step,
+                             job_step_fn step)
 {
     const char *where = "";
     int rc;
@@ -488,8 +488,7 @@ fail:
 static int fig_nullcap_call(uint64_t ops, unsigned reps, double *samples)
 {
     return one_cap_figure("nullcap_call", "bench-nullcap", nullcap_grant,
-                          "nullcap_grant", nullcap_thread, ops, reps,
-                          samples);
+                          "nullcap_grant", nullcap_thread, ops, reps, samples);
 }
 
 /* ---------------------------------------------------------------- */
@@ -732,8 +731,7 @@ static int pp_step(void *ctx, uint64_t i, const char **where)
 
 /* Player 0: the timed round trips (word 0 -> 1 -> 0), then *stop and a
  * last pass without waiting, which lets player 1 see it. */
-JOB_INLINE void pp_player0(struct model_job *j, pp_pass_fn pass,
-                           bool *stop)
+JOB_INLINE void pp_player0(struct model_job *j, pp_pass_fn pass, bool *stop)
 {
     const char *where = "";
     int rc = job_time(j, j->ops, 1, pp_step, &pass, &where);
@@ -1204,12 +1202,12 @@ static int park_pingpong_rings(const char *figure, bool generic, uint64_t ops,
                       k_thread_attach_ring(t[i], ring_va)))
             goto fail;
         pl->u.ring = t[i]->ring.page;
-        pl->wake_len = ppr_params(p, 3 * CAPOS_PAGE_SIZE + i * 256, true, 0,
-                                  &pl->wake_va);
-        pl->wait_len = ppr_params(p, 3 * CAPOS_PAGE_SIZE + i * 256 + 64,
-                                  false, 1 - i, &pl->wait_va);
-        pl->res = user_heap(p, 3 * CAPOS_PAGE_SIZE + i * 256 + 128, 128,
-                            &pl->res_va);
+        pl->wake_len =
+            ppr_params(p, 3 * CAPOS_PAGE_SIZE + i * 256, true, 0, &pl->wake_va);
+        pl->wait_len = ppr_params(p, 3 * CAPOS_PAGE_SIZE + i * 256 + 64, false,
+                                  1 - i, &pl->wait_va);
+        pl->res =
+            user_heap(p, 3 * CAPOS_PAGE_SIZE + i * 256 + 128, 128, &pl->res_va);
         if (!pl->wake_len || !pl->wait_len || pl->res == NULL)
             goto fail_heap;
     }
@@ -1222,8 +1220,7 @@ fail:
     return BENCH_FAIL;
 }
 
-static int fig_park_pingpong_rings(uint64_t ops, unsigned reps,
-                                   double *samples)
+static int fig_park_pingpong_rings(uint64_t ops, unsigned reps, double *samples)
 {
     return park_pingpong_rings("park_pingpong_rings", false, ops, reps,
                                samples);
@@ -1416,8 +1413,8 @@ static int fig_rt_park_pingpong_bridge(uint64_t ops, unsigned reps,
 static int fig_rt_park_pingpong_rings(uint64_t ops, unsigned reps,
                                       double *samples)
 {
-    return rt_park_pingpong("rt_park_pingpong_rings",
-                            CAPOS_RT_RING_PER_THREAD, ops, reps, samples);
+    return rt_park_pingpong("rt_park_pingpong_rings", CAPOS_RT_RING_PER_THREAD,
+                            ops, reps, samples);
 }
 
 /* ---------------------------------------------------------------- */
@@ -1516,9 +1513,11 @@ static int codec_data_roundtrip(const char *figure, size_t len, uint64_t ops,
                        capnp_strerror(rc));
                 return BENCH_FAIL;
             }
-            if (dn != len || d[0] != payload[0] || d[dn - 1] != payload[len - 1]) {
+            if (dn != len || d[0] != payload[0] ||
+                d[dn - 1] != payload[len - 1]) {
                 printf("%s failed: decoded %zu bytes, want %zu equal to the "
-                       "encoded ones\n", figure, dn, len);
+                       "encoded ones\n",
+                       figure, dn, len);
                 return BENCH_FAIL;
             }
             sum += d[0] + d[dn - 1];
@@ -1811,14 +1810,13 @@ static int mem_once(const char *figure, uint64_t nproc, unsigned extra,
         }
     }
     if (base < 0 || after_procs < 0 || after_threads < 0) {
-        printf("%s failed: cannot read /proc/self/statm or mincore\n",
-               figure);
+        printf("%s failed: cannot read /proc/self/statm or mincore\n", figure);
         goto out;
     }
     *per_proc = (double)(after_procs - base) / (double)nproc;
     if (extra > 0)
-        *per_thread = (double)(after_threads - after_procs) /
-                      (double)(nproc * extra);
+        *per_thread =
+            (double)(after_threads - after_procs) / (double)(nproc * extra);
     result = BENCH_OK;
 out:
     k_shutdown();
@@ -1826,13 +1824,12 @@ out:
     return result;
 }
 
-static int fig_idle_process_bytes(uint64_t ops, unsigned reps,
-                                  double *samples)
+static int fig_idle_process_bytes(uint64_t ops, unsigned reps, double *samples)
 {
     for (unsigned r = 0; r < reps; r++) {
         double per_thread = 0;
-        int rc = mem_once("idle_process_bytes", ops, 0, &samples[r],
-                          &per_thread);
+        int rc =
+            mem_once("idle_process_bytes", ops, 0, &samples[r], &per_thread);
 
         if (rc != BENCH_OK)
             return rc;
@@ -1999,8 +1996,7 @@ static bool tcp_result(struct k_process *p, int len, capnp_message *m,
     capnp_struct root;
     void *buf = k_user_ptr(p, CAPOS_HEAP_VADDR + ECHO_MAX + 64, (uint64_t)len);
     return buf && capnp_msg_init(m, buf, (size_t)len, NULL) == 0 &&
-           capnp_msg_root(m, &root) == 0 &&
-           capnp_get_struct(&root, 0, s) == 0;
+           capnp_msg_root(m, &root) == 0 && capnp_get_struct(&root, 0, s) == 0;
 }
 
 /* Params into the heap: a root of dw words and np pointers. */
@@ -2384,13 +2380,11 @@ static uint64_t tl_login(struct telnet_client *c)
             fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
             if (fd < 0)
                 return 0;
-            (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-                             sizeof one);
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             t0 = bench_now_ns();
         }
     }
-    if (r == 0 &&
-        tl_until(fd, "\xff\xfd\x1f", 3) &&
+    if (r == 0 && tl_until(fd, "\xff\xfd\x1f", 3) &&
         tl_send(fd, answers, sizeof answers - 1) &&
         tl_until(fd, "username> ", 10) && !c->full) {
         /* Closing ends the shell's readLine: it exits (not timed). */
@@ -2400,8 +2394,7 @@ static uint64_t tl_login(struct telnet_client *c)
         while (recv(fd, b, sizeof b, 0) > 0)
             ;
     } else if (r == 0 && c->full && tl_send(fd, "operator\r\n", 10) &&
-               tl_until(fd, "password> ", 10) &&
-               tl_send(fd, "capos\r\n", 7) &&
+               tl_until(fd, "password> ", 10) && tl_send(fd, "capos\r\n", 7) &&
                tl_until(fd, "operator@capos$ ", 16)) {
         t1 = bench_now_ns();
         char b[256];
@@ -2467,7 +2460,8 @@ static int telnet_figure(const char *figure, bool full, uint64_t ops,
     }
     if (mlen == 0 || mlen == sizeof mbuf) {
         printf("%s failed: cannot read %s (run from the build tree, or set "
-               "CAPOS_BENCH_TELNET_MANIFEST)\n", figure, path);
+               "CAPOS_BENCH_TELNET_MANIFEST)\n",
+               figure, path);
         return BENCH_FAIL;
     }
     uint16_t port = echo_free_port();
@@ -2527,8 +2521,7 @@ static int fig_telnet_login(uint64_t ops, unsigned reps, double *samples)
     return telnet_figure("telnet_login", true, ops, reps, samples);
 }
 
-static int fig_telnet_to_username(uint64_t ops, unsigned reps,
-                                  double *samples)
+static int fig_telnet_to_username(uint64_t ops, unsigned reps, double *samples)
 {
     return telnet_figure("telnet_to_username", false, ops, reps, samples);
 }
@@ -2569,8 +2562,7 @@ enum {
     VS_COLUMNS
 };
 static const char *const vs_heading[VS_COLUMNS] = {
-    "io_uring/x", "futex/x", "futex1cpu/x", "swapctx/x", "libuv/x",
-    "argon2/x"};
+    "io_uring/x", "futex/x", "futex1cpu/x", "swapctx/x", "libuv/x", "argon2/x"};
 
 /* One row per figure, in output order; ops is the default operation count
  * of one repetition. */
@@ -2961,8 +2953,8 @@ int main(int argc, char **argv)
 
         if (results[i].selected && results[i].status == BENCH_OK)
             printf("bench: %s median_%s=%.1f min_%s=%.1f max_%s=%.1f\n",
-                   figures[i].name, u, results[i].median, u, results[i].min,
-                   u, results[i].max);
+                   figures[i].name, u, results[i].median, u, results[i].min, u,
+                   results[i].max);
     }
     sim_port_fini();
     free(samples);

@@ -172,7 +172,8 @@ int main(int argc, char **argv)
                 "usage: capnp compile -o/abs/path/capnpc-c:OUTDIR "
                 "[--src-prefix=DIR] FILE.capnp...\n"
                 "capnpc-c is a capnp plugin: it reads a CodeGeneratorRequest "
-                "on stdin and takes no arguments (%s given)\n", argv[1]);
+                "on stdin and takes no arguments (%s given)\n",
+                argv[1]);
         return 1;
     }
     atexit(free_arena);
@@ -187,7 +188,8 @@ int main(int argc, char **argv)
         if (f->filename[0] == '/' || strstr(f->filename, "..") != NULL) {
             fprintf(stderr,
                     "capnpc-c: %s: output would leave the output directory; "
-                    "pass --src-prefix=<its directory>\n", f->filename);
+                    "pass --src-prefix=<its directory>\n",
+                    f->filename);
             return 1;
         }
         if ((roundtrip ? cg_emit_roundtrip(&request, f, f->filename)
@@ -204,7 +206,8 @@ FILE *cg_open_tmp(const char *path, char **tmp)
     *tmp = cg_printf("%s.tmp", path);
     f = fopen(*tmp, "w");
     if (f == NULL)
-        fprintf(stderr, "capnpc-c: cannot write %s: %s\n", *tmp, strerror(errno));
+        fprintf(stderr, "capnpc-c: cannot write %s: %s\n", *tmp,
+                strerror(errno));
     return f;
 }
 
@@ -261,13 +264,28 @@ bool cg_is_data(enum cg_tkind k)
 const char *cg_elem_macro(const struct cg_type *t)
 {
     switch (t->kind) {
-    case T_VOID: return "CAPNP_ELEM_VOID";
-    case T_BOOL: return "CAPNP_ELEM_BIT";
-    case T_INT8: case T_UINT8: return "CAPNP_ELEM_BYTE";
-    case T_INT16: case T_UINT16: case T_ENUM: return "CAPNP_ELEM_TWO_BYTES";
-    case T_INT32: case T_UINT32: case T_FLOAT32: return "CAPNP_ELEM_FOUR_BYTES";
-    case T_INT64: case T_UINT64: case T_FLOAT64: return "CAPNP_ELEM_EIGHT_BYTES";
-    case T_STRUCT: return "CAPNP_ELEM_COMPOSITE";
-    default: return "CAPNP_ELEM_POINTER";
+    case T_VOID:
+        return "CAPNP_ELEM_VOID";
+    case T_BOOL:
+        return "CAPNP_ELEM_BIT";
+    case T_INT8:
+    case T_UINT8:
+        return "CAPNP_ELEM_BYTE";
+    case T_INT16:
+    case T_UINT16:
+    case T_ENUM:
+        return "CAPNP_ELEM_TWO_BYTES";
+    case T_INT32:
+    case T_UINT32:
+    case T_FLOAT32:
+        return "CAPNP_ELEM_FOUR_BYTES";
+    case T_INT64:
+    case T_UINT64:
+    case T_FLOAT64:
+        return "CAPNP_ELEM_EIGHT_BYTES";
+    case T_STRUCT:
+        return "CAPNP_ELEM_COMPOSITE";
+    default:
+        return "CAPNP_ELEM_POINTER";
     }
 }

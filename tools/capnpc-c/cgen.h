@@ -68,15 +68,15 @@ struct cg_value {
 
 struct cg_field {
     const char *name;
-    const char *doc;       /* NULL: none */
+    const char *doc; /* NULL: none */
     uint16_t code_order;
     int32_t ordinal;       /* @N, or -1 (groups have none) */
     uint16_t discriminant; /* CG_NO_DISCRIMINANT: not in a union */
     bool is_group;
-    uint64_t group_id;     /* is_group */
-    uint32_t offset;       /* slot: in units of the type's size */
-    struct cg_type type;   /* slot */
-    struct cg_value dflt;  /* slot */
+    uint64_t group_id;    /* is_group */
+    uint32_t offset;      /* slot: in units of the type's size */
+    struct cg_type type;  /* slot */
+    struct cg_value dflt; /* slot */
     bool had_default;
 };
 
@@ -134,11 +134,11 @@ struct cg_node {
     struct cg_value const_value;
 
     /* Derived by cg_assign_names(). */
-    char *c_name;     /* e.g. "capos_Console_write_Params"; NULL: unnamed */
-    char *macro;      /* upper-snake c_name, e.g. "CAPOS_CONSOLE_WRITE_PARAMS" */
+    char *c_name; /* e.g. "capos_Console_write_Params"; NULL: unnamed */
+    char *macro;  /* upper-snake c_name, e.g. "CAPOS_CONSOLE_WRITE_PARAMS" */
     char *schema_name; /* e.g. "Console.write$Params" (for comments) */
-    uint64_t file_id; /* the file the node was reached from */
-    uint32_t order;   /* emission order within its file */
+    uint64_t file_id;  /* the file the node was reached from */
+    uint32_t order;    /* emission order within its file */
 };
 
 struct cg_file {

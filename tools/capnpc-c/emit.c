@@ -103,12 +103,24 @@ static void put_c_string(struct out *o, const uint8_t *b, size_t n)
     for (size_t i = 0; i < n; i++) {
         uint8_t c = b[i];
         switch (c) {
-        case '"': put(o, "\\\""); break;
-        case '\\': put(o, "\\\\"); break;
-        case '?': put(o, "\\?"); break;
-        case '\n': put(o, "\\n"); break;
-        case '\t': put(o, "\\t"); break;
-        case '\r': put(o, "\\r"); break;
+        case '"':
+            put(o, "\\\"");
+            break;
+        case '\\':
+            put(o, "\\\\");
+            break;
+        case '?':
+            put(o, "\\?");
+            break;
+        case '\n':
+            put(o, "\\n");
+            break;
+        case '\t':
+            put(o, "\\t");
+            break;
+        case '\r':
+            put(o, "\\r");
+            break;
         default:
             if (c >= 0x20 && c < 0x7f)
                 fputc(c, o->f);
@@ -126,31 +138,57 @@ static void put_c_string(struct out *o, const uint8_t *b, size_t n)
 static unsigned data_bits(enum cg_tkind k)
 {
     switch (k) {
-    case T_BOOL: return 1;
-    case T_INT8: case T_UINT8: return 8;
-    case T_INT16: case T_UINT16: case T_ENUM: return 16;
-    case T_INT32: case T_UINT32: case T_FLOAT32: return 32;
-    case T_INT64: case T_UINT64: case T_FLOAT64: return 64;
-    default: return 0;
+    case T_BOOL:
+        return 1;
+    case T_INT8:
+    case T_UINT8:
+        return 8;
+    case T_INT16:
+    case T_UINT16:
+    case T_ENUM:
+        return 16;
+    case T_INT32:
+    case T_UINT32:
+    case T_FLOAT32:
+        return 32;
+    case T_INT64:
+    case T_UINT64:
+    case T_FLOAT64:
+        return 64;
+    default:
+        return 0;
     }
 }
 
 static const char *c_type(enum cg_tkind k)
 {
     switch (k) {
-    case T_BOOL: return "bool";
-    case T_INT8: return "int8_t";
-    case T_INT16: return "int16_t";
-    case T_INT32: return "int32_t";
-    case T_INT64: return "int64_t";
-    case T_UINT8: return "uint8_t";
-    case T_UINT16: return "uint16_t";
-    case T_UINT32: return "uint32_t";
-    case T_UINT64: return "uint64_t";
-    case T_FLOAT32: return "float";
-    case T_FLOAT64: return "double";
-    case T_ENUM: return "uint16_t";
-    default: return "void";
+    case T_BOOL:
+        return "bool";
+    case T_INT8:
+        return "int8_t";
+    case T_INT16:
+        return "int16_t";
+    case T_INT32:
+        return "int32_t";
+    case T_INT64:
+        return "int64_t";
+    case T_UINT8:
+        return "uint8_t";
+    case T_UINT16:
+        return "uint16_t";
+    case T_UINT32:
+        return "uint32_t";
+    case T_UINT64:
+        return "uint64_t";
+    case T_FLOAT32:
+        return "float";
+    case T_FLOAT64:
+        return "double";
+    case T_ENUM:
+        return "uint16_t";
+    default:
+        return "void";
     }
 }
 
@@ -158,19 +196,32 @@ static const char *c_type(enum cg_tkind k)
 static const char *codec_sfx(enum cg_tkind k)
 {
     switch (k) {
-    case T_BOOL: return "bool";
-    case T_INT8: return "i8";
-    case T_INT16: return "i16";
-    case T_INT32: return "i32";
-    case T_INT64: return "i64";
-    case T_UINT8: return "u8";
-    case T_UINT16: return "u16";
-    case T_UINT32: return "u32";
-    case T_UINT64: return "u64";
-    case T_FLOAT32: return "f32";
-    case T_FLOAT64: return "f64";
-    case T_ENUM: return "u16";
-    default: return "?";
+    case T_BOOL:
+        return "bool";
+    case T_INT8:
+        return "i8";
+    case T_INT16:
+        return "i16";
+    case T_INT32:
+        return "i32";
+    case T_INT64:
+        return "i64";
+    case T_UINT8:
+        return "u8";
+    case T_UINT16:
+        return "u16";
+    case T_UINT32:
+        return "u32";
+    case T_UINT64:
+        return "u64";
+    case T_FLOAT32:
+        return "f32";
+    case T_FLOAT64:
+        return "f64";
+    case T_ENUM:
+        return "u16";
+    default:
+        return "?";
     }
 }
 
@@ -178,8 +229,8 @@ static const char *codec_sfx(enum cg_tkind k)
 static char *type_name(const struct cg_request *req, const struct cg_type *t)
 {
     static const char *const prim[] = {
-        "Void", "Bool", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16",
-        "UInt32", "UInt64", "Float32", "Float64", "Text", "Data"};
+        "Void",   "Bool",   "Int8",   "Int16",   "Int32",   "Int64", "UInt8",
+        "UInt16", "UInt32", "UInt64", "Float32", "Float64", "Text",  "Data"};
     const struct cg_node *n;
 
     switch (t->kind) {
@@ -209,14 +260,21 @@ static char *int_literal(enum cg_tkind k, uint64_t bits)
     switch (k) {
     case T_BOOL:
         return cg_strdup(bits ? "true" : "false");
-    case T_INT8: v = (int8_t)bits; break;
-    case T_INT16: v = (int16_t)bits; break;
-    case T_INT32: v = (int32_t)bits; break;
+    case T_INT8:
+        v = (int8_t)bits;
+        break;
+    case T_INT16:
+        v = (int16_t)bits;
+        break;
+    case T_INT32:
+        v = (int32_t)bits;
+        break;
     case T_INT64:
         v = (int64_t)bits;
         if (v == INT64_MIN)
             return cg_strdup("(-INT64_C(9223372036854775807) - 1)");
-        return cg_printf(v < 0 ? "(INT64_C(%" PRId64 "))" : "INT64_C(%" PRId64 ")", v);
+        return cg_printf(
+            v < 0 ? "(INT64_C(%" PRId64 "))" : "INT64_C(%" PRId64 ")", v);
     case T_UINT8:
     case T_UINT16:
         return cg_printf("%" PRIu64, bits);
@@ -245,14 +303,21 @@ static char *float_literal(enum cg_tkind k, uint64_t bits)
     char buf[64];
 
     if (single) {
-        union { uint32_t u; float f; } x = {.u = (uint32_t)bits};
+        union {
+            uint32_t u;
+            float f;
+        } x = {.u = (uint32_t)bits};
         d = x.f;
     } else {
-        union { uint64_t u; double f; } x = {.u = bits};
+        union {
+            uint64_t u;
+            double f;
+        } x = {.u = bits};
         d = x.f;
     }
     if (isnan(d))
-        return cg_strdup(single ? "__builtin_nanf(\"\")" : "__builtin_nan(\"\")");
+        return cg_strdup(single ? "__builtin_nanf(\"\")"
+                                : "__builtin_nan(\"\")");
     if (isinf(d))
         return cg_printf("(%s%s)", d < 0 ? "-" : "",
                          single ? "__builtin_inff()" : "__builtin_inf()");
@@ -285,7 +350,8 @@ static void put_set_discriminant(struct out *o, const struct cg_node *n,
                                  const struct cg_field *f)
 {
     if (f->discriminant != CG_NO_DISCRIMINANT)
-        put(o, "    capnp_set_u16(s, %" PRIu32 "u, %uu, 0); /* which() = %s */\n",
+        put(o,
+            "    capnp_set_u16(s, %" PRIu32 "u, %uu, 0); /* which() = %s */\n",
             n->disc_offset * 2, f->discriminant, f->name);
 }
 
@@ -296,7 +362,8 @@ static void put_zero_group(struct out *o, const struct cg_node *g, int depth)
     if (depth > 32)
         return;
     if (g->disc_count > 0)
-        put(o, "    capnp_set_u16(s, %" PRIu32 "u, 0, 0);\n", g->disc_offset * 2);
+        put(o, "    capnp_set_u16(s, %" PRIu32 "u, 0, 0);\n",
+            g->disc_offset * 2);
     for (uint32_t i = 0; i < g->nfields; i++) {
         const struct cg_field *f = &g->fields[i];
         if (f->is_group) {
@@ -308,7 +375,8 @@ static void put_zero_group(struct out *o, const struct cg_node *g, int depth)
         if (f->type.kind == T_VOID)
             continue;
         if (f->type.kind == T_BOOL)
-            put(o, "    capnp_set_bool(s, %" PRIu32 "u, false, false);\n", f->offset);
+            put(o, "    capnp_set_bool(s, %" PRIu32 "u, false, false);\n",
+                f->offset);
         else if (cg_is_data(f->type.kind))
             put(o, "    capnp_set_u%u(s, %" PRIu32 "u, 0, 0);\n",
                 data_bits(f->type.kind),
@@ -323,15 +391,19 @@ static void put_field(struct out *o, const struct cg_node *n,
 {
     const char *P = n->c_name, *F = f->name;
     const struct cg_type *t = &f->type;
-    const char *sep = f->discriminant != CG_NO_DISCRIMINANT ? "union member " : "";
+    const char *sep =
+        f->discriminant != CG_NO_DISCRIMINANT ? "union member " : "";
 
     if (f->is_group) {
         const struct cg_node *g = cg_find(o->req, f->group_id);
-        put(o, "\n/* %s%s :group - its fields are %s_get_* / _set_* on the same struct. */\n",
+        put(o,
+            "\n/* %s%s :group - its fields are %s_get_* / _set_* on the same "
+            "struct. */\n",
             sep, F, g != NULL ? g->c_name : "?");
         put_doc(o, "", f->doc);
         if (f->discriminant != CG_NO_DISCRIMINANT && g != NULL) {
-            put(o, "static inline void %s_init_%s(capnp_struct_builder *s)\n{\n",
+            put(o,
+                "static inline void %s_init_%s(capnp_struct_builder *s)\n{\n",
                 P, F);
             put_set_discriminant(o, n, f);
             put_zero_group(o, g, 0);
@@ -340,7 +412,8 @@ static void put_field(struct out *o, const struct cg_node *n,
         return;
     }
 
-    put(o, "\n/* %s%s @%" PRId32 " :%s", sep, F, f->ordinal, type_name(o->req, t));
+    put(o, "\n/* %s%s @%" PRId32 " :%s", sep, F, f->ordinal,
+        type_name(o->req, t));
     if (cg_is_data(t->kind))
         put(o, ", bits [%" PRIu32 ", %" PRIu32 ")",
             f->offset * data_bits(t->kind),
@@ -372,10 +445,12 @@ static void put_field(struct out *o, const struct cg_node *n,
                 put(o, "/* Values: enum %s (unknown values are possible). */\n",
                     e->c_name);
         }
-        put(o, "static inline %s %s_get_%s(const capnp_struct *s)\n{\n"
-               "    return capnp_get_%s(s, %" PRIu32 "u, %s);\n}\n",
+        put(o,
+            "static inline %s %s_get_%s(const capnp_struct *s)\n{\n"
+            "    return capnp_get_%s(s, %" PRIu32 "u, %s);\n}\n",
             ct, P, F, sfx, off, def);
-        put(o, "static inline void %s_set_%s(capnp_struct_builder *s, %s v)\n{\n",
+        put(o,
+            "static inline void %s_set_%s(capnp_struct_builder *s, %s v)\n{\n",
             P, F, ct);
         put_set_discriminant(o, n, f);
         put(o, "    capnp_set_%s(s, %" PRIu32 "u, v, %s);\n}\n", sfx, off, def);
@@ -384,8 +459,10 @@ static void put_field(struct out *o, const struct cg_node *n,
 
     /* Pointer fields. */
     uint32_t idx = f->offset;
-    put(o, "static inline bool %s_has_%s(const capnp_struct *s)\n{\n"
-           "    return capnp_has_ptr(s, %" PRIu32 ");\n}\n", P, F, idx);
+    put(o,
+        "static inline bool %s_has_%s(const capnp_struct *s)\n{\n"
+        "    return capnp_has_ptr(s, %" PRIu32 ");\n}\n",
+        P, F, idx);
 
     switch (t->kind) {
     case T_TEXT:
@@ -394,18 +471,25 @@ static void put_field(struct out *o, const struct cg_node *n,
         const char *ptype = text ? "const char" : "const uint8_t";
         const char *what = text ? "str" : "data";
 
-        put(o, "static inline int %s_get_%s(const capnp_struct *s, %s **%s, size_t *len)\n{\n",
+        put(o,
+            "static inline int %s_get_%s(const capnp_struct *s, %s **%s, "
+            "size_t *len)\n{\n",
             P, F, ptype, what);
         if (f->had_default && f->dflt.bytes != NULL && f->dflt.len > 0) {
-            put(o, "    if (!capnp_has_ptr(s, %" PRIu32 ")) { /* schema default */\n"
-                   "        *%s = %s", idx, what, text ? "" : "(const uint8_t *)");
+            put(o,
+                "    if (!capnp_has_ptr(s, %" PRIu32
+                ")) { /* schema default */\n"
+                "        *%s = %s",
+                idx, what, text ? "" : "(const uint8_t *)");
             put_c_string(o, f->dflt.bytes, f->dflt.len);
             put(o, ";\n        *len = %zu;\n        return CAPNP_OK;\n    }\n",
                 f->dflt.len);
         }
         put(o, "    return capnp_get_%s(s, %" PRIu32 ", %s, len);\n}\n",
             text ? "text" : "data", idx, what);
-        put(o, "static inline int %s_set_%s(capnp_struct_builder *s, %s, size_t len)\n{\n",
+        put(o,
+            "static inline int %s_set_%s(capnp_struct_builder *s, %s, size_t "
+            "len)\n{\n",
             P, F, text ? "const char *str" : "const void *data");
         put_set_discriminant(o, n, f);
         put(o, "    return capnp_set_%s(s, %" PRIu32 ", %s, len);\n}\n",
@@ -415,60 +499,93 @@ static void put_field(struct out *o, const struct cg_node *n,
     case T_STRUCT: {
         const struct cg_node *sn = cg_find(o->req, t->id);
         if (f->had_default && f->dflt.bytes != NULL)
-            put(o, "/* The schema default is not applied: null reads as empty. */\n");
-        put(o, "static inline int %s_get_%s(const capnp_struct *s, capnp_struct *out)\n{\n"
-               "    return capnp_get_struct(s, %" PRIu32 ", out);\n}\n", P, F, idx);
-        put(o, "static inline int %s_init_%s(capnp_struct_builder *s, capnp_struct_builder *out)\n{\n",
+            put(o, "/* The schema default is not applied: null reads as empty. "
+                   "*/\n");
+        put(o,
+            "static inline int %s_get_%s(const capnp_struct *s, capnp_struct "
+            "*out)\n{\n"
+            "    return capnp_get_struct(s, %" PRIu32 ", out);\n}\n",
+            P, F, idx);
+        put(o,
+            "static inline int %s_init_%s(capnp_struct_builder *s, "
+            "capnp_struct_builder *out)\n{\n",
             P, F);
         put_set_discriminant(o, n, f);
-        put(o, "    return capnp_init_struct(s, %" PRIu32 ", %u, %u, out); /* %s */\n}\n",
-            idx, sn != NULL ? sn->data_words : 0, sn != NULL ? sn->ptr_count : 0,
+        put(o,
+            "    return capnp_init_struct(s, %" PRIu32
+            ", %u, %u, out); /* %s */\n}\n",
+            idx, sn != NULL ? sn->data_words : 0,
+            sn != NULL ? sn->ptr_count : 0,
             sn != NULL && sn->c_name != NULL ? sn->c_name : "?");
         return;
     }
     case T_LIST: {
         const struct cg_type *e = t->elem;
         if (f->had_default && f->dflt.bytes != NULL)
-            put(o, "/* The schema default is not applied: null reads as empty. */\n");
-        put(o, "static inline int %s_get_%s(const capnp_struct *s, capnp_list *out)\n{\n"
-               "    return capnp_get_list(s, %" PRIu32 ", %s, out);\n}\n",
+            put(o, "/* The schema default is not applied: null reads as empty. "
+                   "*/\n");
+        put(o,
+            "static inline int %s_get_%s(const capnp_struct *s, capnp_list "
+            "*out)\n{\n"
+            "    return capnp_get_list(s, %" PRIu32 ", %s, out);\n}\n",
             P, F, idx, cg_elem_macro(e));
-        put(o, "static inline int %s_init_%s(capnp_struct_builder *s, uint32_t count, capnp_list_builder *out)\n{\n",
+        put(o,
+            "static inline int %s_init_%s(capnp_struct_builder *s, uint32_t "
+            "count, capnp_list_builder *out)\n{\n",
             P, F);
         put_set_discriminant(o, n, f);
         if (e->kind == T_STRUCT) {
             const struct cg_node *sn = cg_find(o->req, e->id);
-            put(o, "    return capnp_init_struct_list(s, %" PRIu32 ", count, %u, %u, out); /* %s */\n}\n",
+            put(o,
+                "    return capnp_init_struct_list(s, %" PRIu32
+                ", count, %u, %u, out); /* %s */\n}\n",
                 idx, sn != NULL ? sn->data_words : 0,
                 sn != NULL ? sn->ptr_count : 0,
                 sn != NULL && sn->c_name != NULL ? sn->c_name : "?");
         } else {
-            put(o, "    return capnp_init_list(s, %" PRIu32 ", %s, count, out);\n}\n",
+            put(o,
+                "    return capnp_init_list(s, %" PRIu32
+                ", %s, count, out);\n}\n",
                 idx, cg_elem_macro(e));
         }
         return;
     }
     case T_INTERFACE:
-        put(o, "/* A capability: *cap is its cap-table index or CAPNP_CAP_NULL. */\n");
-        put(o, "static inline int %s_get_%s(const capnp_struct *s, uint32_t *cap)\n{\n"
-               "    return capnp_get_cap(s, %" PRIu32 ", cap);\n}\n", P, F, idx);
-        put(o, "static inline int %s_set_%s(capnp_struct_builder *s, uint32_t cap)\n{\n",
+        put(o, "/* A capability: *cap is its cap-table index or "
+               "CAPNP_CAP_NULL. */\n");
+        put(o,
+            "static inline int %s_get_%s(const capnp_struct *s, uint32_t "
+            "*cap)\n{\n"
+            "    return capnp_get_cap(s, %" PRIu32 ", cap);\n}\n",
+            P, F, idx);
+        put(o,
+            "static inline int %s_set_%s(capnp_struct_builder *s, uint32_t "
+            "cap)\n{\n",
             P, F);
         put_set_discriminant(o, n, f);
         put(o, "    return capnp_set_cap(s, %" PRIu32 ", cap);\n}\n", idx);
         return;
     default: /* AnyPointer */
-        put(o, "#define %s_%s_PTR_INDEX %" PRIu32 "u /* build it with the codec */\n",
+        put(o,
+            "#define %s_%s_PTR_INDEX %" PRIu32
+            "u /* build it with the codec */\n",
             n->macro, cg_upper_snake(F), idx);
-        put(o, "static inline int %s_get_%s(const capnp_struct *s, capnp_ptr *out)\n{\n"
-               "    return capnp_get_ptr(s, %" PRIu32 ", out);\n}\n", P, F, idx);
+        put(o,
+            "static inline int %s_get_%s(const capnp_struct *s, capnp_ptr "
+            "*out)\n{\n"
+            "    return capnp_get_ptr(s, %" PRIu32 ", out);\n}\n",
+            P, F, idx);
         if (f->discriminant != CG_NO_DISCRIMINANT) {
             /* The codec builds the pointer; this selects the member. */
-            put(o, "static inline uint16_t %s_select_%s(capnp_struct_builder *s)\n{\n",
+            put(o,
+                "static inline uint16_t %s_select_%s(capnp_struct_builder "
+                "*s)\n{\n",
                 P, F);
             put_set_discriminant(o, n, f);
-            put(o, "    return %" PRIu32 "; /* build pointer %" PRIu32
-                   " with the codec */\n}\n", idx, idx);
+            put(o,
+                "    return %" PRIu32 "; /* build pointer %" PRIu32
+                " with the codec */\n}\n",
+                idx, idx);
         }
         return;
     }
@@ -486,12 +603,15 @@ static void emit_struct(struct out *o, const struct cg_node *n)
         put(o, "#define %s_ID 0x%" PRIx64 "ull\n", n->macro, n->id);
         put(o, "#define %s_DATA_WORDS %uu\n", n->macro, n->data_words);
         put(o, "#define %s_POINTERS %uu\n", n->macro, n->ptr_count);
-        put(o, "static inline int %s_init_root(capnp_builder *b, capnp_struct_builder *out)\n{\n"
-               "    return capnp_init_root(b, %u, %u, out);\n}\n",
+        put(o,
+            "static inline int %s_init_root(capnp_builder *b, "
+            "capnp_struct_builder *out)\n{\n"
+            "    return capnp_init_root(b, %u, %u, out);\n}\n",
             n->c_name, n->data_words, n->ptr_count);
     }
     if (n->disc_count > 0) {
-        put(o, "\n/* The union: which member is set. */\nenum %s_Which {\n", n->c_name);
+        put(o, "\n/* The union: which member is set. */\nenum %s_Which {\n",
+            n->c_name);
         for (uint32_t i = 0; i < n->nfields; i++) {
             const struct cg_field *f = &n->fields[i];
             if (f->discriminant != CG_NO_DISCRIMINANT)
@@ -499,8 +619,9 @@ static void emit_struct(struct out *o, const struct cg_node *n)
                     cg_upper_snake(f->name), f->discriminant);
         }
         put(o, "};\n");
-        put(o, "static inline uint16_t %s_which(const capnp_struct *s)\n{\n"
-               "    return capnp_get_u16(s, %" PRIu32 "u, 0);\n}\n",
+        put(o,
+            "static inline uint16_t %s_which(const capnp_struct *s)\n{\n"
+            "    return capnp_get_u16(s, %" PRIu32 "u, 0);\n}\n",
             n->c_name, n->disc_offset * 2);
     }
     for (uint32_t i = 0; i < n->nfields; i++)
@@ -521,11 +642,13 @@ static void emit_struct(struct out *o, const struct cg_node *n)
 static void emit_enum(struct out *o, const struct cg_node *n)
 {
     o->emitted[node_index(o, n)] = true;
-    put(o, "\n/* ---- enum %s (0x%016" PRIx64 ") ---- */\n", n->schema_name, n->id);
+    put(o, "\n/* ---- enum %s (0x%016" PRIx64 ") ---- */\n", n->schema_name,
+        n->id);
     put_doc(o, "", n->doc);
     put(o, "#define %s_ID 0x%" PRIx64 "ull\n", n->macro, n->id);
     if (n->nenumerants == 0) {
-        put(o, "/* No enumerants: C has no empty enum; values are uint16_t. */\n");
+        put(o,
+            "/* No enumerants: C has no empty enum; values are uint16_t. */\n");
         return;
     }
     put(o, "enum %s {\n", n->c_name);
@@ -558,7 +681,8 @@ static void emit_const(struct out *o, const struct cg_node *n)
         put(o, "#define %s %s\n", n->macro, int_literal(t->kind, v->bits));
     } else if (t->kind == T_TEXT) {
         put(o, "#define %s ", n->macro);
-        put_c_string(o, v->bytes != NULL ? v->bytes : (const uint8_t *)"", v->len);
+        put_c_string(o, v->bytes != NULL ? v->bytes : (const uint8_t *)"",
+                     v->len);
         put(o, "\n");
     } else if (t->kind == T_DATA) {
         put(o, "#define %s_LEN %zuu\n#define %s {", n->macro, v->len, n->macro);
@@ -567,8 +691,9 @@ static void emit_const(struct out *o, const struct cg_node *n)
                 v->bytes[i]);
         put(o, "%s}\n", v->len ? " " : " 0 ");
     } else {
-        put(o, "/* Not emitted: %s constants have no C form here; produce the\n"
-               " * bytes with `capnp eval -b` at build time instead. */\n",
+        put(o,
+            "/* Not emitted: %s constants have no C form here; produce the\n"
+            " * bytes with `capnp eval -b` at build time instead. */\n",
             type_name(o->req, t));
     }
 }
@@ -589,8 +714,9 @@ static bool may_carry_caps(const struct cg_request *req,
         return depth > 16; /* deep or unknown: assume it may */
     for (uint32_t i = 0; i < n->nfields; i++) {
         const struct cg_field *f = &n->fields[i];
-        if (f->is_group ? may_carry_caps(req, cg_find(req, f->group_id), depth + 1)
-                        : may_carry_caps_type(req, &f->type, depth))
+        if (f->is_group
+                ? may_carry_caps(req, cg_find(req, f->group_id), depth + 1)
+                : may_carry_caps_type(req, &f->type, depth))
             return true;
     }
     return false;
@@ -617,13 +743,16 @@ static void emit_interface(struct out *o, const struct cg_node *n)
     const struct cg_request *req = o->req;
 
     o->emitted[node_index(o, n)] = true;
-    put(o, "\n/* ==== interface %s (0x%016" PRIx64 ") ==== */\n", n->schema_name, n->id);
+    put(o, "\n/* ==== interface %s (0x%016" PRIx64 ") ==== */\n",
+        n->schema_name, n->id);
     put_doc(o, "", n->doc);
     put(o, "#define %s_INTERFACE_ID 0x%" PRIx64 "ull\n", n->macro, n->id);
     put(o, "#define %s_METHOD_COUNT %" PRIu32 "u\n", n->macro, n->nmethods);
     for (uint32_t i = 0; i < n->nsupers; i++) {
         const struct cg_node *s = cg_find(req, n->supers[i]);
-        put(o, "/* extends %s: its methods are called with %s's ids and stubs. */\n",
+        put(o,
+            "/* extends %s: its methods are called with %s's ids and stubs. "
+            "*/\n",
             s != NULL && s->schema_name ? s->schema_name : "?",
             s != NULL && s->c_name ? s->c_name : "?");
     }
@@ -646,28 +775,39 @@ static void emit_interface(struct out *o, const struct cg_node *n)
             emit_struct(o, r);
     }
 
-    put(o, "\n/* CALL stubs of %s: see \"CALL stubs\" at the top. */\n", n->schema_name);
+    put(o, "\n/* CALL stubs of %s: see \"CALL stubs\" at the top. */\n",
+        n->schema_name);
     for (uint32_t i = 0; i < n->nmethods; i++) {
         const struct cg_method *m = &n->methods[i];
         const struct cg_node *p = cg_find(req, m->params_id);
         const struct cg_node *r = cg_find(req, m->results_id);
-        char *mid = cg_printf("%s_%s_METHOD_ID", n->macro, cg_upper_snake(m->name));
+        char *mid =
+            cg_printf("%s_%s_METHOD_ID", n->macro, cg_upper_snake(m->name));
 
         put(o, "\n/* %s.%s @%u: params %s, results %s. */\n", n->schema_name,
             m->name, m->ordinal, p != NULL && p->c_name ? p->c_name : "?",
             r != NULL && r->c_name ? r->c_name : "?");
-        put(o, "static inline void %s_%s_sqe(CapSqe *sqe, uint32_t cap_id,\n"
-               "    uint64_t params_vaddr, uint32_t params_len,\n"
-               "    uint64_t result_vaddr, uint32_t result_len, uint64_t user_data)\n{\n"
-               "    capnpc_c_call_sqe(sqe, cap_id, %s, 0, params_vaddr, params_len,\n"
-               "                      result_vaddr, result_len, user_data);\n}\n",
+        put(o,
+            "static inline void %s_%s_sqe(CapSqe *sqe, uint32_t cap_id,\n"
+            "    uint64_t params_vaddr, uint32_t params_len,\n"
+            "    uint64_t result_vaddr, uint32_t result_len, uint64_t "
+            "user_data)\n{\n"
+            "    capnpc_c_call_sqe(sqe, cap_id, %s, 0, params_vaddr, "
+            "params_len,\n"
+            "                      result_vaddr, result_len, user_data);\n}\n",
             n->c_name, m->name, mid);
         if (may_carry_caps(req, p, 0))
-            put(o, "static inline void %s_%s_sqe_xfer(CapSqe *sqe, uint32_t cap_id,\n"
-                   "    uint64_t params_vaddr, uint32_t params_len, uint16_t xfer_cap_count,\n"
-                   "    uint64_t result_vaddr, uint32_t result_len, uint64_t user_data)\n{\n"
-                   "    capnpc_c_call_sqe(sqe, cap_id, %s, xfer_cap_count, params_vaddr,\n"
-                   "                      params_len, result_vaddr, result_len, user_data);\n}\n",
+            put(o,
+                "static inline void %s_%s_sqe_xfer(CapSqe *sqe, uint32_t "
+                "cap_id,\n"
+                "    uint64_t params_vaddr, uint32_t params_len, uint16_t "
+                "xfer_cap_count,\n"
+                "    uint64_t result_vaddr, uint32_t result_len, uint64_t "
+                "user_data)\n{\n"
+                "    capnpc_c_call_sqe(sqe, cap_id, %s, xfer_cap_count, "
+                "params_vaddr,\n"
+                "                      params_len, result_vaddr, result_len, "
+                "user_data);\n}\n",
                 n->c_name, m->name, mid);
     }
 }
@@ -690,8 +830,10 @@ static const char header_intro[] =
     " * setting a union member sets the discriminant.\n"
     " *\n"
     " * CALL stubs: <Iface>_<method>_sqe(sqe, cap_id, params_vaddr,\n"
-    " * params_len, result_vaddr, result_len, user_data) writes every field of\n"
-    " * a CALL SQE at its natural width (reserved fields zero) so the kernel's\n"
+    " * params_len, result_vaddr, result_len, user_data) writes every field "
+    "of\n"
+    " * a CALL SQE at its natural width (reserved fields zero) so the "
+    "kernel's\n"
     " * field-wise fetch never waits on store forwarding; the params are a\n"
     " * message built with the method's _Params struct (capnp_finish), the\n"
     " * result buffer receives the _Results message. Methods whose params can\n"
@@ -749,9 +891,9 @@ static const char shared_helpers[] =
     "}\n"
     "#endif /* CAPNPC_C_SHARED_DEFINED */\n";
 
-static int write_source(const struct cg_request *req, const struct cg_node *file,
-                        const struct cg_node **list, uint32_t n,
-                        const char *filename, const char *out_base)
+static int write_source(const struct cg_request *req,
+                        const struct cg_node *file, const struct cg_node **list,
+                        uint32_t n, const char *filename, const char *out_base)
 {
     char *path = cg_printf("%s.c", out_base), *tmp;
     const char *pfx = file->c_name;
@@ -761,15 +903,18 @@ static int write_source(const struct cg_request *req, const struct cg_node *file
     o.f = cg_open_tmp(path, &tmp);
     if (o.f == NULL)
         return -1;
-    put(&o, "/* %s.c - generated by capnpc-c from %s; do not edit.\n"
-            " * Interface and method name tables (for traces and errors). */\n"
-            "#include \"%s.h\"\n", cg_base_name(out_base), filename, cg_base_name(out_base));
+    put(&o,
+        "/* %s.c - generated by capnpc-c from %s; do not edit.\n"
+        " * Interface and method name tables (for traces and errors). */\n"
+        "#include \"%s.h\"\n",
+        cg_base_name(out_base), filename, cg_base_name(out_base));
     for (uint32_t i = 0; i < n; i++) {
         const struct cg_node *it = list[i];
         if (it->kind != CG_INTERFACE)
             continue;
         nif++;
-        put(&o, "\nstatic const char *const %s_method_names_[] = {", it->c_name);
+        put(&o, "\nstatic const char *const %s_method_names_[] = {",
+            it->c_name);
         for (uint32_t j = 0; j < it->nmethods; j++)
             put(&o, "\n    \"%s\",", it->methods[j].name);
         put(&o, "%s};\n", it->nmethods == 0 ? " NULL" : "\n");
@@ -778,21 +923,30 @@ static int write_source(const struct cg_request *req, const struct cg_node *file
     for (uint32_t i = 0; i < n; i++) {
         const struct cg_node *it = list[i];
         if (it->kind == CG_INTERFACE)
-            put(&o, "    {%s_INTERFACE_ID, \"%s\", %" PRIu32 ", %s_method_names_},\n",
+            put(&o,
+                "    {%s_INTERFACE_ID, \"%s\", %" PRIu32
+                ", %s_method_names_},\n",
                 it->macro, it->schema_name, it->nmethods, it->c_name);
     }
     put(&o, "    {0, NULL, 0, NULL},\n};\n");
     put(&o, "\nconst uint32_t %s_interface_count = %" PRIu32 "u;\n", pfx, nif);
-    put(&o, "\nconst capnpc_c_interface_info *%s_interface_info(uint64_t interface_id)\n{\n"
-            "    for (uint32_t i = 0; i < %s_interface_count; i++)\n"
-            "        if (%s_interfaces[i].id == interface_id)\n"
-            "            return &%s_interfaces[i];\n"
-            "    return NULL;\n}\n", pfx, pfx, pfx, pfx);
-    put(&o, "\nconst char *%s_method_name(uint64_t interface_id, uint16_t method_id)\n{\n"
-            "    const capnpc_c_interface_info *info = %s_interface_info(interface_id);\n\n"
-            "    if (info == NULL || method_id >= info->method_count)\n"
-            "        return NULL;\n"
-            "    return info->method_names[method_id];\n}\n", pfx, pfx);
+    put(&o,
+        "\nconst capnpc_c_interface_info *%s_interface_info(uint64_t "
+        "interface_id)\n{\n"
+        "    for (uint32_t i = 0; i < %s_interface_count; i++)\n"
+        "        if (%s_interfaces[i].id == interface_id)\n"
+        "            return &%s_interfaces[i];\n"
+        "    return NULL;\n}\n",
+        pfx, pfx, pfx, pfx);
+    put(&o,
+        "\nconst char *%s_method_name(uint64_t interface_id, uint16_t "
+        "method_id)\n{\n"
+        "    const capnpc_c_interface_info *info = "
+        "%s_interface_info(interface_id);\n\n"
+        "    if (info == NULL || method_id >= info->method_count)\n"
+        "        return NULL;\n"
+        "    return info->method_names[method_id];\n}\n",
+        pfx, pfx);
     return cg_close_tmp(o.f, tmp, path);
 }
 
@@ -834,22 +988,34 @@ int cg_emit_file(const struct cg_request *req, const struct cg_file *f,
         if (o.emitted[node_index(&o, x)])
             continue;
         switch (x->kind) {
-        case CG_STRUCT: emit_struct(&o, x); break;
-        case CG_ENUM: emit_enum(&o, x); break;
-        case CG_INTERFACE: emit_interface(&o, x); break;
-        case CG_CONST: emit_const(&o, x); break;
-        default: break; /* annotations: nothing to generate */
+        case CG_STRUCT:
+            emit_struct(&o, x);
+            break;
+        case CG_ENUM:
+            emit_enum(&o, x);
+            break;
+        case CG_INTERFACE:
+            emit_interface(&o, x);
+            break;
+        case CG_CONST:
+            emit_const(&o, x);
+            break;
+        default:
+            break; /* annotations: nothing to generate */
         }
     }
 
     put(&o, "\n/* ---- name tables (%s.c) ---- */\n", cg_base_name(out_base));
-    put(&o, "/* The interfaces of this file, then {0, NULL, 0, NULL}. */\n"
-            "extern const capnpc_c_interface_info %s_interfaces[];\n"
-            "extern const uint32_t %s_interface_count;\n"
-            "/* The entry of interface_id, or NULL. */\n"
-            "const capnpc_c_interface_info *%s_interface_info(uint64_t interface_id);\n"
-            "/* The method's schema name (\"writeLine\"), or NULL if unknown. */\n"
-            "const char *%s_method_name(uint64_t interface_id, uint16_t method_id);\n",
+    put(&o,
+        "/* The interfaces of this file, then {0, NULL, 0, NULL}. */\n"
+        "extern const capnpc_c_interface_info %s_interfaces[];\n"
+        "extern const uint32_t %s_interface_count;\n"
+        "/* The entry of interface_id, or NULL. */\n"
+        "const capnpc_c_interface_info *%s_interface_info(uint64_t "
+        "interface_id);\n"
+        "/* The method's schema name (\"writeLine\"), or NULL if unknown. */\n"
+        "const char *%s_method_name(uint64_t interface_id, uint16_t "
+        "method_id);\n",
         file->c_name, file->c_name, file->c_name, file->c_name);
     put(&o, "\n#endif /* CAPNPC_C_%s_CAPNP_H */\n", file->macro);
     if (cg_close_tmp(o.f, tmp, path) != 0)

@@ -52,7 +52,8 @@ static char *upper_snake(const char *s)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (i > 0 && isupper(c) &&
-            (islower((unsigned char)s[i - 1]) || isdigit((unsigned char)s[i - 1])))
+            (islower((unsigned char)s[i - 1]) ||
+             isdigit((unsigned char)s[i - 1])))
             *q++ = '_';
         *q++ = (char)toupper(c);
     }
@@ -138,8 +139,10 @@ int cg_assign_names(struct cg_request *req)
     for (i = 0; i < req->nfiles; i++) {
         struct cg_node *f = cg_find(req, req->files[i].id);
         if (f == NULL || f->kind != CG_FILE) {
-            fprintf(stderr, "capnpc-c: requested file %s has no file node in "
-                            "the request\n", req->files[i].filename);
+            fprintf(stderr,
+                    "capnpc-c: requested file %s has no file node in "
+                    "the request\n",
+                    req->files[i].filename);
             return -1;
         }
     }

@@ -85,8 +85,10 @@ static void read_type(const capnp_struct *t, struct cg_type *out, int depth)
     if (tag > T_ANYPTR) {
         /* A newer compiler's type kind: treat like AnyPointer would be
          * wrong for data fields, so refuse. */
-        fprintf(stderr, "capnpc-c: unknown Type kind %u in the request "
-                        "(is capnp newer than 0.9?)\n", tag);
+        fprintf(stderr,
+                "capnpc-c: unknown Type kind %u in the request "
+                "(is capnp newer than 0.9?)\n",
+                tag);
         fail(CAPNP_E_TYPE, "Type");
         return;
     }
@@ -183,9 +185,9 @@ static void read_value(const capnp_struct *v, struct cg_value *out)
 }
 
 /* Field: name ptr[0]; codeOrder bits [0,16); discriminantValue bits
- * [16,32) default 65535 (stored XOR 65535); union tag bits [64,80): slot (offset bits
- * [32,64), type ptr[2], defaultValue ptr[3], hadExplicitDefault bit 128)
- * or group (typeId bits [128,192)). */
+ * [16,32) default 65535 (stored XOR 65535); union tag bits [64,80): slot
+ * (offset bits [32,64), type ptr[2], defaultValue ptr[3], hadExplicitDefault
+ * bit 128) or group (typeId bits [128,192)). */
 static void read_field(const capnp_struct *f, struct cg_field *out,
                        const char *doc)
 {

@@ -72,9 +72,18 @@ double cgrt_f64(uint64_t seed, unsigned variant, uint64_t dflt_bits)
  * regard to string literals, so it cannot read a Text holding them back
  * ("Failed to read input"). */
 static const char *const pieces[] = {
-    "a", "Z", "7", " ", "\"", "\\", "\n", "\t", "\r", "\x01", "\x1f",
-    "\x7f", "'", "$", ",", "=", "[", "]", "{", "}", "\xc3\xa9",
-    "\xe2\x82\xac", "capos", "_",
+    "a",        "Z",
+    "7",        " ",
+    "\"",       "\\",
+    "\n",       "\t",
+    "\r",       "\x01",
+    "\x1f",     "\x7f",
+    "'",        "$",
+    ",",        "=",
+    "[",        "]",
+    "{",        "}",
+    "\xc3\xa9", "\xe2\x82\xac",
+    "capos",    "_",
 };
 
 size_t cgrt_text(uint64_t seed, unsigned variant, char *buf, const char *dflt,
@@ -189,8 +198,9 @@ int cgrt_eq_bytes(cgrt_ctx *ctx, const char *where, unsigned variant, int rc,
         return 0;
     show(g, sizeof g, got, glen);
     show(w, sizeof w, want, wlen);
-    return cgrt_fail(ctx, where, variant, "got \"%s\" (%zu bytes), want \"%s\" (%zu bytes)",
-                     g, glen, w, wlen);
+    return cgrt_fail(ctx, where, variant,
+                     "got \"%s\" (%zu bytes), want \"%s\" (%zu bytes)", g, glen,
+                     w, wlen);
 }
 
 int cgrt_null(cgrt_ctx *ctx, const char *where, unsigned variant, bool has)

@@ -47,14 +47,14 @@
 #define CGRT_FIELD_ANY 2u   /* AnyPointer: left null, not covered */
 
 typedef struct cgrt_ctx {
-    unsigned flags;          /* CGRT_NO_CAPS */
-    unsigned max_depth;      /* structs below this depth stay null */
-    unsigned long values;    /* leaf values set (fill) or compared (check) */
+    unsigned flags;       /* CGRT_NO_CAPS */
+    unsigned max_depth;   /* structs below this depth stay null */
+    unsigned long values; /* leaf values set (fill) or compared (check) */
     /* Fields of the root struct (depth 0) that fill set / check read,
      * by field serial (cgrt_struct.field_names). */
     uint8_t set[CGRT_MAX_FIELDS];
     uint8_t checked[CGRT_MAX_FIELDS];
-    char why[512];           /* the first mismatch */
+    char why[512]; /* the first mismatch */
 } cgrt_ctx;
 
 /* A growing text buffer (the schema-language text of a message). */
@@ -64,7 +64,7 @@ typedef struct cgrt_buf {
 } cgrt_buf;
 
 typedef struct cgrt_struct {
-    const char *name;        /* schema name, e.g. "Console.write$Params" */
+    const char *name; /* schema name, e.g. "Console.write$Params" */
     /* The type name capnp encode/decode take, NULL if none: the schema
      * name, or for an implicit method struct its copy in the mirror
      * schema X.capnp.roundtrip.capnp (mirror true). */
@@ -72,12 +72,12 @@ typedef struct cgrt_struct {
     bool mirror;
     uint64_t id;
     uint16_t data_words, pointers; /* the generated *_DATA_WORDS/_POINTERS */
-    unsigned variants;       /* enough to choose every union member */
+    unsigned variants;             /* enough to choose every union member */
     /* An all-default message must fail check for some variant: the
      * struct has a field fill never leaves at its default (anything but
      * Void and AnyPointer) or a union of two or more members. */
     bool empty_rejects;
-    unsigned nfields;        /* fields of the struct and its groups */
+    unsigned nfields;               /* fields of the struct and its groups */
     const char *const *field_names; /* by serial: "source.kernel" */
     const uint8_t *field_kinds;     /* by serial: CGRT_FIELD_* */
     int (*init_root)(capnp_builder *b, capnp_struct_builder *out);
@@ -88,8 +88,7 @@ typedef struct cgrt_struct {
     /* The fields fill sets with ctx->flags CGRT_NO_CAPS, written in the
      * schema language by name ("name = \"x\", source = (kernel = timer)"),
      * without the outer parentheses; for `capnp encode`. */
-    void (*text)(cgrt_buf *o, unsigned variant, unsigned depth,
-                 cgrt_ctx *ctx);
+    void (*text)(cgrt_buf *o, unsigned variant, unsigned depth, cgrt_ctx *ctx);
 } cgrt_struct;
 
 typedef struct cgrt_schema {
@@ -205,22 +204,22 @@ int cgrt_eq_bytes(cgrt_ctx *ctx, const char *where, unsigned variant, int rc,
 int cgrt_null(cgrt_ctx *ctx, const char *where, unsigned variant, bool has);
 
 /* Record the first codec error of a fill. */
-#define CGRT_RC(rc, expr)                                                  \
-    do {                                                                   \
-        int e_ = (expr);                                                   \
-        if (e_ != 0 && (rc) == 0)                                          \
-            (rc) = e_;                                                     \
+#define CGRT_RC(rc, expr)                                                      \
+    do {                                                                       \
+        int e_ = (expr);                                                       \
+        if (e_ != 0 && (rc) == 0)                                              \
+            (rc) = e_;                                                         \
     } while (0)
 /* Mark field serial n of the root struct as set / checked. */
-#define CGRT_SET(ctx, depth, n)                                            \
-    do {                                                                   \
-        if ((depth) == 0)                                                  \
-            (ctx)->set[(n)] = 1;                                           \
+#define CGRT_SET(ctx, depth, n)                                                \
+    do {                                                                       \
+        if ((depth) == 0)                                                      \
+            (ctx)->set[(n)] = 1;                                               \
     } while (0)
-#define CGRT_CHECKED(ctx, depth, n)                                        \
-    do {                                                                   \
-        if ((depth) == 0)                                                  \
-            (ctx)->checked[(n)] = 1;                                       \
+#define CGRT_CHECKED(ctx, depth, n)                                            \
+    do {                                                                       \
+        if ((depth) == 0)                                                      \
+            (ctx)->checked[(n)] = 1;                                           \
     } while (0)
 
 #endif /* CAPNPC_C_ROUNDTRIP_SUPPORT_H */

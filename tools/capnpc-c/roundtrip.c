@@ -42,9 +42,9 @@
 #define NO_PICK 0xffffu
 
 struct rtinfo {
-    uint32_t *serial;             /* per field; NO_SERIAL for groups */
-    const struct cg_node *root;   /* the struct a group belongs to */
-    const char *path;             /* "" for a struct, "source." for a group */
+    uint32_t *serial;           /* per field; NO_SERIAL for groups */
+    const struct cg_node *root; /* the struct a group belongs to */
+    const char *path;           /* "" for a struct, "source." for a group */
 };
 
 struct gen {
@@ -78,11 +78,21 @@ static uint32_t idx_of(const struct gen *g, const struct cg_node *n)
 static unsigned width_of(enum cg_tkind k)
 {
     switch (k) {
-    case T_BOOL: return 1;
-    case T_INT8: case T_UINT8: return 8;
-    case T_INT16: case T_UINT16: case T_ENUM: return 16;
-    case T_INT32: case T_UINT32: case T_FLOAT32: return 32;
-    default: return 64;
+    case T_BOOL:
+        return 1;
+    case T_INT8:
+    case T_UINT8:
+        return 8;
+    case T_INT16:
+    case T_UINT16:
+    case T_ENUM:
+        return 16;
+    case T_INT32:
+    case T_UINT32:
+    case T_FLOAT32:
+        return 32;
+    default:
+        return 64;
     }
 }
 
@@ -96,8 +106,8 @@ static const struct cg_node *local_struct(const struct gen *g, uint64_t id)
 {
     const struct cg_node *n = cg_find(g->req, id);
 
-    if (n == NULL || n->kind != CG_STRUCT || n->is_group ||
-        n->c_name == NULL || n->file_id != g->file_id)
+    if (n == NULL || n->kind != CG_STRUCT || n->is_group || n->c_name == NULL ||
+        n->file_id != g->file_id)
         return NULL;
     return n;
 }
@@ -107,18 +117,21 @@ static const struct cg_node *local_struct(const struct gen *g, uint64_t id)
 static bool type_any(const struct gen *g, const struct cg_type *t)
 {
     switch (t->kind) {
-    case T_ANYPTR: return true;
-    case T_LIST: return type_any(g, t->elem);
-    case T_STRUCT: return local_struct(g, t->id) == NULL;
-    default: return false;
+    case T_ANYPTR:
+        return true;
+    case T_LIST:
+        return type_any(g, t->elem);
+    case T_STRUCT:
+        return local_struct(g, t->id) == NULL;
+    default:
+        return false;
     }
 }
 
 /* Capabilities or lists of them: capnp encode/decode cannot carry them. */
 static bool type_cap(const struct cg_type *t)
 {
-    return t->kind == T_INTERFACE ||
-           (t->kind == T_LIST && type_cap(t->elem));
+    return t->kind == T_INTERFACE || (t->kind == T_LIST && type_cap(t->elem));
 }
 
 static bool type_has_struct(const struct cg_type *t)
@@ -188,18 +201,22 @@ static char *data_value(const struct gen *g, const struct cg_field *f,
     uint64_t dflt = f->dflt.bits;
 
     if (k == T_FLOAT32)
-        return cg_printf("cgrt_f32(UINT64_C(0x%016" PRIx64 "), v, 0x%08" PRIx32 "u)",
+        return cg_printf("cgrt_f32(UINT64_C(0x%016" PRIx64 "), v, 0x%08" PRIx32
+                         "u)",
                          seed, (uint32_t)dflt);
     if (k == T_FLOAT64)
-        return cg_printf("cgrt_f64(UINT64_C(0x%016" PRIx64 "), v, UINT64_C(0x%016" PRIx64 "))",
+        return cg_printf("cgrt_f64(UINT64_C(0x%016" PRIx64
+                         "), v, UINT64_C(0x%016" PRIx64 "))",
                          seed, dflt);
     if (k == T_ENUM)
-        return cg_printf("cgrt_enum(UINT64_C(0x%016" PRIx64 "), v, %uu, %" PRIu64 "u)",
+        return cg_printf("cgrt_enum(UINT64_C(0x%016" PRIx64
+                         "), v, %uu, %" PRIu64 "u)",
                          seed, enum_count(g, f->type.id), dflt & 0xffffu);
     if (k == T_BOOL)
-        return cg_printf("cgrt_bits(UINT64_C(0x%016" PRIx64 "), v, 1, %u)", seed,
-                         (unsigned)(dflt & 1u));
-    return cg_printf("cgrt_bits(UINT64_C(0x%016" PRIx64 "), v, %u, UINT64_C(0x%" PRIx64 "))",
+        return cg_printf("cgrt_bits(UINT64_C(0x%016" PRIx64 "), v, 1, %u)",
+                         seed, (unsigned)(dflt & 1u));
+    return cg_printf("cgrt_bits(UINT64_C(0x%016" PRIx64
+                     "), v, %u, UINT64_C(0x%" PRIx64 "))",
                      seed, width_of(k), dflt);
 }
 
@@ -210,7 +227,8 @@ static void put_bytes_value(struct gen *g, const char *I,
 {
     bool text = f->type.kind == T_TEXT;
 
-    put(g, "%s{\n%s    %s t[CGRT_TEXT_MAX];\n", I, I, text ? "char" : "uint8_t");
+    put(g, "%s{\n%s    %s t[CGRT_TEXT_MAX];\n", I, I,
+        text ? "char" : "uint8_t");
     put(g, "%s    size_t n = cgrt_%s(UINT64_C(0x%016" PRIx64 "), v, t, ", I,
         text ? "text" : "data", seed);
     if (f->had_default && f->dflt.bytes != NULL) {
@@ -334,8 +352,9 @@ static void put_pick(struct gen *g, const struct cg_node *n)
         put(g, "%s%u", i ? ", " : "", nocap[i]);
     put(g, "%s};\n", nn ? "" : "0");
     /* No choosable member: set none, which() stays 0 (NO_PICK). */
-    put(g, "    unsigned pick = (ctx->flags & CGRT_NO_CAPS)\n"
-           "        ? %s : %s;\n",
+    put(g,
+        "    unsigned pick = (ctx->flags & CGRT_NO_CAPS)\n"
+        "        ? %s : %s;\n",
         nn ? cg_printf("nocap[v %% %uu]", nn) : cg_printf("%uu", NO_PICK),
         na ? cg_printf("all[v %% %uu]", na) : cg_printf("%uu", NO_PICK));
     put(g, "    (void)all;\n    (void)nocap;\n");
@@ -347,7 +366,8 @@ static void put_pick(struct gen *g, const struct cg_node *n)
 
 static const char *ind(int n)
 {
-    static const char sp[] = "                                                                ";
+    static const char sp[] =
+        "                                                                ";
     int k = 4 * n;
     if (k > (int)sizeof sp - 1)
         k = (int)sizeof sp - 1;
@@ -366,48 +386,68 @@ static void fill_elems(struct gen *g, const struct cg_type *e, int lv, int d)
     case T_VOID:
         break;
     case T_BOOL:
-        put(g, "%scapnp_list_set_bool(&l%d, i%d, ((cgrt_mix(s%d, v) + i%d) & 1u) != 0);\n",
+        put(g,
+            "%scapnp_list_set_bool(&l%d, i%d, ((cgrt_mix(s%d, v) + i%d) & 1u) "
+            "!= 0);\n",
             I, lv, lv, lv, lv);
         break;
-    case T_INT8: case T_INT16: case T_INT32: case T_INT64:
-    case T_UINT8: case T_UINT16: case T_UINT32: case T_UINT64:
-        put(g, "%scapnp_list_set_u%u(&l%d, i%d, (uint%u_t)cgrt_bits(cgrt_seed(s%d, i%d), v, %u, 0));\n",
+    case T_INT8:
+    case T_INT16:
+    case T_INT32:
+    case T_INT64:
+    case T_UINT8:
+    case T_UINT16:
+    case T_UINT32:
+    case T_UINT64:
+        put(g,
+            "%scapnp_list_set_u%u(&l%d, i%d, "
+            "(uint%u_t)cgrt_bits(cgrt_seed(s%d, i%d), v, %u, 0));\n",
             I, width_of(e->kind), lv, lv, width_of(e->kind), lv, lv,
             width_of(e->kind));
         break;
     case T_FLOAT32:
     case T_FLOAT64: {
         bool single = e->kind == T_FLOAT32;
-        put(g, "%scapnp_list_set_%s(&l%d, i%d, cgrt_%s(cgrt_seed(s%d, i%d), v, 0));\n",
+        put(g,
+            "%scapnp_list_set_%s(&l%d, i%d, cgrt_%s(cgrt_seed(s%d, i%d), v, "
+            "0));\n",
             I, single ? "f32" : "f64", lv, lv, single ? "f32" : "f64", lv, lv);
         break;
     }
     case T_ENUM:
-        put(g, "%scapnp_list_set_u16(&l%d, i%d, cgrt_enum(cgrt_seed(s%d, i%d), v, %uu, 0xffffu));\n",
+        put(g,
+            "%scapnp_list_set_u16(&l%d, i%d, cgrt_enum(cgrt_seed(s%d, i%d), v, "
+            "%uu, 0xffffu));\n",
             I, lv, lv, lv, lv, enum_count(g, e->id));
         break;
     case T_TEXT:
-        put(g, "%s{\n%s    char t[CGRT_TEXT_MAX];\n"
-               "%s    size_t n = cgrt_text(cgrt_seed(s%d, i%d), v, t, NULL, 0);\n"
-               "%s    CGRT_RC(rc, capnp_list_set_text(&l%d, i%d, t, n));\n%s}\n",
+        put(g,
+            "%s{\n%s    char t[CGRT_TEXT_MAX];\n"
+            "%s    size_t n = cgrt_text(cgrt_seed(s%d, i%d), v, t, NULL, 0);\n"
+            "%s    CGRT_RC(rc, capnp_list_set_text(&l%d, i%d, t, n));\n%s}\n",
             I, I, I, lv, lv, I, lv, lv, I);
         break;
     case T_DATA:
-        put(g, "%s{\n%s    uint8_t t[CGRT_TEXT_MAX];\n"
-               "%s    size_t n = cgrt_data(cgrt_seed(s%d, i%d), v, t, NULL, 0);\n"
-               "%s    CGRT_RC(rc, capnp_list_set_data(&l%d, i%d, t, n));\n%s}\n",
+        put(g,
+            "%s{\n%s    uint8_t t[CGRT_TEXT_MAX];\n"
+            "%s    size_t n = cgrt_data(cgrt_seed(s%d, i%d), v, t, NULL, 0);\n"
+            "%s    CGRT_RC(rc, capnp_list_set_data(&l%d, i%d, t, n));\n%s}\n",
             I, I, I, lv, lv, I, lv, lv, I);
         break;
     case T_INTERFACE:
-        put(g, "%sCGRT_RC(rc, capnp_list_set_cap(&l%d, i%d, cgrt_cap(cgrt_seed(s%d, i%d), v)));\n",
+        put(g,
+            "%sCGRT_RC(rc, capnp_list_set_cap(&l%d, i%d, "
+            "cgrt_cap(cgrt_seed(s%d, i%d), v)));\n",
             I, lv, lv, lv, lv);
         break;
     case T_STRUCT: {
         const struct cg_node *sn = local_struct(g, e->id);
-        put(g, "%s{\n%s    capnp_struct_builder c;\n"
-               "%s    CGRT_RC(rc, capnp_list_struct_at(&l%d, i%d, &c));\n"
-               "%s    CGRT_RC(rc, rt_fill_%s(&c, cgrt_child(w%d, i%d + 1u), depth + 1, ctx));\n"
-               "%s}\n",
+        put(g,
+            "%s{\n%s    capnp_struct_builder c;\n"
+            "%s    CGRT_RC(rc, capnp_list_struct_at(&l%d, i%d, &c));\n"
+            "%s    CGRT_RC(rc, rt_fill_%s(&c, cgrt_child(w%d, i%d + 1u), depth "
+            "+ 1, ctx));\n"
+            "%s}\n",
             I, I, I, lv, lv, I, sn->c_name, lv, lv, I);
         break;
     }
@@ -419,10 +459,14 @@ static void fill_elems(struct gen *g, const struct cg_type *e, int lv, int d)
         put_nested_level(g, I, lv);
         if (x->kind == T_STRUCT) {
             const struct cg_node *sn = local_struct(g, x->id);
-            put(g, "%s    CGRT_RC(rc, capnp_list_init_struct_list(&l%d, i%d, cnt%d, %u, %u, &l%d));\n",
+            put(g,
+                "%s    CGRT_RC(rc, capnp_list_init_struct_list(&l%d, i%d, "
+                "cnt%d, %u, %u, &l%d));\n",
                 I, lv, lv, n, sn->data_words, sn->ptr_count, n);
         } else {
-            put(g, "%s    CGRT_RC(rc, capnp_list_init_list(&l%d, i%d, %s, cnt%d, &l%d));\n",
+            put(g,
+                "%s    CGRT_RC(rc, capnp_list_init_list(&l%d, i%d, %s, cnt%d, "
+                "&l%d));\n",
                 I, lv, lv, cg_elem_macro(x), n, n);
         }
         fill_elems(g, x, n, d + 2);
@@ -454,7 +498,8 @@ static void fill_field(struct gen *g, const struct cg_node *n,
         return;
     }
     if (field_kind(g, f) == 2) {
-        put(g, "%s/* %s: left null (AnyPointer or a struct of another file) */\n",
+        put(g,
+            "%s/* %s: left null (AnyPointer or a struct of another file) */\n",
             I, F);
         return;
     }
@@ -471,7 +516,8 @@ static void fill_field(struct gen *g, const struct cg_node *n,
             val = cg_printf("%s != 0", val);
         else if (is_signed(t->kind))
             val = cg_printf("cgrt_i%u(%s)", w, val);
-        else if (t->kind != T_FLOAT32 && t->kind != T_FLOAT64 && t->kind != T_ENUM)
+        else if (t->kind != T_FLOAT32 && t->kind != T_FLOAT64 &&
+                 t->kind != T_ENUM)
             val = cg_printf("(uint%u_t)%s", w, val);
         put(g, "%s%s_set_%s(s, %s);\n", I, P, F, val);
         return;
@@ -485,17 +531,22 @@ static void fill_field(struct gen *g, const struct cg_node *n,
     case T_STRUCT: {
         const struct cg_node *sn = local_struct(g, t->id);
         if (member) {
-            put(g, "%s{\n%s    capnp_struct_builder c;\n"
-                   "%s    CGRT_RC(rc, %s_init_%s(s, &c));\n"
-                   "%s    if (depth < ctx->max_depth)\n"
-                   "%s        CGRT_RC(rc, rt_fill_%s(&c, cgrt_child(v, %" PRIu32 "u), depth + 1, ctx));\n"
-                   "%s}\n",
+            put(g,
+                "%s{\n%s    capnp_struct_builder c;\n"
+                "%s    CGRT_RC(rc, %s_init_%s(s, &c));\n"
+                "%s    if (depth < ctx->max_depth)\n"
+                "%s        CGRT_RC(rc, rt_fill_%s(&c, cgrt_child(v, %" PRIu32
+                "u), depth + 1, ctx));\n"
+                "%s}\n",
                 I, I, I, P, F, I, I, sn->c_name, fi + 1, I);
         } else {
-            put(g, "%sif (depth < ctx->max_depth) {\n%s    capnp_struct_builder c;\n"
-                   "%s    CGRT_RC(rc, %s_init_%s(s, &c));\n"
-                   "%s    CGRT_RC(rc, rt_fill_%s(&c, cgrt_child(v, %" PRIu32 "u), depth + 1, ctx));\n"
-                   "%s}\n",
+            put(g,
+                "%sif (depth < ctx->max_depth) {\n%s    capnp_struct_builder "
+                "c;\n"
+                "%s    CGRT_RC(rc, %s_init_%s(s, &c));\n"
+                "%s    CGRT_RC(rc, rt_fill_%s(&c, cgrt_child(v, %" PRIu32
+                "u), depth + 1, ctx));\n"
+                "%s}\n",
                 I, I, I, P, F, I, sn->c_name, fi + 1, I);
         }
         return;
@@ -506,21 +557,24 @@ static void fill_field(struct gen *g, const struct cg_node *n,
         if (caps && !member)
             cond = cg_strdup("!(ctx->flags & CGRT_NO_CAPS)");
         if (structs && !member)
-            cond = cond != NULL ? cg_printf("%s && depth < ctx->max_depth", cond)
-                                : cg_strdup("depth < ctx->max_depth");
+            cond = cond != NULL
+                       ? cg_printf("%s && depth < ctx->max_depth", cond)
+                       : cg_strdup("depth < ctx->max_depth");
         put(g, "%s%s{\n", I, cond != NULL ? cg_printf("if (%s) ", cond) : "");
         put(g, "%s    capnp_list_builder l0;\n", I);
-        put_field_level(g, I,
-                        structs && member ? "depth < ctx->max_depth ? 2u : 0u" : "2u",
-                        seed, fi);
+        put_field_level(
+            g, I, structs && member ? "depth < ctx->max_depth ? 2u : 0u" : "2u",
+            seed, fi);
         put(g, "%s    CGRT_RC(rc, %s_init_%s(s, cnt0, &l0));\n", I, P, F);
         fill_elems(g, t->elem, 0, d + 1);
         put(g, "%s}\n", I);
         return;
     }
     case T_INTERFACE:
-        put(g, "%sif (!(ctx->flags & CGRT_NO_CAPS))\n"
-               "%s    CGRT_RC(rc, %s_set_%s(s, cgrt_cap(UINT64_C(0x%016" PRIx64 "), v)));\n",
+        put(g,
+            "%sif (!(ctx->flags & CGRT_NO_CAPS))\n"
+            "%s    CGRT_RC(rc, %s_set_%s(s, cgrt_cap(UINT64_C(0x%016" PRIx64
+            "), v)));\n",
             I, I, P, F, seed);
         return;
     default:
@@ -536,8 +590,8 @@ static void fill_field(struct gen *g, const struct cg_node *n,
  * at the top of each case and in the default case.
  */
 typedef void (*rt_field_fn)(struct gen *g, const struct cg_node *n,
-                            const struct cg_field *f, uint32_t i,
-                            bool in_union, int indent);
+                            const struct cg_field *f, uint32_t i, bool in_union,
+                            int indent);
 
 static void emit_walk(struct gen *g, const struct cg_node *n, rt_field_fn each,
                       bool name_comments, const char *union_comment,
@@ -562,25 +616,31 @@ static void emit_walk(struct gen *g, const struct cg_node *n, rt_field_fn each,
             continue;
         put(g, "    case %" PRIu32 "u: /* %s */\n", i, f->name);
         if (where)
-            put(g, "        if (cgrt_eq(ctx, \"%s\", v, %s_which(s), %uu) != 0)\n"
-                   "            return -1;\n", where, n->c_name, f->discriminant);
+            put(g,
+                "        if (cgrt_eq(ctx, \"%s\", v, %s_which(s), %uu) != 0)\n"
+                "            return -1;\n",
+                where, n->c_name, f->discriminant);
         each(g, n, f, i, true, 2);
         put(g, "        break;\n");
     }
     if (where)
-        put(g, "    default:\n"
-               "        if (cgrt_eq(ctx, \"%s\", v, %s_which(s), 0) != 0)\n"
-               "            return -1;\n"
-               "        break;\n    }\n    }\n", where, n->c_name);
+        put(g,
+            "    default:\n"
+            "        if (cgrt_eq(ctx, \"%s\", v, %s_which(s), 0) != 0)\n"
+            "            return -1;\n"
+            "        break;\n    }\n    }\n",
+            where, n->c_name);
     else
         put(g, "    default:\n        break;\n    }\n    }\n");
 }
 
 static void emit_fill(struct gen *g, const struct cg_node *n)
 {
-    put(g, "\nstatic int rt_fill_%s(capnp_struct_builder *s, unsigned v, unsigned depth,\n"
-           "    cgrt_ctx *ctx)\n{\n    int rc = 0;\n\n"
-           "    (void)s;\n    (void)v;\n    (void)depth;\n    (void)ctx;\n",
+    put(g,
+        "\nstatic int rt_fill_%s(capnp_struct_builder *s, unsigned v, unsigned "
+        "depth,\n"
+        "    cgrt_ctx *ctx)\n{\n    int rc = 0;\n\n"
+        "    (void)s;\n    (void)v;\n    (void)depth;\n    (void)ctx;\n",
         n->c_name);
     emit_walk(g, n, fill_field, true, "the union: one member per variant",
               NULL);
@@ -602,59 +662,82 @@ static void check_elems(struct gen *g, const struct cg_type *e, int lv, int d,
     case T_VOID:
         break;
     case T_BOOL:
-        put(g, "%sif (cgrt_eq(ctx, \"%s\", v, capnp_list_get_bool(&l%d, i%d),\n"
-               "%s            ((cgrt_mix(s%d, v) + i%d) & 1u) != 0) != 0)\n%s    return -1;\n",
+        put(g,
+            "%sif (cgrt_eq(ctx, \"%s\", v, capnp_list_get_bool(&l%d, i%d),\n"
+            "%s            ((cgrt_mix(s%d, v) + i%d) & 1u) != 0) != 0)\n%s    "
+            "return -1;\n",
             I, where, lv, lv, I, lv, lv, I);
         break;
-    case T_INT8: case T_INT16: case T_INT32: case T_INT64:
-    case T_UINT8: case T_UINT16: case T_UINT32: case T_UINT64:
-        put(g, "%sif (cgrt_eq(ctx, \"%s\", v, capnp_list_get_u%u(&l%d, i%d),\n"
-               "%s            cgrt_bits(cgrt_seed(s%d, i%d), v, %u, 0)) != 0)\n"
-               "%s    return -1;\n",
-            I, where, width_of(e->kind), lv, lv, I, lv, lv, width_of(e->kind), I);
+    case T_INT8:
+    case T_INT16:
+    case T_INT32:
+    case T_INT64:
+    case T_UINT8:
+    case T_UINT16:
+    case T_UINT32:
+    case T_UINT64:
+        put(g,
+            "%sif (cgrt_eq(ctx, \"%s\", v, capnp_list_get_u%u(&l%d, i%d),\n"
+            "%s            cgrt_bits(cgrt_seed(s%d, i%d), v, %u, 0)) != 0)\n"
+            "%s    return -1;\n",
+            I, where, width_of(e->kind), lv, lv, I, lv, lv, width_of(e->kind),
+            I);
         break;
     case T_FLOAT32:
     case T_FLOAT64: {
         const char *sfx = e->kind == T_FLOAT32 ? "f32" : "f64";
-        put(g, "%sif (cgrt_eq(ctx, \"%s\", v, cgrt_%s_bits(capnp_list_get_%s(&l%d, i%d)),\n"
-               "%s            cgrt_%s_bits(cgrt_%s(cgrt_seed(s%d, i%d), v, 0))) != 0)\n"
-               "%s    return -1;\n",
+        put(g,
+            "%sif (cgrt_eq(ctx, \"%s\", v, "
+            "cgrt_%s_bits(capnp_list_get_%s(&l%d, i%d)),\n"
+            "%s            cgrt_%s_bits(cgrt_%s(cgrt_seed(s%d, i%d), v, 0))) "
+            "!= 0)\n"
+            "%s    return -1;\n",
             I, where, sfx, sfx, lv, lv, I, sfx, sfx, lv, lv, I);
         break;
     }
     case T_ENUM:
-        put(g, "%sif (cgrt_eq(ctx, \"%s\", v, capnp_list_get_u16(&l%d, i%d),\n"
-               "%s            cgrt_enum(cgrt_seed(s%d, i%d), v, %uu, 0xffffu)) != 0)\n"
-               "%s    return -1;\n",
+        put(g,
+            "%sif (cgrt_eq(ctx, \"%s\", v, capnp_list_get_u16(&l%d, i%d),\n"
+            "%s            cgrt_enum(cgrt_seed(s%d, i%d), v, %uu, 0xffffu)) != "
+            "0)\n"
+            "%s    return -1;\n",
             I, where, lv, lv, I, lv, lv, enum_count(g, e->id), I);
         break;
     case T_TEXT:
     case T_DATA: {
         bool text = e->kind == T_TEXT;
-        put(g, "%s{\n%s    %s t[CGRT_TEXT_MAX];\n"
-               "%s    size_t n = cgrt_%s(cgrt_seed(s%d, i%d), v, t, NULL, 0);\n"
-               "%s    const %s *got = NULL;\n%s    size_t gn = 0;\n"
-               "%s    int e = capnp_list_get_%s(&l%d, i%d, &got, &gn);\n"
-               "%s    if (cgrt_eq_bytes(ctx, \"%s\", v, e, -1, got, gn, t, n) != 0)\n"
-               "%s        return -1;\n%s}\n",
+        put(g,
+            "%s{\n%s    %s t[CGRT_TEXT_MAX];\n"
+            "%s    size_t n = cgrt_%s(cgrt_seed(s%d, i%d), v, t, NULL, 0);\n"
+            "%s    const %s *got = NULL;\n%s    size_t gn = 0;\n"
+            "%s    int e = capnp_list_get_%s(&l%d, i%d, &got, &gn);\n"
+            "%s    if (cgrt_eq_bytes(ctx, \"%s\", v, e, -1, got, gn, t, n) != "
+            "0)\n"
+            "%s        return -1;\n%s}\n",
             I, I, text ? "char" : "uint8_t", I, text ? "text" : "data", lv, lv,
             I, text ? "char" : "uint8_t", I, I, text ? "text" : "data", lv, lv,
             I, where, I, I);
         break;
     }
     case T_INTERFACE:
-        put(g, "%s{\n%s    uint32_t c = 0;\n"
-               "%s    if (cgrt_rc(ctx, \"%s\", v, capnp_list_get_cap(&l%d, i%d, &c)) != 0 ||\n"
-               "%s        cgrt_eq(ctx, \"%s\", v, c, cgrt_cap(cgrt_seed(s%d, i%d), v)) != 0)\n"
-               "%s        return -1;\n%s}\n",
+        put(g,
+            "%s{\n%s    uint32_t c = 0;\n"
+            "%s    if (cgrt_rc(ctx, \"%s\", v, capnp_list_get_cap(&l%d, i%d, "
+            "&c)) != 0 ||\n"
+            "%s        cgrt_eq(ctx, \"%s\", v, c, cgrt_cap(cgrt_seed(s%d, "
+            "i%d), v)) != 0)\n"
+            "%s        return -1;\n%s}\n",
             I, I, I, where, lv, lv, I, where, lv, lv, I, I);
         break;
     case T_STRUCT: {
         const struct cg_node *sn = local_struct(g, e->id);
-        put(g, "%s{\n%s    capnp_struct c;\n"
-               "%s    if (cgrt_rc(ctx, \"%s\", v, capnp_list_get_struct(&l%d, i%d, &c)) != 0 ||\n"
-               "%s        rt_check_%s(&c, cgrt_child(w%d, i%d + 1u), depth + 1, ctx) != 0)\n"
-               "%s        return -1;\n%s}\n",
+        put(g,
+            "%s{\n%s    capnp_struct c;\n"
+            "%s    if (cgrt_rc(ctx, \"%s\", v, capnp_list_get_struct(&l%d, "
+            "i%d, &c)) != 0 ||\n"
+            "%s        rt_check_%s(&c, cgrt_child(w%d, i%d + 1u), depth + 1, "
+            "ctx) != 0)\n"
+            "%s        return -1;\n%s}\n",
             I, I, I, where, lv, lv, I, sn->c_name, lv, lv, I, I);
         break;
     }
@@ -664,9 +747,12 @@ static void check_elems(struct gen *g, const struct cg_type *e, int lv, int d,
         put(g, "%s{\n", I);
         put(g, "%s    capnp_list l%d;\n", I, n);
         put_nested_level(g, I, lv);
-        put(g, "%s    if (cgrt_rc(ctx, \"%s\", v, capnp_list_get_list(&l%d, i%d, %s, &l%d)) != 0 ||\n"
-               "%s        cgrt_eq(ctx, \"%s.len\", v, capnp_list_len(&l%d), cnt%d) != 0)\n"
-               "%s        return -1;\n",
+        put(g,
+            "%s    if (cgrt_rc(ctx, \"%s\", v, capnp_list_get_list(&l%d, i%d, "
+            "%s, &l%d)) != 0 ||\n"
+            "%s        cgrt_eq(ctx, \"%s.len\", v, capnp_list_len(&l%d), "
+            "cnt%d) != 0)\n"
+            "%s        return -1;\n",
             I, where, lv, lv, cg_elem_macro(x), n, I, where, n, n, I);
         check_elems(g, x, n, d + 2, where);
         put(g, "%s}\n", I);
@@ -697,7 +783,9 @@ static void check_field(struct gen *g, const struct cg_node *n,
     }
     if (field_kind(g, f) == 2) {
         if (t->kind != T_VOID && !cg_is_data(t->kind))
-            put(g, "%sif (cgrt_null(ctx, \"%s\", v, %s_has_%s(s)) != 0)\n%s    return -1;\n",
+            put(g,
+                "%sif (cgrt_null(ctx, \"%s\", v, %s_has_%s(s)) != 0)\n%s    "
+                "return -1;\n",
                 I, where, P, F, I);
         return;
     }
@@ -715,7 +803,9 @@ static void check_field(struct gen *g, const struct cg_node *n,
         } else {
             got = cg_printf("(uint%u_t)%s_get_%s(s)", width_of(t->kind), P, F);
         }
-        put(g, "%sif (cgrt_eq(ctx, \"%s\", v, %s,\n%s            %s) != 0)\n%s    return -1;\n",
+        put(g,
+            "%sif (cgrt_eq(ctx, \"%s\", v, %s,\n%s            %s) != 0)\n%s    "
+            "return -1;\n",
             I, where, got, I, want, I);
         return;
     }
@@ -725,10 +815,12 @@ static void check_field(struct gen *g, const struct cg_node *n,
         bool text = t->kind == T_TEXT;
         const char *ct = text ? "char" : "uint8_t";
         put_bytes_value(g, I, f, seed);
-        put(g, "%s    const %s *got = NULL;\n%s    size_t gn = 0;\n"
-               "%s    int e = %s_get_%s(s, &got, &gn);\n"
-               "%s    if (cgrt_eq_bytes(ctx, \"%s\", v, e, %s_has_%s(s), got, gn, t, n) != 0)\n"
-               "%s        return -1;\n%s}\n",
+        put(g,
+            "%s    const %s *got = NULL;\n%s    size_t gn = 0;\n"
+            "%s    int e = %s_get_%s(s, &got, &gn);\n"
+            "%s    if (cgrt_eq_bytes(ctx, \"%s\", v, e, %s_has_%s(s), got, gn, "
+            "t, n) != 0)\n"
+            "%s        return -1;\n%s}\n",
             I, ct, I, I, P, F, I, where, P, F, I, I);
         return;
     }
@@ -736,63 +828,77 @@ static void check_field(struct gen *g, const struct cg_node *n,
         const struct cg_node *sn = local_struct(g, t->id);
         put(g, "%s{\n%s    capnp_struct c;\n", I, I);
         if (!member)
-            put(g, "%s    if (depth >= ctx->max_depth) {\n"
-                   "%s        if (cgrt_null(ctx, \"%s\", v, %s_has_%s(s)) != 0)\n"
-                   "%s            return -1;\n"
-                   "%s    } else\n",
+            put(g,
+                "%s    if (depth >= ctx->max_depth) {\n"
+                "%s        if (cgrt_null(ctx, \"%s\", v, %s_has_%s(s)) != 0)\n"
+                "%s            return -1;\n"
+                "%s    } else\n",
                 I, I, where, P, F, I, I);
-        put(g, "%s    if (!%s_has_%s(s))\n"
-               "%s        return cgrt_fail(ctx, \"%s\", v, \"pointer is null\");\n"
-               "%s    else if (cgrt_rc(ctx, \"%s\", v, %s_get_%s(s, &c)) != 0)\n"
-               "%s        return -1;\n"
-               "%s    else if (depth < ctx->max_depth &&\n"
-               "%s             rt_check_%s(&c, cgrt_child(v, %" PRIu32 "u), depth + 1, ctx) != 0)\n"
-               "%s        return -1;\n%s}\n",
-            I, P, F, I, where, I, where, P, F, I, I, I, sn->c_name, fi + 1, I, I);
+        put(g,
+            "%s    if (!%s_has_%s(s))\n"
+            "%s        return cgrt_fail(ctx, \"%s\", v, \"pointer is null\");\n"
+            "%s    else if (cgrt_rc(ctx, \"%s\", v, %s_get_%s(s, &c)) != 0)\n"
+            "%s        return -1;\n"
+            "%s    else if (depth < ctx->max_depth &&\n"
+            "%s             rt_check_%s(&c, cgrt_child(v, %" PRIu32
+            "u), depth + 1, ctx) != 0)\n"
+            "%s        return -1;\n%s}\n",
+            I, P, F, I, where, I, where, P, F, I, I, I, sn->c_name, fi + 1, I,
+            I);
         return;
     }
     case T_LIST: {
         bool caps = type_cap(t), structs = type_has_struct(t);
         put(g, "%s{\n", I);
         put(g, "%s    capnp_list l0 = {0};\n", I);
-        put_field_level(g, I,
-                        structs && member ? "depth < ctx->max_depth ? 2u : 0u" : "2u",
-                        seed, fi);
+        put_field_level(
+            g, I, structs && member ? "depth < ctx->max_depth ? 2u : 0u" : "2u",
+            seed, fi);
         if (!member) {
             char *cond = NULL;
             if (caps)
                 cond = cg_strdup("(ctx->flags & CGRT_NO_CAPS)");
             if (structs)
-                cond = cond != NULL ? cg_printf("%s || depth >= ctx->max_depth", cond)
-                                    : cg_strdup("depth >= ctx->max_depth");
+                cond = cond != NULL
+                           ? cg_printf("%s || depth >= ctx->max_depth", cond)
+                           : cg_strdup("depth >= ctx->max_depth");
             if (cond != NULL)
-                put(g, "%s    if (%s) {\n"
-                       "%s        if (cgrt_null(ctx, \"%s\", v, %s_has_%s(s)) != 0)\n"
-                       "%s            return -1;\n"
-                       "%s        cnt0 = 0;\n"
-                       "%s    } else\n",
+                put(g,
+                    "%s    if (%s) {\n"
+                    "%s        if (cgrt_null(ctx, \"%s\", v, %s_has_%s(s)) != "
+                    "0)\n"
+                    "%s            return -1;\n"
+                    "%s        cnt0 = 0;\n"
+                    "%s    } else\n",
                     I, cond, I, where, P, F, I, I, I);
         }
-        put(g, "%s    if (!%s_has_%s(s))\n"
-               "%s        return cgrt_fail(ctx, \"%s\", v, \"pointer is null\");\n",
+        put(g,
+            "%s    if (!%s_has_%s(s))\n"
+            "%s        return cgrt_fail(ctx, \"%s\", v, \"pointer is "
+            "null\");\n",
             I, P, F, I, where);
-        put(g, "%s    if (%s_has_%s(s) &&\n"
-               "%s        (cgrt_rc(ctx, \"%s\", v, %s_get_%s(s, &l0)) != 0 ||\n"
-               "%s         cgrt_eq(ctx, \"%s.len\", v, capnp_list_len(&l0), cnt0) != 0))\n"
-               "%s        return -1;\n",
+        put(g,
+            "%s    if (%s_has_%s(s) &&\n"
+            "%s        (cgrt_rc(ctx, \"%s\", v, %s_get_%s(s, &l0)) != 0 ||\n"
+            "%s         cgrt_eq(ctx, \"%s.len\", v, capnp_list_len(&l0), cnt0) "
+            "!= 0))\n"
+            "%s        return -1;\n",
             I, P, F, I, where, P, F, I, where, I);
         check_elems(g, t->elem, 0, d + 1, cg_printf("%s[]", where));
         put(g, "%s}\n", I);
         return;
     }
     case T_INTERFACE:
-        put(g, "%s{\n%s    uint32_t c = 0;\n"
-               "%s    uint32_t want = (ctx->flags & CGRT_NO_CAPS)\n"
-               "%s        ? CAPNP_CAP_NULL : cgrt_cap(UINT64_C(0x%016" PRIx64 "), v);\n"
-               "%s    if (cgrt_rc(ctx, \"%s\", v, %s_get_%s(s, &c)) != 0 ||\n"
-               "%s        cgrt_eq(ctx, \"%s\", v, c, want) != 0 ||\n"
-               "%s        cgrt_eq(ctx, \"%s (has)\", v, %s_has_%s(s), want != CAPNP_CAP_NULL) != 0)\n"
-               "%s        return -1;\n%s}\n",
+        put(g,
+            "%s{\n%s    uint32_t c = 0;\n"
+            "%s    uint32_t want = (ctx->flags & CGRT_NO_CAPS)\n"
+            "%s        ? CAPNP_CAP_NULL : cgrt_cap(UINT64_C(0x%016" PRIx64
+            "), v);\n"
+            "%s    if (cgrt_rc(ctx, \"%s\", v, %s_get_%s(s, &c)) != 0 ||\n"
+            "%s        cgrt_eq(ctx, \"%s\", v, c, want) != 0 ||\n"
+            "%s        cgrt_eq(ctx, \"%s (has)\", v, %s_has_%s(s), want != "
+            "CAPNP_CAP_NULL) != 0)\n"
+            "%s        return -1;\n%s}\n",
             I, I, I, I, seed, I, where, P, F, I, where, I, where, P, F, I, I);
         return;
     default:
@@ -804,13 +910,15 @@ static void emit_check(struct gen *g, const struct cg_node *n)
 {
     const struct rtinfo *ri = &g->info[idx_of(g, n)];
 
-    put(g, "\nstatic int rt_check_%s(const capnp_struct *s, unsigned v, unsigned depth,\n"
-           "    cgrt_ctx *ctx)\n{\n"
-           "    (void)s;\n    (void)v;\n    (void)depth;\n    (void)ctx;\n",
+    put(g,
+        "\nstatic int rt_check_%s(const capnp_struct *s, unsigned v, unsigned "
+        "depth,\n"
+        "    cgrt_ctx *ctx)\n{\n"
+        "    (void)s;\n    (void)v;\n    (void)depth;\n    (void)ctx;\n",
         n->c_name);
-    char *where = n->disc_count > 0
-                      ? cg_printf("%s.%swhich()", ri->root->schema_name, ri->path)
-                      : NULL;
+    char *where = n->disc_count > 0 ? cg_printf("%s.%swhich()",
+                                                ri->root->schema_name, ri->path)
+                                    : NULL;
     emit_walk(g, n, check_field, true, "the union", where);
     put(g, "    return 0;\n}\n");
 }
@@ -823,7 +931,8 @@ static void emit_check(struct gen *g, const struct cg_node *n)
 static char *enum_names(const struct gen *g, uint64_t id)
 {
     const struct cg_node *e = cg_find(g->req, id);
-    return cg_printf("rt_enum_%s", e != NULL && e->c_name != NULL ? e->c_name : "unknown");
+    return cg_printf("rt_enum_%s",
+                     e != NULL && e->c_name != NULL ? e->c_name : "unknown");
 }
 
 /* Write the elements of list level lv (as fill_elems). */
@@ -839,45 +948,61 @@ static void text_elems(struct gen *g, const struct cg_type *e, int lv, int d)
         put(g, "%scgrt_puts(o, \"void\");\n", I);
         break;
     case T_BOOL:
-        put(g, "%scgrt_puts(o, ((cgrt_mix(s%d, v) + i%d) & 1u) != 0 ? \"true\" : \"false\");\n",
+        put(g,
+            "%scgrt_puts(o, ((cgrt_mix(s%d, v) + i%d) & 1u) != 0 ? \"true\" : "
+            "\"false\");\n",
             I, lv, lv);
         break;
-    case T_INT8: case T_INT16: case T_INT32: case T_INT64: {
+    case T_INT8:
+    case T_INT16:
+    case T_INT32:
+    case T_INT64: {
         unsigned w = width_of(e->kind);
-        put(g, "%scgrt_printf(o, \"%%lld\", (long long)cgrt_i%u(cgrt_bits(cgrt_seed(s%d, i%d), v, %u, 0)));\n",
+        put(g,
+            "%scgrt_printf(o, \"%%lld\", (long "
+            "long)cgrt_i%u(cgrt_bits(cgrt_seed(s%d, i%d), v, %u, 0)));\n",
             I, w, lv, lv, w);
         break;
     }
-    case T_UINT8: case T_UINT16: case T_UINT32: case T_UINT64:
-        put(g, "%scgrt_printf(o, \"%%llu\", (unsigned long long)cgrt_bits(cgrt_seed(s%d, i%d), v, %u, 0));\n",
+    case T_UINT8:
+    case T_UINT16:
+    case T_UINT32:
+    case T_UINT64:
+        put(g,
+            "%scgrt_printf(o, \"%%llu\", (unsigned long "
+            "long)cgrt_bits(cgrt_seed(s%d, i%d), v, %u, 0));\n",
             I, lv, lv, width_of(e->kind));
         break;
     case T_FLOAT32:
     case T_FLOAT64: {
         const char *sfx = e->kind == T_FLOAT32 ? "f32" : "f64";
-        put(g, "%scgrt_put_%s(o, cgrt_%s(cgrt_seed(s%d, i%d), v, 0));\n", I, sfx,
-            sfx, lv, lv);
+        put(g, "%scgrt_put_%s(o, cgrt_%s(cgrt_seed(s%d, i%d), v, 0));\n", I,
+            sfx, sfx, lv, lv);
         break;
     }
     case T_ENUM:
-        put(g, "%scgrt_puts(o, %s[cgrt_enum(cgrt_seed(s%d, i%d), v, %uu, 0xffffu)]);\n",
+        put(g,
+            "%scgrt_puts(o, %s[cgrt_enum(cgrt_seed(s%d, i%d), v, %uu, "
+            "0xffffu)]);\n",
             I, enum_names(g, e->id), lv, lv, enum_count(g, e->id));
         break;
     case T_TEXT:
     case T_DATA: {
         bool text = e->kind == T_TEXT;
-        put(g, "%s{\n%s    %s t[CGRT_TEXT_MAX];\n"
-               "%s    size_t n = cgrt_%s(cgrt_seed(s%d, i%d), v, t, NULL, 0);\n"
-               "%s    cgrt_put_%s(o, t, n);\n%s}\n",
+        put(g,
+            "%s{\n%s    %s t[CGRT_TEXT_MAX];\n"
+            "%s    size_t n = cgrt_%s(cgrt_seed(s%d, i%d), v, t, NULL, 0);\n"
+            "%s    cgrt_put_%s(o, t, n);\n%s}\n",
             I, I, text ? "char" : "uint8_t", I, text ? "text" : "data", lv, lv,
             I, text ? "text" : "data", I);
         break;
     }
     case T_STRUCT: {
         const struct cg_node *sn = local_struct(g, e->id);
-        put(g, "%scgrt_puts(o, \"(\");\n"
-               "%srt_text_%s(o, cgrt_child(w%d, i%d + 1u), depth + 1, ctx);\n"
-               "%scgrt_puts(o, \")\");\n",
+        put(g,
+            "%scgrt_puts(o, \"(\");\n"
+            "%srt_text_%s(o, cgrt_child(w%d, i%d + 1u), depth + 1, ctx);\n"
+            "%scgrt_puts(o, \")\");\n",
             I, I, sn->c_name, lv, lv, I);
         break;
     }
@@ -907,8 +1032,9 @@ static void text_field(struct gen *g, const struct cg_node *n,
 
     if (f->is_group) {
         const struct cg_node *gr = cg_find(g->req, f->group_id);
-        put(g, "%scgrt_field(o, \"%s\");\n%scgrt_puts(o, \"(\");\n"
-               "%srt_text_%s(o, v, depth, ctx);\n%scgrt_puts(o, \")\");\n",
+        put(g,
+            "%scgrt_field(o, \"%s\");\n%scgrt_puts(o, \"(\");\n"
+            "%srt_text_%s(o, v, depth, ctx);\n%scgrt_puts(o, \")\");\n",
             I, F, I, I, gr->c_name, I);
         return;
     }
@@ -943,23 +1069,28 @@ static void text_field(struct gen *g, const struct cg_node *n,
     case T_DATA: {
         bool text = t->kind == T_TEXT;
         put_bytes_value(g, I, f, seed);
-        put(g, "%s    cgrt_field(o, \"%s\");\n%s    cgrt_put_%s(o, t, n);\n%s}\n",
+        put(g,
+            "%s    cgrt_field(o, \"%s\");\n%s    cgrt_put_%s(o, t, n);\n%s}\n",
             I, F, I, text ? "text" : "data", I);
         return;
     }
     case T_STRUCT: {
         const struct cg_node *sn = local_struct(g, t->id);
         if (member)
-            put(g, "%scgrt_field(o, \"%s\");\n%scgrt_puts(o, \"(\");\n"
-                   "%sif (depth < ctx->max_depth)\n"
-                   "%s    rt_text_%s(o, cgrt_child(v, %" PRIu32 "u), depth + 1, ctx);\n"
-                   "%scgrt_puts(o, \")\");\n",
+            put(g,
+                "%scgrt_field(o, \"%s\");\n%scgrt_puts(o, \"(\");\n"
+                "%sif (depth < ctx->max_depth)\n"
+                "%s    rt_text_%s(o, cgrt_child(v, %" PRIu32
+                "u), depth + 1, ctx);\n"
+                "%scgrt_puts(o, \")\");\n",
                 I, F, I, I, I, sn->c_name, fi + 1, I);
         else
-            put(g, "%sif (depth < ctx->max_depth) {\n"
-                   "%s    cgrt_field(o, \"%s\");\n%s    cgrt_puts(o, \"(\");\n"
-                   "%s    rt_text_%s(o, cgrt_child(v, %" PRIu32 "u), depth + 1, ctx);\n"
-                   "%s    cgrt_puts(o, \")\");\n%s}\n",
+            put(g,
+                "%sif (depth < ctx->max_depth) {\n"
+                "%s    cgrt_field(o, \"%s\");\n%s    cgrt_puts(o, \"(\");\n"
+                "%s    rt_text_%s(o, cgrt_child(v, %" PRIu32
+                "u), depth + 1, ctx);\n"
+                "%s    cgrt_puts(o, \")\");\n%s}\n",
                 I, I, F, I, I, sn->c_name, fi + 1, I, I);
         return;
     }
@@ -967,11 +1098,13 @@ static void text_field(struct gen *g, const struct cg_node *n,
         bool structs = type_has_struct(t);
         if (type_cap(t))
             return; /* null with CGRT_NO_CAPS (never a chosen member) */
-        put(g, "%s%s{\n", I, structs && !member ? "if (depth < ctx->max_depth) " : "");
-        put_field_level(g, I,
-                        structs && member ? "depth < ctx->max_depth ? 2u : 0u" : "2u",
-                        seed, fi);
-        put(g, "%s    cgrt_field(o, \"%s\");\n%s    cgrt_puts(o, \"[\");\n", I, F, I);
+        put(g, "%s%s{\n", I,
+            structs && !member ? "if (depth < ctx->max_depth) " : "");
+        put_field_level(
+            g, I, structs && member ? "depth < ctx->max_depth ? 2u : 0u" : "2u",
+            seed, fi);
+        put(g, "%s    cgrt_field(o, \"%s\");\n%s    cgrt_puts(o, \"[\");\n", I,
+            F, I);
         text_elems(g, t->elem, 0, d + 1);
         put(g, "%s    cgrt_puts(o, \"]\");\n%s}\n", I, I);
         return;
@@ -983,9 +1116,10 @@ static void text_field(struct gen *g, const struct cg_node *n,
 
 static void emit_text(struct gen *g, const struct cg_node *n)
 {
-    put(g, "\nstatic void rt_text_%s(cgrt_buf *o, unsigned v, unsigned depth,\n"
-           "    cgrt_ctx *ctx)\n{\n"
-           "    (void)o;\n    (void)v;\n    (void)depth;\n    (void)ctx;\n",
+    put(g,
+        "\nstatic void rt_text_%s(cgrt_buf *o, unsigned v, unsigned depth,\n"
+        "    cgrt_ctx *ctx)\n{\n"
+        "    (void)o;\n    (void)v;\n    (void)depth;\n    (void)ctx;\n",
         n->c_name);
     emit_walk(g, n, text_field, false, "the union member fill chooses", NULL);
     put(g, "}\n");
@@ -1053,8 +1187,10 @@ static int number_fields(struct gen *g, const struct cg_node *n,
             continue;
         }
         if (*next >= 256u) { /* CGRT_MAX_FIELDS */
-            fprintf(stderr, "capnpc-c: %s has more than 256 fields; raise "
-                            "CGRT_MAX_FIELDS\n", root->schema_name);
+            fprintf(stderr,
+                    "capnpc-c: %s has more than 256 fields; raise "
+                    "CGRT_MAX_FIELDS\n",
+                    root->schema_name);
             return -1;
         }
         ri->serial[i] = *next;
@@ -1081,12 +1217,20 @@ static void declare_node(struct gen *g, const struct cg_node *n)
     for (uint32_t i = 0; i < n->nfields; i++)
         if (n->fields[i].is_group)
             declare_node(g, cg_find(g->req, n->fields[i].group_id));
-    put(g, "static int rt_fill_%s(capnp_struct_builder *s, unsigned v, unsigned depth,\n"
-           "    cgrt_ctx *ctx);\n", n->c_name);
-    put(g, "static int rt_check_%s(const capnp_struct *s, unsigned v, unsigned depth,\n"
-           "    cgrt_ctx *ctx);\n", n->c_name);
-    put(g, "static void rt_text_%s(cgrt_buf *o, unsigned v, unsigned depth,\n"
-           "    cgrt_ctx *ctx);\n", n->c_name);
+    put(g,
+        "static int rt_fill_%s(capnp_struct_builder *s, unsigned v, unsigned "
+        "depth,\n"
+        "    cgrt_ctx *ctx);\n",
+        n->c_name);
+    put(g,
+        "static int rt_check_%s(const capnp_struct *s, unsigned v, unsigned "
+        "depth,\n"
+        "    cgrt_ctx *ctx);\n",
+        n->c_name);
+    put(g,
+        "static void rt_text_%s(cgrt_buf *o, unsigned v, unsigned depth,\n"
+        "    cgrt_ctx *ctx);\n",
+        n->c_name);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1098,8 +1242,8 @@ static void declare_node(struct gen *g, const struct cg_node *n)
 static char *mirror_type(const struct gen *g, const struct cg_type *t)
 {
     static const char *const prim[] = {
-        "Void", "Bool", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16",
-        "UInt32", "UInt64", "Float32", "Float64", "Text", "Data"};
+        "Void",   "Bool",   "Int8",   "Int16",   "Int32",   "Int64", "UInt8",
+        "UInt16", "UInt32", "UInt64", "Float32", "Float64", "Text",  "Data"};
     const struct cg_node *n;
     char *e;
 
@@ -1137,21 +1281,35 @@ static char *mirror_default(const struct gen *g, const struct cg_field *f)
         t->kind != T_FLOAT64)
         return cg_strdup("");
     switch (t->kind) {
-    case T_BOOL: return cg_strdup(b ? " = true" : " = false");
-    case T_INT8: return cg_printf(" = %d", (int)as_signed(b, 8));
-    case T_INT16: return cg_printf(" = %d", (int)as_signed(b, 16));
-    case T_INT32: return cg_printf(" = %" PRId64, as_signed(b, 32));
-    case T_INT64: return cg_printf(" = %" PRId64, as_signed(b, 64));
-    case T_UINT8: case T_UINT16: case T_UINT32: case T_UINT64:
+    case T_BOOL:
+        return cg_strdup(b ? " = true" : " = false");
+    case T_INT8:
+        return cg_printf(" = %d", (int)as_signed(b, 8));
+    case T_INT16:
+        return cg_printf(" = %d", (int)as_signed(b, 16));
+    case T_INT32:
+        return cg_printf(" = %" PRId64, as_signed(b, 32));
+    case T_INT64:
+        return cg_printf(" = %" PRId64, as_signed(b, 64));
+    case T_UINT8:
+    case T_UINT16:
+    case T_UINT32:
+    case T_UINT64:
         return cg_printf(" = %" PRIu64, b);
     case T_FLOAT32:
     case T_FLOAT64: {
         double d;
         if (t->kind == T_FLOAT32) {
-            union { uint32_t u; float f; } x = {.u = (uint32_t)b};
+            union {
+                uint32_t u;
+                float f;
+            } x = {.u = (uint32_t)b};
             d = x.f;
         } else {
-            union { uint64_t u; double f; } x = {.u = b};
+            union {
+                uint64_t u;
+                double f;
+            } x = {.u = b};
             d = x.f;
         }
         if (b == 0)
@@ -1227,7 +1385,8 @@ static char *mirror_struct(const struct gen *g, const struct cg_node *n,
         if ((ty = mirror_type(g, &f->type)) == NULL ||
             (df = mirror_default(g, f)) == NULL)
             return NULL;
-        body = cg_printf("%s  %s @%" PRIu32 " :%s%s;\n", body, f->name, i, ty, df);
+        body =
+            cg_printf("%s  %s @%" PRIu32 " :%s%s;\n", body, f->name, i, ty, df);
     }
     return cg_printf("%s}\n", body);
 }
@@ -1289,14 +1448,17 @@ int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *fl,
     path = cg_printf("%s.roundtrip.h", out_base);
     if ((g.f = cg_open_tmp(path, &tmp)) == NULL)
         return -1;
-    put(&g, "/* %s.roundtrip.h - generated by capnpc-c (CAPNPC_C_ROUNDTRIP=1)\n"
-            " * from %s; do not edit. Round-trip test code for every struct:\n"
-            " * see tools/capnpc-c/roundtrip-support.h. */\n"
-            "#ifndef CAPNPC_C_%s_CAPNP_ROUNDTRIP_H\n#define CAPNPC_C_%s_CAPNP_ROUNDTRIP_H\n\n"
-            "#include \"roundtrip-support.h\"\n\n"
-            "/* %" PRIu32 " structs: %" PRIu32 " named, %" PRIu32 " in the mirror schema. */\n"
-            "extern const cgrt_schema %s_rt_schema;\n\n#endif\n",
-            base, fl->filename, file->macro, file->macro, n, nnamed, nmirror, pfx);
+    put(&g,
+        "/* %s.roundtrip.h - generated by capnpc-c (CAPNPC_C_ROUNDTRIP=1)\n"
+        " * from %s; do not edit. Round-trip test code for every struct:\n"
+        " * see tools/capnpc-c/roundtrip-support.h. */\n"
+        "#ifndef CAPNPC_C_%s_CAPNP_ROUNDTRIP_H\n#define "
+        "CAPNPC_C_%s_CAPNP_ROUNDTRIP_H\n\n"
+        "#include \"roundtrip-support.h\"\n\n"
+        "/* %" PRIu32 " structs: %" PRIu32 " named, %" PRIu32
+        " in the mirror schema. */\n"
+        "extern const cgrt_schema %s_rt_schema;\n\n#endif\n",
+        base, fl->filename, file->macro, file->macro, n, nnamed, nmirror, pfx);
     if (cg_close_tmp(g.f, tmp, path) != 0)
         return -1;
 
@@ -1304,16 +1466,18 @@ int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *fl,
     path = cg_printf("%s.roundtrip.capnp", out_base);
     if ((g.f = cg_open_tmp(path, &tmp)) == NULL)
         return -1;
-    put(&g, "# %s.roundtrip.capnp - generated by capnpc-c (CAPNPC_C_ROUNDTRIP=1)\n"
-            "# from %s; do not edit.\n"
-            "#\n"
-            "# The implicit $Params/$Results structs of %s, which capnp\n"
-            "# encode/decode cannot name, declared again with the same fields,\n"
-            "# ordinals, types and defaults (so with the same layout) under names\n"
-            "# they can. Use with -I<directory of %s>.\n\n",
-            base, fl->filename, fl->filename, fl->filename);
+    put(&g,
+        "# %s.roundtrip.capnp - generated by capnpc-c (CAPNPC_C_ROUNDTRIP=1)\n"
+        "# from %s; do not edit.\n"
+        "#\n"
+        "# The implicit $Params/$Results structs of %s, which capnp\n"
+        "# encode/decode cannot name, declared again with the same fields,\n"
+        "# ordinals, types and defaults (so with the same layout) under names\n"
+        "# they can. Use with -I<directory of %s>.\n\n",
+        base, fl->filename, fl->filename, fl->filename);
     put(&g, "@0x%016" PRIx64 ";\n\nusing Src = import \"/%s\";\n",
-        (uint64_t)((fl->id * 0x9e3779b97f4a7c15ull ^ 0x5cc0ffee5cc0ffeeull) | (1ull << 63)),
+        (uint64_t)((fl->id * 0x9e3779b97f4a7c15ull ^ 0x5cc0ffee5cc0ffeeull) |
+                   (1ull << 63)),
         fl->filename);
     for (uint32_t i = 0; i < n; i++)
         if (mirror[i] != NULL)
@@ -1325,12 +1489,13 @@ int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *fl,
     path = cg_printf("%s.roundtrip.c", out_base);
     if ((g.f = cg_open_tmp(path, &tmp)) == NULL)
         return -1;
-    put(&g, "/* %s.roundtrip.c - generated by capnpc-c (CAPNPC_C_ROUNDTRIP=1)\n"
-            " * from %s; do not edit. Per struct: rt_fill_* sets every field\n"
-            " * with the generated setters, rt_check_* reads it back with the\n"
-            " * generated getters (tools/capnpc-c/roundtrip-support.h). */\n"
-            "#include \"%s.h\"\n#include \"%s.roundtrip.h\"\n\n",
-            base, fl->filename, base, base);
+    put(&g,
+        "/* %s.roundtrip.c - generated by capnpc-c (CAPNPC_C_ROUNDTRIP=1)\n"
+        " * from %s; do not edit. Per struct: rt_fill_* sets every field\n"
+        " * with the generated setters, rt_check_* reads it back with the\n"
+        " * generated getters (tools/capnpc-c/roundtrip-support.h). */\n"
+        "#include \"%s.h\"\n#include \"%s.roundtrip.h\"\n\n",
+        base, fl->filename, base, base);
     {
         bool *used = cg_alloc((req->nnodes + 1) * sizeof *used);
         for (uint32_t i = 0; i < n; i++)
@@ -1349,10 +1514,11 @@ int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *fl,
     for (uint32_t i = 0; i < n; i++)
         declare_node(&g, list[i]);
     for (uint32_t i = 0; i < n; i++) {
-        put(&g, "\n/* ==== %s (0x%016" PRIx64 ") ==== */\n", list[i]->schema_name,
-            list[i]->id);
+        put(&g, "\n/* ==== %s (0x%016" PRIx64 ") ==== */\n",
+            list[i]->schema_name, list[i]->id);
         emit_node(&g, list[i]);
-        put(&g, "\nstatic const char *const rt_names_%s[] = {", list[i]->c_name);
+        put(&g, "\nstatic const char *const rt_names_%s[] = {",
+            list[i]->c_name);
         for (uint32_t j = 0; j < nf[i]; j++)
             put(&g, "\n    \"%s\",", names[i][j]);
         put(&g, "%s};\n", nf[i] ? "\n" : " NULL");
@@ -1367,9 +1533,12 @@ int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *fl,
         const char *ty = x->scope_id != 0 && !x->is_generic ? x->schema_name
                          : mirror[i] != NULL                ? mname[i]
                                                             : NULL;
-        put(&g, "    {\"%s\", %s%s%s, %s, %s_ID, %s_DATA_WORDS, %s_POINTERS, %uu, %s, %" PRIu32 "u,\n"
-                "     rt_names_%s, rt_kinds_%s, %s_init_root, rt_fill_%s, rt_check_%s,\n"
-                "     rt_text_%s},\n",
+        put(&g,
+            "    {\"%s\", %s%s%s, %s, %s_ID, %s_DATA_WORDS, %s_POINTERS, %uu, "
+            "%s, %" PRIu32 "u,\n"
+            "     rt_names_%s, rt_kinds_%s, %s_init_root, rt_fill_%s, "
+            "rt_check_%s,\n"
+            "     rt_text_%s},\n",
             x->schema_name, ty ? "\"" : "", ty ? ty : "NULL", ty ? "\"" : "",
             x->scope_id == 0 && mirror[i] != NULL ? "true" : "false", x->macro,
             x->macro, x->macro, variants_of(&g, x, 0),
@@ -1377,9 +1546,11 @@ int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *fl,
             x->c_name, x->c_name, x->c_name, x->c_name, x->c_name);
     }
     if (n == 0)
-        put(&g, "    {NULL, NULL, false, 0, 0, 0, 0, false, 0, NULL, NULL, NULL, NULL, NULL, NULL},\n");
-    put(&g, "};\n\nconst cgrt_schema %s_rt_schema = {\n"
-            "    \"%s\", \"%s.roundtrip.capnp\", rt_structs, %" PRIu32 "u,\n};\n",
+        put(&g, "    {NULL, NULL, false, 0, 0, 0, 0, false, 0, NULL, NULL, "
+                "NULL, NULL, NULL, NULL},\n");
+    put(&g,
+        "};\n\nconst cgrt_schema %s_rt_schema = {\n"
+        "    \"%s\", \"%s.roundtrip.capnp\", rt_structs, %" PRIu32 "u,\n};\n",
         pfx, fl->filename, base, n);
     return cg_close_tmp(g.f, tmp, path);
 }
