@@ -4,12 +4,15 @@
 # services/ (every *.c *.h below it):
 #   - never includes a header of kernel-model/ or sim/ (by path or by
 #     name), nor uv.h;
-#   - outside services/rt/, never calls socket bind listen accept accept4
-#     connect nor any uv_* function: a service reaches the world only
-#     through capabilities on its ring (services/rt/ holds the bridges).
+#   - never calls socket bind listen accept accept4 connect (outside
+#     services/rt/, whose socket bridge makes socketpairs) nor any uv_*
+#     function (services/rt/ included): a service reaches the world only
+#     through capabilities on its ring.
 # kernel-model/ (every *.c *.h):
 #   - never mentions uv_ and includes only <stdint.h> <stddef.h>
 #     <stdbool.h> <stdalign.h> and project headers.
+# kernel-model/, sim/port/ and lib/ (the layers below the runtime):
+#   - never include capos_rt.h nor any header of services/.
 #
 # Comments and string literals are stripped before the scan. Environment:
 # srcdir (source tree root, default .). Exit 0 when all hold, 1 otherwise.
@@ -42,7 +45,7 @@ report() {
 # Headers that live in kernel-model/ and sim/: a service must not name them
 # even through an include path.
 layer_headers=
-for h in "$srcdir"/kernel-model/*.h "$srcdir"/sim/*.h; do
+for h in "$srcdir"/kernel-model/*.h "$srcdir"/sim/*.h "$srcdir"/sim/port/*.h; do
     test -f "$h" && layer_headers="$layer_headers|$(basename "$h" | sed 's/\./\\./g')"
 done
 layer_headers=${layer_headers#|}
@@ -70,10 +73,10 @@ if test -d "$srcdir/services"; then
         *)
             report "$f" '(^|[^A-Za-z0-9_.>])(socket|bind|listen|accept|accept4|connect)[[:space:]]*\(' \
                 "a service opens host sockets (use a TcpSocket capability through services/rt/)"
-            report "$f" '(^|[^A-Za-z0-9_])uv_[A-Za-z0-9_]+' \
-                "a service calls libuv (only sim/ and services/rt/ bridges may)"
             ;;
         esac
+        report "$f" '(^|[^A-Za-z0-9_])uv_[A-Za-z0-9_]+' \
+            "a service calls libuv (only the ports under sim/port/ may)"
     done
 fi
 if test "$nservices" -eq 0; then
@@ -100,6 +103,35 @@ for f in "$srcdir"/kernel-model/*.c "$srcdir"/kernel-model/*.h; do
         status=1
     fi
 done
+# --- below the runtime: kernel-model/, sim/port/, lib/ ---------------
+# Neither port nor the model nor lib/ may reach up into capos-rt or a
+# service: the arrows of DESIGN.md point down from services/.
+rt_headers=
+for h in "$srcdir"/services/*/*.h; do
+    test -f "$h" && rt_headers="$rt_headers|$(basename "$h" | sed 's/\./\\./g')"
+done
+rt_headers=${rt_headers#|}
+nlower=0
+for f in "$srcdir"/kernel-model/*.[ch] "$srcdir"/sim/port/*.[ch] "$srcdir"/lib/*.[ch]; do
+    test -f "$f" || continue
+    nlower=$((nlower + 1))
+    inc='^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]'
+    bad="${inc}([^>\"]*/)?services/|${inc}capos_rt\.h[>\"]"
+    if test -n "$rt_headers"; then
+        bad="$bad|${inc}($rt_headers)[>\"]"
+    fi
+    if grep -n -E "$bad" "$f" >/dev/null; then
+        grep -n -E "$bad" "$f" | while IFS= read -r line; do
+            echo "FAIL: ${f#$srcdir/}:${line%%:*}: a layer below the runtime includes capos-rt or a service header: ${line#*:}" >&2
+        done
+        status=1
+    fi
+done
+if test "$nlower" -eq 0; then
+    echo "FAIL: no sources under kernel-model/, sim/port/ or lib/" >&2
+    status=1
+fi
+
 if test "$nmodel" -eq 0; then
     echo "FAIL: no kernel-model sources under $srcdir/kernel-model" >&2
     status=1
@@ -109,5 +141,5 @@ if test "$status" -ne 0; then
     echo "check-layering: FAILED (see DESIGN.md, Layers)" >&2
     exit 1
 fi
-echo "PASS: layering holds ($nservices services files, $nmodel kernel-model files)"
+echo "PASS: layering holds ($nservices services files, $nmodel kernel-model files, $nlower files below the runtime)"
 exit 0

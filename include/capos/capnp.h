@@ -2,7 +2,7 @@
  * capos/capnp.h - the Cap'n Proto wire-format codec: THE CODEC CONTRACT.
  *
  * tools/capnpc-c generates code against this header, the kernel model and
- * capos-rt link it (services/rt/capnp.c). Keep it stable: additions are
+ * capos-rt link it (lib/capnp.c). Keep it stable: additions are
  * fine, changes to existing names, types or meanings are not.
  *
  * Wire format as upstream (capnproto.org/encoding.html): little-endian

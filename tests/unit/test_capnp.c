@@ -1,5 +1,5 @@
 /*
- * test_capnp.c - the Cap'n Proto wire-format codec (services/rt/capnp.c).
+ * test_capnp.c - the Cap'n Proto wire-format codec (lib/capnp.c).
  *
  * Three groups:
  *  - reference: messages made by the real `capnp` tool (encode, convert

@@ -29,7 +29,7 @@
 
 #if defined(__x86_64__) && !defined(CAPOS_CTX_UCONTEXT)
 #define CTX_ASM 1
-#include "../arch/x86_64/switch.h"
+#include "../../arch/x86_64/switch.h"
 #else
 #define CTX_ASM 0
 #include <ucontext.h>
