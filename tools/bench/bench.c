@@ -399,12 +399,51 @@ static void print_table(unsigned runs)
     printf("\n");
 }
 
+/* Run the selected figures, runs timed repetitions of each after a
+ * warm-up, into results[]; the number that failed. */
+static int run_figures(unsigned runs, double scale, double *samples)
+{
+    int failed = 0;
+
+    for (size_t i = 0; i < NFIGURES; i++) {
+        const struct figure *f = &figures[i];
+        struct result *r = &results[i];
+        uint64_t ops = (uint64_t)((double)f->ops * scale + 0.5);
+
+        if (!r->selected)
+            continue;
+        if (ops == 0)
+            ops = 1;
+        fprintf(stderr, "capos-bench: %s (%u x %llu ops)\n", f->name, runs,
+                (unsigned long long)ops);
+        r->status = f->run(ops, runs + 1, samples);
+        if (r->status == BENCH_OK)
+            summarize(samples + 1, runs, r);
+        else if (r->status == BENCH_FAIL)
+            failed++;
+    }
+    return failed;
+}
+
+/* The `bench: NAME median_ns=...` lines, one per figure that ran. */
+static void print_lines(void)
+{
+    for (size_t i = 0; i < NFIGURES; i++) {
+        const char *u = figures[i].unit != NULL ? figures[i].unit : "ns";
+
+        if (results[i].selected && results[i].status == BENCH_OK)
+            printf("bench: %s median_%s=%.1f min_%s=%.1f max_%s=%.1f\n",
+                   figures[i].name, u, results[i].median, u, results[i].min, u,
+                   results[i].max);
+    }
+}
+
 int main(int argc, char **argv)
 {
     unsigned runs;
     double scale;
     double *samples;
-    int failed = 0;
+    int failed;
 
     if (argc > 1 && strcmp(argv[1], "--list") == 0) {
         for (size_t i = 0; i < NFIGURES; i++)
@@ -427,33 +466,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "capos-bench: out of memory at start-up\n");
         return 1;
     }
-    for (size_t i = 0; i < NFIGURES; i++) {
-        const struct figure *f = &figures[i];
-        struct result *r = &results[i];
-        uint64_t ops = (uint64_t)((double)f->ops * scale + 0.5);
-
-        if (!r->selected)
-            continue;
-        if (ops == 0)
-            ops = 1;
-        fprintf(stderr, "capos-bench: %s (%u x %llu ops)\n", f->name, runs,
-                (unsigned long long)ops);
-        r->status = f->run(ops, runs + 1, samples);
-        if (r->status == BENCH_OK)
-            summarize(samples + 1, runs, r);
-        else if (r->status == BENCH_FAIL)
-            failed++;
-    }
+    failed = run_figures(runs, scale, samples);
     print_table(runs);
     print_echo_rates();
-    for (size_t i = 0; i < NFIGURES; i++) {
-        const char *u = figures[i].unit != NULL ? figures[i].unit : "ns";
-
-        if (results[i].selected && results[i].status == BENCH_OK)
-            printf("bench: %s median_%s=%.1f min_%s=%.1f max_%s=%.1f\n",
-                   figures[i].name, u, results[i].median, u, results[i].min, u,
-                   results[i].max);
-    }
+    print_lines();
     sim_port_fini();
     free(samples);
     if (failed)

@@ -167,25 +167,44 @@ static void tl_closed(uv_handle_t *h)
     (void)h;
 }
 
-static int telnet_figure(const char *figure, bool full, uint64_t ops,
-                         unsigned reps, double *samples)
+/* Read the telnet system's manifest (CAPOS_BENCH_TELNET_MANIFEST, or the
+ * build tree's fixture) into buf; its length, or 0 (printed as figure's
+ * failure) when it is missing, empty or does not fit. */
+static size_t tl_manifest(const char *figure, uint64_t *buf, size_t cap,
+                          const char **pathp)
 {
     const char *path = getenv("CAPOS_BENCH_TELNET_MANIFEST");
     if (!path)
         path = "fixtures/system-telnet.bin";
-    static uint64_t mbuf[8192];
     size_t mlen = 0;
     FILE *f = fopen(path, "rb");
     if (f) {
-        mlen = fread(mbuf, 1, sizeof mbuf, f);
+        mlen = fread(buf, 1, cap, f);
         fclose(f);
     }
-    if (mlen == 0 || mlen == sizeof mbuf) {
+    *pathp = path;
+    if (mlen == 0 || mlen == cap) {
         printf("%s failed: cannot read %s (run from the build tree, or set "
                "CAPOS_BENCH_TELNET_MANIFEST)\n",
                figure, path);
-        return BENCH_FAIL;
+        return 0;
     }
+    return mlen;
+}
+
+/*
+ * Boot the telnet system with port 23 forwarded to a free loopback port
+ * and time logins from a host client thread (full: to the shell prompt;
+ * otherwise to the username prompt) while this thread runs the kernel.
+ */
+static int telnet_figure(const char *figure, bool full, uint64_t ops,
+                         unsigned reps, double *samples)
+{
+    static uint64_t mbuf[8192];
+    const char *path;
+    size_t mlen = tl_manifest(figure, mbuf, sizeof mbuf, &path);
+    if (mlen == 0)
+        return BENCH_FAIL;
     uint16_t port = echo_free_port();
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (port == 0 || devnull < 0) {
