@@ -5,13 +5,19 @@
  * `reps` loops of `ops` operations and writes ns/op for each into
  * samples[0..reps). The driver (bench.c) owns repetition counts, warm-up,
  * statistics and output; figures only measure. Adding a figure is one
- * function and one row in bench.c's table.
+ * function (in the file of its group, declared below) and one row in
+ * bench.c's table.
  */
 #ifndef CAPOS_BENCH_H
 #define CAPOS_BENCH_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+/* The most repetitions CAPOS_BENCH_RUNS may ask for. */
+#define BENCH_MAX_RUNS 1000u
 
 /* What a figure function returns. Skip and failure print their reason
  * (one line on stdout) before returning. */
@@ -47,5 +53,43 @@ int bench_io_uring_nop_batch16(uint64_t ops, unsigned reps, double *samples);
 int bench_futex_pingpong(uint64_t ops, unsigned reps, double *samples);
 int bench_futex_pingpong_1cpu(uint64_t ops, unsigned reps, double *samples);
 int bench_swapcontext(uint64_t ops, unsigned reps, double *samples);
+
+/* Model figures, by file. */
+int fig_ring_nop_batch1(uint64_t ops, unsigned reps, double *samples);
+int fig_ring_nop_batch16(uint64_t ops, unsigned reps, double *samples);
+int fig_nullcap_call(uint64_t ops, unsigned reps, double *samples);
+int fig_endpoint_rtt(uint64_t ops, unsigned reps, double *samples);
+int fig_park_uncontended(uint64_t ops, unsigned reps, double *samples);
+int fig_park_pingpong(uint64_t ops, unsigned reps, double *samples);
+int fig_park_pingpong_rings(uint64_t ops, unsigned reps, double *samples);
+int fig_park_pingpong_generic(uint64_t ops, unsigned reps, double *samples);
+int fig_rt_park_pingpong_bridge(uint64_t ops, unsigned reps, double *samples);
+int fig_rt_park_pingpong_rings(uint64_t ops, unsigned reps, double *samples);
+int fig_fiber_switch(uint64_t ops, unsigned reps, double *samples);
+int fig_capnp_console_write64(uint64_t ops, unsigned reps, double *samples);
+int fig_capnp_tcp_recv1k(uint64_t ops, unsigned reps, double *samples);
+int fig_boot_to_prompt(uint64_t ops, unsigned reps, double *samples);
+int fig_idle_process_bytes(uint64_t ops, unsigned reps, double *samples);
+int fig_thread_bytes(uint64_t ops, unsigned reps, double *samples);
+
+/* tcp.c: the echo figures and their libuv anchors. */
+int fig_tcp_echo_rtt(uint64_t ops, unsigned reps, double *samples);
+int fig_tcp_echo_64k(uint64_t ops, unsigned reps, double *samples);
+int fig_uv_echo_rtt(uint64_t ops, unsigned reps, double *samples);
+int fig_uv_echo_64k(uint64_t ops, unsigned reps, double *samples);
+
+/* The bulk echo figures' message size, in bytes. */
+#define ECHO_MAX 65536u
+
+/* Write (out) or read all n bytes of buf on fd; false on error or close. */
+bool echo_io(int fd, uint8_t *buf, size_t n, bool out);
+
+/* A loopback port that was free a moment ago, or 0. */
+uint16_t echo_free_port(void);
+
+/* telnet.c: the telnet figures and the argon2id anchor. */
+int fig_telnet_login(uint64_t ops, unsigned reps, double *samples);
+int fig_telnet_to_username(uint64_t ops, unsigned reps, double *samples);
+int fig_argon2id_verify(uint64_t ops, unsigned reps, double *samples);
 
 #endif /* CAPOS_BENCH_H */
