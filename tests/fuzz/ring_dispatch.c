@@ -5,7 +5,7 @@
  * Each input builds a fresh, deterministic system (fixed seed, virtual
  * clock) of two processes, A and B, cap tables of 16 slots (so table-full
  * paths are reachable), and these caps (the CapIds are the same for every
- * input; tools/gen-ring-corpus.c relies on them and setup() aborts if the
+ * input; tests/fuzz/gen-ring-corpus.c relies on them and setup() aborts if the
  * model ever hands out different ones):
  *
  *   A 0x1000 null cap                 B 0x1000 client of A's endpoint

@@ -1,7 +1,7 @@
 /*
  * cgen.h - capnpc-c's model of a CodeGeneratorRequest, shared by the
  * request reader (request.c), the C emitter (emit.c) and the round-trip
- * emitter (roundtrip.c), and the helpers capnpc-c.c gives all of them.
+ * emitter (roundtrip.c), and the helpers cgen.c gives all of them.
  *
  * request.c fills the model from the request message with the project
  * codec (include/capos/capnp.h); emit.c only reads the model. Every string
@@ -196,10 +196,12 @@ int cg_emit_file(const struct cg_request *req, const struct cg_file *f,
 int cg_emit_roundtrip(const struct cg_request *req, const struct cg_file *f,
                       const char *out_base);
 
-/* capnpc-c.c: helpers shared by the emitters */
+/* cgen.c: helpers shared by the emitters */
 
-/* Allocation that exits with a message on failure (host tool). */
+/* Allocation that exits with a message on failure (host tool); all of it
+ * is freed at once by cg_free_arena (main registers it with atexit). */
 void *cg_alloc(size_t n);
+void cg_free_arena(void);
 char *cg_strdup(const char *s);
 char *cg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Output files are written to path.tmp and renamed into place when

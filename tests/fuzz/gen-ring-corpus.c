@@ -2,12 +2,13 @@
  * gen-ring-corpus.c - writes the seed corpus of the ring_dispatch fuzzer
  * (tests/fuzz/ring_dispatch.c) to a directory.
  *
- * Regenerate (from the top of the source tree):
+ * make check builds it (a check program, with the project's warnings)
+ * and tests/fuzz/ring-corpus.sh checks that what it writes is
+ * byte-identical to the committed seeds. Regenerate after changing a seed
+ * (from the top of the source tree, after make check):
  *
- *   gcc -std=gnu11 -Wall -Wextra -Iinclude -Ikernel-model \
- *       tools/gen-ring-corpus.c -o /tmp/gen-ring-corpus
  *   rm -f fixtures/corpus/ring_dispatch/[0-9][0-9]_*
- *   /tmp/gen-ring-corpus fixtures/corpus/ring_dispatch
+ *   tests/fuzz/gen-ring-corpus fixtures/corpus/ring_dispatch
  *
  * Inputs that once found a model bug stay in the seed list (the last
  * ones), so the bug stays fixed.
@@ -54,7 +55,7 @@
 #include "capos/ring.h"
 
 /* The harness's ids, input layout and script format. */
-#include "../tests/fuzz/ring_dispatch.h"
+#include "ring_dispatch.h"
 
 /* Where the seeds' received caps land (see above). */
 #define A_FREE 0x1006u /* the first cap A receives */

@@ -1,0 +1,198 @@
+/*
+ * test_tcplistener.c - TcpListener (kernel-model/tcplistener.c): accepts
+ * waiting on a thread's own ring, close with accepts waiting, exit with calls
+ * pending.
+ *
+ * Over real loopback sockets, driven from the host context through a
+ * process's ring (tests/unit/harness_net.h).
+ */
+#define _GNU_SOURCE
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "harness_net.h"
+#include "capos.capnp.h"
+#include "net_uv.h"
+
+/* ---- accepts on a thread's own ring (docs/abi.md §16.2) ---------------- */
+
+/* TcpListener.accept submitted on thread t's own ring; *res its buffer. */
+static void thread_accept(struct k_process *p, struct k_thread *t, CapRing *r,
+                          uint32_t listener, uint64_t ud, uint8_t **res)
+{
+    static struct params pp;
+    hn_p_begin(&pp, 0, 0);
+    hn_p_end(&pp);
+    uint8_t *pb = h_alloc(p, pp.len + 8);
+    memcpy(pb, pp.buf, pp.len);
+    *res = h_alloc(p, RES);
+    CapSqe s;
+    capnpc_c_call_sqe(&s, listener, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 0,
+                      h_va(p, pb), (uint32_t)pp.len, h_va(p, *res), RES, ud);
+    h_ring_push(r, &s);
+    assert_int_equal(k_ring_submit_thread(t), 1);
+    assert_int_equal(t->ring.cq_reserved, 1); /* pending, on t's ring */
+}
+
+/* Pump the port until ring r has a CQE. */
+static bool wait_ring_cqe(CapRing *r, CapCqe *c)
+{
+    for (int i = 0; i < WAIT_MS; i++) {
+        if (h_ring_pop(r, c))
+            return true;
+        hn_pump();
+    }
+    return h_ring_pop(r, c);
+}
+
+/* The accepted socket of an accept CQE (its cap in p's table). */
+static uint32_t accepted_socket(struct k_process *p, const CapCqe *c,
+                                const uint8_t *res)
+{
+    assert_true(c->result > 0);
+    assert_int_equal(c->cap_count, 1);
+    struct res r = {c->result, (uint8_t *)res, c->cap_count, 0};
+    capnp_struct s;
+    hn_res_struct(&r, &s);
+    assert_int_equal(capos_TcpAcceptResult_which(&s),
+                     CAPOS_TCP_ACCEPT_RESULT_WHICH_ACCEPTED);
+    CapTransferResult rec;
+    memcpy(&rec, res + CAP_ALIGN8((uint32_t)c->result), sizeof rec);
+    assert_int_equal(rec.interface_id, CAPOS_TCP_SOCKET_INTERFACE_ID);
+    assert_int_equal(ct_lookup(&p->caps, rec.cap_id)->obj->ops->interface_id,
+                     CAPOS_TCP_SOCKET_INTERFACE_ID);
+    return rec.cap_id;
+}
+
+/* Two threads with their own rings each post an accept on one listener:
+ * each connection completes the oldest waiting accept on the ring that
+ * submitted it (never the process ring nor the sibling's); a thread that
+ * exits withdraws its accept, and the next connection goes to the next
+ * waiting accept. */
+static void a_waiting_accept_completes_on_its_threads_ring(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    uint16_t host = hn_free_port();
+    hn_forward(23, host, 0);
+    uint32_t l = hn_listen_auth(p, hn_grant_auth(p, 23));
+    struct k_thread *main_t;
+    assert_int_equal(k_thread_create(p, h_never_runs, NULL, &main_t), 0);
+    CapRing *ra, *rb;
+    struct k_thread *ta = h_ring_thread(p, &ra);
+    struct k_thread *tb = h_ring_thread(p, &rb);
+    uint8_t *resa, *resb, *resp;
+    thread_accept(p, ta, ra, l, 11, &resa);
+    thread_accept(p, tb, rb, l, 12, &resb);
+    CapCqe c;
+    hn_pump();
+    assert_false(h_ring_pop(ra, &c));
+    assert_false(h_ring_pop(rb, &c));
+
+    int fd1 = hn_client(host);
+    assert_true(wait_ring_cqe(ra, &c));
+    assert_int_equal(c.user_data, 11);
+    uint32_t s1 = accepted_socket(p, &c, resa);
+    assert_int_equal(ta->ring.cq_reserved, 0);
+    assert_false(h_ring_pop(rb, &c));
+    assert_false(h_cqe(p, &c));
+    assert_int_equal(tb->ring.cq_reserved, 1);
+
+    /* B exits with its accept waiting: withdrawn, no CQE anywhere; the
+     * next connection waits for an accept from the process ring. */
+    k_thread_kill(tb);
+    k_sched_reap();
+    assert_null(p->pending);
+    int fd2 = hn_client(host);
+    hn_pump();
+    assert_false(h_ring_pop(ra, &c));
+    assert_false(h_ring_pop(rb, &c));
+    assert_false(h_cqe(p, &c));
+    hn_submit0(p, l, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 13, &resp);
+    struct res r = hn_finish(p, resp, 13);
+    assert_int_equal(r.ncaps, 1);
+    assert_false(h_ring_pop(ra, &c));
+    assert_int_equal(k.stats.stale_dropped, 0);
+
+    /* The socket A accepted works from the process ring as well. */
+    CSEND(fd1, "hi");
+    char data[64];
+    size_t n;
+    uint16_t err;
+    assert_int_equal(hn_recv_which(p, s1, 64, data, &n, &err),
+                     CAPOS_TCP_RECV_RESULT_WHICH_DATA);
+    assert_memory_equal(data, "hi", 2);
+    assert_int_equal(k_process_check(p), 0);
+    close(fd1);
+    close(fd2);
+}
+
+static void a_closed_listener_answers_waiting_accepts_closed(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    hn_forward(23, hn_free_port(), 0);
+    uint32_t l = hn_listen_auth(p, hn_grant_auth(p, 23));
+    uint8_t *res, *cres;
+    hn_submit0(p, l, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 5, &res);
+    CapCqe c;
+    assert_false(h_cqe(p, &c));
+    hn_submit0(p, l, CAPOS_TCP_LISTENER_CLOSE_METHOD_ID, 6, &cres);
+    struct res r = hn_finish(p, res, 5); /* the waiting accept first */
+    capnp_struct s;
+    hn_res_struct(&r, &s);
+    assert_int_equal(capos_TcpAcceptResult_which(&s),
+                     CAPOS_TCP_ACCEPT_RESULT_WHICH_ERROR);
+    assert_int_equal(capos_TcpAcceptResult_get_error(&s),
+                     CAPOS_NET_ERROR_CLOSED);
+    assert_int_equal(hn_finish(p, cres, 6).result, 0);
+    r = hn_call0(p, l, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID);
+    hn_res_struct(&r, &s);
+    assert_int_equal(capos_TcpAcceptResult_get_error(&s),
+                     CAPOS_NET_ERROR_CLOSED);
+}
+
+static void exit_with_waiting_accept_recv_and_readline_frees_all(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    uint16_t h23 = hn_free_port(), h24 = hn_free_port();
+    struct fwd two[] = {{23, h23, 0, NULL}, {24, h24, 0, NULL}};
+    char err[200];
+    assert_int_equal(hn_configure(two, 2, err, sizeof err), 0);
+    uint32_t l23 = hn_listen_auth(p, hn_grant_auth(p, 23));
+    uint32_t l24 = hn_listen_auth(p, hn_grant_auth(p, 24));
+    int fd1 = hn_client(h23);
+    struct accepted a1 = hn_accept_one(p, l23);
+    int fd2 = hn_client(h24);
+    struct accepted a2 = hn_accept_one(p, l24);
+    uint32_t t = hn_into_terminal(p, a2.sock);
+    uint8_t *r1, *r2, *r3;
+    hn_submit0(p, l23, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 1, &r1);
+    hn_submit_recv(p, a1.sock, 64, 2, &r2);
+    hn_submit_readline(p, t, "$ ", CAPOS_ECHO_MODE_VISIBLE, 3, &r3);
+    CapCqe c;
+    hn_pump();
+    assert_false(h_cqe(p, &c));
+    assert_non_null(p->pending);
+    assert_int_equal(net_sockets_live(), 2);
+    k_process_exit(p, 0);
+    assert_int_equal(net_sockets_live(), 0);
+    hn_expect_closed(fd1);
+    hn_expect_closed(fd2);
+    close(fd1);
+    close(fd2);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, hn_setup, hn_teardown)
+    const struct CMUnitTest tests[] = {
+        T(a_waiting_accept_completes_on_its_threads_ring),
+        T(a_closed_listener_answers_waiting_accepts_closed),
+        T(exit_with_waiting_accept_recv_and_readline_frees_all),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
