@@ -55,9 +55,7 @@ static void say(struct store *st, const char *fmt, const char *arg)
 {
     if (!st->have_console)
         return;
-    char line[256];
-    snprintf(line, sizeof line, fmt, arg);
-    capos_console_line(st->console, line);
+    capos_console_printf(st->console, fmt, arg);
 }
 
 /* Zero n bytes at p in a way the compiler may not drop. */
