@@ -163,15 +163,13 @@ static void print_record(struct audit *a, const struct record *r)
 {
     if (!a->have_console)
         return;
-    char line[640];
-    snprintf(line, sizeof line,
-             "audit: seq=%llu %s=%s outcome=%s source=%s principal=%s "
-             "detail=%s",
-             (unsigned long long)r->sequence, r->category, r->code,
-             outcome_name(r->outcome), r->source,
-             r->principal[0] ? r->principal : "-",
-             r->detail[0] ? r->detail : "-");
-    capos_console_line(a->console, line);
+    capos_console_printf(
+        a->console,
+        "audit: seq=%llu %s=%s outcome=%s source=%s principal=%s "
+        "detail=%s",
+        (unsigned long long)r->sequence, r->category, r->code,
+        outcome_name(r->outcome), r->source,
+        r->principal[0] ? r->principal : "-", r->detail[0] ? r->detail : "-");
 }
 
 static int append(struct audit *a, capos_server_call_t *call)

@@ -80,7 +80,7 @@ static void say(struct broker *b, const char *line)
 {
     if (!b->have_console)
         return;
-    capos_console_line(b->console, line);
+    capos_console_printf(b->console, "%s", line);
 }
 
 /* Best-effort audit record (category "launch"). */

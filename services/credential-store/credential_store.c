@@ -14,6 +14,11 @@
  * dummy hash of the same cost, so the time of a refusal does not tell
  * whether the user exists.
  *
+ * A record is skipped (console line naming its user, escaped) unless its
+ * PHC string is "$argon2id$v=19$m=M,t=T,p=P$..." with M <= 262144 KiB
+ * (256 MiB), 1 <= T <= 16 and 1 <= P <= 4 (ARGON2_*_MAX): the manifest
+ * must not be able to make one login cost the host its memory or forever.
+ *
  * Not yet: setup (answers refusedByPolicy), throttling, AccountStoreReader
  * on "accounts", audit records.
  */
@@ -55,12 +60,63 @@ static void say(struct store *st, const char *fmt, const char *arg)
 {
     if (!st->have_console)
         return;
-    char line[256];
-    snprintf(line, sizeof line, fmt, arg);
-    capos_console_line(st->console, line);
+    capos_console_printf(st->console, fmt, arg);
 }
 
 /* Zero n bytes at p in a way the compiler may not drop. */
+/* Bounds on a record's Argon2id cost. A manifest record is trusted for its
+ * hash, not for the work it asks for: m=4 GiB or t=2^32-1 would let one
+ * login attempt exhaust the host. The development hashes use m=19456,
+ * t=2, p=1. */
+#define ARGON2_M_MAX_KIB 262144u /* 256 MiB */
+#define ARGON2_T_MAX 16u
+#define ARGON2_P_MAX 4u
+
+/* One decimal field of h[*i..hl) up to the next ',' or '$', capped at
+ * 2^32 (more digits stay 2^32, so the bounds still refuse it). False if
+ * there are no digits. */
+static bool phc_number(const char *h, size_t hl, size_t *i, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t start = *i;
+    while (*i < hl && h[*i] >= '0' && h[*i] <= '9') {
+        v = v * 10 + (uint64_t)(h[*i] - '0');
+        if (v > 0x100000000ull)
+            v = 0x100000000ull;
+        (*i)++;
+    }
+    *out = v;
+    return *i > start;
+}
+
+/* The m, t and p of an "$argon2id$v=19$m=M,t=T,p=P$salt$hash" string.
+ * False if that part is not in this form. */
+static bool phc_cost(const char *h, size_t hl, uint64_t *m, uint64_t *t,
+                     uint64_t *p)
+{
+    static const char head[] = "$argon2id$v=19$m=";
+    size_t i = sizeof head - 1;
+    if (hl < i || memcmp(h, head, i) != 0 || !phc_number(h, hl, &i, m))
+        return false;
+    if (i + 3 > hl || memcmp(h + i, ",t=", 3) != 0)
+        return false;
+    i += 3;
+    if (!phc_number(h, hl, &i, t))
+        return false;
+    if (i + 3 > hl || memcmp(h + i, ",p=", 3) != 0)
+        return false;
+    i += 3;
+    return phc_number(h, hl, &i, p) && i < hl && h[i] == '$';
+}
+
+/* True if the cost is within the bounds above (and what libargon2 needs:
+ * t >= 1, p >= 1, m >= 8 p). */
+static bool cost_ok(uint64_t m, uint64_t t, uint64_t p)
+{
+    return t >= 1 && t <= ARGON2_T_MAX && p >= 1 && p <= ARGON2_P_MAX &&
+           m >= 8 * p && m <= ARGON2_M_MAX_KIB;
+}
+
 static void wipe(void *p, size_t n)
 {
     volatile uint8_t *v = p;
@@ -69,7 +125,8 @@ static void wipe(void *p, size_t n)
 }
 
 /* Load kernelParams.credentials; refuses (skips, with a console line)
- * records that are not Argon2id PHC strings or are too long. */
+ * records that are not Argon2id PHC strings, are too long, or ask for a
+ * cost outside ARGON2_*_MAX (that line names the user, escaped). */
 static void load(struct store *st, capos_cap_t boot)
 {
     uint8_t *man;
@@ -106,6 +163,17 @@ static void load(struct store *st, capos_cap_t boot)
                 "credential-store: manifest: a credential record is not "
                 "an Argon2id PHC string (or is too long)%s; skipped",
                 "");
+            continue;
+        }
+        uint64_t cm, ct, cp;
+        if (!phc_cost(h, hl, &cm, &ct, &cp) || !cost_ok(cm, ct, cp)) {
+            if (st->have_console)
+                capos_console_printf(
+                    st->console,
+                    "credential-store: manifest: the record of \"%.*s\" "
+                    "does not have a v=19 Argon2id cost within m <= %u KiB, "
+                    "t <= %u, p <= %u; skipped",
+                    (int)ul, u, ARGON2_M_MAX_KIB, ARGON2_T_MAX, ARGON2_P_MAX);
             continue;
         }
         if (st->count == CREDENTIALS_MAX) {

@@ -30,10 +30,9 @@ static void say(capos_cap_t con, const char *text)
 
 static int on_call(void *ctx, capos_server_call_t *call)
 {
-    char line[96];
-    snprintf(line, sizeof line, "echo-identity: call from badge %llu",
-             (unsigned long long)call->badge);
-    say(*(capos_cap_t *)ctx, line);
+    capos_console_printf(*(capos_cap_t *)ctx,
+                         "echo-identity: call from badge %llu",
+                         (unsigned long long)call->badge);
     return CAPOS_SERVE_REPLY;
 }
 
@@ -60,10 +59,7 @@ int capos_main(capos_capset_t *caps)
     capos_ProcessHandle_wait_Params_init_root(&b, &p);
     int r = capos_rt_call_capnp(svc, 0, &b, res, sizeof res, NULL, NULL);
     if (r < 0) {
-        char line[80];
-        snprintf(line, sizeof line, "echo-identity: svc did not answer (%d)",
-                 r);
-        say(con, line);
+        capos_console_printf(con, "echo-identity: svc did not answer (%d)", r);
         return 1;
     }
     say(con, "echo-identity: svc answered");

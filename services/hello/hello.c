@@ -70,9 +70,7 @@ int capos_main(capos_capset_t *caps)
         say(con, "hello: Timer calls failed");
         return 13;
     }
-    char line[96];
-    snprintf(line, sizeof line, "hello: slept 1 ms; the timer moved %llu ns",
-             (unsigned long long)(t1 - t0));
-    say(con, line);
+    capos_console_printf(con, "hello: slept 1 ms; the timer moved %llu ns",
+                         (unsigned long long)(t1 - t0));
     return t1 - t0 >= 1000000 ? 0 : 14;
 }

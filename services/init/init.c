@@ -117,12 +117,11 @@ static void say(struct init *in, const char *fmt, ...)
     if (!in->have_console)
         return;
     char line[320];
-    int n = snprintf(line, sizeof line, "init: ");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    capos_console_line(in->console, line);
+    capos_console_printf(in->console, "init: %s", line);
 }
 
 /* A manifest problem: say it and count it. */

@@ -18,6 +18,7 @@
 #ifndef CAPOS_RT_H
 #define CAPOS_RT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -174,6 +175,17 @@ int capos_rt_thread_join(capos_thread_t *t, int64_t *exit_code);
 /* Console.writeLine(text) on a Console cap; the CQE result or an error
  * (services/rt/console.c). */
 int capos_console_line(capos_cap_t console, const char *text);
+/* The longest line capos_console_printf writes, NUL included. */
+#define CAPOS_CONSOLE_LINE_MAX 1024
+/* Console.writeLine of a printf-formatted line, cut at
+ * CAPOS_CONSOLE_LINE_MAX - 1 bytes, with every control byte, DEL, byte
+ * >= 0x80 and backslash written "\xHH" (capos/escape.h), so text quoted
+ * from input cannot drive the terminal; the CQE result or an error. */
+int capos_console_printf(capos_cap_t console, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The same with a va_list, for a service's own say(). */
+int capos_console_vprintf(capos_cap_t console, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* AuditLog.append of one record (services/rt/audit.c): category, code,
  * outcome (an AuditOutcome), principal and detail (NULL: not set); the

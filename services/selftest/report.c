@@ -9,19 +9,12 @@
 #include "capos.capnp.h"
 #include "report.h"
 
-static void say_line(struct st *t, const char *line)
-{
-    if (!t->have_console)
-        return;
-    capos_console_line(t->console, line);
-}
-
 static void vsay(struct st *t, const char *prefix, const char *fmt, va_list ap)
 {
     char line[256];
-    int n = snprintf(line, sizeof line, "%s: %s", t->who, prefix);
-    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    say_line(t, line);
+    vsnprintf(line, sizeof line, fmt, ap);
+    if (t->have_console)
+        capos_console_printf(t->console, "%s: %s%s", t->who, prefix, line);
 }
 
 void st_say(struct st *t, const char *fmt, ...)

@@ -120,7 +120,7 @@ static void say(struct sm *m, const char *line)
 {
     if (!m->have_console)
         return;
-    capos_console_line(m->console, line);
+    capos_console_printf(m->console, "%s", line);
 }
 
 /* The Timer's now, or 0 without a timer. */

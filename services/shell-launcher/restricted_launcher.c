@@ -54,14 +54,12 @@ static void say(struct rlauncher *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void say(struct rlauncher *l, const char *fmt, ...)
 {
-    char line[256];
     va_list ap;
     if (!l->have_console)
         return;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    capos_console_vprintf(l->console, fmt, ap);
     va_end(ap);
-    capos_console_line(l->console, line);
 }
 
 /* Best-effort audit record (category "launch") through this launcher's

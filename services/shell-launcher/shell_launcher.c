@@ -65,12 +65,10 @@ static void say(struct launcher *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void say(struct launcher *l, const char *fmt, ...)
 {
-    char line[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    capos_console_vprintf(l->console, fmt, ap);
     va_end(ap);
-    capos_console_line(l->console, line);
 }
 
 /* Profile badge-1 of kernelParams.profiles, or false. */

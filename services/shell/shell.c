@@ -57,7 +57,9 @@ static void cmd_help(struct shell *sh)
     term_say(sh, "                       start program NAME through your "
                  "launcher, passing");
     term_say(sh, "                       caps of your bundle under the "
-                 "child's names");
+                 "child's names,");
+    term_say(sh, "                       e.g. spawn hello with { timer: "
+                 "@timer }");
     term_say(sh, "  echo TEXT            print TEXT");
     term_say(sh, "  exit                 log out and end the shell");
 }

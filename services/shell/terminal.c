@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "capos/escape.h"
 #include "shell.h"
 
 int term_say(struct shell *sh, const char *fmt, ...)
@@ -19,13 +20,27 @@ int term_say(struct shell *sh, const char *fmt, ...)
     char text[1536];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    /* The line quotes what users typed and what the session manager was
+     * told (user names, peers, spawn names): escaped, no byte of it can
+     * drive the user's terminal. Bounded by the call buffer. */
+    size_t len = n < 0                      ? 0
+                 : (size_t)n >= sizeof text ? sizeof text - 1
+                                            : (size_t)n;
+    size_t cap = capos_escape_size(text, len);
+    if (cap > SHELL_CALL_BUF / 2)
+        cap = SHELL_CALL_BUF / 2;
+    char *safe = capos_alloc(cap);
+    if (!safe)
+        return CAPOS_RT_E_NO_MEMORY;
+    capos_escape_text(safe, cap, text, len);
     capnp_builder b;
     capnp_struct_builder p;
     capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
     capos_TerminalSession_writeLine_Params_init_root(&b, &p);
-    capos_TerminalSession_writeLine_Params_set_text(&p, text, strlen(text));
+    capos_TerminalSession_writeLine_Params_set_text(&p, safe, strlen(safe));
+    capos_free(safe);
     return shell_call(sh, sh->term, CAPOS_TERMINAL_SESSION_WRITE_LINE_METHOD_ID,
                       &b, NULL, 0, NULL, NULL, NULL);
 }

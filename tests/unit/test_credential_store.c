@@ -2,7 +2,8 @@
  * test_credential_store.c - the credential-store service
  * (services/credential-store) seeded from a manifest through BootPackage
  * and driven through its endpoint: right and wrong passwords, unknown
- * users in comparable time, bounded inputs, hasCredentials.
+ * users in comparable time, bounded inputs, hasCredentials, and records
+ * whose Argon2id cost is out of bounds skipped.
  */
 #include <string.h>
 #include <time.h>
@@ -25,7 +26,26 @@ static struct {
     int has_r;
     bool has;
     double known_s, unknown_s;
+    int hostile_r[3];
+    uint16_t hostile[3];
 } seen;
+
+/* Records with operator's salt and hash but a hostile cost: 4 GiB, 2^32-1
+ * passes, 5 lanes. The store must skip them (verifying "capos" against
+ * them would exhaust memory or never end), so each user is unknown. */
+static const struct {
+    const char *user, *hash;
+} hostile[3] = {
+    {"gr\x1b[2Jeedy", "$argon2id$v=19$m=4194304,t=2,p=1$"
+                      "Y2Fwb3Mtc2ltLWRldmVsb3BtZW50$"
+                      "AVh69Kc1hdzghBzLe+XY0whmf4cn//BP68NIUjgKVMc"},
+    {"slow", "$argon2id$v=19$m=19456,t=4294967295,p=1$"
+             "Y2Fwb3Mtc2ltLWRldmVsb3BtZW50$"
+             "AVh69Kc1hdzghBzLe+XY0whmf4cn//BP68NIUjgKVMc"},
+    {"wide", "$argon2id$v=19$m=19456,t=2,p=5$"
+             "Y2Fwb3Mtc2ltLWRldmVsb3BtZW50$"
+             "AVh69Kc1hdzghBzLe+XY0whmf4cn//BP68NIUjgKVMc"},
+};
 
 static uint8_t *pbuf, *res;
 
@@ -83,6 +103,10 @@ static int client_main(capos_capset_t *caps)
         seen.long_user_exc = capos_CapException_get_type(&root);
     seen.long_pw_r = verify(creds, "operator", 8, big, 1025, NULL);
     seen.max_pw_r = verify(creds, "operator", 8, big, 1024, &seen.max_pw);
+    for (int i = 0; i < 3; i++)
+        seen.hostile_r[i] =
+            verify(creds, hostile[i].user, strlen(hostile[i].user), "capos", 5,
+                   &seen.hostile[i]);
 
     capnp_builder b;
     capnp_struct_builder p;
@@ -96,8 +120,9 @@ static int client_main(capos_capset_t *caps)
     return 0;
 }
 
-/* A manifest whose kernelParams.credentials hold operator's hash and one
- * record that is not Argon2id (skipped). Returns its length. */
+/* A manifest whose kernelParams.credentials hold operator's hash, one
+ * record that is not Argon2id and the hostile ones (all skipped). Returns
+ * its length. */
 static size_t build_manifest(uint8_t *buf, size_t cap)
 {
     capnp_builder b;
@@ -107,7 +132,7 @@ static size_t build_manifest(uint8_t *buf, size_t cap)
     capnp_init_root(&b, CAPOS_SYSTEM_MANIFEST_DATA_WORDS,
                     CAPOS_SYSTEM_MANIFEST_POINTERS, &root);
     capos_SystemManifest_init_kernelParams(&root, &kp);
-    capos_KernelParams_init_credentials(&kp, 2, &l);
+    capos_KernelParams_init_credentials(&kp, 5, &l);
     capnp_list_struct_at(&l, 0, &c);
     capos_CredentialRecord_set_username(&c, "operator", 8);
     capos_CredentialRecord_set_passwordHash(&c, operator_hash,
@@ -115,6 +140,13 @@ static size_t build_manifest(uint8_t *buf, size_t cap)
     capnp_list_struct_at(&l, 1, &c);
     capos_CredentialRecord_set_username(&c, "plain", 5);
     capos_CredentialRecord_set_passwordHash(&c, "hunter2", 7);
+    for (unsigned i = 0; i < 3; i++) {
+        capnp_list_struct_at(&l, 2 + i, &c);
+        capos_CredentialRecord_set_username(&c, hostile[i].user,
+                                            strlen(hostile[i].user));
+        capos_CredentialRecord_set_passwordHash(&c, hostile[i].hash,
+                                                strlen(hostile[i].hash));
+    }
     size_t len = 0;
     assert_int_equal(capnp_finish(&b, &len), 0);
     return len;
@@ -128,11 +160,13 @@ static void store_verifies_refuses_and_bounds_passwords(void **state)
     size_t mlen = build_manifest(manifest, sizeof manifest);
     struct k_process *srv = h_proc("credential-store", 0),
                      *cli = h_proc("client", 0);
-    uint32_t ep, facet, boot;
+    uint32_t ep, facet, boot, con;
     assert_int_equal(ep_create(srv, &ep), 0);
     assert_int_equal(k_capset_add(srv, "creds", ep), 0);
     assert_int_equal(bootpkg_grant(srv, manifest, mlen, &boot), 0);
     assert_int_equal(k_capset_add(srv, "boot", boot), 0);
+    assert_int_equal(console_grant(srv, &con), 0);
+    assert_int_equal(k_capset_add(srv, "console", con), 0);
     assert_int_equal(ep_mint_client(srv, ep, cli, 3, &facet), 0);
     assert_int_equal(k_capset_add(cli, "creds", facet), 0);
     assert_int_equal(
@@ -161,6 +195,10 @@ static void store_verifies_refuses_and_bounds_passwords(void **state)
     assert_int_equal(seen.max_pw, CAPOS_PASSWORD_VERDICT_BAD_PASSWORD);
     assert_true(seen.has_r > 0);
     assert_true(seen.has);
+    for (int i = 0; i < 3; i++) {
+        assert_true(seen.hostile_r[i] > 0);
+        assert_int_equal(seen.hostile[i], CAPOS_PASSWORD_VERDICT_UNKNOWN_USER);
+    }
 
     k_process_exit(srv, 0);
     assert_int_equal(k_run(), 0);
