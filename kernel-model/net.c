@@ -94,6 +94,37 @@ static int cfg_fail(struct k_msg *mb, const char *what)
 }
 
 /*
+ * A forward on a host address outside 127.0.0.0/8 reaches the network in
+ * plaintext: allowed only with the entry's allowNonLoopback (PortForward
+ * bool @4, data bit 64), and then with a warning on the console. False
+ * with the reason appended to mb (which already names the entry).
+ */
+static bool net_fwd_exposure_ok(const capnp_struct *f, const char *a, size_t al,
+                                uint16_t guest, struct k_msg *mb)
+{
+    if (al >= 4 && k_memcmp(a, "127.", 4) == 0)
+        return true;
+    if (!capnp_get_bool(f, 64, false)) {
+        k_msg_str(mb, "hostAddress ");
+        k_msg_put(mb, a, al);
+        k_msg_str(mb, " is not loopback: a plaintext forward there needs "
+                      "allowNonLoopback = true");
+        return false;
+    }
+    char buf[160];
+    struct k_msg w = {buf, sizeof buf, 0};
+    buf[0] = 0;
+    k_msg_str(&w, "capos-sim: warning: guest port ");
+    k_msg_u64(&w, guest);
+    k_msg_str(&w, " is forwarded from non-loopback address ");
+    k_msg_put(&w, a, al);
+    k_msg_str(&w, " (allowNonLoopback): plaintext reachable from the "
+                  "network\n");
+    k_log(buf);
+    return true;
+}
+
+/*
  * Read kernelParams.portForwards of the manifest root (SystemManifest:
  * kernelParams ptr2; KernelParams: portForwards ptr1; PortForward:
  * hostAddress ptr0, hostPort u16 @0, guestPort u16 @2,
@@ -136,6 +167,8 @@ int net_configure(const uint8_t *bytes, size_t len, struct k_msg *mb)
             return cfg_fail(mb, "hostAddress must be an IPv4 dotted quad");
         if (guest == 0)
             return cfg_fail(mb, "guestPort must be 1 to 65535");
+        if (!net_fwd_exposure_ok(&f, a, al, guest, mb))
+            return CAP_ERR_INVALID_REQUEST;
         if (fwd_find(guest))
             return cfg_fail(mb, "a second forward for the same guestPort");
         struct net_fwd *fw = &net.fwd[net.nfwd++];

@@ -969,6 +969,9 @@ struct PortForward @0xad4fe7baebc14f3b {
   idleTimeoutSeconds @3 :UInt32 = 600;
   # A connection through this forward with no input for this long is
   # closed (capos-sim; 0: never).
+  allowNonLoopback @4 :Bool = false;
+  # A hostAddress outside 127.0.0.0/8 exposes a plaintext gateway to the
+  # network: boot refuses it unless this is true, and warns when it is.
 }
 
 struct CredentialRecord @0xb37282b27e59b304 {

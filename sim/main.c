@@ -315,6 +315,7 @@ int main(int argc, char **argv)
     } fwds[16];
     unsigned nfwds = 0;
     int c;
+    sim_port_fix_stdio();
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 's':

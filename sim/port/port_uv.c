@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -38,6 +39,18 @@ static int port_console_fd = STDOUT_FILENO;
 /* Host-only helpers (port_uv.h)                                     */
 /* ---------------------------------------------------------------- */
 
+void sim_port_fix_stdio(void)
+{
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        /* open returns the lowest free descriptor: this one. */
+        int d = open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
+        if (d >= 0 && d != fd)
+            (void)close(d);
+    }
+}
+
 int sim_port_init(void)
 {
     int rc;
@@ -49,6 +62,7 @@ int sim_port_init(void)
      * SIGPIPE, whose default action would end the whole system; with it
      * ignored the write fails with EPIPE and the socket reports the reset. */
     (void)signal(SIGPIPE, SIG_IGN);
+    sim_port_fix_stdio();
     rc = uv_loop_init(&port_loop);
     if (rc != 0)
         return rc;

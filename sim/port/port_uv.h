@@ -19,6 +19,12 @@
  */
 int sim_port_init(void);
 
+/* Reopen any of descriptors 0-2 that is closed onto /dev/null, so that no
+ * descriptor libuv or the program opens later lands there: libuv asserts
+ * that a handle it closes is above STDERR_FILENO, and a socket or file at 1
+ * or 2 would receive console or diagnostic text. Call it first in main. */
+void sim_port_fix_stdio(void);
+
 /*
  * Tear the loop down. Device backends close their handles first; the
  * console (sim/console_uv.h) is closed here, which restores a raw
