@@ -137,25 +137,3 @@ void k_msg_u64(struct k_msg *m, uint64_t v)
     k_fmt_u64(tmp, sizeof tmp, v);
     k_msg_str(m, tmp);
 }
-
-/* The schema name of KernelCapSource src, or NULL past the known ones. */
-const char *k_ksrc_name(uint16_t src)
-{
-    static const char *const names[] = {
-        "console",
-        "terminal",
-        "timer",
-        "entropy",
-        "processSpawner",
-        "bootPackage",
-        "systemInfo",
-        "nullCap",
-        "threadSpawner",
-        "threadControl",
-        "parkSpace",
-        "networkManager",
-        "tcpListenAuthority",
-        "sshDevelopmentHostKey",
-    };
-    return src < sizeof names / sizeof names[0] ? names[src] : NULL;
-}

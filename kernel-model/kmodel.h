@@ -791,7 +791,40 @@ struct k_msg {
 void k_msg_put(struct k_msg *m, const char *s, size_t n);
 void k_msg_str(struct k_msg *m, const char *s);
 void k_msg_u64(struct k_msg *m, uint64_t v);
+
+/* The kernel cap sources (ksrc.c): one row per KernelCapSource. */
+enum {
+    K_KSRC_BOOT = 1u << 0,  /* init may hold it from the manifest */
+    K_KSRC_SPAWN = 1u << 1, /* ProcessSpawner mints it for a child */
+    K_KSRC_OWN = 1u << 2,   /* it reaches only the grantee itself */
+};
+/* What a grant of a kernel source may use: the grant's badge and the boot
+ * manifest bytes[0..len) (kept alive by the host). */
+struct k_ksrc_args {
+    uint64_t badge;
+    const uint8_t *bytes;
+    size_t len;
+};
+struct k_ksrc {
+    const char *name; /* the schema's enumerant */
+    uint64_t iface;   /* the interface of the object it makes */
+    /* Give p a new object; 0 and its CapId, or a CAP_ERR_* code. NULL:
+     * this kernel does not provide the source. */
+    int (*grant)(struct k_process *p, const struct k_ksrc_args *a,
+                 uint32_t *id);
+    /* Refuse a bad badge before anything is made: 0, or an error with
+     * the reason appended to why. NULL: any badge. */
+    int (*check)(uint64_t badge, struct k_msg *why);
+    unsigned flags; /* K_KSRC_* */
+};
+const struct k_ksrc *k_ksrc(uint16_t src);
+/* Read Text field f of struct type S (generated names S_has_f, S_get_f):
+ * absent reads as "". 0 or a codec error. */
+#define K_TEXT(S, f, s, str, len)                                              \
+    (S##_has_##f(s) ? S##_get_##f((s), (str), (len))                           \
+                    : (*(str) = "", *(len) = 0, 0))
 const char *k_ksrc_name(uint16_t src);
+void k_ksrc_spawn_list(struct k_msg *m);
 
 /* The compiler may lower these to calls of memcpy etc., which the port
  * provides (port.h). */
