@@ -7,68 +7,10 @@
  * else (the service graph) is init's job. Every refusal names what is
  * wrong and where, for the person who wrote the manifest.
  *
- * Field positions below are those `capnp compile -ocapnp` prints for
- * schema/capos.capnp (test_boot checks them against the generated code).
+ * Field positions come from the generated schema/capos.capnp.h.
  */
+#include "capos.capnp.h"
 #include "kmodel.h"
-
-/* SystemManifest: schemaVersion u32 @0; binaries ptr0; initConfig ptr1;
- * kernelParams ptr2. */
-#define SM_VERSION_OFF 0
-#define SM_BINARIES 0
-#define SM_INIT_CONFIG 1
-#define SM_SCHEMA_VERSION 1u
-/* Binary: name ptr0; image union tag u16 @0 (0 builtin text ptr1). */
-#define BIN_NAME 0
-#define BIN_IMAGE 1
-#define BIN_TAG_OFF 0
-#define BIN_TAG_BUILTIN 0
-/* InitConfig: init ptr0; services ptr1. */
-#define IC_INIT 0
-#define IC_SERVICES 1
-/* ServiceConfig: name ptr0, binary ptr1, caps ptr2, limits ptr4. */
-#define SC_NAME 0
-#define SC_BINARY 1
-#define SC_CAPS 2
-#define SC_LIMITS 4
-/* ProcessLimits: arenaBytes u32 @0, maxThreads u16 @4, capSlots u16 @6. */
-/* CapGrant: name ptr0; kernel source u16 @0; union tag u16 @2 (0 kernel,
- * 1 service, 2 endpoint, 3 cap); badge u64 @8; interfaceId u64 @16. */
-#define CG_NAME 0
-#define CG_KERNEL_OFF 0
-#define CG_TAG_OFF 2
-#define CG_BADGE_OFF 8
-#define CG_IFACE_OFF 16
-#define CG_TAG_KERNEL 0
-
-/* KernelCapSource ordinals. */
-enum {
-    KSRC_CONSOLE = 0,
-    KSRC_TERMINAL = 1,
-    KSRC_TIMER = 2,
-    KSRC_PROCESS_SPAWNER = 4,
-    KSRC_BOOT_PACKAGE = 5,
-    KSRC_NULL_CAP = 7,
-    KSRC_THREAD_SPAWNER = 8,
-    KSRC_THREAD_CONTROL = 9,
-    KSRC_PARK_SPACE = 10,
-    KSRC_NETWORK_MANAGER = 11,
-    KSRC_TCP_LISTEN_AUTHORITY = 12,
-};
-
-/* Read a Text field; an absent one reads as "". Returns 0 or a codec
- * error. Text from the manifest is printed bounded and never trusted
- * beyond its length. */
-static int text_of(const capnp_struct *s, uint16_t idx, const char **str,
-                   size_t *len)
-{
-    if (!capnp_has_ptr(s, idx)) {
-        *str = "";
-        *len = 0;
-        return 0;
-    }
-    return capnp_get_text(s, idx, str, len);
-}
 
 static bool text_eq(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -92,17 +34,17 @@ static int find_binary(const capnp_list *bins, const char *name, size_t nlen,
         const char *bn, *prog;
         size_t bl, pl;
         if (capnp_list_get_struct(bins, i, &b) < 0 ||
-            text_of(&b, BIN_NAME, &bn, &bl) < 0)
+            K_TEXT(capos_Binary, name, &b, &bn, &bl) < 0)
             return fail(mb, "manifest: binaries: malformed entry");
         if (!text_eq(bn, bl, name, nlen))
             continue;
-        if (capnp_get_u16(&b, BIN_TAG_OFF, 0) != BIN_TAG_BUILTIN) {
+        if (capos_Binary_image_which(&b) != CAPOS_BINARY_IMAGE_WHICH_BUILTIN) {
             k_msg_str(mb, "manifest: binary \"");
             k_msg_put(mb, bn, bl);
             return fail(mb, "\" is an ELF image; the hosted simulator runs "
                             "built-in programs only (image = (builtin = ...))");
         }
-        if (text_of(&b, BIN_IMAGE, &prog, &pl) < 0)
+        if (K_TEXT(capos_Binary_image, builtin, &b, &prog, &pl) < 0)
             return fail(mb, "manifest: binaries: malformed builtin name");
         *entry = port_binary_entry(prog, pl);
         if (!*entry) {
@@ -125,7 +67,7 @@ static int check_binaries(const capnp_list *bins, struct k_msg *mb)
         const char *n;
         size_t nl;
         if (capnp_list_get_struct(bins, i, &b) < 0 ||
-            text_of(&b, BIN_NAME, &n, &nl) < 0)
+            K_TEXT(capos_Binary, name, &b, &n, &nl) < 0)
             return fail(mb, "manifest: binaries: malformed entry");
         if (nl == 0) {
             k_msg_str(mb, "manifest: binaries[");
@@ -137,7 +79,7 @@ static int check_binaries(const capnp_list *bins, struct k_msg *mb)
             const char *on;
             size_t ol;
             capnp_list_get_struct(bins, j, &o);
-            text_of(&o, BIN_NAME, &on, &ol);
+            K_TEXT(capos_Binary, name, &o, &on, &ol);
             if (text_eq(n, nl, on, ol)) {
                 k_msg_str(mb, "manifest: binary \"");
                 k_msg_put(mb, n, nl);
@@ -148,50 +90,32 @@ static int check_binaries(const capnp_list *bins, struct k_msg *mb)
     return 0;
 }
 
-/* Grant init one kernel-sourced cap; returns 0 or an error with message. */
+/* Grant init one kernel-sourced cap (a K_KSRC_BOOT row of ksrc.c);
+ * returns 0 or an error with message. */
 static int grant_kernel(struct k_process *p, uint16_t src, uint64_t badge,
                         const uint8_t *bytes, size_t len, uint32_t *id,
                         struct k_msg *mb)
 {
-    int r;
-    switch (src) {
-    case KSRC_NETWORK_MANAGER:
-        return netmgr_grant(p, id);
-    case KSRC_TCP_LISTEN_AUTHORITY:
+    const struct k_ksrc *ks = k_ksrc(src);
+    if (!ks || !ks->grant || !(ks->flags & K_KSRC_BOOT)) {
+        k_msg_str(mb, "manifest: init cap source kernel = ");
+        if (ks)
+            k_msg_str(mb, ks->name);
+        else
+            k_msg_u64(mb, src);
+        return fail(mb, " is not provided by this kernel");
+    }
+    if (ks->check) {
         k_msg_str(mb, "manifest: init cap: ");
-        r = net_check_listen_port(badge, mb);
+        int r = ks->check(badge, mb);
         if (r < 0)
             return r;
         mb->len = 0;
         if (mb->cap)
             mb->buf[0] = 0;
-        return tcpauth_grant(p, badge, id);
-    case KSRC_CONSOLE:
-        return console_grant(p, id);
-    case KSRC_TERMINAL:
-        return terminal_grant(p, id);
-    case KSRC_TIMER:
-        return timercap_grant(p, id);
-    case KSRC_NULL_CAP:
-        return nullcap_grant(p, id);
-    case KSRC_THREAD_SPAWNER:
-        return threadspawner_grant(p, id);
-    case KSRC_THREAD_CONTROL:
-        return threadcontrol_grant(p, id);
-    case KSRC_PARK_SPACE:
-        return parkspace_grant(p, id);
-    case KSRC_BOOT_PACKAGE:
-        return bootpkg_grant(p, bytes, len, id);
-    case KSRC_PROCESS_SPAWNER:
-        return spawner_grant(p, bytes, len, id);
-    default:
-        k_msg_str(mb, "manifest: init cap source kernel = ");
-        if (k_ksrc_name(src))
-            k_msg_str(mb, k_ksrc_name(src));
-        else
-            k_msg_u64(mb, src);
-        return fail(mb, " is not provided by this kernel");
     }
+    struct k_ksrc_args a = {badge, bytes, len};
+    return ks->grant(p, &a, id);
 }
 
 /* Build init's caps and CapSet from its grant list. */
@@ -203,7 +127,7 @@ static int grant_init_caps(struct k_process *p, const capnp_list *caps,
         const char *name;
         size_t nl;
         if (capnp_list_get_struct(caps, i, &g) < 0 ||
-            text_of(&g, CG_NAME, &name, &nl) < 0)
+            K_TEXT(capos_CapGrant, name, &g, &name, &nl) < 0)
             return fail(mb, "manifest: init caps: malformed grant");
         if (nl == 0 || nl >= CAPOS_CAPSET_NAME_MAX) {
             k_msg_str(mb, "manifest: init caps[");
@@ -218,22 +142,22 @@ static int grant_init_caps(struct k_process *p, const capnp_list *caps,
                 return fail(mb, "\"");
             }
         }
-        if (capnp_get_u16(&g, CG_TAG_OFF, 0) != CG_TAG_KERNEL) {
+        if (capos_CapGrant_source_which(&g) !=
+            CAPOS_CAP_GRANT_SOURCE_WHICH_KERNEL) {
             k_msg_str(mb, "manifest: init cap \"");
             k_msg_put(mb, name, nl);
             return fail(mb, "\": init may only hold kernel-sourced caps "
                             "(nothing runs before it to export one)");
         }
         uint32_t id;
-        int r = grant_kernel(p, capnp_get_u16(&g, CG_KERNEL_OFF, 0),
-                             capnp_get_u64(&g, CG_BADGE_OFF, 0), bytes, len,
-                             &id, mb);
+        int r = grant_kernel(p, capos_CapGrant_source_get_kernel(&g),
+                             capos_CapGrant_get_badge(&g), bytes, len, &id, mb);
         if (r < 0) {
             if (mb->len == 0)
                 fail(mb, "manifest: init's cap table is full");
             return r;
         }
-        uint64_t want = capnp_get_u64(&g, CG_IFACE_OFF, 0);
+        uint64_t want = capos_CapGrant_get_interfaceId(&g);
         struct ct_slot *s = ct_lookup(&p->caps, id);
         if (want && s->obj->ops->interface_id != want) {
             k_msg_str(mb, "manifest: init cap \"");
@@ -276,15 +200,15 @@ int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
         k_msg_str(&mb, capnp_strerror(r));
         return fail(&mb, "); build it with capnp eval -b");
     }
-    uint32_t version = capnp_get_u32(&root, SM_VERSION_OFF, 0);
-    if (version != SM_SCHEMA_VERSION) {
+    uint32_t version = capos_SystemManifest_get_schemaVersion(&root);
+    if (version != CAPOS_CURRENT_SCHEMA_VERSION) {
         k_msg_str(&mb, "manifest: schemaVersion ");
         k_msg_u64(&mb, version);
         k_msg_str(&mb, " is not supported (this kernel reads ");
-        k_msg_u64(&mb, SM_SCHEMA_VERSION);
+        k_msg_u64(&mb, CAPOS_CURRENT_SCHEMA_VERSION);
         return fail(&mb, ")");
     }
-    if (capnp_get_list(&root, SM_BINARIES, CAPNP_ELEM_COMPOSITE, &bins) < 0)
+    if (capos_SystemManifest_get_binaries(&root, &bins) < 0)
         return fail(&mb, "manifest: binaries is not a list of Binary");
     r = check_binaries(&bins, &mb);
     if (r < 0)
@@ -292,15 +216,15 @@ int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
     r = net_configure(bytes, len, &mb);
     if (r < 0)
         return r;
-    if (!capnp_has_ptr(&root, SM_INIT_CONFIG) ||
-        capnp_get_struct(&root, SM_INIT_CONFIG, &ic) < 0 ||
-        !capnp_has_ptr(&ic, IC_INIT) ||
-        capnp_get_struct(&ic, IC_INIT, &init) < 0)
+    if (!capos_SystemManifest_has_initConfig(&root) ||
+        capos_SystemManifest_get_initConfig(&root, &ic) < 0 ||
+        !capos_InitConfig_has_init(&ic) ||
+        capos_InitConfig_get_init(&ic, &init) < 0)
         return fail(&mb, "manifest: initConfig.init is missing");
     const char *iname, *ibin;
     size_t inl, ibl;
-    if (text_of(&init, SC_NAME, &iname, &inl) < 0 ||
-        text_of(&init, SC_BINARY, &ibin, &ibl) < 0 || ibl == 0)
+    if (K_TEXT(capos_ServiceConfig, name, &init, &iname, &inl) < 0 ||
+        K_TEXT(capos_ServiceConfig, binary, &init, &ibin, &ibl) < 0 || ibl == 0)
         return fail(&mb, "manifest: initConfig.init needs a binary");
     void (*entry)(void *) = NULL;
     r = find_binary(&bins, ibin, ibl, &mb, &entry);
@@ -312,17 +236,17 @@ int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
     if (r < 0)
         return r;
     caps.len = 0;
-    if (capnp_has_ptr(&init, SC_CAPS) &&
-        capnp_get_list(&init, SC_CAPS, CAPNP_ELEM_COMPOSITE, &caps) < 0)
+    if (capos_ServiceConfig_has_caps(&init) &&
+        capos_ServiceConfig_get_caps(&init, &caps) < 0)
         return fail(&mb, "manifest: initConfig.init.caps is not a list of "
                          "CapGrant");
     struct k_process_opts o = {.name = "init"};
     capnp_struct lim;
-    if (capnp_has_ptr(&init, SC_LIMITS) &&
-        capnp_get_struct(&init, SC_LIMITS, &lim) == 0) {
-        o.arena_size = capnp_get_u32(&lim, 0, 0);
-        o.max_threads = capnp_get_u16(&lim, 4, 0);
-        o.cap_slots = capnp_get_u16(&lim, 6, 0);
+    if (capos_ServiceConfig_has_limits(&init) &&
+        capos_ServiceConfig_get_limits(&init, &lim) == 0) {
+        o.arena_size = capos_ProcessLimits_get_arenaBytes(&lim);
+        o.max_threads = capos_ProcessLimits_get_maxThreads(&lim);
+        o.cap_slots = capos_ProcessLimits_get_capSlots(&lim);
     }
     struct k_process *p = k_process_create(&o);
     if (!p)
@@ -360,7 +284,7 @@ int k_manifest_binary(const uint8_t *bytes, size_t len, const char *name,
                               .nesting_limit = 32};
     if (capnp_msg_init(&m, bytes, len, &opt) < 0 ||
         capnp_msg_root(&m, &root) < 0 ||
-        capnp_get_list(&root, SM_BINARIES, CAPNP_ELEM_COMPOSITE, &bins) < 0)
+        capos_SystemManifest_get_binaries(&root, &bins) < 0)
         return fail(&mb, "manifest: binaries is not a list of Binary");
     int r = find_binary(&bins, name, nlen, &mb, entry);
     if (r == 1) {

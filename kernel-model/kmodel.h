@@ -15,6 +15,7 @@
 #include "capos/capnp.h"
 #include "capos/capset.h"
 #include "capos/ring.h"
+#include "kernel.h"
 #include "port.h"
 
 /* A broken invariant of the model itself (never bad input): panic. */
@@ -305,7 +306,6 @@ enum k_wake k_thread_wait(uint64_t deadline);
 void k_thread_wake(struct k_thread *t);
 void k_sched_yield(void);
 void k_sched_reap(void);
-unsigned k_run(void);
 
 /* ------------------------------------------------------------------ */
 /* Processes (process.c)                                              */
@@ -643,7 +643,6 @@ int sockterm_filter(struct net_conn *cn, uint8_t *buf, size_t n, bool keep);
 
 void net_init(void);
 int net_configure(const uint8_t *bytes, size_t len, struct k_msg *mb);
-int net_hostfwd(uint16_t guest_port, uint16_t host_port);
 int net_check_listen_port(uint64_t badge, struct k_msg *mb);
 int netmgr_grant(struct k_process *p, uint32_t *out_id);
 int tcpauth_grant(struct k_process *p, uint64_t badge, uint32_t *out_id);
@@ -687,38 +686,6 @@ void threadcap_thread_exit(struct k_thread *t);
 /* The kernel (kernel.c)                                              */
 /* ------------------------------------------------------------------ */
 
-/* One ring event for --trace: an SQE taken (sqe) or a CQE posted. */
-struct k_trace {
-    bool sqe;
-    uint32_t pid;
-    uint32_t tid;    /* the thread in cap_enter (0: host context) */
-    uint8_t opcode;  /* sqe only */
-    uint32_t cap_id; /* sqe only */
-    uint64_t iface;  /* sqe only: the invoked cap's interface, 0 if none */
-    uint16_t method; /* sqe only */
-    uint64_t user_data;
-    int32_t result; /* cqe only */
-};
-
-struct k_config {
-    uint64_t seed;      /* drives every nondeterministic choice */
-    bool virtual_clock; /* time moves only when idle or advanced */
-    bool shuffle;       /* seeded run-queue order among runnable threads */
-    /* Called for every SQE taken and CQE posted when set (--trace). */
-    void (*trace)(const struct k_trace *ev);
-};
-
-struct k_stats {
-    uint64_t sqes;
-    uint64_t cqes;
-    uint64_t switches;
-    uint32_t processes_live;
-    uint32_t processes_held; /* process structs not yet freed (any state) */
-    uint32_t threads_live;
-    uint32_t objects_live;
-    uint64_t stale_dropped; /* completions for an exited thread's ring */
-};
-
 struct kernel {
     struct k_config cfg;
     uint64_t vclock;
@@ -739,6 +706,8 @@ struct kernel {
     struct k_ring_state *sub_rs;
     struct k_tref sub_ref;
     struct k_stats stats;
+    int stop_code; /* k_stop_all's exit code, while stop_pending */
+    bool stop_pending;
     bool up;
 };
 
@@ -771,13 +740,9 @@ static inline struct k_ring_state *k_ring_resolve(struct k_process *p,
     return &t->ring;
 }
 
-int k_init(const struct k_config *cfg);
-int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
-           char *err, size_t errcap);
 int k_manifest_binary(const uint8_t *bytes, size_t len, const char *name,
                       size_t nlen, void (**entry)(void *), char *err,
                       size_t errcap);
-void k_shutdown(void);
 uint64_t k_random(void);
 void k_log(const char *msg);
 size_t k_strlen(const char *s);
@@ -791,7 +756,40 @@ struct k_msg {
 void k_msg_put(struct k_msg *m, const char *s, size_t n);
 void k_msg_str(struct k_msg *m, const char *s);
 void k_msg_u64(struct k_msg *m, uint64_t v);
+
+/* The kernel cap sources (ksrc.c): one row per KernelCapSource. */
+enum {
+    K_KSRC_BOOT = 1u << 0,  /* init may hold it from the manifest */
+    K_KSRC_SPAWN = 1u << 1, /* ProcessSpawner mints it for a child */
+    K_KSRC_OWN = 1u << 2,   /* it reaches only the grantee itself */
+};
+/* What a grant of a kernel source may use: the grant's badge and the boot
+ * manifest bytes[0..len) (kept alive by the host). */
+struct k_ksrc_args {
+    uint64_t badge;
+    const uint8_t *bytes;
+    size_t len;
+};
+struct k_ksrc {
+    const char *name; /* the schema's enumerant */
+    uint64_t iface;   /* the interface of the object it makes */
+    /* Give p a new object; 0 and its CapId, or a CAP_ERR_* code. NULL:
+     * this kernel does not provide the source. */
+    int (*grant)(struct k_process *p, const struct k_ksrc_args *a,
+                 uint32_t *id);
+    /* Refuse a bad badge before anything is made: 0, or an error with
+     * the reason appended to why. NULL: any badge. */
+    int (*check)(uint64_t badge, struct k_msg *why);
+    unsigned flags; /* K_KSRC_* */
+};
+const struct k_ksrc *k_ksrc(uint16_t src);
+/* Read Text field f of struct type S (generated names S_has_f, S_get_f):
+ * absent reads as "". 0 or a codec error. */
+#define K_TEXT(S, f, s, str, len)                                              \
+    (S##_has_##f(s) ? S##_get_##f((s), (str), (len))                           \
+                    : (*(str) = "", *(len) = 0, 0))
 const char *k_ksrc_name(uint16_t src);
+void k_ksrc_spawn_list(struct k_msg *m);
 
 /* The compiler may lower these to calls of memcpy etc., which the port
  * provides (port.h). */

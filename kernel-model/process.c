@@ -353,3 +353,9 @@ int k_process_check(const struct k_process *p)
         return -1;
     return 0;
 }
+
+/* p's exit code for the host: what it exited with once KP_DEAD. */
+int64_t k_process_exit_code(const struct k_process *p)
+{
+    return p->exit_code;
+}

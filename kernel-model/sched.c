@@ -124,6 +124,33 @@ void k_sched_yield(void)
     sched_switch_out();
 }
 
+/* Record a clean stop for k_run to perform (kernel.h): a device callback
+ * may ask, but processes exit only from the scheduler's own loop. */
+void k_stop_all(int code)
+{
+    k.stop_code = code;
+    k.stop_pending = true;
+}
+
+/* Perform a requested stop: every live process exits with the requested
+ * code. Returns true if a stop was pending. */
+static bool sched_stop(void)
+{
+    if (!k.stop_pending)
+        return false;
+    k.stop_pending = false;
+    for (;;) {
+        /* An exit can reap others: walk again from the head each time. */
+        struct k_process *p = k.procs;
+        while (p && p->state != KP_ALIVE)
+            p = p->next;
+        if (!p)
+            break;
+        k_process_exit(p, k.stop_code);
+    }
+    return true;
+}
+
 /*
  * Run threads until none is runnable and nothing can make one runnable (no
  * timer armed and no device work pending). Returns the number of threads
@@ -134,6 +161,7 @@ unsigned k_run(void)
 {
     K_ASSERT(k.current == NULL, "k_run from inside a thread");
     for (;;) {
+        sched_stop();
         k_timer_fire_due();
         struct k_thread *t = rq_pick();
         if (t) {
@@ -159,11 +187,11 @@ unsigned k_run(void)
                     k.vclock = deadline;
                 continue;
             }
-            if (!port_idle(UINT64_MAX))
+            if (!port_idle(UINT64_MAX) && !sched_stop())
                 return k.stats.threads_live;
             continue;
         }
-        if (!port_idle(deadline) && deadline == UINT64_MAX)
+        if (!port_idle(deadline) && deadline == UINT64_MAX && !sched_stop())
             return k.stats.threads_live;
     }
 }

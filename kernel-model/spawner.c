@@ -38,41 +38,15 @@
  * transferred caps then roll back (ring.c), so a refused spawn changes
  * nothing.
  */
+#include "capos.capnp.h"
 #include "kmodel.h"
 
-/* Field positions from `capnp compile -ocapnp schema/capos.capnp`;
- * test_spawner builds every message with the generated code, so a layout
- * drift fails there. */
-/* ProcessSpawner.spawn$Params: name ptr0, binaryName ptr1, grants ptr2,
- * limits ptr3. spawn$Results: handleIndex u16 @0. */
-#define SP_NAME 0
-#define SP_BINARY 1
-#define SP_GRANTS 2
-#define SP_LIMITS 3
-/* ProcessLimits: arenaBytes u32 @0, maxThreads u16 @4, capSlots u16 @6. */
-#define PL_ARENA_OFF 0
-#define PL_THREADS_OFF 4
-#define PL_SLOTS_OFF 6
-/* CapGrant: name ptr0; source union tag u16 @2: kernel u16 @0 (0),
- * service Text ptr1 (1), endpoint void (2), cap Capability ptr1 (3);
- * badge u64 @8; interfaceId u64 @16. */
-#define CG_NAME 0
-#define CG_CAP 1
-#define CG_KERNEL_OFF 0
-#define CG_TAG_OFF 2
-#define CG_BADGE_OFF 8
-#define CG_IFACE_OFF 16
-enum { CG_KERNEL = 0, CG_SERVICE = 1, CG_ENDPOINT = 2, CG_CAP_SOURCE = 3 };
-/* KernelCapSource ordinals the spawner mints. */
+/* Field positions and ids come from the generated schema/capos.capnp.h. */
 enum {
-    KSRC_CONSOLE = 0,
-    KSRC_TIMER = 2,
-    KSRC_NULL_CAP = 7,
-    KSRC_THREAD_SPAWNER = 8, /* the child's own: reach only the child */
-    KSRC_THREAD_CONTROL = 9,
-    KSRC_PARK_SPACE = 10,
-    KSRC_NETWORK_MANAGER = 11,
-    KSRC_TCP_LISTEN_AUTHORITY = 12, /* badge: the guest port */
+    CG_KERNEL = CAPOS_CAP_GRANT_SOURCE_WHICH_KERNEL,
+    CG_SERVICE = CAPOS_CAP_GRANT_SOURCE_WHICH_SERVICE,
+    CG_ENDPOINT = CAPOS_CAP_GRANT_SOURCE_WHICH_ENDPOINT,
+    CG_CAP_SOURCE = CAPOS_CAP_GRANT_SOURCE_WHICH_CAP,
 };
 
 #define SPAWN_NAME_MAX                                                         \
@@ -158,41 +132,11 @@ static int refuse(struct k_call *c, struct msg *m)
 
 /* ---- validation ------------------------------------------------------- */
 
-/* Read a Text field; absent reads as "". Returns 0 or a codec error. */
-static int text_of(const capnp_struct *s, uint16_t idx, const char **str,
-                   size_t *len)
+/* The row of a kernel source the spawner mints, NULL for the others. */
+static const struct k_ksrc *ksrc_minted(uint16_t src)
 {
-    if (!capnp_has_ptr(s, idx)) {
-        *str = "";
-        *len = 0;
-        return 0;
-    }
-    return capnp_get_text(s, idx, str, len);
-}
-
-/* The interface of a kernel source the spawner mints, 0 for the others. */
-static uint64_t ksrc_iface(uint16_t src)
-{
-    switch (src) {
-    case KSRC_CONSOLE:
-        return K_IFACE_CONSOLE;
-    case KSRC_TIMER:
-        return K_IFACE_TIMER;
-    case KSRC_NULL_CAP:
-        return K_IFACE_NULLCAP;
-    case KSRC_THREAD_SPAWNER:
-        return K_IFACE_THREAD_SPAWNER;
-    case KSRC_THREAD_CONTROL:
-        return K_IFACE_THREAD_CONTROL;
-    case KSRC_PARK_SPACE:
-        return K_IFACE_PARK_SPACE;
-    case KSRC_NETWORK_MANAGER:
-        return K_IFACE_NETWORK_MANAGER;
-    case KSRC_TCP_LISTEN_AUTHORITY:
-        return K_IFACE_TCP_LISTEN_AUTHORITY;
-    default:
-        return 0;
-    }
+    const struct k_ksrc *ks = k_ksrc(src);
+    return ks && ks->grant && (ks->flags & K_KSRC_SPAWN) ? ks : NULL;
 }
 
 /* One grant, validated. */
@@ -216,7 +160,7 @@ static int grant_check(struct k_call *c, const capnp_list *grants, uint32_t i,
 {
     capnp_struct gs;
     if (capnp_list_get_struct(grants, i, &gs) < 0 ||
-        text_of(&gs, CG_NAME, &g->name, &g->nlen) < 0) {
+        K_TEXT(capos_CapGrant, name, &gs, &g->name, &g->nlen) < 0) {
         m_grant(m, i, NULL, 0);
         m_str(m, "not a valid CapGrant");
         return -1;
@@ -231,7 +175,7 @@ static int grant_check(struct k_call *c, const capnp_list *grants, uint32_t i,
         const char *on;
         size_t ol;
         capnp_list_get_struct(grants, j, &o); /* checked on its turn */
-        text_of(&o, CG_NAME, &on, &ol);
+        K_TEXT(capos_CapGrant, name, &o, &on, &ol);
         if (ol == g->nlen && k_memcmp(on, g->name, ol) == 0) {
             m_grant(m, i, g->name, g->nlen);
             m_str(m, "grants[");
@@ -240,38 +184,39 @@ static int grant_check(struct k_call *c, const capnp_list *grants, uint32_t i,
             return -1;
         }
     }
-    g->tag = capnp_get_u16(&gs, CG_TAG_OFF, 0);
-    g->badge = capnp_get_u64(&gs, CG_BADGE_OFF, 0);
+    g->tag = capos_CapGrant_source_which(&gs);
+    g->badge = capos_CapGrant_get_badge(&gs);
     g->listed = 0;
-    uint64_t want = capnp_get_u64(&gs, CG_IFACE_OFF, 0);
+    uint64_t want = capos_CapGrant_get_interfaceId(&gs);
     uint64_t have;
     switch (g->tag) {
-    case CG_KERNEL:
-        g->ksrc = capnp_get_u16(&gs, CG_KERNEL_OFF, 0);
-        have = ksrc_iface(g->ksrc);
-        if (!have) {
+    case CG_KERNEL: {
+        g->ksrc = capos_CapGrant_source_get_kernel(&gs);
+        const struct k_ksrc *ks = ksrc_minted(g->ksrc);
+        if (!ks) {
             m_grant(m, i, g->name, g->nlen);
             m_str(m, "kernel source ");
             if (k_ksrc_name(g->ksrc))
                 m_str(m, k_ksrc_name(g->ksrc));
             else
                 m_u64(m, g->ksrc);
-            m_str(m, " is not minted by ProcessSpawner (only console, "
-                     "timer, nullCap, networkManager, tcpListenAuthority "
-                     "and the child's own threadSpawner, threadControl, "
-                     "parkSpace); pass a cap you hold as a `cap` grant");
+            m_str(m, " is not minted by ProcessSpawner (only ");
+            k_ksrc_spawn_list(&m->k);
+            m_str(m, "); pass a cap you hold as a `cap` grant");
             return -1;
         }
-        if (g->ksrc == KSRC_TCP_LISTEN_AUTHORITY) {
+        have = ks->iface;
+        if (ks->check) {
             char why[160];
             struct k_msg wm = {why, sizeof why, 0};
-            if (net_check_listen_port(g->badge, &wm) < 0) {
+            if (ks->check(g->badge, &wm) < 0) {
                 m_grant(m, i, g->name, g->nlen);
                 m_str(m, why);
                 return -1;
             }
         }
         break;
+    }
     case CG_SERVICE:
         m_grant(m, i, g->name, g->nlen);
         m_str(m, "a `service` source is a manifest import that init "
@@ -282,7 +227,8 @@ static int grant_check(struct k_call *c, const capnp_list *grants, uint32_t i,
         break;
     case CG_CAP_SOURCE: {
         uint32_t idx;
-        if (capnp_get_cap(&gs, CG_CAP, &idx) < 0 || idx == CAPNP_CAP_NULL) {
+        if (capos_CapGrant_source_get_cap(&gs, &idx) < 0 ||
+            idx == CAPNP_CAP_NULL) {
             m_grant(m, i, g->name, g->nlen);
             m_str(m, "source `cap` needs a capability pointer naming one "
                      "of the CALL's transferred caps");
@@ -347,34 +293,11 @@ static int grant_apply(struct k_process *child, struct k_call *c,
     uint32_t id;
     int r;
     switch (g->tag) {
-    case CG_KERNEL:
-        switch (g->ksrc) {
-        case KSRC_CONSOLE:
-            r = console_grant(child, &id);
-            break;
-        case KSRC_TIMER:
-            r = timercap_grant(child, &id);
-            break;
-        case KSRC_THREAD_SPAWNER:
-            r = threadspawner_grant(child, &id);
-            break;
-        case KSRC_THREAD_CONTROL:
-            r = threadcontrol_grant(child, &id);
-            break;
-        case KSRC_PARK_SPACE:
-            r = parkspace_grant(child, &id);
-            break;
-        case KSRC_NETWORK_MANAGER:
-            r = netmgr_grant(child, &id);
-            break;
-        case KSRC_TCP_LISTEN_AUTHORITY:
-            r = tcpauth_grant(child, g->badge, &id);
-            break;
-        default:
-            r = nullcap_grant(child, &id);
-            break;
-        }
+    case CG_KERNEL: {
+        struct k_ksrc_args a = {.badge = g->badge};
+        r = k_ksrc(g->ksrc)->grant(child, &a, &id);
         break;
+    }
     case CG_ENDPOINT:
         r = ep_create(child, &id);
         if (r == 0)
@@ -419,10 +342,12 @@ static int spawn(struct spawner *sp, struct k_call *c)
 
     const char *name, *bin;
     size_t nlen, blen;
-    if (text_of(&root, SP_NAME, &name, &nlen) < 0 ||
+    if (K_TEXT(capos_ProcessSpawner_spawn_Params, name, &root, &name, &nlen) <
+            0 ||
         !capos_process_name_ok(name, nlen)) {
         m_str(&m, "name ");
-        if (text_of(&root, SP_NAME, &name, &nlen) == 0)
+        if (K_TEXT(capos_ProcessSpawner_spawn_Params, name, &root, &name,
+                   &nlen) == 0)
             m_text(&m, name, nlen);
         m_str(&m, " must be 1 to 31 bytes of letters, digits, '.', '_' "
                   "or '-'");
@@ -430,7 +355,9 @@ static int spawn(struct spawner *sp, struct k_call *c)
     }
     void (*entry)(void *) = NULL;
     char why[200];
-    if (text_of(&root, SP_BINARY, &bin, &blen) < 0 || blen == 0) {
+    if (K_TEXT(capos_ProcessSpawner_spawn_Params, binaryName, &root, &bin,
+               &blen) < 0 ||
+        blen == 0) {
         m_str(&m, "binaryName is missing (a Binary.name of the manifest)");
         return refuse(c, &m);
     }
@@ -441,8 +368,8 @@ static int spawn(struct spawner *sp, struct k_call *c)
     }
 
     capnp_list grants = {0};
-    if (capnp_has_ptr(&root, SP_GRANTS) &&
-        capnp_get_list(&root, SP_GRANTS, CAPNP_ELEM_COMPOSITE, &grants) < 0) {
+    if (capos_ProcessSpawner_spawn_Params_has_grants(&root) &&
+        capos_ProcessSpawner_spawn_Params_get_grants(&root, &grants) < 0) {
         m_str(&m, "grants is not a list of CapGrant");
         return refuse(c, &m);
     }
@@ -457,15 +384,15 @@ static int spawn(struct spawner *sp, struct k_call *c)
     k_memcpy(pname, name, nlen);
     pname[nlen] = 0;
     struct k_process_opts o = {.name = pname, .owned = true};
-    if (capnp_has_ptr(&root, SP_LIMITS)) {
+    if (capos_ProcessSpawner_spawn_Params_has_limits(&root)) {
         capnp_struct lim;
-        if (capnp_get_struct(&root, SP_LIMITS, &lim) < 0) {
+        if (capos_ProcessSpawner_spawn_Params_get_limits(&root, &lim) < 0) {
             m_str(&m, "limits is not a ProcessLimits");
             return refuse(c, &m);
         }
-        o.arena_size = capnp_get_u32(&lim, PL_ARENA_OFF, 0);
-        o.max_threads = capnp_get_u16(&lim, PL_THREADS_OFF, 0);
-        o.cap_slots = capnp_get_u16(&lim, PL_SLOTS_OFF, 0);
+        o.arena_size = capos_ProcessLimits_get_arenaBytes(&lim);
+        o.max_threads = capos_ProcessLimits_get_maxThreads(&lim);
+        o.cap_slots = capos_ProcessLimits_get_capSlots(&lim);
     }
 
     /* Check every grant before creating anything. */
@@ -553,7 +480,7 @@ static int spawn(struct spawner *sp, struct k_call *c)
 
 static int spawner_call(struct k_object *obj, struct k_call *c)
 {
-    if (c->method_id != 0)
+    if (c->method_id != CAPOS_PROCESS_SPAWNER_SPAWN_METHOD_ID)
         return k_call_exception(c, K_EXC_UNIMPLEMENTED,
                                 "ProcessSpawner has no such method");
     return spawn((struct spawner *)obj, c);
@@ -590,7 +517,10 @@ int spawner_grant(struct k_process *p, const uint8_t *bytes, size_t len,
 
 /* ---- ProcessHandle ---------------------------------------------------- */
 
-enum { HANDLE_WAIT = 0, HANDLE_KILL = 1 };
+enum {
+    HANDLE_WAIT = CAPOS_PROCESS_HANDLE_WAIT_METHOD_ID,
+    HANDLE_KILL = CAPOS_PROCESS_HANDLE_KILL_METHOD_ID,
+};
 
 /* Build wait's result {exitCode} into b; 0 or a codec error. */
 static int wait_result(capnp_builder *b, int64_t code)

@@ -18,7 +18,7 @@
 #include "binaries.h"
 #include "capos.capnp.h"
 #include "console_uv.h"
-#include "kmodel.h"
+#include "kernel.h"
 #include "net_uv.h"
 #include "port_uv.h"
 #include "selftest.h"
@@ -161,27 +161,20 @@ static void on_census(uv_signal_t *h, int sig)
     fprintf(stderr,
             "capos-sim: census: %u processes, %u threads, %u kernel objects, "
             "%u sockets live\n",
-            k.stats.processes_live, k.stats.threads_live, k.stats.objects_live,
-            sim_net_live());
+            k_census()->processes_live, k_census()->threads_live,
+            k_census()->objects_live, sim_net_live());
 }
 
-/* Runs from the loop (libuv's signal pipe), in the host context: every
- * process exits, so k_run returns and the run ends as usual. */
+/* Runs from the loop (libuv's signal pipe): asks the model to stop;
+ * the scheduler then exits every process, so k_run returns and the run
+ * ends as usual. */
 static void on_stop(uv_signal_t *h, int sig)
 {
     (void)h;
     if (!stop_signal)
         fprintf(stderr, "capos-sim: signal %d: stopping\n", sig);
     stop_signal = sig;
-    for (;;) {
-        /* An exit can reap others: walk again from the head each time. */
-        struct k_process *p = k.procs;
-        while (p && p->state != KP_ALIVE)
-            p = p->next;
-        if (!p)
-            break;
-        k_process_exit(p, 128 + sig);
-    }
+    k_stop_all(128 + sig);
 }
 
 /* Handles that do not keep the loop alive: an idle system still ends. */
@@ -197,6 +190,23 @@ static void signals_start(void)
     if (uv_signal_init(loop, &sig_int) == 0 &&
         uv_signal_start(&sig_int, on_stop, SIGINT) == 0)
         uv_unref((uv_handle_t *)&sig_int);
+}
+
+/* Whether a system ran (boot accepted its manifest): only then can the
+ * seed's scheduling choices have shaped a failure. */
+static bool ran;
+
+/* Say how a failed run (status != 0) ended. The replay hint is offered
+ * only when a system ran: a refused or unreadable manifest fails the same
+ * under every seed, and its message was printed already. */
+static void report_failure(int status, uint64_t seed)
+{
+    if (!status || !ran)
+        return;
+    fprintf(stderr,
+            "capos-sim: the run failed (status %d); if thread scheduling "
+            "caused it, replay with --seed %" PRIu64 "\n",
+            status, seed);
 }
 
 /* Read a whole file into a fresh buffer; NULL with errno on failure. */
@@ -240,15 +250,17 @@ static uint8_t *read_file(const char *path, size_t *len)
  */
 static int boot_bytes(const uint8_t *bytes, size_t len, const char *label)
 {
+    const struct k_stats *st = k_census();
     char err[256];
     struct k_process *init = NULL;
     if (k_boot(bytes, len, &init, err, sizeof err) != 0) {
         fprintf(stderr, "capos-sim: %s: %s\n", label, err);
-        return 1;
+        return 1; /* nothing ran: the seed played no part */
     }
+    ran = true;
     fflush(stdout);
     unsigned stuck = k_run();
-    int code = stop_signal ? 0 : (int)init->exit_code;
+    int code = stop_signal ? 0 : (int)k_process_exit_code(init);
     if (stuck)
         fprintf(stderr, "capos-sim: %u threads blocked forever\n", stuck);
     printf("capos-sim: init exited with status %d\n", code);
@@ -256,7 +268,7 @@ static int boot_bytes(const uint8_t *bytes, size_t len, const char *label)
      * process gone this must be all zero (anything else is a leak). */
     printf("capos-sim: after the run: %u processes, %u threads, %u kernel "
            "objects live\n",
-           k.stats.processes_live, k.stats.threads_live, k.stats.objects_live);
+           st->processes_live, st->threads_live, st->objects_live);
     k_shutdown();
     return code ? code : (stuck ? 1 : 0);
 }
@@ -283,8 +295,9 @@ static int boot_selftest(void)
     int code = boot_bytes(sim_selftest_manifest, sim_selftest_manifest_len,
                           "self-test manifest");
     printf("capos-sim: self-test: %llu SQEs, %llu CQEs, %llu switches\n",
-           (unsigned long long)k.stats.sqes, (unsigned long long)k.stats.cqes,
-           (unsigned long long)k.stats.switches);
+           (unsigned long long)k_census()->sqes,
+           (unsigned long long)k_census()->cqes,
+           (unsigned long long)k_census()->switches);
     if (code) {
         printf("capos-sim: self-test FAILED (status %d)\n", code);
         return 1;
@@ -403,20 +416,18 @@ int main(int argc, char **argv)
                      : boot_bytes(sim_default_manifest,
                                   sim_default_manifest_len, "default manifest");
     k_shutdown();
-    if (k.stats.objects_live || k.stats.threads_live ||
-        k.stats.processes_live || k.stats.processes_held) {
+    const struct k_stats *st = k_census();
+    if (st->objects_live || st->threads_live || st->processes_live ||
+        st->processes_held) {
         fprintf(stderr,
                 "capos-sim: leak after shutdown: %u objects, %u threads, "
                 "%u processes (%u not freed)\n",
-                k.stats.objects_live, k.stats.threads_live,
-                k.stats.processes_live, k.stats.processes_held);
+                st->objects_live, st->threads_live, st->processes_live,
+                st->processes_held);
         status = 1;
+        ran = true;
     }
     sim_port_fini();
-    if (status)
-        fprintf(stderr,
-                "capos-sim: failed with seed %" PRIu64
-                " (replay with --seed %" PRIu64 ")\n",
-                cfg.seed, cfg.seed);
+    report_failure(status, cfg.seed);
     return status;
 }
