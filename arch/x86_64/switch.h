@@ -1,6 +1,6 @@
 /*
  * arch/x86_64/switch.h - the x86_64 context-switch primitive shared by the
- * hosted (sim/ctx.c) and bare-metal ports.
+ * hosted (sim/port/ctx.c) and bare-metal ports.
  *
  * A suspended context is nothing but a stack pointer: everything the SysV
  * ABI says a callee must preserve (rbx, rbp, r12-r15, the x87 control word

@@ -160,16 +160,15 @@ static const char *net_error_name(uint16_t e)
     return "an unknown NetError";
 }
 
+/* One console line, control bytes escaped (capos_console_vprintf). */
 static void say(struct gateway *g, const char *fmt, ...)
 {
-    char line[256];
     va_list ap;
     if (!g->have_console)
         return;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    capos_console_vprintf(g->console, fmt, ap);
     va_end(ap);
-    capos_console_line(g->console, line);
 }
 
 /* Best-effort audit record, category "telnet"; detail names the

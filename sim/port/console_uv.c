@@ -1,7 +1,7 @@
 /*
- * sim/console_uv.c - console input of the hosted port: the port.h console
+ * sim/port/console_uv.c - console input of the hosted port: the port.h console
  * read side (port_console_read, port_console_watch, port_console_size) over
- * libuv, and the host-only helpers of sim/console_uv.h.
+ * libuv, and the host-only helpers of sim/port/console_uv.h.
  *
  * The console is one host file descriptor, read through a duplicate:
  *   terminal      uv_tty, in raw mode for SIM_CONSOLE_STDIO (restored by

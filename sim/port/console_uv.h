@@ -1,10 +1,10 @@
 /*
- * sim/console_uv.h - host-only helpers of the hosted console input
- * (sim/console_uv.c): which host file descriptor is the console, and how.
+ * sim/port/console_uv.h - host-only helpers of the hosted console input
+ * (sim/port/console_uv.c): which host file descriptor is the console, and how.
  *
  * The model sees only port_console_read / port_console_watch /
  * port_console_size (kernel-model/port.h). Output stays with
- * port_console_write and sim_console_set_fd (sim/port_uv.h). Nothing under
+ * port_console_write and sim_console_set_fd (sim/port/port_uv.h). Nothing under
  * kernel-model/ or services/ may include this header.
  *
  * Until sim_console_open succeeds there is no console input: the port

@@ -1,5 +1,5 @@
 /*
- * sim/ctx.c - execution contexts (fibers) for the hosted port: the
+ * sim/port/ctx.c - execution contexts (fibers) for the hosted port: the
  * port_ctx_* functions of kernel-model/port.h.
  *
  * On x86_64 a switch is arch/x86_64/switch.S (a handful of pushes and pops,

@@ -1,6 +1,6 @@
 /*
- * sim/net_uv.c - TCP of the hosted port: the port.h port_tcp_* functions
- * over libuv, and the host-only helpers of sim/net_uv.h.
+ * sim/port/net_uv.c - TCP of the hosted port: the port.h port_tcp_* functions
+ * over libuv, and the host-only helpers of sim/port/net_uv.h.
  *
  * Every host socket is one struct port_tcp (a uv_tcp_t and its buffers).
  * A connection reads from the host into a bounded input buffer while it

@@ -1,5 +1,5 @@
 /*
- * sim/net_uv.h - host-only helpers of the hosted port's TCP (sim/net_uv.c).
+ * sim/port/net_uv.h - host-only helpers of the hosted port's TCP (sim/port/net_uv.c).
  * Nothing under kernel-model/ or services/ may include this header.
  */
 #ifndef CAPOS_SIM_NET_UV_H

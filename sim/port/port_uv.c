@@ -1,8 +1,8 @@
 /*
- * sim/port_uv.c - the hosted port: kernel-model/port.h over libuv and libc.
+ * sim/port/port_uv.c - the hosted port: kernel-model/port.h over libuv and libc.
  *
  * Clock, idle wait, kernel heap, user arena pages, console bytes and panic.
- * Execution contexts are in sim/ctx.c. The string functions port.h asks a
+ * Execution contexts are in sim/port/ctx.c. The string functions port.h asks a
  * port to provide (memcpy, memmove, memset, memcmp) come from libc.
  *
  * One host thread runs the kernel model and the loop (DESIGN.md,
@@ -57,7 +57,7 @@ int sim_port_init(void)
 
     if (port_up)
         return 0;
-    /* A write to a TCP connection the peer has reset (sim/net_uv.c, through
+    /* A write to a TCP connection the peer has reset (sim/port/net_uv.c, through
      * uv_try_write and uv_write, which cannot pass MSG_NOSIGNAL) raises
      * SIGPIPE, whose default action would end the whole system; with it
      * ignored the write fails with EPIPE and the socket reports the reset. */

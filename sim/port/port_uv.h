@@ -1,5 +1,5 @@
 /*
- * sim/port_uv.h - host-only helpers of the hosted port (sim/port_uv.c).
+ * sim/port/port_uv.h - host-only helpers of the hosted port (sim/port/port_uv.c).
  *
  * The kernel model sees only kernel-model/port.h; the capos-sim program,
  * device backends in sim/, tests and tools use these to set the port up and
@@ -27,7 +27,7 @@ void sim_port_fix_stdio(void);
 
 /*
  * Tear the loop down. Device backends close their handles first; the
- * console (sim/console_uv.h) is closed here, which restores a raw
+ * console (sim/port/console_uv.h) is closed here, which restores a raw
  * terminal; any handle still open is closed here, and its close (or
  * UV_ECANCELED) callbacks run before this returns. After it,
  * sim_port_init may be called again.

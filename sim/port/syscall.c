@@ -1,5 +1,5 @@
 /*
- * sim/syscall.c - include/capos/syscall.h for hosted user code.
+ * sim/port/syscall.c - include/capos/syscall.h for hosted user code.
  *
  * Hosted, a capOS "syscall" is a function call from user code running on a
  * kernel-model thread (a fiber) into the model; the calling thread is

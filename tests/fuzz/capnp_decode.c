@@ -1,6 +1,6 @@
 /*
  * capnp_decode.c - libFuzzer target: bytes -> Cap'n Proto message reader
- * (services/rt/capnp.c) -> walk everything reachable.
+ * (lib/capnp.c) -> walk everything reachable.
  *
  * The input is read twice: as a stream-framed message (segment table and
  * segments) and as one flat segment (the input cut to whole words). From

@@ -6,7 +6,7 @@
  * model.c and model.h: what the model figures share; one file per group
  * of figures; anchors.c: the host anchors), every kernel-model
  * source (kernel-model/[a-z]*.c), the codec lib/capnp.c, the hosted port
- * (sim/port/*.c), the generated sim/builtins.c and sim/default-manifest.c and
+ * (sim/port/[a-z]*.c), the generated sim/builtins.c and sim/default-manifest.c and
  * arch/x86_64/switch.S (x86_64 only); bench copies of the service
  * libraries, the runtime and the schema code (boot_to_prompt boots the
  * default system); libraries -luv -luring -largon2 -ltelnet -lpthread

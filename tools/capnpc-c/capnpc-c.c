@@ -6,7 +6,7 @@
  * capnp runs the plugin in OUTDIR with a CodeGeneratorRequest on stdin;
  * for every requested file X.capnp (path after --src-prefix) it writes
  * OUTDIR/X.capnp.h and OUTDIR/X.capnp.c. The request is read with the
- * project codec (include/capos/capnp.h, services/rt/capnp.c), and the
+ * project codec (include/capos/capnp.h, lib/capnp.c), and the
  * generated code uses the same codec; see docs/codegen.md for the API.
  *
  * Naming scheme
