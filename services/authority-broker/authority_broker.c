@@ -164,6 +164,7 @@ static int validate(struct broker *b, capos_cap_t session, capnp_struct *info)
     return w;
 }
 
+/* Answer shellBundle with denied(why). */
 static int denied(capos_server_call_t *call, uint16_t why)
 {
     capnp_struct_builder res, r;
@@ -173,92 +174,211 @@ static int denied(capos_server_call_t *call, uint16_t why)
     return CAPOS_SERVE_REPLY;
 }
 
-static int shell_bundle(struct broker *b, capos_server_call_t *call)
+/* shellBundle's params, checked; session was taken from the call and is
+ * the broker's to move or release. */
+struct bundle_req {
+    char profile[PROFILE_MAX + 1];
+    size_t plen;
+    capos_cap_t session;
+};
+
+/* What the bundle needs of a valid session, copied out of the validate
+ * answer (which the broker's next call overwrites). */
+struct session_facts {
+    char profile[PROFILE_MAX + 1], user[65];
+    uint8_t sid[16];
+    size_t sidlen;
+    uint64_t expires;
+};
+
+/* One profile `caps` entry the broker may pass on. */
+struct bundle_cap {
+    char name[48];
+    capos_cap_t cap;
+};
+
+/* Decode shellBundle's params into req. Returns true, or false with
+ * *verdict the answer (invalidArgument for a bad profile, denied
+ * sessionInvalid for a missing session). */
+static bool decode_bundle_req(struct broker *b, capos_server_call_t *call,
+                              struct bundle_req *req, int *verdict)
 {
     const capnp_struct *pr = &call->params_root;
-    uint32_t sidx;
-    capos_cap_t session;
     const char *want;
-    size_t wlen;
+    uint32_t sidx;
     if (capos_AuthorityBroker_shellBundle_Params_get_profile(pr, &want,
-                                                             &wlen) != 0 ||
-        wlen == 0 || wlen > PROFILE_MAX)
-        return capos_server_invalid(
+                                                             &req->plen) != 0 ||
+        req->plen == 0 || req->plen > PROFILE_MAX) {
+        *verdict = capos_server_invalid(
             call, "AuthorityBroker.shellBundle: profile must be 1 to 64 bytes");
-    char profile[PROFILE_MAX + 1];
-    memcpy(profile, want, wlen);
-    profile[wlen] = 0;
+        return false;
+    }
+    memcpy(req->profile, want, req->plen);
+    req->profile[req->plen] = 0;
     if (capos_AuthorityBroker_shellBundle_Params_get_session(pr, &sidx) != 0 ||
         sidx == CAPNP_CAP_NULL ||
-        capos_server_take_cap(call, sidx, 0, &session) != 0) {
+        capos_server_take_cap(call, sidx, 0, &req->session) != 0) {
         audit(b, "bundle-session-invalid", CAPOS_AUDIT_OUTCOME_DENIED, "", NULL,
               0, "no session cap");
-        return denied(call, CAPOS_BUNDLE_DENIAL_SESSION_INVALID);
+        *verdict = denied(call, CAPOS_BUNDLE_DENIAL_SESSION_INVALID);
+        return false;
     }
+    return true;
+}
+
+/* Copy Text field text (n bytes) into out (cap bytes) if it fits. */
+static void copy_text(char *out, size_t cap, const char *text, size_t n)
+{
+    if (n < cap) {
+        memcpy(out, text, n);
+        out[n] = 0;
+    }
+}
+
+/* Validate req's session with the SessionManager into *f. Returns true
+ * for a valid, unexpired session; false with *verdict the answer (the
+ * session released, the denial audited). */
+static bool check_session(struct broker *b, capos_server_call_t *call,
+                          const struct bundle_req *req, struct session_facts *f,
+                          int *verdict)
+{
     capnp_struct info;
-    int v = validate(b, session, &info);
-    if (v != CAPOS_SESSION_VALIDATION_WHICH_VALID) {
-        capos_rt_release(session);
-        if (v < 0)
-            return capos_server_fail(call, CAPOS_EXC_FAILED,
+    int v = validate(b, req->session, &info);
+    if (v < 0) {
+        capos_rt_release(req->session);
+        *verdict = capos_server_fail(call, CAPOS_EXC_FAILED,
                                      "AuthorityBroker.shellBundle: the "
                                      "SessionManager did not answer");
+        return false;
+    }
+    if (v != CAPOS_SESSION_VALIDATION_WHICH_VALID) {
+        capos_rt_release(req->session);
         bool exp = v == CAPOS_SESSION_VALIDATION_WHICH_EXPIRED;
         audit(b, exp ? "bundle-session-expired" : "bundle-session-invalid",
-              CAPOS_AUDIT_OUTCOME_DENIED, "", NULL, 0, profile);
-        return denied(call, exp ? CAPOS_BUNDLE_DENIAL_SESSION_EXPIRED
-                                : CAPOS_BUNDLE_DENIAL_SESSION_INVALID);
+              CAPOS_AUDIT_OUTCOME_DENIED, "", NULL, 0, req->profile);
+        *verdict = denied(call, exp ? CAPOS_BUNDLE_DENIAL_SESSION_EXPIRED
+                                    : CAPOS_BUNDLE_DENIAL_SESSION_INVALID);
+        return false;
     }
-    /* info lives in rbuf: copy what we need before any other call. */
     const char *s;
-    size_t n;
-    char sprof[PROFILE_MAX + 1] = "", user[65] = "";
-    uint8_t sid[16];
-    size_t sidlen = 0;
     const uint8_t *d;
-    if (capos_SessionInfo_get_profile(&info, &s, &n) == 0 && n <= PROFILE_MAX) {
-        memcpy(sprof, s, n);
-        sprof[n] = 0;
-    }
-    if (capos_SessionInfo_get_username(&info, &s, &n) == 0 && n < sizeof user) {
-        memcpy(user, s, n);
-        user[n] = 0;
-    }
+    size_t n;
+    memset(f, 0, sizeof *f);
+    if (capos_SessionInfo_get_profile(&info, &s, &n) == 0)
+        copy_text(f->profile, sizeof f->profile, s, n);
+    if (capos_SessionInfo_get_username(&info, &s, &n) == 0)
+        copy_text(f->user, sizeof f->user, s, n);
     if (capos_SessionInfo_get_sessionId(&info, &d, &n) == 0 &&
-        n <= sizeof sid) {
-        memcpy(sid, d, n);
-        sidlen = n;
+        n <= sizeof f->sid) {
+        memcpy(f->sid, d, n);
+        f->sidlen = n;
     }
-    uint64_t expires = capos_SessionInfo_get_expiresNs(&info);
+    f->expires = capos_SessionInfo_get_expiresNs(&info);
+    return true;
+}
 
-    capnp_struct prof;
-    uint16_t why = 0xffff;
-    const char *code = NULL;
-    if (strcmp(sprof, profile) != 0) {
+/* May session f have req's profile as a shell? Returns true with *prof
+ * its SessionProfile; false with *verdict the denial (the session
+ * released, the denial audited). */
+static bool check_profile(struct broker *b, capos_server_call_t *call,
+                          const struct bundle_req *req,
+                          const struct session_facts *f, capnp_struct *prof,
+                          int *verdict)
+{
+    uint16_t why;
+    const char *code;
+    if (strcmp(f->profile, req->profile) != 0) {
         why = CAPOS_BUNDLE_DENIAL_PROFILE_NOT_ALLOWED;
         code = "bundle-profile-not-allowed";
-    } else if (!find_profile(b, profile, wlen, &prof)) {
+    } else if (!find_profile(b, req->profile, req->plen, prof)) {
         why = CAPOS_BUNDLE_DENIAL_PROFILE_UNKNOWN;
         code = "bundle-profile-unknown";
-    } else if (!capos_SessionProfile_get_interactive(&prof)) {
+    } else if (!capos_SessionProfile_get_interactive(prof)) {
         why = CAPOS_BUNDLE_DENIAL_PROFILE_NOT_INTERACTIVE;
         code = "bundle-profile-not-interactive";
+    } else {
+        return true;
     }
-    if (code) {
-        capos_rt_release(session);
-        audit(b, code, CAPOS_AUDIT_OUTCOME_DENIED, "", sid, sidlen, profile);
-        return denied(call, why);
-    }
+    capos_rt_release(req->session);
+    audit(b, code, CAPOS_AUDIT_OUTCOME_DENIED, "", f->sid, f->sidlen,
+          req->profile);
+    *verdict = denied(call, why);
+    return false;
+}
 
-    /* The bundle: the session back (moved), systemInfo, and the profile's
-     * passable caps, all copies of what the broker holds. */
+/* The profile's `caps` entries the broker may pass on, into out (at most
+ * CAP_XFER_MAX). Each entry left out is audited
+ * (launch=bundle-cap-refused). Returns the count. */
+static uint32_t profile_caps(struct broker *b, const struct bundle_req *req,
+                             const struct session_facts *f,
+                             const capnp_struct *prof, struct bundle_cap *out)
+{
+    capnp_list pcaps;
+    uint32_t np = 0, nout = 0;
+    if (capos_SessionProfile_get_caps(prof, &pcaps) == 0)
+        np = capnp_list_len(&pcaps);
+    for (uint32_t k = 0; k < np; k++) {
+        capnp_struct pc;
+        char from[48] = "", name[48] = "";
+        const char *s;
+        size_t n;
+        if (capnp_list_get_struct(&pcaps, k, &pc) != 0 ||
+            capos_ProfileCap_get_from(&pc, &s, &n) != 0 || n == 0 ||
+            n >= sizeof from)
+            continue;
+        copy_text(from, sizeof from, s, n);
+        if (capos_ProfileCap_get_name(&pc, &s, &n) != 0 || n == 0 ||
+            n >= sizeof name)
+            continue;
+        copy_text(name, sizeof name, s, n);
+        capos_cap_t cap;
+        if (passable(b, from, &cap) != 0 || nout == CAP_XFER_MAX) {
+            char det[PROFILE_MAX + 2 * 48 + 32];
+            snprintf(det, sizeof det, "profile %s: %s (from %s) left out",
+                     req->profile, name, from);
+            audit(b, "bundle-cap-refused", CAPOS_AUDIT_OUTCOME_ERROR, "",
+                  f->sid, f->sidlen, det);
+            continue;
+        }
+        memcpy(out[nout].name, name, sizeof name);
+        out[nout++].cap = cap;
+    }
+    return nout;
+}
+
+/* Put a copy of the broker's "launcher.<profile>" in bundle, if it has
+ * one (else bundle.launcher stays null). */
+static void bundle_launcher(struct broker *b, capos_server_call_t *call,
+                            const struct bundle_req *req,
+                            capnp_struct_builder *bundle)
+{
+    char lname[sizeof "launcher." + PROFILE_MAX];
+    capos_cap_t lcap;
+    int i;
+    snprintf(lname, sizeof lname, "launcher.%s", req->profile);
+    if (capos_capset_find(b->caps, lname, CAPOS_PROCESS_SPAWNER_INTERFACE_ID,
+                          &lcap) == 0 &&
+        (i = capos_server_add_cap(call, lcap.id, CAP_XFER_COPY)) >= 0)
+        capos_ShellBundle_set_launcher(bundle, (uint32_t)i);
+}
+
+/* Answer with the bundle of checked session f and profile prof: the
+ * session back (moved), systemInfo, the launcher and the profile's
+ * passable caps, all copies of what the broker holds. Audited
+ * launch=bundle-issued. */
+static int issue_bundle(struct broker *b, capos_server_call_t *call,
+                        const struct bundle_req *req,
+                        const struct session_facts *f, const capnp_struct *prof)
+{
+    struct bundle_cap out[CAP_XFER_MAX];
+    uint32_t nout = profile_caps(b, req, f, prof, out);
     capnp_struct_builder res, r, bundle;
     capos_AuthorityBroker_shellBundle_Results_init_root(call->result, &res);
     capos_AuthorityBroker_shellBundle_Results_init_result(&res, &r);
     capos_ShellBundleResult_init_bundle(&r, &bundle);
-    int i = capos_server_add_cap(call, session.id, CAP_XFER_MOVE);
+    int i = capos_server_add_cap(call, req->session.id, CAP_XFER_MOVE);
     if (i < 0) {
-        capos_rt_release(session);
+        capos_rt_release(req->session);
         return capos_server_fail(call, CAPOS_EXC_FAILED,
                                  "AuthorityBroker.shellBundle: no room");
     }
@@ -266,66 +386,41 @@ static int shell_bundle(struct broker *b, capos_server_call_t *call)
     if (b->have_sysinfo &&
         (i = capos_server_add_cap(call, b->sysinfo.id, CAP_XFER_COPY)) >= 0)
         capos_ShellBundle_set_systemInfo(&bundle, (uint32_t)i);
-    capos_ShellBundle_set_expiresNs(&bundle, expires);
-    char lname[sizeof "launcher." + PROFILE_MAX];
-    capos_cap_t lcap;
-    snprintf(lname, sizeof lname, "launcher.%s", profile);
-    if (capos_capset_find(b->caps, lname, CAPOS_PROCESS_SPAWNER_INTERFACE_ID,
-                          &lcap) == 0 &&
-        (i = capos_server_add_cap(call, lcap.id, CAP_XFER_COPY)) >= 0)
-        capos_ShellBundle_set_launcher(&bundle, (uint32_t)i);
-
-    capnp_list pcaps;
-    uint32_t np = 0;
-    if (capos_SessionProfile_get_caps(&prof, &pcaps) == 0)
-        np = capnp_list_len(&pcaps);
-    struct {
-        char name[48];
-        int idx;
-    } out[CAP_XFER_MAX];
-    uint32_t nout = 0;
-    for (uint32_t k = 0; k < np; k++) {
-        capnp_struct pc;
-        char from[48], name[48];
-        capos_cap_t cap;
-        if (capnp_list_get_struct(&pcaps, k, &pc) != 0 ||
-            capos_ProfileCap_get_from(&pc, &s, &n) != 0 || n == 0 ||
-            n >= sizeof from)
-            continue;
-        memcpy(from, s, n);
-        from[n] = 0;
-        if (capos_ProfileCap_get_name(&pc, &s, &n) != 0 || n == 0 ||
-            n >= sizeof name)
-            continue;
-        memcpy(name, s, n);
-        name[n] = 0;
-        if (passable(b, from, &cap) != 0 || nout == CAP_XFER_MAX) {
-            char det[PROFILE_MAX + 2 * 48 + 32];
-            snprintf(det, sizeof det, "profile %s: %s (from %s) left out",
-                     profile, name, from);
-            audit(b, "bundle-cap-refused", CAPOS_AUDIT_OUTCOME_ERROR, "", sid,
-                  sidlen, det);
-            continue;
-        }
-        int ci = capos_server_add_cap(call, cap.id, CAP_XFER_COPY);
-        if (ci < 0)
-            continue;
-        memcpy(out[nout].name, name, sizeof name);
-        out[nout].idx = ci;
-        nout++;
-    }
+    capos_ShellBundle_set_expiresNs(&bundle, f->expires);
+    bundle_launcher(b, call, req, &bundle);
+    int idx[CAP_XFER_MAX];
+    uint32_t nadd = 0;
+    for (uint32_t k = 0; k < nout; k++)
+        if ((idx[nadd] =
+                 capos_server_add_cap(call, out[k].cap.id, CAP_XFER_COPY)) >= 0)
+            out[nadd++] = out[k];
     capnp_list_builder lb;
-    if (capos_ShellBundle_init_serviceEndpoints(&bundle, nout, &lb) == 0)
-        for (uint32_t k = 0; k < nout; k++) {
+    if (capos_ShellBundle_init_serviceEndpoints(&bundle, nadd, &lb) == 0)
+        for (uint32_t k = 0; k < nadd; k++) {
             capnp_struct_builder nc;
             if (capnp_list_struct_at(&lb, k, &nc) != 0)
                 continue;
             capos_NamedCap_set_name(&nc, out[k].name, strlen(out[k].name));
-            capos_NamedCap_set_cap(&nc, (uint32_t)out[k].idx);
+            capos_NamedCap_set_cap(&nc, (uint32_t)idx[k]);
         }
-    audit(b, "bundle-issued", CAPOS_AUDIT_OUTCOME_ALLOWED, user, sid, sidlen,
-          profile);
+    audit(b, "bundle-issued", CAPOS_AUDIT_OUTCOME_ALLOWED, f->user, f->sid,
+          f->sidlen, req->profile);
     return CAPOS_SERVE_REPLY;
+}
+
+/* AuthorityBroker.shellBundle: decode and check everything (params,
+ * session, profile), then issue the bundle. */
+static int shell_bundle(struct broker *b, capos_server_call_t *call)
+{
+    struct bundle_req req;
+    struct session_facts f;
+    capnp_struct prof;
+    int verdict;
+    if (!decode_bundle_req(b, call, &req, &verdict) ||
+        !check_session(b, call, &req, &f, &verdict) ||
+        !check_profile(b, call, &req, &f, &prof, &verdict))
+        return verdict;
+    return issue_bundle(b, call, &req, &f, &prof);
 }
 
 static int handle(void *ctx, capos_server_call_t *call)
