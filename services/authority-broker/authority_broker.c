@@ -27,10 +27,13 @@
  * profileNotAllowed (mismatch), profileNotInteractive; each is audited
  * (launch=bundle-<denial>; launch=bundle-issued on success).
  *
- * bundle.launcher: a copy of the broker's CapSet entry "launcher.<profile>"
- * when the manifest gives it one (a shell-launcher facet badged for that
- * profile, services/shell-launcher; docs/abi.md §13.5), else null. It is
- * typed ProcessSpawner, so no profile `caps` entry can pass it on.
+ * bundle.launcher: a session launcher minted for this bundle
+ * (Endpoint.mintClient) through the broker's CapSet entry
+ * "launcher.<profile>" when the manifest gives it one (a shell-launcher
+ * profile facet, typed Endpoint, services/shell-launcher; docs/abi.md
+ * §13.5), else null. Each bundle's launcher counts its own children, so
+ * one session cannot use up another's. Typed Endpoint, the profile facet
+ * itself is never passed on.
  *
  * Not yet: languageModel and toolPermissions.
  */
@@ -346,20 +349,39 @@ static uint32_t profile_caps(struct broker *b, const struct bundle_req *req,
     return nout;
 }
 
-/* Put a copy of the broker's "launcher.<profile>" in bundle, if it has
- * one (else bundle.launcher stays null). */
+/* Put a fresh session launcher of req's profile in bundle: minted
+ * (Endpoint.mintClient) through the broker's "launcher.<profile>", a
+ * shell-launcher profile facet, so each bundle's children are counted
+ * apart (services/shell-launcher). Without that cap bundle.launcher
+ * stays null; a failed mint leaves it null too, audited
+ * launch=bundle-launcher-failed. */
 static void bundle_launcher(struct broker *b, capos_server_call_t *call,
                             const struct bundle_req *req,
+                            const struct session_facts *f,
                             capnp_struct_builder *bundle)
 {
     char lname[sizeof "launcher." + PROFILE_MAX];
-    capos_cap_t lcap;
+    capos_cap_t lcap, facet;
     int i;
     snprintf(lname, sizeof lname, "launcher.%s", req->profile);
-    if (capos_capset_find(b->caps, lname, CAPOS_PROCESS_SPAWNER_INTERFACE_ID,
-                          &lcap) == 0 &&
-        (i = capos_server_add_cap(call, lcap.id, CAP_XFER_COPY)) >= 0)
-        capos_ShellBundle_set_launcher(bundle, (uint32_t)i);
+    if (capos_capset_find(b->caps, lname, CAPOS_ENDPOINT_INTERFACE_ID, &lcap) !=
+        0)
+        return;
+    int r =
+        capos_endpoint_mint_client(lcap, 0, b->pbuf, b->rbuf, CALL_BUF, &facet);
+    if (r != 0) {
+        char det[PROFILE_MAX + 64];
+        snprintf(det, sizeof det, "profile %s: no session launcher (%d)",
+                 req->profile, r);
+        audit(b, "bundle-launcher-failed", CAPOS_AUDIT_OUTCOME_ERROR, "",
+              f->sid, f->sidlen, det);
+        return;
+    }
+    if ((i = capos_server_add_cap(call, facet.id, CAP_XFER_MOVE)) < 0) {
+        capos_rt_release(facet);
+        return;
+    }
+    capos_ShellBundle_set_launcher(bundle, (uint32_t)i);
 }
 
 /* Answer with the bundle of checked session f and profile prof: the
@@ -387,7 +409,7 @@ static int issue_bundle(struct broker *b, capos_server_call_t *call,
         (i = capos_server_add_cap(call, b->sysinfo.id, CAP_XFER_COPY)) >= 0)
         capos_ShellBundle_set_systemInfo(&bundle, (uint32_t)i);
     capos_ShellBundle_set_expiresNs(&bundle, f->expires);
-    bundle_launcher(b, call, req, &bundle);
+    bundle_launcher(b, call, req, f, &bundle);
     int idx[CAP_XFER_MAX];
     uint32_t nadd = 0;
     for (uint32_t k = 0; k < nout; k++)
