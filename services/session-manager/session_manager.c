@@ -407,102 +407,157 @@ static const char *status_code(uint16_t status)
     }
 }
 
-static int login(struct sm *m, capos_server_call_t *call)
+/* SessionManager.login's params, checked (password: in the call's
+ * params, valid while the call is). */
+struct login_req {
+    char user[USERNAME_MAX + 1], peer[PEER_MAX + 1];
+    const uint8_t *pw;
+    size_t pwlen;
+    uint16_t transport;
+    uint64_t conn;
+};
+
+/* Decode login's params into *q. Returns true, or false with *verdict
+ * the invalidArgument refusal. */
+static bool decode_login(capos_server_call_t *call, struct login_req *q,
+                         int *verdict)
 {
     const capnp_struct *pr = &call->params_root;
     const char *s;
     size_t n;
-    const uint8_t *pw;
-    size_t pwlen;
-    char user[USERNAME_MAX + 1], peer[PEER_MAX + 1];
     capnp_struct lsrc;
+    const char *why = NULL;
     if (capos_SessionManager_login_Params_get_username(pr, &s, &n) != 0 ||
-        n == 0 || !copy_text(s, n, user, USERNAME_MAX))
-        return capos_server_invalid(
-            call, "SessionManager.login: username must be 1 to 64 bytes");
-    if (capos_SessionManager_login_Params_get_password(pr, &pw, &pwlen) != 0 ||
-        pwlen > PASSWORD_MAX)
-        return capos_server_invalid(
-            call, "SessionManager.login: password must be at most 1024 bytes");
-    if (capos_SessionManager_login_Params_get_source(pr, &lsrc) != 0 ||
-        capos_LoginSource_get_peer(&lsrc, &s, &n) != 0 ||
-        !copy_text(s, n, peer, PEER_MAX))
-        return capos_server_invalid(
-            call, "SessionManager.login: source.peer must be at most 64 bytes");
-    uint16_t transport = capos_LoginSource_get_transport(&lsrc);
-    uint64_t conn = capos_LoginSource_get_connectionId(&lsrc);
+        n == 0 || !copy_text(s, n, q->user, USERNAME_MAX))
+        why = "SessionManager.login: username must be 1 to 64 bytes";
+    else if (capos_SessionManager_login_Params_get_password(pr, &q->pw,
+                                                            &q->pwlen) != 0 ||
+             q->pwlen > PASSWORD_MAX)
+        why = "SessionManager.login: password must be at most 1024 bytes";
+    else if (capos_SessionManager_login_Params_get_source(pr, &lsrc) != 0 ||
+             capos_LoginSource_get_peer(&lsrc, &s, &n) != 0 ||
+             !copy_text(s, n, q->peer, PEER_MAX))
+        why = "SessionManager.login: source.peer must be at most 64 bytes";
+    if (why) {
+        *verdict = capos_server_invalid(call, why);
+        return false;
+    }
+    q->transport = capos_LoginSource_get_transport(&lsrc);
+    q->conn = capos_LoginSource_get_connectionId(&lsrc);
+    return true;
+}
 
+/* Verify q's password, throttled per source src. Returns true when it
+ * is right; false with *verdict the denial (audited, counted against
+ * src where a guess was made). */
+static bool check_password(struct sm *m, capos_server_call_t *call,
+                           const struct login_req *q, struct source *src,
+                           int *verdict)
+{
     /* Throttle before the verifier sees the password: a guessing source
      * gets at most one guess per backoff period. */
-    struct source *src = source_of(m, transport, peer);
     sleep_ns(m, backoff_ns(src->failures));
-
-    int v = verify(m, user, pw, pwlen);
-    switch (v) {
+    switch (verify(m, q->user, q->pw, q->pwlen)) {
     case CAPOS_PASSWORD_VERDICT_VERIFIED:
-        break;
+        return true;
     case CAPOS_PASSWORD_VERDICT_UNKNOWN_USER:
-        return deny(m, call, "password-unknown-user",
-                    CAPOS_AUDIT_OUTCOME_DENIED, src, true);
+        *verdict = deny(m, call, "password-unknown-user",
+                        CAPOS_AUDIT_OUTCOME_DENIED, src, true);
+        return false;
     case CAPOS_PASSWORD_VERDICT_BAD_PASSWORD:
-        return deny(m, call, "password-bad-password",
-                    CAPOS_AUDIT_OUTCOME_DENIED, src, true);
+        *verdict = deny(m, call, "password-bad-password",
+                        CAPOS_AUDIT_OUTCOME_DENIED, src, true);
+        return false;
     case CAPOS_PASSWORD_VERDICT_THROTTLED:
-        return deny(m, call, "password-throttled", CAPOS_AUDIT_OUTCOME_DENIED,
-                    src, true);
+        *verdict = deny(m, call, "password-throttled",
+                        CAPOS_AUDIT_OUTCOME_DENIED, src, true);
+        return false;
     default:
-        return deny(m, call, "password-verifier-failed",
-                    CAPOS_AUDIT_OUTCOME_ERROR, src, false);
+        *verdict = deny(m, call, "password-verifier-failed",
+                        CAPOS_AUDIT_OUTCOME_ERROR, src, false);
+        return false;
     }
+}
 
-    /* The password is right; the account and profile decide the rest,
-     * failing closed (upstream: missing or inactive accounts get none). */
-    capnp_struct acct, prof;
-    if (!find_account(m, user, &acct))
-        return deny(m, call, "password-account-missing",
-                    CAPOS_AUDIT_OUTCOME_DENIED, src, false);
-    uint16_t status = capos_Account_get_status(&acct);
-    if (status != CAPOS_ACCOUNT_STATUS_ACTIVE)
-        return deny(m, call, status_code(status), CAPOS_AUDIT_OUTCOME_DENIED,
-                    src, false);
-    struct session *ss = NULL;
-    for (unsigned i = 0; i < SESSIONS_MAX && !ss; i++)
-        if (!m->sessions[i].live)
-            ss = &m->sessions[i];
-    if (!ss)
-        return capos_server_fail(call, CAPOS_EXC_OVERLOADED,
-                                 "SessionManager.login: too many live "
-                                 "sessions (%u); log one out",
-                                 SESSIONS_MAX);
-    struct session t;
-    memset(&t, 0, sizeof t);
+/* The facts of session t: account acct, profile prof, login q. */
+static void fill_session(struct sm *m, const struct login_req *q,
+                         const capnp_struct *acct, const capnp_struct *prof,
+                         struct session *t)
+{
     const uint8_t *pid;
-    size_t pidlen;
-    if (capos_Account_get_defaultProfile(&acct, &s, &n) != 0 ||
-        !copy_text(s, n, t.profile, TEXT_MAX) ||
-        !find_profile(m, t.profile, &prof))
-        return deny(m, call, "password-profile-unknown",
-                    CAPOS_AUDIT_OUTCOME_DENIED, src, false);
-    if (capos_Account_get_principalId(&acct, &pid, &pidlen) == 0 &&
+    const char *s;
+    size_t pidlen, n;
+    if (capos_Account_get_principalId(acct, &pid, &pidlen) == 0 &&
         pidlen <= PRINCIPAL_MAX) {
-        memcpy(t.principal, pid, pidlen);
-        t.principal_len = (uint32_t)pidlen;
+        memcpy(t->principal, pid, pidlen);
+        t->principal_len = (uint32_t)pidlen;
     }
-    if (capos_Account_get_displayName(&acct, &s, &n) == 0)
-        copy_text(s, n < TEXT_MAX ? n : TEXT_MAX, t.display, TEXT_MAX);
-    memcpy(t.username, user, sizeof user);
-    t.kind = capos_SessionProfile_get_kind(&prof);
-    t.strength = CAPOS_AUTH_STRENGTH_PASSWORD;
-    t.transport = transport;
-    memcpy(t.peer, peer, sizeof peer);
-    t.connection_id = conn;
-    t.created_ns = now_ns(m);
-    uint64_t life = capos_SessionProfile_get_lifetimeSeconds(&prof);
-    t.expires_ns = life ? t.created_ns + life * 1000000000ull : 0;
-    t.badge = SESSION_BADGE_BIT | ++m->next_badge;
+    if (capos_Account_get_displayName(acct, &s, &n) == 0)
+        copy_text(s, n < TEXT_MAX ? n : TEXT_MAX, t->display, TEXT_MAX);
+    memcpy(t->username, q->user, sizeof q->user);
+    t->kind = capos_SessionProfile_get_kind(prof);
+    t->strength = CAPOS_AUTH_STRENGTH_PASSWORD;
+    t->transport = q->transport;
+    memcpy(t->peer, q->peer, sizeof q->peer);
+    t->connection_id = q->conn;
+    t->created_ns = now_ns(m);
+    uint64_t life = capos_SessionProfile_get_lifetimeSeconds(prof);
+    t->expires_ns = life ? t->created_ns + life * 1000000000ull : 0;
+}
 
+/* Fill session *t of verified login q from its account and profile and
+ * pick its free slot *ss. Returns true, or false with *verdict the
+ * denial (failing closed, upstream: missing or inactive accounts get
+ * none) or the `overloaded` refusal. Nothing is changed yet. */
+static bool plan_session(struct sm *m, capos_server_call_t *call,
+                         const struct login_req *q, struct source *src,
+                         struct session *t, struct session **ss, int *verdict)
+{
+    capnp_struct acct, prof;
+    const char *s, *code = NULL;
+    size_t n;
+    uint16_t status = CAPOS_ACCOUNT_STATUS_ACTIVE;
+    memset(t, 0, sizeof *t);
+    if (!find_account(m, q->user, &acct))
+        code = "password-account-missing";
+    else if ((status = capos_Account_get_status(&acct)) !=
+             CAPOS_ACCOUNT_STATUS_ACTIVE)
+        code = status_code(status);
+    if (code) {
+        *verdict = deny(m, call, code, CAPOS_AUDIT_OUTCOME_DENIED, src, false);
+        return false;
+    }
+    *ss = NULL;
+    for (unsigned i = 0; i < SESSIONS_MAX && !*ss; i++)
+        if (!m->sessions[i].live)
+            *ss = &m->sessions[i];
+    if (!*ss) {
+        *verdict = capos_server_fail(call, CAPOS_EXC_OVERLOADED,
+                                     "SessionManager.login: too many live "
+                                     "sessions (%u); log one out",
+                                     SESSIONS_MAX);
+        return false;
+    }
+    if (capos_Account_get_defaultProfile(&acct, &s, &n) != 0 ||
+        !copy_text(s, n, t->profile, TEXT_MAX) ||
+        !find_profile(m, t->profile, &prof)) {
+        *verdict = deny(m, call, "password-profile-unknown",
+                        CAPOS_AUDIT_OUTCOME_DENIED, src, false);
+        return false;
+    }
+    fill_session(m, q, &acct, &prof, t);
+    return true;
+}
+
+/* Start planned session t in slot ss: mint its facet and answer it
+ * (moved); src's failures are forgiven; audited auth=password-login. */
+static int issue_session(struct sm *m, capos_server_call_t *call,
+                         struct source *src, struct session *t,
+                         struct session *ss)
+{
+    t->badge = SESSION_BADGE_BIT | ++m->next_badge;
     capos_cap_t facet;
-    int r = mint_facet(m, t.badge, &facet);
+    int r = mint_facet(m, t->badge, &facet);
     if (r < 0)
         return capos_server_fail(call, CAPOS_EXC_FAILED,
                                  "SessionManager.login: could not mint the "
@@ -515,17 +570,33 @@ static int login(struct sm *m, capos_server_call_t *call)
                                  "SessionManager.login: no room for the "
                                  "session cap");
     }
-    session_id(m, &t);
-    t.live = true;
-    *ss = t;
+    session_id(m, t);
+    t->live = true;
+    *ss = *t;
     src->failures = 0;
-    audit(m, "auth", "password-login", CAPOS_AUDIT_OUTCOME_ALLOWED, user, ss,
-          "password login");
+    audit(m, "auth", "password-login", CAPOS_AUDIT_OUTCOME_ALLOWED,
+          ss->username, ss, "password login");
     capnp_struct_builder res, lr;
     capos_SessionManager_login_Results_init_root(call->result, &res);
     capos_SessionManager_login_Results_init_result(&res, &lr);
     capos_LoginResult_set_session(&lr, (uint32_t)idx);
     return CAPOS_SERVE_REPLY;
+}
+
+/* SessionManager.login: decode, verify and plan everything, then start
+ * the session. */
+static int login(struct sm *m, capos_server_call_t *call)
+{
+    struct login_req q;
+    struct session t, *ss;
+    int verdict;
+    if (!decode_login(call, &q, &verdict))
+        return verdict;
+    struct source *src = source_of(m, q.transport, q.peer);
+    if (!check_password(m, call, &q, src, &verdict) ||
+        !plan_session(m, call, &q, src, &t, &ss, &verdict))
+        return verdict;
+    return issue_session(m, call, src, &t, ss);
 }
 
 /* ---- SessionManager.validate ------------------------------------------ */

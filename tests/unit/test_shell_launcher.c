@@ -255,13 +255,27 @@ static void bring_up(struct k_process **srv_out, struct k_process **cli_out)
     *cli_out = cli;
 }
 
-static void a_session_at_its_limit_leaves_other_sessions_spawns_alone(void **st)
+/* Run the client's whole script to its end; the launcher stays up. */
+static struct k_process *run_client(void)
 {
-    (void)st;
     struct k_process *srv, *cli;
     bring_up(&srv, &cli);
     k_run();
     assert_int_equal(cli->exit_code, 0);
+    return srv;
+}
+
+/* Stop the launcher; nothing may be left running. */
+static void stop_launcher(struct k_process *srv)
+{
+    k_process_exit(srv, 0);
+    assert_int_equal(k_run(), 0);
+}
+
+static void a_session_at_its_limit_leaves_other_sessions_spawns_alone(void **st)
+{
+    (void)st;
+    struct k_process *srv = run_client();
     assert_int_equal(seen.minted[0], 0);
     assert_int_equal(seen.minted[1], 0);
     /* The launcher picks session badges. */
@@ -276,17 +290,13 @@ static void a_session_at_its_limit_leaves_other_sessions_spawns_alone(void **st)
     assert_true(seen.b_spawn >= 0);
     assert_true(seen.b_wait >= 0);
     assert_int_equal(seen.b_exit, 0);
-    k_process_exit(srv, 0);
-    assert_int_equal(k_run(), 0);
+    stop_launcher(srv);
 }
 
 static void a_console_grant_passes_only_a_console_cap(void **st)
 {
     (void)st;
-    struct k_process *srv, *cli;
-    bring_up(&srv, &cli);
-    k_run();
-    assert_int_equal(cli->exit_code, 0);
+    struct k_process *srv = run_client();
     /* The child's "console" is the very Console the client passed. */
     assert_true(seen.console_spawn >= 0);
     assert_non_null(seen.passed_console);
@@ -296,8 +306,7 @@ static void a_console_grant_passes_only_a_console_cap(void **st)
     assert_string_equal(seen.timer_why,
                         "shell-launcher: \"console\" is the launcher's grant");
     assert_int_equal(seen.children, JOBS_PER_SESSION + 2);
-    k_process_exit(srv, 0);
-    assert_int_equal(k_run(), 0);
+    stop_launcher(srv);
 }
 
 int main(void)
