@@ -72,6 +72,21 @@ static void audit(struct rlauncher *l, const char *code, uint16_t outcome,
                                  detail);
 }
 
+/* Answer launchShell with result launched (handle index hi) or
+ * denied(why) (hi < 0). */
+static int launch_result(capos_server_call_t *call, int hi, uint16_t why)
+{
+    capnp_struct_builder res, lr;
+    capos_RestrictedShellLauncher_launchShell_Results_init_root(call->result,
+                                                                &res);
+    capos_RestrictedShellLauncher_launchShell_Results_init_result(&res, &lr);
+    if (hi >= 0)
+        capos_LaunchResult_set_launched(&lr, (uint32_t)hi);
+    else
+        capos_LaunchResult_set_denied(&lr, why);
+    return CAPOS_SERVE_REPLY;
+}
+
 /* Answer denied(why), audit code, and drop the terminal (closing it). */
 static int deny(struct rlauncher *l, capos_server_call_t *call,
                 capos_cap_t term, uint16_t why, const char *code,
@@ -80,12 +95,7 @@ static int deny(struct rlauncher *l, capos_server_call_t *call,
     capos_rt_release(term);
     audit(l, code, CAPOS_AUDIT_OUTCOME_DENIED, detail);
     say(l, "restricted-shell-launcher: refused: %s", detail);
-    capnp_struct_builder res, lr;
-    capos_RestrictedShellLauncher_launchShell_Results_init_root(call->result,
-                                                                &res);
-    capos_RestrictedShellLauncher_launchShell_Results_init_result(&res, &lr);
-    capos_LaunchResult_set_denied(&lr, why);
-    return CAPOS_SERVE_REPLY;
+    return launch_result(call, -1, why);
 }
 
 /*
@@ -159,47 +169,74 @@ static int spawn_shell(struct rlauncher *l, capos_cap_t term,
     return 0;
 }
 
-static int launch_shell(struct rlauncher *l, capos_server_call_t *call)
+/* Take launchShell's terminal into *term. Returns true, or false with
+ * *verdict the invalidArgument refusal (nothing taken). */
+static bool take_terminal(capos_server_call_t *call, capos_cap_t *term,
+                          int *verdict)
 {
-    const capnp_struct *pr = &call->params_root;
-    uint32_t ti = CAPNP_CAP_NULL, si = CAPNP_CAP_NULL;
-    capos_cap_t term;
+    uint32_t ti = CAPNP_CAP_NULL;
     if (capos_RestrictedShellLauncher_launchShell_Params_get_terminal(
-            pr, &ti) != 0 ||
-        ti == CAPNP_CAP_NULL || ti >= call->cap_count)
-        return capos_server_invalid(call, "restricted-shell-launcher: "
-                                          "launchShell needs a terminal");
+            &call->params_root, &ti) != 0 ||
+        ti == CAPNP_CAP_NULL || ti >= call->cap_count) {
+        *verdict = capos_server_invalid(call, "restricted-shell-launcher: "
+                                              "launchShell needs a terminal");
+        return false;
+    }
     /* Exactly a kernel TerminalSession: a ClientEndpoint facet would
      * pass capos_server_take_cap's check while speaking anything. */
     if (call->caps[ti].interface_id != CAPOS_TERMINAL_SESSION_INTERFACE_ID ||
         capos_server_take_cap(call, ti, CAPOS_TERMINAL_SESSION_INTERFACE_ID,
-                              &term) != 0)
-        return capos_server_invalid(call, "restricted-shell-launcher: "
-                                          "terminal is not a "
-                                          "TerminalSession");
+                              term) != 0) {
+        *verdict = capos_server_invalid(call, "restricted-shell-launcher: "
+                                              "terminal is not a "
+                                              "TerminalSession");
+        return false;
+    }
+    return true;
+}
+
+/* Check the rest of launchShell (no session, no profile, no grants).
+ * Returns true, or false with *verdict the denial (term released). */
+static bool check_launch(struct rlauncher *l, capos_server_call_t *call,
+                         capos_cap_t term, int *verdict)
+{
+    const capnp_struct *pr = &call->params_root;
+    uint32_t si = CAPNP_CAP_NULL;
+    const char *prof = "";
+    size_t plen = 0;
+    capnp_list gl;
     if (capos_RestrictedShellLauncher_launchShell_Params_get_session(pr, &si) !=
             0 ||
         si != CAPNP_CAP_NULL)
-        return deny(l, call, term, CAPOS_LAUNCH_DENIAL_SESSION_INVALID,
-                    "remote-shell-session-invalid",
-                    "a session was supplied; the shell logs in itself");
-    const char *prof = "";
-    size_t plen = 0;
-    if (capos_RestrictedShellLauncher_launchShell_Params_get_profile(
-            pr, &prof, &plen) != 0 ||
-        plen != 0)
-        return deny(l, call, term, CAPOS_LAUNCH_DENIAL_PROFILE_MISMATCH,
-                    "remote-shell-profile-mismatch",
-                    "a profile was supplied; the broker picks it at login");
-    capnp_list gl;
-    if (capos_RestrictedShellLauncher_launchShell_Params_get_grants(pr, &gl) !=
-            0 ||
-        capnp_list_len(&gl) != 0)
-        return deny(l, call, term, CAPOS_LAUNCH_DENIAL_GRANT_REFUSED,
-                    "remote-shell-grant-refused",
-                    "extra grants are not allowed");
+        *verdict = deny(l, call, term, CAPOS_LAUNCH_DENIAL_SESSION_INVALID,
+                        "remote-shell-session-invalid",
+                        "a session was supplied; the shell logs in itself");
+    else if (capos_RestrictedShellLauncher_launchShell_Params_get_profile(
+                 pr, &prof, &plen) != 0 ||
+             plen != 0)
+        *verdict = deny(l, call, term, CAPOS_LAUNCH_DENIAL_PROFILE_MISMATCH,
+                        "remote-shell-profile-mismatch",
+                        "a profile was supplied; the broker picks it at login");
+    else if (capos_RestrictedShellLauncher_launchShell_Params_get_grants(
+                 pr, &gl) != 0 ||
+             capnp_list_len(&gl) != 0)
+        *verdict =
+            deny(l, call, term, CAPOS_LAUNCH_DENIAL_GRANT_REFUSED,
+                 "remote-shell-grant-refused", "extra grants are not allowed");
+    else
+        return true;
+    return false;
+}
 
-    capos_cap_t handle;
+/* RestrictedShellLauncher.launchShell: check everything (the header's
+ * rules), then start the shell on the terminal. */
+static int launch_shell(struct rlauncher *l, capos_server_call_t *call)
+{
+    capos_cap_t term, handle;
+    int verdict;
+    if (!take_terminal(call, &term, &verdict) ||
+        !check_launch(l, call, term, &verdict))
+        return verdict;
     char reason[200];
     if (spawn_shell(l, term, &handle, reason, sizeof reason) != 0) {
         char detail[240];
@@ -207,13 +244,7 @@ static int launch_shell(struct rlauncher *l, capos_server_call_t *call)
         audit(l, "remote-shell-spawn-failed", CAPOS_AUDIT_OUTCOME_ERROR,
               detail);
         say(l, "restricted-shell-launcher: %s", detail);
-        capnp_struct_builder res, lr;
-        capos_RestrictedShellLauncher_launchShell_Results_init_root(
-            call->result, &res);
-        capos_RestrictedShellLauncher_launchShell_Results_init_result(&res,
-                                                                      &lr);
-        capos_LaunchResult_set_denied(&lr, CAPOS_LAUNCH_DENIAL_SPAWN_FAILED);
-        return CAPOS_SERVE_REPLY;
+        return launch_result(call, -1, CAPOS_LAUNCH_DENIAL_SPAWN_FAILED);
     }
     /* The handle goes to the caller (moved); if the RETURN cannot carry
      * it the runtime releases it, which detaches the shell. */
@@ -227,12 +258,7 @@ static int launch_shell(struct rlauncher *l, capos_server_call_t *call)
     l->launched++;
     audit(l, "remote-shell-launched", CAPOS_AUDIT_OUTCOME_ALLOWED,
           "capos-shell on a caller-supplied terminal");
-    capnp_struct_builder res, lr;
-    capos_RestrictedShellLauncher_launchShell_Results_init_root(call->result,
-                                                                &res);
-    capos_RestrictedShellLauncher_launchShell_Results_init_result(&res, &lr);
-    capos_LaunchResult_set_launched(&lr, (uint32_t)hi);
-    return CAPOS_SERVE_REPLY;
+    return launch_result(call, hi, 0);
 }
 
 static int handle_call(void *ctx, capos_server_call_t *call)
