@@ -87,23 +87,20 @@ static void build_manifest(void)
     assert_int_equal(capnp_finish(&b, &manifest_len), 0);
 }
 
+/* A fresh model with hello as its one builtin and the test manifest. */
 static int setup(void **state)
 {
-    (void)state;
-    h_up(true, 1);
-    sim_set_binaries(test_binaries,
-                     sizeof test_binaries / sizeof test_binaries[0]);
-    build_manifest();
     memset(&seen, 0, sizeof seen);
-    return 0;
+    int r = h_setup(state);
+    sim_set_binaries(test_binaries, 1);
+    build_manifest();
+    return r;
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    h_down();
     sim_set_binaries(NULL, 0);
-    return 0;
+    return h_teardown(state);
 }
 
 /* ---- the client ------------------------------------------------------- */
