@@ -132,7 +132,9 @@ static int grant_init_caps(struct k_process *p, const capnp_list *caps,
         if (nl == 0 || nl >= CAPOS_CAPSET_NAME_MAX) {
             k_msg_str(mb, "manifest: init caps[");
             k_msg_u64(mb, i);
-            return fail(mb, "]: a cap name needs 1 to 47 bytes");
+            k_msg_str(mb, "]: a cap name needs 1 to ");
+            k_msg_u64(mb, CAPOS_CAPSET_NAME_MAX - 1);
+            return fail(mb, " bytes");
         }
         for (uint32_t j = 0; j < p->capset->hdr.count; j++) {
             if (text_eq(name, nl, p->capset->entries[j].name,
@@ -167,9 +169,12 @@ static int grant_init_caps(struct k_process *p, const capnp_list *caps,
         char cname[CAPOS_CAPSET_NAME_MAX];
         k_memcpy(cname, name, nl);
         cname[nl] = 0;
-        if (k_capset_add(p, cname, id) < 0)
-            return fail(mb, "manifest: init has more caps than its CapSet "
-                            "page holds (63)");
+        if (k_capset_add(p, cname, id) < 0) {
+            k_msg_str(mb, "manifest: init has more caps than its CapSet "
+                          "page holds (");
+            k_msg_u64(mb, CAPOS_CAPSET_MAX_ENTRIES);
+            return fail(mb, ")");
+        }
     }
     return 0;
 }

@@ -68,7 +68,7 @@ static struct ep_core *core_of(struct k_object *o)
     return (struct ep_core *)((char *)o - offsetof(struct ep_core, client));
 }
 
-bool k_is_client_endpoint(const struct k_object *o)
+bool ep_is_client(const struct k_object *o)
 {
     return o->ops == &ep_client_ops;
 }

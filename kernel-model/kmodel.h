@@ -61,7 +61,8 @@ struct k_object_ops {
     /*
      * Invoke a method. Returns the payload length written to c->result
      * (>= 0), a CAP_ERR_* code, or K_CALL_PENDING when the object keeps the
-     * call and will complete it later through k_call_complete_async.
+     * call and will complete it later through k_pending_add and one of the
+     * k_pending_done* functions (pending.c).
      */
     int (*call)(struct k_object *obj, struct k_call *c);
     /* Last reference dropped: free the object. */
@@ -301,14 +302,17 @@ static inline struct k_tref k_thread_ref(const struct k_thread *t)
     return (struct k_tref){t->stack_slot, t->gen};
 }
 
-void k_sched_ready(struct k_thread *t);
 enum k_wake k_thread_wait(uint64_t deadline);
 void k_thread_wake(struct k_thread *t);
+
+/* sched.c */
+void k_sched_ready(struct k_thread *t);
+void k_sched_switch(void);
 void k_sched_yield(void);
 void k_sched_reap(void);
 
 /* ------------------------------------------------------------------ */
-/* Processes (process.c)                                              */
+/* Processes (process.c, capset.c, pending.c)                        */
 /* ------------------------------------------------------------------ */
 
 enum k_proc_state { KP_ALIVE = 1, KP_DEAD };
@@ -415,9 +419,15 @@ static inline void *k_user_buf(struct k_process *p, uint64_t vaddr,
 }
 
 uint64_t k_user_vaddr(struct k_process *p, const void *ptr);
+int k_process_check(const struct k_process *p);
+
+/* capset.c */
 int k_capset_add(struct k_process *p, const char *name, uint32_t cap_id);
 int k_capset_add_as(struct k_process *p, const char *name, uint32_t cap_id,
                     uint64_t interface_id);
+
+/* pending.c */
+void k_pending_thread_exit(struct k_process *p, struct k_tref r);
 void k_pending_add(struct k_pending *pd, struct k_call *c,
                    void (*cancel)(struct k_pending *pd));
 void k_pending_add_to(struct k_pending *pd, struct k_process *p,
@@ -427,7 +437,6 @@ void k_pending_done_result(struct k_pending *pd, const void *payload,
                            uint32_t len);
 int k_pending_done_caps(struct k_pending *pd, const void *payload, uint32_t len,
                         struct k_object *const *caps, uint32_t ncaps);
-int k_process_check(const struct k_process *p);
 
 /* ------------------------------------------------------------------ */
 /* The ring (ring.c)                                                  */
@@ -468,7 +477,7 @@ enum k_exc_type {
     K_EXC_INVALID_ARGUMENT = 4,
 };
 
-/* capexc.c: exceptions, params parsing and results of kernel objects. */
+/* call.c: exceptions, params parsing and results of kernel objects. */
 int k_call_exception(struct k_call *c, enum k_exc_type type, const char *msg);
 int k_call_params(struct k_call *c, capnp_message *m, capnp_struct *root);
 int k_call_result_begin(struct k_call *c, capnp_builder *b, uint16_t dwords,
@@ -493,7 +502,6 @@ bool k_ring_post_result_to(struct k_process *p, struct k_tref r,
 void k_ring_stale_drop(struct k_process *p);
 void k_ring_abandon_current(void);
 int k_ring_submit_thread(struct k_thread *t);
-void k_pending_thread_exit(struct k_process *p, struct k_tref r);
 void ep_thread_exit(struct k_process *p, struct k_tref r);
 
 /* ------------------------------------------------------------------ */
@@ -520,7 +528,7 @@ static inline bool k_is_endpoint(const struct k_object *o)
 {
     return o->ops == &ep_raw_ops;
 }
-bool k_is_client_endpoint(const struct k_object *o);
+bool ep_is_client(const struct k_object *o);
 struct k_object *ep_client_ref(struct k_object *raw);
 
 /* ------------------------------------------------------------------ */
@@ -672,7 +680,7 @@ int park_wake(struct k_process *p, struct k_object *obj, uint64_t addr,
 
 int spawner_grant(struct k_process *p, const uint8_t *bytes, size_t len,
                   uint32_t *out_id);
-void handle_process_exit(struct k_process *p);
+void spawner_process_exit(struct k_process *p);
 
 /* ------------------------------------------------------------------ */
 /* ThreadSpawner, ThreadHandle and ThreadControl (threadcap.c)        */

@@ -249,7 +249,7 @@ static int grant_decode_cap(struct k_call *c, const capnp_struct *gs,
         return -1;
     }
     const struct k_xfer *x = &c->xfer[idx];
-    bool facet = k_is_client_endpoint(x->obj);
+    bool facet = ep_is_client(x->obj);
     g->xfer = idx;
     *have = x->obj->ops->interface_id;
     if (facet) {
@@ -659,7 +659,7 @@ static void wait_cancel(struct k_pending *pd)
  * code. The wait's reference to the handle goes, which may destroy the
  * handle and drop its reference to p (k_process_exit holds another).
  */
-void handle_process_exit(struct k_process *p)
+void spawner_process_exit(struct k_process *p)
 {
     struct proc_handle *h = p->handle;
     struct handle_wait *w = h->wait;
@@ -682,7 +682,7 @@ void handle_process_exit(struct k_process *p)
 /*
  * ProcessHandle.wait and .kill (docs/abi.md §13.2). wait returns the
  * result length when the child has exited, K_CALL_PENDING when it takes
- * the call (completed by handle_process_exit or cancelled with its
+ * the call (completed by spawner_process_exit or cancelled with its
  * caller), CAP_ERR_INVALID_RESULT_BUFFER when the result cannot fit, or a
  * CapException (a wait already pending: failed). kill returns 0 once the
  * child has exited.

@@ -422,7 +422,7 @@ static void child_holds_exactly_its_grants_in_order(void **state)
     /* The labelled slot carries the grant's badge. */
     struct ct_slot *ls = ct_lookup(&child->caps, cs->entries[4].cap_id);
     assert_int_equal(ls->badge, 0x77);
-    assert_true(k_is_client_endpoint(ls->obj));
+    assert_true(ep_is_client(ls->obj));
 
     /* Run it: the parent's facet reaches the child's endpoint (badge 0),
      * and the labelled facet reaches the server with badge 0x77. */

@@ -1,5 +1,6 @@
 /*
- * capexc.c - capability exceptions raised by kernel objects.
+ * call.c - a kernel object's side of a CALL: its params, its result and
+ * the capability exceptions it raises.
  *
  * Once a live target refuses a call (bad argument by the documented
  * contract, unknown method, target gone), the result is a serialized
