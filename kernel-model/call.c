@@ -6,8 +6,7 @@
  * contract, unknown method, target gone), the result is a serialized
  * CapException {type, message} in the caller's result buffer and the CQE
  * result CAP_ERR_APPLICATION_EXCEPTION (upstream's second error layer;
- * docs/abi.md §3). Layout from schema/capos.capnp: one data word with the
- * type at byte 0, one pointer with the message text.
+ * docs/abi.md §3), built with the generated capos.capnp.h.
  */
 #include "capos/capnp.h"
 #include "kmodel.h"
@@ -23,9 +22,9 @@ int k_call_exception(struct k_call *c, enum k_exc_type type, const char *msg)
     capnp_struct_builder root;
     size_t len = 0;
     capnp_builder_init(&b, k.scratch_result, CAP_MAX_RESULT);
-    if (capnp_init_root(&b, 1, 1, &root) == 0) {
-        capnp_set_u16(&root, 0, (uint16_t)type, 0);
-        capnp_set_text(&root, 0, msg, k_strlen(msg));
+    if (capos_CapException_init_root(&b, &root) == 0) {
+        capos_CapException_set_type(&root, (uint16_t)type);
+        capos_CapException_set_message(&root, msg, k_strlen(msg));
     }
     if (capnp_finish(&b, &len) != 0)
         len = 0;

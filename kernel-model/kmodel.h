@@ -15,6 +15,7 @@
 #include "capos/capnp.h"
 #include "capos/capset.h"
 #include "capos/ring.h"
+#include "capos.capnp.h"
 #include "kernel.h"
 #include "port.h"
 
@@ -36,21 +37,28 @@ struct thread_handle;
 /* Kernel objects (object.c)                                          */
 /* ------------------------------------------------------------------ */
 
-/* Interface ids of the kernel objects of this layer (docs/abi.md §7). */
-#define K_IFACE_NULLCAP 0xc0f5e9a1d3b24f01ull
-#define K_IFACE_ENDPOINT 0xd6f0a8b1c4e27a10ull
-#define K_IFACE_CLIENT_ENDPOINT 0xd6f0a8b1c4e27a11ull
-/* Equal to the schema's ids (schema/capos.capnp; test_kobjects checks). */
-#define K_IFACE_CONSOLE 0xe55228ae8a0bf2b9ull
-#define K_IFACE_TIMER 0xca95d9489fce0ee8ull
-#define K_IFACE_BOOT_PACKAGE 0xa6f59cb772cd5bf2ull
-#define K_IFACE_TERMINAL_SESSION 0xe9da047f2abd67a2ull
-#define K_IFACE_PROCESS_SPAWNER 0xdb7406186ec8b776ull
-#define K_IFACE_PROCESS_HANDLE 0x8a444ef4f6f963b3ull
-#define K_IFACE_THREAD_SPAWNER 0xafe00da4c1192000ull
-#define K_IFACE_THREAD_HANDLE 0x96b0e57ff3d75c05ull
-#define K_IFACE_THREAD_CONTROL 0x9452639f80b64f79ull
-#define K_IFACE_PARK_SPACE 0xbbb79d6f1e5756adull
+/*
+ * Interface ids of the kernel objects of this layer (docs/abi.md §7): the
+ * schema's, from the generated capos.capnp.h (schema/capos.capnp is the
+ * one statement of them). Every kernel object has a schema interface.
+ */
+#define K_IFACE_NULLCAP CAPOS_NULL_CAP_INTERFACE_ID
+#define K_IFACE_ENDPOINT CAPOS_ENDPOINT_INTERFACE_ID
+#define K_IFACE_CLIENT_ENDPOINT CAPOS_CLIENT_ENDPOINT_INTERFACE_ID
+#define K_IFACE_CONSOLE CAPOS_CONSOLE_INTERFACE_ID
+#define K_IFACE_TIMER CAPOS_TIMER_INTERFACE_ID
+#define K_IFACE_BOOT_PACKAGE CAPOS_BOOT_PACKAGE_INTERFACE_ID
+#define K_IFACE_TERMINAL_SESSION CAPOS_TERMINAL_SESSION_INTERFACE_ID
+#define K_IFACE_PROCESS_SPAWNER CAPOS_PROCESS_SPAWNER_INTERFACE_ID
+#define K_IFACE_PROCESS_HANDLE CAPOS_PROCESS_HANDLE_INTERFACE_ID
+#define K_IFACE_THREAD_SPAWNER CAPOS_THREAD_SPAWNER_INTERFACE_ID
+#define K_IFACE_THREAD_HANDLE CAPOS_THREAD_HANDLE_INTERFACE_ID
+#define K_IFACE_THREAD_CONTROL CAPOS_THREAD_CONTROL_INTERFACE_ID
+#define K_IFACE_PARK_SPACE CAPOS_PARK_SPACE_INTERFACE_ID
+#define K_IFACE_NETWORK_MANAGER CAPOS_NETWORK_MANAGER_INTERFACE_ID
+#define K_IFACE_TCP_LISTEN_AUTHORITY CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID
+#define K_IFACE_TCP_LISTENER CAPOS_TCP_LISTENER_INTERFACE_ID
+#define K_IFACE_TCP_SOCKET CAPOS_TCP_SOCKET_INTERFACE_ID
 
 #define K_OBJ_NON_TRANSFERABLE 0x1u /* neither copy nor move */
 #define K_OBJ_MOVE_ONLY 0x2u        /* move, never copy */
@@ -468,13 +476,13 @@ struct k_call {
         exc_len; /* CapException bytes in result (with APPLICATION_EXCEPTION) */
 };
 
-/* ExceptionType of schema/capos.capnp (upstream ordinals). */
+/* ExceptionType of schema/capos.capnp (upstream ordinals), generated. */
 enum k_exc_type {
-    K_EXC_FAILED = 0,
-    K_EXC_OVERLOADED = 1,
-    K_EXC_DISCONNECTED = 2,
-    K_EXC_UNIMPLEMENTED = 3,
-    K_EXC_INVALID_ARGUMENT = 4,
+    K_EXC_FAILED = CAPOS_EXCEPTION_TYPE_FAILED,
+    K_EXC_OVERLOADED = CAPOS_EXCEPTION_TYPE_OVERLOADED,
+    K_EXC_DISCONNECTED = CAPOS_EXCEPTION_TYPE_DISCONNECTED,
+    K_EXC_UNIMPLEMENTED = CAPOS_EXCEPTION_TYPE_UNIMPLEMENTED,
+    K_EXC_INVALID_ARGUMENT = CAPOS_EXCEPTION_TYPE_INVALID_ARGUMENT,
 };
 
 /* call.c: exceptions, params parsing and results of kernel objects. */
@@ -565,11 +573,6 @@ struct term_dev_ops {
 int terminal_new(const struct term_dev_ops *ops, void *ctx, uint32_t run_max,
                  struct term_dev **dev, struct k_object **out);
 void term_dev_ready(struct term_dev *d);
-
-#define K_IFACE_NETWORK_MANAGER 0xe2cfcb01435d130dull
-#define K_IFACE_TCP_LISTEN_AUTHORITY 0xafd3070025677139ull
-#define K_IFACE_TCP_LISTENER 0x91a90867b3674558ull
-#define K_IFACE_TCP_SOCKET 0xa8115290ce50941eull
 
 /* Network internals shared by net.c, netmgr.c, tcpauth.c, tcplistener.c,
  * tcpsocket.c and sockterm.c (docs/net.md). */

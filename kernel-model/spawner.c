@@ -53,7 +53,7 @@ enum {
     CAPOS_PROCESS_NAME_MAX /* k_process.name holds it + NUL */
 #define SPAWN_GRANTS_MAX CAPOS_CAPSET_MAX_ENTRIES
 #define SPAWN_ENDPOINTS_MAX (CAP_XFER_MAX - 1u) /* the handle is one */
-#define KILLED_EXIT_CODE (-9)                   /* Capos.killedExitCode */
+#define KILLED_EXIT_CODE CAPOS_KILLED_EXIT_CODE
 
 struct spawner {
     struct k_object obj;
@@ -446,9 +446,12 @@ static int spawn_result(struct k_call *c, uint32_t nendpoints)
 {
     capnp_builder b;
     capnp_struct_builder res;
-    if (k_call_result_begin(c, &b, 1, 0, &res) != 0)
+    if (k_call_result_begin(
+            c, &b, CAPOS_PROCESS_SPAWNER_SPAWN_RESULTS_DATA_WORDS,
+            CAPOS_PROCESS_SPAWNER_SPAWN_RESULTS_POINTERS, &res) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
-    capnp_set_u16(&res, 0, 0, 0); /* handleIndex: the handle is record 0 */
+    /* The handle is result cap record 0. */
+    capos_ProcessSpawner_spawn_Results_set_handleIndex(&res, 0);
     int len = k_call_result_end(c, &b);
     uint32_t ncaps = 1 + nendpoints;
     if (len < 0 ||
@@ -637,9 +640,9 @@ enum {
 static int wait_result(capnp_builder *b, int64_t code)
 {
     capnp_struct_builder res;
-    int r = capnp_init_root(b, 1, 0, &res);
+    int r = capos_ProcessHandle_wait_Results_init_root(b, &res);
     if (r == 0)
-        capnp_set_i64(&res, 0, code, 0);
+        capos_ProcessHandle_wait_Results_set_exitCode(&res, code);
     return r;
 }
 

@@ -32,22 +32,14 @@
  */
 #include "kmodel.h"
 
-/* Field positions from `capnp compile -ocapnp schema/capos.capnp`;
- * test_threadcap builds the messages with the generated code.
- * ThreadSpawner.spawn$Params: entry u64 @0, arg u64 @8, stackSize u32 @16,
- * ring u64 @24, fsBase u64 @32;
- * $Results: thread ptr0. join$Results: exitCode i64 @0.
- * ThreadControl.exit$Params: exitCode i64 @0; setFsBase$Params: base u64
- * @0; getFsBase$Results: base u64 @0. */
-#define SP_ENTRY_OFF 0
-#define SP_ARG_OFF 8
-#define SP_STACK_OFF 16
-#define SP_RING_OFF 24
-#define SP_FS_OFF 32
-
-enum { SPAWNER_SPAWN = 0 };
-enum { HANDLE_JOIN = 0 };
-enum { CONTROL_EXIT = 0, CONTROL_SET_FS = 1, CONTROL_GET_FS = 2 };
+/* Ordinals and layouts from the generated capos.capnp.h. */
+enum { SPAWNER_SPAWN = CAPOS_THREAD_SPAWNER_SPAWN_METHOD_ID };
+enum { HANDLE_JOIN = CAPOS_THREAD_HANDLE_JOIN_METHOD_ID };
+enum {
+    CONTROL_EXIT = CAPOS_THREAD_CONTROL_EXIT_METHOD_ID,
+    CONTROL_SET_FS = CAPOS_THREAD_CONTROL_SET_FS_BASE_METHOD_ID,
+    CONTROL_GET_FS = CAPOS_THREAD_CONTROL_GET_FS_BASE_METHOD_ID,
+};
 
 struct thread_spawner {
     struct k_object obj;
@@ -89,11 +81,11 @@ static int spawn(struct thread_spawner *sp, struct k_call *c)
     int r = k_call_params(c, &m, &root);
     if (r < 0)
         return r;
-    uint64_t entry = capnp_get_u64(&root, SP_ENTRY_OFF, 0);
-    uint64_t arg = capnp_get_u64(&root, SP_ARG_OFF, 0);
-    uint32_t stack = capnp_get_u32(&root, SP_STACK_OFF, 0);
-    uint64_t ring = capnp_get_u64(&root, SP_RING_OFF, 0);
-    uint64_t fs = capnp_get_u64(&root, SP_FS_OFF, 0);
+    uint64_t entry = capos_ThreadSpawner_spawn_Params_get_entry(&root);
+    uint64_t arg = capos_ThreadSpawner_spawn_Params_get_arg(&root);
+    uint32_t stack = capos_ThreadSpawner_spawn_Params_get_stackSize(&root);
+    uint64_t ring = capos_ThreadSpawner_spawn_Params_get_ring(&root);
+    uint64_t fs = capos_ThreadSpawner_spawn_Params_get_fsBase(&root);
     if (entry == 0)
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "ThreadSpawner.spawn: entry is not an "
@@ -124,8 +116,10 @@ static int spawn(struct thread_spawner *sp, struct k_call *c)
      * started thread never loses its handle on delivery. */
     capnp_builder b;
     capnp_struct_builder res;
-    if (k_call_result_begin(c, &b, 0, 1, &res) != 0 ||
-        capnp_set_cap(&res, 0, 0) != 0)
+    if (k_call_result_begin(
+            c, &b, CAPOS_THREAD_SPAWNER_SPAWN_RESULTS_DATA_WORDS,
+            CAPOS_THREAD_SPAWNER_SPAWN_RESULTS_POINTERS, &res) != 0 ||
+        capos_ThreadSpawner_spawn_Results_set_thread(&res, 0) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     int len = k_call_result_end(c, &b);
     if (len < 0 ||
@@ -192,9 +186,9 @@ static const struct k_object_ops spawner_ops = {
 static int join_result(capnp_builder *b, int64_t code)
 {
     capnp_struct_builder res;
-    int r = capnp_init_root(b, 1, 0, &res);
+    int r = capos_ThreadHandle_join_Results_init_root(b, &res);
     if (r == 0)
-        capnp_set_i64(&res, 0, code, 0);
+        capos_ThreadHandle_join_Results_set_exitCode(&res, code);
     return r;
 }
 
@@ -346,17 +340,19 @@ static int control_call(struct k_object *obj, struct k_call *c)
         return r;
     switch (c->method_id) {
     case CONTROL_EXIT:
-        control_exit(c, t, capnp_get_i64(&root, 0, 0));
+        control_exit(c, t, capos_ThreadControl_exit_Params_get_exitCode(&root));
     case CONTROL_SET_FS:
         /* Hosted: recorded only (the host owns the real FS register). */
-        t->fs_base = capnp_get_u64(&root, 0, 0);
+        t->fs_base = capos_ThreadControl_setFsBase_Params_get_base(&root);
         return 0;
     default: {
         capnp_builder b;
         capnp_struct_builder res;
-        if (k_call_result_begin(c, &b, 1, 0, &res) != 0)
+        if (k_call_result_begin(
+                c, &b, CAPOS_THREAD_CONTROL_GET_FS_BASE_RESULTS_DATA_WORDS,
+                CAPOS_THREAD_CONTROL_GET_FS_BASE_RESULTS_POINTERS, &res) != 0)
             return CAP_ERR_INVALID_RESULT_BUFFER;
-        capnp_set_u64(&res, 0, t->fs_base, 0);
+        capos_ThreadControl_getFsBase_Results_set_base(&res, t->fs_base);
         return k_call_result_end(c, &b);
     }
     }
