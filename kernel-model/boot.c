@@ -40,7 +40,7 @@ static int find_binary(const capnp_list *bins, const char *name, size_t nlen,
             continue;
         if (capos_Binary_image_which(&b) != CAPOS_BINARY_IMAGE_WHICH_BUILTIN) {
             k_msg_str(mb, "manifest: binary \"");
-            k_msg_put(mb, bn, bl);
+            k_msg_text(mb, bn, bl);
             return fail(mb, "\" is an ELF image; the hosted simulator runs "
                             "built-in programs only (image = (builtin = ...))");
         }
@@ -49,9 +49,9 @@ static int find_binary(const capnp_list *bins, const char *name, size_t nlen,
         *entry = port_binary_entry(prog, pl);
         if (!*entry) {
             k_msg_str(mb, "manifest: binary \"");
-            k_msg_put(mb, bn, bl);
+            k_msg_text(mb, bn, bl);
             k_msg_str(mb, "\" names built-in program \"");
-            k_msg_put(mb, prog, pl);
+            k_msg_text(mb, prog, pl);
             return fail(mb, "\", which this simulator does not have");
         }
         return 0;
@@ -82,7 +82,7 @@ static int check_binaries(const capnp_list *bins, struct k_msg *mb)
             K_TEXT(capos_Binary, name, &o, &on, &ol);
             if (text_eq(n, nl, on, ol)) {
                 k_msg_str(mb, "manifest: binary \"");
-                k_msg_put(mb, n, nl);
+                k_msg_text(mb, n, nl);
                 return fail(mb, "\" is listed twice");
             }
         }
@@ -140,14 +140,14 @@ static int grant_init_caps(struct k_process *p, const capnp_list *caps,
             if (text_eq(name, nl, p->capset->entries[j].name,
                         k_strlen(p->capset->entries[j].name))) {
                 k_msg_str(mb, "manifest: init has two caps named \"");
-                k_msg_put(mb, name, nl);
+                k_msg_text(mb, name, nl);
                 return fail(mb, "\"");
             }
         }
         if (capos_CapGrant_source_which(&g) !=
             CAPOS_CAP_GRANT_SOURCE_WHICH_KERNEL) {
             k_msg_str(mb, "manifest: init cap \"");
-            k_msg_put(mb, name, nl);
+            k_msg_text(mb, name, nl);
             return fail(mb, "\": init may only hold kernel-sourced caps "
                             "(nothing runs before it to export one)");
         }
@@ -163,7 +163,7 @@ static int grant_init_caps(struct k_process *p, const capnp_list *caps,
         struct ct_slot *s = ct_lookup(&p->caps, id);
         if (want && s->obj->ops->interface_id != want) {
             k_msg_str(mb, "manifest: init cap \"");
-            k_msg_put(mb, name, nl);
+            k_msg_text(mb, name, nl);
             return fail(mb, "\": interfaceId does not match its source");
         }
         char cname[CAPOS_CAPSET_NAME_MAX];
@@ -235,7 +235,7 @@ int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
     r = find_binary(&bins, ibin, ibl, &mb, &entry);
     if (r == 1) {
         k_msg_str(&mb, "manifest: init names binary \"");
-        k_msg_put(&mb, ibin, ibl);
+        k_msg_text(&mb, ibin, ibl);
         return fail(&mb, "\", which is not in binaries");
     }
     if (r < 0)
@@ -294,7 +294,7 @@ int k_manifest_binary(const uint8_t *bytes, size_t len, const char *name,
     int r = find_binary(&bins, name, nlen, &mb, entry);
     if (r == 1) {
         k_msg_str(&mb, "binary \"");
-        k_msg_put(&mb, name, nlen);
+        k_msg_text(&mb, name, nlen);
         return fail(&mb, "\" is not in the boot manifest's binaries");
     }
     return r;

@@ -766,6 +766,7 @@ struct k_msg {
 };
 void k_msg_put(struct k_msg *m, const char *s, size_t n);
 void k_msg_str(struct k_msg *m, const char *s);
+void k_msg_text(struct k_msg *m, const char *s, size_t n);
 void k_msg_u64(struct k_msg *m, uint64_t v);
 
 /* The kernel cap sources (ksrc.c): one row per KernelCapSource. */

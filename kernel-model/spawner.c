@@ -85,26 +85,20 @@ struct msg {
     struct k_msg k;
 };
 
-static void m_raw(struct msg *m, const char *s, size_t n)
-{
-    k_msg_put(&m->k, s, n);
-}
-
 static void m_str(struct msg *m, const char *s)
 {
-    m_raw(m, s, k_strlen(s));
+    k_msg_str(&m->k, s);
 }
 
-/* Untrusted text from the params: at most 48 bytes, non-printable bytes
- * shown as '?', so a message stays one readable line. */
+/* Untrusted text from the params, quoted: at most M_TEXT_MAX bytes of it,
+ * escaped (k_msg_text), so a message stays one line no terminal obeys. */
+#define M_TEXT_MAX 48u
+
 static void m_text(struct msg *m, const char *s, size_t n)
 {
     m_str(m, "\"");
-    for (size_t i = 0; i < n && i < 48; i++) {
-        char ch = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-        m_raw(m, &ch, 1);
-    }
-    m_str(m, n > 48 ? "...\"" : "\"");
+    k_msg_text(&m->k, s, n < M_TEXT_MAX ? n : M_TEXT_MAX);
+    m_str(m, n > M_TEXT_MAX ? "...\"" : "\"");
 }
 
 static void m_u64(struct msg *m, uint64_t v)
