@@ -261,7 +261,12 @@ int k_boot(const uint8_t *bytes, size_t len, struct k_process **init_out,
     if (r == 0 && k_thread_create(p, entry, NULL, NULL) < 0)
         r = fail(&mb, "manifest: cannot start init's first thread");
     if (r < 0) {
+        /* Refused after init was made: exit it and drop the creator's
+         * reference (the host's, which k_shutdown would drop), so nothing
+         * of init stays allocated. No thread of it ever ran or holds it. */
         k_process_exit(p, -1);
+        p->host_ref = false;
+        k_process_put(p);
         return r;
     }
     *init_out = p;
