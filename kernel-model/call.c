@@ -33,6 +33,29 @@ int k_call_exception(struct k_call *c, enum k_exc_type type, const char *msg)
 }
 
 /*
+ * Raise unimplemented for a method ordinal iface does not have, listing
+ * the ones it has: "<iface> has no such method (0 name0, 1 name1, ...)",
+ * names[0..n) indexed by ordinal, so the ordinals printed are the
+ * schema's. Returns what k_call_exception returns.
+ */
+int k_call_no_method(struct k_call *c, const char *iface,
+                     const char *const *names, unsigned n)
+{
+    char buf[128];
+    struct k_msg m = {buf, sizeof buf, 0};
+    k_msg_str(&m, iface);
+    k_msg_str(&m, " has no such method (");
+    for (unsigned i = 0; i < n; i++) {
+        k_msg_str(&m, i ? ", " : "");
+        k_msg_u64(&m, i);
+        k_msg_str(&m, " ");
+        k_msg_str(&m, names[i]);
+    }
+    k_msg_str(&m, ")");
+    return k_call_exception(c, K_EXC_UNIMPLEMENTED, buf);
+}
+
+/*
  * Parse the params of a kernel-object call as a Cap'n Proto message and
  * return its root struct. Returns 0, or a CapException of type
  * invalidArgument (CAP_ERR_APPLICATION_EXCEPTION) for a malformed message.

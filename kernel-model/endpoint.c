@@ -607,6 +607,10 @@ enum {
     EP_MINT_CLIENT = CAPOS_ENDPOINT_MINT_CLIENT_METHOD_ID,
     EP_IDENTIFY = CAPOS_ENDPOINT_IDENTIFY_METHOD_ID,
 };
+static const char *const ep_methods[] = {
+    [EP_MINT_CLIENT] = "mintClient",
+    [EP_IDENTIFY] = "identify",
+};
 
 /*
  * CALL on the raw endpoint runs the kernel's Endpoint methods; it does not
@@ -670,9 +674,8 @@ static int ep_raw_call(struct k_object *o, struct k_call *c)
         return k_call_result_end(c, &b);
     }
     default:
-        return k_call_exception(c, K_EXC_UNIMPLEMENTED,
-                                "Endpoint has no such method (0 mintClient, "
-                                "1 identify)");
+        return k_call_no_method(c, "Endpoint", ep_methods,
+                                sizeof ep_methods / sizeof ep_methods[0]);
     }
 }
 

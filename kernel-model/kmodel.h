@@ -487,6 +487,8 @@ enum k_exc_type {
 
 /* call.c: exceptions, params parsing and results of kernel objects. */
 int k_call_exception(struct k_call *c, enum k_exc_type type, const char *msg);
+int k_call_no_method(struct k_call *c, const char *iface,
+                     const char *const *names, unsigned n);
 int k_call_params(struct k_call *c, capnp_message *m, capnp_struct *root);
 int k_call_result_begin(struct k_call *c, capnp_builder *b, uint16_t dwords,
                         uint16_t nptrs, capnp_struct_builder *root);

@@ -99,6 +99,10 @@ enum {
     PARK_WAIT = CAPOS_PARK_SPACE_WAIT_METHOD_ID,
     PARK_WAKE = CAPOS_PARK_SPACE_WAKE_METHOD_ID,
 };
+static const char *const park_methods[] = {
+    [PARK_WAIT] = "wait",
+    [PARK_WAKE] = "wake",
+};
 
 /* Build wait's result message {outcome} into b; 0 or a codec error. */
 static int wait_result(capnp_builder *b, uint32_t outcome)
@@ -254,9 +258,8 @@ static int park_call(struct k_object *obj, struct k_call *c)
 {
     struct park_space *s = (struct park_space *)obj;
     if (c->method_id != PARK_WAIT && c->method_id != PARK_WAKE)
-        return k_call_exception(c, K_EXC_UNIMPLEMENTED,
-                                "ParkSpace has no such method (0 wait, "
-                                "1 wake)");
+        return k_call_no_method(c, "ParkSpace", park_methods,
+                                sizeof park_methods / sizeof park_methods[0]);
     capnp_message m;
     capnp_struct root;
     int r = k_call_params(c, &m, &root);
