@@ -73,35 +73,42 @@ static const struct k_object_ops handle_ops;
 
 /* ---- ThreadSpawner ---------------------------------------------------- */
 
-static int spawn(struct thread_spawner *sp, struct k_call *c)
+/* The checked arguments of one ThreadSpawner.spawn. */
+struct tspawn_args {
+    uint64_t entry, arg, ring, fs;
+    uint32_t stack;
+};
+
+/*
+ * Decode the spawn params root of call c from process p into *a: entry an
+ * address, stackSize within p's stack slot, ring (if any) a page of p's
+ * heap no other thread's ring uses, and a thread slot free. Returns 0, or
+ * the invalidArgument / overloaded CapException raised. Pure.
+ */
+static int tspawn_decode(struct k_call *c, struct k_process *p,
+                         const capnp_struct *root, struct tspawn_args *a)
 {
-    struct k_process *p = c->proc;
-    capnp_message m;
-    capnp_struct root;
-    int r = k_call_params(c, &m, &root);
-    if (r < 0)
-        return r;
-    uint64_t entry = capos_ThreadSpawner_spawn_Params_get_entry(&root);
-    uint64_t arg = capos_ThreadSpawner_spawn_Params_get_arg(&root);
-    uint32_t stack = capos_ThreadSpawner_spawn_Params_get_stackSize(&root);
-    uint64_t ring = capos_ThreadSpawner_spawn_Params_get_ring(&root);
-    uint64_t fs = capos_ThreadSpawner_spawn_Params_get_fsBase(&root);
-    if (entry == 0)
+    a->entry = capos_ThreadSpawner_spawn_Params_get_entry(root);
+    a->arg = capos_ThreadSpawner_spawn_Params_get_arg(root);
+    a->stack = capos_ThreadSpawner_spawn_Params_get_stackSize(root);
+    a->ring = capos_ThreadSpawner_spawn_Params_get_ring(root);
+    a->fs = capos_ThreadSpawner_spawn_Params_get_fsBase(root);
+    if (a->entry == 0)
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "ThreadSpawner.spawn: entry is not an "
                                 "address");
-    if (stack > p->stack_size)
+    if (a->stack > p->stack_size)
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "ThreadSpawner.spawn: stackSize is larger "
                                 "than the process's thread stack slot");
-    if (ring && ((ring & (CAPOS_PAGE_SIZE - 1)) ||
-                 !k_user_buf(p, ring, sizeof(CapRing))))
+    if (a->ring && ((a->ring & (CAPOS_PAGE_SIZE - 1)) ||
+                    !k_user_buf(p, a->ring, sizeof(CapRing))))
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "ThreadSpawner.spawn: ring is not a "
                                 "page-aligned page of the process heap");
-    for (uint32_t i = 0; ring && i < K_MAX_THREADS; i++) {
+    for (uint32_t i = 0; a->ring && i < K_MAX_THREADS; i++) {
         const struct k_thread *o = p->tslot[i];
-        if (o && o->own_ring && k_user_vaddr(p, o->ring.page) == ring)
+        if (o && o->own_ring && k_user_vaddr(p, o->ring.page) == a->ring)
             return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                     "ThreadSpawner.spawn: ring is another "
                                     "thread's ring page");
@@ -110,10 +117,17 @@ static int spawn(struct thread_spawner *sp, struct k_call *c)
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "ThreadSpawner.spawn: the process has "
                                 "max_threads threads");
-    (void)sp;
+    return 0;
+}
 
-    /* The result is known now: make sure the caller can take it, so a
-     * started thread never loses its handle on delivery. */
+/*
+ * Write the spawn result {thread = record 0} and check that the caller
+ * can take it with its one cap, so a started thread never loses its
+ * handle on delivery. Returns the result length,
+ * CAP_ERR_INVALID_RESULT_BUFFER or CAP_ERR_TRANSFER_REJECTED.
+ */
+static int tspawn_result(struct k_call *c, struct k_process *p)
+{
     capnp_builder b;
     capnp_struct_builder res;
     if (k_call_result_begin(
@@ -127,7 +141,17 @@ static int spawn(struct thread_spawner *sp, struct k_call *c)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     if (ct_free_count(&p->caps) < 1)
         return CAP_ERR_TRANSFER_REJECTED;
+    return len;
+}
 
+/*
+ * Start the thread of checked arguments a in p with its handle, and put
+ * the handle in c->result_caps. Returns len (tspawn_result's), or
+ * overloaded when memory or a thread slot runs out (nothing left then).
+ */
+static int tspawn_invoke(struct k_call *c, struct k_process *p,
+                         const struct tspawn_args *a, int len)
+{
     struct thread_handle *h = port_alloc(sizeof *h);
     if (!h)
         return k_call_exception(c, K_EXC_OVERLOADED,
@@ -136,24 +160,44 @@ static int spawn(struct thread_spawner *sp, struct k_call *c)
     h->proc = p;
     struct k_thread *t;
     /* Hosted choice: entry is a host function address (see the header). */
-    void (*fn)(void *) = (void (*)(void *))(uintptr_t)entry;
-    if (k_thread_create(p, fn, (void *)(uintptr_t)arg, &t) != 0) {
+    void (*fn)(void *) = (void (*)(void *))(uintptr_t)a->entry;
+    if (k_thread_create(p, fn, (void *)(uintptr_t)a->arg, &t) != 0) {
         /* Out of memory, or a slot of an exited thread not reaped yet. */
         k_obj_unref(&h->obj);
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "ThreadSpawner.spawn: no thread slot or "
                                 "kernel memory free; retry later");
     }
-    t->fs_base = fs;
-    if (ring) {
+    t->fs_base = a->fs;
+    if (a->ring) {
         /* Checked above; nothing between can make it fail. */
-        int a = k_thread_attach_ring(t, ring);
-        K_ASSERT(a == 0, "spawn: checked ring refused");
+        int ok = k_thread_attach_ring(t, a->ring);
+        K_ASSERT(ok == 0, "spawn: checked ring refused");
     }
     h->thread = t;
     t->handle = h;
     c->result_caps[c->nresult_caps++] = &h->obj;
     return len;
+}
+
+/* ThreadSpawner.spawn (docs/abi.md §15): decode, then invoke. */
+static int spawn(struct thread_spawner *sp, struct k_call *c)
+{
+    struct k_process *p = c->proc;
+    capnp_message m;
+    capnp_struct root;
+    int r = k_call_params(c, &m, &root);
+    if (r < 0)
+        return r;
+    (void)sp;
+    struct tspawn_args a;
+    r = tspawn_decode(c, p, &root, &a);
+    if (r != 0)
+        return r;
+    int len = tspawn_result(c, p);
+    if (len < 0)
+        return len;
+    return tspawn_invoke(c, p, &a, len);
 }
 
 static int spawner_call(struct k_object *obj, struct k_call *c)
