@@ -12,6 +12,12 @@
 
 #define BOOTPKG_CHUNK 16384u
 
+/* Ordinals and layouts from the generated capos.capnp.h. */
+enum {
+    BOOTPKG_SIZE = CAPOS_BOOT_PACKAGE_MANIFEST_SIZE_METHOD_ID,
+    BOOTPKG_READ = CAPOS_BOOT_PACKAGE_READ_MANIFEST_METHOD_ID,
+};
+
 struct bootpkg {
     struct k_object obj;
     const uint8_t *bytes; /* owned by the boot caller, outlives the model */
@@ -21,7 +27,7 @@ struct bootpkg {
 static int bootpkg_call(struct k_object *obj, struct k_call *c)
 {
     struct bootpkg *bp = (struct bootpkg *)obj;
-    if (c->method_id > 1)
+    if (c->method_id != BOOTPKG_SIZE && c->method_id != BOOTPKG_READ)
         return k_call_exception(c, K_EXC_UNIMPLEMENTED,
                                 "BootPackage has no such method");
     capnp_message m;
@@ -31,22 +37,27 @@ static int bootpkg_call(struct k_object *obj, struct k_call *c)
         return r;
     capnp_builder b;
     capnp_struct_builder res;
-    if (c->method_id == 0) {
-        if (k_call_result_begin(c, &b, 1, 0, &res) != 0)
+    if (c->method_id == BOOTPKG_SIZE) {
+        if (k_call_result_begin(
+                c, &b, CAPOS_BOOT_PACKAGE_MANIFEST_SIZE_RESULTS_DATA_WORDS,
+                CAPOS_BOOT_PACKAGE_MANIFEST_SIZE_RESULTS_POINTERS, &res) != 0)
             return CAP_ERR_INVALID_RESULT_BUFFER;
-        capnp_set_u64(&res, 0, bp->len, 0);
+        capos_BootPackage_manifestSize_Results_set_size(&res, bp->len);
         return k_call_result_end(c, &b);
     }
-    uint64_t off = capnp_get_u64(&root, 0, 0);
-    uint32_t max = capnp_get_u32(&root, 8, 0);
+    uint64_t off = capos_BootPackage_readManifest_Params_get_offset(&root);
+    uint32_t max = capos_BootPackage_readManifest_Params_get_maxBytes(&root);
     if (max > BOOTPKG_CHUNK)
         max = BOOTPKG_CHUNK;
     size_t n = off >= bp->len ? 0 : bp->len - off;
     if (n > max)
         n = max;
-    if (k_call_result_begin(c, &b, 0, 1, &res) != 0)
+    if (k_call_result_begin(
+            c, &b, CAPOS_BOOT_PACKAGE_READ_MANIFEST_RESULTS_DATA_WORDS,
+            CAPOS_BOOT_PACKAGE_READ_MANIFEST_RESULTS_POINTERS, &res) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
-    capnp_set_data(&res, 0, n ? (const void *)(bp->bytes + off) : "", n);
+    capos_BootPackage_readManifest_Results_set_data(
+        &res, n ? (const void *)(bp->bytes + off) : "", n);
     return k_call_result_end(c, &b);
 }
 

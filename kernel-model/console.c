@@ -9,7 +9,11 @@
  */
 #include "kmodel.h"
 
-enum { CONSOLE_WRITE = 0, CONSOLE_WRITE_LINE = 1 };
+/* Ordinals and layouts from the generated capos.capnp.h. */
+enum {
+    CONSOLE_WRITE = CAPOS_CONSOLE_WRITE_METHOD_ID,
+    CONSOLE_WRITE_LINE = CAPOS_CONSOLE_WRITE_LINE_METHOD_ID,
+};
 
 static const struct k_object_ops console_ops;
 
@@ -27,9 +31,10 @@ static int console_call(struct k_object *obj, struct k_call *c)
     const uint8_t *bytes;
     size_t len;
     if (c->method_id == CONSOLE_WRITE)
-        r = capnp_get_data(&root, 0, &bytes, &len);
+        r = capos_Console_write_Params_get_data(&root, &bytes, &len);
     else
-        r = capnp_get_text(&root, 0, (const char **)&bytes, &len);
+        r = capos_Console_writeLine_Params_get_text(
+            &root, (const char **)&bytes, &len);
     if (r < 0)
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 c->method_id == CONSOLE_WRITE

@@ -68,7 +68,7 @@ static struct ep_core *core_of(struct k_object *o)
     return (struct ep_core *)((char *)o - offsetof(struct ep_core, client));
 }
 
-bool k_is_client_endpoint(const struct k_object *o)
+bool ep_is_client(const struct k_object *o)
 {
     return o->ops == &ep_client_ops;
 }
@@ -602,7 +602,15 @@ void ep_thread_exit(struct k_process *p, struct k_tref r)
 
 /* ---- the raw endpoint's kernel methods (docs/abi.md §10.1) ---------- */
 
-enum { EP_MINT_CLIENT = 0, EP_IDENTIFY = 1 };
+/* Ordinals and layouts from the generated capos.capnp.h. */
+enum {
+    EP_MINT_CLIENT = CAPOS_ENDPOINT_MINT_CLIENT_METHOD_ID,
+    EP_IDENTIFY = CAPOS_ENDPOINT_IDENTIFY_METHOD_ID,
+};
+static const char *const ep_methods[] = {
+    [EP_MINT_CLIENT] = "mintClient",
+    [EP_IDENTIFY] = "identify",
+};
 
 /*
  * CALL on the raw endpoint runs the kernel's Endpoint methods; it does not
@@ -633,9 +641,11 @@ static int ep_raw_call(struct k_object *o, struct k_call *c)
         return r;
     switch (c->method_id) {
     case EP_MINT_CLIENT: {
-        uint64_t badge = capnp_get_u64(&p, 0, 0);
-        if (k_call_result_begin(c, &b, 0, 1, &res) != 0 ||
-            capnp_set_cap(&res, 0, 0) != 0)
+        uint64_t badge = capos_Endpoint_mintClient_Params_get_badge(&p);
+        if (k_call_result_begin(
+                c, &b, CAPOS_ENDPOINT_MINT_CLIENT_RESULTS_DATA_WORDS,
+                CAPOS_ENDPOINT_MINT_CLIENT_RESULTS_POINTERS, &res) != 0 ||
+            capos_Endpoint_mintClient_Results_set_facet(&res, 0) != 0)
             return CAP_ERR_INVALID_RESULT_BUFFER;
         r = k_call_result_end(c, &b);
         if (r < 0)
@@ -648,22 +658,24 @@ static int ep_raw_call(struct k_object *o, struct k_call *c)
     }
     case EP_IDENTIFY: {
         uint32_t idx = CAPNP_CAP_NULL;
-        if (capnp_get_cap(&p, 0, &idx) != 0 || idx >= c->nxfer)
+        if (capos_Endpoint_identify_Params_get_cap(&p, &idx) != 0 ||
+            idx >= c->nxfer)
             return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                     "Endpoint.identify: `cap` must name a "
                                     "cap transferred with the call");
         const struct k_xfer *x = &c->xfer[idx];
         bool own = x->obj == &ep->client;
-        if (k_call_result_begin(c, &b, 2, 0, &res) != 0)
+        if (k_call_result_begin(
+                c, &b, CAPOS_ENDPOINT_IDENTIFY_RESULTS_DATA_WORDS,
+                CAPOS_ENDPOINT_IDENTIFY_RESULTS_POINTERS, &res) != 0)
             return CAP_ERR_INVALID_RESULT_BUFFER;
-        capnp_set_bool(&res, 0, own, false);
-        capnp_set_u64(&res, 8, own ? x->badge : 0, 0);
+        capos_Endpoint_identify_Results_set_own(&res, own);
+        capos_Endpoint_identify_Results_set_badge(&res, own ? x->badge : 0);
         return k_call_result_end(c, &b);
     }
     default:
-        return k_call_exception(c, K_EXC_UNIMPLEMENTED,
-                                "Endpoint has no such method (0 mintClient, "
-                                "1 identify)");
+        return k_call_no_method(c, "Endpoint", ep_methods,
+                                sizeof ep_methods / sizeof ep_methods[0]);
     }
 }
 

@@ -2,6 +2,7 @@
  * kernel.c - the kernel model's global state: start-up, shut-down, the
  * seeded random source and a few freestanding helpers.
  */
+#include "capos/escape.h"
 #include "kmodel.h"
 
 struct kernel k;
@@ -129,6 +130,24 @@ void k_msg_put(struct k_msg *m, const char *s, size_t n)
 void k_msg_str(struct k_msg *m, const char *s)
 {
     k_msg_put(m, s, k_strlen(s));
+}
+
+/*
+ * Append s[0..n), text that came from input (a manifest, a caller's
+ * params), escaped by capos_escape_text (lib/escape.c): a message quoting
+ * it is printed on a console, and no byte of it may reach a terminal as a
+ * control sequence. Cut at the buffer's end, never inside an escape.
+ */
+void k_msg_text(struct k_msg *m, const char *s, size_t n)
+{
+    char esc[5];
+    for (size_t i = 0; i < n; i++) {
+        capos_escape_text(esc, sizeof esc, &s[i], 1);
+        size_t len = k_strlen(esc);
+        if (m->len + len >= m->cap)
+            break;
+        k_msg_put(m, esc, len);
+    }
 }
 
 void k_msg_u64(struct k_msg *m, uint64_t v)

@@ -15,6 +15,7 @@
 #include "capos/capnp.h"
 #include "capos/capset.h"
 #include "capos/ring.h"
+#include "capos.capnp.h"
 #include "kernel.h"
 #include "port.h"
 
@@ -36,21 +37,28 @@ struct thread_handle;
 /* Kernel objects (object.c)                                          */
 /* ------------------------------------------------------------------ */
 
-/* Interface ids of the kernel objects of this layer (docs/abi.md §7). */
-#define K_IFACE_NULLCAP 0xc0f5e9a1d3b24f01ull
-#define K_IFACE_ENDPOINT 0xd6f0a8b1c4e27a10ull
-#define K_IFACE_CLIENT_ENDPOINT 0xd6f0a8b1c4e27a11ull
-/* Equal to the schema's ids (schema/capos.capnp; test_kobjects checks). */
-#define K_IFACE_CONSOLE 0xe55228ae8a0bf2b9ull
-#define K_IFACE_TIMER 0xca95d9489fce0ee8ull
-#define K_IFACE_BOOT_PACKAGE 0xa6f59cb772cd5bf2ull
-#define K_IFACE_TERMINAL_SESSION 0xe9da047f2abd67a2ull
-#define K_IFACE_PROCESS_SPAWNER 0xdb7406186ec8b776ull
-#define K_IFACE_PROCESS_HANDLE 0x8a444ef4f6f963b3ull
-#define K_IFACE_THREAD_SPAWNER 0xafe00da4c1192000ull
-#define K_IFACE_THREAD_HANDLE 0x96b0e57ff3d75c05ull
-#define K_IFACE_THREAD_CONTROL 0x9452639f80b64f79ull
-#define K_IFACE_PARK_SPACE 0xbbb79d6f1e5756adull
+/*
+ * Interface ids of the kernel objects of this layer (docs/abi.md §7): the
+ * schema's, from the generated capos.capnp.h (schema/capos.capnp is the
+ * one statement of them). Every kernel object has a schema interface.
+ */
+#define K_IFACE_NULLCAP CAPOS_NULL_CAP_INTERFACE_ID
+#define K_IFACE_ENDPOINT CAPOS_ENDPOINT_INTERFACE_ID
+#define K_IFACE_CLIENT_ENDPOINT CAPOS_CLIENT_ENDPOINT_INTERFACE_ID
+#define K_IFACE_CONSOLE CAPOS_CONSOLE_INTERFACE_ID
+#define K_IFACE_TIMER CAPOS_TIMER_INTERFACE_ID
+#define K_IFACE_BOOT_PACKAGE CAPOS_BOOT_PACKAGE_INTERFACE_ID
+#define K_IFACE_TERMINAL_SESSION CAPOS_TERMINAL_SESSION_INTERFACE_ID
+#define K_IFACE_PROCESS_SPAWNER CAPOS_PROCESS_SPAWNER_INTERFACE_ID
+#define K_IFACE_PROCESS_HANDLE CAPOS_PROCESS_HANDLE_INTERFACE_ID
+#define K_IFACE_THREAD_SPAWNER CAPOS_THREAD_SPAWNER_INTERFACE_ID
+#define K_IFACE_THREAD_HANDLE CAPOS_THREAD_HANDLE_INTERFACE_ID
+#define K_IFACE_THREAD_CONTROL CAPOS_THREAD_CONTROL_INTERFACE_ID
+#define K_IFACE_PARK_SPACE CAPOS_PARK_SPACE_INTERFACE_ID
+#define K_IFACE_NETWORK_MANAGER CAPOS_NETWORK_MANAGER_INTERFACE_ID
+#define K_IFACE_TCP_LISTEN_AUTHORITY CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID
+#define K_IFACE_TCP_LISTENER CAPOS_TCP_LISTENER_INTERFACE_ID
+#define K_IFACE_TCP_SOCKET CAPOS_TCP_SOCKET_INTERFACE_ID
 
 #define K_OBJ_NON_TRANSFERABLE 0x1u /* neither copy nor move */
 #define K_OBJ_MOVE_ONLY 0x2u        /* move, never copy */
@@ -61,7 +69,8 @@ struct k_object_ops {
     /*
      * Invoke a method. Returns the payload length written to c->result
      * (>= 0), a CAP_ERR_* code, or K_CALL_PENDING when the object keeps the
-     * call and will complete it later through k_call_complete_async.
+     * call and will complete it later through k_pending_add and one of the
+     * k_pending_done* functions (pending.c).
      */
     int (*call)(struct k_object *obj, struct k_call *c);
     /* Last reference dropped: free the object. */
@@ -301,14 +310,17 @@ static inline struct k_tref k_thread_ref(const struct k_thread *t)
     return (struct k_tref){t->stack_slot, t->gen};
 }
 
-void k_sched_ready(struct k_thread *t);
 enum k_wake k_thread_wait(uint64_t deadline);
 void k_thread_wake(struct k_thread *t);
+
+/* sched.c */
+void k_sched_ready(struct k_thread *t);
+void k_sched_switch(void);
 void k_sched_yield(void);
 void k_sched_reap(void);
 
 /* ------------------------------------------------------------------ */
-/* Processes (process.c)                                              */
+/* Processes (process.c, capset.c, pending.c)                        */
 /* ------------------------------------------------------------------ */
 
 enum k_proc_state { KP_ALIVE = 1, KP_DEAD };
@@ -415,9 +427,15 @@ static inline void *k_user_buf(struct k_process *p, uint64_t vaddr,
 }
 
 uint64_t k_user_vaddr(struct k_process *p, const void *ptr);
+int k_process_check(const struct k_process *p);
+
+/* capset.c */
 int k_capset_add(struct k_process *p, const char *name, uint32_t cap_id);
 int k_capset_add_as(struct k_process *p, const char *name, uint32_t cap_id,
                     uint64_t interface_id);
+
+/* pending.c */
+void k_pending_thread_exit(struct k_process *p, struct k_tref r);
 void k_pending_add(struct k_pending *pd, struct k_call *c,
                    void (*cancel)(struct k_pending *pd));
 void k_pending_add_to(struct k_pending *pd, struct k_process *p,
@@ -427,7 +445,6 @@ void k_pending_done_result(struct k_pending *pd, const void *payload,
                            uint32_t len);
 int k_pending_done_caps(struct k_pending *pd, const void *payload, uint32_t len,
                         struct k_object *const *caps, uint32_t ncaps);
-int k_process_check(const struct k_process *p);
 
 /* ------------------------------------------------------------------ */
 /* The ring (ring.c)                                                  */
@@ -459,17 +476,19 @@ struct k_call {
         exc_len; /* CapException bytes in result (with APPLICATION_EXCEPTION) */
 };
 
-/* ExceptionType of schema/capos.capnp (upstream ordinals). */
+/* ExceptionType of schema/capos.capnp (upstream ordinals), generated. */
 enum k_exc_type {
-    K_EXC_FAILED = 0,
-    K_EXC_OVERLOADED = 1,
-    K_EXC_DISCONNECTED = 2,
-    K_EXC_UNIMPLEMENTED = 3,
-    K_EXC_INVALID_ARGUMENT = 4,
+    K_EXC_FAILED = CAPOS_EXCEPTION_TYPE_FAILED,
+    K_EXC_OVERLOADED = CAPOS_EXCEPTION_TYPE_OVERLOADED,
+    K_EXC_DISCONNECTED = CAPOS_EXCEPTION_TYPE_DISCONNECTED,
+    K_EXC_UNIMPLEMENTED = CAPOS_EXCEPTION_TYPE_UNIMPLEMENTED,
+    K_EXC_INVALID_ARGUMENT = CAPOS_EXCEPTION_TYPE_INVALID_ARGUMENT,
 };
 
-/* capexc.c: exceptions, params parsing and results of kernel objects. */
+/* call.c: exceptions, params parsing and results of kernel objects. */
 int k_call_exception(struct k_call *c, enum k_exc_type type, const char *msg);
+int k_call_no_method(struct k_call *c, const char *iface,
+                     const char *const *names, unsigned n);
 int k_call_params(struct k_call *c, capnp_message *m, capnp_struct *root);
 int k_call_result_begin(struct k_call *c, capnp_builder *b, uint16_t dwords,
                         uint16_t nptrs, capnp_struct_builder *root);
@@ -493,7 +512,6 @@ bool k_ring_post_result_to(struct k_process *p, struct k_tref r,
 void k_ring_stale_drop(struct k_process *p);
 void k_ring_abandon_current(void);
 int k_ring_submit_thread(struct k_thread *t);
-void k_pending_thread_exit(struct k_process *p, struct k_tref r);
 void ep_thread_exit(struct k_process *p, struct k_tref r);
 
 /* ------------------------------------------------------------------ */
@@ -520,7 +538,7 @@ static inline bool k_is_endpoint(const struct k_object *o)
 {
     return o->ops == &ep_raw_ops;
 }
-bool k_is_client_endpoint(const struct k_object *o);
+bool ep_is_client(const struct k_object *o);
 struct k_object *ep_client_ref(struct k_object *raw);
 
 /* ------------------------------------------------------------------ */
@@ -557,11 +575,6 @@ struct term_dev_ops {
 int terminal_new(const struct term_dev_ops *ops, void *ctx, uint32_t run_max,
                  struct term_dev **dev, struct k_object **out);
 void term_dev_ready(struct term_dev *d);
-
-#define K_IFACE_NETWORK_MANAGER 0xe2cfcb01435d130dull
-#define K_IFACE_TCP_LISTEN_AUTHORITY 0xafd3070025677139ull
-#define K_IFACE_TCP_LISTENER 0x91a90867b3674558ull
-#define K_IFACE_TCP_SOCKET 0xa8115290ce50941eull
 
 /* Network internals shared by net.c, netmgr.c, tcpauth.c, tcplistener.c,
  * tcpsocket.c and sockterm.c (docs/net.md). */
@@ -672,7 +685,7 @@ int park_wake(struct k_process *p, struct k_object *obj, uint64_t addr,
 
 int spawner_grant(struct k_process *p, const uint8_t *bytes, size_t len,
                   uint32_t *out_id);
-void handle_process_exit(struct k_process *p);
+void spawner_process_exit(struct k_process *p);
 
 /* ------------------------------------------------------------------ */
 /* ThreadSpawner, ThreadHandle and ThreadControl (threadcap.c)        */
@@ -755,6 +768,7 @@ struct k_msg {
 };
 void k_msg_put(struct k_msg *m, const char *s, size_t n);
 void k_msg_str(struct k_msg *m, const char *s);
+void k_msg_text(struct k_msg *m, const char *s, size_t n);
 void k_msg_u64(struct k_msg *m, uint64_t v);
 
 /* The kernel cap sources (ksrc.c): one row per KernelCapSource. */

@@ -9,7 +9,12 @@
  */
 #include "kmodel.h"
 
-enum { NULLCAP_CALL = 0, NULLCAP_ECHO = 1, NULLCAP_MINT = 2 };
+/* Ordinals from the generated capos.capnp.h. */
+enum {
+    NULLCAP_CALL = CAPOS_NULL_CAP_CALL_METHOD_ID,
+    NULLCAP_ECHO = CAPOS_NULL_CAP_ECHO_METHOD_ID,
+    NULLCAP_MINT = CAPOS_NULL_CAP_MINT_METHOD_ID,
+};
 
 static const struct k_object_ops nullcap_ops;
 

@@ -94,19 +94,33 @@ static void waiter_free(struct park_waiter *w)
     k_obj_unref(&s->obj);
 }
 
-/* Field positions from `capnp compile -ocapnp schema/capos.capnp`:
- * wait$Params addr u64 @0, expected u32 @8, timeoutNs u64 @16;
- * wait$Results outcome u32 @0; wake$Params addr u64 @0, count u32 @8;
- * wake$Results woken u32 @0. test_park builds them with generated code. */
-enum { PARK_WAIT = 0, PARK_WAKE = 1 };
+/* Ordinals and layouts from the generated capos.capnp.h. */
+enum {
+    PARK_WAIT = CAPOS_PARK_SPACE_WAIT_METHOD_ID,
+    PARK_WAKE = CAPOS_PARK_SPACE_WAKE_METHOD_ID,
+};
+static const char *const park_methods[] = {
+    [PARK_WAIT] = "wait",
+    [PARK_WAKE] = "wake",
+};
 
-/* Build the one-u32 result message {v} into b; 0 or a codec error. */
-static int u32_result(capnp_builder *b, uint32_t v)
+/* Build wait's result message {outcome} into b; 0 or a codec error. */
+static int wait_result(capnp_builder *b, uint32_t outcome)
 {
     capnp_struct_builder res;
-    int r = capnp_init_root(b, 1, 0, &res);
+    int r = capos_ParkSpace_wait_Results_init_root(b, &res);
     if (r == 0)
-        capnp_set_u32(&res, 0, v, 0);
+        capos_ParkSpace_wait_Results_set_outcome(&res, outcome);
+    return r;
+}
+
+/* Build wake's result message {woken} into b; 0 or a codec error. */
+static int wake_result(capnp_builder *b, uint32_t woken)
+{
+    capnp_struct_builder res;
+    int r = capos_ParkSpace_wake_Results_init_root(b, &res);
+    if (r == 0)
+        capos_ParkSpace_wake_Results_set_woken(&res, woken);
     return r;
 }
 
@@ -121,7 +135,7 @@ static void waiter_done(struct park_waiter *w, int32_t outcome)
         capnp_builder b;
         size_t len = 0;
         capnp_builder_init(&b, buf, sizeof buf);
-        int r = u32_result(&b, (uint32_t)outcome);
+        int r = wait_result(&b, (uint32_t)outcome);
         if (r == 0)
             r = capnp_finish(&b, &len);
         K_ASSERT(r == 0, "park outcome does not fit its buffer");
@@ -243,16 +257,17 @@ int park_wake(struct k_process *p, struct k_object *obj, uint64_t addr,
 static int park_call(struct k_object *obj, struct k_call *c)
 {
     struct park_space *s = (struct park_space *)obj;
-    if (c->method_id > PARK_WAKE)
-        return k_call_exception(c, K_EXC_UNIMPLEMENTED,
-                                "ParkSpace has no such method (0 wait, "
-                                "1 wake)");
+    if (c->method_id != PARK_WAIT && c->method_id != PARK_WAKE)
+        return k_call_no_method(c, "ParkSpace", park_methods,
+                                sizeof park_methods / sizeof park_methods[0]);
     capnp_message m;
     capnp_struct root;
     int r = k_call_params(c, &m, &root);
     if (r < 0)
         return r;
-    uint64_t addr = capnp_get_u64(&root, 0, 0);
+    uint64_t addr = c->method_id == PARK_WAKE
+                        ? capos_ParkSpace_wake_Params_get_addr(&root)
+                        : capos_ParkSpace_wait_Params_get_addr(&root);
     if (!park_word(c->proc, addr))
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "ParkSpace: addr is not a 4-byte aligned "
@@ -260,20 +275,22 @@ static int park_call(struct k_object *obj, struct k_call *c)
     capnp_builder b;
     capnp_builder_init(&b, c->result, c->result_cap);
     if (c->method_id == PARK_WAKE) {
-        r = park_wake(c->proc, obj, addr, capnp_get_u32(&root, 8, 0));
+        r = park_wake(c->proc, obj, addr,
+                      capos_ParkSpace_wake_Params_get_count(&root));
         if (r < 0)
             return r;
-        if (u32_result(&b, (uint32_t)r) != 0)
+        if (wake_result(&b, (uint32_t)r) != 0)
             return CAP_ERR_INVALID_RESULT_BUFFER;
         return k_call_result_end(c, &b);
     }
-    if (u32_result(&b, CAP_PARK_MISMATCH) != 0)
+    if (wait_result(&b, CAP_PARK_MISMATCH) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     int len = k_call_result_end(c, &b);
     if (len < 0)
         return len;
     r = wait_common(c->proc, s, c, c->user_data, addr,
-                    capnp_get_u32(&root, 8, 0), capnp_get_u64(&root, 16, 0));
+                    capos_ParkSpace_wait_Params_get_expected(&root),
+                    capos_ParkSpace_wait_Params_get_timeoutNs(&root));
     if (r == CAP_PARK_MISMATCH)
         return len; /* the {outcome = mismatch} just built */
     return r;

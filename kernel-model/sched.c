@@ -58,7 +58,7 @@ static struct k_thread *rq_pick(void)
  * a second context switch on every IPC handoff; it is not taken when a
  * timer is due, so timers fire on time.
  */
-static inline void sched_switch_out(void)
+void k_sched_switch(void)
 {
     struct k_thread *t = k.current;
     struct k_thread *next = NULL;
@@ -79,49 +79,12 @@ static inline void sched_switch_out(void)
     port_ctx_switch(t->ctx, next->ctx);
 }
 
-static void thread_timeout(struct k_timer *tm)
-{
-    struct k_thread *t =
-        (struct k_thread *)((char *)tm - offsetof(struct k_thread, timer));
-    if (t->state == KT_BLOCKED) {
-        t->wake = K_WAKE_TIMEOUT;
-        k_sched_ready(t);
-    }
-}
-
-/*
- * Block the current thread until k_thread_wake or deadline (k_now() time,
- * UINT64_MAX for none). Returns why it woke.
- */
-enum k_wake k_thread_wait(uint64_t deadline)
-{
-    struct k_thread *t = k.current;
-    K_ASSERT(t != NULL, "k_thread_wait outside a thread");
-    t->wake = K_WAKE_NONE;
-    t->state = KT_BLOCKED;
-    if (deadline != UINT64_MAX)
-        k_timer_arm(&t->timer, deadline, thread_timeout);
-    sched_switch_out();
-    k_timer_cancel(&t->timer);
-    return t->wake;
-}
-
-/* Wake a blocked thread (no effect on a thread that is not blocked). */
-void k_thread_wake(struct k_thread *t)
-{
-    if (t->state != KT_BLOCKED)
-        return;
-    k_timer_cancel(&t->timer);
-    t->wake = K_WAKE_SIGNAL;
-    k_sched_ready(t);
-}
-
 void k_sched_yield(void)
 {
     struct k_thread *t = k.current;
     K_ASSERT(t != NULL, "k_sched_yield outside a thread");
     k_sched_ready(t);
-    sched_switch_out();
+    k_sched_switch();
 }
 
 /* Record a clean stop for k_run to perform (kernel.h): a device callback
@@ -193,5 +156,25 @@ unsigned k_run(void)
         }
         if (!port_idle(deadline) && deadline == UINT64_MAX && !sched_stop())
             return k.stats.threads_live;
+    }
+}
+
+/* Free dead threads; runs in scheduler context only. */
+void k_sched_reap(void)
+{
+    while (k.dead) {
+        struct k_thread *t = k.dead;
+        k.dead = t->dead_next;
+        struct k_process *p = t->proc;
+        for (struct k_thread **pp = &p->threads; *pp; pp = &(*pp)->proc_next) {
+            if (*pp == t) {
+                *pp = t->proc_next;
+                break;
+            }
+        }
+        p->stack_used &= ~(1u << t->stack_slot);
+        port_ctx_destroy(t->ctx);
+        port_free(t);
+        k_process_put(p);
     }
 }

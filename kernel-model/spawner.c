@@ -53,7 +53,7 @@ enum {
     CAPOS_PROCESS_NAME_MAX /* k_process.name holds it + NUL */
 #define SPAWN_GRANTS_MAX CAPOS_CAPSET_MAX_ENTRIES
 #define SPAWN_ENDPOINTS_MAX (CAP_XFER_MAX - 1u) /* the handle is one */
-#define KILLED_EXIT_CODE (-9)                   /* Capos.killedExitCode */
+#define KILLED_EXIT_CODE CAPOS_KILLED_EXIT_CODE
 
 struct spawner {
     struct k_object obj;
@@ -85,26 +85,20 @@ struct msg {
     struct k_msg k;
 };
 
-static void m_raw(struct msg *m, const char *s, size_t n)
-{
-    k_msg_put(&m->k, s, n);
-}
-
 static void m_str(struct msg *m, const char *s)
 {
-    m_raw(m, s, k_strlen(s));
+    k_msg_str(&m->k, s);
 }
 
-/* Untrusted text from the params: at most 48 bytes, non-printable bytes
- * shown as '?', so a message stays one readable line. */
+/* Untrusted text from the params, quoted: at most M_TEXT_MAX bytes of it,
+ * escaped (k_msg_text), so a message stays one line no terminal obeys. */
+#define M_TEXT_MAX 48u
+
 static void m_text(struct msg *m, const char *s, size_t n)
 {
     m_str(m, "\"");
-    for (size_t i = 0; i < n && i < 48; i++) {
-        char ch = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-        m_raw(m, &ch, 1);
-    }
-    m_str(m, n > 48 ? "...\"" : "\"");
+    k_msg_text(&m->k, s, n < M_TEXT_MAX ? n : M_TEXT_MAX);
+    m_str(m, n > M_TEXT_MAX ? "...\"" : "\"");
 }
 
 static void m_u64(struct msg *m, uint64_t v)
@@ -130,7 +124,7 @@ static int refuse(struct k_call *c, struct msg *m)
     return k_call_exception(c, K_EXC_INVALID_ARGUMENT, m->buf);
 }
 
-/* ---- validation ------------------------------------------------------- */
+/* ---- decode: check every argument, change nothing --------------------- */
 
 /* The row of a kernel source the spawner mints, NULL for the others. */
 static const struct k_ksrc *ksrc_minted(uint16_t src)
@@ -139,7 +133,7 @@ static const struct k_ksrc *ksrc_minted(uint16_t src)
     return ks && ks->grant && (ks->flags & K_KSRC_SPAWN) ? ks : NULL;
 }
 
-/* One grant, validated. */
+/* One grant, checked. */
 struct grant {
     const char *name;
     size_t nlen;
@@ -150,138 +144,323 @@ struct grant {
     uint64_t listed; /* the CapSet's interface id (0: the object's own) */
 };
 
-/*
- * Validate grants[i] of call c. Returns 0 with *g filled, or -1 with the
- * reason appended to m (the caller raises it). Pure: nothing is created,
- * so the spawn can check every grant before acting on any.
- */
-static int grant_check(struct k_call *c, const capnp_list *grants, uint32_t i,
-                       struct grant *g, struct msg *m)
+/* The checked arguments of one spawn: all that spawn_invoke acts on. */
+struct spawn_args {
+    char name[SPAWN_NAME_MAX + 1];
+    void (*entry)(void *);
+    struct k_process_opts o; /* o.name points at name */
+    uint32_t ngrants;
+    uint32_t nendpoints;
+    struct grant grants[SPAWN_GRANTS_MAX];
+};
+
+/* Append "grants[i] "name": why" to m; returns -1 for the caller to
+ * pass up. */
+static int grant_refuse(struct msg *m, uint32_t i, const struct grant *g,
+                        const char *why)
 {
-    capnp_struct gs;
-    if (capnp_list_get_struct(grants, i, &gs) < 0 ||
-        K_TEXT(capos_CapGrant, name, &gs, &g->name, &g->nlen) < 0) {
+    m_grant(m, i, g->name, g->nlen);
+    m_str(m, why);
+    return -1;
+}
+
+/* The name of grant gs, the i-th: a CapSet name unique among the checked
+ * grants g[0..i). Sets g[i].name; 0, or -1 with the reason in m. */
+static int grant_decode_name(const capnp_struct *gs, bool ok, uint32_t i,
+                             struct grant *g, struct msg *m)
+{
+    struct grant *gi = &g[i];
+    if (!ok || K_TEXT(capos_CapGrant, name, gs, &gi->name, &gi->nlen) < 0) {
         m_grant(m, i, NULL, 0);
         m_str(m, "not a valid CapGrant");
         return -1;
     }
-    if (!capos_capset_name_ok(g->name, g->nlen)) {
-        m_grant(m, i, g->name, g->nlen);
-        m_str(m, "a cap name needs 1 to 47 printable bytes, no spaces");
+    if (!capos_capset_name_ok(gi->name, gi->nlen)) {
+        m_grant(m, i, gi->name, gi->nlen);
+        m_str(m, "a cap name needs 1 to ");
+        m_u64(m, CAPOS_CAPSET_NAME_MAX - 1);
+        m_str(m, " printable bytes, no spaces");
         return -1;
     }
     for (uint32_t j = 0; j < i; j++) {
-        capnp_struct o;
-        const char *on;
-        size_t ol;
-        capnp_list_get_struct(grants, j, &o); /* checked on its turn */
-        K_TEXT(capos_CapGrant, name, &o, &on, &ol);
-        if (ol == g->nlen && k_memcmp(on, g->name, ol) == 0) {
-            m_grant(m, i, g->name, g->nlen);
+        if (g[j].nlen == gi->nlen &&
+            k_memcmp(g[j].name, gi->name, gi->nlen) == 0) {
+            m_grant(m, i, gi->name, gi->nlen);
             m_str(m, "grants[");
             m_u64(m, j);
             m_str(m, "] has the same name; CapSet names must be unique");
             return -1;
         }
     }
-    g->tag = capos_CapGrant_source_which(&gs);
-    g->badge = capos_CapGrant_get_badge(&gs);
-    g->listed = 0;
-    uint64_t want = capos_CapGrant_get_interfaceId(&gs);
-    uint64_t have;
-    switch (g->tag) {
-    case CG_KERNEL: {
-        g->ksrc = capos_CapGrant_source_get_kernel(&gs);
-        const struct k_ksrc *ks = ksrc_minted(g->ksrc);
-        if (!ks) {
-            m_grant(m, i, g->name, g->nlen);
-            m_str(m, "kernel source ");
-            if (k_ksrc_name(g->ksrc))
-                m_str(m, k_ksrc_name(g->ksrc));
-            else
-                m_u64(m, g->ksrc);
-            m_str(m, " is not minted by ProcessSpawner (only ");
-            k_ksrc_spawn_list(&m->k);
-            m_str(m, "); pass a cap you hold as a `cap` grant");
-            return -1;
-        }
-        have = ks->iface;
-        if (ks->check) {
-            char why[160];
-            struct k_msg wm = {why, sizeof why, 0};
-            if (ks->check(g->badge, &wm) < 0) {
-                m_grant(m, i, g->name, g->nlen);
-                m_str(m, why);
-                return -1;
-            }
-        }
-        break;
-    }
-    case CG_SERVICE:
+    return 0;
+}
+
+/* Source `kernel`: a row the spawner mints, whose check (if any) takes
+ * the badge. Sets g->ksrc and *have (the row's interface); 0 or -1. */
+static int grant_decode_kernel(const capnp_struct *gs, uint32_t i,
+                               struct grant *g, uint64_t *have, struct msg *m)
+{
+    g->ksrc = capos_CapGrant_source_get_kernel(gs);
+    const struct k_ksrc *ks = ksrc_minted(g->ksrc);
+    if (!ks) {
         m_grant(m, i, g->name, g->nlen);
-        m_str(m, "a `service` source is a manifest import that init "
-                 "resolves; pass the cap itself as a `cap` grant");
+        m_str(m, "kernel source ");
+        if (k_ksrc_name(g->ksrc))
+            m_str(m, k_ksrc_name(g->ksrc));
+        else
+            m_u64(m, g->ksrc);
+        m_str(m, " is not minted by ProcessSpawner (only ");
+        k_ksrc_spawn_list(&m->k);
+        m_str(m, "); pass a cap you hold as a `cap` grant");
         return -1;
+    }
+    *have = ks->iface;
+    char why[160];
+    struct k_msg wm = {why, sizeof why, 0};
+    if (ks->check && ks->check(g->badge, &wm) < 0)
+        return grant_refuse(m, i, g, why);
+    return 0;
+}
+
+/* Source `cap`: one of the CALL's transferred caps; a badge only labels an
+ * unbadged facet. Sets g->xfer, g->badge, g->listed and *have; 0 or -1. */
+static int grant_decode_cap(struct k_call *c, const capnp_struct *gs,
+                            uint32_t i, uint64_t want, struct grant *g,
+                            uint64_t *have, struct msg *m)
+{
+    uint32_t idx;
+    if (capos_CapGrant_source_get_cap(gs, &idx) < 0 || idx == CAPNP_CAP_NULL)
+        return grant_refuse(m, i, g,
+                            "source `cap` needs a capability pointer naming "
+                            "one of the CALL's transferred caps");
+    if (idx >= c->nxfer) {
+        m_grant(m, i, g->name, g->nlen);
+        m_str(m, "cap index ");
+        m_u64(m, idx);
+        m_str(m, " is out of range: the CALL transfers ");
+        m_u64(m, c->nxfer);
+        m_str(m, " caps");
+        return -1;
+    }
+    const struct k_xfer *x = &c->xfer[idx];
+    bool facet = ep_is_client(x->obj);
+    g->xfer = idx;
+    *have = x->obj->ops->interface_id;
+    if (facet) {
+        /* A facet speaks whatever its server serves: the kernel cannot
+         * check it, and lists it as the grant expects. */
+        *have = want ? want : *have;
+        g->listed = want;
+    }
+    if (g->badge && !(facet && (x->badge == 0 || x->badge == g->badge)))
+        return grant_refuse(m, i, g,
+                            facet ? "the facet already carries another badge "
+                                    "(a badged facet cannot be relabelled)"
+                                  : "a badge can only label an unbadged "
+                                    "ClientEndpoint facet");
+    if (!g->badge)
+        g->badge = x->badge;
+    return 0;
+}
+
+/*
+ * Check grants[i] of call c into g[i] (g[0..i) are checked already).
+ * Returns 0, or -1 with the reason appended to m (the caller raises it).
+ * Pure: nothing is created, so the spawn checks every grant before acting
+ * on any.
+ */
+static int grant_decode(struct k_call *c, const capnp_list *grants, uint32_t i,
+                        struct grant *g, struct msg *m)
+{
+    capnp_struct gs;
+    bool ok = capnp_list_get_struct(grants, i, &gs) == 0;
+    if (grant_decode_name(&gs, ok, i, g, m) < 0)
+        return -1;
+    struct grant *gi = &g[i];
+    gi->tag = capos_CapGrant_source_which(&gs);
+    gi->badge = capos_CapGrant_get_badge(&gs);
+    gi->listed = 0;
+    uint64_t want = capos_CapGrant_get_interfaceId(&gs);
+    uint64_t have = 0;
+    int r;
+    switch (gi->tag) {
+    case CG_KERNEL:
+        r = grant_decode_kernel(&gs, i, gi, &have, m);
+        break;
+    case CG_SERVICE:
+        return grant_refuse(m, i, gi,
+                            "a `service` source is a manifest import that "
+                            "init resolves; pass the cap itself as a `cap` "
+                            "grant");
     case CG_ENDPOINT:
         have = K_IFACE_ENDPOINT;
+        r = 0;
         break;
-    case CG_CAP_SOURCE: {
-        uint32_t idx;
-        if (capos_CapGrant_source_get_cap(&gs, &idx) < 0 ||
-            idx == CAPNP_CAP_NULL) {
-            m_grant(m, i, g->name, g->nlen);
-            m_str(m, "source `cap` needs a capability pointer naming one "
-                     "of the CALL's transferred caps");
-            return -1;
-        }
-        if (idx >= c->nxfer) {
-            m_grant(m, i, g->name, g->nlen);
-            m_str(m, "cap index ");
-            m_u64(m, idx);
-            m_str(m, " is out of range: the CALL transfers ");
-            m_u64(m, c->nxfer);
-            m_str(m, " caps");
-            return -1;
-        }
-        const struct k_xfer *x = &c->xfer[idx];
-        bool facet = k_is_client_endpoint(x->obj);
-        g->xfer = idx;
-        have = x->obj->ops->interface_id;
-        if (facet) {
-            /* A facet speaks whatever its server serves: the kernel
-             * cannot check it, and lists it as the grant expects. */
-            have = want ? want : have;
-            g->listed = want;
-        }
-        if (g->badge && !(facet && (x->badge == 0 || x->badge == g->badge))) {
-            m_grant(m, i, g->name, g->nlen);
-            m_str(m, facet ? "the facet already carries another badge "
-                             "(a badged facet cannot be relabelled)"
-                           : "a badge can only label an unbadged "
-                             "ClientEndpoint facet");
-            return -1;
-        }
-        if (!g->badge)
-            g->badge = x->badge;
+    case CG_CAP_SOURCE:
+        r = grant_decode_cap(c, &gs, i, want, gi, &have, m);
         break;
-    }
     default:
-        m_grant(m, i, g->name, g->nlen);
+        m_grant(m, i, gi->name, gi->nlen);
         m_str(m, "unknown source (union tag ");
-        m_u64(m, g->tag);
+        m_u64(m, gi->tag);
         m_str(m, ")");
         return -1;
     }
-    if (want && want != have) {
-        m_grant(m, i, g->name, g->nlen);
-        m_str(m, "interfaceId does not match its source");
+    if (r == 0 && want && want != have)
+        r = grant_refuse(m, i, gi, "interfaceId does not match its source");
+    return r;
+}
+
+/* name and binaryName of the spawn params root: a valid process name and
+ * a builtin program of the boot manifest. Fills a->name and a->entry; 0,
+ * or -1 with the reason in m. */
+static int spawn_decode_program(struct spawner *sp, const capnp_struct *root,
+                                struct spawn_args *a, struct msg *m)
+{
+    const char *name, *bin;
+    size_t nlen, blen;
+    int nr =
+        K_TEXT(capos_ProcessSpawner_spawn_Params, name, root, &name, &nlen);
+    if (nr < 0 || !capos_process_name_ok(name, nlen)) {
+        m_str(m, "name ");
+        if (nr == 0)
+            m_text(m, name, nlen);
+        m_str(m, " must be 1 to ");
+        m_u64(m, CAPOS_PROCESS_NAME_MAX);
+        m_str(m, " bytes of letters, digits, '.', '_' or '-'");
+        return -1;
+    }
+    if (K_TEXT(capos_ProcessSpawner_spawn_Params, binaryName, root, &bin,
+               &blen) < 0 ||
+        blen == 0) {
+        m_str(m, "binaryName is missing (a Binary.name of the manifest)");
+        return -1;
+    }
+    char why[200];
+    a->entry = NULL;
+    if (k_manifest_binary(sp->bytes, sp->len, bin, blen, &a->entry, why,
+                          sizeof why) < 0) {
+        m_str(m, why);
+        return -1;
+    }
+    k_memcpy(a->name, name, nlen);
+    a->name[nlen] = 0;
+    return 0;
+}
+
+/* limits of the spawn params root, if present, into a->o; 0 or -1. */
+static int spawn_decode_limits(const capnp_struct *root, struct spawn_args *a,
+                               struct msg *m)
+{
+    a->o = (struct k_process_opts){.name = a->name, .owned = true};
+    if (!capos_ProcessSpawner_spawn_Params_has_limits(root))
+        return 0;
+    capnp_struct lim;
+    if (capos_ProcessSpawner_spawn_Params_get_limits(root, &lim) < 0) {
+        m_str(m, "limits is not a ProcessLimits");
+        return -1;
+    }
+    a->o.arena_size = capos_ProcessLimits_get_arenaBytes(&lim);
+    a->o.max_threads = capos_ProcessLimits_get_maxThreads(&lim);
+    a->o.cap_slots = capos_ProcessLimits_get_capSlots(&lim);
+    return 0;
+}
+
+/* Every grant of the list, then what they need together: the endpoint
+ * facets must fit one CALL's result, the grants the child's slots. */
+static int spawn_decode_grants(struct k_call *c, const capnp_list *grants,
+                               struct spawn_args *a, struct msg *m)
+{
+    a->nendpoints = 0;
+    for (uint32_t i = 0; i < a->ngrants; i++) {
+        if (grant_decode(c, grants, i, a->grants, m) < 0)
+            return -1;
+        a->nendpoints += a->grants[i].tag == CG_ENDPOINT;
+    }
+    if (a->nendpoints > SPAWN_ENDPOINTS_MAX) {
+        m_str(m, "too many `endpoint` grants (");
+        m_u64(m, a->nendpoints);
+        m_str(m, "); at most ");
+        m_u64(m, SPAWN_ENDPOINTS_MAX);
+        m_str(m, ", as a CALL returns at most ");
+        m_u64(m, CAP_XFER_MAX);
+        m_str(m, " caps");
+        return -1;
+    }
+    if (a->o.cap_slots && a->ngrants > a->o.cap_slots) {
+        m_str(m, "limits.capSlots ");
+        m_u64(m, a->o.cap_slots);
+        m_str(m, " cannot hold the ");
+        m_u64(m, a->ngrants);
+        m_str(m, " grants");
         return -1;
     }
     return 0;
 }
 
 /*
- * Give the child the cap of validated grant g and list it in the child's
+ * Decode the spawn params root of call c into *a, checking every field in
+ * the order the refusals are documented (name, binary, grants list,
+ * limits, each grant, totals). Returns 0, or -1 with the reason in m.
+ * Pure: nothing is created or referenced.
+ */
+static int spawn_decode(struct spawner *sp, struct k_call *c,
+                        const capnp_struct *root, struct spawn_args *a,
+                        struct msg *m)
+{
+    if (spawn_decode_program(sp, root, a, m) < 0)
+        return -1;
+    capnp_list grants = {0};
+    if (capos_ProcessSpawner_spawn_Params_has_grants(root) &&
+        capos_ProcessSpawner_spawn_Params_get_grants(root, &grants) < 0) {
+        m_str(m, "grants is not a list of CapGrant");
+        return -1;
+    }
+    a->ngrants = capnp_list_len(&grants);
+    if (a->ngrants > SPAWN_GRANTS_MAX) {
+        m_str(m, "too many grants (");
+        m_u64(m, a->ngrants);
+        m_str(m, "); a CapSet holds at most ");
+        m_u64(m, SPAWN_GRANTS_MAX);
+        return -1;
+    }
+    if (spawn_decode_limits(root, a, m) < 0)
+        return -1;
+    return spawn_decode_grants(c, &grants, a, m);
+}
+
+/*
+ * Write the spawn result {handleIndex = 0} and check that the caller can
+ * take it with its 1 + nendpoints caps, so a started child never loses
+ * its handle on delivery (ring.c delivers after spawn returns). Returns
+ * the result length, CAP_ERR_INVALID_RESULT_BUFFER or
+ * CAP_ERR_TRANSFER_REJECTED.
+ */
+static int spawn_result(struct k_call *c, uint32_t nendpoints)
+{
+    capnp_builder b;
+    capnp_struct_builder res;
+    if (k_call_result_begin(
+            c, &b, CAPOS_PROCESS_SPAWNER_SPAWN_RESULTS_DATA_WORDS,
+            CAPOS_PROCESS_SPAWNER_SPAWN_RESULTS_POINTERS, &res) != 0)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    /* The handle is result cap record 0. */
+    capos_ProcessSpawner_spawn_Results_set_handleIndex(&res, 0);
+    int len = k_call_result_end(c, &b);
+    uint32_t ncaps = 1 + nendpoints;
+    if (len < 0 ||
+        CAP_ALIGN8((uint64_t)len) + ncaps * sizeof(CapTransferResult) >
+            c->result_len)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    if (ct_free_count(&c->proc->caps) < ncaps)
+        return CAP_ERR_TRANSFER_REJECTED;
+    return len;
+}
+
+/* ---- invoke: act on checked arguments --------------------------------- */
+
+/*
+ * Give the child the cap of checked grant g and list it in the child's
  * CapSet. An endpoint grant's client facet (a new reference) is appended
  * to facets. Returns 0, or a CAP_ERR_* code when memory or the child's
  * table runs out (the caller then tears the child down).
@@ -316,15 +495,74 @@ static int grant_apply(struct k_process *child, struct k_call *c,
     return k_capset_add_as(child, name, id, g->listed);
 }
 
+static int out_of_memory(struct k_call *c)
+{
+    return k_call_exception(c, K_EXC_OVERLOADED,
+                            "ProcessSpawner.spawn: out of kernel memory");
+}
+
+/*
+ * Create the child of checked arguments a with its handle, its grants and
+ * its first thread, and put the handle and the endpoint facets in
+ * c->result_caps. Returns len (the result spawn_result wrote), an
+ * invalidArgument CapException when the limits cannot be met (m holds the
+ * "ProcessSpawner.spawn: " prefix), or overloaded when kernel memory runs
+ * out; on error nothing is left behind.
+ */
+static int spawn_invoke(struct k_call *c, const struct spawn_args *a, int len,
+                        struct msg *m)
+{
+    struct k_process *child = k_process_create(&a->o);
+    if (!child) {
+        m_str(m, "limits are impossible (the arena must hold the ring, "
+                 "the CapSet, a heap page and every thread's stack; at "
+                 "most ");
+        m_u64(m, K_MAX_THREADS);
+        m_str(m, " threads and ");
+        m_u64(m, CT_SLOTS_MAX);
+        m_str(m, " cap slots)");
+        return refuse(c, m);
+    }
+    struct proc_handle *h = port_alloc(sizeof *h);
+    if (!h) {
+        k_process_exit(child, -1);
+        k_process_put(child);
+        return out_of_memory(c);
+    }
+    k_obj_init(&h->obj, &handle_ops, K_OBJ_MOVE_ONLY);
+    h->child = child; /* takes the creator's reference */
+    child->handle = h;
+
+    struct k_object *facets[SPAWN_ENDPOINTS_MAX];
+    uint32_t nfacets = 0;
+    int r = 0;
+    for (uint32_t i = 0; i < a->ngrants && r == 0; i++)
+        r = grant_apply(child, c, &a->grants[i], facets, &nfacets);
+    if (r == 0)
+        r = k_thread_create(child, a->entry, NULL, NULL);
+    if (r < 0) {
+        /* Out of memory: undo. The child never ran. */
+        k_process_exit(child, -1);
+        for (uint32_t i = 0; i < nfacets; i++)
+            k_obj_unref(facets[i]);
+        k_obj_unref(&h->obj); /* frees the child */
+        return out_of_memory(c);
+    }
+    c->result_caps[c->nresult_caps++] = &h->obj;
+    for (uint32_t i = 0; i < nfacets; i++)
+        c->result_caps[c->nresult_caps++] = facets[i];
+    return len;
+}
+
 /* ---- ProcessSpawner.spawn --------------------------------------------- */
 
 /*
- * ProcessSpawner.spawn (docs/abi.md §13.1). On success the child is
- * created with its grants and a runnable first thread, and the result is
- * its length, with the handle (record 0) and the endpoint facets in
- * c->result_caps for ring.c to deliver (room for them was checked first).
- * On error nothing is created: an invalidArgument CapException for bad
- * input, overloaded when kernel memory runs out, or
+ * ProcessSpawner.spawn (docs/abi.md §13.1): decode, then invoke. On
+ * success the child is created with its grants and a runnable first
+ * thread, and the result is its length, with the handle (record 0) and
+ * the endpoint facets in c->result_caps for ring.c to deliver. On error
+ * nothing is created: an invalidArgument CapException for bad input,
+ * overloaded when kernel memory runs out, or
  * CAP_ERR_INVALID_RESULT_BUFFER / CAP_ERR_TRANSFER_REJECTED when the
  * caller could not take the result.
  */
@@ -339,143 +577,13 @@ static int spawn(struct spawner *sp, struct k_call *c)
     m.buf[0] = 0;
     m.k = (struct k_msg){m.buf, sizeof m.buf, 0};
     m_str(&m, "ProcessSpawner.spawn: ");
-
-    const char *name, *bin;
-    size_t nlen, blen;
-    if (K_TEXT(capos_ProcessSpawner_spawn_Params, name, &root, &name, &nlen) <
-            0 ||
-        !capos_process_name_ok(name, nlen)) {
-        m_str(&m, "name ");
-        if (K_TEXT(capos_ProcessSpawner_spawn_Params, name, &root, &name,
-                   &nlen) == 0)
-            m_text(&m, name, nlen);
-        m_str(&m, " must be 1 to 31 bytes of letters, digits, '.', '_' "
-                  "or '-'");
+    struct spawn_args a;
+    if (spawn_decode(sp, c, &root, &a, &m) < 0)
         return refuse(c, &m);
-    }
-    void (*entry)(void *) = NULL;
-    char why[200];
-    if (K_TEXT(capos_ProcessSpawner_spawn_Params, binaryName, &root, &bin,
-               &blen) < 0 ||
-        blen == 0) {
-        m_str(&m, "binaryName is missing (a Binary.name of the manifest)");
-        return refuse(c, &m);
-    }
-    if (k_manifest_binary(sp->bytes, sp->len, bin, blen, &entry, why,
-                          sizeof why) < 0) {
-        m_str(&m, why);
-        return refuse(c, &m);
-    }
-
-    capnp_list grants = {0};
-    if (capos_ProcessSpawner_spawn_Params_has_grants(&root) &&
-        capos_ProcessSpawner_spawn_Params_get_grants(&root, &grants) < 0) {
-        m_str(&m, "grants is not a list of CapGrant");
-        return refuse(c, &m);
-    }
-    uint32_t n = capnp_list_len(&grants);
-    if (n > SPAWN_GRANTS_MAX) {
-        m_str(&m, "too many grants (");
-        m_u64(&m, n);
-        m_str(&m, "); a CapSet holds at most 63");
-        return refuse(c, &m);
-    }
-    char pname[SPAWN_NAME_MAX + 1];
-    k_memcpy(pname, name, nlen);
-    pname[nlen] = 0;
-    struct k_process_opts o = {.name = pname, .owned = true};
-    if (capos_ProcessSpawner_spawn_Params_has_limits(&root)) {
-        capnp_struct lim;
-        if (capos_ProcessSpawner_spawn_Params_get_limits(&root, &lim) < 0) {
-            m_str(&m, "limits is not a ProcessLimits");
-            return refuse(c, &m);
-        }
-        o.arena_size = capos_ProcessLimits_get_arenaBytes(&lim);
-        o.max_threads = capos_ProcessLimits_get_maxThreads(&lim);
-        o.cap_slots = capos_ProcessLimits_get_capSlots(&lim);
-    }
-
-    /* Check every grant before creating anything. */
-    struct grant g;
-    uint32_t nendpoints = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (grant_check(c, &grants, i, &g, &m) < 0)
-            return refuse(c, &m);
-        nendpoints += g.tag == CG_ENDPOINT;
-    }
-    if (nendpoints > SPAWN_ENDPOINTS_MAX) {
-        m_str(&m, "too many `endpoint` grants (");
-        m_u64(&m, nendpoints);
-        m_str(&m, "); at most 7, as a CALL returns at most 8 caps");
-        return refuse(c, &m);
-    }
-    if (o.cap_slots && n > o.cap_slots) {
-        m_str(&m, "limits.capSlots ");
-        m_u64(&m, o.cap_slots);
-        m_str(&m, " cannot hold the ");
-        m_u64(&m, n);
-        m_str(&m, " grants");
-        return refuse(c, &m);
-    }
-
-    /* The result is known now: make sure the caller can take it, so a
-     * started child never loses its handle on delivery (ring.c delivers
-     * after this returns). */
-    capnp_builder b;
-    capnp_struct_builder res;
-    if (k_call_result_begin(c, &b, 1, 0, &res) != 0)
-        return CAP_ERR_INVALID_RESULT_BUFFER;
-    capnp_set_u16(&res, 0, 0, 0); /* handleIndex: the handle is record 0 */
-    int len = k_call_result_end(c, &b);
-    uint32_t ncaps = 1 + nendpoints;
-    if (len < 0 ||
-        CAP_ALIGN8((uint64_t)len) + ncaps * sizeof(CapTransferResult) >
-            c->result_len)
-        return CAP_ERR_INVALID_RESULT_BUFFER;
-    if (ct_free_count(&c->proc->caps) < ncaps)
-        return CAP_ERR_TRANSFER_REJECTED;
-
-    struct k_process *child = k_process_create(&o);
-    if (!child) {
-        m_str(&m, "limits are impossible (the arena must hold the ring, "
-                  "the CapSet, a heap page and every thread's stack; at "
-                  "most 32 threads and 4096 cap slots)");
-        return refuse(c, &m);
-    }
-    struct proc_handle *h = port_alloc(sizeof *h);
-    if (!h) {
-        k_process_exit(child, -1);
-        k_process_put(child);
-        return k_call_exception(c, K_EXC_OVERLOADED,
-                                "ProcessSpawner.spawn: out of kernel memory");
-    }
-    k_obj_init(&h->obj, &handle_ops, K_OBJ_MOVE_ONLY);
-    h->child = child; /* takes the creator's reference */
-    child->handle = h;
-
-    struct k_object *facets[SPAWN_ENDPOINTS_MAX];
-    uint32_t nfacets = 0;
-    r = 0;
-    for (uint32_t i = 0; i < n && r == 0; i++) {
-        int ok = grant_check(c, &grants, i, &g, &m);
-        K_ASSERT(ok == 0, "a checked grant changed");
-        r = grant_apply(child, c, &g, facets, &nfacets);
-    }
-    if (r == 0)
-        r = k_thread_create(child, entry, NULL, NULL);
-    if (r < 0) {
-        /* Out of memory: undo. The child never ran. */
-        k_process_exit(child, -1);
-        for (uint32_t i = 0; i < nfacets; i++)
-            k_obj_unref(facets[i]);
-        k_obj_unref(&h->obj); /* frees the child */
-        return k_call_exception(c, K_EXC_OVERLOADED,
-                                "ProcessSpawner.spawn: out of kernel memory");
-    }
-    c->result_caps[c->nresult_caps++] = &h->obj;
-    for (uint32_t i = 0; i < nfacets; i++)
-        c->result_caps[c->nresult_caps++] = facets[i];
-    return len;
+    int len = spawn_result(c, a.nendpoints);
+    if (len < 0)
+        return len;
+    return spawn_invoke(c, &a, len, &m);
 }
 
 static int spawner_call(struct k_object *obj, struct k_call *c)
@@ -526,9 +634,9 @@ enum {
 static int wait_result(capnp_builder *b, int64_t code)
 {
     capnp_struct_builder res;
-    int r = capnp_init_root(b, 1, 0, &res);
+    int r = capos_ProcessHandle_wait_Results_init_root(b, &res);
     if (r == 0)
-        capnp_set_i64(&res, 0, code, 0);
+        capos_ProcessHandle_wait_Results_set_exitCode(&res, code);
     return r;
 }
 
@@ -548,7 +656,7 @@ static void wait_cancel(struct k_pending *pd)
  * code. The wait's reference to the handle goes, which may destroy the
  * handle and drop its reference to p (k_process_exit holds another).
  */
-void handle_process_exit(struct k_process *p)
+void spawner_process_exit(struct k_process *p)
 {
     struct proc_handle *h = p->handle;
     struct handle_wait *w = h->wait;
@@ -571,7 +679,7 @@ void handle_process_exit(struct k_process *p)
 /*
  * ProcessHandle.wait and .kill (docs/abi.md §13.2). wait returns the
  * result length when the child has exited, K_CALL_PENDING when it takes
- * the call (completed by handle_process_exit or cancelled with its
+ * the call (completed by spawner_process_exit or cancelled with its
  * caller), CAP_ERR_INVALID_RESULT_BUFFER when the result cannot fit, or a
  * CapException (a wait already pending: failed). kill returns 0 once the
  * child has exited.

@@ -176,22 +176,39 @@ _Noreturn void k_thread_exit(void)
     port_ctx_exit(t->ctx, k.sched_ctx);
 }
 
-/* Free dead threads; runs in scheduler context only. */
-void k_sched_reap(void)
+static void thread_timeout(struct k_timer *tm)
 {
-    while (k.dead) {
-        struct k_thread *t = k.dead;
-        k.dead = t->dead_next;
-        struct k_process *p = t->proc;
-        for (struct k_thread **pp = &p->threads; *pp; pp = &(*pp)->proc_next) {
-            if (*pp == t) {
-                *pp = t->proc_next;
-                break;
-            }
-        }
-        p->stack_used &= ~(1u << t->stack_slot);
-        port_ctx_destroy(t->ctx);
-        port_free(t);
-        k_process_put(p);
+    struct k_thread *t =
+        (struct k_thread *)((char *)tm - offsetof(struct k_thread, timer));
+    if (t->state == KT_BLOCKED) {
+        t->wake = K_WAKE_TIMEOUT;
+        k_sched_ready(t);
     }
+}
+
+/*
+ * Block the current thread until k_thread_wake or deadline (k_now() time,
+ * UINT64_MAX for none). Returns why it woke.
+ */
+enum k_wake k_thread_wait(uint64_t deadline)
+{
+    struct k_thread *t = k.current;
+    K_ASSERT(t != NULL, "k_thread_wait outside a thread");
+    t->wake = K_WAKE_NONE;
+    t->state = KT_BLOCKED;
+    if (deadline != UINT64_MAX)
+        k_timer_arm(&t->timer, deadline, thread_timeout);
+    k_sched_switch();
+    k_timer_cancel(&t->timer);
+    return t->wake;
+}
+
+/* Wake a blocked thread (no effect on a thread that is not blocked). */
+void k_thread_wake(struct k_thread *t)
+{
+    if (t->state != KT_BLOCKED)
+        return;
+    k_timer_cancel(&t->timer);
+    t->wake = K_WAKE_SIGNAL;
+    k_sched_ready(t);
 }

@@ -32,22 +32,14 @@
  */
 #include "kmodel.h"
 
-/* Field positions from `capnp compile -ocapnp schema/capos.capnp`;
- * test_threadcap builds the messages with the generated code.
- * ThreadSpawner.spawn$Params: entry u64 @0, arg u64 @8, stackSize u32 @16,
- * ring u64 @24, fsBase u64 @32;
- * $Results: thread ptr0. join$Results: exitCode i64 @0.
- * ThreadControl.exit$Params: exitCode i64 @0; setFsBase$Params: base u64
- * @0; getFsBase$Results: base u64 @0. */
-#define SP_ENTRY_OFF 0
-#define SP_ARG_OFF 8
-#define SP_STACK_OFF 16
-#define SP_RING_OFF 24
-#define SP_FS_OFF 32
-
-enum { SPAWNER_SPAWN = 0 };
-enum { HANDLE_JOIN = 0 };
-enum { CONTROL_EXIT = 0, CONTROL_SET_FS = 1, CONTROL_GET_FS = 2 };
+/* Ordinals and layouts from the generated capos.capnp.h. */
+enum { SPAWNER_SPAWN = CAPOS_THREAD_SPAWNER_SPAWN_METHOD_ID };
+enum { HANDLE_JOIN = CAPOS_THREAD_HANDLE_JOIN_METHOD_ID };
+enum {
+    CONTROL_EXIT = CAPOS_THREAD_CONTROL_EXIT_METHOD_ID,
+    CONTROL_SET_FS = CAPOS_THREAD_CONTROL_SET_FS_BASE_METHOD_ID,
+    CONTROL_GET_FS = CAPOS_THREAD_CONTROL_GET_FS_BASE_METHOD_ID,
+};
 
 struct thread_spawner {
     struct k_object obj;
@@ -81,35 +73,42 @@ static const struct k_object_ops handle_ops;
 
 /* ---- ThreadSpawner ---------------------------------------------------- */
 
-static int spawn(struct thread_spawner *sp, struct k_call *c)
+/* The checked arguments of one ThreadSpawner.spawn. */
+struct tspawn_args {
+    uint64_t entry, arg, ring, fs;
+    uint32_t stack;
+};
+
+/*
+ * Decode the spawn params root of call c from process p into *a: entry an
+ * address, stackSize within p's stack slot, ring (if any) a page of p's
+ * heap no other thread's ring uses, and a thread slot free. Returns 0, or
+ * the invalidArgument / overloaded CapException raised. Pure.
+ */
+static int tspawn_decode(struct k_call *c, struct k_process *p,
+                         const capnp_struct *root, struct tspawn_args *a)
 {
-    struct k_process *p = c->proc;
-    capnp_message m;
-    capnp_struct root;
-    int r = k_call_params(c, &m, &root);
-    if (r < 0)
-        return r;
-    uint64_t entry = capnp_get_u64(&root, SP_ENTRY_OFF, 0);
-    uint64_t arg = capnp_get_u64(&root, SP_ARG_OFF, 0);
-    uint32_t stack = capnp_get_u32(&root, SP_STACK_OFF, 0);
-    uint64_t ring = capnp_get_u64(&root, SP_RING_OFF, 0);
-    uint64_t fs = capnp_get_u64(&root, SP_FS_OFF, 0);
-    if (entry == 0)
+    a->entry = capos_ThreadSpawner_spawn_Params_get_entry(root);
+    a->arg = capos_ThreadSpawner_spawn_Params_get_arg(root);
+    a->stack = capos_ThreadSpawner_spawn_Params_get_stackSize(root);
+    a->ring = capos_ThreadSpawner_spawn_Params_get_ring(root);
+    a->fs = capos_ThreadSpawner_spawn_Params_get_fsBase(root);
+    if (a->entry == 0)
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "ThreadSpawner.spawn: entry is not an "
                                 "address");
-    if (stack > p->stack_size)
+    if (a->stack > p->stack_size)
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "ThreadSpawner.spawn: stackSize is larger "
                                 "than the process's thread stack slot");
-    if (ring && ((ring & (CAPOS_PAGE_SIZE - 1)) ||
-                 !k_user_buf(p, ring, sizeof(CapRing))))
+    if (a->ring && ((a->ring & (CAPOS_PAGE_SIZE - 1)) ||
+                    !k_user_buf(p, a->ring, sizeof(CapRing))))
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "ThreadSpawner.spawn: ring is not a "
                                 "page-aligned page of the process heap");
-    for (uint32_t i = 0; ring && i < K_MAX_THREADS; i++) {
+    for (uint32_t i = 0; a->ring && i < K_MAX_THREADS; i++) {
         const struct k_thread *o = p->tslot[i];
-        if (o && o->own_ring && k_user_vaddr(p, o->ring.page) == ring)
+        if (o && o->own_ring && k_user_vaddr(p, o->ring.page) == a->ring)
             return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                     "ThreadSpawner.spawn: ring is another "
                                     "thread's ring page");
@@ -118,14 +117,23 @@ static int spawn(struct thread_spawner *sp, struct k_call *c)
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "ThreadSpawner.spawn: the process has "
                                 "max_threads threads");
-    (void)sp;
+    return 0;
+}
 
-    /* The result is known now: make sure the caller can take it, so a
-     * started thread never loses its handle on delivery. */
+/*
+ * Write the spawn result {thread = record 0} and check that the caller
+ * can take it with its one cap, so a started thread never loses its
+ * handle on delivery. Returns the result length,
+ * CAP_ERR_INVALID_RESULT_BUFFER or CAP_ERR_TRANSFER_REJECTED.
+ */
+static int tspawn_result(struct k_call *c, struct k_process *p)
+{
     capnp_builder b;
     capnp_struct_builder res;
-    if (k_call_result_begin(c, &b, 0, 1, &res) != 0 ||
-        capnp_set_cap(&res, 0, 0) != 0)
+    if (k_call_result_begin(
+            c, &b, CAPOS_THREAD_SPAWNER_SPAWN_RESULTS_DATA_WORDS,
+            CAPOS_THREAD_SPAWNER_SPAWN_RESULTS_POINTERS, &res) != 0 ||
+        capos_ThreadSpawner_spawn_Results_set_thread(&res, 0) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     int len = k_call_result_end(c, &b);
     if (len < 0 ||
@@ -133,7 +141,17 @@ static int spawn(struct thread_spawner *sp, struct k_call *c)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     if (ct_free_count(&p->caps) < 1)
         return CAP_ERR_TRANSFER_REJECTED;
+    return len;
+}
 
+/*
+ * Start the thread of checked arguments a in p with its handle, and put
+ * the handle in c->result_caps. Returns len (tspawn_result's), or
+ * overloaded when memory or a thread slot runs out (nothing left then).
+ */
+static int tspawn_invoke(struct k_call *c, struct k_process *p,
+                         const struct tspawn_args *a, int len)
+{
     struct thread_handle *h = port_alloc(sizeof *h);
     if (!h)
         return k_call_exception(c, K_EXC_OVERLOADED,
@@ -142,24 +160,44 @@ static int spawn(struct thread_spawner *sp, struct k_call *c)
     h->proc = p;
     struct k_thread *t;
     /* Hosted choice: entry is a host function address (see the header). */
-    void (*fn)(void *) = (void (*)(void *))(uintptr_t)entry;
-    if (k_thread_create(p, fn, (void *)(uintptr_t)arg, &t) != 0) {
+    void (*fn)(void *) = (void (*)(void *))(uintptr_t)a->entry;
+    if (k_thread_create(p, fn, (void *)(uintptr_t)a->arg, &t) != 0) {
         /* Out of memory, or a slot of an exited thread not reaped yet. */
         k_obj_unref(&h->obj);
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "ThreadSpawner.spawn: no thread slot or "
                                 "kernel memory free; retry later");
     }
-    t->fs_base = fs;
-    if (ring) {
+    t->fs_base = a->fs;
+    if (a->ring) {
         /* Checked above; nothing between can make it fail. */
-        int a = k_thread_attach_ring(t, ring);
-        K_ASSERT(a == 0, "spawn: checked ring refused");
+        int ok = k_thread_attach_ring(t, a->ring);
+        K_ASSERT(ok == 0, "spawn: checked ring refused");
     }
     h->thread = t;
     t->handle = h;
     c->result_caps[c->nresult_caps++] = &h->obj;
     return len;
+}
+
+/* ThreadSpawner.spawn (docs/abi.md §15): decode, then invoke. */
+static int spawn(struct thread_spawner *sp, struct k_call *c)
+{
+    struct k_process *p = c->proc;
+    capnp_message m;
+    capnp_struct root;
+    int r = k_call_params(c, &m, &root);
+    if (r < 0)
+        return r;
+    (void)sp;
+    struct tspawn_args a;
+    r = tspawn_decode(c, p, &root, &a);
+    if (r != 0)
+        return r;
+    int len = tspawn_result(c, p);
+    if (len < 0)
+        return len;
+    return tspawn_invoke(c, p, &a, len);
 }
 
 static int spawner_call(struct k_object *obj, struct k_call *c)
@@ -192,9 +230,9 @@ static const struct k_object_ops spawner_ops = {
 static int join_result(capnp_builder *b, int64_t code)
 {
     capnp_struct_builder res;
-    int r = capnp_init_root(b, 1, 0, &res);
+    int r = capos_ThreadHandle_join_Results_init_root(b, &res);
     if (r == 0)
-        capnp_set_i64(&res, 0, code, 0);
+        capos_ThreadHandle_join_Results_set_exitCode(&res, code);
     return r;
 }
 
@@ -346,17 +384,19 @@ static int control_call(struct k_object *obj, struct k_call *c)
         return r;
     switch (c->method_id) {
     case CONTROL_EXIT:
-        control_exit(c, t, capnp_get_i64(&root, 0, 0));
+        control_exit(c, t, capos_ThreadControl_exit_Params_get_exitCode(&root));
     case CONTROL_SET_FS:
         /* Hosted: recorded only (the host owns the real FS register). */
-        t->fs_base = capnp_get_u64(&root, 0, 0);
+        t->fs_base = capos_ThreadControl_setFsBase_Params_get_base(&root);
         return 0;
     default: {
         capnp_builder b;
         capnp_struct_builder res;
-        if (k_call_result_begin(c, &b, 1, 0, &res) != 0)
+        if (k_call_result_begin(
+                c, &b, CAPOS_THREAD_CONTROL_GET_FS_BASE_RESULTS_DATA_WORDS,
+                CAPOS_THREAD_CONTROL_GET_FS_BASE_RESULTS_POINTERS, &res) != 0)
             return CAP_ERR_INVALID_RESULT_BUFFER;
-        capnp_set_u64(&res, 0, t->fs_base, 0);
+        capos_ThreadControl_getFsBase_Results_set_base(&res, t->fs_base);
         return k_call_result_end(c, &b);
     }
     }

@@ -13,7 +13,12 @@
  */
 #include "kmodel.h"
 
-enum { TIMER_NOW = 0, TIMER_SLEEP = 1, TIMER_SLEEP_UNTIL = 2 };
+/* Ordinals and layouts from the generated capos.capnp.h. */
+enum {
+    TIMER_NOW = CAPOS_TIMER_NOW_METHOD_ID,
+    TIMER_SLEEP = CAPOS_TIMER_SLEEP_METHOD_ID,
+    TIMER_SLEEP_UNTIL = CAPOS_TIMER_SLEEP_UNTIL_METHOD_ID,
+};
 
 struct timer_sleep {
     struct k_pending pd;
@@ -35,6 +40,21 @@ static void sleep_cancel(struct k_pending *pd)
     port_free(s);
 }
 
+/* Complete call c at deadline (k_now() time): at once, returning 0, when
+ * it is not after now, else as a pending call (K_CALL_PENDING), or
+ * overloaded without memory. */
+static int sleep_start(struct k_call *c, uint64_t deadline, uint64_t now)
+{
+    if (deadline <= now)
+        return 0;
+    struct timer_sleep *s = port_alloc(sizeof *s);
+    if (!s)
+        return k_call_exception(c, K_EXC_OVERLOADED, "out of timer memory");
+    k_pending_add(&s->pd, c, sleep_cancel);
+    k_timer_arm(&s->t, deadline, sleep_fire);
+    return K_CALL_PENDING;
+}
+
 static int timer_call(struct k_object *obj, struct k_call *c)
 {
     (void)obj;
@@ -50,23 +70,17 @@ static int timer_call(struct k_object *obj, struct k_call *c)
     if (c->method_id == TIMER_NOW) {
         capnp_builder b;
         capnp_struct_builder res;
-        if (k_call_result_begin(c, &b, 1, 0, &res) != 0)
+        if (k_call_result_begin(c, &b, CAPOS_TIMER_NOW_RESULTS_DATA_WORDS,
+                                CAPOS_TIMER_NOW_RESULTS_POINTERS, &res) != 0)
             return CAP_ERR_INVALID_RESULT_BUFFER;
-        capnp_set_u64(&res, 0, now, 0);
+        capos_Timer_now_Results_set_ns(&res, now);
         return k_call_result_end(c, &b);
     }
-    uint64_t arg = capnp_get_u64(&root, 0, 0);
-    uint64_t deadline = c->method_id == TIMER_SLEEP_UNTIL ? arg
-                        : arg > UINT64_MAX - now          ? UINT64_MAX
-                                                          : now + arg;
-    if (deadline <= now)
-        return 0;
-    struct timer_sleep *s = port_alloc(sizeof *s);
-    if (!s)
-        return k_call_exception(c, K_EXC_OVERLOADED, "out of timer memory");
-    k_pending_add(&s->pd, c, sleep_cancel);
-    k_timer_arm(&s->t, deadline, sleep_fire);
-    return K_CALL_PENDING;
+    if (c->method_id == TIMER_SLEEP_UNTIL)
+        return sleep_start(
+            c, capos_Timer_sleepUntil_Params_get_deadlineNs(&root), now);
+    uint64_t ns = capos_Timer_sleep_Params_get_ns(&root);
+    return sleep_start(c, ns > UINT64_MAX - now ? UINT64_MAX : now + ns, now);
 }
 
 static void timer_destroy(struct k_object *obj)

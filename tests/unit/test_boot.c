@@ -127,14 +127,9 @@ static int teardown(void **state)
 }
 
 /* k_boot of bytes[0..len) must refuse with exactly want and leave no
- * process, thread or object alive that was not alive before.
- *
- * Not checked: k.stats.processes_held. A refusal that comes after init
- * was created (its caps) exits init but keeps the dead process's struct
- * and arena until k_shutdown (k_boot never drops its creator's
- * reference), although k_boot promises that nothing is left allocated;
- * a known defect of boot.c, to be fixed there. h_down still checks that
- * k_shutdown frees it. */
+ * process, thread or object alive that was not alive before, and no
+ * process held: a refusal that comes after init was created (its caps)
+ * frees init's struct and arena at once, not at k_shutdown. */
 static void refused(const uint8_t *bytes, size_t len, const char *want)
 {
     struct k_stats before = k.stats;
@@ -147,6 +142,7 @@ static void refused(const uint8_t *bytes, size_t len, const char *want)
     assert_int_equal(k.stats.processes_live, before.processes_live);
     assert_int_equal(k.stats.threads_live, before.threads_live);
     assert_int_equal(k.stats.objects_live, before.objects_live);
+    assert_int_equal(k.stats.processes_held, before.processes_held);
 }
 
 static void refused_mf(const struct manifest *mf, const char *want)

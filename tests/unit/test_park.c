@@ -627,6 +627,9 @@ static void generic_form_refuses_bad_input(void **state)
     s.result_addr = h_va(p, res);
     s.result_len = 256;
     assert_int_equal(h_one(p, &s).result, CAP_ERR_APPLICATION_EXCEPTION);
+    assert_true(has_text(res, 256,
+                         "ParkSpace has no such method (0 wait, "
+                         "1 wake)"));
     assert_int_equal(p->rs.cq_reserved, 0);
     assert_int_equal(k_timer_next_deadline(), UINT64_MAX);
     /* Nothing was queued: a wake of everything wakes nobody. */

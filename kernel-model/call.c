@@ -1,12 +1,12 @@
 /*
- * capexc.c - capability exceptions raised by kernel objects.
+ * call.c - a kernel object's side of a CALL: its params, its result and
+ * the capability exceptions it raises.
  *
  * Once a live target refuses a call (bad argument by the documented
  * contract, unknown method, target gone), the result is a serialized
  * CapException {type, message} in the caller's result buffer and the CQE
  * result CAP_ERR_APPLICATION_EXCEPTION (upstream's second error layer;
- * docs/abi.md §3). Layout from schema/capos.capnp: one data word with the
- * type at byte 0, one pointer with the message text.
+ * docs/abi.md §3), built with the generated capos.capnp.h.
  */
 #include "capos/capnp.h"
 #include "kmodel.h"
@@ -22,14 +22,37 @@ int k_call_exception(struct k_call *c, enum k_exc_type type, const char *msg)
     capnp_struct_builder root;
     size_t len = 0;
     capnp_builder_init(&b, k.scratch_result, CAP_MAX_RESULT);
-    if (capnp_init_root(&b, 1, 1, &root) == 0) {
-        capnp_set_u16(&root, 0, (uint16_t)type, 0);
-        capnp_set_text(&root, 0, msg, k_strlen(msg));
+    if (capos_CapException_init_root(&b, &root) == 0) {
+        capos_CapException_set_type(&root, (uint16_t)type);
+        capos_CapException_set_message(&root, msg, k_strlen(msg));
     }
     if (capnp_finish(&b, &len) != 0)
         len = 0;
     c->exc_len = (uint32_t)len;
     return CAP_ERR_APPLICATION_EXCEPTION;
+}
+
+/*
+ * Raise unimplemented for a method ordinal iface does not have, listing
+ * the ones it has: "<iface> has no such method (0 name0, 1 name1, ...)",
+ * names[0..n) indexed by ordinal, so the ordinals printed are the
+ * schema's. Returns what k_call_exception returns.
+ */
+int k_call_no_method(struct k_call *c, const char *iface,
+                     const char *const *names, unsigned n)
+{
+    char buf[128];
+    struct k_msg m = {buf, sizeof buf, 0};
+    k_msg_str(&m, iface);
+    k_msg_str(&m, " has no such method (");
+    for (unsigned i = 0; i < n; i++) {
+        k_msg_str(&m, i ? ", " : "");
+        k_msg_u64(&m, i);
+        k_msg_str(&m, " ");
+        k_msg_str(&m, names[i]);
+    }
+    k_msg_str(&m, ")");
+    return k_call_exception(c, K_EXC_UNIMPLEMENTED, buf);
 }
 
 /*
