@@ -10,7 +10,7 @@
 /* True if c prints as itself. */
 static int plain(uint8_t c)
 {
-    return c >= 0x20 && c < 0x7f && c != '\\';
+    return c >= 0x20 && c < 0x7f;
 }
 
 size_t capos_escape_size(const char *in, size_t len)

@@ -14,12 +14,16 @@
 
 /*
  * Copy in[0..len) into out (cap bytes, cap >= 1), NUL-terminated, with
- * every C0 byte (0x00-0x1f), DEL (0x7f), backslash and every byte >= 0x80
- * written as "\xHH" (lower-case hex). Bytes >= 0x80 are escaped too, UTF-8
+ * every C0 byte (0x00-0x1f), DEL (0x7f) and every byte >= 0x80 written
+ * as "\xHH" (lower-case hex). Bytes >= 0x80 are escaped too, UTF-8
  * included: a console line is then plain ASCII whatever the terminal's
  * encoding, and a stray 0x9b (C1 CSI) cannot start a sequence. Backslash
- * is escaped so that an escape in the output always means a byte in the
- * input. An escape is never cut: when out is too small the copy stops at
+ * prints as itself, so escaping is idempotent: every layer that quotes
+ * untrusted text (a kernel refusal, the runtime's console lines, a
+ * terminal) may escape it without garbling what another layer escaped
+ * (the price: on screen, input that held the four characters "\x1b" looks
+ * like an escaped ESC; these lines are for people, not for parsing). An
+ * escape is never cut: when out is too small the copy stops at
  * the last whole character and ends in "..." if room allows. Returns out.
  */
 char *capos_escape_text(char *out, size_t cap, const char *in, size_t len);

@@ -278,7 +278,7 @@ static void every_class_of_bad_input_is_refused_and_nothing_leaks(void **state)
     expect_refused(p, &s, "name \"ab\\x1b[2J\" must be");
     s = spawn_sqe(p, sp, "x", "no\x1b]0;\\\x07", NULL, 0, NULL, 0, NULL);
     expect_refused(p, &s,
-                   "binary \"no\\x1b]0;\\x5c\\x07\" is not in the boot "
+                   "binary \"no\\x1b]0;\\\\x07\" is not in the boot "
                    "manifest's binaries");
     s = spawn_sqe(p, sp, "x", NULL, NULL, 0, NULL, 0, NULL);
     expect_refused(p, &s, "binaryName is missing");
