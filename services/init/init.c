@@ -58,17 +58,6 @@ void init_say(struct init *in, const char *fmt, ...)
     capos_console_printf(in->console, "init: %s", line);
 }
 
-void init_problem(struct init *in, const char *fmt, ...)
-{
-    char line[300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    init_say(in, "manifest: %s", line);
-    in->problems++;
-}
-
 /* Wait for the next running service to exit; report it. Returns its
  * index, or -1 if none runs or the wait failed. */
 static int32_t reap_one(struct init *in)

@@ -79,6 +79,18 @@ void init_problem(struct init *in, const char *fmt, ...)
  * complete and spawn_service may carry it out). plan.c */
 unsigned plan_manifest(struct init *in, const capnp_struct *root);
 
+/* The interface of the object KernelCapSource src makes (0: unknown
+ * source). plan.c */
+uint64_t plan_ksrc_iface(uint16_t src);
+
+/* Is there a Binary called name[0..nlen) in manifest root? plan.c */
+bool plan_have_binary(const capnp_struct *root, const char *name, size_t nlen);
+
+/* Check kernelParams.profiles against the planned graph (the broker's
+ * caps, the binaries, the launcher facets' badges), saying and counting
+ * every problem. Run by plan_manifest. profiles.c */
+void plan_profiles(struct init *in, const capnp_struct *root);
+
 /* Spawn service i by its plan and start waiting for its exit. Returns 0
  * (the service runs, in->svcs[i].running), or -1 (said why; nothing of
  * it is kept). spawn.c */

@@ -5,9 +5,23 @@
  * and init starts nothing (init.c). Grant kinds: init.c's header and
  * docs/abi.md §13.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "init.h"
+
+/* Said through init_say (init.c at boot, check-manifest at build). */
+void init_problem(struct init *in, const char *fmt, ...)
+{
+    char line[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    init_say(in, "manifest: %s", line);
+    in->problems++;
+}
 
 /* A planned grant that passes no cap of init's (plan_grant's key). */
 #define NO_PASS UINT64_MAX
@@ -56,6 +70,11 @@ static const struct {
     {"sshDevelopmentHostKey", CAPOS_SSH_HOST_KEY_INTERFACE_ID, K_PASSED},
 };
 #define NKSRC (sizeof ksrcs / sizeof ksrcs[0])
+
+uint64_t plan_ksrc_iface(uint16_t src)
+{
+    return src < NKSRC ? ksrcs[src].iface : 0;
+}
 
 /* init's own CapSet entry speaking iface (first one), if any. */
 static bool own_cap(struct init *in, uint64_t iface, capos_cap_t *out)
@@ -346,7 +365,7 @@ static void plan_exports(struct init *in, uint32_t i)
 }
 
 /* Is there a Binary called name in the manifest? */
-static bool have_binary(const capnp_struct *root, const char *name, size_t nlen)
+bool plan_have_binary(const capnp_struct *root, const char *name, size_t nlen)
 {
     capnp_list bins;
     if (capos_SystemManifest_get_binaries(root, &bins) < 0)
@@ -390,7 +409,7 @@ static void plan_service(struct init *in, const capnp_struct *root,
                          snl, s->name);
     if (s->blen == 0)
         init_problem(in, "%.*s: no binary", snl, s->name);
-    else if (!have_binary(root, s->binary, s->blen))
+    else if (!plan_have_binary(root, s->binary, s->blen))
         init_problem(in, "%.*s: binary \"%.*s\" is not in binaries", snl,
                      s->name, (int)(s->blen > 48 ? 48 : s->blen), s->binary);
     s->shutdown = capos_ServiceConfig_get_shutdownOnExit(&s->cfg);
@@ -428,5 +447,6 @@ unsigned plan_manifest(struct init *in, const capnp_struct *root)
     in->nsvcs = n;
     for (uint32_t i = 0; i < n; i++)
         plan_service(in, root, &list, i);
+    plan_profiles(in, root);
     return in->problems;
 }

@@ -1,0 +1,220 @@
+/*
+ * profiles.c - init's check of kernelParams.profiles against the service
+ * graph it has planned (plan.c): what authority-broker and shell-launcher
+ * will read from the same manifest once they run. A profile that names a
+ * cap no broker holds, a binary the manifest lacks, or a launcher facet
+ * with the wrong badge would otherwise be found only when a user logs
+ * in (the broker leaves such an entry out, fail closed). Every problem is
+ * counted like the graph's own, so it stops the boot, and the build's
+ * manifest check (tools/check-manifest.c) runs this same code.
+ */
+#include <string.h>
+
+#include "init.h"
+
+#define PROFILE_NAME_MAX 64u /* the broker's bound on a profile name */
+#define LAUNCHER_PREFIX "launcher."
+
+static bool eq(const char *a, size_t al, const char *b, size_t bl)
+{
+    return al == bl && memcmp(a, b, al) == 0;
+}
+
+static int clip(size_t n)
+{
+    return (int)(n > 48 ? 48 : n);
+}
+
+/* The caps the broker keeps for itself: never passed on in a bundle. */
+static bool broker_own(const char *n, size_t l)
+{
+    static const char *const own[] = {"broker", "sessions", "boot", "audit",
+                                      "console"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (eq(n, l, own[i], strlen(own[i])))
+            return true;
+    return false;
+}
+
+/* The grant named n of any authority-broker service, or NULL. */
+static const struct plan_grant *broker_grant(const struct init *in,
+                                             const char *n, size_t l)
+{
+    for (uint32_t i = 0; i < in->nsvcs; i++) {
+        const struct service *s = &in->svcs[i];
+        if (!eq(s->binary, s->blen, "authority-broker", 16))
+            continue;
+        for (uint32_t k = 0; k < s->ngrants; k++)
+            if (eq(n, l, s->grants[k].name, s->grants[k].nlen))
+                return &s->grants[k];
+    }
+    return NULL;
+}
+
+static bool have_broker(const struct init *in)
+{
+    for (uint32_t i = 0; i < in->nsvcs; i++)
+        if (eq(in->svcs[i].binary, in->svcs[i].blen, "authority-broker", 16))
+            return true;
+    return false;
+}
+
+/* Profile p (index pi) caps: each `from` a cap a broker holds and may
+ * pass on; bundle names unique. */
+static void check_caps(struct init *in, const capnp_struct *p, const char *pn,
+                       size_t pl, bool broker)
+{
+    capnp_list caps = {0};
+    if (capos_SessionProfile_has_caps(p) && capos_SessionProfile_get_caps(p, &caps) < 0) {
+        init_problem(in, "profile \"%.*s\": caps is not a list", clip(pl), pn);
+        return;
+    }
+    for (uint32_t k = 0; k < capnp_list_len(&caps); k++) {
+        capnp_struct c;
+        const char *n = "", *f = "";
+        size_t nl = 0, fl = 0;
+        if (capnp_list_get_struct(&caps, k, &c) < 0 ||
+            (capos_ProfileCap_has_name(&c) && capos_ProfileCap_get_name(&c, &n, &nl)) ||
+            (capos_ProfileCap_has_from(&c) && capos_ProfileCap_get_from(&c, &f, &fl)) ||
+            !capos_capset_name_ok(n, nl) || fl == 0) {
+            init_problem(in,
+                         "profile \"%.*s\": caps[%u] needs a name (1 to 47 "
+                         "printable bytes) and a `from`",
+                         clip(pl), pn, k);
+            continue;
+        }
+        for (uint32_t j = 0; j < k; j++) {
+            capnp_struct o;
+            const char *on;
+            size_t ol;
+            if (capnp_list_get_struct(&caps, j, &o) == 0 &&
+                capos_ProfileCap_get_name(&o, &on, &ol) == 0 &&
+                eq(n, nl, on, ol))
+                init_problem(in, "profile \"%.*s\": two caps are named \"%.*s\"",
+                             clip(pl), pn, clip(nl), n);
+        }
+        if (!broker)
+            continue;
+        if (broker_own(f, fl))
+            init_problem(in,
+                         "profile \"%.*s\": cap \"%.*s\": the broker never "
+                         "passes on its own \"%.*s\"",
+                         clip(pl), pn, clip(nl), n, clip(fl), f);
+        else if (!broker_grant(in, f, fl))
+            init_problem(in,
+                         "profile \"%.*s\": cap \"%.*s\" comes from \"%.*s\", "
+                         "which no authority-broker service is granted (add "
+                         "it to the broker's caps)",
+                         clip(pl), pn, clip(nl), n, clip(fl), f);
+    }
+}
+
+/* Profile p's binaries: each one the manifest has. */
+static void check_binaries(struct init *in, const capnp_struct *root,
+                           const capnp_struct *p, const char *pn, size_t pl)
+{
+    capnp_list bl = {0};
+    if (capos_SessionProfile_has_binaries(p) && capos_SessionProfile_get_binaries(p, &bl) < 0) {
+        init_problem(in, "profile \"%.*s\": binaries is not a list of Text",
+                     clip(pl), pn);
+        return;
+    }
+    for (uint32_t k = 0; k < capnp_list_len(&bl); k++) {
+        const char *b;
+        size_t l;
+        if (capnp_list_get_text(&bl, k, &b, &l) < 0 || l == 0)
+            init_problem(in, "profile \"%.*s\": binaries[%u] is empty",
+                         clip(pl), pn, k);
+        else if (!plan_have_binary(root, b, l))
+            init_problem(in,
+                         "profile \"%.*s\": binary \"%.*s\" is not in "
+                         "binaries",
+                         clip(pl), pn, clip(l), b);
+    }
+}
+
+/* The profile named n in list, its index in *at; false if none. */
+static bool find_profile(const capnp_list *list, const char *n, size_t l,
+                         uint32_t *at)
+{
+    for (uint32_t i = 0; i < capnp_list_len(list); i++) {
+        capnp_struct p;
+        const char *pn;
+        size_t pl;
+        if (capnp_list_get_struct(list, i, &p) == 0 &&
+            capos_SessionProfile_get_name(&p, &pn, &pl) == 0 &&
+            eq(n, l, pn, pl)) {
+            *at = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Every broker cap "launcher.P" is a facet for profile P: P exists and
+ * the facet's badge is 1 + P's index (shell-launcher reads
+ * profiles[badge-1]). */
+static void check_launchers(struct init *in, const capnp_list *list)
+{
+    const size_t pre = sizeof LAUNCHER_PREFIX - 1;
+    for (uint32_t i = 0; i < in->nsvcs; i++) {
+        const struct service *s = &in->svcs[i];
+        if (!eq(s->binary, s->blen, "authority-broker", 16))
+            continue;
+        for (uint32_t k = 0; k < s->ngrants; k++) {
+            const struct plan_grant *g = &s->grants[k];
+            if (g->nlen <= pre || memcmp(g->name, LAUNCHER_PREFIX, pre) != 0)
+                continue;
+            const char *pn = g->name + pre;
+            size_t pl = g->nlen - pre;
+            uint32_t at;
+            if (!find_profile(list, pn, pl, &at))
+                init_problem(in,
+                             "%.*s: cap \"%.*s\": there is no profile "
+                             "\"%.*s\"",
+                             clip(s->nlen), s->name, clip(g->nlen), g->name,
+                             clip(pl), pn);
+            else if (g->badge != (uint64_t)at + 1)
+                init_problem(in,
+                             "%.*s: cap \"%.*s\": badge %llu, but profile "
+                             "\"%.*s\" is profiles[%u], so its launcher "
+                             "facet needs badge %u",
+                             clip(s->nlen), s->name, clip(g->nlen), g->name,
+                             (unsigned long long)g->badge, clip(pl), pn, at,
+                             at + 1);
+        }
+    }
+}
+
+void plan_profiles(struct init *in, const capnp_struct *root)
+{
+    capnp_struct kp;
+    capnp_list list = {0};
+    if (!capos_SystemManifest_has_kernelParams(root))
+        return; /* no kernelParams: nothing to check */
+    if (capos_SystemManifest_get_kernelParams(root, &kp) < 0 ||
+        (capos_KernelParams_has_profiles(&kp) && capos_KernelParams_get_profiles(&kp, &list))) {
+        init_problem(in, "kernelParams.profiles is not a list of "
+                         "SessionProfile");
+        return;
+    }
+    bool broker = have_broker(in);
+    for (uint32_t i = 0; i < capnp_list_len(&list); i++) {
+        capnp_struct p;
+        const char *pn = "";
+        size_t pl = 0;
+        if (capnp_list_get_struct(&list, i, &p) < 0 ||
+            (capos_SessionProfile_has_name(&p) && capos_SessionProfile_get_name(&p, &pn, &pl)) ||
+            pl == 0 || pl > PROFILE_NAME_MAX) {
+            init_problem(in, "profiles[%u] needs a name of 1 to %u bytes", i,
+                         PROFILE_NAME_MAX);
+            continue;
+        }
+        uint32_t first;
+        if (find_profile(&list, pn, pl, &first) && first != i)
+            init_problem(in, "two profiles are named \"%.*s\"", clip(pl), pn);
+        check_caps(in, &p, pn, pl, broker);
+        check_binaries(in, root, &p, pn, pl);
+    }
+    check_launchers(in, &list);
+}
