@@ -6,7 +6,7 @@
  *     {
  *         capnp_struct_builder res;
  *         switch (call->method_id) {
- *         case CAPOS_AUDIT_LOG_APPEND_METHOD: ...
+ *         case CAPOS_AUDIT_LOG_APPEND_METHOD_ID: ...
  *             capos_AuditLog_append_Results_init_root(call->result, &res);
  *             capos_AuditLog_append_Results_set_sequence(&res, seq);
  *             return CAPOS_SERVE_REPLY;
