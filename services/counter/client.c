@@ -1,7 +1,7 @@
 /*
- * counter-client - the client half of docs/services.md's example
- * (builtin "counter-client"): adds 2, then 40, to its counter and says
- * each total, then exits 0.
+ * counter-client - the client of the counter service (builtin
+ * "counter-client"): adds 2, then 40, to its counter and says each
+ * total, then exits 0.
  *
  * Caps: "counter" (Counter, required: found by its interface, so a cap
  * of any other interface is refused here, before any call) and

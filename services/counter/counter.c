@@ -1,7 +1,7 @@
 /*
- * counter - the example service of docs/services.md (builtin "counter"):
- * serves the Counter interface of its own schema, services/counter/
- * counter.capnp, on its "serve" endpoint.
+ * counter - serves the Counter interface of its own schema,
+ * services/counter/counter.capnp, on its "serve" endpoint (builtin
+ * "counter"; docs/services.md explains each part).
  *
  * Caps: "serve" (Endpoint, required: the calls arrive there; the
  * manifest exports it typed, interfaceId = the Counter id) and

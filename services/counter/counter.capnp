@@ -1,8 +1,9 @@
-# counter.capnp - the Counter interface of the counter example service
-# (services/counter, docs/services.md). A service's own schema: the build
-# generates services/counter/counter.capnp.{h,c} with capnpc-c, as it does
-# for the ABI schema; this file imports the ABI schema only for shared
-# types and changes with the service, not with the ABI.
+# counter.capnp - the schema of the counter service (services/counter):
+# its Counter interface. A service's own schema: the build generates
+# services/counter/counter.capnp.{h,c} with capnpc-c, as it does for the
+# ABI schema; it may import the ABI schema for shared types
+# (`using Capos = import "/capos.capnp";`), and it changes with the
+# service, not with the ABI.
 @0xab17547b16dba823;
 
 interface Counter @0xd8df74b7433cf83b {
@@ -17,4 +18,4 @@ interface Counter @0xd8df74b7433cf83b {
 
 const counterInterfaceId :UInt64 = 0xd8df74b7433cf83b;
 # For manifests (`interfaceId = Counter.counterInterfaceId`); must equal
-# the interface's @id (tests/integration/counter.test checks).
+# the interface's @id (counter.test beside this file checks).

@@ -1,6 +1,6 @@
 /*
- * test_counter.c - the counter example service (services/counter, its
- * own schema services/counter/counter.capnp) driven through two client
+ * test_counter.c - the counter service (services/counter, its own
+ * schema services/counter/counter.capnp) driven through two client
  * facets of its endpoint: per-badge totals, overflow refused and the
  * total kept, reset, an unknown method refused.
  */
