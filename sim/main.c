@@ -61,7 +61,11 @@ static void trace_event(const struct k_trace *ev)
                          ? op_names[ev->opcode]
                          : "?";
     const capnpc_c_interface_info *ii = capos_interface_info(ev->iface);
-    const char *m = capos_method_name(ev->iface, ev->method);
+    if (!ii)
+        ii = sim_service_interface_info(ev->iface);
+    const char *m = ii && ev->method < ii->method_count
+                        ? ii->method_names[ev->method]
+                        : NULL;
     if (ev->opcode == CAP_OP_CALL)
         fprintf(stderr,
                 "trace: sqe pid=%u tid=%u %s cap=%#x %s.%s ud=%#" PRIx64 "\n",
