@@ -101,8 +101,14 @@ interface Endpoint @0xd6f0a8b1c4e27a10 {
   # (docs/abi.md §7). capos-sim choice (docs/abi.md §10.1): a CALL on the
   # raw cap, which only the owner holds, runs these kernel methods instead
   # of queueing; a server uses them to hand out per-object client facets.
-  mintClient @0 (badge :UInt64) -> (facet :ClientEndpoint);
-  # A client facet of this endpoint whose slot carries badge.
+  mintClient @0 (badge :UInt64, interfaceId :UInt64)
+             -> (facet :ClientEndpoint);
+  # A client facet of this endpoint whose slot carries badge, typed as
+  # interfaceId (the interface the server serves on it; capos-sim
+  # addition, appended): CapSet entries and CapTransferResult records of it
+  # and of every copy or move name that interface, and a CALL naming
+  # another is refused (docs/abi.md §4.5, §8). 0 or ClientEndpoint's id:
+  # untyped, presented as ClientEndpoint.
   identify @1 (cap :Capability) -> (own :Bool, badge :UInt64);
   # Whether cap (transferred with the call) is a client facet of this
   # endpoint, and its badge (0 when not own). Nothing about other caps.
@@ -110,8 +116,10 @@ interface Endpoint @0xd6f0a8b1c4e27a10 {
 
 interface ClientEndpoint @0xd6f0a8b1c4e27a11 {
   # Client facet of an Endpoint (upstream facet name, no methods): CALL only.
-  # A facet exported with a typed interface id (ServiceExport.interfaceId)
-  # is presented under that id instead. Id kept from docs/abi.md §7.
+  # A facet typed with an interface id (ServiceExport.interfaceId, a
+  # ProcessSpawner `cap` grant's interfaceId, Endpoint.mintClient's
+  # interfaceId) carries it in its slot and is presented under that id
+  # instead, through every copy and move. Id kept from docs/abi.md §7.
 }
 
 interface ParkSpace @0xbbb79d6f1e5756ad {

@@ -152,10 +152,12 @@ static int kill_child(struct launcher *l, capos_cap_t h)
                                l->rbuf, CALL_BUF, NULL, NULL);
 }
 
+/* A job facet speaks ProcessHandle (typed, docs/abi.md §8). */
 static int mint_job(struct launcher *l, uint64_t badge, capos_cap_t *out)
 {
-    return capos_endpoint_mint_client(l->ep, badge, l->pbuf, l->rbuf, CALL_BUF,
-                                      out);
+    return capos_endpoint_mint_typed(l->ep, badge,
+                                     CAPOS_PROCESS_HANDLE_INTERFACE_ID, l->pbuf,
+                                     l->rbuf, CALL_BUF, out);
 }
 
 /* Endpoint.mintClient(0) through profile facet badge N: answer a fresh
@@ -177,8 +179,10 @@ static int mint_session(struct launcher *l, capos_server_call_t *call)
                      (++l->next_session & (JOB_BADGE - 1));
     capos_cap_t facet;
     int i;
-    if (capos_endpoint_mint_client(l->ep, badge, l->pbuf, l->rbuf, CALL_BUF,
-                                   &facet) != 0)
+    /* A session launcher speaks ProcessSpawner (ShellBundle.launcher). */
+    if (capos_endpoint_mint_typed(l->ep, badge,
+                                  CAPOS_PROCESS_SPAWNER_INTERFACE_ID, l->pbuf,
+                                  l->rbuf, CALL_BUF, &facet) != 0)
         return capos_server_fail(call, CAPOS_EXC_FAILED,
                                  "shell-launcher: cannot mint a session "
                                  "launcher");
