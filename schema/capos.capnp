@@ -688,6 +688,16 @@ interface AuditLogReader @0x8e9c41a4e72ebba6 {
   # Records with sequence >= fromSequence, at most maxRecords (at most 64).
 }
 
+interface EchoIdentity @0x817dced6813bedff {
+  # The demo service of endpoint identity (services/echo-identity; a
+  # capos-sim choice, no upstream counterpart): its export is typed with
+  # this interface, so its facet keeps the type through the broker's bundle
+  # and the shell's `spawn ... with`, and a client expecting another
+  # interface is refused instead of answered.
+  hello @0 () -> ();
+  # Answered empty; the server reports the caller's badge on its console.
+}
+
 # ===========================================================================
 # SSH
 # ===========================================================================
@@ -1050,6 +1060,7 @@ const authorityBrokerInterfaceId           :UInt64 = 0xebccae208d13ebdf;
 const restrictedShellLauncherInterfaceId   :UInt64 = 0x986b749e926b2b4e;
 const auditLogInterfaceId                  :UInt64 = 0xe2e75995f1a20b0e;
 const auditLogReaderInterfaceId            :UInt64 = 0x8e9c41a4e72ebba6;
+const echoIdentityInterfaceId              :UInt64 = 0x817dced6813bedff;
 const sshHostKeyInterfaceId                :UInt64 = 0xfa1ed47873057243;
 const modelTurnInterfaceId                 :UInt64 = 0xa91067ae9297663b;
 const languageModelInterfaceId             :UInt64 = 0xe9cf6ad440a32abe;
