@@ -1,10 +1,11 @@
 /*
  * captable.c - a process's capability table.
  *
- * Slots carry an object reference, a badge, a typed interface, a state (free, live, reserved by
- * an in-flight move) and a generation. A CapId names a slot and the
- * generation it was issued under, so an id kept after its slot was released
- * and reused fails lookup (docs/abi.md §8). Free slots form a LIFO list.
+ * Slots carry an object reference, a badge, a typed interface, a state (free,
+ * live, reserved by an in-flight move) and a generation. A CapId names a slot
+ * and the generation it was issued under, so an id kept after its slot was
+ * released and reused fails lookup (docs/abi.md §8). Free slots form a LIFO
+ * list.
  */
 #include "kmodel.h"
 
@@ -167,7 +168,8 @@ uint32_t ct_free_count(const struct k_captable *ct)
 /*
  * Check the table's invariants: counts match slot states, every used slot
  * names an object with references, only client facets are typed, the free
- * list covers exactly the free slots. Returns 0 or -1. Used by tests and the fuzzer after every input.
+ * list covers exactly the free slots. Returns 0 or -1. Used by tests and the
+ * fuzzer after every input.
  */
 int ct_check(const struct k_captable *ct)
 {

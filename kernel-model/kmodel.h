@@ -186,7 +186,7 @@ int ct_check(const struct k_captable *ct);
 struct k_xfer {
     struct k_object *obj;
     uint64_t badge;
-    uint64_t iface; /* the sender slot's typed interface (0: untyped) */
+    uint64_t iface;  /* the sender slot's typed interface (0: untyped) */
     uint32_t src_id; /* sender slot (reserved while a move is in flight) */
     uint32_t mode;
 };

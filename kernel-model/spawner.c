@@ -141,7 +141,7 @@ struct grant {
     uint16_t ksrc;   /* kernel: the source */
     uint32_t xfer;   /* cap: index into the CALL's transfers */
     uint64_t badge;  /* cap: the badge of the child's slot */
-    uint64_t iface; /* the child's slot's typed interface (0: untyped) */
+    uint64_t iface;  /* the child's slot's typed interface (0: untyped) */
 };
 
 /* The checked arguments of one spawn: all that spawn_invoke acts on. */
@@ -488,8 +488,8 @@ static int grant_apply(struct k_process *child, struct k_call *c,
                 ep_client_ref(ct_lookup(&child->caps, id)->obj);
         break;
     default: /* CG_CAP_SOURCE */
-        r = ct_insert_as(&child->caps, c->xfer[g->xfer].obj, g->badge,
-                         g->iface, &id);
+        r = ct_insert_as(&child->caps, c->xfer[g->xfer].obj, g->badge, g->iface,
+                         &id);
         break;
     }
     if (r < 0)

@@ -54,7 +54,7 @@
 #define CAP_ERR_DISCONNECTED (-11)
 #define CAP_ERR_RING_BUSY (-12)
 #define CAP_ERR_RING_CORRUPT (-13)
-#define CAP_ERR_WRONG_INTERFACE (-14) /* CALL's interface_id is not the cap's */
+#define CAP_ERR_WRONG_INTERFACE (-14) /* CALL meant for another interface */
 
 /* CAP_OP_PARK results, CapCqe.result >= 0 (capos-sim choice, §14). */
 #define CAP_PARK_WOKEN 0     /* an UNPARK woke the waiter */

@@ -48,8 +48,8 @@ int capos_main(capos_capset_t *caps)
         int r = capos_serve(ep, on_call, &con);
         return r == 0 || r == CAP_ERR_DISCONNECTED ? 0 : 3;
     }
-    int f = capos_capset_find(caps, "svc", CAPOS_ECHO_IDENTITY_INTERFACE_ID,
-                              &svc);
+    int f =
+        capos_capset_find(caps, "svc", CAPOS_ECHO_IDENTITY_INTERFACE_ID, &svc);
     if (f == CAPOS_RT_E_WRONG_INTERFACE) {
         say(con, "echo-identity: \"svc\" is not an EchoIdentity cap");
         return 2;

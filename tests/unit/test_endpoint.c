@@ -489,8 +489,7 @@ static uint32_t mint_typed(struct k_process *srv, uint32_t raw, uint64_t badge,
     assert_int_equal(c.cap_count, 1);
     CapTransferResult rec;
     memcpy(&rec, res + CAP_ALIGN8((uint32_t)c.result), sizeof rec);
-    assert_int_equal(rec.interface_id,
-                     iface ? iface : K_IFACE_CLIENT_ENDPOINT);
+    assert_int_equal(rec.interface_id, iface ? iface : K_IFACE_CLIENT_ENDPOINT);
     return rec.cap_id;
 }
 
@@ -524,8 +523,8 @@ static uint64_t recv_record_iface(const uint8_t *buf, const CapCqe *c,
  * the facet's badge, calls meant for anything else (ClientEndpoint
  * included) are refused with CAP_ERR_WRONG_INTERFACE and never queued.
  */
-static void a_minted_typed_facet_keeps_its_interface_through_every_transfer(
-    void **state)
+static void
+a_minted_typed_facet_keeps_its_interface_through_every_transfer(void **state)
 {
     (void)state;
     struct pair pr = pair_new(5);
@@ -575,10 +574,10 @@ static void a_minted_typed_facet_keeps_its_interface_through_every_transfer(
     assert_int_equal(rc.badge, 9);
 
     /* A copy and then a move back to the server keep Counter. */
-    CapSqe cp = h_call_xfer(pr.cli, pr.facet, 0, 9, got.cap_id, CAP_XFER_COPY,
-                            NULL);
-    CapSqe mv = h_call_xfer(pr.cli, pr.facet, 0, 10, got.cap_id, CAP_XFER_MOVE,
-                            NULL);
+    CapSqe cp =
+        h_call_xfer(pr.cli, pr.facet, 0, 9, got.cap_id, CAP_XFER_COPY, NULL);
+    CapSqe mv =
+        h_call_xfer(pr.cli, pr.facet, 0, 10, got.cap_id, CAP_XFER_MOVE, NULL);
     *h_sqe(pr.cli) = cp;
     *h_sqe(pr.cli) = mv;
     h_submit(pr.cli);
@@ -600,8 +599,8 @@ static void a_minted_typed_facet_keeps_its_interface_through_every_transfer(
  * gets no answer from that server; a call meant for ClientEndpoint or
  * untyped (0) goes through.
  */
-static void an_untyped_facet_refuses_a_call_meant_for_a_typed_interface(
-    void **state)
+static void
+an_untyped_facet_refuses_a_call_meant_for_a_typed_interface(void **state)
 {
     (void)state;
     struct pair pr = pair_new(42);

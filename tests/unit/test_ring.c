@@ -101,8 +101,8 @@ static void null_cap_mint_returns_a_usable_result_cap_record(void **state)
 
 /* docs/abi.md §4.5: a CALL naming the interface its cap speaks runs; one
  * naming any other is refused before the object sees it. */
-static void call_naming_its_caps_interface_runs_and_another_is_refused(
-    void **state)
+static void
+call_naming_its_caps_interface_runs_and_another_is_refused(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("p", 0);
@@ -581,8 +581,8 @@ int main(void)
             nop_completes_with_its_user_data_and_result_zero, h_setup,
             h_teardown),
         cmocka_unit_test_setup_teardown(
-            call_naming_its_caps_interface_runs_and_another_is_refused,
-            h_setup, h_teardown),
+            call_naming_its_caps_interface_runs_and_another_is_refused, h_setup,
+            h_teardown),
         cmocka_unit_test_setup_teardown(
             sixteen_nops_complete_in_submission_order, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(

@@ -515,8 +515,8 @@ static void a_spawned_child_can_spawn_with_a_passed_spawner(void **state)
  * other interface, ClientEndpoint included, is refused: a typed facet is
  * never retyped.
  */
-static void a_typed_facet_keeps_its_interface_through_a_spawn_grant(
-    void **state)
+static void
+a_typed_facet_keeps_its_interface_through_a_spawn_grant(void **state)
 {
     (void)state;
     const uint64_t counter = 0xc0ffee0000000001ull;
