@@ -62,7 +62,7 @@ int xfer_deliver_n(struct k_process *dst, const struct k_xfer *x, uint32_t n,
         int r = ct_insert_as(&dst->caps, x[i].obj, x[i].badge, x[i].iface, &id);
         K_ASSERT(r == 0, "preflighted insert failed");
         records[i].cap_id = id;
-        records[i].reserved = 0;
+        records[i].flags = ep_is_client(x[i].obj) ? CAP_XFER_REC_FACET : 0;
         records[i].interface_id = ct_slot_iface(ct_lookup(&dst->caps, id));
     }
     return 0;

@@ -162,9 +162,13 @@ typedef struct CapTransferDescriptor {
  * buffer at result_addr + CAP_ALIGN8(result). */
 typedef struct CapTransferResult {
     uint32_t cap_id;
-    uint32_t reserved;
+    uint32_t flags; /* CAP_XFER_REC_* (capos-sim, docs/abi.md §9) */
     uint64_t interface_id;
 } CapTransferResult;
+
+/* CapTransferResult.flags: the cap is a client facet, so interface_id is
+ * what its server serves, not a kernel object (docs/abi.md §8). */
+#define CAP_XFER_REC_FACET 0x1u
 
 /* RECV delivers this header, then the params bytes, then (at an 8-byte
  * aligned offset) cap_count CapTransferResult records. */

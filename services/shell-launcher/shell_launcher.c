@@ -29,8 +29,8 @@
  * passes with the call) with badge 0: the child gets copies of exactly
  * those caps (a badged facet keeps its badge: the caller can neither
  * choose nor drop an identity). A grant named "console" must pass a
- * kernel Console (interface checked on the transfer record, so an
- * endpoint facet cannot pose as one); the child writes to it (the
+ * kernel Console (interface and facet flag checked on the transfer
+ * record, so an endpoint facet cannot pose as one); the child writes to it (the
  * caller's terminal, say) instead of a fresh host console, which it gets
  * otherwise. limits are ignored (spawner defaults). Refusals are
  * invalidArgument CapExceptions naming the reason.
@@ -218,9 +218,11 @@ static bool decode_grant(capos_server_call_t *call, const capnp_struct *g,
     }
     *console = out->nlen == strlen(GRANT_NAME_CONSOLE) &&
                memcmp(out->name, GRANT_NAME_CONSOLE, out->nlen) == 0;
-    /* The record's interface is the object's: a ClientEndpoint facet
-     * cannot pose as a Console, whatever the grant's interfaceId says. */
-    if (*console && call->caps[ci].interface_id != CAPOS_CONSOLE_INTERFACE_ID) {
+    /* The kernel's Console: a facet, even one typed Console, cannot pose
+     * as it, whatever the grant's interfaceId says (docs/abi.md §8). */
+    if (*console &&
+        (call->caps[ci].interface_id != CAPOS_CONSOLE_INTERFACE_ID ||
+         (call->caps[ci].flags & CAP_XFER_REC_FACET))) {
         /* login.test holds this text; it is the launcher's own grant
          * unless the caller hands over a Console. */
         *verdict = capos_server_invalid(call, "shell-launcher: \"console\" "

@@ -78,6 +78,7 @@ static void copy_leaves_the_sender_cap_and_gives_the_receiver_one(void **state)
     assert_true(rc.flags & CAP_CQE_F_CAPS);
     const CapTransferResult *rec = records_of(buf);
     assert_int_equal(rec->interface_id, K_IFACE_NULLCAP);
+    assert_int_equal(rec->flags, 0); /* the kernel's object, no facet */
     struct ct_slot *got = ct_lookup(&w.srv->caps, rec->cap_id);
     struct ct_slot *mine = ct_lookup(&w.cli->caps, nc);
     assert_non_null(got);
@@ -295,6 +296,8 @@ static void a_delegated_facet_keeps_its_typed_interface(void **state)
         assert_true(h_cqe(third, &rc));
         const CapTransferResult *rec = records_of(buf);
         assert_int_equal(rec->interface_id, counter);
+        /* Typed Counter, and flagged a facet: no kernel object. */
+        assert_int_equal(rec->flags, CAP_XFER_REC_FACET);
         struct ct_slot *sl = ct_lookup(&third->caps, rec->cap_id);
         assert_int_equal(sl->iface, counter);
         assert_int_equal(sl->badge, 9);
