@@ -1,10 +1,11 @@
 /*
  * captable.c - a process's capability table.
  *
- * Slots carry an object reference, a badge, a state (free, live, reserved by
- * an in-flight move) and a generation. A CapId names a slot and the
- * generation it was issued under, so an id kept after its slot was released
- * and reused fails lookup (docs/abi.md §8). Free slots form a LIFO list.
+ * Slots carry an object reference, a badge, a typed interface, a state (free,
+ * live, reserved by an in-flight move) and a generation. A CapId names a slot
+ * and the generation it was issued under, so an id kept after its slot was
+ * released and reused fails lookup (docs/abi.md §8). Free slots form a LIFO
+ * list.
  */
 #include "kmodel.h"
 
@@ -56,12 +57,15 @@ void ct_destroy(struct k_captable *ct)
 }
 
 /*
- * Put obj in a free slot with badge, taking a new reference. Returns 0 and
- * the CapId, or CAP_ERR_TRANSFER_REJECTED when the table is full.
+ * Put obj in a free slot with badge and typed interface iface (0: untyped;
+ * only a client facet may be typed, docs/abi.md §8), taking a new
+ * reference. Returns 0 and the CapId, or CAP_ERR_TRANSFER_REJECTED when
+ * the table is full.
  */
-int ct_insert(struct k_captable *ct, struct k_object *obj, uint64_t badge,
-              uint32_t *out_id)
+int ct_insert_as(struct k_captable *ct, struct k_object *obj, uint64_t badge,
+                 uint64_t iface, uint32_t *out_id)
 {
+    K_ASSERT(iface == 0 || ep_is_client(obj), "typed slot of a non-facet");
     if (ct->free_head == CT_NIL || !ct->slots)
         return CAP_ERR_TRANSFER_REJECTED;
     uint32_t i = ct->free_head;
@@ -71,6 +75,7 @@ int ct_insert(struct k_captable *ct, struct k_object *obj, uint64_t badge,
     k_obj_ref(obj);
     s->obj = obj;
     s->badge = badge;
+    s->iface = iface;
     s->state = CT_LIVE;
     s->next_free = CT_NIL;
     ct->live++;
@@ -97,6 +102,7 @@ static void ct_free_slot(struct k_captable *ct, struct ct_slot *s)
     uint32_t i = (uint32_t)(s - ct->slots);
     s->obj = NULL;
     s->badge = 0;
+    s->iface = 0;
     s->state = CT_FREE;
     s->gen = s->gen == CT_GEN_MAX ? 1 : s->gen + 1;
     s->next_free = ct->free_head;
@@ -161,8 +167,9 @@ uint32_t ct_free_count(const struct k_captable *ct)
 
 /*
  * Check the table's invariants: counts match slot states, every used slot
- * names an object with references, the free list covers exactly the free
- * slots. Returns 0 or -1. Used by tests and the fuzzer after every input.
+ * names an object with references, only client facets are typed, the free
+ * list covers exactly the free slots. Returns 0 or -1. Used by tests and the
+ * fuzzer after every input.
  */
 int ct_check(const struct k_captable *ct)
 {
@@ -181,7 +188,11 @@ int ct_check(const struct k_captable *ct)
             return -1;
         if (s->state != CT_FREE && (!s->obj || s->obj->refs == 0))
             return -1;
-        if (s->state == CT_FREE && s->obj)
+        if (s->state == CT_FREE && (s->obj || s->iface))
+            return -1;
+        /* Only a client facet is typed, never as ClientEndpoint (§8). */
+        if (s->iface && (s->state == CT_FREE || !ep_is_client(s->obj) ||
+                         s->iface == K_IFACE_CLIENT_ENDPOINT))
             return -1;
     }
     if (live != ct->live || reserved != ct->reserved)

@@ -619,8 +619,10 @@ static const char *const ep_methods[] = {
  * its own endpoint: a facet it mints can only call the owner, and
  * identify says nothing about a cap that is not a facet of it.
  *
- *   @0 mintClient(badge) -> (facet)   a client facet whose slot carries
- *                                     badge (result cap 0)
+ *   @0 mintClient(badge, interfaceId) -> (facet)
+ *                                     a client facet whose slot carries
+ *                                     badge, typed as interfaceId (0:
+ *                                     untyped) (result cap 0)
  *   @1 identify(cap) -> (own, badge)  own: cap (a transferred cap) is a
  *                                     client facet of this endpoint; badge:
  *                                     its slot's badge (0 when not own)
@@ -642,6 +644,7 @@ static int ep_raw_call(struct k_object *o, struct k_call *c)
     switch (c->method_id) {
     case EP_MINT_CLIENT: {
         uint64_t badge = capos_Endpoint_mintClient_Params_get_badge(&p);
+        uint64_t iface = capos_Endpoint_mintClient_Params_get_interfaceId(&p);
         if (k_call_result_begin(
                 c, &b, CAPOS_ENDPOINT_MINT_CLIENT_RESULTS_DATA_WORDS,
                 CAPOS_ENDPOINT_MINT_CLIENT_RESULTS_POINTERS, &res) != 0 ||
@@ -652,6 +655,8 @@ static int ep_raw_call(struct k_object *o, struct k_call *c)
             return r;
         c->result_caps[0] = ep_client_ref(o);
         c->result_badges[0] = badge;
+        /* ClientEndpoint's own id is untyped, stored as 0 (§8). */
+        c->result_ifaces[0] = iface == K_IFACE_CLIENT_ENDPOINT ? 0 : iface;
         c->nresult_caps = 1;
         c->nresult_badges = 1;
         return r;

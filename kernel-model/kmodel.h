@@ -121,6 +121,10 @@ enum ct_state { CT_FREE = 0, CT_LIVE = 1, CT_RESERVED = 2 };
 struct ct_slot {
     struct k_object *obj;
     uint64_t badge;
+    /* The interface a client facet was minted or granted for (docs/abi.md
+     * §8): 0 for an untyped facet and for every other object, which speak
+     * their own (ct_slot_iface). Kept by copy and move, as the badge. */
+    uint64_t iface;
     uint32_t gen;
     uint32_t state;
     uint32_t next_free;
@@ -136,8 +140,24 @@ struct k_captable {
 
 int ct_init(struct k_captable *ct, uint32_t nslots);
 void ct_destroy(struct k_captable *ct);
-int ct_insert(struct k_captable *ct, struct k_object *obj, uint64_t badge,
-              uint32_t *out_id);
+int ct_insert_as(struct k_captable *ct, struct k_object *obj, uint64_t badge,
+                 uint64_t iface, uint32_t *out_id);
+
+/* ct_insert_as of an untyped slot (iface 0): what every kernel object
+ * and an untyped facet get. */
+static inline int ct_insert(struct k_captable *ct, struct k_object *obj,
+                            uint64_t badge, uint32_t *out_id)
+{
+    return ct_insert_as(ct, obj, badge, 0, out_id);
+}
+
+/* The interface the cap in slot s speaks: its typed interface, else its
+ * object's (docs/abi.md §8). What CapSet entries, CapTransferResult
+ * records, the CALL check and the trace all report. */
+static inline uint64_t ct_slot_iface(const struct ct_slot *s)
+{
+    return s->iface ? s->iface : s->obj->ops->interface_id;
+}
 
 /* The live slot named by id, or NULL (free, reserved, stale or bogus).
  * Inline: every SQE naming a cap looks it up. */
@@ -166,6 +186,7 @@ int ct_check(const struct k_captable *ct);
 struct k_xfer {
     struct k_object *obj;
     uint64_t badge;
+    uint64_t iface;  /* the sender slot's typed interface (0: untyped) */
     uint32_t src_id; /* sender slot (reserved while a move is in flight) */
     uint32_t mode;
 };
@@ -468,9 +489,11 @@ struct k_call {
     uint32_t result_cap;
     struct k_object *result_caps[CAP_XFER_MAX]; /* refs owned by the call */
     uint32_t nresult_caps;
-    /* Badges of result_caps[0..nresult_badges) (the rest get badge 0):
-     * only Endpoint.mintClient sets one (docs/abi.md §10.1). */
+    /* Badges and typed interfaces of result_caps[0..nresult_badges) (the
+     * rest get badge 0, untyped): only Endpoint.mintClient sets them
+     * (docs/abi.md §10.1). */
     uint64_t result_badges[CAP_XFER_MAX];
+    uint64_t result_ifaces[CAP_XFER_MAX];
     uint32_t nresult_badges;
     uint32_t
         exc_len; /* CapException bytes in result (with APPLICATION_EXCEPTION) */

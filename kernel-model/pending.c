@@ -119,6 +119,7 @@ int k_pending_done_caps(struct k_pending *pd, const void *payload, uint32_t len,
     for (uint32_t i = 0; i < ncaps; i++) {
         x[i].obj = caps[i];
         x[i].badge = 0;
+        x[i].iface = 0;
         x[i].src_id = 0;
         x[i].mode = CAP_XFER_COPY;
     }

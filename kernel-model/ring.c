@@ -222,6 +222,7 @@ int k_ring_deliver(struct k_process *p, uint64_t result_addr,
 #define SQE_USES_CALL_ID 0x10u
 #define SQE_USES_XFER 0x20u
 #define SQE_USES_TIMEOUT 0x40u /* result_addr alone (PARK's timeout) */
+#define SQE_USES_IFACE 0x80u   /* interface_id (CALL, §4.5) */
 
 static bool sqe_unused_zero(const CapSqe *s, unsigned uses)
 {
@@ -238,6 +239,8 @@ static bool sqe_unused_zero(const CapSqe *s, unsigned uses)
         return false;
     if (!(uses & SQE_USES_XFER) && s->xfer_cap_count)
         return false;
+    if (!(uses & SQE_USES_IFACE) && s->interface_id)
+        return false;
     return true;
 }
 
@@ -249,7 +252,7 @@ static int sqe_check_common(const CapSqe *s, bool zero_ok)
     static const unsigned uses[] = {
         [CAP_OP_NOP] = 0,
         [CAP_OP_CALL] = SQE_USES_CAP | SQE_USES_PARAMS | SQE_USES_METHOD |
-                        SQE_USES_RESULT | SQE_USES_XFER,
+                        SQE_USES_RESULT | SQE_USES_XFER | SQE_USES_IFACE,
         [CAP_OP_RECV] = SQE_USES_CAP | SQE_USES_RESULT,
         [CAP_OP_RETURN] =
             SQE_USES_CAP | SQE_USES_PARAMS | SQE_USES_CALL_ID | SQE_USES_XFER,
@@ -311,6 +314,10 @@ static int op_call(struct k_process *p, const CapSqe *s)
     struct ct_slot *slot = ct_lookup(&p->caps, s->cap_id);
     if (!slot)
         return CAP_ERR_INVOKE_FAILED;
+    /* The interface is the permission (docs/abi.md §4.5): a CALL meant
+     * for another interface never reaches the object. */
+    if (s->interface_id && s->interface_id != ct_slot_iface(slot))
+        return CAP_ERR_WRONG_INTERFACE;
     const CapTransferDescriptor *descs;
     int r = sqe_copy_params(p, s, CAP_MAX_PARAMS, &descs);
     if (r < 0)
@@ -365,6 +372,7 @@ static int op_call(struct k_process *p, const CapSqe *s)
         for (uint32_t i = 0; i < c.nresult_caps; i++) {
             out[i].obj = c.result_caps[i];
             out[i].badge = i < c.nresult_badges ? c.result_badges[i] : 0;
+            out[i].iface = i < c.nresult_badges ? c.result_ifaces[i] : 0;
             out[i].src_id = 0;
             out[i].mode = CAP_XFER_COPY;
         }
@@ -441,12 +449,9 @@ static int op_return(struct k_process *p, const CapSqe *s)
  */
 static bool sqe_fetch(CapSqe *d, const CapSqe *s)
 {
-    uint64_t r8;
     uint16_t r2;
-    k_memcpy(&r8, s->reserved1, 8);
-    k_memcpy(&r2, s->reserved1 + 8, 2);
-    uint64_t junk =
-        r8 | r2 | s->reserved0 | s->pipeline_dep | s->pipeline_field;
+    k_memcpy(&r2, s->reserved1, 2);
+    uint64_t junk = r2 | s->reserved0 | s->pipeline_dep | s->pipeline_field;
     d->opcode = s->opcode;
     d->flags = s->flags;
     d->cap_id = s->cap_id;
@@ -458,6 +463,7 @@ static bool sqe_fetch(CapSqe *d, const CapSqe *s)
     d->result_addr = s->result_addr;
     d->result_len = s->result_len;
     d->call_id = s->call_id;
+    d->interface_id = s->interface_id;
     return junk == 0;
 }
 
@@ -469,7 +475,7 @@ static void trace_sqe(struct k_process *p, const CapSqe *s)
                          .tid = k.current ? k.current->tid : 0,
                          .opcode = s->opcode,
                          .cap_id = s->cap_id,
-                         .iface = slot ? slot->obj->ops->interface_id : 0,
+                         .iface = slot ? ct_slot_iface(slot) : 0,
                          .method = s->method_id,
                          .user_data = s->user_data};
     k.cfg.trace(&ev);
@@ -484,8 +490,8 @@ static void ring_dispatch(struct k_process *p, struct k_ring_state *rs,
     /* A well-formed NOP (every other field zero) completes at once. */
     if (s->opcode == CAP_OP_NOP && zero_ok &&
         (s->flags | s->cap_id | s->addr | s->len | s->method_id |
-         s->xfer_cap_count | s->result_addr | s->result_len | s->call_id) ==
-            0) {
+         s->xfer_cap_count | s->result_addr | s->result_len | s->call_id |
+         s->interface_id) == 0) {
         post_result(p, rs, s->user_data, 0);
         return;
     }
@@ -606,7 +612,7 @@ static int ring_submit(struct k_process *p, struct k_ring_state *rs,
         if (fast_nop && sqe.opcode == CAP_OP_NOP && zero_ok &&
             (sqe.flags | sqe.cap_id | sqe.addr | sqe.len | sqe.method_id |
              sqe.xfer_cap_count | sqe.result_addr | sqe.result_len |
-             sqe.call_id) == 0) {
+             sqe.call_id | sqe.interface_id) == 0) {
             if (nops == 0)
                 nop_tail = rs->cq_tail;
             CapCqe *d = &page->cq[nop_tail & (CAP_CQ_ENTRIES - 1)];

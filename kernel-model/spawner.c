@@ -141,7 +141,7 @@ struct grant {
     uint16_t ksrc;   /* kernel: the source */
     uint32_t xfer;   /* cap: index into the CALL's transfers */
     uint64_t badge;  /* cap: the badge of the child's slot */
-    uint64_t listed; /* the CapSet's interface id (0: the object's own) */
+    uint64_t iface;  /* the child's slot's typed interface (0: untyped) */
 };
 
 /* The checked arguments of one spawn: all that spawn_invoke acts on. */
@@ -223,7 +223,8 @@ static int grant_decode_kernel(const capnp_struct *gs, uint32_t i,
 }
 
 /* Source `cap`: one of the CALL's transferred caps; a badge only labels an
- * unbadged facet. Sets g->xfer, g->badge, g->listed and *have; 0 or -1. */
+ * unbadged facet, and an interfaceId types an untyped facet (docs/abi.md
+ * §13.1). Sets g->xfer, g->badge, g->iface and *have; 0 or -1. */
 static int grant_decode_cap(struct k_call *c, const capnp_struct *gs,
                             uint32_t i, uint64_t want, struct grant *g,
                             uint64_t *have, struct msg *m)
@@ -246,11 +247,14 @@ static int grant_decode_cap(struct k_call *c, const capnp_struct *gs,
     bool facet = ep_is_client(x->obj);
     g->xfer = idx;
     *have = x->obj->ops->interface_id;
-    if (facet) {
-        /* A facet speaks whatever its server serves: the kernel cannot
-         * check it, and lists it as the grant expects. */
-        *have = want ? want : *have;
-        g->listed = want;
+    if (facet && x->iface) {
+        /* Typed: it keeps its interface, which the grant must expect. */
+        *have = x->iface;
+        g->iface = x->iface;
+    } else if (facet && want && want != K_IFACE_CLIENT_ENDPOINT) {
+        /* Untyped: the grant types it, as a badge labels it. */
+        *have = want;
+        g->iface = want;
     }
     if (g->badge && !(facet && (x->badge == 0 || x->badge == g->badge)))
         return grant_refuse(m, i, g,
@@ -279,7 +283,7 @@ static int grant_decode(struct k_call *c, const capnp_list *grants, uint32_t i,
     struct grant *gi = &g[i];
     gi->tag = capos_CapGrant_source_which(&gs);
     gi->badge = capos_CapGrant_get_badge(&gs);
-    gi->listed = 0;
+    gi->iface = 0;
     uint64_t want = capos_CapGrant_get_interfaceId(&gs);
     uint64_t have = 0;
     int r;
@@ -484,7 +488,8 @@ static int grant_apply(struct k_process *child, struct k_call *c,
                 ep_client_ref(ct_lookup(&child->caps, id)->obj);
         break;
     default: /* CG_CAP_SOURCE */
-        r = ct_insert(&child->caps, c->xfer[g->xfer].obj, g->badge, &id);
+        r = ct_insert_as(&child->caps, c->xfer[g->xfer].obj, g->badge, g->iface,
+                         &id);
         break;
     }
     if (r < 0)
@@ -492,7 +497,7 @@ static int grant_apply(struct k_process *child, struct k_call *c,
     char name[CAPOS_CAPSET_NAME_MAX];
     k_memcpy(name, g->name, g->nlen);
     name[g->nlen] = 0;
-    return k_capset_add_as(child, name, id, g->listed);
+    return k_capset_add(child, name, id);
 }
 
 static int out_of_memory(struct k_call *c)

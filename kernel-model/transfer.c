@@ -8,7 +8,8 @@
  *   deliver  checks the receiver has room for every cap, then inserts all;
  *   commit   frees the reserved sender slots and drops the references;
  *   abort    returns reserved slots to live and drops the references.
- * The receiver sees the sender's badge: delegation preserves identity.
+ * The receiver sees the sender's badge and typed interface: delegation
+ * preserves identity and the interface a facet was minted for (§8).
  */
 #include "kmodel.h"
 
@@ -35,6 +36,7 @@ int xfer_prepare_n(struct k_process *src, const CapTransferDescriptor *d,
         }
         out[i].obj = s->obj;
         out[i].badge = s->badge;
+        out[i].iface = s->iface;
         out[i].src_id = d[i].cap_id;
         out[i].mode = d[i].mode;
         k_obj_ref(s->obj);
@@ -57,11 +59,11 @@ int xfer_deliver_n(struct k_process *dst, const struct k_xfer *x, uint32_t n,
         return CAP_ERR_TRANSFER_REJECTED;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t id;
-        int r = ct_insert(&dst->caps, x[i].obj, x[i].badge, &id);
+        int r = ct_insert_as(&dst->caps, x[i].obj, x[i].badge, x[i].iface, &id);
         K_ASSERT(r == 0, "preflighted insert failed");
         records[i].cap_id = id;
-        records[i].reserved = 0;
-        records[i].interface_id = x[i].obj->ops->interface_id;
+        records[i].flags = ep_is_client(x[i].obj) ? CAP_XFER_REC_FACET : 0;
+        records[i].interface_id = ct_slot_iface(ct_lookup(&dst->caps, id));
     }
     return 0;
 }

@@ -101,8 +101,14 @@ interface Endpoint @0xd6f0a8b1c4e27a10 {
   # (docs/abi.md §7). capos-sim choice (docs/abi.md §10.1): a CALL on the
   # raw cap, which only the owner holds, runs these kernel methods instead
   # of queueing; a server uses them to hand out per-object client facets.
-  mintClient @0 (badge :UInt64) -> (facet :ClientEndpoint);
-  # A client facet of this endpoint whose slot carries badge.
+  mintClient @0 (badge :UInt64, interfaceId :UInt64)
+             -> (facet :ClientEndpoint);
+  # A client facet of this endpoint whose slot carries badge, typed as
+  # interfaceId (the interface the server serves on it; capos-sim
+  # addition, appended): CapSet entries and CapTransferResult records of it
+  # and of every copy or move name that interface, and a CALL naming
+  # another is refused (docs/abi.md §4.5, §8). 0 or ClientEndpoint's id:
+  # untyped, presented as ClientEndpoint.
   identify @1 (cap :Capability) -> (own :Bool, badge :UInt64);
   # Whether cap (transferred with the call) is a client facet of this
   # endpoint, and its badge (0 when not own). Nothing about other caps.
@@ -110,8 +116,10 @@ interface Endpoint @0xd6f0a8b1c4e27a10 {
 
 interface ClientEndpoint @0xd6f0a8b1c4e27a11 {
   # Client facet of an Endpoint (upstream facet name, no methods): CALL only.
-  # A facet exported with a typed interface id (ServiceExport.interfaceId)
-  # is presented under that id instead. Id kept from docs/abi.md §7.
+  # A facet typed with an interface id (ServiceExport.interfaceId, a
+  # ProcessSpawner `cap` grant's interfaceId, Endpoint.mintClient's
+  # interfaceId) carries it in its slot and is presented under that id
+  # instead, through every copy and move. Id kept from docs/abi.md §7.
 }
 
 interface ParkSpace @0xbbb79d6f1e5756ad {
@@ -680,6 +688,16 @@ interface AuditLogReader @0x8e9c41a4e72ebba6 {
   # Records with sequence >= fromSequence, at most maxRecords (at most 64).
 }
 
+interface EchoIdentity @0x817dced6813bedff {
+  # The demo service of endpoint identity (services/echo-identity; a
+  # capos-sim choice, no upstream counterpart): its export is typed with
+  # this interface, so its facet keeps the type through the broker's bundle
+  # and the shell's `spawn ... with`, and a client expecting another
+  # interface is refused instead of answered.
+  hello @0 () -> ();
+  # Answered empty; the server reports the caller's badge on its console.
+}
+
 # ===========================================================================
 # SSH
 # ===========================================================================
@@ -1042,6 +1060,7 @@ const authorityBrokerInterfaceId           :UInt64 = 0xebccae208d13ebdf;
 const restrictedShellLauncherInterfaceId   :UInt64 = 0x986b749e926b2b4e;
 const auditLogInterfaceId                  :UInt64 = 0xe2e75995f1a20b0e;
 const auditLogReaderInterfaceId            :UInt64 = 0x8e9c41a4e72ebba6;
+const echoIdentityInterfaceId              :UInt64 = 0x817dced6813bedff;
 const sshHostKeyInterfaceId                :UInt64 = 0xfa1ed47873057243;
 const modelTurnInterfaceId                 :UInt64 = 0xa91067ae9297663b;
 const languageModelInterfaceId             :UInt64 = 0xe9cf6ad440a32abe;

@@ -41,6 +41,7 @@ static const char *const err_names[] = {
     "DISCONNECTED",
     "RING_BUSY",
     "RING_CORRUPT",
+    "WRONG_INTERFACE",
 };
 
 /* --trace: one line per ring event, names from the generated schema. */

@@ -54,6 +54,7 @@
 #define CAP_ERR_DISCONNECTED (-11)
 #define CAP_ERR_RING_BUSY (-12)
 #define CAP_ERR_RING_CORRUPT (-13)
+#define CAP_ERR_WRONG_INTERFACE (-14) /* CALL meant for another interface */
 
 /* CAP_OP_PARK results, CapCqe.result >= 0 (capos-sim choice, §14). */
 #define CAP_PARK_WOKEN 0     /* an UNPARK woke the waiter */
@@ -99,7 +100,10 @@ typedef struct CapSqe {
     uint32_t call_id; /* RETURN: which delivered call */
     uint32_t pipeline_dep;
     uint16_t pipeline_field;
-    uint8_t reserved1[10];
+    uint8_t reserved1[2];
+    /* CALL: the interface the caller means (0: untyped, no check); the
+     * cap must speak it (capos-sim extension, docs/abi.md §4.5). */
+    uint64_t interface_id;
 } CapSqe;
 
 /*
@@ -158,9 +162,13 @@ typedef struct CapTransferDescriptor {
  * buffer at result_addr + CAP_ALIGN8(result). */
 typedef struct CapTransferResult {
     uint32_t cap_id;
-    uint32_t reserved;
+    uint32_t flags; /* CAP_XFER_REC_* (capos-sim, docs/abi.md §9) */
     uint64_t interface_id;
 } CapTransferResult;
+
+/* CapTransferResult.flags: the cap is a client facet, so interface_id is
+ * what its server serves, not a kernel object (docs/abi.md §8). */
+#define CAP_XFER_REC_FACET 0x1u
 
 /* RECV delivers this header, then the params bytes, then (at an 8-byte
  * aligned offset) cap_count CapTransferResult records. */
@@ -197,6 +205,7 @@ _Static_assert(offsetof(CapSqe, call_id) == 0x2c, "sqe.call_id");
 _Static_assert(offsetof(CapSqe, pipeline_dep) == 0x30, "sqe.pipeline_dep");
 _Static_assert(offsetof(CapSqe, pipeline_field) == 0x34, "sqe.pipeline_field");
 _Static_assert(offsetof(CapSqe, reserved1) == 0x36, "sqe.reserved1");
+_Static_assert(offsetof(CapSqe, interface_id) == 0x38, "sqe.interface_id");
 _Static_assert(offsetof(CapCqe, user_data) == 0x00, "cqe.user_data");
 _Static_assert(offsetof(CapCqe, result) == 0x08, "cqe.result");
 _Static_assert(offsetof(CapCqe, flags) == 0x0c, "cqe.flags");

@@ -367,8 +367,10 @@ static void bundle_launcher(struct broker *b, capos_server_call_t *call,
     if (capos_capset_find(b->caps, lname, CAPOS_ENDPOINT_INTERFACE_ID, &lcap) !=
         0)
         return;
-    int r =
-        capos_endpoint_mint_client(lcap, 0, b->pbuf, b->rbuf, CALL_BUF, &facet);
+    /* ShellBundle.launcher is a ProcessSpawner: only a facet typed so
+     * (docs/abi.md §13.5) goes in the bundle. */
+    int r = capos_endpoint_mint_typed(lcap, 0, CAPOS_PROCESS_SPAWNER_INTERFACE_ID,
+                                      b->pbuf, b->rbuf, CALL_BUF, &facet);
     if (r != 0) {
         char det[PROFILE_MAX + 64];
         snprintf(det, sizeof det, "profile %s: no session launcher (%d)",

@@ -30,6 +30,8 @@
 /* Runtime errors (positive space is never used; CAP_ERR_* pass through). */
 #define CAPOS_RT_E_NOT_FOUND (-100)       /* no CapSet entry of that name */
 #define CAPOS_RT_E_WRONG_INTERFACE (-101) /* entry or result cap mismatch */
+/* (A CALL whose cap speaks another interface than the caller means is
+ * refused by the kernel with CAP_ERR_WRONG_INTERFACE, docs/abi.md §4.5.) */
 #define CAPOS_RT_E_NO_MEMORY (-102)       /* runtime heap exhausted */
 #define CAPOS_RT_E_TIMEOUT (-103)         /* wait ran out of time */
 #define CAPOS_RT_E_TOO_MANY (-104)        /* too many pending completions */
@@ -99,10 +101,12 @@ int capos_rt_wait_any(const uint64_t *tags, unsigned n, unsigned *which,
 int capos_rt_call(CapSqe *sqe, CapCqe *out);
 
 /*
- * Make a CALL of method on cap: params (params_len bytes, may be NULL)
- * are sent, up to result_len bytes of result land in result. Returns the
- * CQE result (>= 0: result bytes; < 0: CAP_ERR_*), *cqe filled if not
- * NULL.
+ * Make a CALL of method on cap, meant for cap.interface_id (the interface
+ * it was adopted under; 0: untyped, unchecked): the kernel refuses it
+ * with CAP_ERR_WRONG_INTERFACE when the slot speaks another. params
+ * (params_len bytes, may be NULL) are sent, up to result_len bytes of
+ * result land in result. Returns the CQE result (>= 0: result bytes;
+ * < 0: CAP_ERR_*), *cqe filled if not NULL.
  */
 int capos_rt_invoke(capos_cap_t cap, uint16_t method, const void *params,
                     uint32_t params_len, void *result, uint32_t result_len,
@@ -200,11 +204,20 @@ int capos_audit_append_session(capos_cap_t log, const char *category,
                                size_t sidlen, const char *detail);
 
 /* Endpoint.mintClient(badge) on our own Endpoint ep, built in pbuf and
- * answered in rbuf (buf_len bytes each): 0 and the new client facet in
- * *out, or an error (services/rt/endpoint.c). */
+ * answered in rbuf (buf_len bytes each): 0 and the new untyped client
+ * facet in *out, or an error (services/rt/endpoint.c). On a server's
+ * facet that serves mintClient itself, the facet it answers is adopted
+ * as its record says. */
 int capos_endpoint_mint_client(capos_cap_t ep, uint64_t badge, uint8_t *pbuf,
                                uint8_t *rbuf, uint32_t buf_len,
                                capos_cap_t *out);
+/* The same, the facet typed as interface_id (0: untyped): its CapSet
+ * entries and transfer records, and those of every copy, name that
+ * interface, and only CALLs meant for it reach ep (docs/abi.md §8). */
+int capos_endpoint_mint_typed(capos_cap_t ep, uint64_t badge,
+                              uint64_t interface_id, uint8_t *pbuf,
+                              uint8_t *rbuf, uint32_t buf_len,
+                              capos_cap_t *out);
 
 /* Why a call failed: the CapException message left in its result buffer
  * res[0..res_len), or "error CODE" (services/rt/errors.c). Returns out. */

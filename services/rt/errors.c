@@ -9,6 +9,8 @@
 /*
  * The message of the CapException a failed call left in its result buffer
  * res[0..res_len) when code is CAP_ERR_APPLICATION_EXCEPTION[_TRUNCATED],
+ * a fixed sentence for a wrong-interface refusal (the kernel's
+ * CAP_ERR_WRONG_INTERFACE or the runtime's CAPOS_RT_E_WRONG_INTERFACE),
  * else "error CODE". Control characters in the message become '?', so a
  * refusing service cannot forge lines on a console. Writes out[0..cap)
  * and returns out.
@@ -31,6 +33,13 @@ const char *capos_rt_error_text(const void *res, size_t res_len, int code,
         for (size_t i = 0; i < n && k + 1 < cap; i++)
             out[k++] = (msg[i] >= 0x20 && msg[i] != 0x7f) ? msg[i] : '?';
         out[k] = '\0';
+        return out;
+    }
+    if (code == CAP_ERR_WRONG_INTERFACE || code == CAPOS_RT_E_WRONG_INTERFACE) {
+        snprintf(out, cap,
+                 "wrong interface: the capability does not speak the "
+                 "interface this call is for (error %d)",
+                 code);
         return out;
     }
     snprintf(out, cap, "error %d", code);

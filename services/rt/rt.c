@@ -244,10 +244,9 @@ static void sq_put(struct rt_ring *s, const CapSqe *v)
     d->call_id = v->call_id;
     d->pipeline_dep = 0;
     d->pipeline_field = 0;
-    uint64_t z8 = 0;
     uint16_t z2 = 0;
-    __builtin_memcpy(d->reserved1, &z8, 8);
-    __builtin_memcpy(d->reserved1 + 8, &z2, 2);
+    __builtin_memcpy(d->reserved1, &z2, 2);
+    d->interface_id = v->interface_id;
     s->sq_tail++;
     __atomic_store_n(&s->ring->hdr.sq_tail, s->sq_tail, __ATOMIC_RELEASE);
 }
@@ -567,8 +566,11 @@ int capos_rt_invoke(capos_cap_t cap, uint16_t method, const void *params,
                     uint32_t params_len, void *result, uint32_t result_len,
                     CapCqe *cqe)
 {
+    /* The interface the cap was adopted under: the kernel refuses the
+     * CALL if the slot speaks another (docs/abi.md §4.5). */
     CapSqe sqe = {.opcode = CAP_OP_CALL,
                   .cap_id = cap.id,
+                  .interface_id = cap.interface_id,
                   .method_id = method,
                   .addr = params_len ? capos_va(params) : 0,
                   .len = params_len,

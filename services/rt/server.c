@@ -10,9 +10,6 @@
 
 #include "capos.capnp.h"
 
-/* A ClientEndpoint facet speaks whatever its server serves (abi §13.1). */
-#define CLIENT_ENDPOINT_IFACE CAPOS_CLIENT_ENDPOINT_INTERFACE_ID
-
 int capos_server_fail(capos_server_call_t *call, uint16_t type, const char *fmt,
                       ...)
 {
@@ -43,12 +40,14 @@ int capos_server_take_cap(capos_server_call_t *call, uint32_t i,
         return CAPOS_RT_E_NOT_FOUND;
     CapTransferResult rec;
     memcpy(&rec, &call->caps[i], sizeof rec); /* client buffer: copy */
-    if (interface_id != 0 && rec.interface_id != interface_id &&
-        rec.interface_id != CLIENT_ENDPOINT_IFACE)
+    /* The record names the interface the kernel keeps in the slot
+     * (docs/abi.md §8): an untyped ClientEndpoint does not pass for a
+     * typed interface. */
+    if (interface_id != 0 && rec.interface_id != interface_id)
         return CAPOS_RT_E_WRONG_INTERFACE;
     call->caps_taken |= 1u << i;
     out->id = rec.cap_id;
-    out->interface_id = interface_id ? interface_id : rec.interface_id;
+    out->interface_id = rec.interface_id;
     return 0;
 }
 

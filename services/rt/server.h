@@ -147,8 +147,10 @@ int capos_server_invalid(capos_server_call_t *call, const char *what);
 
 /*
  * Take received cap i (index into call->caps, as a params capability
- * pointer names it) if it speaks interface_id (0: any; a ClientEndpoint
- * facet matches any id, as typed exports do). The handler then owns it
+ * pointer names it) if it speaks interface_id (0: any), as its
+ * CapTransferResult record says: a typed facet speaks the interface it was
+ * minted or granted for, an untyped one only ClientEndpoint (docs/abi.md
+ * §8). The handler then owns it
  * (release it with capos_rt_release). Returns 0, CAPOS_RT_E_NOT_FOUND
  * (no such index, or taken already) or CAPOS_RT_E_WRONG_INTERFACE (left
  * for the runtime to release).

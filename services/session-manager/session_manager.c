@@ -170,12 +170,14 @@ static void audit(struct sm *m, const char *category, const char *code,
 
 /* ---- kernel Endpoint methods (docs/abi.md §10.1) ---------------------- */
 
-/* A new client facet of our endpoint with badge. Returns 0 and *out, or a
+/* A new UserSession facet of our endpoint with badge (typed, so every
+ * holder's CapSet and records say UserSession). Returns 0 and *out, or a
  * negative code. */
 static int mint_facet(struct sm *m, uint64_t badge, capos_cap_t *out)
 {
-    return capos_endpoint_mint_client(m->ep, badge, m->pbuf, m->rbuf, CALL_BUF,
-                                      out);
+    return capos_endpoint_mint_typed(m->ep, badge,
+                                     CAPOS_USER_SESSION_INTERFACE_ID, m->pbuf,
+                                     m->rbuf, CALL_BUF, out);
 }
 
 /*

@@ -18,9 +18,10 @@
  * optional).
  *
  * launchShell(session, profile, terminal, grants):
- *   - terminal must be a kernel TerminalSession (interface checked on the
- *     transfer record; an endpoint facet is refused): otherwise an
- *     invalidArgument CapException;
+ *   - terminal must be a kernel TerminalSession (interface and facet flag
+ *     checked on the transfer record; an endpoint facet is refused, even
+ *     one typed TerminalSession): otherwise an invalidArgument
+ *     CapException;
  *   - session must be null and profile empty: the shell logs its user in
  *     itself (a caller-supplied session would let the caller choose who
  *     the shell is): otherwise denied sessionInvalid / profileMismatch;
@@ -182,9 +183,9 @@ static bool take_terminal(capos_server_call_t *call, capos_cap_t *term,
                                               "launchShell needs a terminal");
         return false;
     }
-    /* Exactly a kernel TerminalSession: a ClientEndpoint facet would
-     * pass capos_server_take_cap's check while speaking anything. */
-    if (call->caps[ti].interface_id != CAPOS_TERMINAL_SESSION_INTERFACE_ID ||
+    /* Exactly a kernel TerminalSession: a facet typed TerminalSession
+     * would pass capos_server_take_cap's check (docs/abi.md §8). */
+    if ((call->caps[ti].flags & CAP_XFER_REC_FACET) ||
         capos_server_take_cap(call, ti, CAPOS_TERMINAL_SESSION_INTERFACE_ID,
                               term) != 0) {
         *verdict = capos_server_invalid(call, "restricted-shell-launcher: "

@@ -29,8 +29,8 @@
  * passes with the call) with badge 0: the child gets copies of exactly
  * those caps (a badged facet keeps its badge: the caller can neither
  * choose nor drop an identity). A grant named "console" must pass a
- * kernel Console (interface checked on the transfer record, so an
- * endpoint facet cannot pose as one); the child writes to it (the
+ * kernel Console (interface and facet flag checked on the transfer
+ * record, so an endpoint facet cannot pose as one); the child writes to it (the
  * caller's terminal, say) instead of a fresh host console, which it gets
  * otherwise. limits are ignored (spawner defaults). Refusals are
  * invalidArgument CapExceptions naming the reason.
@@ -152,10 +152,12 @@ static int kill_child(struct launcher *l, capos_cap_t h)
                                l->rbuf, CALL_BUF, NULL, NULL);
 }
 
+/* A job facet speaks ProcessHandle (typed, docs/abi.md §8). */
 static int mint_job(struct launcher *l, uint64_t badge, capos_cap_t *out)
 {
-    return capos_endpoint_mint_client(l->ep, badge, l->pbuf, l->rbuf, CALL_BUF,
-                                      out);
+    return capos_endpoint_mint_typed(l->ep, badge,
+                                     CAPOS_PROCESS_HANDLE_INTERFACE_ID, l->pbuf,
+                                     l->rbuf, CALL_BUF, out);
 }
 
 /* Endpoint.mintClient(0) through profile facet badge N: answer a fresh
@@ -177,8 +179,10 @@ static int mint_session(struct launcher *l, capos_server_call_t *call)
                      (++l->next_session & (JOB_BADGE - 1));
     capos_cap_t facet;
     int i;
-    if (capos_endpoint_mint_client(l->ep, badge, l->pbuf, l->rbuf, CALL_BUF,
-                                   &facet) != 0)
+    /* A session launcher speaks ProcessSpawner (ShellBundle.launcher). */
+    if (capos_endpoint_mint_typed(l->ep, badge,
+                                  CAPOS_PROCESS_SPAWNER_INTERFACE_ID, l->pbuf,
+                                  l->rbuf, CALL_BUF, &facet) != 0)
         return capos_server_fail(call, CAPOS_EXC_FAILED,
                                  "shell-launcher: cannot mint a session "
                                  "launcher");
@@ -214,9 +218,11 @@ static bool decode_grant(capos_server_call_t *call, const capnp_struct *g,
     }
     *console = out->nlen == strlen(GRANT_NAME_CONSOLE) &&
                memcmp(out->name, GRANT_NAME_CONSOLE, out->nlen) == 0;
-    /* The record's interface is the object's: a ClientEndpoint facet
-     * cannot pose as a Console, whatever the grant's interfaceId says. */
-    if (*console && call->caps[ci].interface_id != CAPOS_CONSOLE_INTERFACE_ID) {
+    /* The kernel's Console: a facet, even one typed Console, cannot pose
+     * as it, whatever the grant's interfaceId says (docs/abi.md §8). */
+    if (*console &&
+        (call->caps[ci].interface_id != CAPOS_CONSOLE_INTERFACE_ID ||
+         (call->caps[ci].flags & CAP_XFER_REC_FACET))) {
         /* login.test holds this text; it is the launcher's own grant
          * unless the caller hands over a Console. */
         *verdict = capos_server_invalid(call, "shell-launcher: \"console\" "

@@ -28,11 +28,12 @@
  * time; the harness aborts at setup if the model ever changes them):
  *
  *   A 0x1000 null cap                 B 0x1000 client of A's endpoint
- *   A 0x1001 A's raw endpoint                  (badge 0xb1b1)
- *   A 0x1002 client of A's endpoint   B 0x1001 null cap
- *            (badge 0xa1a1)           B 0x1002 B's raw endpoint
- *   A 0x1003 client of B's endpoint   B 0x1003 TcpListenAuthority, guest
- *            (badge 0xa2b2)                    port 24
+ *   A 0x1001 A's raw endpoint                  (badge 0xb1b1, typed
+ *   A 0x1002 client of A's endpoint            IFACE_B_TO_A)
+ *            (badge 0xa1a1, untyped)  B 0x1001 null cap
+ *   A 0x1003 client of B's endpoint   B 0x1002 B's raw endpoint
+ *            (badge 0xa2b2, typed     B 0x1003 TcpListenAuthority, guest
+ *            IFACE_A_TO_B)                     port 24
  *   A 0x1004 NetworkManager           B 0x1004 TcpListenAuthority, guest
  *   A 0x1005 TcpListenAuthority,               port 25, already spent
  *            guest port 23
@@ -241,6 +242,16 @@ static CapSqe call(uint32_t cap, uint16_t method, uint64_t ud, uint64_t addr,
     return s;
 }
 
+/* A CALL meant for interface iface (SQE interface_id, docs/abi.md §4.5). */
+static CapSqe call_as(uint64_t iface, uint32_t cap, uint16_t method,
+                      uint64_t ud, uint64_t addr, uint32_t len, uint64_t res,
+                      uint32_t res_len)
+{
+    CapSqe s = call(cap, method, ud, addr, len, res, res_len, 0);
+    s.interface_id = iface;
+    return s;
+}
+
 static CapSqe recv_(uint32_t cap, uint64_t ud, uint64_t res, uint32_t res_len)
 {
     CapSqe s = {.opcode = CAP_OP_RECV,
@@ -406,7 +417,7 @@ static void seed_reserved_nonzero(void)
     reset();
     CapSqe s;
     s = nop(50), s.reserved0 = 1, push(PA, s);
-    s = nop(51), s.reserved1[9] = 0x80, push(PA, s);
+    s = nop(51), s.reserved1[1] = 0x80, push(PA, s);
     s = nop(52), s.pipeline_dep = 1, push(PA, s);
     s = nop(53), s.pipeline_field = 1, push(PA, s);
     s = nop(54), s.flags = CAP_SQE_PIPELINE, push(PA, s);
@@ -1500,6 +1511,40 @@ static void seed_net_idle_rearm(void)
     emit("49_net_idle_rearm");
 }
 
+/* Typed facets (docs/abi.md §8, §4.5): B calls its typed client of A
+ * meaning that interface (queued) and meaning another (refused); A mints
+ * a facet typed MINT_IFACE (Endpoint.mintClient @0: badge, interfaceId;
+ * it lands in A_FREE), receives B's call and returns a copy of it to B
+ * (B_FREE), which B then calls meaning MINT_IFACE (queued, badge 0x77)
+ * and meaning B's first interface (refused). */
+#define MINT_IFACE 0xf0220000000000c3ull
+static void seed_typed_facets(void)
+{
+    reset();
+    /* mintClient params: segment table, root struct pointer (2 data
+     * words), badge, interfaceId. */
+    const uint64_t mint[4] = {3ull << 32, 2ull << 32, 0x77, MINT_IFACE};
+    uint64_t mp = put(PA, 0x400, mint, sizeof mint);
+    uint64_t q = put(PB, 0x400, "typed", 5);
+    CapTransferDescriptor d = xd(A_FREE, CAP_XFER_COPY);
+    uint64_t rp = put_xfer(PA, 0x480, "here", 4, &d, 1);
+    push(PB, call_as(IFACE_B_TO_A, B_CLI_A, 9, 600, q, 5, RES(0), 128));
+    push(PB, call_as(IFACE_A_TO_B, B_CLI_A, 9, 601, q, 5, RES(1), 128));
+    push(PA, call(A_EP, 0, 602, mp, sizeof mint, RES(0), 128, 0));
+    push(PA, recv_(A_EP, 603, RES(1), RECV_BUF));
+    push(PA, ret(A_EP, 1, 604, rp, 4, 1, 0));
+    tmpl(PB, 0, call_as(MINT_IFACE, B_FREE, 1, 605, q, 5, RES(2), 128));
+    tmpl(PB, 1, call_as(IFACE_B_TO_A, B_FREE, 1, 606, q, 5, RES(3), 128));
+    tmpl(PA, 0, recv_(A_EP, 607, RES(2), RECV_BUF));
+    tmpl(PA, 1, ret(A_EP, 2, 608, 0, 0, 0, 0));
+    enter_b();
+    enter_a();
+    load(PB, 0, 2);
+    load(PA, 0, 2);
+    drain_b();
+    emit("50_typed_facets");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -1558,6 +1603,7 @@ int main(int argc, char **argv)
     seed_net_send_after_peer_reset();
     seed_net_full_table();
     seed_net_idle_rearm();
+    seed_typed_facets();
     printf("gen-ring-corpus: wrote %u seeds to %s\n", nfiles, outdir);
     return 0;
 }

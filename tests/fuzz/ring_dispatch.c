@@ -9,11 +9,13 @@
  * model ever hands out different ones):
  *
  *   A 0x1000 null cap                 B 0x1000 client of A's endpoint
- *   A 0x1001 A's raw endpoint                  (badge BADGE_B_TO_A)
- *   A 0x1002 client of A's endpoint   B 0x1001 null cap
- *            (badge BADGE_A_SELF)     B 0x1002 B's raw endpoint
+ *   A 0x1001 A's raw endpoint                  (badge BADGE_B_TO_A,
+ *   A 0x1002 client of A's endpoint            typed IFACE_B_TO_A)
+ *            (badge BADGE_A_SELF,     B 0x1001 null cap
+ *            untyped)                 B 0x1002 B's raw endpoint
  *   A 0x1003 client of B's endpoint   B 0x1003 TcpListenAuthority for
- *            (badge BADGE_A_TO_B)              guest port GP_B (24)
+ *            (badge BADGE_A_TO_B,              guest port GP_B (24)
+ *            typed IFACE_A_TO_B)
  *   A 0x1004 NetworkManager           B 0x1004 TcpListenAuthority for
  *   A 0x1005 TcpListenAuthority for            guest port GP_SPENT (25),
  *            guest port GP_A (23)              already spent at setup
@@ -91,7 +93,8 @@
  * (consumed == cq_tail + cq_reserved), the CQ never over-full, every CQE
  * well formed with a defined result code, SQEs left unconsumed only when
  * the CQ is full, and authority: only the owner holds a raw endpoint (once),
- * client facets carry only the badges they were minted with, every other
+ * client facets carry only the badge and typed interface they were minted
+ * with (a facet's interface never changes through transfer), every other
  * cap is a null cap with badge 0, and objects hold at least the references
  * the tables give them. The network caps: only the NetworkManager and the
  * three authorities of setup, listeners, sockets and socket terminals,
@@ -132,7 +135,7 @@ struct thr_state thr;
 bool trace;
 struct k_object *ep_raw[2];
 struct k_object *ep_client[2];
-uint64_t minted[2][MINTED_MAX];
+struct facet_label minted[2][MINTED_MAX];
 unsigned nminted[2];
 unsigned step_no;
 const uint16_t guest_ports[NGP] = {GP_A, GP_B, GP_SPENT};
@@ -277,8 +280,8 @@ static void setup(void)
     k_capset_add(a, "null", A_NULL);
     k_capset_add(a, "endpoint", A_EP);
     k_capset_add(a, "self", A_CLI_A);
-    k_capset_add(a, "peer", A_CLI_B);
-    k_capset_add(b, "peer", B_CLI_A);
+    k_capset_add_as(a, "peer", A_CLI_B, IFACE_A_TO_B);
+    k_capset_add_as(b, "peer", B_CLI_A, IFACE_B_TO_A);
     k_capset_add(b, "null", B_NULL);
     k_capset_add(b, "endpoint", B_EP);
     net_setup();

@@ -26,6 +26,12 @@
 #define B_AUTH 0x1003u
 #define B_SPENT 0x1004u
 
+/* Typed interfaces of setup's facets (docs/abi.md §8): B's client of A's
+ * endpoint and A's client of B's; A's own client of its endpoint stays
+ * untyped. A facet may be typed with any id. */
+#define IFACE_B_TO_A 0xf0220000000000b1ull
+#define IFACE_A_TO_B 0xf0220000000000a2ull
+
 /* Input layout: one CHUNK each, at these offsets of the input. */
 #define CHUNK 0x1000u
 #define OFF_A_RING 0x0000u

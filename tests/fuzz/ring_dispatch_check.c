@@ -12,21 +12,27 @@
 #include "port_uv.h"
 #include "ring_dispatch_state.h"
 
-static bool badge_minted(unsigned e, uint64_t badge)
+/* Did endpoint e's owner give facets label l (setup or a mint)? */
+static bool label_known(unsigned e, struct facet_label l)
 {
+    if (e == 0 && ((l.badge == BADGE_A_SELF && l.iface == 0) ||
+                   (l.badge == BADGE_B_TO_A && l.iface == IFACE_B_TO_A)))
+        return true;
+    if (e == 1 && l.badge == BADGE_A_TO_B && l.iface == IFACE_A_TO_B)
+        return true;
     for (unsigned i = 0; i < nminted[e]; i++)
-        if (minted[e][i] == badge)
+        if (minted[e][i].badge == l.badge && minted[e][i].iface == l.iface)
             return true;
     return false;
 }
 
-/* Record a badge first seen in endpoint e's owner; false if the table is
+/* Record a label first seen in endpoint e's owner; false if the table is
  * full (more mints than any input can make). */
-static bool badge_mint(unsigned e, uint64_t badge)
+static bool label_mint(unsigned e, struct facet_label l)
 {
     if (nminted[e] == MINTED_MAX)
         return false;
-    minted[e][nminted[e]++] = badge;
+    minted[e][nminted[e]++] = l;
     return true;
 }
 
@@ -53,7 +59,7 @@ _Noreturn void violation(const char *what, const struct hproc *h, long long a,
 static bool result_defined(int32_t r)
 {
     return r >= 0 ||
-           (r >= CAP_ERR_RING_CORRUPT && r <= CAP_ERR_INVALID_REQUEST);
+           (r >= CAP_ERR_WRONG_INTERFACE && r <= CAP_ERR_INVALID_REQUEST);
 }
 
 /* New CQEs of ring rs since *seen_tail are well formed. */
@@ -146,6 +152,21 @@ static void check_proc(struct hproc *h)
     }
 }
 
+/* Every CapSet entry whose cap is still live names the interface its slot
+ * speaks: no slot was retyped after setup listed it (docs/abi.md §8). */
+static void check_capset(struct hproc *h)
+{
+    struct k_process *p = h->p;
+    for (uint32_t i = 0; i < p->capset->hdr.count; i++) {
+        const CapSetEntry *e = &p->capset->entries[i];
+        const struct ct_slot *sl = ct_lookup(&p->caps, e->cap_id);
+        if (sl)
+            CHECK(e->interface_id == ct_slot_iface(sl),
+                  "a live CapSet entry names its slot's interface", h,
+                  (long long)e->interface_id, (long long)ct_slot_iface(sl));
+    }
+}
+
 /* Authority: what may sit in a slot, and reference counts that cover the
  * slots naming each object. */
 static void check_authority(void)
@@ -160,6 +181,7 @@ static void check_authority(void)
         if (p->state != KP_ALIVE)
             continue;
         alive++;
+        check_capset(h);
         for (uint32_t s = 0; s < p->caps.nslots; s++) {
             const struct ct_slot *sl = &p->caps.slots[s];
             if (sl->state == CT_FREE)
@@ -177,20 +199,19 @@ static void check_authority(void)
                 CHECK(o == ep_client[0] || o == ep_client[1],
                       "client facet of a known endpoint", h, s, 0);
                 unsigned e = o == ep_client[0] ? 0 : 1;
-                bool ok = (e == 0 && (sl->badge == BADGE_A_SELF ||
-                                      sl->badge == BADGE_B_TO_A)) ||
-                          (e == 1 && sl->badge == BADGE_A_TO_B) ||
-                          badge_minted(e, sl->badge);
-                /* Only the endpoint's owner can mint a new badge
-                 * (Endpoint.mintClient on its raw cap): a new badge
-                 * first appears in the owner's table; anywhere else it
-                 * would be a relabelled facet. */
+                struct facet_label l = {sl->badge, sl->iface};
+                bool ok = label_known(e, l);
+                /* Only the endpoint's owner can mint a new label
+                 * (Endpoint.mintClient on its raw cap): a new badge or
+                 * interface first appears in the owner's table;
+                 * anywhere else it would be a relabelled or retyped
+                 * facet (its interface changed in transfer). */
                 if (!ok && i == e)
-                    ok = badge_mint(e, sl->badge);
+                    ok = label_mint(e, l);
                 CHECK(ok,
-                      "client facet carries a badge its owner never "
-                      "minted",
-                      h, s, (long long)sl->badge);
+                      "client facet carries a badge and interface its "
+                      "owner never minted",
+                      h, (long long)sl->badge, (long long)sl->iface);
             } else if (iface == K_IFACE_NETWORK_MANAGER) {
                 CHECK(o == net.netmgr, "only setup's NetworkManager", h, s, 0);
                 CHECK(sl->badge == 0, "NetworkManager badge is 0", h, sl->badge,

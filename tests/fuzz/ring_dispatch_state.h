@@ -61,10 +61,15 @@ extern bool trace; /* RING_DISPATCH_TRACE set: print steps and CQEs */
 extern struct k_object *ep_raw[2];    /* A's and B's raw endpoint */
 extern struct k_object *ep_client[2]; /* their client facets */
 
-/* Badges the endpoints' owners minted at run time (Endpoint.mintClient),
- * per endpoint; reset for every input. */
+/* The labels (badge and typed interface, 0: untyped) the endpoints'
+ * owners minted at run time (Endpoint.mintClient), per endpoint; reset
+ * for every input. */
 #define MINTED_MAX 64
-extern uint64_t minted[2][MINTED_MAX];
+struct facet_label {
+    uint64_t badge;
+    uint64_t iface;
+};
+extern struct facet_label minted[2][MINTED_MAX];
 extern unsigned nminted[2];
 
 /* The step being run (1..SCRIPT_MAX; 0 before, SCRIPT_MAX + 1 at

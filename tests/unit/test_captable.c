@@ -533,6 +533,16 @@ static void check_detects_a_corrupted_free_list_or_count(void **state)
     assert_int_equal(ct_check(&c.ct), -1);
     free_copy(&c);
 
+    copy_table(&c, &ct); /* a typed slot that holds no client facet (§8) */
+    c.ct.slots[0].iface = 0x1234;
+    assert_int_equal(ct_check(&c.ct), -1);
+    free_copy(&c);
+
+    copy_table(&c, &ct); /* a free slot still typed */
+    c.ct.slots[4].iface = 0x1234;
+    assert_int_equal(ct_check(&c.ct), -1);
+    free_copy(&c);
+
     /* The original was never touched. */
     assert_int_equal(ct_check(&ct), 0);
     ct_unreserve(&ct, ids[2]);

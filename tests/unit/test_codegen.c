@@ -277,6 +277,8 @@ static void sqe_stub_writes_every_field_of_a_call(void **state)
     assert_int_equal(sqe.call_id, 0);
     assert_int_equal(sqe.pipeline_dep, 0);
     assert_int_equal(sqe.pipeline_field, 0);
+    /* The stub names its interface (docs/abi.md §4.5). */
+    assert_int_equal(sqe.interface_id, CAPOS_CONSOLE_INTERFACE_ID);
     assert_reserved_zero(&sqe);
 
     /* The same bytes as a CALL written field by field from a clean slot. */
@@ -290,11 +292,13 @@ static void sqe_stub_writes_every_field_of_a_call(void **state)
     want.method_id = 0;
     want.result_addr = 0x20000;
     want.result_len = 64;
+    want.interface_id = CAPOS_CONSOLE_INTERFACE_ID;
     assert_memory_equal(&sqe, &want, sizeof want);
 
     memset(&sqe, 0xff, sizeof sqe);
     codegen_test_Sink_writeLine_sqe(&sqe, 1, 2, 3, 4, 5, 6);
     assert_int_equal(sqe.method_id, CODEGEN_TEST_SINK_WRITE_LINE_METHOD_ID);
+    assert_int_equal(sqe.interface_id, CODEGEN_TEST_SINK_INTERFACE_ID);
     assert_int_equal(sqe.xfer_cap_count, 0);
     assert_reserved_zero(&sqe);
 }

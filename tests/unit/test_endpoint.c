@@ -5,7 +5,13 @@
  */
 #include <string.h>
 
+#include "capos.capnp.h"
 #include "harness.h"
+
+/* Interfaces typed facets are minted for in these tests (any id will do:
+ * a facet's type says what its server serves, docs/abi.md §8). */
+#define IFACE_COUNTER 0xc0ffee0000000001ull
+#define IFACE_OTHER 0xc0ffee0000000002ull
 
 /* A server with a raw endpoint and a client holding a facet with badge. */
 struct pair {
@@ -461,6 +467,199 @@ static void closing_with_its_own_last_facet_queued_frees_it_once(void **state)
     assert_int_equal(k.stats.objects_live, objects - 2);
 }
 
+/* ---- typed facets (docs/abi.md §8, §4.5) ------------------------------ */
+
+/* The srv's raw endpoint raw mints a facet with badge, typed iface, into
+ * srv's own table (Endpoint.mintClient); returns its CapId after checking
+ * the result record names iface (ClientEndpoint when untyped). */
+static uint32_t mint_typed(struct k_process *srv, uint32_t raw, uint64_t badge,
+                           uint64_t iface)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    uint8_t *res;
+    h_msg(srv, &b, 64);
+    assert_int_equal(capos_Endpoint_mintClient_Params_init_root(&b, &p), 0);
+    capos_Endpoint_mintClient_Params_set_badge(&p, badge);
+    capos_Endpoint_mintClient_Params_set_interfaceId(&p, iface);
+    CapSqe s = h_call_msg(srv, raw, CAPOS_ENDPOINT_MINT_CLIENT_METHOD_ID, 1, &b,
+                          128, &res);
+    CapCqe c = h_one(srv, &s);
+    assert_true(c.result > 0);
+    assert_int_equal(c.cap_count, 1);
+    CapTransferResult rec;
+    memcpy(&rec, res + CAP_ALIGN8((uint32_t)c.result), sizeof rec);
+    assert_int_equal(rec.interface_id, iface ? iface : K_IFACE_CLIENT_ENDPOINT);
+    return rec.cap_id;
+}
+
+/* A CALL of cap meant for iface with no params and a 256-byte result. */
+static CapSqe call_as(struct k_process *p, uint32_t cap, uint64_t iface,
+                      uint64_t user_data)
+{
+    CapSqe s = h_call(cap, 0, user_data);
+    s.result_addr = h_va(p, h_alloc(p, 256));
+    s.result_len = 256;
+    s.interface_id = iface;
+    return s;
+}
+
+/* The interface of record i after a RECV's header and params in buf. */
+static uint64_t recv_record_iface(const uint8_t *buf, const CapCqe *c,
+                                  uint32_t i, uint32_t *cap_id)
+{
+    CapTransferResult rec;
+    memcpy(&rec, buf + CAP_ALIGN8((uint32_t)c->result) + i * sizeof rec,
+           sizeof rec);
+    if (cap_id)
+        *cap_id = rec.cap_id;
+    return rec.interface_id;
+}
+
+/*
+ * A facet minted typed Counter keeps Counter through a RETURN to a client
+ * (its result record), a copy and a move back to the server (the RECV
+ * records), and the CapSet: calls meant for Counter reach the server with
+ * the facet's badge, calls meant for anything else (ClientEndpoint
+ * included) are refused with CAP_ERR_WRONG_INTERFACE and never queued.
+ */
+static void
+a_minted_typed_facet_keeps_its_interface_through_every_transfer(void **state)
+{
+    (void)state;
+    struct pair pr = pair_new(5);
+    uint32_t typed = mint_typed(pr.srv, pr.raw, 9, IFACE_COUNTER);
+    assert_int_equal(ct_slot_iface(ct_lookup(&pr.srv->caps, typed)),
+                     IFACE_COUNTER);
+
+    /* The client asks, the server answers with a copy of the facet. */
+    char *res = submit_call(pr.cli, pr.facet, "give", 2, 128);
+    assert_int_equal(h_enter(pr.cli), 0);
+    uint8_t *buf = submit_recv(pr.srv, pr.raw, 3, 256);
+    assert_int_equal(h_enter(pr.srv), 1);
+    CapCqe rc;
+    assert_true(h_cqe(pr.srv, &rc));
+    /* The RETURN reuses a transferring CALL's descriptor layout. */
+    CapSqe r = h_call_xfer(pr.srv, pr.raw, 0, 4, typed, CAP_XFER_COPY, NULL);
+    r.opcode = CAP_OP_RETURN;
+    r.call_id = rc.call_id;
+    assert_int_equal(h_one(pr.srv, &r).result, 0);
+    CapCqe cc;
+    assert_int_equal(h_enter(pr.cli), 1);
+    assert_true(h_cqe(pr.cli, &cc));
+    assert_int_equal(cc.cap_count, 1);
+    CapTransferResult got;
+    memcpy(&got, res, sizeof got);
+    assert_int_equal(got.interface_id, IFACE_COUNTER);
+    assert_int_equal(k_capset_add(pr.cli, "counter", got.cap_id), 0);
+    assert_int_equal(pr.cli->capset->entries[0].interface_id, IFACE_COUNTER);
+
+    /* Meant for another interface, or for a plain ClientEndpoint: refused
+     * at once, nothing queued for the server. */
+    CapSqe wrong = call_as(pr.cli, got.cap_id, IFACE_OTHER, 5);
+    assert_int_equal(h_one(pr.cli, &wrong).result, CAP_ERR_WRONG_INTERFACE);
+    wrong = call_as(pr.cli, got.cap_id, K_IFACE_CLIENT_ENDPOINT, 6);
+    assert_int_equal(h_one(pr.cli, &wrong).result, CAP_ERR_WRONG_INTERFACE);
+    buf = submit_recv(pr.srv, pr.raw, 7, 256);
+    assert_int_equal(h_enter(pr.srv), 0); /* the RECV waits: no call came */
+
+    /* Meant for Counter: delivered, with the facet's badge. */
+    CapSqe right = call_as(pr.cli, got.cap_id, IFACE_COUNTER, 8);
+    *h_sqe(pr.cli) = right;
+    h_submit(pr.cli);
+    assert_int_equal(h_enter(pr.cli), 0);
+    assert_int_equal(h_enter(pr.srv), 1);
+    assert_true(h_cqe(pr.srv, &rc));
+    assert_int_equal(rc.user_data, 7);
+    assert_int_equal(rc.badge, 9);
+
+    /* A copy and then a move back to the server keep Counter. */
+    CapSqe cp =
+        h_call_xfer(pr.cli, pr.facet, 0, 9, got.cap_id, CAP_XFER_COPY, NULL);
+    CapSqe mv =
+        h_call_xfer(pr.cli, pr.facet, 0, 10, got.cap_id, CAP_XFER_MOVE, NULL);
+    *h_sqe(pr.cli) = cp;
+    *h_sqe(pr.cli) = mv;
+    h_submit(pr.cli);
+    assert_int_equal(h_enter(pr.cli), 0);
+    for (int i = 0; i < 2; i++) {
+        buf = submit_recv(pr.srv, pr.raw, 11 + i, 256);
+        assert_int_equal(h_enter(pr.srv), 1);
+        assert_true(h_cqe(pr.srv, &rc));
+        assert_int_equal(rc.cap_count, 1);
+        assert_int_equal(recv_record_iface(buf, &rc, 0, NULL), IFACE_COUNTER);
+    }
+    assert_null(ct_lookup(&pr.cli->caps, got.cap_id)); /* moved away */
+    assert_int_equal(ct_check(&pr.srv->caps), 0);
+}
+
+/*
+ * An untyped facet (an echo service's, say) speaks only ClientEndpoint: a
+ * client that means Counter is refused with CAP_ERR_WRONG_INTERFACE and
+ * gets no answer from that server; a call meant for ClientEndpoint or
+ * untyped (0) goes through.
+ */
+static void
+an_untyped_facet_refuses_a_call_meant_for_a_typed_interface(void **state)
+{
+    (void)state;
+    struct pair pr = pair_new(42);
+    CapSqe s = call_as(pr.cli, pr.facet, IFACE_COUNTER, 1);
+    assert_int_equal(h_one(pr.cli, &s).result, CAP_ERR_WRONG_INTERFACE);
+    submit_recv(pr.srv, pr.raw, 2, 256);
+    assert_int_equal(h_enter(pr.srv), 0);
+    s = call_as(pr.cli, pr.facet, K_IFACE_CLIENT_ENDPOINT, 3);
+    *h_sqe(pr.cli) = s;
+    h_submit(pr.cli);
+    assert_int_equal(h_enter(pr.cli), 0);
+    assert_int_equal(h_enter(pr.srv), 1);
+}
+
+/* mintClient with ClientEndpoint's own id mints an untyped facet. */
+static void minting_as_client_endpoint_is_untyped(void **state)
+{
+    (void)state;
+    struct pair pr = pair_new(1);
+    uint32_t f = mint_typed(pr.srv, pr.raw, 3, K_IFACE_CLIENT_ENDPOINT);
+    struct ct_slot *sl = ct_lookup(&pr.srv->caps, f);
+    assert_int_equal(sl->iface, 0);
+    assert_int_equal(ct_slot_iface(sl), K_IFACE_CLIENT_ENDPOINT);
+}
+
+static struct k_trace last_call;
+static void record_trace(const struct k_trace *ev)
+{
+    if (ev->sqe && ev->opcode == CAP_OP_CALL)
+        last_call = *ev;
+}
+
+/* The trace hook (capos-sim --trace) reports a typed facet's interface,
+ * so the call is decoded by its interface and method, not as
+ * ClientEndpoint. */
+static void the_trace_names_a_typed_facets_interface(void **state)
+{
+    (void)state;
+    struct pair pr = pair_new(1);
+    uint32_t typed = mint_typed(pr.srv, pr.raw, 2, IFACE_COUNTER);
+    k.cfg.trace = record_trace;
+    CapSqe s = call_as(pr.srv, typed, IFACE_COUNTER, 5);
+    s.method_id = 3;
+    *h_sqe(pr.srv) = s;
+    h_submit(pr.srv);
+    h_enter(pr.srv);
+    k.cfg.trace = NULL;
+    assert_int_equal(last_call.cap_id, typed);
+    assert_int_equal(last_call.iface, IFACE_COUNTER);
+    assert_int_equal(last_call.method, 3);
+    s = call_as(pr.cli, pr.facet, 0, 6);
+    k.cfg.trace = record_trace;
+    *h_sqe(pr.cli) = s;
+    h_submit(pr.cli);
+    h_enter(pr.cli);
+    k.cfg.trace = NULL;
+    assert_int_equal(last_call.iface, K_IFACE_CLIENT_ENDPOINT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +706,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             closing_with_its_own_last_facet_queued_frees_it_once, h_setup,
             h_teardown),
+        cmocka_unit_test_setup_teardown(
+            a_minted_typed_facet_keeps_its_interface_through_every_transfer,
+            h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            an_untyped_facet_refuses_a_call_meant_for_a_typed_interface,
+            h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(minting_as_client_endpoint_is_untyped,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            the_trace_names_a_typed_facets_interface, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

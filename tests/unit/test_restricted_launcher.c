@@ -20,7 +20,7 @@
 
 int capos_service_restricted_launcher_main(capos_capset_t *caps);
 
-#define NCASES 7
+#define NCASES 8
 
 /* What the stand-in capos-shell saw, and what the client got back. */
 static struct {
@@ -113,7 +113,10 @@ static int teardown(void **state)
 
 /* ---- the client ------------------------------------------------------- */
 
-enum { T_NONE, T_TERMINAL, T_NULLCAP };
+enum { T_NONE, T_TERMINAL, T_NULLCAP, T_FAKE };
+
+/* The client's facet typed TerminalSession (a server's, not the kernel's). */
+static capos_cap_t fake_terminal;
 
 /*
  * launchShell with a terminal of kind term (copied, so the client keeps
@@ -134,7 +137,9 @@ static void launch(unsigned i, capos_cap_t launcher, capos_cap_t terminal,
     capos_RestrictedShellLauncher_launchShell_Params_init_root(&b, &p);
     if (term != T_NONE) {
         d[nd] = (CapTransferDescriptor){
-            .cap_id = term == T_TERMINAL ? terminal.id : other.id,
+            .cap_id = term == T_TERMINAL ? terminal.id
+                      : term == T_FAKE   ? fake_terminal.id
+                                         : other.id,
             .mode = CAP_XFER_COPY};
         capos_RestrictedShellLauncher_launchShell_Params_set_terminal(&p, nd++);
     }
@@ -202,10 +207,13 @@ static int client_main(capos_capset_t *caps)
     capos_cap_t launcher, terminal, other;
     if (capos_capset_find(caps, "launcher", 0, &launcher) ||
         capos_capset_find(caps, "terminal", 0, &terminal) ||
-        capos_capset_find(caps, "null", 0, &other))
+        capos_capset_find(caps, "null", 0, &other) ||
+        capos_capset_find(caps, "fake", CAPOS_TERMINAL_SESSION_INTERFACE_ID,
+                          &fake_terminal))
         return 1;
     launch(0, launcher, terminal, other, T_NONE, false, NULL, 0);
     launch(1, launcher, terminal, other, T_NULLCAP, false, NULL, 0);
+    launch(7, launcher, terminal, other, T_FAKE, false, NULL, 0);
     launch(2, launcher, terminal, other, T_TERMINAL, true, NULL, 0);
     launch(3, launcher, terminal, other, T_TERMINAL, false, "operator", 0);
     launch(4, launcher, terminal, other, T_TERMINAL, false, NULL, 1);
@@ -276,6 +284,12 @@ static void bring_up(struct k_process **srv_out, struct k_process **stub_out,
     assert_int_equal(k_capset_add(cli, "terminal", id), 0);
     assert_int_equal(nullcap_grant(cli, &id), 0);
     assert_int_equal(k_capset_add(cli, "null", id), 0);
+    /* A facet typed TerminalSession: it speaks the interface, but it is
+     * not the kernel's terminal. */
+    assert_int_equal(ep_mint_client(stub, ep_sess, cli, 0, &id), 0);
+    assert_int_equal(
+        k_capset_add_as(cli, "fake", id, CAPOS_TERMINAL_SESSION_INTERFACE_ID),
+        0);
 
     assert_int_equal(
         k_thread_create(srv, h_start,
@@ -312,11 +326,13 @@ static void launches_only_capos_shell_with_the_console_shell_caps(void **st)
     k_run();
     assert_int_equal(cli->exit_code, 0);
 
-    /* No terminal, or a cap that is no TerminalSession: invalidArgument. */
-    assert_int_equal(seen.r[0], CAP_ERR_APPLICATION_EXCEPTION);
-    assert_int_equal(seen.exc[0], CAPOS_EXC_INVALID_ARGUMENT);
-    assert_int_equal(seen.r[1], CAP_ERR_APPLICATION_EXCEPTION);
-    assert_int_equal(seen.exc[1], CAPOS_EXC_INVALID_ARGUMENT);
+    /* No terminal, a cap that is no TerminalSession, or a facet typed
+     * TerminalSession (no kernel terminal): invalidArgument. */
+    static const int refused[] = {0, 1, 7};
+    for (unsigned k = 0; k < sizeof refused / sizeof refused[0]; k++) {
+        assert_int_equal(seen.r[refused[k]], CAP_ERR_APPLICATION_EXCEPTION);
+        assert_int_equal(seen.exc[refused[k]], CAPOS_EXC_INVALID_ARGUMENT);
+    }
     /* A supplied session, a profile, an extra grant: denied, fail closed. */
     for (int i = 2; i <= 4; i++) {
         assert_true(seen.r[i] >= 0);

@@ -99,6 +99,29 @@ static void null_cap_mint_returns_a_usable_result_cap_record(void **state)
     assert_int_equal(h_live(p), 2);
 }
 
+/* docs/abi.md §4.5: a CALL naming the interface its cap speaks runs; one
+ * naming any other is refused before the object sees it. */
+static void
+call_naming_its_caps_interface_runs_and_another_is_refused(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("p", 0);
+    uint32_t cap;
+    assert_int_equal(nullcap_grant(p, &cap), 0);
+    CapTransferResult *rec = h_alloc(p, sizeof *rec);
+    CapSqe s = h_call(cap, 2, 1); /* NullCap.mint: one result cap */
+    s.result_addr = h_va(p, rec);
+    s.result_len = sizeof *rec;
+    s.interface_id = K_IFACE_NULLCAP;
+    assert_int_equal(h_one(p, &s).result, 0);
+    assert_int_equal(h_live(p), 2);
+    s.interface_id = K_IFACE_TIMER;
+    rec->cap_id = 0;
+    assert_int_equal(h_one(p, &s).result, CAP_ERR_WRONG_INTERFACE);
+    assert_int_equal(h_live(p), 2); /* NullCap.mint did not run */
+    assert_int_equal(rec->cap_id, 0);
+}
+
 static void release_drops_the_slot_and_a_second_release_fails(void **state)
 {
     (void)state;
@@ -138,7 +161,7 @@ static void bad_reserved0(struct k_process *p, CapSqe *s, uint32_t c)
 static void bad_reserved1(struct k_process *p, CapSqe *s, uint32_t c)
 {
     (void)p, (void)c;
-    s->reserved1[9] = 0x80;
+    s->reserved1[1] = 0x80;
 }
 static void bad_flag(struct k_process *p, CapSqe *s, uint32_t c)
 {
@@ -316,6 +339,24 @@ static void release_with_method(struct k_process *p, CapSqe *s, uint32_t c)
     *s = h_release(c, s->user_data);
     s->method_id = 1;
 }
+static void release_with_interface(struct k_process *p, CapSqe *s, uint32_t c)
+{
+    (void)p;
+    *s = h_release(c, s->user_data);
+    s->interface_id = K_IFACE_NULLCAP;
+}
+static void call_meant_for_another_interface(struct k_process *p, CapSqe *s,
+                                             uint32_t c)
+{
+    (void)p, (void)c;
+    s->interface_id = K_IFACE_CONSOLE;
+}
+static void call_meant_for_client_endpoint(struct k_process *p, CapSqe *s,
+                                           uint32_t c)
+{
+    (void)p, (void)c;
+    s->interface_id = K_IFACE_CLIENT_ENDPOINT;
+}
 static void release_stale(struct k_process *p, CapSqe *s, uint32_t c)
 {
     (void)p;
@@ -392,6 +433,12 @@ static const struct bad_case bad_cases[] = {
     {"RETURN on a null cap", return_on_null_cap, CAP_ERR_INVOKE_FAILED},
     {"RELEASE with a method", release_with_method, CAP_ERR_INVALID_REQUEST},
     {"RELEASE of a stale id", release_stale, CAP_ERR_INVOKE_FAILED},
+    {"RELEASE naming an interface", release_with_interface,
+     CAP_ERR_INVALID_REQUEST},
+    {"CALL meant for another interface", call_meant_for_another_interface,
+     CAP_ERR_WRONG_INTERFACE},
+    {"CALL meant for ClientEndpoint on a NullCap",
+     call_meant_for_client_endpoint, CAP_ERR_WRONG_INTERFACE},
 };
 
 /*
@@ -532,6 +579,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             nop_completes_with_its_user_data_and_result_zero, h_setup,
+            h_teardown),
+        cmocka_unit_test_setup_teardown(
+            call_naming_its_caps_interface_runs_and_another_is_refused, h_setup,
             h_teardown),
         cmocka_unit_test_setup_teardown(
             sixteen_nops_complete_in_submission_order, h_setup, h_teardown),

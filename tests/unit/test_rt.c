@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "capos.capnp.h"
 #include "harness.h"
 #include "harness_rt.h"
 
@@ -157,6 +158,80 @@ waits_get_their_own_completion_whatever_the_arrival_order(void **state)
     assert_true(seen.order_ok);
 }
 
+/* ---- the interface is the permission (docs/abi.md §4.5) ------------- */
+
+#define IFACE_COUNTER 0xc0ffee0000000001ull
+
+static struct {
+    int find_typed, find_any;
+    uint64_t any_iface;
+    int invoke, stub;
+    bool untouched;
+    char why[160];
+} wi;
+
+/*
+ * A Counter client handed another service's untyped facet as "counter":
+ * the typed lookup says wrong interface; the old workaround (look it up
+ * untyped, then use it as a Counter) is refused by the kernel, both
+ * through capos_rt_invoke and through a generated stub, and the result
+ * buffer is never written: no answer of default zeros.
+ */
+static int counter_client(capos_capset_t *caps)
+{
+    capos_cap_t c;
+    wi.find_typed = capos_capset_find(caps, "counter", IFACE_COUNTER, &c);
+    wi.find_any = capos_capset_find(caps, "counter", 0, &c);
+    wi.any_iface = c.interface_id;
+    c.interface_id = IFACE_COUNTER; /* "any ClientEndpoint will do" */
+    uint8_t *res = capos_alloc(64);
+    memset(res, 0xee, 64);
+    wi.invoke = capos_rt_invoke(c, 0, NULL, 0, res, 64, NULL);
+    CapSqe sqe;
+    capos_Timer_now_sqe(&sqe, c.id, 0, 0, capos_va(res), 64, 0);
+    CapCqe cqe;
+    wi.stub = capos_rt_call(&sqe, &cqe);
+    if (wi.stub == 0)
+        wi.stub = cqe.result;
+    wi.untouched = true;
+    for (int i = 0; i < 64; i++)
+        wi.untouched = wi.untouched && res[i] == 0xee;
+    capos_rt_error_text(res, 64, wi.invoke, wi.why, sizeof wi.why);
+    return 0;
+}
+
+static void
+a_typed_client_handed_an_untyped_facet_gets_wrong_interface_never_zeros(
+    void **state)
+{
+    (void)state;
+    memset(&wi, 0, sizeof wi);
+    struct k_process *srv = h_proc("echo", 0), *cli = h_proc("client", 0);
+    uint32_t raw, facet;
+    assert_int_equal(ep_create(srv, &raw), 0);
+    assert_int_equal(ep_mint_client(srv, raw, cli, 42, &facet), 0);
+    assert_int_equal(k_capset_add(cli, "counter", facet), 0);
+    assert_int_equal(
+        k_thread_create(cli, h_start, (void *)counter_client, NULL), 0);
+    assert_int_equal(k_run(), 0);
+    assert_int_equal(wi.find_typed, CAPOS_RT_E_WRONG_INTERFACE);
+    assert_int_equal(wi.find_any, 0);
+    assert_int_equal(wi.any_iface, CAPOS_CLIENT_ENDPOINT_INTERFACE_ID);
+    assert_int_equal(wi.invoke, CAP_ERR_WRONG_INTERFACE);
+    assert_int_equal(wi.stub, CAP_ERR_WRONG_INTERFACE);
+    assert_true(wi.untouched);
+    assert_string_equal(wi.why, "wrong interface: the capability does not "
+                                "speak the interface this call is for "
+                                "(error -14)");
+    /* Nothing reached the echo server. */
+    uint8_t *buf;
+    CapSqe r = h_recv(srv, raw, 1, 256, &buf);
+    *h_sqe(srv) = r;
+    h_submit(srv);
+    assert_int_equal(h_enter(srv), 0);
+    k_process_exit(srv, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +240,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             waits_get_their_own_completion_whatever_the_arrival_order, h_setup,
             h_teardown),
+        cmocka_unit_test_setup_teardown(
+            a_typed_client_handed_an_untyped_facet_gets_wrong_interface_never_zeros,
+            h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,8 @@
 #define M_ECHO_CAP 2   /* takes cap 0 and moves it back */
 #define M_IGNORE_CAP 3 /* takes nothing: the runtime releases it */
 #define M_RAW_CAP 4    /* returns the non-transferable raw endpoint */
+#define M_TAKE_TYPED 5 /* takes cap 0 as a Counter (IFACE_COUNTER) */
+#define IFACE_COUNTER 0xc0ffee0000000001ull
 #define M_STOP 9
 
 static struct {
@@ -42,6 +44,9 @@ static struct {
     uint16_t raw_type;
     char raw_msg[96];
     int after_raw;
+    int take[4]; /* capos_server_take_cap results of M_TAKE_TYPED */
+    uint64_t taken_iface[4];
+    unsigned ntake;
 } seen;
 
 static capos_cap_t server_ep; /* the server's raw endpoint */
@@ -119,6 +124,16 @@ static int handle(void *ctx, capos_server_call_t *call)
         /* Copying the raw endpoint out is refused by the kernel at
          * RETURN time (non-transferable). */
         capos_server_add_cap(call, server_ep.id, CAP_XFER_COPY);
+        return CAPOS_SERVE_REPLY;
+    case M_TAKE_TYPED:
+        if (seen.ntake < 4) {
+            cap.interface_id = 0;
+            seen.take[seen.ntake] =
+                capos_server_take_cap(call, 0, IFACE_COUNTER, &cap);
+            seen.taken_iface[seen.ntake++] = cap.interface_id;
+        }
+        if (seen.take[seen.ntake - 1] == 0)
+            capos_rt_release(cap);
         return CAPOS_SERVE_REPLY;
     case M_STOP:
         return CAPOS_SERVE_STOP;
@@ -224,19 +239,29 @@ static int client_main(capos_capset_t *caps)
     return 0;
 }
 
+/* Run server_main in srv and client_main in cli until k_run leaves
+ * `waiting` threads blocked (1: the server in RECV for ever), the client
+ * having ended with exit code 0. */
+static void run_client_of(struct k_process *srv, struct k_process *cli,
+                          int (*client_main)(capos_capset_t *),
+                          unsigned waiting)
+{
+    assert_int_equal(k_thread_create(srv, h_start, (void *)server_main, NULL),
+                     0);
+    assert_int_equal(k_thread_create(cli, h_start, (void *)client_main, NULL),
+                     0);
+    assert_int_equal(k_run(), waiting);
+    assert_int_equal(cli->exit_code, 0);
+}
+
 static void
 serve_answers_results_exceptions_and_caps_until_stopped(void **state)
 {
     (void)state;
     struct k_process *srv, *cli;
     server_and_client(&srv, &cli, 0xb0b);
-    assert_int_equal(k_thread_create(srv, h_start, (void *)server_main, NULL),
-                     0);
-    assert_int_equal(k_thread_create(cli, h_start, (void *)client_main, NULL),
-                     0);
-    assert_int_equal(k_run(), 0);
+    run_client_of(srv, cli, client_main, 0);
     assert_int_equal(srv->exit_code, 0);
-    assert_int_equal(cli->exit_code, 0);
     assert_int_equal(seen.serve_result, 0);
 
     assert_true(seen.add_result > 0);
@@ -297,16 +322,56 @@ static void caps_the_handler_does_not_take_are_released(void **state)
     server_and_client(&srv, &cli, 0);
     uint32_t before = h_live(srv);
     /* server_main's handler counts the calls. */
-    assert_int_equal(k_thread_create(srv, h_start, (void *)server_main, NULL),
-                     0);
-    assert_int_equal(
-        k_thread_create(cli, h_start, (void *)ignoring_client, NULL), 0);
-    /* The client ends; the server waits in RECV forever. */
-    assert_int_equal(k_run(), 1);
-    assert_int_equal(cli->exit_code, 0);
+    run_client_of(srv, cli, ignoring_client, 1);
     assert_int_equal(seen.calls, 20);
     /* Twenty copies arrived; none is left in the server's table. */
     assert_int_equal(h_live(srv), before);
+    k_process_exit(srv, 0);
+    assert_int_equal(k_run(), 0);
+}
+
+/* Offers the server its untyped "service" facet, then its typed
+ * "counter" facet, each where the server expects a Counter. */
+static int typed_client(capos_capset_t *caps)
+{
+    static const char *const names[2] = {"service", "counter"};
+    static const uint64_t ifaces[2] = {0, IFACE_COUNTER};
+    capos_cap_t offer[2];
+    for (int i = 0; i < 2; i++)
+        if (capos_capset_find(caps, names[i], ifaces[i], &offer[i]) != 0)
+            return 1;
+    uint8_t *pbuf = capos_alloc(64), *res = capos_alloc(256);
+    for (int i = 0; i < 2; i++) {
+        CapSqe s = xfer_call(offer[0], M_TAKE_TYPED, offer[i], CAP_XFER_COPY,
+                             pbuf, res, 256);
+        CapCqe cqe;
+        if (capos_rt_call(&s, &cqe) || cqe.result < 0)
+            return 2;
+    }
+    return 0;
+}
+
+/*
+ * capos_server_take_cap takes a cap as a typed interface only if its
+ * record says that interface (docs/abi.md §8): an untyped ClientEndpoint
+ * facet no longer passes for any interface; a facet typed Counter does,
+ * and is adopted as Counter. The refused one is released by the runtime.
+ */
+static void take_cap_accepts_only_a_facet_typed_for_the_interface(void **state)
+{
+    (void)state;
+    struct k_process *srv, *cli;
+    server_and_client(&srv, &cli, 0);
+    uint32_t raw = srv->capset->entries[0].cap_id, typed;
+    assert_int_equal(ep_mint_client(srv, raw, cli, 7, &typed), 0);
+    assert_int_equal(k_capset_add_as(cli, "counter", typed, IFACE_COUNTER), 0);
+    uint32_t before = h_live(srv);
+    run_client_of(srv, cli, typed_client, 1);
+    assert_int_equal(seen.ntake, 2);
+    assert_int_equal(seen.take[0], CAPOS_RT_E_WRONG_INTERFACE);
+    assert_int_equal(seen.take[1], 0);
+    assert_int_equal(seen.taken_iface[1], IFACE_COUNTER);
+    assert_int_equal(h_live(srv), before); /* both released */
     k_process_exit(srv, 0);
     assert_int_equal(k_run(), 0);
 }
@@ -319,6 +384,9 @@ int main(void)
             h_teardown),
         cmocka_unit_test_setup_teardown(
             caps_the_handler_does_not_take_are_released, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            take_cap_accepts_only_a_facet_typed_for_the_interface, h_setup,
+            h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,10 +168,11 @@ static void build_manifest(void)
     capos_SessionProfile_set_kind(&e, CAPOS_PROFILE_KIND_OPERATOR);
     capos_SessionProfile_set_interactive(&e, true);
     capos_SessionProfile_set_lifetimeSeconds(&e, 3600);
-    assert_int_equal(capos_SessionProfile_init_caps(&e, 4, &caps), 0);
-    const char *names[4] = {"timer", "boot", "missing", "sessions"};
-    const char *froms[4] = {"timer", "bootcopy", "nothing", "sessions"};
-    for (uint32_t i = 0; i < 4; i++) {
+    assert_int_equal(capos_SessionProfile_init_caps(&e, 5, &caps), 0);
+    const char *names[5] = {"timer", "boot", "missing", "sessions", "counter"};
+    const char *froms[5] = {"timer", "bootcopy", "nothing", "sessions",
+                            "counter"};
+    for (uint32_t i = 0; i < 5; i++) {
         assert_int_equal(capnp_list_struct_at(&caps, i, &pc), 0);
         set_str(&pc, capos_ProfileCap_set_name, names[i]);
         set_str(&pc, capos_ProfileCap_set_from, froms[i]);
@@ -187,6 +188,9 @@ static void build_manifest(void)
 }
 
 static uint8_t *cbuf, *rbuf;
+
+/* The interface of the broker's typed "counter" facet. */
+#define IFACE_COUNTER 0xc0ffee0000000001ull
 
 /* ---- the world ---------------------------------------------------------- */
 
@@ -258,6 +262,8 @@ static void world_up(int (*client_main)(capos_capset_t *))
     add_boot(p_broker, "boot");
     add_boot(p_broker, "bootcopy");
     add_timer(p_broker, "timer");
+    /* A typed facet of another service (docs/abi.md §8). */
+    add_facet(p_broker, "counter", p_audit, a_raw, 11, IFACE_COUNTER);
 
     add_facet(p_client, "sessions", p_sm, sm_raw, 0,
               CAPOS_SESSION_MANAGER_INTERFACE_ID);
@@ -619,6 +625,8 @@ static struct {
     int bundle_session_info;
     char bundle_session_user[32];
     uint64_t timer_iface;
+    uint64_t counter_iface; /* its bundle record's interface */
+    uint64_t session_iface; /* the bundle session's */
     int timer_call;
     uint16_t mismatch, unknown, forged, after_logout;
     int validate_forged_which, validate_ok_which;
@@ -671,6 +679,8 @@ static int bundle(capos_cap_t broker, capos_cap_t session, const char *profile,
                     *btimer = result_cap(&c, ci);
                     keep[ci] = true;
                 }
+                if (strcmp(bs.names[i], "counter") == 0 && ci < c.cap_count)
+                    bs.counter_iface = result_cap(&c, ci).interface_id;
             }
         bs.ncaps = c.cap_count;
     }
@@ -711,6 +721,7 @@ static int broker_client(capos_capset_t *caps)
     bs.validate_forged_which = validate_which(sm, broker);
     bs.which = bundle(broker, s, "operator", &bs.denial, &bsession, &btimer);
     bs.bundle_session_info = info(bsession).result;
+    bs.session_iface = bsession.interface_id;
     memcpy(bs.bundle_session_user, info_seen.user, 32);
     bs.timer_iface = btimer.interface_id;
     {
@@ -751,11 +762,17 @@ broker_issues_exactly_the_profile_caps_and_refuses_mismatches(void **state)
     assert_int_equal(bs.validate_forged_which,
                      CAPOS_SESSION_VALIDATION_WHICH_INVALID);
     assert_int_equal(bs.which, 0);
-    /* Only "timer": "boot" (a BootPackage), "missing" (not held) and
-     * "sessions" (the broker's own) are left out. */
-    assert_int_equal(bs.nnames, 1);
+    /* "timer" and "counter": "boot" (a BootPackage), "missing" (not
+     * held) and "sessions" (the broker's own) are left out. */
+    assert_int_equal(bs.nnames, 2);
     assert_string_equal(bs.names[0], "timer");
-    assert_int_equal(bs.ncaps, 2); /* the session and the timer */
+    assert_string_equal(bs.names[1], "counter");
+    assert_int_equal(bs.ncaps, 3); /* the session, the timer, the counter */
+    /* The bundle's copy of the typed facet is still a Counter. */
+    assert_int_equal(bs.counter_iface, IFACE_COUNTER);
+    /* The session manager minted the session typed; the broker's move
+     * kept it. */
+    assert_int_equal(bs.session_iface, CAPOS_USER_SESSION_INTERFACE_ID);
     assert_true(bs.bundle_session_info >= 0);
     assert_string_equal(bs.bundle_session_user, "alice");
     assert_int_equal(bs.timer_iface, CAPOS_TIMER_INTERFACE_ID);

@@ -93,7 +93,7 @@ static void child_holds_exactly_its_grants_in_order(void **state)
         CAPOS_TIMER_INTERFACE_ID,
         CAPOS_ENDPOINT_INTERFACE_ID,
         CAPOS_NULL_CAP_INTERFACE_ID,
-        0xabcdef, /* a facet is listed as the grant expects */
+        0xabcdef, /* the grant types an untyped facet */
         CAPOS_NULL_CAP_INTERFACE_ID,
     };
     assert_int_equal(cs->hdr.count, 6);
@@ -103,9 +103,10 @@ static void child_holds_exactly_its_grants_in_order(void **state)
         assert_int_equal(cs->entries[i].interface_id, ifaces[i]);
         assert_non_null(ct_lookup(&child->caps, cs->entries[i].cap_id));
     }
-    /* The labelled slot carries the grant's badge. */
+    /* The labelled slot carries the grant's badge and interface. */
     struct ct_slot *ls = ct_lookup(&child->caps, cs->entries[4].cap_id);
     assert_int_equal(ls->badge, 0x77);
+    assert_int_equal(ls->iface, 0xabcdef);
     assert_true(ep_is_client(ls->obj));
 
     /* Run it: the parent's facet reaches the child's endpoint (badge 0),
@@ -507,6 +508,55 @@ static void a_spawned_child_can_spawn_with_a_passed_spawner(void **state)
     assert_int_equal(wait_now(p, mid_handle), CAPOS_KILLED_EXIT_CODE);
 }
 
+/*
+ * A typed facet passed as a `cap` grant (the shell's `spawn ... with`,
+ * docs/abi.md §13.1) keeps its interface in the child's slot and CapSet
+ * whether the grant names that interface or none; a grant expecting any
+ * other interface, ClientEndpoint included, is refused: a typed facet is
+ * never retyped.
+ */
+static void
+a_typed_facet_keeps_its_interface_through_a_spawn_grant(void **state)
+{
+    (void)state;
+    const uint64_t counter = 0xc0ffee0000000001ull;
+    uint32_t sp;
+    struct k_process *p = parent_with_spawner(&sp, 0);
+    struct k_process *srv = h_proc("server", 0);
+    uint32_t raw, facet;
+    assert_int_equal(ep_create(srv, &raw), 0);
+    assert_int_equal(ep_mint_client(srv, raw, p, 4, &facet), 0);
+    assert_int_equal(k_capset_add_as(p, "counter", facet, counter), 0);
+    const CapTransferDescriptor x[] = {
+        {.cap_id = facet, .mode = CAP_XFER_COPY}};
+    const struct gspec bad[] = {
+        {"c", G_CAP, 0, 0, 0xc0ffee0000000002ull},
+        {"c", G_CAP, 0, 0, CAPOS_CLIENT_ENDPOINT_INTERFACE_ID},
+    };
+    for (unsigned i = 0; i < 2; i++) {
+        CapSqe s = spawn_sqe(p, sp, "x", "exit7", &bad[i], 1, x, 1, NULL);
+        expect_refused(p, &s, "interfaceId does not match its source");
+    }
+    const struct gspec g[] = {
+        {"counter", G_CAP, 0, 0, 0},
+        {"same", G_CAP, 0, 0, counter},
+    };
+    CapSqe s = spawn_sqe(p, sp, "child", "exit7", g, 2, x, 1, NULL);
+    CapCqe c = h_one(p, &s);
+    assert_true(c.result > 0);
+    struct k_process *child = k.procs;
+    assert_string_equal(child->name, "child");
+    for (unsigned i = 0; i < 2; i++) {
+        const CapSetEntry *e = &child->capset->entries[i];
+        assert_int_equal(e->interface_id, counter);
+        struct ct_slot *sl = ct_lookup(&child->caps, e->cap_id);
+        assert_int_equal(sl->iface, counter);
+        assert_int_equal(sl->badge, 4); /* kept, as the interface is */
+    }
+    assert_int_equal(k_run(), 0);
+    assert_int_equal(wait_now(p, records(c.result)[0].cap_id), 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +568,7 @@ int main(void)
         T(a_parent_without_room_for_the_handle_starts_nothing),
         T(a_spawned_child_can_spawn_with_a_passed_spawner),
         T(the_spawner_mints_network_caps_for_forwarded_ports),
+        T(a_typed_facet_keeps_its_interface_through_a_spawn_grant),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

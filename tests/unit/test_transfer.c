@@ -78,6 +78,7 @@ static void copy_leaves_the_sender_cap_and_gives_the_receiver_one(void **state)
     assert_true(rc.flags & CAP_CQE_F_CAPS);
     const CapTransferResult *rec = records_of(buf);
     assert_int_equal(rec->interface_id, K_IFACE_NULLCAP);
+    assert_int_equal(rec->flags, 0); /* the kernel's object, no facet */
     struct ct_slot *got = ct_lookup(&w.srv->caps, rec->cap_id);
     struct ct_slot *mine = ct_lookup(&w.cli->caps, nc);
     assert_non_null(got);
@@ -271,6 +272,43 @@ static void a_delegated_facet_keeps_the_delegator_badge(void **state)
     assert_int_equal(rc.badge, 9);
 }
 
+/* Delegating a typed facet keeps its interface as well (docs/abi.md §8):
+ * copy and move give the receiver a slot and a record of the same
+ * interface, whatever the receiver expected, and a freed slot forgets
+ * it. */
+static void a_delegated_facet_keeps_its_typed_interface(void **state)
+{
+    (void)state;
+    const uint64_t counter = 0xc0ffee0000000001ull;
+    struct world w = world_new(0, 0);
+    struct k_process *third = h_proc("third", 0);
+    uint32_t raw2, to_third;
+    assert_int_equal(ep_create(third, &raw2), 0);
+    assert_int_equal(ep_mint_client(third, raw2, w.cli, 1, &to_third), 0);
+    assert_int_equal(k_capset_add_as(w.cli, "counter", w.facet, counter), 0);
+    for (uint32_t mode = CAP_XFER_COPY; mode <= CAP_XFER_MOVE; mode++) {
+        CapTransferDescriptor d = {.cap_id = w.facet, .mode = mode};
+        call_with(w.cli, to_third, &d, 1, 1 + mode, NULL, 0);
+        h_enter(w.cli);
+        uint8_t *buf = recv_into(third, raw2, 256);
+        assert_int_equal(h_enter(third), 1);
+        CapCqe rc;
+        assert_true(h_cqe(third, &rc));
+        const CapTransferResult *rec = records_of(buf);
+        assert_int_equal(rec->interface_id, counter);
+        /* Typed Counter, and flagged a facet: no kernel object. */
+        assert_int_equal(rec->flags, CAP_XFER_REC_FACET);
+        struct ct_slot *sl = ct_lookup(&third->caps, rec->cap_id);
+        assert_int_equal(sl->iface, counter);
+        assert_int_equal(sl->badge, 9);
+    }
+    /* Moved away: the sender's slot is free and untyped again. */
+    uint32_t idx = w.facet & CT_INDEX_MASK;
+    assert_int_equal(w.cli->caps.slots[idx].state, CT_FREE);
+    assert_int_equal(w.cli->caps.slots[idx].iface, 0);
+    assert_int_equal(ct_check(&third->caps), 0);
+}
+
 static void moving_a_cap_into_a_kernel_object_consumes_it(void **state)
 {
     (void)state;
@@ -389,6 +427,8 @@ int main(void)
             h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             a_delegated_facet_keeps_the_delegator_badge, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(
+            a_delegated_facet_keeps_its_typed_interface, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(
             moving_a_cap_into_a_kernel_object_consumes_it, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(a_move_only_cap_cannot_be_copied,

@@ -35,7 +35,6 @@ static inline void ur_open(struct user_ring *u, struct k_process *p)
 static inline void ur_push(struct user_ring *u, CapSqe v)
 {
     CapSqe *s = &u->ring->sq[u->sq_tail++ & (CAP_SQ_ENTRIES - 1)];
-    uint64_t z8 = 0;
     uint16_t z2 = 0;
 
     s->opcode = v.opcode;
@@ -52,8 +51,8 @@ static inline void ur_push(struct user_ring *u, CapSqe v)
     s->call_id = v.call_id;
     s->pipeline_dep = 0;
     s->pipeline_field = 0;
-    memcpy(s->reserved1, &z8, 8);
-    memcpy(s->reserved1 + 8, &z2, 2);
+    memcpy(s->reserved1, &z2, 2);
+    s->interface_id = v.interface_id;
 }
 
 /* Publish the SQEs written so far: the kernel may read them after this. */

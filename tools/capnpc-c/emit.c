@@ -792,10 +792,10 @@ static void emit_interface(struct out *o, const struct cg_node *n)
             "    uint64_t params_vaddr, uint32_t params_len,\n"
             "    uint64_t result_vaddr, uint32_t result_len, uint64_t "
             "user_data)\n{\n"
-            "    capnpc_c_call_sqe(sqe, cap_id, %s, 0, params_vaddr, "
-            "params_len,\n"
-            "                      result_vaddr, result_len, user_data);\n}\n",
-            n->c_name, m->name, mid);
+            "    capnpc_c_call_sqe_as(sqe, cap_id, %s_INTERFACE_ID, %s, 0,\n"
+            "                         params_vaddr, params_len, result_vaddr,\n"
+            "                         result_len, user_data);\n}\n",
+            n->c_name, m->name, n->macro, mid);
         if (may_carry_caps(req, p, 0))
             put(o,
                 "static inline void %s_%s_sqe_xfer(CapSqe *sqe, uint32_t "
@@ -804,11 +804,12 @@ static void emit_interface(struct out *o, const struct cg_node *n)
                 "xfer_cap_count,\n"
                 "    uint64_t result_vaddr, uint32_t result_len, uint64_t "
                 "user_data)\n{\n"
-                "    capnpc_c_call_sqe(sqe, cap_id, %s, xfer_cap_count, "
-                "params_vaddr,\n"
-                "                      params_len, result_vaddr, result_len, "
+                "    capnpc_c_call_sqe_as(sqe, cap_id, %s_INTERFACE_ID, %s,\n"
+                "                         xfer_cap_count, params_vaddr, "
+                "params_len,\n"
+                "                         result_vaddr, result_len, "
                 "user_data);\n}\n",
-                n->c_name, m->name, mid);
+                n->c_name, m->name, n->macro, mid);
     }
 }
 
@@ -834,7 +835,10 @@ static const char header_intro[] =
     "of\n"
     " * a CALL SQE at its natural width (reserved fields zero) so the "
     "kernel's\n"
-    " * field-wise fetch never waits on store forwarding; the params are a\n"
+    " * field-wise fetch never waits on store forwarding. It names the\n"
+    " * stub's interface in interface_id, so a cap that speaks another is\n"
+    " * refused with CAP_ERR_WRONG_INTERFACE before it reaches its object\n"
+    " * (docs/abi.md §4.5); the params are a\n"
     " * message built with the method's _Params struct (capnp_finish), the\n"
     " * result buffer receives the _Results message. Methods whose params can\n"
     " * hold capabilities also get _sqe_xfer with the transfer descriptor\n"
@@ -855,12 +859,14 @@ static const char shared_helpers[] =
     "    const char *const *method_names;\n"
     "} capnpc_c_interface_info;\n"
     "\n"
-    "/* Fill *sqe as a CALL, every field at its natural width, reserved ones\n"
-    " * zero (the layout is include/capos/ring.h's). */\n"
-    "static inline void capnpc_c_call_sqe(CapSqe *sqe, uint32_t cap_id,\n"
-    "    uint16_t method_id, uint16_t xfer_cap_count, uint64_t params_vaddr,\n"
-    "    uint32_t params_len, uint64_t result_vaddr, uint32_t result_len,\n"
-    "    uint64_t user_data)\n"
+    "/* Fill *sqe as a CALL of interface_id (0: untyped; the kernel refuses\n"
+    " * a cap that speaks another, CAP_ERR_WRONG_INTERFACE), every field at\n"
+    " * its natural width, reserved ones zero (the layout is\n"
+    " * include/capos/ring.h's). */\n"
+    "static inline void capnpc_c_call_sqe_as(CapSqe *sqe, uint32_t cap_id,\n"
+    "    uint64_t interface_id, uint16_t method_id, uint16_t xfer_cap_count,\n"
+    "    uint64_t params_vaddr, uint32_t params_len, uint64_t result_vaddr,\n"
+    "    uint32_t result_len, uint64_t user_data)\n"
     "{\n"
     "    sqe->opcode = (uint8_t)CAP_OP_CALL;\n"
     "    sqe->reserved0 = 0;\n"
@@ -876,18 +882,20 @@ static const char shared_helpers[] =
     "    sqe->call_id = 0;\n"
     "    sqe->pipeline_dep = 0;\n"
     "    sqe->pipeline_field = 0;\n"
-    "#if defined(__GNUC__)\n"
-    "    {\n"
-    "        /* reserved1 is 10 bytes: one 8-byte and one 2-byte store. */\n"
-    "        const uint64_t z8 = 0;\n"
-    "        const uint16_t z2 = 0;\n"
-    "        __builtin_memcpy(sqe->reserved1, &z8, 8);\n"
-    "        __builtin_memcpy(sqe->reserved1 + 8, &z2, 2);\n"
-    "    }\n"
-    "#else\n"
-    "    for (unsigned i = 0; i < sizeof sqe->reserved1; i++)\n"
-    "        sqe->reserved1[i] = 0;\n"
-    "#endif\n"
+    "    sqe->reserved1[0] = 0;\n"
+    "    sqe->reserved1[1] = 0;\n"
+    "    sqe->interface_id = interface_id;\n"
+    "}\n"
+    "\n"
+    "/* The same, untyped (interface_id 0: the kernel checks nothing). */\n"
+    "static inline void capnpc_c_call_sqe(CapSqe *sqe, uint32_t cap_id,\n"
+    "    uint16_t method_id, uint16_t xfer_cap_count, uint64_t params_vaddr,\n"
+    "    uint32_t params_len, uint64_t result_vaddr, uint32_t result_len,\n"
+    "    uint64_t user_data)\n"
+    "{\n"
+    "    capnpc_c_call_sqe_as(sqe, cap_id, 0, method_id, xfer_cap_count,\n"
+    "                         params_vaddr, params_len, result_vaddr,\n"
+    "                         result_len, user_data);\n"
     "}\n"
     "#endif /* CAPNPC_C_SHARED_DEFINED */\n";
 
