@@ -2,7 +2,10 @@
  * sim/port/net_uv.c - TCP of the hosted port: the port.h port_tcp_* functions
  * over libuv, and the host-only helpers of sim/port/net_uv.h.
  *
- * Every host socket is one struct port_tcp (a uv_tcp_t and its buffers).
+ * Every host socket is one struct port_tcp: a connection is a uv_tcp_t and
+ * its buffers; a listener is a listening socket of our own watched by a
+ * uv_poll_t, so that we accept each connection ourselves with accept4 and
+ * get its peer address from the accept (see port_tcp_accept).
  * A connection reads from the host into a bounded input buffer while it
  * has room (the model drains it with port_tcp_read) and sends through a
  * bounded output queue (uv_try_write first, the rest as copied uv_write
@@ -14,11 +17,17 @@
  */
 #define _GNU_SOURCE
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -30,13 +39,19 @@
 #define NET_OUT_MAX 262144u /* bytes queued for sending per connection */
 
 struct port_tcp {
-    uv_tcp_t tcp; /* first: callbacks cast the handle back */
-    void *owner;  /* the model's object; NULL once closed */
+    union { /* first: callbacks cast the handle back */
+        uv_handle_t handle;
+        uv_tcp_t tcp;   /* connection */
+        uv_poll_t poll; /* listener: readable when a connection waits */
+    } u;
+    void *owner; /* the model's object; NULL once closed */
     bool listener;
     bool closing;
     uint16_t guest_port, bound; /* listener: its forward, the real port */
     bool watched;
-    /* Listener: a connection waits in the host's backlog. */
+    /* Listener: its socket, and whether a connection waits in the host's
+     * backlog (the poll is stopped until port_tcp_accept takes one). */
+    int fd;
     bool conn_waiting;
     /* Connection. */
     bool reading, eof, reset;
@@ -133,12 +148,24 @@ static void net_free(uv_handle_t *uh)
     free(h);
 }
 
+/* Close h's libuv handle (freed by its close callback). A listener's
+ * socket closes now, with its poll stopped, so that a listen right after
+ * may bind the same port. */
+static void net_close_handle(struct port_tcp *h)
+{
+    if (!uv_is_closing(&h->u.handle))
+        uv_close(&h->u.handle, net_free);
+    if (h->listener && h->fd >= 0) {
+        close(h->fd);
+        h->fd = -1;
+    }
+}
+
 static void net_close_now(struct port_tcp *h)
 {
     h->closing = true;
     h->owner = NULL;
-    if (!uv_is_closing((uv_handle_t *)&h->tcp))
-        uv_close((uv_handle_t *)&h->tcp, net_free);
+    net_close_handle(h);
 }
 
 void sim_net_close(void)
@@ -149,23 +176,31 @@ void sim_net_close(void)
 
 /* ---- helpers ------------------------------------------------------- */
 
-static struct port_tcp *net_new(void *owner, bool listener)
+/*
+ * A new handle on the live list, not keeping the loop alive. A connection
+ * gets its uv_tcp_t here; a listener (fd its listening socket) its
+ * uv_poll_t, and then owns fd. NULL on failure (fd is then the caller's).
+ */
+static struct port_tcp *net_new(void *owner, bool listener, int fd)
 {
     struct port_tcp *h = calloc(1, sizeof *h);
     if (!h)
         return NULL;
-    if (uv_tcp_init(sim_loop(), &h->tcp) != 0) {
+    int r = listener ? uv_poll_init(sim_loop(), &h->u.poll, fd)
+                     : uv_tcp_init(sim_loop(), &h->u.tcp);
+    if (r != 0) {
         free(h);
         return NULL;
     }
     h->owner = owner;
     h->listener = listener;
+    h->fd = listener ? fd : -1;
     h->next = net_live;
     if (net_live)
         net_live->prev = h;
     net_live = h;
     net_nlive++;
-    uv_unref((uv_handle_t *)&h->tcp);
+    uv_unref(&h->u.handle);
     return h;
 }
 
@@ -179,13 +214,45 @@ static void net_notify(struct port_tcp *h)
 
 /* ---- listening ------------------------------------------------------ */
 
-static void net_on_connection(uv_stream_t *s, int status)
+static void net_on_listen_io(uv_poll_t *p, int status, int events);
+
+/* Watch the listening socket for the next connection (libuv's poll is
+ * level-triggered: it is stopped while one waits untaken). */
+static void net_listen_poll(struct port_tcp *l)
 {
-    struct port_tcp *h = (struct port_tcp *)s;
-    if (status < 0)
-        return; /* the host's accept failed; the next one may not */
+    if (!l->closing && !l->conn_waiting &&
+        uv_poll_start(&l->u.poll, UV_READABLE, net_on_listen_io) != 0)
+        l->conn_waiting = true; /* let the next accept find out */
+}
+
+static void net_on_listen_io(uv_poll_t *p, int status, int events)
+{
+    struct port_tcp *h = (struct port_tcp *)p;
+    (void)status; /* an error shows in the accept the model then tries */
+    (void)events;
+    uv_poll_stop(p);
     h->conn_waiting = true;
     net_notify(h);
+}
+
+/* A non-blocking socket bound to sa and listening: 0 and *fd, or
+ * PORT_TCP_IN_USE / PORT_TCP_FAILED. */
+static int net_listen_socket(const struct sockaddr_in *sa, uint32_t backlog,
+                             int *fd)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return PORT_TCP_FAILED;
+    int on = 1; /* as libuv's bind: a port in TIME_WAIT is free again */
+    (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (bind(s, (const struct sockaddr *)sa, sizeof *sa) != 0 ||
+        listen(s, (int)backlog) != 0) {
+        int e = errno;
+        close(s);
+        return e == EADDRINUSE ? PORT_TCP_IN_USE : PORT_TCP_FAILED;
+    }
+    *fd = s;
+    return 0;
 }
 
 int port_tcp_listen(const char *addr, uint16_t port, uint16_t guest_port,
@@ -193,26 +260,24 @@ int port_tcp_listen(const char *addr, uint16_t port, uint16_t guest_port,
                     uint16_t *bound)
 {
     struct sockaddr_in sa;
+    int fd;
     if (uv_ip4_addr(addr, port, &sa) != 0)
         return PORT_TCP_FAILED;
-    struct port_tcp *h = net_new(owner, true);
-    if (!h)
+    int r = net_listen_socket(&sa, backlog, &fd);
+    if (r != 0)
+        return r;
+    struct port_tcp *h = net_new(owner, true, fd);
+    if (!h) {
+        close(fd);
         return PORT_TCP_FAILED;
-    int r = uv_tcp_bind(&h->tcp, (const struct sockaddr *)&sa, 0);
-    if (r == 0)
-        r = uv_listen((uv_stream_t *)&h->tcp, (int)backlog, net_on_connection);
-    if (r != 0) {
-        net_close_now(h);
-        return r == UV_EADDRINUSE ? PORT_TCP_IN_USE : PORT_TCP_FAILED;
     }
-    struct sockaddr_storage ss;
-    int len = (int)sizeof ss;
+    socklen_t len = sizeof sa;
     *bound = port;
-    if (uv_tcp_getsockname(&h->tcp, (struct sockaddr *)&ss, &len) == 0 &&
-        ss.ss_family == AF_INET)
-        *bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        *bound = ntohs(sa.sin_port);
     h->guest_port = guest_port;
     h->bound = *bound;
+    net_listen_poll(h);
     net_count_bind(guest_port);
     if (!net_quiet)
         fprintf(stderr, "capos-sim: tcp %s:%u -> guest :%u\n", addr,
@@ -241,7 +306,7 @@ static void net_alloc(uv_handle_t *uh, size_t suggested, uv_buf_t *b)
 static void net_stop_reading(struct port_tcp *h)
 {
     if (h->reading)
-        uv_read_stop((uv_stream_t *)&h->tcp);
+        uv_read_stop((uv_stream_t *)&h->u.tcp);
     h->reading = false;
 }
 
@@ -276,35 +341,48 @@ static void net_start_reading(struct port_tcp *h)
         return;
     if (h->in_tail == NET_IN_MAX && h->in_head == 0)
         return;
-    if (uv_read_start((uv_stream_t *)&h->tcp, net_alloc, net_on_read) == 0)
+    if (uv_read_start((uv_stream_t *)&h->u.tcp, net_alloc, net_on_read) == 0)
         h->reading = true;
     else
         h->reset = true;
 }
 
+/*
+ * The peer address comes from accept4 itself, not from getpeername after
+ * it: Linux still hands out a connection that was reset while it waited
+ * in the backlog, and accept fills in its address, but getpeername on it
+ * fails (ENOTCONN). libuv's own listener accepts without an address, so
+ * the listener here is a socket of ours (docs/net.md).
+ */
 int port_tcp_accept(port_tcp_t *l, void *owner, port_tcp_t **out)
 {
     if (!l->listener || l->closing)
         return PORT_TCP_FAILED;
     if (!l->conn_waiting)
         return 0;
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    int fd = accept4(l->fd, (struct sockaddr *)&sa, &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
     l->conn_waiting = false;
-    struct port_tcp *h = net_new(owner, false);
-    if (!h)
+    net_listen_poll(l);
+    if (fd < 0)
+        return 0; /* none waits after all, or it went away */
+    struct port_tcp *h = net_new(owner, false, -1);
+    if (!h) {
+        close(fd);
         return PORT_TCP_FAILED;
-    if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&h->tcp) != 0) {
-        net_close_now(h);
-        return 0; /* the connection went away before it was taken */
     }
-    (void)uv_tcp_nodelay(&h->tcp, 1);
-    struct sockaddr_storage ss;
-    int len = (int)sizeof ss;
+    if (uv_tcp_open(&h->u.tcp, fd) != 0) {
+        close(fd);
+        net_close_now(h);
+        return PORT_TCP_FAILED;
+    }
+    (void)uv_tcp_nodelay(&h->u.tcp, 1);
     strcpy(h->peer, "0.0.0.0");
-    if (uv_tcp_getpeername(&h->tcp, (struct sockaddr *)&ss, &len) == 0 &&
-        ss.ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-        (void)uv_ip4_name(sin, h->peer, sizeof h->peer);
-        h->peer_port = ntohs(sin->sin_port);
+    if (sa.sin_family == AF_INET && len >= sizeof sa) {
+        (void)uv_ip4_name(&sa, h->peer, sizeof h->peer);
+        h->peer_port = ntohs(sa.sin_port);
     }
     net_start_reading(h);
     *out = h;
@@ -371,7 +449,7 @@ int port_tcp_write(port_tcp_t *h, const void *buf, size_t len)
     size_t done = 0;
     if (h->out_queued == 0 && len > 0) {
         uv_buf_t b = uv_buf_init((char *)(uintptr_t)buf, (unsigned)len);
-        int r = uv_try_write((uv_stream_t *)&h->tcp, &b, 1);
+        int r = uv_try_write((uv_stream_t *)&h->u.tcp, &b, 1);
         if (r > 0)
             done = (size_t)r;
         else if (r != UV_EAGAIN && r != UV_ENOSYS) {
@@ -388,7 +466,7 @@ int port_tcp_write(port_tcp_t *h, const void *buf, size_t len)
         w->h = h;
         w->len = rest;
         uv_buf_t b = uv_buf_init(w->data, (unsigned)rest);
-        if (uv_write(&w->req, (uv_stream_t *)&h->tcp, &b, 1, net_on_write)) {
+        if (uv_write(&w->req, (uv_stream_t *)&h->u.tcp, &b, 1, net_on_write)) {
             free(w);
             h->reset = true;
             return done ? (int)done : PORT_TCP_RESET;
@@ -404,9 +482,9 @@ void port_tcp_watch(port_tcp_t *h, bool on)
         return;
     h->watched = on;
     if (on)
-        uv_ref((uv_handle_t *)&h->tcp);
+        uv_ref(&h->u.handle);
     else
-        uv_unref((uv_handle_t *)&h->tcp);
+        uv_unref(&h->u.handle);
 }
 
 static void net_on_shutdown(uv_shutdown_t *req, int status)
@@ -414,8 +492,7 @@ static void net_on_shutdown(uv_shutdown_t *req, int status)
     struct port_tcp *h = (struct port_tcp *)req->handle;
     (void)status;
     free(req);
-    if (!uv_is_closing((uv_handle_t *)&h->tcp))
-        uv_close((uv_handle_t *)&h->tcp, net_free);
+    net_close_handle(h);
 }
 
 void port_tcp_close(port_tcp_t *h)
@@ -429,11 +506,11 @@ void port_tcp_close(port_tcp_t *h)
         /* Send what is queued first; the loop stays alive for it. */
         uv_shutdown_t *req = malloc(sizeof *req);
         if (req) {
-            uv_ref((uv_handle_t *)&h->tcp);
-            if (uv_shutdown(req, (uv_stream_t *)&h->tcp, net_on_shutdown) == 0)
+            uv_ref(&h->u.handle);
+            if (uv_shutdown(req, (uv_stream_t *)&h->u.tcp, net_on_shutdown) == 0)
                 return;
             free(req);
         }
     }
-    uv_close((uv_handle_t *)&h->tcp, net_free);
+    net_close_handle(h);
 }

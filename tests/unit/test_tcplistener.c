@@ -1,7 +1,7 @@
 /*
  * test_tcplistener.c - TcpListener (kernel-model/tcplistener.c): accepts
  * waiting on a thread's own ring, close with accepts waiting, exit with calls
- * pending.
+ * pending, the peer address of a connection reset before it was accepted.
  *
  * Over real loopback sockets, driven from the host context through a
  * process's ring (tests/unit/harness_net.h).
@@ -153,6 +153,28 @@ static void a_closed_listener_answers_waiting_accepts_closed(void **state)
                      CAPOS_NET_ERROR_CLOSED);
 }
 
+/*
+ * A client that connects and resets at once (SO_LINGER 0) before the
+ * model ever ran: the host still has the connection in its backlog, and
+ * the accepted socket's peer is the client's address, not 0.0.0.0:0.
+ */
+static void a_connection_reset_before_accept_keeps_its_peer_address(void **s)
+{
+    (void)s;
+    struct k_process *p = h_proc("srv", 0);
+    uint16_t host = hn_free_port();
+    hn_forward(23, host, 0);
+    uint32_t l = hn_listen_auth(p, hn_grant_auth(p, 23));
+    int fd = hn_client(host);
+    uint16_t port = hn_local_port(fd);
+    hn_client_reset(fd);
+    usleep(20000); /* the reset reaches the host's backlog first */
+    struct accepted a = hn_accept_one(p, l);
+    assert_string_equal(a.addr, "127.0.0.1");
+    assert_int_equal(a.port, port);
+    hn_expect_recv_reset(p, a.sock);
+}
+
 static void exit_with_waiting_accept_recv_and_readline_frees_all(void **state)
 {
     (void)state;
@@ -192,6 +214,7 @@ int main(void)
         T(a_waiting_accept_completes_on_its_threads_ring),
         T(a_closed_listener_answers_waiting_accepts_closed),
         T(exit_with_waiting_accept_recv_and_readline_frees_all),
+        T(a_connection_reset_before_accept_keeps_its_peer_address),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
