@@ -493,6 +493,18 @@ int k_call_params(struct k_call *c, capnp_message *m, capnp_struct *root);
 int k_call_result_begin(struct k_call *c, capnp_builder *b, uint16_t dwords,
                         uint16_t nptrs, capnp_struct_builder *root);
 int k_call_result_end(struct k_call *c, capnp_builder *b);
+/* A result of len bytes (a k_call_result_end return) and one result cap
+ * fit: its record after the payload in c's buffer, a free slot in the
+ * caller's table. Returns len, or CAP_ERR_INVALID_RESULT_BUFFER /
+ * CAP_ERR_TRANSFER_REJECTED (checked in that order, before any object
+ * is made). */
+static inline int k_call_one_cap_fits(const struct k_call *c, int len)
+{
+    if (len < 0 ||
+        CAP_ALIGN8((uint64_t)len) + sizeof(CapTransferResult) > c->result_len)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    return ct_free_count(&c->proc->caps) < 1 ? CAP_ERR_TRANSFER_REJECTED : len;
+}
 
 int k_ring_submit(struct k_process *p);
 uint32_t k_ring_cq_ready(struct k_process *p);
@@ -575,6 +587,17 @@ struct term_dev_ops {
 int terminal_new(const struct term_dev_ops *ops, void *ctx, uint32_t run_max,
                  struct term_dev **dev, struct k_object **out);
 void term_dev_ready(struct term_dev *d);
+/* Write n bytes (then "\r\n" if line_end) to session t's device; false,
+ * nothing written, once t is closed or its device has ended. */
+struct term;
+bool term_output(struct term *t, const void *buf, size_t n, bool line_end);
+
+/* TerminalSession.console's facets (termconsole.c) and the Console
+ * params they share with the host Console (console.c). */
+struct termcon;
+int termcon_new(struct term *t, struct termcon **head, struct k_object **out);
+void termcon_detach_all(struct termcon **head);
+int console_params(struct k_call *c, const uint8_t **bytes, size_t *len);
 
 /* Network internals shared by net.c, netmgr.c, tcpauth.c, tcplistener.c,
  * tcpsocket.c and sockterm.c (docs/net.md). */

@@ -34,12 +34,9 @@ static int netmgr_call(struct k_object *obj, struct k_call *c)
         return r;
     if (c->method_id == NM_GET_CONFIG)
         return netmgr_config(c);
-    int len = net_listen_result(c, -1);
-    if (len < 0 ||
-        CAP_ALIGN8((uint64_t)len) + sizeof(CapTransferResult) > c->result_len)
-        return CAP_ERR_INVALID_RESULT_BUFFER;
-    if (ct_free_count(&c->proc->caps) < 1)
-        return CAP_ERR_TRANSFER_REJECTED;
+    int len = k_call_one_cap_fits(c, net_listen_result(c, -1));
+    if (len < 0)
+        return len;
     int err =
         net_listen(c, capnp_get_u16(&root, 0, 0), capnp_get_u16(&root, 2, 4));
     if (err == NET_NO_MEMORY)

@@ -389,12 +389,9 @@ static int sock_into_terminal(struct net_sock *s, struct k_call *c)
     if (k_call_result_begin(c, &b, 0, 1, &res) != 0 ||
         capnp_set_cap(&res, 0, 0) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
-    int len = k_call_result_end(c, &b);
-    if (len < 0 ||
-        CAP_ALIGN8((uint64_t)len) + sizeof(CapTransferResult) > c->result_len)
-        return CAP_ERR_INVALID_RESULT_BUFFER;
-    if (ct_free_count(&c->proc->caps) < 1)
-        return CAP_ERR_TRANSFER_REJECTED;
+    int len = k_call_one_cap_fits(c, k_call_result_end(c, &b));
+    if (len < 0)
+        return len;
     struct net_conn *cn = s->conn;
     struct k_object *t;
     if (sockterm_new(cn, &t) < 0)

@@ -19,6 +19,9 @@
  *                                        device's transport, size, peer
  *   @4 close () -> ()                   this session ends: later calls get
  *                                        a disconnected CapException
+ *   @5 console () -> (console :Console) a kernel Console writing to this
+ *                                        terminal (termconsole.c); it
+ *                                        stops when the session closes
  *
  * Line editing (docs/abi.md §12 has the table):
  *   CR, LF, CR LF, CR NUL  submit the line (the LF or NUL after a CR is
@@ -60,12 +63,14 @@
  */
 #include "kmodel.h"
 
+/* Ordinals from the generated capos.capnp.h. */
 enum {
-    TERM_WRITE = 0,
-    TERM_WRITE_LINE = 1,
-    TERM_READ_LINE = 2,
-    TERM_INFO = 3,
-    TERM_CLOSE = 4,
+    TERM_WRITE = CAPOS_TERMINAL_SESSION_WRITE_METHOD_ID,
+    TERM_WRITE_LINE = CAPOS_TERMINAL_SESSION_WRITE_LINE_METHOD_ID,
+    TERM_READ_LINE = CAPOS_TERMINAL_SESSION_READ_LINE_METHOD_ID,
+    TERM_INFO = CAPOS_TERMINAL_SESSION_INFO_METHOD_ID,
+    TERM_CLOSE = CAPOS_TERMINAL_SESSION_CLOSE_METHOD_ID,
+    TERM_CONSOLE = CAPOS_TERMINAL_SESSION_CONSOLE_METHOD_ID,
 };
 
 /* ReadLineResult union ordinals; TERM_MORE: the line is not done yet. */
@@ -118,6 +123,7 @@ struct term {
     struct k_object obj;
     struct term_dev *dev;
     bool closed;
+    struct termcon *consoles; /* its Console facets (termconsole.c) */
 };
 
 /* A readLine waiting for its line; holds a reference on its session. */
@@ -539,10 +545,43 @@ static int term_info(struct term_dev *d, struct k_call *c)
     return k_call_result_end(c, &b);
 }
 
+/* See kmodel.h. */
+bool term_output(struct term *t, const void *buf, size_t n, bool line_end)
+{
+    if (t->closed || (t->dev->ops->alive && !t->dev->ops->alive(t->dev->ctx)))
+        return false;
+    if (n)
+        dev_write(t->dev, buf, n);
+    if (line_end)
+        dev_write(t->dev, "\r\n", 2);
+    return true;
+}
+
+/* console: a new Console facet of t as result cap 0 (room for the
+ * result, its cap record and a table slot checked first). */
+static int term_console(struct term *t, struct k_call *c)
+{
+    capnp_builder b;
+    capnp_struct_builder res;
+    if (k_call_result_begin(c, &b, 0, 1, &res) != 0 ||
+        capos_TerminalSession_console_Results_set_console(&res, 0) != 0)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    int len = k_call_one_cap_fits(c, k_call_result_end(c, &b));
+    if (len < 0)
+        return len;
+    struct k_object *o;
+    if (termcon_new(t, &t->consoles, &o) != 0)
+        return k_call_exception(c, K_EXC_OVERLOADED,
+                                "TerminalSession.console: out of kernel "
+                                "memory");
+    c->result_caps[c->nresult_caps++] = o;
+    return len;
+}
+
 static int term_call(struct k_object *obj, struct k_call *c)
 {
     struct term *t = (struct term *)obj;
-    if (c->method_id > TERM_CLOSE)
+    if (c->method_id > TERM_CONSOLE)
         return k_call_exception(c, K_EXC_UNIMPLEMENTED,
                                 "TerminalSession has no such method");
     if (t->closed)
@@ -567,24 +606,24 @@ static int term_call(struct k_object *obj, struct k_call *c)
             return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                     "TerminalSession.write: data is not "
                                     "Data");
-        if (len)
-            dev_write(t->dev, (const char *)bytes, len);
+        (void)term_output(t, bytes, len, false); /* checked open above */
         return 0;
     case TERM_WRITE_LINE:
         if (capnp_get_text(&root, 0, (const char **)&bytes, &len) < 0)
             return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                     "TerminalSession.writeLine: text is "
                                     "not Text");
-        if (len)
-            dev_write(t->dev, (const char *)bytes, len);
-        dev_write(t->dev, "\r\n", 2);
+        (void)term_output(t, bytes, len, true);
         return 0;
     case TERM_READ_LINE:
         return term_read_line(t, c, &root);
     case TERM_INFO:
         return term_info(t->dev, c);
+    case TERM_CONSOLE:
+        return term_console(t, c);
     default: /* TERM_CLOSE */
         t->closed = true;
+        termcon_detach_all(&t->consoles);
         /* A read through this session ends with it. */
         if (t->dev->reader && t->dev->reader->term == t) {
             t->dev->len = 0;
@@ -600,6 +639,7 @@ static void term_destroy(struct k_object *obj)
 {
     struct term *t = (struct term *)obj;
     struct term_dev *d = t->dev;
+    termcon_detach_all(&t->consoles);
     port_free(t);
     K_ASSERT(d->refs > 0, "TerminalSession device over-released");
     if (--d->refs)
