@@ -16,8 +16,8 @@
 
 struct termcon {
     struct k_object obj;
-    struct term *term;      /* NULL once detached */
-    struct termcon **head;  /* the session's list, while attached */
+    struct term *term;     /* NULL once detached */
+    struct termcon **head; /* the session's list, while attached */
     struct termcon *next, *prev;
 };
 

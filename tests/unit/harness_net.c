@@ -33,7 +33,7 @@ int hn_teardown(void **state)
     (void)state;
     h_down();
     assert_int_equal(sim_net_live(), 0);
-    assert_int_equal(net_sockets_live(), 0);
+    assert_int_equal(tcpsocket_conns_live(), 0);
     sim_console_set_fd(1);
     close(hn_out_fd[0]);
     close(hn_out_fd[1]);

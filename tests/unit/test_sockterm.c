@@ -28,8 +28,8 @@ static uint32_t terminal_pair(struct k_process *p, uint32_t idle, int *fd)
 
 /* Close terminal t: the peer (fd, closed afterwards) sees the end, and a
  * write (method, one Data param) through cap w is disconnected. */
-static void close_then_disconnected(struct k_process *p, uint32_t t,
-                                    uint32_t w, uint16_t method, int fd)
+static void close_then_disconnected(struct k_process *p, uint32_t t, uint32_t w,
+                                    uint16_t method, int fd)
 {
     assert_int_equal(
         hn_call0(p, t, CAPOS_TERMINAL_SESSION_CLOSE_METHOD_ID).result, 0);

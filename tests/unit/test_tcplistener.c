@@ -198,9 +198,9 @@ static void exit_with_waiting_accept_recv_and_readline_frees_all(void **state)
     hn_pump();
     assert_false(h_cqe(p, &c));
     assert_non_null(p->pending);
-    assert_int_equal(net_sockets_live(), 2);
+    assert_int_equal(tcpsocket_conns_live(), 2);
     k_process_exit(p, 0);
-    assert_int_equal(net_sockets_live(), 0);
+    assert_int_equal(tcpsocket_conns_live(), 0);
     hn_expect_closed(fd1);
     hn_expect_closed(fd2);
     close(fd1);
