@@ -19,15 +19,7 @@ set -u
 : "${srcdir:=.}"
 status=0
 
-# Print FILE with C comments and string/char literals blanked out.
-strip_c() {
-    perl -0777 -pe '
-        s{/\*.*?\*/}{ (my $c = $&) =~ s/[^\n]//g; $c }gse;
-        s{//[^\n]*}{}g;
-        s{"(?:\\.|[^"\\\n])*"}{""}g;
-        s{\x27(?:\\.|[^\x27\\\n])*\x27}{\x27\x27}g;
-    ' "$1"
-}
+. "$srcdir/tests/strip-c.sh" # strip_c FILE
 
 # check FILE PREFIX-REGEX [object]: every function defined in FILE is
 # named PREFIX-REGEX..., FILE uses no raw field accessor, and (object)
