@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,6 +73,9 @@ struct net_uv_write {
 };
 
 static struct port_tcp *net_uv_live;
+/* A descriptor kept open (on /dev/null) while listeners exist, to give up
+ * when the process runs out of them (net_uv_shed). */
+static int net_uv_reserve = -1;
 static unsigned net_uv_nlive;
 static bool net_uv_quiet;
 /* Successful binds per guest port (the first NET_UV_BIND_PORTS ports seen). */
@@ -172,6 +176,9 @@ void sim_net_close(void)
 {
     for (struct port_tcp *h = net_uv_live; h; h = h->next)
         net_uv_close_now(h);
+    if (net_uv_reserve >= 0)
+        close(net_uv_reserve);
+    net_uv_reserve = -1;
 }
 
 /* ---- helpers ------------------------------------------------------- */
@@ -271,6 +278,8 @@ int port_tcp_listen(const char *addr, uint16_t port, uint16_t guest_port,
         close(fd);
         return PORT_TCP_FAILED;
     }
+    if (net_uv_reserve < 0)
+        net_uv_reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
     socklen_t len = sizeof sa;
     *bound = port;
     if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
@@ -349,6 +358,28 @@ static void net_uv_start_reading(struct port_tcp *h)
 }
 
 /*
+ * Out of descriptors, listener l's waiting connection cannot be taken,
+ * and the level-triggered poll would report it again at once, for ever.
+ * As libuv does: give up the reserve descriptor, take the connection
+ * and close it (its client sees the end), then take the reserve again.
+ */
+static void net_uv_shed(struct port_tcp *l)
+{
+    if (net_uv_reserve < 0)
+        return;
+    close(net_uv_reserve);
+    int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0)
+        close(fd);
+    net_uv_reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (!net_uv_quiet)
+        fprintf(stderr,
+                "capos-sim: out of file descriptors: a connection to guest "
+                "port %u was closed before it was accepted\n",
+                (unsigned)l->guest_port);
+}
+
+/*
  * The peer address comes from accept4 itself, not from getpeername after
  * it: Linux still hands out a connection that was reset while it waited
  * in the backlog, and accept fills in its address, but getpeername on it
@@ -365,10 +396,13 @@ int port_tcp_accept(port_tcp_t *l, void *owner, port_tcp_t **out)
     socklen_t len = sizeof sa;
     int fd = accept4(l->fd, (struct sockaddr *)&sa, &len,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int err = errno;
     l->conn_waiting = false;
+    if (fd < 0 && (err == EMFILE || err == ENFILE))
+        net_uv_shed(l);
     net_uv_listen_poll(l);
     if (fd < 0)
-        return 0; /* none waits after all, or it went away */
+        return 0; /* none waits after all, it went away, or it was shed */
     struct port_tcp *h = net_uv_new(owner, false, -1);
     if (!h) {
         close(fd);
