@@ -616,6 +616,11 @@ enum {
     NET_NO_MEMORY = 0x100
 };
 
+/* Bytes of a network result message up to its struct's content: segment
+ * table 8, root pointer 8, the results struct (one pointer) 8, then the
+ * result struct of dw data words and np pointers (net_res_begin). */
+#define NET_RES_BYTES(dw, np) (24u + 8u * ((dw) + (np)))
+
 #define NET_OF(ptr, type, member)                                              \
     ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 

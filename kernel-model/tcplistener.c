@@ -14,11 +14,15 @@ enum {
     TCPLISTENER_CLOSE = CAPOS_TCP_LISTENER_CLOSE_METHOD_ID,
 };
 
-/* accept's result: 24 bytes of framing (segment table, root pointer, the
- * results struct), TcpAcceptResult (1 word, 2 pointers) 24, its
- * SocketAddress 16 and the address text 16, then one CapTransferResult
- * record. */
-#define TCPLISTENER_ACCEPT_BYTES (80u + (uint32_t)sizeof(CapTransferResult))
+/* accept's result: the TcpAcceptResult, its SocketAddress and the
+ * address text (a dotted quad and its NUL: 16 bytes at most), then one
+ * CapTransferResult record. */
+#define TCPLISTENER_ACCEPT_BYTES                                               \
+    (NET_RES_BYTES(CAPOS_TCP_ACCEPT_RESULT_DATA_WORDS,                         \
+                   CAPOS_TCP_ACCEPT_RESULT_POINTERS) +                         \
+     8u * (CAPOS_SOCKET_ADDRESS_DATA_WORDS + CAPOS_SOCKET_ADDRESS_POINTERS) +  \
+     16u + (uint32_t)sizeof(CapTransferResult))
+_Static_assert(TCPLISTENER_ACCEPT_BYTES == 96, "docs/net.md: accept needs 96");
 
 struct tcplistener_wait {
     struct k_pending pd;

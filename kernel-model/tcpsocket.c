@@ -24,13 +24,19 @@ enum {
 
 /*
  * Result sizes, checked before a call is taken so that a completion never
- * needs more room than the caller gave: segment table 8, root pointer 8,
- * the results struct (one pointer) 8, then the result struct and its
- * content. recv's data is bounded so the whole result fits CAP_MAX_RESULT.
+ * needs more room than the caller gave: the result struct and its content
+ * (recv: n data bytes padded to words). recv's data is bounded so the
+ * whole result fits CAP_MAX_RESULT.
  */
-#define TCPSOCKET_RECV_BYTES(n) (40u + (((n) + 7u) & ~7u))
-#define TCPSOCKET_RECV_DATA_MAX (CAP_MAX_RESULT - 40u)
-#define TCPSOCKET_SEND_BYTES 32u
+#define TCPSOCKET_RECV_HEAD                                                    \
+    NET_RES_BYTES(CAPOS_TCP_RECV_RESULT_DATA_WORDS,                            \
+                  CAPOS_TCP_RECV_RESULT_POINTERS)
+_Static_assert(TCPSOCKET_RECV_HEAD == 40, "docs/net.md: recv needs 40 + n");
+#define TCPSOCKET_RECV_BYTES(n) (TCPSOCKET_RECV_HEAD + (((n) + 7u) & ~7u))
+#define TCPSOCKET_RECV_DATA_MAX (CAP_MAX_RESULT - TCPSOCKET_RECV_HEAD)
+#define TCPSOCKET_SEND_BYTES                                                   \
+    NET_RES_BYTES(CAPOS_TCP_SEND_RESULT_DATA_WORDS,                            \
+                  CAPOS_TCP_SEND_RESULT_POINTERS)
 
 struct tcpsocket {
     struct k_object obj;

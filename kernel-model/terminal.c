@@ -94,10 +94,14 @@ enum { ESC_NONE = 0, ESC_START, ESC_CSI, ESC_SS3 };
 /*
  * Bytes a readLine result can take for a line of up to limit bytes:
  * segment table 8, root pointer 8, the results struct (one pointer) 8,
- * ReadLineResult (one data word, one pointer) 16, the text with its NUL
- * padded to words. The caller's result buffer must hold this much.
+ * the ReadLineResult, the text with its NUL padded to words. The
+ * caller's result buffer must hold this much.
  */
-#define TERM_RESULT_BYTES(limit) (40u + (((limit) + 1u + 7u) & ~7u))
+#define TERM_RESULT_BYTES(limit)                                               \
+    (24u +                                                                     \
+     8u * (CAPOS_READ_LINE_RESULT_DATA_WORDS +                                 \
+           CAPOS_READ_LINE_RESULT_POINTERS) +                                  \
+     (((limit) + 1u + 7u) & ~7u))
 
 struct term_read;
 
