@@ -313,7 +313,7 @@ static unsigned spawn_params(struct shell *sh, capnp_builder *b,
                              const char *name, const struct spawn_grant *g,
                              int n, uint32_t *xfer)
 {
-    capos_cap_t con;
+    capos_cap_t con = {0, 0};
     bool own = n < (int)SPAWN_GRANTS_MAX && !grants_name(g, n, "console") &&
                term_console(sh, &con);
     unsigned nx = (unsigned)n + (own ? 1u : 0u);

@@ -73,8 +73,9 @@ struct net_uv_write {
 };
 
 static struct port_tcp *net_uv_live;
-/* A descriptor kept open (on /dev/null) while listeners exist, to give up
- * when the process runs out of them (net_uv_shed). */
+/* A descriptor (on /dev/null) opened with the first listener and kept
+ * until sim_net_close, to give up when the process runs out of them
+ * (net_uv_shed). */
 static int net_uv_reserve = -1;
 static unsigned net_uv_nlive;
 static bool net_uv_quiet;
