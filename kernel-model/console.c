@@ -17,9 +17,14 @@ enum {
 
 static const struct k_object_ops console_ops;
 
-static int console_call(struct k_object *obj, struct k_call *c)
+/*
+ * Decode a Console call's params: *bytes and *len the data of write or the
+ * text of writeLine. Returns 0, or the CQE result to answer with (an
+ * unimplemented or invalidArgument CapException, a params error). Shared
+ * with the terminal's Console facet (termconsole.c).
+ */
+int console_params(struct k_call *c, const uint8_t **bytes, size_t *len)
 {
-    (void)obj;
     if (c->method_id != CONSOLE_WRITE && c->method_id != CONSOLE_WRITE_LINE)
         return k_call_exception(c, K_EXC_UNIMPLEMENTED,
                                 "Console has no such method");
@@ -28,18 +33,27 @@ static int console_call(struct k_object *obj, struct k_call *c)
     int r = k_call_params(c, &m, &root);
     if (r < 0)
         return r;
-    const uint8_t *bytes;
-    size_t len;
     if (c->method_id == CONSOLE_WRITE)
-        r = capos_Console_write_Params_get_data(&root, &bytes, &len);
+        r = capos_Console_write_Params_get_data(&root, bytes, len);
     else
-        r = capos_Console_writeLine_Params_get_text(
-            &root, (const char **)&bytes, &len);
+        r = capos_Console_writeLine_Params_get_text(&root, (const char **)bytes,
+                                                    len);
     if (r < 0)
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 c->method_id == CONSOLE_WRITE
                                     ? "Console.write: data is not Data"
                                     : "Console.writeLine: text is not Text");
+    return 0;
+}
+
+static int console_call(struct k_object *obj, struct k_call *c)
+{
+    (void)obj;
+    const uint8_t *bytes;
+    size_t len;
+    int r = console_params(c, &bytes, &len);
+    if (r != 0)
+        return r;
     if (len)
         port_console_write((const char *)bytes, len);
     if (c->method_id == CONSOLE_WRITE_LINE)

@@ -516,6 +516,18 @@ int k_call_params(struct k_call *c, capnp_message *m, capnp_struct *root);
 int k_call_result_begin(struct k_call *c, capnp_builder *b, uint16_t dwords,
                         uint16_t nptrs, capnp_struct_builder *root);
 int k_call_result_end(struct k_call *c, capnp_builder *b);
+/* A result of len bytes (a k_call_result_end return) and one result cap
+ * fit: its record after the payload in c's buffer, a free slot in the
+ * caller's table. Returns len, or CAP_ERR_INVALID_RESULT_BUFFER /
+ * CAP_ERR_TRANSFER_REJECTED (checked in that order, before any object
+ * is made). */
+static inline int k_call_one_cap_fits(const struct k_call *c, int len)
+{
+    if (len < 0 ||
+        CAP_ALIGN8((uint64_t)len) + sizeof(CapTransferResult) > c->result_len)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    return ct_free_count(&c->proc->caps) < 1 ? CAP_ERR_TRANSFER_REJECTED : len;
+}
 
 int k_ring_submit(struct k_process *p);
 uint32_t k_ring_cq_ready(struct k_process *p);
@@ -568,9 +580,6 @@ struct k_object *ep_client_ref(struct k_object *raw);
 /* Terminal devices (terminal.c) and the network (net.c)              */
 /* ------------------------------------------------------------------ */
 
-/* Transport of schema/capos.capnp. */
-#define TERM_TRANSPORT_CONSOLE 0u
-#define TERM_TRANSPORT_TELNET 1u
 #define TERM_DEV_END (-1) /* term_dev_ops.read: the input has ended */
 
 struct term_dev;
@@ -598,6 +607,17 @@ struct term_dev_ops {
 int terminal_new(const struct term_dev_ops *ops, void *ctx, uint32_t run_max,
                  struct term_dev **dev, struct k_object **out);
 void term_dev_ready(struct term_dev *d);
+/* Write n bytes (then "\r\n" if line_end) to session t's device; false,
+ * nothing written, once t is closed or its device has ended. */
+struct term;
+bool term_output(struct term *t, const void *buf, size_t n, bool line_end);
+
+/* TerminalSession.console's facets (termconsole.c) and the Console
+ * params they share with the host Console (console.c). */
+struct termcon;
+int termcon_new(struct term *t, struct termcon **head, struct k_object **out);
+void termcon_detach_all(struct termcon **head);
+int console_params(struct k_call *c, const uint8_t **bytes, size_t *len);
 
 /* Network internals shared by net.c, netmgr.c, tcpauth.c, tcplistener.c,
  * tcpsocket.c and sockterm.c (docs/net.md). */
@@ -608,15 +628,21 @@ void term_dev_ready(struct term_dev *d);
 #define NET_LINE_RUN 65536u /* terminal input bytes without a line end */
 #define NET_SB_MAX 64u      /* Telnet subnegotiation bytes */
 #define NET_NS_PER_S 1000000000ull
-/* NetError of schema/capos.capnp; NET_NO_MEMORY is none (an exception). */
+/* NetError values from the generated capos.capnp.h; NET_NO_MEMORY is
+ * none of them (the caller answers an overloaded exception instead). */
 enum {
-    NET_IN_USE = 0,
-    NET_DENIED = 1,
-    NET_RESET = 2,
-    NET_CLOSED = 3,
-    NET_ALREADY_USED = 5,
+    NET_IN_USE = CAPOS_NET_ERROR_ADDRESS_IN_USE,
+    NET_DENIED = CAPOS_NET_ERROR_PERMISSION_DENIED,
+    NET_RESET = CAPOS_NET_ERROR_CONNECTION_RESET,
+    NET_CLOSED = CAPOS_NET_ERROR_CLOSED,
+    NET_ALREADY_USED = CAPOS_NET_ERROR_ALREADY_USED,
     NET_NO_MEMORY = 0x100
 };
+
+/* Bytes of a network result message up to its struct's content: segment
+ * table 8, root pointer 8, the results struct (one pointer) 8, then the
+ * result struct of dw data words and np pointers (net_res_begin). */
+#define NET_RES_BYTES(dw, np) (24u + 8u * ((dw) + (np)))
 
 #define NET_OF(ptr, type, member)                                              \
     ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -634,13 +660,13 @@ struct net_owner {
     void (*ready)(struct net_owner *o);
 };
 
-struct net_sock;
+struct tcpsocket;
 
 /* One accepted connection: a TcpSocket's, then perhaps a terminal's. */
-struct net_conn {
+struct tcpsocket_conn {
     struct net_owner own;
     port_tcp_t *h; /* NULL once closed */
-    struct net_sock *sock;
+    struct tcpsocket *sock;
     struct term_dev *term;
     struct k_timer idle;
     uint64_t idle_ns, last_in, rx_seen;
@@ -668,21 +694,23 @@ int net_listen(struct k_call *c, uint16_t guest, uint16_t backlog);
 int tcplistener_new(struct net_fwd *fw, uint16_t backlog,
                     struct k_object **out);
 /* tcpsocket.c */
-struct net_conn *net_conn_accept(port_tcp_t *listener, uint32_t idle_s);
-struct k_object *tcpsocket_new(struct net_conn *cn);
-void net_conn_close(struct net_conn *cn);
-void net_conn_waiting(struct net_conn *cn, bool on);
-void net_conn_free(struct net_conn *cn);
+struct tcpsocket_conn *tcpsocket_conn_accept(port_tcp_t *listener,
+                                             uint32_t idle_s);
+struct k_object *tcpsocket_new(struct tcpsocket_conn *cn);
+void tcpsocket_conn_close(struct tcpsocket_conn *cn);
+void tcpsocket_conn_waiting(struct tcpsocket_conn *cn, bool on);
+void tcpsocket_conn_free(struct tcpsocket_conn *cn);
 /* sockterm.c */
-int sockterm_new(struct net_conn *cn, struct k_object **out);
-int sockterm_filter(struct net_conn *cn, uint8_t *buf, size_t n, bool keep);
+int sockterm_new(struct tcpsocket_conn *cn, struct k_object **out);
+int sockterm_filter(struct tcpsocket_conn *cn, uint8_t *buf, size_t n,
+                    bool keep);
 
 void net_init(void);
 int net_configure(const uint8_t *bytes, size_t len, struct k_msg *mb);
 int net_check_listen_port(uint64_t badge, struct k_msg *mb);
 int netmgr_grant(struct k_process *p, uint32_t *out_id);
 int tcpauth_grant(struct k_process *p, uint64_t badge, uint32_t *out_id);
-uint32_t net_sockets_live(void);
+uint32_t tcpsocket_conns_live(void);
 
 int nullcap_grant(struct k_process *p, uint32_t *out_id);
 int console_grant(struct k_process *p, uint32_t *out_id);

@@ -37,7 +37,7 @@ void net_init(void)
     k_memset(&net, 0, sizeof net);
 }
 
-static struct net_fwd *fwd_find(uint16_t guest)
+static struct net_fwd *net_fwd_find(uint16_t guest)
 {
     for (uint32_t i = 0; i < net.nfwd; i++)
         if (net.fwd[i].guest == guest)
@@ -46,7 +46,7 @@ static struct net_fwd *fwd_find(uint16_t guest)
 }
 
 /* s[0..n) is a dotted quad (four numbers 0..255). */
-static bool ipv4_ok(const char *s, size_t n)
+static bool net_ipv4_ok(const char *s, size_t n)
 {
     uint32_t parts = 0, v = 0, digits = 0;
     for (size_t i = 0; i <= n; i++) {
@@ -87,7 +87,7 @@ int net_hostfwd(uint16_t guest_port, uint16_t host_port)
     return 0;
 }
 
-static int cfg_fail(struct k_msg *mb, const char *what)
+static int net_cfg_fail(struct k_msg *mb, const char *what)
 {
     k_msg_str(mb, what);
     return CAP_ERR_INVALID_REQUEST;
@@ -95,16 +95,16 @@ static int cfg_fail(struct k_msg *mb, const char *what)
 
 /*
  * A forward on a host address outside 127.0.0.0/8 reaches the network in
- * plaintext: allowed only with the entry's allowNonLoopback (PortForward
- * bool @4, data bit 64), and then with a warning on the console. False
- * with the reason appended to mb (which already names the entry).
+ * plaintext: allowed only with the entry's allowNonLoopback, and then
+ * with a warning on the console. False with the reason appended to mb
+ * (which already names the entry).
  */
 static bool net_fwd_exposure_ok(const capnp_struct *f, const char *a, size_t al,
                                 uint16_t guest, struct k_msg *mb)
 {
     if (al >= 4 && k_memcmp(a, "127.", 4) == 0)
         return true;
-    if (!capnp_get_bool(f, 64, false)) {
+    if (!capos_PortForward_get_allowNonLoopback(f)) {
         k_msg_str(mb, "hostAddress ");
         k_msg_put(mb, a, al);
         k_msg_str(mb, " is not loopback: a plaintext forward there needs "
@@ -125,10 +125,9 @@ static bool net_fwd_exposure_ok(const capnp_struct *f, const char *a, size_t al,
 }
 
 /*
- * Read kernelParams.portForwards of the manifest root (SystemManifest:
- * kernelParams ptr2; KernelParams: portForwards ptr1; PortForward:
- * hostAddress ptr0, hostPort u16 @0, guestPort u16 @2,
- * idleTimeoutSeconds u32 @4 default 600), then apply the overrides.
+ * Read kernelParams.portForwards of the manifest root (a SystemManifest;
+ * fields and defaults through the generated accessors: hostAddress
+ * 127.0.0.1, idleTimeoutSeconds 600), then apply the overrides.
  * Returns 0, or CAP_ERR_INVALID_REQUEST with a reason in mb.
  */
 int net_configure(const uint8_t *bytes, size_t len, struct k_msg *mb)
@@ -141,53 +140,54 @@ int net_configure(const uint8_t *bytes, size_t len, struct k_msg *mb)
     net.nfwd = 0;
     if (capnp_msg_init(&m, bytes, len, &opt) < 0 ||
         capnp_msg_root(&m, &root) < 0)
-        return cfg_fail(mb, "manifest: not a Cap'n Proto message");
-    if (capnp_has_ptr(&root, 2)) {
-        if (capnp_get_struct(&root, 2, &kp) < 0 ||
-            (capnp_has_ptr(&kp, 1) &&
-             capnp_get_list(&kp, 1, CAPNP_ELEM_COMPOSITE, &fl) < 0))
-            return cfg_fail(mb, "manifest: kernelParams.portForwards is not "
+        return net_cfg_fail(mb, "manifest: not a Cap'n Proto message");
+    if (capos_SystemManifest_has_kernelParams(&root)) {
+        if (capos_SystemManifest_get_kernelParams(&root, &kp) < 0 ||
+            (capos_KernelParams_has_portForwards(&kp) &&
+             capos_KernelParams_get_portForwards(&kp, &fl) < 0))
+            return net_cfg_fail(mb,
+                                "manifest: kernelParams.portForwards is not "
                                 "a list of PortForward");
     }
     uint32_t n = capnp_list_len(&fl);
     if (n > NET_FWD_MAX)
-        return cfg_fail(mb, "manifest: more than 16 portForwards");
+        return net_cfg_fail(mb, "manifest: more than 16 portForwards");
     for (uint32_t i = 0; i < n; i++) {
         capnp_struct f;
-        const char *a = "127.0.0.1";
-        size_t al = 9;
+        const char *a;
+        size_t al;
         if (capnp_list_get_struct(&fl, i, &f) < 0 ||
-            (capnp_has_ptr(&f, 0) && capnp_get_text(&f, 0, &a, &al) < 0))
-            return cfg_fail(mb, "manifest: portForwards: malformed entry");
-        uint16_t guest = capnp_get_u16(&f, 2, 0);
+            capos_PortForward_get_hostAddress(&f, &a, &al) < 0)
+            return net_cfg_fail(mb, "manifest: portForwards: malformed entry");
+        uint16_t guest = capos_PortForward_get_guestPort(&f);
         k_msg_str(mb, "manifest: portForwards[");
         k_msg_u64(mb, i);
         k_msg_str(mb, "]: ");
-        if (!ipv4_ok(a, al))
-            return cfg_fail(mb, "hostAddress must be an IPv4 dotted quad");
+        if (!net_ipv4_ok(a, al))
+            return net_cfg_fail(mb, "hostAddress must be an IPv4 dotted quad");
         if (guest == 0)
-            return cfg_fail(mb, "guestPort must be 1 to 65535");
+            return net_cfg_fail(mb, "guestPort must be 1 to 65535");
         if (!net_fwd_exposure_ok(&f, a, al, guest, mb))
             return CAP_ERR_INVALID_REQUEST;
-        if (fwd_find(guest))
-            return cfg_fail(mb, "a second forward for the same guestPort");
+        if (net_fwd_find(guest))
+            return net_cfg_fail(mb, "a second forward for the same guestPort");
         struct net_fwd *fw = &net.fwd[net.nfwd++];
         k_memset(fw, 0, sizeof *fw);
         k_memcpy(fw->addr, a, al);
         fw->guest = guest;
-        fw->host = capnp_get_u16(&f, 0, 0);
-        fw->idle_s = capnp_get_u32(&f, 4, 600);
+        fw->host = capos_PortForward_get_hostPort(&f);
+        fw->idle_s = capos_PortForward_get_idleTimeoutSeconds(&f);
         mb->len = 0;
         if (mb->cap)
             mb->buf[0] = 0;
     }
     for (uint32_t i = 0; i < net.nover; i++) {
-        struct net_fwd *fw = fwd_find(net.over[i].guest);
+        struct net_fwd *fw = net_fwd_find(net.over[i].guest);
         if (!fw) {
             k_msg_str(mb, "host forward for guest port ");
             k_msg_u64(mb, net.over[i].guest);
-            return cfg_fail(mb, ": the manifest has no portForwards entry "
-                                "for that guest port");
+            return net_cfg_fail(mb, ": the manifest has no portForwards entry "
+                                    "for that guest port");
         }
         fw->host = net.over[i].host;
     }
@@ -200,13 +200,13 @@ int net_check_listen_port(uint64_t badge, struct k_msg *mb)
     if (badge == 0 || badge > 65535) {
         k_msg_str(mb, "tcpListenAuthority badge ");
         k_msg_u64(mb, badge);
-        return cfg_fail(mb, " is not a guest port (1 to 65535)");
+        return net_cfg_fail(mb, " is not a guest port (1 to 65535)");
     }
-    if (!fwd_find((uint16_t)badge)) {
+    if (!net_fwd_find((uint16_t)badge)) {
         k_msg_str(mb, "tcpListenAuthority for guest port ");
         k_msg_u64(mb, badge);
-        return cfg_fail(mb, ": kernelParams.portForwards has no forward "
-                            "for it");
+        return net_cfg_fail(mb, ": kernelParams.portForwards has no forward "
+                                "for it");
     }
     return 0;
 }
@@ -220,7 +220,12 @@ void k_net_ready(void *owner)
 
 /* ---- results ------------------------------------------------------------ */
 
-/* Root: results struct (0 words, 1 pointer) holding struct s (dw, np). */
+/*
+ * Begin a network method's result in buf: every one is a results struct
+ * of one pointer (its `result`, or getConfig's `config`) holding a struct
+ * of dw data words and np pointers, which *s builds. Callers pass the
+ * generated CAPOS_<STRUCT>_DATA_WORDS and _POINTERS of that struct.
+ */
 int net_res_begin(capnp_builder *b, uint8_t *buf, uint32_t cap, uint16_t dw,
                   uint16_t np, capnp_struct_builder *s)
 {
@@ -240,20 +245,22 @@ int net_res_end(capnp_builder *b)
     return (int)len;
 }
 
-/* TcpListenResult (listener: the call's result cap 0, err < 0; else
- * error err): which u16 @0, error u16 @2, listener cap ptr0. */
+/* The TcpListenResult of NetworkManager.listenTcp and
+ * TcpListenAuthority.listen: the listener (the call's result cap 0) when
+ * err < 0, else error err. Returns its length or
+ * CAP_ERR_INVALID_RESULT_BUFFER. */
 int net_listen_result(struct k_call *c, int err)
 {
     capnp_builder b;
     capnp_struct_builder s;
-    if (net_res_begin(&b, c->result, c->result_cap, 1, 1, &s) != 0)
+    if (net_res_begin(&b, c->result, c->result_cap,
+                      CAPOS_TCP_LISTEN_RESULT_DATA_WORDS,
+                      CAPOS_TCP_LISTEN_RESULT_POINTERS, &s) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
-    if (err >= 0) {
-        capnp_set_u16(&s, 0, 1, 0);
-        capnp_set_u16(&s, 2, (uint16_t)err, 0);
-    } else if (capnp_set_cap(&s, 0, 0) != 0) {
+    if (err >= 0)
+        capos_TcpListenResult_set_error(&s, (uint16_t)err);
+    else if (capos_TcpListenResult_set_listener(&s, 0) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
-    }
     return net_res_end(&b);
 }
 
@@ -264,7 +271,7 @@ int net_listen_result(struct k_call *c, int err)
  */
 int net_listen(struct k_call *c, uint16_t guest, uint16_t backlog)
 {
-    struct net_fwd *fw = guest ? fwd_find(guest) : NULL;
+    struct net_fwd *fw = guest ? net_fwd_find(guest) : NULL;
     if (!fw)
         return NET_DENIED;
     if (fw->listening)

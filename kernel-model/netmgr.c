@@ -5,26 +5,31 @@
  */
 #include "kmodel.h"
 
-enum { NM_GET_CONFIG = 0, NM_LISTEN_TCP = 1 };
+/* Ordinals and layouts from the generated capos.capnp.h. */
+enum {
+    NETMGR_GET_CONFIG = CAPOS_NETWORK_MANAGER_GET_CONFIG_METHOD_ID,
+    NETMGR_LISTEN_TCP = CAPOS_NETWORK_MANAGER_LISTEN_TCP_METHOD_ID,
+};
 
-/* NetworkConfig (1 word, 2 pointers): address ptr0, prefixLength u8 @0,
- * gateway ptr1. The simulated guest network is QEMU user-mode's. */
+/* getConfig's NetworkConfig: the simulated guest network is QEMU
+ * user-mode's. */
 static int netmgr_config(struct k_call *c)
 {
     capnp_builder b;
-    capnp_struct_builder s;
-    if (net_res_begin(&b, c->result, c->result_cap, 1, 2, &s) != 0 ||
-        capnp_set_text(&s, 0, "10.0.2.15", 9) != 0 ||
-        capnp_set_text(&s, 1, "10.0.2.2", 8) != 0)
+    capnp_struct_builder res, s;
+    if (k_call_result_begin(c, &b, 0, 1, &res) != 0 ||
+        capos_NetworkManager_getConfig_Results_init_config(&res, &s) != 0 ||
+        capos_NetworkConfig_set_address(&s, "10.0.2.15", 9) != 0 ||
+        capos_NetworkConfig_set_gateway(&s, "10.0.2.2", 8) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
-    capnp_set_u8(&s, 0, 24, 0);
-    return net_res_end(&b);
+    capos_NetworkConfig_set_prefixLength(&s, 24);
+    return k_call_result_end(c, &b);
 }
 
 static int netmgr_call(struct k_object *obj, struct k_call *c)
 {
     (void)obj;
-    if (c->method_id > NM_LISTEN_TCP)
+    if (c->method_id >= CAPOS_NETWORK_MANAGER_METHOD_COUNT)
         return k_call_exception(c, K_EXC_UNIMPLEMENTED,
                                 "NetworkManager has no such method");
     capnp_message m;
@@ -32,16 +37,14 @@ static int netmgr_call(struct k_object *obj, struct k_call *c)
     int r = k_call_params(c, &m, &root);
     if (r < 0)
         return r;
-    if (c->method_id == NM_GET_CONFIG)
+    if (c->method_id == NETMGR_GET_CONFIG)
         return netmgr_config(c);
-    int len = net_listen_result(c, -1);
-    if (len < 0 ||
-        CAP_ALIGN8((uint64_t)len) + sizeof(CapTransferResult) > c->result_len)
-        return CAP_ERR_INVALID_RESULT_BUFFER;
-    if (ct_free_count(&c->proc->caps) < 1)
-        return CAP_ERR_TRANSFER_REJECTED;
+    int len = k_call_one_cap_fits(c, net_listen_result(c, -1));
+    if (len < 0)
+        return len;
     int err =
-        net_listen(c, capnp_get_u16(&root, 0, 0), capnp_get_u16(&root, 2, 4));
+        net_listen(c, capos_NetworkManager_listenTcp_Params_get_port(&root),
+                   capos_NetworkManager_listenTcp_Params_get_backlog(&root));
     if (err == NET_NO_MEMORY)
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "NetworkManager.listenTcp: out of kernel "

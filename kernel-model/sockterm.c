@@ -17,13 +17,13 @@ enum {
     TN_IAC = 255,
     TN_NAWS = 31
 };
-enum { TS_DATA = 0, TS_IAC, TS_OPT, TS_SUB, TS_SUB_IAC };
+enum { TN_DATA = 0, TN_AFTER_IAC, TN_OPTION, TN_SUBNEG, TN_SUBNEG_IAC };
 
 /* Output: 0xFF doubled (Telnet data). A peer that lets the bounded output
  * queue fill is disconnected rather than have output dropped silently. */
-static void st_write(void *ctx, const void *buf, size_t n)
+static void sockterm_write(void *ctx, const void *buf, size_t n)
 {
-    struct net_conn *cn = ctx;
+    struct tcpsocket_conn *cn = ctx;
     const uint8_t *p = buf;
     uint8_t out[512];
     size_t i = 0;
@@ -35,13 +35,13 @@ static void st_write(void *ctx, const void *buf, size_t n)
             out[o++] = p[i++];
         }
         if (port_tcp_write(cn->h, out, o) != (int)o)
-            net_conn_close(cn);
+            tcpsocket_conn_close(cn);
     }
 }
 
 /* The end of a subnegotiation: NAWS (width, height; 16 bits each, big
  * endian) is recorded, the rest ignored. */
-static void st_sub_done(struct net_conn *cn)
+static void sockterm_sub_done(struct tcpsocket_conn *cn)
 {
     if (cn->sblen == 5 && cn->sb[0] == TN_NAWS) {
         cn->columns = (uint16_t)(cn->sb[1] << 8 | cn->sb[2]);
@@ -51,7 +51,7 @@ static void st_sub_done(struct net_conn *cn)
 }
 
 /* Append to the subnegotiation; false when it is longer than allowed. */
-static bool st_sub_put(struct net_conn *cn, uint8_t b)
+static bool sockterm_sub_put(struct tcpsocket_conn *cn, uint8_t b)
 {
     if (cn->sblen == NET_SB_MAX)
         return false;
@@ -61,7 +61,7 @@ static bool st_sub_put(struct net_conn *cn, uint8_t b)
 
 /* Index of the first 0xFF (IAC) byte in buf[i..n), or n: eight bytes at a
  * time (a byte is 0xFF exactly when its complement is zero). */
-static size_t iac_scan(const uint8_t *buf, size_t i, size_t n)
+static size_t sockterm_iac_scan(const uint8_t *buf, size_t i, size_t n)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = ones << 7;
     for (; i + 8 <= n; i += 8) {
@@ -82,13 +82,14 @@ static size_t iac_scan(const uint8_t *buf, size_t i, size_t n)
  * false, only follow the commands (a raw socket's recv: NAWS is recorded,
  * buf is left alone, an overlong subnegotiation is forgotten).
  */
-int sockterm_filter(struct net_conn *cn, uint8_t *buf, size_t n, bool keep)
+int sockterm_filter(struct tcpsocket_conn *cn, uint8_t *buf, size_t n,
+                    bool keep)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        if (cn->tn == TS_DATA) {
+        if (cn->tn == TN_DATA) {
             /* Runs of plain data: copied (kept) or skipped whole. */
-            size_t e = iac_scan(buf, i, n);
+            size_t e = sockterm_iac_scan(buf, i, n);
             if (keep && o != i)
                 k_memmove(buf + o, buf + i, e - i);
             o += keep ? e - i : 0;
@@ -98,39 +99,39 @@ int sockterm_filter(struct net_conn *cn, uint8_t *buf, size_t n, bool keep)
         }
         uint8_t b = buf[i];
         switch (cn->tn) {
-        case TS_DATA:
+        case TN_DATA:
             if (b == TN_IAC)
-                cn->tn = TS_IAC;
+                cn->tn = TN_AFTER_IAC;
             else if (keep)
                 buf[o++] = b;
             break;
-        case TS_IAC:
-            cn->tn = TS_DATA;
+        case TN_AFTER_IAC:
+            cn->tn = TN_DATA;
             if (b == TN_IAC) {
                 if (keep)
                     buf[o++] = b; /* an escaped 0xFF data byte */
             } else if (b >= TN_WILL && b <= TN_DONT)
-                cn->tn = TS_OPT;
+                cn->tn = TN_OPTION;
             else if (b == TN_SB) {
-                cn->tn = TS_SUB;
+                cn->tn = TN_SUBNEG;
                 cn->sblen = 0;
             } /* any other command: dropped */
             break;
-        case TS_OPT:
-            cn->tn = TS_DATA; /* the option byte of a negotiation */
+        case TN_OPTION:
+            cn->tn = TN_DATA; /* the option byte of a negotiation */
             break;
-        case TS_SUB:
+        case TN_SUBNEG:
             if (b == TN_IAC)
-                cn->tn = TS_SUB_IAC;
-            else if (!st_sub_put(cn, b))
+                cn->tn = TN_SUBNEG_IAC;
+            else if (!sockterm_sub_put(cn, b))
                 goto overflow;
             break;
-        default: /* TS_SUB_IAC */
-            cn->tn = TS_SUB;
+        default: /* TN_SUBNEG_IAC */
+            cn->tn = TN_SUBNEG;
             if (b == TN_SE) {
-                st_sub_done(cn);
-                cn->tn = TS_DATA;
-            } else if (b == TN_IAC && !st_sub_put(cn, b)) {
+                sockterm_sub_done(cn);
+                cn->tn = TN_DATA;
+            } else if (b == TN_IAC && !sockterm_sub_put(cn, b)) {
                 goto overflow;
             }
             break;
@@ -139,15 +140,15 @@ int sockterm_filter(struct net_conn *cn, uint8_t *buf, size_t n, bool keep)
     overflow:
         if (keep)
             return -1;
-        cn->tn = TS_DATA;
+        cn->tn = TN_DATA;
         cn->sblen = 0;
     }
     return (int)o;
 }
 
-static int st_read(void *ctx, void *buf, size_t cap)
+static int sockterm_read(void *ctx, void *buf, size_t cap)
 {
-    struct net_conn *cn = ctx;
+    struct tcpsocket_conn *cn = ctx;
     for (;;) {
         if (!cn->h)
             return TERM_DEV_END;
@@ -155,12 +156,12 @@ static int st_read(void *ctx, void *buf, size_t cap)
         if (n == 0)
             return 0;
         if (n < 0) {
-            net_conn_close(cn);
+            tcpsocket_conn_close(cn);
             return TERM_DEV_END;
         }
         int d = sockterm_filter(cn, buf, (size_t)n, true);
         if (d < 0) {
-            net_conn_close(cn); /* an endless subnegotiation: abuse */
+            tcpsocket_conn_close(cn); /* an endless subnegotiation: abuse */
             return TERM_DEV_END;
         }
         if (d > 0)
@@ -168,16 +169,17 @@ static int st_read(void *ctx, void *buf, size_t cap)
     }
 }
 
-static void st_watch(void *ctx, bool on)
+static void sockterm_watch(void *ctx, bool on)
 {
-    struct net_conn *cn = ctx;
-    net_conn_waiting(cn, on); /* a readLine waits: the idle clock runs */
+    struct tcpsocket_conn *cn = ctx;
+    tcpsocket_conn_waiting(cn, on); /* a readLine waits: the idle clock runs */
     if (cn->h)
         port_tcp_watch(cn->h, on);
 }
 
 /* "a.b.c.d:port" */
-static void conn_peer_text(const struct net_conn *cn, char *out, size_t cap)
+static void sockterm_peer_text(const struct tcpsocket_conn *cn, char *out,
+                               size_t cap)
 {
     struct k_msg m = {out, cap, 0};
     k_msg_str(&m, cn->addr);
@@ -185,39 +187,39 @@ static void conn_peer_text(const struct net_conn *cn, char *out, size_t cap)
     k_msg_u64(&m, cn->port);
 }
 
-static void st_info(void *ctx, struct term_dev_info *info)
+static void sockterm_info(void *ctx, struct term_dev_info *info)
 {
-    struct net_conn *cn = ctx;
-    info->transport = TERM_TRANSPORT_TELNET;
+    struct tcpsocket_conn *cn = ctx;
+    info->transport = CAPOS_TRANSPORT_TELNET;
     info->columns = cn->columns;
     info->rows = cn->rows;
-    conn_peer_text(cn, info->peer, sizeof info->peer);
+    sockterm_peer_text(cn, info->peer, sizeof info->peer);
 }
 
-static void st_close(void *ctx)
+static void sockterm_close(void *ctx)
 {
-    net_conn_close(ctx);
+    tcpsocket_conn_close(ctx);
 }
 
-static void st_release(void *ctx)
+static void sockterm_release(void *ctx)
 {
-    net_conn_free(ctx);
+    tcpsocket_conn_free(ctx);
 }
 
-static bool st_alive(void *ctx)
+static bool sockterm_alive(void *ctx)
 {
-    struct net_conn *cn = ctx;
+    struct tcpsocket_conn *cn = ctx;
     return cn->h != NULL;
 }
 
-static const struct term_dev_ops sock_term_ops = {
-    .write = st_write,
-    .read = st_read,
-    .watch = st_watch,
-    .info = st_info,
-    .close = st_close,
-    .release = st_release,
-    .alive = st_alive,
+static const struct term_dev_ops sockterm_ops = {
+    .write = sockterm_write,
+    .read = sockterm_read,
+    .watch = sockterm_watch,
+    .info = sockterm_info,
+    .close = sockterm_close,
+    .release = sockterm_release,
+    .alive = sockterm_alive,
 };
 
 /*
@@ -229,10 +231,10 @@ static const struct term_dev_ops sock_term_ops = {
  * Returns 0 and *out (its creation reference) or CAP_ERR_INVOKE_FAILED
  * out of memory.
  */
-int sockterm_new(struct net_conn *cn, struct k_object **out)
+int sockterm_new(struct tcpsocket_conn *cn, struct k_object **out)
 {
     struct term_dev *dev;
-    if (terminal_new(&sock_term_ops, cn, NET_LINE_RUN, &dev, out) < 0)
+    if (terminal_new(&sockterm_ops, cn, NET_LINE_RUN, &dev, out) < 0)
         return CAP_ERR_INVOKE_FAILED;
     port_tcp_watch(cn->h, false);
     cn->term = dev;

@@ -7,9 +7,13 @@
  */
 #include "kmodel.h"
 
-enum { TLA_LISTEN = 0, TLA_PORT = 1 };
+/* Ordinals and layouts from the generated capos.capnp.h. */
+enum {
+    TCPAUTH_LISTEN = CAPOS_TCP_LISTEN_AUTHORITY_LISTEN_METHOD_ID,
+    TCPAUTH_PORT = CAPOS_TCP_LISTEN_AUTHORITY_PORT_METHOD_ID,
+};
 
-struct tcp_auth {
+struct tcpauth {
     struct k_object obj;
     uint16_t port;
     bool used;
@@ -17,8 +21,8 @@ struct tcp_auth {
 
 static int tcpauth_call(struct k_object *obj, struct k_call *c)
 {
-    struct tcp_auth *a = (struct tcp_auth *)obj;
-    if (c->method_id > TLA_PORT)
+    struct tcpauth *a = (struct tcpauth *)obj;
+    if (c->method_id >= CAPOS_TCP_LISTEN_AUTHORITY_METHOD_COUNT)
         return k_call_exception(c, K_EXC_UNIMPLEMENTED,
                                 "TcpListenAuthority has no such method");
     capnp_message m;
@@ -26,12 +30,14 @@ static int tcpauth_call(struct k_object *obj, struct k_call *c)
     int r = k_call_params(c, &m, &root);
     if (r < 0)
         return r;
-    if (c->method_id == TLA_PORT) {
+    if (c->method_id == TCPAUTH_PORT) {
         capnp_builder b;
         capnp_struct_builder res;
-        if (k_call_result_begin(c, &b, 1, 0, &res) != 0)
+        if (k_call_result_begin(
+                c, &b, CAPOS_TCP_LISTEN_AUTHORITY_PORT_RESULTS_DATA_WORDS,
+                CAPOS_TCP_LISTEN_AUTHORITY_PORT_RESULTS_POINTERS, &res) != 0)
             return CAP_ERR_INVALID_RESULT_BUFFER;
-        capnp_set_u16(&res, 0, a->port, 0);
+        capos_TcpListenAuthority_port_Results_set_port(&res, a->port);
         return k_call_result_end(c, &b);
     }
     /* Room for the listener first, so a spent authority is never lost. */
@@ -43,7 +49,8 @@ static int tcpauth_call(struct k_object *obj, struct k_call *c)
         return net_listen_result(c, NET_ALREADY_USED);
     if (ct_free_count(&c->proc->caps) < 1)
         return CAP_ERR_TRANSFER_REJECTED;
-    int err = net_listen(c, a->port, capnp_get_u16(&root, 0, 4));
+    int err = net_listen(
+        c, a->port, capos_TcpListenAuthority_listen_Params_get_backlog(&root));
     if (err == NET_NO_MEMORY)
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "TcpListenAuthority.listen: out of kernel "
@@ -70,7 +77,7 @@ static const struct k_object_ops tcpauth_ops = {
  * the caller with net_check_listen_port). */
 int tcpauth_grant(struct k_process *p, uint64_t badge, uint32_t *out_id)
 {
-    struct tcp_auth *a = port_alloc(sizeof *a);
+    struct tcpauth *a = port_alloc(sizeof *a);
     if (!a)
         return CAP_ERR_INVOKE_FAILED;
     a->port = (uint16_t)badge;

@@ -8,49 +8,61 @@
  */
 #include "kmodel.h"
 
-enum { TL_ACCEPT = 0, TL_CLOSE = 1 };
-
-/* accept's result: TcpAcceptResult (1 word, 2 pointers) 24, SocketAddress
- * 16, its text 16 after the 24 bytes of framing, then one
- * CapTransferResult record. */
-#define NET_ACCEPT_BYTES (80u + (uint32_t)sizeof(CapTransferResult))
-
-struct net_accept {
-    struct k_pending pd;
-    struct net_listener *l;
-    struct net_accept *next;
+/* Ordinals and layouts from the generated capos.capnp.h. */
+enum {
+    TCPLISTENER_ACCEPT = CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID,
+    TCPLISTENER_CLOSE = CAPOS_TCP_LISTENER_CLOSE_METHOD_ID,
 };
 
-struct net_listener {
+/* accept's result: the TcpAcceptResult, its SocketAddress and the
+ * address text (a dotted quad and its NUL: 16 bytes at most), then one
+ * CapTransferResult record. */
+#define TCPLISTENER_ACCEPT_BYTES                                               \
+    (NET_RES_BYTES(CAPOS_TCP_ACCEPT_RESULT_DATA_WORDS,                         \
+                   CAPOS_TCP_ACCEPT_RESULT_POINTERS) +                         \
+     8u * (CAPOS_SOCKET_ADDRESS_DATA_WORDS + CAPOS_SOCKET_ADDRESS_POINTERS) +  \
+     16u + (uint32_t)sizeof(CapTransferResult))
+_Static_assert(TCPLISTENER_ACCEPT_BYTES == 96, "docs/net.md: accept needs 96");
+
+struct tcplistener_wait {
+    struct k_pending pd;
+    struct tcplistener *l;
+    struct tcplistener_wait *next;
+};
+
+struct tcplistener {
     struct k_object obj;
     struct net_owner own;
     port_tcp_t *h; /* NULL once closed */
     struct net_fwd *fwd;
-    struct net_accept *head, *tail;
+    struct tcplistener_wait *head, *tail;
     uint32_t nwait;
 };
 
-static const struct k_object_ops listener_ops;
+static const struct k_object_ops tcplistener_ops;
 
-/* TcpAcceptResult: which u16 @0 (accepted, error), socket cap ptr0, peer
- * SocketAddress ptr1 (address ptr0, port u16 @0), error u16 @2. */
-static int accept_result(uint8_t *buf, uint32_t cap, const struct net_conn *cn,
-                         int err)
+/* accept's TcpAcceptResult into buf: error err when err >= 0, else
+ * accepted: the socket as result cap 0 and cn's peer address. Returns its
+ * length or CAP_ERR_INVALID_RESULT_BUFFER. */
+static int tcplistener_result(uint8_t *buf, uint32_t cap,
+                              const struct tcpsocket_conn *cn, int err)
 {
     capnp_builder b;
     capnp_struct_builder s, peer;
-    if (net_res_begin(&b, buf, cap, 1, 2, &s) != 0)
+    if (net_res_begin(&b, buf, cap, CAPOS_TCP_ACCEPT_RESULT_DATA_WORDS,
+                      CAPOS_TCP_ACCEPT_RESULT_POINTERS, &s) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     if (err >= 0) {
-        capnp_set_u16(&s, 0, 1, 0);
-        capnp_set_u16(&s, 2, (uint16_t)err, 0);
+        capos_TcpAcceptResult_set_error(&s, (uint16_t)err);
         return net_res_end(&b);
     }
-    if (capnp_set_cap(&s, 0, 0) != 0 ||
-        capnp_init_struct(&s, 1, 1, 1, &peer) != 0 ||
-        capnp_set_text(&peer, 0, cn->addr, k_strlen(cn->addr)) != 0)
+    capos_TcpAcceptResult_init_accepted(&s);
+    if (capos_TcpAcceptResult_accepted_set_socket(&s, 0) != 0 ||
+        capos_TcpAcceptResult_accepted_init_peer(&s, &peer) != 0 ||
+        capos_SocketAddress_set_address(&peer, cn->addr, k_strlen(cn->addr)) !=
+            0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
-    capnp_set_u16(&peer, 0, cn->port, 0);
+    capos_SocketAddress_set_port(&peer, cn->port);
     return net_res_end(&b);
 }
 
@@ -59,41 +71,41 @@ static int accept_result(uint8_t *buf, uint32_t cap, const struct net_conn *cn,
  * into buf. Returns the length with *out (its creation reference), 0 when
  * no connection waits, or a negative code (closed: error result built).
  */
-static int listener_take(struct net_listener *l, uint8_t *buf, uint32_t cap,
-                         struct k_object **out)
+static int tcplistener_take(struct tcplistener *l, uint8_t *buf, uint32_t cap,
+                            struct k_object **out)
 {
     *out = NULL;
     if (!l->h)
-        return accept_result(buf, cap, NULL, NET_CLOSED);
-    struct net_conn *cn = net_conn_accept(l->h, l->fwd->idle_s);
+        return tcplistener_result(buf, cap, NULL, NET_CLOSED);
+    struct tcpsocket_conn *cn = tcpsocket_conn_accept(l->h, l->fwd->idle_s);
     if (!cn)
         return 0; /* none waits (or no memory): the next event retries */
     *out = tcpsocket_new(cn);
     if (!*out) {
-        net_conn_free(cn);
+        tcpsocket_conn_free(cn);
         return 0;
     }
-    int len = accept_result(buf, cap, cn, -1);
+    int len = tcplistener_result(buf, cap, cn, -1);
     K_ASSERT(len > 0, "accept result does not fit its buffer");
     return len;
 }
 
-static void listener_watch(struct net_listener *l)
+static void tcplistener_watch(struct tcplistener *l)
 {
     if (l->h)
         port_tcp_watch(l->h, l->head != NULL);
 }
 
 /* Complete waiting accepts while connections (or the close) allow. */
-static void listener_service(struct net_listener *l)
+static void tcplistener_service(struct tcplistener *l)
 {
     k_obj_ref(&l->obj);
     while (l->head) {
         struct k_object *so;
-        int n = listener_take(l, net_msg, sizeof net_msg, &so);
+        int n = tcplistener_take(l, net_msg, sizeof net_msg, &so);
         if (n == 0)
             break;
-        struct net_accept *a = l->head;
+        struct tcplistener_wait *a = l->head;
         l->head = a->next;
         if (!l->head)
             l->tail = NULL;
@@ -108,21 +120,21 @@ static void listener_service(struct net_listener *l)
         port_free(a);
         k_obj_unref(&l->obj);
     }
-    listener_watch(l);
+    tcplistener_watch(l);
     k_obj_unref(&l->obj);
 }
 
-static void listener_ready(struct net_owner *o)
+static void tcplistener_ready(struct net_owner *o)
 {
-    listener_service(NET_OF(o, struct net_listener, own));
+    tcplistener_service(NET_OF(o, struct tcplistener, own));
 }
 
-static void accept_cancel(struct k_pending *pd)
+static void tcplistener_accept_cancel(struct k_pending *pd)
 {
-    struct net_accept *a = (struct net_accept *)pd;
-    struct net_listener *l = a->l;
-    struct net_accept **pp = &l->head;
-    struct net_accept *prev = NULL;
+    struct tcplistener_wait *a = (struct tcplistener_wait *)pd;
+    struct tcplistener *l = a->l;
+    struct tcplistener_wait **pp = &l->head;
+    struct tcplistener_wait *prev = NULL;
     while (*pp != a) {
         prev = *pp;
         pp = &(*pp)->next;
@@ -132,11 +144,11 @@ static void accept_cancel(struct k_pending *pd)
         l->tail = prev;
     l->nwait--;
     port_free(a);
-    listener_watch(l);
+    tcplistener_watch(l);
     k_obj_unref(&l->obj);
 }
 
-static void listener_close(struct net_listener *l)
+static void tcplistener_close(struct tcplistener *l)
 {
     if (!l->h)
         return;
@@ -145,10 +157,10 @@ static void listener_close(struct net_listener *l)
     l->fwd->listening = false;
 }
 
-static int listener_call(struct k_object *obj, struct k_call *c)
+static int tcplistener_call(struct k_object *obj, struct k_call *c)
 {
-    struct net_listener *l = (struct net_listener *)obj;
-    if (c->method_id > TL_CLOSE)
+    struct tcplistener *l = (struct tcplistener *)obj;
+    if (c->method_id >= CAPOS_TCP_LISTENER_METHOD_COUNT)
         return k_call_exception(c, K_EXC_UNIMPLEMENTED,
                                 "TcpListener has no such method");
     capnp_message m;
@@ -156,18 +168,18 @@ static int listener_call(struct k_object *obj, struct k_call *c)
     int r = k_call_params(c, &m, &root);
     if (r < 0)
         return r;
-    if (c->method_id == TL_CLOSE) {
-        listener_close(l);
-        listener_service(l); /* waiting accepts answer closed */
+    if (c->method_id == TCPLISTENER_CLOSE) {
+        tcplistener_close(l);
+        tcplistener_service(l); /* waiting accepts answer closed */
         return 0;
     }
-    if (c->result_len < NET_ACCEPT_BYTES)
+    if (c->result_len < TCPLISTENER_ACCEPT_BYTES)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     if (l->h && ct_free_count(&c->proc->caps) < 1)
         return CAP_ERR_TRANSFER_REJECTED;
     if (!l->head) {
         struct k_object *so;
-        int n = listener_take(l, c->result, c->result_cap, &so);
+        int n = tcplistener_take(l, c->result, c->result_cap, &so);
         if (n != 0) {
             if (so)
                 c->result_caps[c->nresult_caps++] = so;
@@ -178,36 +190,36 @@ static int listener_call(struct k_object *obj, struct k_call *c)
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "TcpListener.accept: too many accepts "
                                 "waiting on this listener (at most 8)");
-    struct net_accept *a = port_alloc(sizeof *a);
+    struct tcplistener_wait *a = port_alloc(sizeof *a);
     if (!a)
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "TcpListener.accept: out of kernel memory");
     a->l = l;
     k_obj_ref(&l->obj);
-    k_pending_add(&a->pd, c, accept_cancel);
+    k_pending_add(&a->pd, c, tcplistener_accept_cancel);
     if (l->tail)
         l->tail->next = a;
     else
         l->head = a;
     l->tail = a;
     l->nwait++;
-    listener_watch(l);
+    tcplistener_watch(l);
     return K_CALL_PENDING;
 }
 
-static void listener_destroy(struct k_object *obj)
+static void tcplistener_destroy(struct k_object *obj)
 {
-    struct net_listener *l = (struct net_listener *)obj;
+    struct tcplistener *l = (struct tcplistener *)obj;
     K_ASSERT(l->head == NULL, "listener destroyed with accepts waiting");
-    listener_close(l);
+    tcplistener_close(l);
     port_free(l);
 }
 
-static const struct k_object_ops listener_ops = {
+static const struct k_object_ops tcplistener_ops = {
     .name = "TcpListener",
     .interface_id = K_IFACE_TCP_LISTENER,
-    .call = listener_call,
-    .destroy = listener_destroy,
+    .call = tcplistener_call,
+    .destroy = tcplistener_destroy,
 };
 
 /*
@@ -218,10 +230,10 @@ static const struct k_object_ops listener_ops = {
  */
 int tcplistener_new(struct net_fwd *fw, uint16_t backlog, struct k_object **out)
 {
-    struct net_listener *l = port_alloc(sizeof *l);
+    struct tcplistener *l = port_alloc(sizeof *l);
     if (!l)
         return CAP_ERR_INVOKE_FAILED;
-    l->own.ready = listener_ready;
+    l->own.ready = tcplistener_ready;
     l->fwd = fw;
     uint16_t bound = 0;
     int r = port_tcp_listen(fw->addr, fw->host, fw->guest, backlog, &l->own,
@@ -230,7 +242,7 @@ int tcplistener_new(struct net_fwd *fw, uint16_t backlog, struct k_object **out)
         port_free(l);
         return r;
     }
-    k_obj_init(&l->obj, &listener_ops, 0);
+    k_obj_init(&l->obj, &tcplistener_ops, 0);
     *out = &l->obj;
     return 0;
 }

@@ -3,7 +3,7 @@
  * that shows prompts and edits lines. Two devices share the one line
  * discipline below: the port console (port_console_write out,
  * port_console_read in; kernel source `terminal`, KernelCapSource @1) and
- * a TCP connection (TcpSocket.intoTerminalSession, kernel-model/net.c,
+ * a TCP connection (TcpSocket.intoTerminalSession, kernel-model/sockterm.c,
  * which filters the Telnet command layer; docs/net.md).
  *
  * Methods (schema/capos.capnp TerminalSession; capos-sim choices, upstream
@@ -19,6 +19,9 @@
  *                                        device's transport, size, peer
  *   @4 close () -> ()                   this session ends: later calls get
  *                                        a disconnected CapException
+ *   @5 console () -> (console :Console) a kernel Console writing to this
+ *                                        terminal (termconsole.c); it
+ *                                        stops when the session closes
  *
  * Line editing (docs/abi.md §12 has the table):
  *   CR, LF, CR LF, CR NUL  submit the line (the LF or NUL after a CR is
@@ -60,31 +63,45 @@
  */
 #include "kmodel.h"
 
+/* Ordinals from the generated capos.capnp.h. */
 enum {
-    TERM_WRITE = 0,
-    TERM_WRITE_LINE = 1,
-    TERM_READ_LINE = 2,
-    TERM_INFO = 3,
-    TERM_CLOSE = 4,
+    TERM_WRITE = CAPOS_TERMINAL_SESSION_WRITE_METHOD_ID,
+    TERM_WRITE_LINE = CAPOS_TERMINAL_SESSION_WRITE_LINE_METHOD_ID,
+    TERM_READ_LINE = CAPOS_TERMINAL_SESSION_READ_LINE_METHOD_ID,
+    TERM_INFO = CAPOS_TERMINAL_SESSION_INFO_METHOD_ID,
+    TERM_CLOSE = CAPOS_TERMINAL_SESSION_CLOSE_METHOD_ID,
+    TERM_CONSOLE = CAPOS_TERMINAL_SESSION_CONSOLE_METHOD_ID,
 };
 
-/* ReadLineResult union ordinals; TERM_MORE: the line is not done yet. */
-enum { TERM_MORE = -1, TERM_LINE = 0, TERM_END = 1, TERM_INTERRUPTED = 2 };
+/* ReadLineResult union members (generated); TERM_MORE: the line is not
+ * done yet. */
+enum {
+    TERM_MORE = -1,
+    TERM_LINE = CAPOS_READ_LINE_RESULT_WHICH_LINE,
+    TERM_END = CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT,
+    TERM_INTERRUPTED = CAPOS_READ_LINE_RESULT_WHICH_INTERRUPTED,
+};
 
-enum { ECHO_VISIBLE = 0, ECHO_HIDDEN = 1 };
+enum {
+    ECHO_VISIBLE = CAPOS_ECHO_MODE_VISIBLE,
+    ECHO_HIDDEN = CAPOS_ECHO_MODE_HIDDEN
+};
 enum { ESC_NONE = 0, ESC_START, ESC_CSI, ESC_SS3 };
 
-#define TERM_LINE_MAX 4096u    /* schema: "at most 4096" */
-#define TERM_MAX_DEFAULT 1024u /* schema default of maxBytes */
+#define TERM_LINE_MAX 4096u /* schema: "at most 4096" */
 #define TERM_IN_CHUNK 256u
 
 /*
  * Bytes a readLine result can take for a line of up to limit bytes:
  * segment table 8, root pointer 8, the results struct (one pointer) 8,
- * ReadLineResult (one data word, one pointer) 16, the text with its NUL
- * padded to words. The caller's result buffer must hold this much.
+ * the ReadLineResult, the text with its NUL padded to words. The
+ * caller's result buffer must hold this much.
  */
-#define TERM_RESULT_BYTES(limit) (40u + (((limit) + 1u + 7u) & ~7u))
+#define TERM_RESULT_BYTES(limit)                                               \
+    (24u +                                                                     \
+     8u * (CAPOS_READ_LINE_RESULT_DATA_WORDS +                                 \
+           CAPOS_READ_LINE_RESULT_POINTERS) +                                  \
+     (((limit) + 1u + 7u) & ~7u))
 
 struct term_read;
 
@@ -118,6 +135,7 @@ struct term {
     struct k_object obj;
     struct term_dev *dev;
     bool closed;
+    struct termcon *consoles; /* its Console facets (termconsole.c) */
 };
 
 /* A readLine waiting for its line; holds a reference on its session. */
@@ -127,42 +145,42 @@ struct term_read {
 };
 
 /* The console's device while any TerminalSession exists. */
-static struct term_dev *console_dev;
+static struct term_dev *term_port_dev;
 
-static void console_write(void *ctx, const void *buf, size_t n)
+static void term_port_write(void *ctx, const void *buf, size_t n)
 {
     (void)ctx;
     port_console_write(buf, n);
 }
 
-static int console_read(void *ctx, void *buf, size_t cap)
+static int term_port_read(void *ctx, void *buf, size_t cap)
 {
     (void)ctx;
     int n = port_console_read(buf, cap);
     return n == PORT_CONSOLE_EOF ? TERM_DEV_END : n;
 }
 
-static void console_watch(void *ctx, bool on)
+static void term_port_watch(void *ctx, bool on)
 {
     (void)ctx;
     port_console_watch(on);
 }
 
-static void console_info(void *ctx, struct term_dev_info *info)
+static void term_port_info(void *ctx, struct term_dev_info *info)
 {
     (void)ctx;
-    info->transport = TERM_TRANSPORT_CONSOLE;
+    info->transport = CAPOS_TRANSPORT_CONSOLE;
     port_console_size(&info->columns, &info->rows);
 }
 
-static const struct term_dev_ops console_ops = {
-    .write = console_write,
-    .read = console_read,
-    .watch = console_watch,
-    .info = console_info,
+static const struct term_dev_ops term_port_ops = {
+    .write = term_port_write,
+    .read = term_port_read,
+    .watch = term_port_watch,
+    .info = term_port_info,
 };
 
-static void dev_write(struct term_dev *d, const char *s, size_t n)
+static void term_dev_write(struct term_dev *d, const char *s, size_t n)
 {
     d->ops->write(d->ctx, s, n);
 }
@@ -171,30 +189,30 @@ static const uint8_t replacement_char[3] = {0xef, 0xbf, 0xbd}; /* U+FFFD */
 
 /* ---- line editing ------------------------------------------------ */
 
-static void echo(struct term_dev *d, const char *s, size_t n)
+static void term_echo(struct term_dev *d, const char *s, size_t n)
 {
     if (!d->hidden)
-        dev_write(d, s, n);
+        term_dev_write(d, s, n);
 }
 
 /* Append one whole character of n bytes, or refuse it when the line is
  * full (ringing the bell once in visible mode). */
-static void line_put(struct term_dev *d, const uint8_t *ch, uint32_t n)
+static void term_line_put(struct term_dev *d, const uint8_t *ch, uint32_t n)
 {
     if (n > d->limit - d->len) {
         if (!d->belled)
-            echo(d, "\a", 1);
+            term_echo(d, "\a", 1);
         d->belled = true;
         return;
     }
     k_memcpy(d->line + d->len, ch, n);
     d->len += n;
     d->belled = false;
-    echo(d, (const char *)ch, n);
+    term_echo(d, (const char *)ch, n);
 }
 
 /* Erase the last character (all bytes of a UTF-8 one); false if empty. */
-static bool line_erase(struct term_dev *d)
+static bool term_line_erase(struct term_dev *d)
 {
     if (d->len == 0)
         return false;
@@ -202,18 +220,18 @@ static bool line_erase(struct term_dev *d)
         d->len--;
     while (d->len > 0 && (d->line[d->len] & 0xc0) == 0x80);
     d->belled = false;
-    echo(d, "\b \b", 3);
+    term_echo(d, "\b \b", 3);
     return true;
 }
 
 /* A UTF-8 character cut short: it becomes U+FFFD. */
-static void u8_abort(struct term_dev *d)
+static void term_u8_abort(struct term_dev *d)
 {
     if (d->u8need == 0)
         return;
     d->u8need = 0;
     d->u8len = 0;
-    line_put(d, replacement_char, 3);
+    term_line_put(d, replacement_char, 3);
 }
 
 /*
@@ -222,7 +240,7 @@ static void u8_abort(struct term_dev *d)
  * range depends on the first). C1 controls (U+0080..U+009F) are dropped
  * like C0 ones.
  */
-static void u8_feed(struct term_dev *d, uint8_t b)
+static void term_u8_feed(struct term_dev *d, uint8_t b)
 {
     if (d->u8need) {
         if (b >= d->u8lo && b <= d->u8hi) {
@@ -233,11 +251,11 @@ static void u8_feed(struct term_dev *d, uint8_t b)
                 uint8_t n = d->u8len;
                 d->u8len = 0;
                 if (!(n == 2 && d->u8[0] == 0xc2 && d->u8[1] < 0xa0))
-                    line_put(d, d->u8, n);
+                    term_line_put(d, d->u8, n);
             }
             return;
         }
-        u8_abort(d); /* and b starts afresh */
+        term_u8_abort(d); /* and b starts afresh */
     }
     uint8_t need, lo = 0x80, hi = 0xbf;
     if (b >= 0xc2 && b <= 0xdf) {
@@ -251,7 +269,7 @@ static void u8_feed(struct term_dev *d, uint8_t b)
         lo = b == 0xf0 ? 0x90 : 0x80;
         hi = b == 0xf4 ? 0x8f : 0xbf;
     } else {
-        line_put(d, replacement_char, 3); /* 80..c1, f5..ff */
+        term_line_put(d, replacement_char, 3); /* 80..c1, f5..ff */
         return;
     }
     d->u8[0] = b;
@@ -265,7 +283,7 @@ static void u8_feed(struct term_dev *d, uint8_t b)
  * Inside an escape sequence: true if b belongs to it (and is dropped).
  * A control or non-ASCII byte ends the sequence and counts on its own.
  */
-static bool esc_feed(struct term_dev *d, uint8_t b)
+static bool term_esc_feed(struct term_dev *d, uint8_t b)
 {
     uint8_t st = d->esc;
     d->esc = ESC_NONE;
@@ -286,32 +304,32 @@ static int term_feed(struct term_dev *d, uint8_t b)
         if (b == '\n' || b == 0)
             return TERM_MORE;
     }
-    if (d->esc != ESC_NONE && esc_feed(d, b))
+    if (d->esc != ESC_NONE && term_esc_feed(d, b))
         return TERM_MORE;
     if (b < 0x80)
-        u8_abort(d);
+        term_u8_abort(d);
     switch (b) {
     case '\r':
         d->after_cr = true;
         /* fall through */
     case '\n':
-        dev_write(d, "\r\n", 2);
+        term_dev_write(d, "\r\n", 2);
         return TERM_LINE;
     case 0x7f:
     case 0x08:
-        (void)line_erase(d);
+        (void)term_line_erase(d);
         return TERM_MORE;
     case 0x15: /* Ctrl-U */
-        while (line_erase(d))
+        while (term_line_erase(d))
             ;
         return TERM_MORE;
     case 0x03: /* Ctrl-C */
-        dev_write(d, "^C\r\n", 4);
+        term_dev_write(d, "^C\r\n", 4);
         return TERM_INTERRUPTED;
     case 0x04: /* Ctrl-D */
         if (d->len != 0)
             return TERM_MORE;
-        dev_write(d, "\r\n", 2);
+        term_dev_write(d, "\r\n", 2);
         return TERM_END;
     case 0x1b:
         d->esc = ESC_START;
@@ -322,9 +340,9 @@ static int term_feed(struct term_dev *d, uint8_t b)
     if (b < 0x20)
         return TERM_MORE;
     if (b < 0x80)
-        line_put(d, &b, 1);
+        term_line_put(d, &b, 1);
     else
-        u8_feed(d, b);
+        term_u8_feed(d, b);
     return TERM_MORE;
 }
 
@@ -354,7 +372,7 @@ static int term_pump(struct term_dev *d)
         }
         d->in_pos = d->in_len = 0;
         if (d->eof) {
-            dev_write(d, "\r\n", 2);
+            term_dev_write(d, "\r\n", 2);
             return TERM_END;
         }
         int n = d->ops->read(d->ctx, d->in, sizeof d->in);
@@ -369,7 +387,7 @@ static int term_pump(struct term_dev *d)
 }
 
 /* Start editing a fresh line. */
-static void line_begin(struct term_dev *d, bool hidden, uint32_t limit)
+static void term_line_begin(struct term_dev *d, bool hidden, uint32_t limit)
 {
     d->hidden = hidden;
     d->limit = limit;
@@ -388,14 +406,15 @@ static int term_result(struct term_dev *d, int o, uint8_t *buf, uint32_t cap)
     capnp_struct_builder root, res;
     size_t len = 0;
     capnp_builder_init(&b, buf, cap);
-    int r = capnp_init_root(&b, 0, 1, &root);
+    int r = capos_TerminalSession_readLine_Results_init_root(&b, &root);
     if (r == 0)
-        r = capnp_init_struct(&root, 0, 1, 1, &res);
-    if (r == 0) {
-        capnp_set_u16(&res, 0, (uint16_t)o, 0);
-        if (o == TERM_LINE)
-            r = capnp_set_text(&res, 0, (const char *)d->line, d->len);
-    }
+        r = capos_TerminalSession_readLine_Results_init_result(&root, &res);
+    if (r == 0 && o == TERM_LINE)
+        r = capos_ReadLineResult_set_line(&res, (const char *)d->line, d->len);
+    else if (r == 0 && o == TERM_END)
+        capos_ReadLineResult_set_endOfInput(&res);
+    else if (r == 0)
+        capos_ReadLineResult_set_interrupted(&res);
     if (r != 0 || capnp_finish(&b, &len) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     return (int)len;
@@ -409,7 +428,7 @@ static int term_result(struct term_dev *d, int o, uint8_t *buf, uint32_t cap)
  * session is dropped (which may free the session and the device: d is
  * not touched afterwards).
  */
-static void reader_finish(struct term_dev *d, int o)
+static void term_reader_finish(struct term_dev *d, int o)
 {
     struct term_read *r = d->reader;
     int n = term_result(d, o, d->msg, (uint32_t)sizeof d->msg);
@@ -426,18 +445,18 @@ static void reader_finish(struct term_dev *d, int o)
 
 /* Give the waiting read, if any, what input there is; finish it if its
  * line is done. */
-static void reader_service(struct term_dev *d)
+static void term_reader_service(struct term_dev *d)
 {
     if (!d->reader)
         return;
     int o = term_pump(d);
     if (o != TERM_MORE)
-        reader_finish(d, o);
+        term_reader_finish(d, o);
 }
 
 /* The reader's process exited: drop the read and its partial line. No
  * CQE (the ring is gone). */
-static void reader_cancel(struct k_pending *pd)
+static void term_reader_cancel(struct k_pending *pd)
 {
     struct term_read *r = (struct term_read *)pd;
     struct term *t = r->term;
@@ -453,14 +472,14 @@ static void reader_cancel(struct k_pending *pd)
 /* See port.h: console input arrived while a read watched. */
 void k_console_input_ready(void)
 {
-    if (console_dev)
-        reader_service(console_dev);
+    if (term_port_dev)
+        term_reader_service(term_port_dev);
 }
 
 /* A device's input (or its end) may have arrived. */
 void term_dev_ready(struct term_dev *d)
 {
-    reader_service(d);
+    term_reader_service(d);
 }
 
 /* ---- methods ------------------------------------------------------ */
@@ -479,16 +498,17 @@ static int term_read_line(struct term *t, struct k_call *c,
     struct term_dev *d = t->dev;
     const char *prompt;
     size_t plen;
-    if (capnp_get_text(root, 0, &prompt, &plen) < 0)
+    if (capos_TerminalSession_readLine_Params_get_prompt(root, &prompt, &plen) <
+        0)
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "TerminalSession.readLine: prompt is not "
                                 "Text");
-    uint16_t echo_mode = capnp_get_u16(root, 0, ECHO_VISIBLE);
+    uint16_t echo_mode = capos_TerminalSession_readLine_Params_get_echo(root);
     if (echo_mode != ECHO_VISIBLE && echo_mode != ECHO_HIDDEN)
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "TerminalSession.readLine: echo must be "
                                 "visible or hidden");
-    uint32_t limit = capnp_get_u32(root, 4, TERM_MAX_DEFAULT);
+    uint32_t limit = capos_TerminalSession_readLine_Params_get_maxBytes(root);
     if (limit > TERM_LINE_MAX)
         limit = TERM_LINE_MAX;
     if (d->reader)
@@ -503,9 +523,9 @@ static int term_read_line(struct term *t, struct k_call *c,
         return k_call_exception(c, K_EXC_OVERLOADED,
                                 "TerminalSession.readLine: out of kernel "
                                 "memory");
-    line_begin(d, echo_mode == ECHO_HIDDEN, limit);
+    term_line_begin(d, echo_mode == ECHO_HIDDEN, limit);
     if (plen)
-        dev_write(d, prompt, plen);
+        term_dev_write(d, prompt, plen);
     int o = term_pump(d);
     if (o != TERM_MORE) {
         port_free(r);
@@ -513,11 +533,11 @@ static int term_read_line(struct term *t, struct k_call *c,
     }
     r->term = t;
     k_obj_ref(&t->obj);
-    k_pending_add(&r->pd, c, reader_cancel);
+    k_pending_add(&r->pd, c, term_reader_cancel);
     d->reader = r;
     d->ops->watch(d->ctx, true);
     /* Input may have come between the last read and the watch. */
-    reader_service(d);
+    term_reader_service(d);
     return K_CALL_PENDING;
 }
 
@@ -527,22 +547,59 @@ static int term_info(struct term_dev *d, struct k_call *c)
     d->ops->info(d->ctx, &di);
     capnp_builder b;
     capnp_struct_builder root, info;
-    if (k_call_result_begin(c, &b, 0, 1, &root) != 0 ||
-        capnp_init_struct(&root, 0, 1, 1, &info) != 0)
+    if (k_call_result_begin(
+            c, &b, CAPOS_TERMINAL_SESSION_INFO_RESULTS_DATA_WORDS,
+            CAPOS_TERMINAL_SESSION_INFO_RESULTS_POINTERS, &root) != 0 ||
+        capos_TerminalSession_info_Results_init_info(&root, &info) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
-    capnp_set_u16(&info, 0, di.transport, 0);
-    capnp_set_u16(&info, 2, di.columns, 0);
-    capnp_set_u16(&info, 4, di.rows, 0);
+    capos_TerminalInfo_set_transport(&info, di.transport);
+    capos_TerminalInfo_set_columns(&info, di.columns);
+    capos_TerminalInfo_set_rows(&info, di.rows);
     size_t plen = k_strlen(di.peer);
-    if (plen && capnp_set_text(&info, 0, di.peer, plen) != 0)
+    if (plen && capos_TerminalInfo_set_peer(&info, di.peer, plen) != 0)
         return CAP_ERR_INVALID_RESULT_BUFFER;
     return k_call_result_end(c, &b);
+}
+
+/* See kmodel.h. */
+bool term_output(struct term *t, const void *buf, size_t n, bool line_end)
+{
+    if (t->closed || (t->dev->ops->alive && !t->dev->ops->alive(t->dev->ctx)))
+        return false;
+    if (n)
+        term_dev_write(t->dev, buf, n);
+    if (line_end)
+        term_dev_write(t->dev, "\r\n", 2);
+    return true;
+}
+
+/* console: a new Console facet of t as result cap 0 (room for the
+ * result, its cap record and a table slot checked first). */
+static int term_console(struct term *t, struct k_call *c)
+{
+    capnp_builder b;
+    capnp_struct_builder res;
+    if (k_call_result_begin(
+            c, &b, CAPOS_TERMINAL_SESSION_CONSOLE_RESULTS_DATA_WORDS,
+            CAPOS_TERMINAL_SESSION_CONSOLE_RESULTS_POINTERS, &res) != 0 ||
+        capos_TerminalSession_console_Results_set_console(&res, 0) != 0)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    int len = k_call_one_cap_fits(c, k_call_result_end(c, &b));
+    if (len < 0)
+        return len;
+    struct k_object *o;
+    if (termcon_new(t, &t->consoles, &o) != 0)
+        return k_call_exception(c, K_EXC_OVERLOADED,
+                                "TerminalSession.console: out of kernel "
+                                "memory");
+    c->result_caps[c->nresult_caps++] = o;
+    return len;
 }
 
 static int term_call(struct k_object *obj, struct k_call *c)
 {
     struct term *t = (struct term *)obj;
-    if (c->method_id > TERM_CLOSE)
+    if (c->method_id >= CAPOS_TERMINAL_SESSION_METHOD_COUNT)
         return k_call_exception(c, K_EXC_UNIMPLEMENTED,
                                 "TerminalSession has no such method");
     if (t->closed)
@@ -563,32 +620,34 @@ static int term_call(struct k_object *obj, struct k_call *c)
     size_t len;
     switch (c->method_id) {
     case TERM_WRITE:
-        if (capnp_get_data(&root, 0, &bytes, &len) < 0)
+        if (capos_TerminalSession_write_Params_get_data(&root, &bytes, &len) <
+            0)
             return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                     "TerminalSession.write: data is not "
                                     "Data");
-        if (len)
-            dev_write(t->dev, (const char *)bytes, len);
+        (void)term_output(t, bytes, len, false); /* checked open above */
         return 0;
     case TERM_WRITE_LINE:
-        if (capnp_get_text(&root, 0, (const char **)&bytes, &len) < 0)
+        if (capos_TerminalSession_writeLine_Params_get_text(
+                &root, (const char **)&bytes, &len) < 0)
             return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                     "TerminalSession.writeLine: text is "
                                     "not Text");
-        if (len)
-            dev_write(t->dev, (const char *)bytes, len);
-        dev_write(t->dev, "\r\n", 2);
+        (void)term_output(t, bytes, len, true);
         return 0;
     case TERM_READ_LINE:
         return term_read_line(t, c, &root);
     case TERM_INFO:
         return term_info(t->dev, c);
+    case TERM_CONSOLE:
+        return term_console(t, c);
     default: /* TERM_CLOSE */
         t->closed = true;
+        termcon_detach_all(&t->consoles);
         /* A read through this session ends with it. */
         if (t->dev->reader && t->dev->reader->term == t) {
             t->dev->len = 0;
-            reader_finish(t->dev, TERM_END);
+            term_reader_finish(t->dev, TERM_END);
         }
         if (t->dev->ops->close)
             t->dev->ops->close(t->dev->ctx); /* network: disconnect */
@@ -600,13 +659,14 @@ static void term_destroy(struct k_object *obj)
 {
     struct term *t = (struct term *)obj;
     struct term_dev *d = t->dev;
+    termcon_detach_all(&t->consoles);
     port_free(t);
     K_ASSERT(d->refs > 0, "TerminalSession device over-released");
     if (--d->refs)
         return;
     K_ASSERT(d->reader == NULL, "terminal device freed with a reader");
-    if (console_dev == d)
-        console_dev = NULL;
+    if (term_port_dev == d)
+        term_port_dev = NULL;
     if (d->ops->release)
         d->ops->release(d->ctx);
     port_free(d);
@@ -629,23 +689,23 @@ int terminal_grant(struct k_process *p, uint32_t *out_id)
     struct term *t = port_alloc(sizeof *t);
     if (!t)
         return CAP_ERR_INVOKE_FAILED;
-    if (!console_dev) {
-        console_dev = port_alloc(sizeof *console_dev);
-        if (!console_dev) {
+    if (!term_port_dev) {
+        term_port_dev = port_alloc(sizeof *term_port_dev);
+        if (!term_port_dev) {
             port_free(t);
             return CAP_ERR_INVOKE_FAILED;
         }
-        console_dev->ops = &console_ops;
+        term_port_dev->ops = &term_port_ops;
     }
-    console_dev->refs++;
-    t->dev = console_dev;
+    term_port_dev->refs++;
+    t->dev = term_port_dev;
     k_obj_init(&t->obj, &term_ops, 0);
     return k_obj_grant(p, &t->obj, out_id);
 }
 
 /*
  * A new move-only TerminalSession over its own device ops(ctx) (a socket:
- * kernel-model/net.c). run_max bounds the input bytes of one line (0: no
+ * kernel-model/sockterm.c). run_max bounds the input bytes of one line (0: no
  * bound). Returns 0 with *out (its creation reference) and *dev, or
  * CAP_ERR_INVOKE_FAILED out of memory (ops->release is not called then).
  * When the session goes, ops->release(ctx) runs.

@@ -246,6 +246,11 @@ interface TerminalSession @0xe9da047f2abd67a2 {
   # 4096) with the given echo; complete when the user submits it.
   info @3 () -> (info :TerminalInfo);  # Transport and size of this terminal.
   close @4 () -> ();                   # End the session (network: disconnect).
+  console @5 () -> (console :Console);
+  # A kernel Console whose write and writeLine go to this terminal (line
+  # end "\r\n"), copyable, e.g. a shell's child's "console" grant. It
+  # writes only while this session is open: after close, or once the
+  # session is gone or its peer disconnected, calls fail with disconnected.
 }
 
 enum EchoMode @0xef550c9eea61bb43 {

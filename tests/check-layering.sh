@@ -22,16 +22,7 @@ set -u
 : "${srcdir:=.}"
 status=0
 
-# Print FILE with C comments and string/char literals blanked out
-# (line numbers kept, so reports point at the right line).
-strip_c() {
-    perl -0777 -pe '
-        s{/\*.*?\*/}{ (my $c = $&) =~ s/[^\n]//g; $c }gse;
-        s{//[^\n]*}{}g;
-        s{"(?:\\.|[^"\\\n])*"}{""}g;
-        s{\x27(?:\\.|[^\x27\\\n])*\x27}{\x27\x27}g;
-    ' "$1"
-}
+. "$srcdir/tests/strip-c.sh" # strip_c FILE
 
 # report FILE PATTERN WHAT: print offending lines of stripped FILE.
 report() {

@@ -17,7 +17,9 @@
  *                            start NAME through the bundle's launcher,
  *                            passing bundle caps (copied, identity kept),
  *                            wait for it and report its exit status
- *                            (foreground; the launcher adds "console")
+ *                            (foreground; unless given one, the child's
+ *                            "console" is the terminal's Console facet,
+ *                            so what it says reaches this user)
  *   echo TEXT                TEXT
  *   exit (or logout)         log out, release every cap, exit 0
  * Badge syntax (`badge N`, `@<number>`, `#<number>`) is refused: a user
@@ -60,6 +62,8 @@ static void cmd_help(struct shell *sh)
                  "child's names,");
     term_say(sh, "                       e.g. spawn hello with { timer: "
                  "@timer }");
+    term_say(sh, "                       (what the program prints comes "
+                 "to this terminal)");
     term_say(sh, "  echo TEXT            print TEXT");
     term_say(sh, "  exit                 log out and end the shell");
 }
@@ -288,6 +292,49 @@ static int parse_spawn(struct shell *sh, const char *p, char *name,
     return *p == '\0' ? n : -1;
 }
 
+/* True if one of g[0..n) gives the child a cap named name. */
+static bool grants_name(const struct spawn_grant *g, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(g[i].child, name) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Build spawn's params for program name with grants g[0..n) into b
+ * (sh->pbuf) and the caps to copy along into xfer; returns their count.
+ * Unless the user named a "console" grant (or gave the most grants a
+ * call carries), the child's "console" is the terminal's Console facet:
+ * what the program says (why it failed, say) reaches this user, on
+ * whatever terminal they came in, not the host console.
+ */
+static unsigned spawn_params(struct shell *sh, capnp_builder *b,
+                             const char *name, const struct spawn_grant *g,
+                             int n, uint32_t *xfer)
+{
+    capos_cap_t con = {0, 0};
+    bool own = n < (int)SPAWN_GRANTS_MAX && !grants_name(g, n, "console") &&
+               term_console(sh, &con);
+    unsigned nx = (unsigned)n + (own ? 1u : 0u);
+    capnp_struct_builder p, gb;
+    capnp_list_builder lb;
+    capnp_builder_init(b, sh->pbuf, SHELL_CALL_BUF);
+    capos_ProcessSpawner_spawn_Params_init_root(b, &p);
+    capos_ProcessSpawner_spawn_Params_set_name(&p, name, strlen(name));
+    capos_ProcessSpawner_spawn_Params_set_binaryName(&p, name, strlen(name));
+    capos_ProcessSpawner_spawn_Params_init_grants(&p, nx, &lb);
+    for (unsigned i = 0; i < nx; i++) {
+        const char *child = i < (unsigned)n ? g[i].child : "console";
+        capnp_list_struct_at(&lb, i, &gb);
+        capos_CapGrant_set_name(&gb, child, strlen(child));
+        /* cap source, badge 0: the delegated facet keeps its identity. */
+        capos_CapGrant_source_set_cap(&gb, i);
+        xfer[i] = i < (unsigned)n ? sh->bundle[g[i].bidx].cap.id : con.id;
+    }
+    return nx;
+}
+
 static void cmd_spawn(struct shell *sh, const char *args)
 {
     if (has_badge_syntax(args)) {
@@ -321,26 +368,13 @@ static void cmd_spawn(struct shell *sh, const char *args)
         return;
     }
     capnp_builder b;
-    capnp_struct_builder p, gb;
-    capnp_list_builder lb;
-    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
-    capos_ProcessSpawner_spawn_Params_init_root(&b, &p);
-    capos_ProcessSpawner_spawn_Params_set_name(&p, name, strlen(name));
-    capos_ProcessSpawner_spawn_Params_set_binaryName(&p, name, strlen(name));
-    capos_ProcessSpawner_spawn_Params_init_grants(&p, (uint32_t)n, &lb);
     uint32_t xfer[SPAWN_GRANTS_MAX];
-    for (int i = 0; i < n; i++) {
-        capnp_list_struct_at(&lb, (uint32_t)i, &gb);
-        capos_CapGrant_set_name(&gb, g[i].child, strlen(g[i].child));
-        /* cap source, badge 0: the delegated facet keeps its identity. */
-        capos_CapGrant_source_set_cap(&gb, (uint32_t)i);
-        xfer[i] = sh->bundle[g[i].bidx].cap.id;
-    }
+    unsigned nx = spawn_params(sh, &b, name, g, n, xfer);
     CapCqe c;
     char ebuf[200];
     int r = shell_call(sh, sh->bundle[sh->launcher_idx].cap,
-                       CAPOS_PROCESS_SPAWNER_SPAWN_METHOD_ID, &b, xfer,
-                       (unsigned)n, NULL, NULL, &c);
+                       CAPOS_PROCESS_SPAWNER_SPAWN_METHOD_ID, &b, xfer, nx,
+                       NULL, NULL, &c);
     if (r < 0) {
         term_say(sh, "spawn: \"%s\" was not started: %s", name,
                  shell_error(sh, r, ebuf, sizeof ebuf));

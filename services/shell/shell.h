@@ -41,6 +41,10 @@ struct shell {
     /* Plumbing caps from the CapSet: never listed by `caps`. */
     capos_cap_t term, sessions, broker, audit;
     bool have_audit;
+    /* The terminal's Console facet (TerminalSession.console, asked for
+     * once, at the first spawn): each child's default "console". */
+    capos_cap_t console;
+    bool console_tried, have_console;
     uint8_t *pbuf, *rbuf; /* SHELL_CALL_BUF each, in the process heap */
     /* Where logins come from (TerminalSession.info, read once): the
      * LoginSource sent with SessionManager.login. Metadata for audit and
@@ -86,6 +90,13 @@ int term_say(struct shell *sh, const char *fmt, ...)
 enum term_read term_read_line(struct shell *sh, const char *prompt,
                               uint16_t echo, uint32_t max_bytes, char *out,
                               size_t out_cap, int *err);
+
+/*
+ * The terminal's Console facet (kept by the shell; callers copy it), so
+ * that a child writes to this user's terminal. False when the terminal
+ * has none (it is asked once): a child then gets the launcher's console.
+ */
+bool term_console(struct shell *sh, capos_cap_t *out);
 
 /* ---- login.c: login, the bundle, logout ----------------------------- */
 

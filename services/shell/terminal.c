@@ -45,6 +45,24 @@ int term_say(struct shell *sh, const char *fmt, ...)
                       &b, NULL, 0, NULL, NULL, NULL);
 }
 
+bool term_console(struct shell *sh, capos_cap_t *out)
+{
+    if (!sh->console_tried) {
+        sh->console_tried = true;
+        capnp_builder b;
+        capnp_struct_builder p;
+        CapCqe c;
+        capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
+        capos_TerminalSession_console_Params_init_root(&b, &p);
+        if (shell_call(sh, sh->term, CAPOS_TERMINAL_SESSION_CONSOLE_METHOD_ID,
+                       &b, NULL, 0, NULL, NULL, &c) >= 0)
+            sh->have_console = capos_rt_keep_first_cap(
+                &c, sh->rbuf, CAPOS_CONSOLE_INTERFACE_ID, &sh->console);
+    }
+    *out = sh->console;
+    return sh->have_console;
+}
+
 /* Wipe n bytes at p so the compiler cannot drop the stores (secrets). */
 static void wipe(void *p, size_t n)
 {

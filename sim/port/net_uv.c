@@ -2,7 +2,10 @@
  * sim/port/net_uv.c - TCP of the hosted port: the port.h port_tcp_* functions
  * over libuv, and the host-only helpers of sim/port/net_uv.h.
  *
- * Every host socket is one struct port_tcp (a uv_tcp_t and its buffers).
+ * Every host socket is one struct port_tcp: a connection is a uv_tcp_t and
+ * its buffers; a listener is a listening socket of our own watched by a
+ * uv_poll_t, so that we accept each connection ourselves with accept4 and
+ * get its peer address from the accept (see port_tcp_accept).
  * A connection reads from the host into a bounded input buffer while it
  * has room (the model drains it with port_tcp_read) and sends through a
  * bounded output queue (uv_try_write first, the rest as copied uv_write
@@ -14,11 +17,18 @@
  */
 #define _GNU_SOURCE
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -26,17 +36,23 @@
 #include "port.h"
 #include "port_uv.h"
 
-#define NET_IN_MAX 65536u   /* received bytes buffered per connection */
-#define NET_OUT_MAX 262144u /* bytes queued for sending per connection */
+#define NET_UV_IN_MAX 65536u   /* received bytes buffered per connection */
+#define NET_UV_OUT_MAX 262144u /* bytes queued for sending per connection */
 
 struct port_tcp {
-    uv_tcp_t tcp; /* first: callbacks cast the handle back */
-    void *owner;  /* the model's object; NULL once closed */
+    union { /* first: callbacks cast the handle back */
+        uv_handle_t handle;
+        uv_tcp_t tcp;   /* connection */
+        uv_poll_t poll; /* listener: readable when a connection waits */
+    } u;
+    void *owner; /* the model's object; NULL once closed */
     bool listener;
     bool closing;
     uint16_t guest_port, bound; /* listener: its forward, the real port */
     bool watched;
-    /* Listener: a connection waits in the host's backlog. */
+    /* Listener: its socket, and whether a connection waits in the host's
+     * backlog (the poll is stopped until port_tcp_accept takes one). */
+    int fd;
     bool conn_waiting;
     /* Connection. */
     bool reading, eof, reset;
@@ -46,49 +62,53 @@ struct port_tcp {
     struct port_tcp *next, *prev; /* live list */
     char peer[16];
     uint16_t peer_port;
-    uint8_t in[NET_IN_MAX];
+    uint8_t in[NET_UV_IN_MAX];
 };
 
-struct net_write {
+struct net_uv_write {
     uv_write_t req;
     struct port_tcp *h;
     size_t len;
     char data[];
 };
 
-static struct port_tcp *net_live;
-static unsigned net_nlive;
-static bool net_quiet;
-/* Successful binds per guest port (the first NET_BIND_PORTS ports seen). */
-#define NET_BIND_PORTS 16u
+static struct port_tcp *net_uv_live;
+/* A descriptor (on /dev/null) opened with the first listener and kept
+ * until sim_net_close, to give up when the process runs out of them
+ * (net_uv_shed). */
+static int net_uv_reserve = -1;
+static unsigned net_uv_nlive;
+static bool net_uv_quiet;
+/* Successful binds per guest port (the first NET_UV_BIND_PORTS ports seen). */
+#define NET_UV_BIND_PORTS 16u
 static struct {
     uint16_t guest;
     uint64_t n;
-} net_binds[NET_BIND_PORTS];
+} net_uv_binds[NET_UV_BIND_PORTS];
 
 /* ---- host-only helpers (net_uv.h) -------------------------------- */
 
 unsigned sim_net_live(void)
 {
-    return net_nlive;
+    return net_uv_nlive;
 }
 
 void sim_net_set_quiet(bool quiet)
 {
-    net_quiet = quiet;
+    net_uv_quiet = quiet;
 }
 
 unsigned sim_net_listening(uint16_t guest_port)
 {
     unsigned n = 0;
-    for (const struct port_tcp *h = net_live; h; h = h->next)
+    for (const struct port_tcp *h = net_uv_live; h; h = h->next)
         n += h->listener && !h->closing && h->guest_port == guest_port;
     return n;
 }
 
 uint16_t sim_net_bound_port(uint16_t guest_port)
 {
-    for (const struct port_tcp *h = net_live; h; h = h->next)
+    for (const struct port_tcp *h = net_uv_live; h; h = h->next)
         if (h->listener && !h->closing && h->guest_port == guest_port)
             return h->bound;
     return 0;
@@ -96,18 +116,18 @@ uint16_t sim_net_bound_port(uint16_t guest_port)
 
 uint64_t sim_net_binds(uint16_t guest_port)
 {
-    for (unsigned i = 0; i < NET_BIND_PORTS; i++)
-        if (net_binds[i].n && net_binds[i].guest == guest_port)
-            return net_binds[i].n;
+    for (unsigned i = 0; i < NET_UV_BIND_PORTS; i++)
+        if (net_uv_binds[i].n && net_uv_binds[i].guest == guest_port)
+            return net_uv_binds[i].n;
     return 0;
 }
 
-static void net_count_bind(uint16_t guest_port)
+static void net_uv_count_bind(uint16_t guest_port)
 {
-    for (unsigned i = 0; i < NET_BIND_PORTS; i++)
-        if (!net_binds[i].n || net_binds[i].guest == guest_port) {
-            net_binds[i].guest = guest_port;
-            net_binds[i].n++;
+    for (unsigned i = 0; i < NET_UV_BIND_PORTS; i++)
+        if (!net_uv_binds[i].n || net_uv_binds[i].guest == guest_port) {
+            net_uv_binds[i].guest = guest_port;
+            net_uv_binds[i].n++;
             return;
         }
 }
@@ -115,62 +135,85 @@ static void net_count_bind(uint16_t guest_port)
 unsigned sim_net_open_conns(void)
 {
     unsigned n = 0;
-    for (const struct port_tcp *h = net_live; h; h = h->next)
+    for (const struct port_tcp *h = net_uv_live; h; h = h->next)
         n += !h->listener && !h->closing;
     return n;
 }
 
-static void net_free(uv_handle_t *uh)
+static void net_uv_free(uv_handle_t *uh)
 {
     struct port_tcp *h = (struct port_tcp *)uh;
     if (h->prev)
         h->prev->next = h->next;
     else
-        net_live = h->next;
+        net_uv_live = h->next;
     if (h->next)
         h->next->prev = h->prev;
-    net_nlive--;
+    net_uv_nlive--;
     free(h);
 }
 
-static void net_close_now(struct port_tcp *h)
+/* Close h's libuv handle (freed by its close callback). A listener's
+ * socket closes now, with its poll stopped, so that a listen right after
+ * may bind the same port. */
+static void net_uv_close_handle(struct port_tcp *h)
+{
+    if (!uv_is_closing(&h->u.handle))
+        uv_close(&h->u.handle, net_uv_free);
+    if (h->listener && h->fd >= 0) {
+        close(h->fd);
+        h->fd = -1;
+    }
+}
+
+static void net_uv_close_now(struct port_tcp *h)
 {
     h->closing = true;
     h->owner = NULL;
-    if (!uv_is_closing((uv_handle_t *)&h->tcp))
-        uv_close((uv_handle_t *)&h->tcp, net_free);
+    net_uv_close_handle(h);
 }
 
 void sim_net_close(void)
 {
-    for (struct port_tcp *h = net_live; h; h = h->next)
-        net_close_now(h);
+    for (struct port_tcp *h = net_uv_live; h; h = h->next)
+        net_uv_close_now(h);
+    if (net_uv_reserve >= 0)
+        close(net_uv_reserve);
+    net_uv_reserve = -1;
 }
 
 /* ---- helpers ------------------------------------------------------- */
 
-static struct port_tcp *net_new(void *owner, bool listener)
+/*
+ * A new handle on the live list, not keeping the loop alive. A connection
+ * gets its uv_tcp_t here; a listener (fd its listening socket) its
+ * uv_poll_t, and then owns fd. NULL on failure (fd is then the caller's).
+ */
+static struct port_tcp *net_uv_new(void *owner, bool listener, int fd)
 {
     struct port_tcp *h = calloc(1, sizeof *h);
     if (!h)
         return NULL;
-    if (uv_tcp_init(sim_loop(), &h->tcp) != 0) {
+    int r = listener ? uv_poll_init(sim_loop(), &h->u.poll, fd)
+                     : uv_tcp_init(sim_loop(), &h->u.tcp);
+    if (r != 0) {
         free(h);
         return NULL;
     }
     h->owner = owner;
     h->listener = listener;
-    h->next = net_live;
-    if (net_live)
-        net_live->prev = h;
-    net_live = h;
-    net_nlive++;
-    uv_unref((uv_handle_t *)&h->tcp);
+    h->fd = listener ? fd : -1;
+    h->next = net_uv_live;
+    if (net_uv_live)
+        net_uv_live->prev = h;
+    net_uv_live = h;
+    net_uv_nlive++;
+    uv_unref(&h->u.handle);
     return h;
 }
 
 /* Something changed on h: tell its owner (device-callback context). */
-static void net_notify(struct port_tcp *h)
+static void net_uv_notify(struct port_tcp *h)
 {
     sim_port_note_event();
     if (h->owner && !h->closing)
@@ -179,13 +222,45 @@ static void net_notify(struct port_tcp *h)
 
 /* ---- listening ------------------------------------------------------ */
 
-static void net_on_connection(uv_stream_t *s, int status)
+static void net_uv_on_listen_io(uv_poll_t *p, int status, int events);
+
+/* Watch the listening socket for the next connection (libuv's poll is
+ * level-triggered: it is stopped while one waits untaken). */
+static void net_uv_listen_poll(struct port_tcp *l)
 {
-    struct port_tcp *h = (struct port_tcp *)s;
-    if (status < 0)
-        return; /* the host's accept failed; the next one may not */
+    if (!l->closing && !l->conn_waiting &&
+        uv_poll_start(&l->u.poll, UV_READABLE, net_uv_on_listen_io) != 0)
+        l->conn_waiting = true; /* let the next accept find out */
+}
+
+static void net_uv_on_listen_io(uv_poll_t *p, int status, int events)
+{
+    struct port_tcp *h = (struct port_tcp *)p;
+    (void)status; /* an error shows in the accept the model then tries */
+    (void)events;
+    uv_poll_stop(p);
     h->conn_waiting = true;
-    net_notify(h);
+    net_uv_notify(h);
+}
+
+/* A non-blocking socket bound to sa and listening: 0 and *fd, or
+ * PORT_TCP_IN_USE / PORT_TCP_FAILED. */
+static int net_uv_listen_socket(const struct sockaddr_in *sa, uint32_t backlog,
+                                int *fd)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return PORT_TCP_FAILED;
+    int on = 1; /* as libuv's bind: a port in TIME_WAIT is free again */
+    (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (bind(s, (const struct sockaddr *)sa, sizeof *sa) != 0 ||
+        listen(s, (int)backlog) != 0) {
+        int e = errno;
+        close(s);
+        return e == EADDRINUSE ? PORT_TCP_IN_USE : PORT_TCP_FAILED;
+    }
+    *fd = s;
+    return 0;
 }
 
 int port_tcp_listen(const char *addr, uint16_t port, uint16_t guest_port,
@@ -193,28 +268,28 @@ int port_tcp_listen(const char *addr, uint16_t port, uint16_t guest_port,
                     uint16_t *bound)
 {
     struct sockaddr_in sa;
+    int fd;
     if (uv_ip4_addr(addr, port, &sa) != 0)
         return PORT_TCP_FAILED;
-    struct port_tcp *h = net_new(owner, true);
-    if (!h)
+    int r = net_uv_listen_socket(&sa, backlog, &fd);
+    if (r != 0)
+        return r;
+    struct port_tcp *h = net_uv_new(owner, true, fd);
+    if (!h) {
+        close(fd);
         return PORT_TCP_FAILED;
-    int r = uv_tcp_bind(&h->tcp, (const struct sockaddr *)&sa, 0);
-    if (r == 0)
-        r = uv_listen((uv_stream_t *)&h->tcp, (int)backlog, net_on_connection);
-    if (r != 0) {
-        net_close_now(h);
-        return r == UV_EADDRINUSE ? PORT_TCP_IN_USE : PORT_TCP_FAILED;
     }
-    struct sockaddr_storage ss;
-    int len = (int)sizeof ss;
+    if (net_uv_reserve < 0)
+        net_uv_reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    socklen_t len = sizeof sa;
     *bound = port;
-    if (uv_tcp_getsockname(&h->tcp, (struct sockaddr *)&ss, &len) == 0 &&
-        ss.ss_family == AF_INET)
-        *bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        *bound = ntohs(sa.sin_port);
     h->guest_port = guest_port;
     h->bound = *bound;
-    net_count_bind(guest_port);
-    if (!net_quiet)
+    net_uv_listen_poll(h);
+    net_uv_count_bind(guest_port);
+    if (!net_uv_quiet)
         fprintf(stderr, "capos-sim: tcp %s:%u -> guest :%u\n", addr,
                 (unsigned)*bound, (unsigned)guest_port);
     *out = h;
@@ -223,90 +298,129 @@ int port_tcp_listen(const char *addr, uint16_t port, uint16_t guest_port,
 
 /* ---- connections ---------------------------------------------------- */
 
-static void net_alloc(uv_handle_t *uh, size_t suggested, uv_buf_t *b)
+static void net_uv_alloc(uv_handle_t *uh, size_t suggested, uv_buf_t *b)
 {
     struct port_tcp *h = (struct port_tcp *)uh;
     (void)suggested;
     if (h->in_head == h->in_tail) {
         h->in_head = h->in_tail = 0;
-    } else if (h->in_head > 0 && h->in_tail == NET_IN_MAX) {
+    } else if (h->in_head > 0 && h->in_tail == NET_UV_IN_MAX) {
         memmove(h->in, h->in + h->in_head, h->in_tail - h->in_head);
         h->in_tail -= h->in_head;
         h->in_head = 0;
     }
     b->base = (char *)h->in + h->in_tail;
-    b->len = NET_IN_MAX - h->in_tail;
+    b->len = NET_UV_IN_MAX - h->in_tail;
 }
 
-static void net_stop_reading(struct port_tcp *h)
+static void net_uv_stop_reading(struct port_tcp *h)
 {
     if (h->reading)
-        uv_read_stop((uv_stream_t *)&h->tcp);
+        uv_read_stop((uv_stream_t *)&h->u.tcp);
     h->reading = false;
 }
 
-static void net_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+static void net_uv_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct port_tcp *h = (struct port_tcp *)s;
     (void)b;
     if (n == 0)
         return;
     if (n == UV_ENOBUFS) { /* no room: wait until the model reads */
-        net_stop_reading(h);
+        net_uv_stop_reading(h);
         return;
     }
     if (n > 0) {
         h->in_tail += (size_t)n;
         h->received += (uint64_t)n;
-        if (h->in_tail == NET_IN_MAX && h->in_head == 0)
-            net_stop_reading(h);
+        if (h->in_tail == NET_UV_IN_MAX && h->in_head == 0)
+            net_uv_stop_reading(h);
     } else {
         if (n == UV_EOF)
             h->eof = true;
         else
             h->reset = true;
-        net_stop_reading(h);
+        net_uv_stop_reading(h);
     }
-    net_notify(h);
+    net_uv_notify(h);
 }
 
-static void net_start_reading(struct port_tcp *h)
+static void net_uv_start_reading(struct port_tcp *h)
 {
     if (h->reading || h->eof || h->reset || h->closing)
         return;
-    if (h->in_tail == NET_IN_MAX && h->in_head == 0)
+    if (h->in_tail == NET_UV_IN_MAX && h->in_head == 0)
         return;
-    if (uv_read_start((uv_stream_t *)&h->tcp, net_alloc, net_on_read) == 0)
+    if (uv_read_start((uv_stream_t *)&h->u.tcp, net_uv_alloc, net_uv_on_read) ==
+        0)
         h->reading = true;
     else
         h->reset = true;
 }
 
+/*
+ * Out of descriptors, listener l's waiting connection cannot be taken,
+ * and the level-triggered poll would report it again at once, for ever.
+ * As libuv does: give up the reserve descriptor, take the connection
+ * and close it (its client sees the end), then take the reserve again.
+ */
+static void net_uv_shed(struct port_tcp *l)
+{
+    if (net_uv_reserve < 0)
+        return;
+    close(net_uv_reserve);
+    int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0)
+        close(fd);
+    net_uv_reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (!net_uv_quiet)
+        fprintf(stderr,
+                "capos-sim: out of file descriptors: a connection to guest "
+                "port %u was closed before it was accepted\n",
+                (unsigned)l->guest_port);
+}
+
+/*
+ * The peer address comes from accept4 itself, not from getpeername after
+ * it: Linux still hands out a connection that was reset while it waited
+ * in the backlog, and accept fills in its address, but getpeername on it
+ * fails (ENOTCONN). libuv's own listener accepts without an address, so
+ * the listener here is a socket of ours (docs/net.md).
+ */
 int port_tcp_accept(port_tcp_t *l, void *owner, port_tcp_t **out)
 {
     if (!l->listener || l->closing)
         return PORT_TCP_FAILED;
     if (!l->conn_waiting)
         return 0;
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    int fd = accept4(l->fd, (struct sockaddr *)&sa, &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int err = errno;
     l->conn_waiting = false;
-    struct port_tcp *h = net_new(owner, false);
-    if (!h)
+    if (fd < 0 && (err == EMFILE || err == ENFILE))
+        net_uv_shed(l);
+    net_uv_listen_poll(l);
+    if (fd < 0)
+        return 0; /* none waits after all, it went away, or it was shed */
+    struct port_tcp *h = net_uv_new(owner, false, -1);
+    if (!h) {
+        close(fd);
         return PORT_TCP_FAILED;
-    if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&h->tcp) != 0) {
-        net_close_now(h);
-        return 0; /* the connection went away before it was taken */
     }
-    (void)uv_tcp_nodelay(&h->tcp, 1);
-    struct sockaddr_storage ss;
-    int len = (int)sizeof ss;
+    if (uv_tcp_open(&h->u.tcp, fd) != 0) {
+        close(fd);
+        net_uv_close_now(h);
+        return PORT_TCP_FAILED;
+    }
+    (void)uv_tcp_nodelay(&h->u.tcp, 1);
     strcpy(h->peer, "0.0.0.0");
-    if (uv_tcp_getpeername(&h->tcp, (struct sockaddr *)&ss, &len) == 0 &&
-        ss.ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-        (void)uv_ip4_name(sin, h->peer, sizeof h->peer);
-        h->peer_port = ntohs(sin->sin_port);
+    if (sa.sin_family == AF_INET && len >= sizeof sa) {
+        (void)uv_ip4_name(&sa, h->peer, sizeof h->peer);
+        h->peer_port = ntohs(sa.sin_port);
     }
-    net_start_reading(h);
+    net_uv_start_reading(h);
     *out = h;
     return 1;
 }
@@ -327,7 +441,7 @@ int port_tcp_read(port_tcp_t *h, void *buf, size_t cap)
 {
     size_t avail = h->in_tail - h->in_head;
     if (avail == 0) {
-        net_start_reading(h);
+        net_uv_start_reading(h);
         return h->reset ? PORT_TCP_RESET : h->eof ? PORT_TCP_EOF : 0;
     }
     if (cap > avail)
@@ -338,7 +452,7 @@ int port_tcp_read(port_tcp_t *h, void *buf, size_t cap)
     h->in_head += cap;
     if (h->in_head == h->in_tail)
         h->in_head = h->in_tail = 0;
-    net_start_reading(h);
+    net_uv_start_reading(h);
     return (int)cap;
 }
 
@@ -347,31 +461,31 @@ uint64_t port_tcp_received(port_tcp_t *h)
     return h->received;
 }
 
-static void net_on_write(uv_write_t *req, int status)
+static void net_uv_on_write(uv_write_t *req, int status)
 {
-    struct net_write *w = (struct net_write *)req;
+    struct net_uv_write *w = (struct net_uv_write *)req;
     struct port_tcp *h = w->h;
     h->out_queued -= w->len;
     free(w);
     if (status < 0 && status != UV_ECANCELED)
         h->reset = true;
-    net_notify(h);
+    net_uv_notify(h);
 }
 
 int port_tcp_write(port_tcp_t *h, const void *buf, size_t len)
 {
     if (h->listener || h->closing || h->reset)
         return PORT_TCP_RESET;
-    if (h->out_queued >= NET_OUT_MAX)
+    if (h->out_queued >= NET_UV_OUT_MAX)
         return 0;
-    if (len > NET_OUT_MAX - h->out_queued)
-        len = NET_OUT_MAX - h->out_queued;
+    if (len > NET_UV_OUT_MAX - h->out_queued)
+        len = NET_UV_OUT_MAX - h->out_queued;
     if (len > INT32_MAX)
         len = INT32_MAX;
     size_t done = 0;
     if (h->out_queued == 0 && len > 0) {
         uv_buf_t b = uv_buf_init((char *)(uintptr_t)buf, (unsigned)len);
-        int r = uv_try_write((uv_stream_t *)&h->tcp, &b, 1);
+        int r = uv_try_write((uv_stream_t *)&h->u.tcp, &b, 1);
         if (r > 0)
             done = (size_t)r;
         else if (r != UV_EAGAIN && r != UV_ENOSYS) {
@@ -381,14 +495,15 @@ int port_tcp_write(port_tcp_t *h, const void *buf, size_t len)
     }
     if (done < len) {
         size_t rest = len - done;
-        struct net_write *w = malloc(sizeof *w + rest);
+        struct net_uv_write *w = malloc(sizeof *w + rest);
         if (!w)
             return (int)done;
         memcpy(w->data, (const char *)buf + done, rest);
         w->h = h;
         w->len = rest;
         uv_buf_t b = uv_buf_init(w->data, (unsigned)rest);
-        if (uv_write(&w->req, (uv_stream_t *)&h->tcp, &b, 1, net_on_write)) {
+        if (uv_write(&w->req, (uv_stream_t *)&h->u.tcp, &b, 1,
+                     net_uv_on_write)) {
             free(w);
             h->reset = true;
             return done ? (int)done : PORT_TCP_RESET;
@@ -404,18 +519,17 @@ void port_tcp_watch(port_tcp_t *h, bool on)
         return;
     h->watched = on;
     if (on)
-        uv_ref((uv_handle_t *)&h->tcp);
+        uv_ref(&h->u.handle);
     else
-        uv_unref((uv_handle_t *)&h->tcp);
+        uv_unref(&h->u.handle);
 }
 
-static void net_on_shutdown(uv_shutdown_t *req, int status)
+static void net_uv_on_shutdown(uv_shutdown_t *req, int status)
 {
     struct port_tcp *h = (struct port_tcp *)req->handle;
     (void)status;
     free(req);
-    if (!uv_is_closing((uv_handle_t *)&h->tcp))
-        uv_close((uv_handle_t *)&h->tcp, net_free);
+    net_uv_close_handle(h);
 }
 
 void port_tcp_close(port_tcp_t *h)
@@ -424,16 +538,17 @@ void port_tcp_close(port_tcp_t *h)
         return;
     h->closing = true;
     h->owner = NULL;
-    net_stop_reading(h);
+    net_uv_stop_reading(h);
     if (!h->listener && h->out_queued && !h->reset) {
         /* Send what is queued first; the loop stays alive for it. */
         uv_shutdown_t *req = malloc(sizeof *req);
         if (req) {
-            uv_ref((uv_handle_t *)&h->tcp);
-            if (uv_shutdown(req, (uv_stream_t *)&h->tcp, net_on_shutdown) == 0)
+            uv_ref(&h->u.handle);
+            if (uv_shutdown(req, (uv_stream_t *)&h->u.tcp,
+                            net_uv_on_shutdown) == 0)
                 return;
             free(req);
         }
     }
-    uv_close((uv_handle_t *)&h->tcp, net_free);
+    net_uv_close_handle(h);
 }

@@ -730,8 +730,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)port_idle(i < 10 ? 0 : port_clock_ns() + 1000000);
     CHECK(sim_net_live() == 0, "no host socket outlives shutdown", NULL,
           sim_net_live(), 0);
-    CHECK(net_sockets_live() == 0, "no connection outlives shutdown", NULL,
-          net_sockets_live(), 0);
+    CHECK(tcpsocket_conns_live() == 0, "no connection outlives shutdown", NULL,
+          tcpsocket_conns_live(), 0);
     CHECK(k.stats.objects_live == 0, "no object outlives shutdown", NULL,
           k.stats.objects_live, 0);
     CHECK(k.stats.threads_live == 0, "no thread outlives shutdown", NULL,

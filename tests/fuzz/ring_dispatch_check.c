@@ -280,20 +280,21 @@ static void check_net(void)
               "host listeners bound only by listen calls", NULL,
               sim_net_binds(guest_ports[i]), net.binds[i]);
     }
-    CHECK(sim_net_open_conns() <= net_sockets_live(),
+    CHECK(sim_net_open_conns() <= tcpsocket_conns_live(),
           "every open host connection is a model connection", NULL,
-          sim_net_open_conns(), net_sockets_live());
-    CHECK(net_sockets_live() <= net.connected,
+          sim_net_open_conns(), tcpsocket_conns_live());
+    CHECK(tcpsocket_conns_live() <= net.connected,
           "no more connections than clients connected", NULL,
-          net_sockets_live(), net.connected);
+          tcpsocket_conns_live(), net.connected);
     if (procs[0].p->state != KP_ALIVE && procs[1].p->state != KP_ALIVE) {
         /* Nothing can hold a listener or socket any more. */
         for (unsigned i = 0; i < NGP; i++)
             CHECK(sim_net_listening(guest_ports[i]) == 0,
                   "no listener outlives both processes", NULL, guest_ports[i],
                   0);
-        CHECK(net_sockets_live() == 0, "no connection outlives both processes",
-              NULL, net_sockets_live(), 0);
+        CHECK(tcpsocket_conns_live() == 0,
+              "no connection outlives both processes", NULL,
+              tcpsocket_conns_live(), 0);
     }
 }
 

@@ -33,7 +33,7 @@ int hn_teardown(void **state)
     (void)state;
     h_down();
     assert_int_equal(sim_net_live(), 0);
-    assert_int_equal(net_sockets_live(), 0);
+    assert_int_equal(tcpsocket_conns_live(), 0);
     sim_console_set_fd(1);
     close(hn_out_fd[0]);
     close(hn_out_fd[1]);
@@ -297,6 +297,13 @@ void hn_client_send(int fd, const void *d, size_t n)
     assert_int_equal(send(fd, d, n, MSG_NOSIGNAL), (ssize_t)n);
 }
 
+void hn_client_reset(int fd)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    close(fd);
+}
+
 ssize_t hn_client_read(int fd, char *buf, size_t want)
 {
     size_t n = 0;
@@ -396,6 +403,16 @@ uint16_t hn_recv_which(struct k_process *p, uint32_t sock, uint32_t max,
 {
     struct res r = hn_recv_call(p, sock, max);
     return hn_recv_decode(&r, data, n, err);
+}
+
+void hn_expect_recv_reset(struct k_process *p, uint32_t sock)
+{
+    char data[64];
+    size_t n;
+    uint16_t err = 0;
+    assert_int_equal(hn_recv_which(p, sock, sizeof data, data, &n, &err),
+                     CAPOS_TCP_RECV_RESULT_WHICH_ERROR);
+    assert_int_equal(err, CAPOS_NET_ERROR_CONNECTION_RESET);
 }
 
 uint32_t hn_into_terminal(struct k_process *p, uint32_t sock)

@@ -138,6 +138,9 @@ void hn_expect_read(int fd, const char *want, size_t n);
 
 #define EXPECT_READ(fd, lit) hn_expect_read((fd), (lit), sizeof(lit) - 1)
 
+/* Close the client fd with a reset (SO_LINGER 0) instead of a FIN. */
+void hn_client_reset(int fd);
+
 /* The peer closed: read returns 0 (or a reset) within the wait. */
 void hn_expect_closed(int fd);
 
@@ -162,6 +165,9 @@ struct res hn_recv_call(struct k_process *p, uint32_t sock, uint32_t max);
 /* Socket.recv(max) completed and decoded (see recv_decode): its kind. */
 uint16_t hn_recv_which(struct k_process *p, uint32_t sock, uint32_t max,
                        char *data, size_t *n, uint16_t *err);
+
+/* Socket.recv answers error connectionReset (the client reset). */
+void hn_expect_recv_reset(struct k_process *p, uint32_t sock);
 
 uint32_t hn_into_terminal(struct k_process *p, uint32_t sock);
 

@@ -1,7 +1,7 @@
 /*
  * test_sockterm.c - the TerminalSession of a socket (kernel-model/sockterm.c):
  * the line discipline over a connection, the Telnet command filter, NAWS window
- * sizes, input limits and the idle time of a terminal.
+ * sizes, input limits, the idle time of a terminal and its Console facet.
  *
  * Over real loopback sockets, driven from the host context through a
  * process's ring (tests/unit/harness_net.h).
@@ -24,6 +24,19 @@ static uint32_t terminal_pair(struct k_process *p, uint32_t idle, int *fd)
 {
     struct accepted a = hn_connect_pair(p, 23, idle, fd);
     return hn_into_terminal(p, a.sock);
+}
+
+/* Close terminal t: the peer (fd, closed afterwards) sees the end, and a
+ * write (method, one Data param) through cap w is disconnected. */
+static void close_then_disconnected(struct k_process *p, uint32_t t, uint32_t w,
+                                    uint16_t method, int fd)
+{
+    assert_int_equal(
+        hn_call0(p, t, CAPOS_TERMINAL_SESSION_CLOSE_METHOD_ID).result, 0);
+    hn_expect_closed(fd);
+    struct res r = hn_call_data(p, w, method, "x", 1);
+    assert_int_equal(hn_exception_type(&r), CAPOS_EXCEPTION_TYPE_DISCONNECTED);
+    close(fd);
 }
 
 static void a_socket_terminal_prompts_echoes_and_hides(void **state)
@@ -66,12 +79,8 @@ static void a_socket_terminal_prompts_echoes_and_hides(void **state)
     assert_int_equal(pl, strlen(want));
     assert_memory_equal(peer, want, pl);
     /* close disconnects the peer; later calls are refused. */
-    assert_int_equal(
-        hn_call0(p, t, CAPOS_TERMINAL_SESSION_CLOSE_METHOD_ID).result, 0);
-    hn_expect_closed(fd);
-    r = hn_call_data(p, t, CAPOS_TERMINAL_SESSION_WRITE_METHOD_ID, "x", 1);
-    assert_int_equal(hn_exception_type(&r), CAPOS_EXCEPTION_TYPE_DISCONNECTED);
-    close(fd);
+    close_then_disconnected(p, t, t, CAPOS_TERMINAL_SESSION_WRITE_METHOD_ID,
+                            fd);
 }
 
 static void the_socket_terminal_filters_telnet_commands(void **state)
@@ -276,6 +285,27 @@ static void a_window_size_split_across_the_conversion_reaches_info(void **state)
     close(fd);
 }
 
+/* TerminalSession.console of a socket terminal: a Console writing to the
+ * peer through the terminal's output (0xFF doubled), until the session
+ * closes. */
+static void the_console_facet_writes_to_the_peer_until_close(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    int fd;
+    uint32_t t = terminal_pair(p, 0, &fd);
+    struct res r = hn_call0(p, t, CAPOS_TERMINAL_SESSION_CONSOLE_METHOD_ID);
+    assert_true(r.result > 0);
+    assert_int_equal(r.ncaps, 1);
+    uint32_t con = r.cap;
+    assert_int_equal(ct_lookup(&p->caps, con)->obj->ops->interface_id,
+                     CAPOS_CONSOLE_INTERFACE_ID);
+    r = hn_call_data(p, con, CAPOS_CONSOLE_WRITE_METHOD_ID, "no timer\xff", 9);
+    assert_int_equal(r.result, 0);
+    EXPECT_READ(fd, "no timer\xff\xff");
+    close_then_disconnected(p, t, con, CAPOS_CONSOLE_WRITE_METHOD_ID, fd);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, hn_setup, hn_teardown)
@@ -288,6 +318,7 @@ int main(void)
         T(input_restarts_the_idle_time_of_a_terminal),
         T(a_window_size_negotiated_over_recv_reaches_the_terminal),
         T(a_window_size_split_across_the_conversion_reaches_info),
+        T(the_console_facet_writes_to_the_peer_until_close),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,13 +1,15 @@
 /*
  * test_tcplistener.c - TcpListener (kernel-model/tcplistener.c): accepts
  * waiting on a thread's own ring, close with accepts waiting, exit with calls
- * pending.
+ * pending, the peer address of a connection reset before it was accepted,
+ * a waiting connection when the process is out of file descriptors.
  *
  * Over real loopback sockets, driven from the host context through a
  * process's ring (tests/unit/harness_net.h).
  */
 #define _GNU_SOURCE
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -153,6 +155,68 @@ static void a_closed_listener_answers_waiting_accepts_closed(void **state)
                      CAPOS_NET_ERROR_CLOSED);
 }
 
+/*
+ * A client that connects and resets at once (SO_LINGER 0) before the
+ * model ever ran: the host still has the connection in its backlog, and
+ * the accepted socket's peer is the client's address, not 0.0.0.0:0.
+ */
+static void a_connection_reset_before_accept_keeps_its_peer_address(void **s)
+{
+    (void)s;
+    struct k_process *p = h_proc("srv", 0);
+    uint16_t host = hn_free_port();
+    hn_forward(23, host, 0);
+    uint32_t l = hn_listen_auth(p, hn_grant_auth(p, 23));
+    int fd = hn_client(host);
+    uint16_t port = hn_local_port(fd);
+    hn_client_reset(fd);
+    usleep(20000); /* the reset reaches the host's backlog first */
+    struct accepted a = hn_accept_one(p, l);
+    assert_string_equal(a.addr, "127.0.0.1");
+    assert_int_equal(a.port, port);
+    hn_expect_recv_reset(p, a.sock);
+}
+
+/*
+ * Out of file descriptors (RLIMIT_NOFILE lowered to the lowest free one),
+ * a connection waiting for a waiting accept cannot be taken: it is
+ * closed (the client sees the end) instead of being reported again at
+ * every loop turn, and the accept keeps waiting; once descriptors are
+ * back, the next connection is accepted.
+ */
+static void out_of_descriptors_a_waiting_connection_is_closed(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("srv", 0);
+    uint16_t host = hn_free_port();
+    hn_forward(23, host, 0);
+    uint32_t l = hn_listen_auth(p, hn_grant_auth(p, 23));
+    uint8_t *res;
+    hn_submit0(p, l, CAPOS_TCP_LISTENER_ACCEPT_METHOD_ID, 9, &res);
+    CapCqe c;
+    assert_false(h_cqe(p, &c));
+    int fd = hn_client(host);
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int lowest = dup(0);
+    assert_true(lowest >= 0);
+    close(lowest);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    hn_expect_closed(fd);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    close(fd);
+    assert_false(h_cqe(p, &c));
+    int fd2 = hn_client(host);
+    struct res r = hn_finish(p, res, 9);
+    capnp_struct s;
+    hn_res_struct(&r, &s);
+    assert_int_equal(capos_TcpAcceptResult_which(&s),
+                     CAPOS_TCP_ACCEPT_RESULT_WHICH_ACCEPTED);
+    close(fd2);
+}
+
 static void exit_with_waiting_accept_recv_and_readline_frees_all(void **state)
 {
     (void)state;
@@ -176,9 +240,9 @@ static void exit_with_waiting_accept_recv_and_readline_frees_all(void **state)
     hn_pump();
     assert_false(h_cqe(p, &c));
     assert_non_null(p->pending);
-    assert_int_equal(net_sockets_live(), 2);
+    assert_int_equal(tcpsocket_conns_live(), 2);
     k_process_exit(p, 0);
-    assert_int_equal(net_sockets_live(), 0);
+    assert_int_equal(tcpsocket_conns_live(), 0);
     hn_expect_closed(fd1);
     hn_expect_closed(fd2);
     close(fd1);
@@ -192,6 +256,8 @@ int main(void)
         T(a_waiting_accept_completes_on_its_threads_ring),
         T(a_closed_listener_answers_waiting_accepts_closed),
         T(exit_with_waiting_accept_recv_and_readline_frees_all),
+        T(a_connection_reset_before_accept_keeps_its_peer_address),
+        T(out_of_descriptors_a_waiting_connection_is_closed),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -138,15 +138,8 @@ static void a_send_after_a_peer_reset_is_an_error(void **state)
     struct k_process *p = h_proc("srv", 0);
     int fd;
     struct accepted a = hn_connect_pair(p, 23, 0, &fd);
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
-    close(fd); /* RST */
-    char data[64];
-    size_t n;
-    uint16_t err = 0;
-    assert_int_equal(hn_recv_which(p, a.sock, 64, data, &n, &err),
-                     CAPOS_TCP_RECV_RESULT_WHICH_ERROR);
-    assert_int_equal(err, CAPOS_NET_ERROR_CONNECTION_RESET);
+    hn_client_reset(fd);
+    hn_expect_recv_reset(p, a.sock);
     struct res r =
         hn_call_data(p, a.sock, CAPOS_TCP_SOCKET_SEND_METHOD_ID, "x", 1);
     capnp_struct s;
@@ -173,9 +166,7 @@ static void a_send_after_the_peer_ended_and_reset_is_an_error(void **state)
     struct res r = hn_recv_call(p, a.sock, 64);
     assert_int_equal(hn_recv_decode(&r, data, &n, &err),
                      CAPOS_TCP_RECV_RESULT_WHICH_CLOSED);
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
-    close(fd); /* RST */
+    hn_client_reset(fd);
     capnp_struct s;
     uint16_t which = CAPOS_TCP_SEND_RESULT_WHICH_SENT;
     /* The first write after the reset may still be taken by the host;

@@ -3,7 +3,8 @@
  * output bytes and line ends, readLine as a pending call completed from
  * console input (a pipe, a file, a pseudo-terminal in raw mode), line
  * editing, echo modes, limits, end of input, interrupts, one reader at a
- * time, and a reader that exits leaving nothing behind.
+ * time, a reader that exits leaving nothing behind, and the session's
+ * Console facet (TerminalSession.console, kernel-model/termconsole.c).
  *
  * Input is written to the console pipe before the model runs (or the pipe
  * is closed), so k_run never waits for the host; the clock is virtual.
@@ -297,7 +298,7 @@ static void the_interface_id_and_methods_are_the_schemas(void **state)
     (void)state;
     assert_int_equal(K_IFACE_TERMINAL_SESSION,
                      CAPOS_TERMINAL_SESSION_INTERFACE_ID);
-    assert_int_equal(CAPOS_TERMINAL_SESSION_METHOD_COUNT, 5);
+    assert_int_equal(CAPOS_TERMINAL_SESSION_METHOD_COUNT, 6);
     assert_int_equal(CAPOS_ECHO_MODE_HIDDEN, 1);
     struct k_process *p = h_proc("p", 0);
     uint32_t t = grant(p);
@@ -653,12 +654,82 @@ static void bad_params_and_unknown_methods_get_exceptions(void **state)
     s.result_addr = h_va(p, res);
     s.result_len = 256;
     expect_exception(res, h_one(p, &s).result, K_EXC_INVALID_ARGUMENT);
-    s = h_call(t, 5, 3);
+    s = h_call(t, CAPOS_TERMINAL_SESSION_METHOD_COUNT, 3);
     s.result_addr = h_va(p, res);
     s.result_len = 256;
     expect_exception(res, h_one(p, &s).result, K_EXC_UNIMPLEMENTED);
     EXPECT_OUTPUT("");
     assert_false(sim_console_is_watched());
+}
+
+/* TerminalSession.console on t: the facet's cap (record 0, a Console). */
+static uint32_t console_facet(struct k_process *p, uint32_t t)
+{
+    uint8_t *res = h_alloc(p, 256);
+    CapSqe s = h_call(t, CAPOS_TERMINAL_SESSION_CONSOLE_METHOD_ID, 4);
+    s.result_addr = h_va(p, res);
+    s.result_len = 256;
+    CapCqe c = h_one(p, &s);
+    assert_true(c.result > 0);
+    assert_int_equal(c.cap_count, 1);
+    CapTransferResult rec;
+    memcpy(&rec, res + CAP_ALIGN8((uint32_t)c.result), sizeof rec);
+    assert_int_equal(rec.interface_id, CAPOS_CONSOLE_INTERFACE_ID);
+    return rec.cap_id;
+}
+
+/* Console.write (line false) or writeLine on cap; the CQE result, *res
+ * the result buffer. */
+static int32_t console_say(struct k_process *p, uint32_t cap, const char *text,
+                           bool line, uint8_t **res)
+{
+    CapSqe s = bytes_sqe(p, cap,
+                         line ? CAPOS_CONSOLE_WRITE_LINE_METHOD_ID
+                              : CAPOS_CONSOLE_WRITE_METHOD_ID,
+                         text, strlen(text), res);
+    return h_one(p, &s).result;
+}
+
+static void the_console_facet_writes_to_the_terminal_until_it_closes(void **s)
+{
+    (void)s;
+    struct k_process *p = h_proc("shell", 0);
+    struct k_process *child = h_proc("child", 0);
+    uint32_t t = grant(p);
+    uint32_t con = console_facet(p, t);
+    /* A copy works the same in another process (a spawned child's). */
+    uint32_t copy;
+    struct k_object *o = ct_lookup(&p->caps, con)->obj;
+    k_obj_ref(o);
+    assert_int_equal(k_obj_grant(child, o, &copy), 0);
+    uint8_t *res;
+    assert_int_equal(console_say(child, copy, "why it failed", true, &res), 0);
+    assert_int_equal(console_say(p, con, "raw", false, &res), 0);
+    EXPECT_OUTPUT("why it failed\r\nraw");
+    CapSqe c = h_call(t, CAPOS_TERMINAL_SESSION_CLOSE_METHOD_ID, 5);
+    assert_int_equal(h_one(p, &c).result, 0);
+    expect_exception(res, console_say(child, copy, "late", true, &res),
+                     K_EXC_DISCONNECTED);
+    EXPECT_OUTPUT("");
+}
+
+static void a_console_facet_outliving_its_session_is_disconnected(void **s)
+{
+    (void)s;
+    struct k_process *p = h_proc("shell", 0);
+    uint32_t t = grant(p);
+    uint32_t con = console_facet(p, t);
+    CapSqe r = h_release(t, 6);
+    assert_int_equal(h_one(p, &r).result, 0);
+    uint8_t *res;
+    expect_exception(res, console_say(p, con, "late", false, &res),
+                     K_EXC_DISCONNECTED);
+    /* Its params are checked as the host Console's. */
+    CapSqe bad = h_call(con, CAPOS_CONSOLE_METHOD_COUNT, 7);
+    bad.result_addr = h_va(p, res);
+    bad.result_len = 256;
+    expect_exception(res, h_one(p, &bad).result, K_EXC_UNIMPLEMENTED);
+    EXPECT_OUTPUT("");
 }
 
 static void without_console_input_a_read_ends_at_once(void **state)
@@ -843,6 +914,8 @@ int main(void)
         T(close_ends_a_waiting_read_and_later_calls_are_disconnected),
         T(info_reports_the_console_transport),
         T(bad_params_and_unknown_methods_get_exceptions),
+        T(the_console_facet_writes_to_the_terminal_until_it_closes),
+        T(a_console_facet_outliving_its_session_is_disconnected),
         T(without_console_input_a_read_ends_at_once),
         T(a_file_console_is_read_to_its_end),
         T(a_terminal_console_is_raw_until_closed),
