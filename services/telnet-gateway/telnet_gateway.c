@@ -103,7 +103,7 @@ struct conn {
     capos_cap_t sock, proc;
     bool have_sock, have_proc;
     bool timed_out;    /* the client did not answer the negotiation in time */
-    struct tn_neg neg; /* while negotiating (neg.tn set) */
+    struct tn_neg neg; /* while negotiating (no allocation of its own) */
     char peer[PEER_MAX + 1];
     uint64_t recv_tag, send_tag, wait_tag;   /* 0: none outstanding */
     uint8_t *recv_res, *send_par, *wait_res; /* RES_BUF each */
@@ -239,7 +239,6 @@ static void conn_reap(struct worker *w, struct conn *c)
 {
     if (c->st == C_FREE || c->recv_tag || c->send_tag || c->wait_tag)
         return;
-    tn_neg_end(&c->neg);
     if (c->have_sock)
         capos_rt_release(c->sock);
     if (c->have_proc)
@@ -336,12 +335,12 @@ static void conn_start(struct worker *w, struct conn *c)
     c->recv_res = capos_alloc(RES_BUF);
     c->send_par = capos_alloc(RES_BUF);
     c->wait_res = capos_alloc(RES_BUF);
-    if (!c->recv_res || !c->send_par || !c->wait_res ||
-        !tn_neg_start(&c->neg)) {
+    if (!c->recv_res || !c->send_par || !c->wait_res) {
         conn_abort(w, c, "gateway-out-of-memory", CAPOS_AUDIT_OUTCOME_ERROR,
                    "no memory for the connection");
         return;
     }
+    tn_neg_start(&c->neg);
     c->ticks_left = NEG_TIMEOUT_TICKS;
     if (!flush_send(c) || !post_recv(c))
         conn_abort(w, c, "gateway-ring-full", CAPOS_AUDIT_OUTCOME_ERROR,
@@ -354,7 +353,6 @@ static void conn_start(struct worker *w, struct conn *c)
  * c runs and its wait is posted. */
 static void conn_launch(struct worker *w, struct conn *c)
 {
-    tn_neg_end(&c->neg);
     capnp_builder b;
     capnp_struct_builder p;
     capnp_message m;
