@@ -583,19 +583,17 @@ static void on_wait(struct worker *w, struct conn *c, const CapCqe *cqe)
     c->wait_tag = 0;
     capnp_message m;
     capnp_struct root;
+    char why[80];
     if (result_root(cqe, c->wait_res, &m, &root))
-        say(w->g,
-            "telnet-gateway: connection %u closed: shell exited with "
-            "status %lld",
-            c->id,
+        snprintf(
+            why, sizeof why, "shell exited with status %lld",
             (long long)capos_ProcessHandle_wait_Results_get_exitCode(&root));
     else
-        say(w->g,
-            "telnet-gateway: connection %u closed: waiting for the "
-            "shell failed (error %d)",
-            c->id, cqe->result);
+        snprintf(why, sizeof why, "waiting for the shell failed (error %d)",
+                 cqe->result);
+    say(w->g, "telnet-gateway: connection %u closed: %s", c->id, why);
     audit(w->g, "session-ended", CAPOS_AUDIT_OUTCOME_INFO,
-          "connection %u from %s", c->id, c->peer);
+          "connection %u from %s: %s", c->id, c->peer, why);
     c->st = C_CLOSING;
     conn_reap(w, c);
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "net_uv.h"
@@ -28,6 +29,9 @@
 
 #define NET_IN_MAX 65536u   /* received bytes buffered per connection */
 #define NET_OUT_MAX 262144u /* bytes queued for sending per connection */
+/* A connection closed with output still queued has this long to deliver
+ * it (the peer must read); then it is reset (docs/net.md "Closing"). */
+#define NET_LINGER_MS 5000u
 
 struct port_tcp {
     uv_tcp_t tcp; /* first: callbacks cast the handle back */
@@ -42,6 +46,7 @@ struct port_tcp {
     bool reading, eof, reset;
     uint64_t received;
     size_t out_queued;
+    struct net_linger *linger; /* closed with output queued: its bound */
     size_t in_head, in_tail;
     struct port_tcp *next, *prev; /* live list */
     char peer[16];
@@ -56,8 +61,15 @@ struct net_write {
     char data[];
 };
 
+/* The bound on a closed connection's queued output (one timer). */
+struct net_linger {
+    uv_timer_t timer; /* first: the close callback casts it back */
+    struct port_tcp *h;
+};
+
 static struct port_tcp *net_live;
 static unsigned net_nlive;
+static uint64_t net_nreset_undelivered; /* connections reset by the bound */
 static bool net_quiet;
 /* Successful binds per guest port (the first NET_BIND_PORTS ports seen). */
 #define NET_BIND_PORTS 16u
@@ -71,6 +83,11 @@ static struct {
 unsigned sim_net_live(void)
 {
     return net_nlive;
+}
+
+uint64_t sim_net_reset_undelivered(void)
+{
+    return net_nreset_undelivered;
 }
 
 void sim_net_set_quiet(bool quiet)
@@ -133,10 +150,26 @@ static void net_free(uv_handle_t *uh)
     free(h);
 }
 
+static void net_linger_free(uv_handle_t *uh)
+{
+    free(uh);
+}
+
+/* Stop and free h's linger timer, if it has one. */
+static void net_linger_end(struct port_tcp *h)
+{
+    if (!h->linger)
+        return;
+    uv_timer_stop(&h->linger->timer);
+    uv_close((uv_handle_t *)&h->linger->timer, net_linger_free);
+    h->linger = NULL;
+}
+
 static void net_close_now(struct port_tcp *h)
 {
     h->closing = true;
     h->owner = NULL;
+    net_linger_end(h);
     if (!uv_is_closing((uv_handle_t *)&h->tcp))
         uv_close((uv_handle_t *)&h->tcp, net_free);
 }
@@ -414,8 +447,55 @@ static void net_on_shutdown(uv_shutdown_t *req, int status)
     struct port_tcp *h = (struct port_tcp *)req->handle;
     (void)status;
     free(req);
+    net_linger_end(h);
     if (!uv_is_closing((uv_handle_t *)&h->tcp))
         uv_close((uv_handle_t *)&h->tcp, net_free);
+}
+
+/* The peer did not take h's queued output within NET_LINGER_MS of the
+ * close: reset the connection and say so. SO_LINGER 0 makes the close
+ * send RST and drop the queue (uv_tcp_close_reset refuses a handle
+ * whose shutdown is pending); the pending writes and shutdown end with
+ * UV_ECANCELED. */
+static void net_on_linger(uv_timer_t *t)
+{
+    struct port_tcp *h = ((struct net_linger *)t)->h;
+    size_t left = h->out_queued;
+    net_linger_end(h);
+    if (uv_is_closing((uv_handle_t *)&h->tcp))
+        return;
+    net_nreset_undelivered++;
+    if (!net_quiet)
+        fprintf(stderr,
+                "net: connection from %s:%u reset: %zu bytes of output not "
+                "taken within %u ms of its close (the client stopped "
+                "reading)\n",
+                h->peer, (unsigned)h->peer_port, left, NET_LINGER_MS);
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&h->tcp, &fd) == 0) {
+        struct linger now = {.l_onoff = 1, .l_linger = 0};
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    }
+    h->reset = true;
+    uv_close((uv_handle_t *)&h->tcp, net_free);
+}
+
+/* Bound the time h may take to deliver its queued output after a close.
+ * False without memory for the timer: the caller then closes h at once,
+ * dropping the queue. */
+static bool net_linger_start(struct port_tcp *h)
+{
+    struct net_linger *l = malloc(sizeof *l);
+    if (!l)
+        return false;
+    if (uv_timer_init(sim_loop(), &l->timer) != 0) {
+        free(l);
+        return false;
+    }
+    l->h = h;
+    h->linger = l;
+    uv_timer_start(&l->timer, net_on_linger, NET_LINGER_MS, 0);
+    return true;
 }
 
 void port_tcp_close(port_tcp_t *h)
@@ -428,12 +508,13 @@ void port_tcp_close(port_tcp_t *h)
     if (!h->listener && h->out_queued && !h->reset) {
         /* Send what is queued first; the loop stays alive for it. */
         uv_shutdown_t *req = malloc(sizeof *req);
-        if (req) {
+        if (req && net_linger_start(h)) {
             uv_ref((uv_handle_t *)&h->tcp);
             if (uv_shutdown(req, (uv_stream_t *)&h->tcp, net_on_shutdown) == 0)
                 return;
-            free(req);
+            net_linger_end(h);
         }
+        free(req);
     }
     uv_close((uv_handle_t *)&h->tcp, net_free);
 }
