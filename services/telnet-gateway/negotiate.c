@@ -27,7 +27,7 @@ enum { OPT_WANT, OPT_YES, OPT_NO };
 
 /* Queue the 3-byte command IAC cmd opt (what libtelnet's proxy mode
  * sends for telnet_negotiate). */
-static void put(struct tn_neg *n, unsigned char cmd, unsigned char opt)
+static void neg_put(struct tn_neg *n, unsigned char cmd, unsigned char opt)
 {
     if (n->outn + 3 > TN_OUTQ_MAX) {
         n->bad = "negotiation replies overflow (a flood of requests)";
@@ -38,8 +38,8 @@ static void put(struct tn_neg *n, unsigned char cmd, unsigned char opt)
     n->outq[n->outn++] = opt;
 }
 
-static unsigned *state_of(struct tn_neg *n, unsigned char opt, bool ours,
-                          unsigned *bit)
+static unsigned *neg_state_of(struct tn_neg *n, unsigned char opt, bool ours,
+                              unsigned *bit)
 {
     if (ours && opt == TELNET_TELOPT_ECHO) {
         *bit = TN_ANS_ECHO;
@@ -61,32 +61,32 @@ static unsigned *state_of(struct tn_neg *n, unsigned char opt, bool ours,
  * (DONT, WONT) about opt; ours: an option of the gateway's side (ECHO,
  * SGA) rather than the client's (NAWS).
  */
-static void answer(struct tn_neg *n, unsigned char opt, bool ours, bool on)
+static void neg_answer(struct tn_neg *n, unsigned char opt, bool ours, bool on)
 {
     unsigned bit = 0;
-    unsigned *st = state_of(n, opt, ours, &bit);
+    unsigned *st = neg_state_of(n, opt, ours, &bit);
     const unsigned char agree = ours ? TELNET_WILL : TELNET_DO;
     const unsigned char refuse = ours ? TELNET_WONT : TELNET_DONT;
     if (!st) {
         /* Not an option the gateway supports: refuse a request, ignore a
          * client turning it off (it is off). */
         if (on)
-            put(n, refuse, opt);
+            neg_put(n, refuse, opt);
         return;
     }
     n->answered |= bit;
     if (on) {
         if (*st == OPT_NO)
-            put(n, agree, opt); /* asked again after a refusal: agree */
+            neg_put(n, agree, opt); /* asked again after a refusal: agree */
         *st = OPT_YES;
     } else {
         if (*st == OPT_YES)
-            put(n, refuse, opt); /* turned off after agreeing: confirm */
+            neg_put(n, refuse, opt); /* turned off after agreeing: confirm */
         *st = OPT_NO;
     }
 }
 
-static void on_event(telnet_t *tn, telnet_event_t *ev, void *ud)
+static void neg_on_event(telnet_t *tn, telnet_event_t *ev, void *ud)
 {
     struct tn_neg *n = ud;
     (void)tn;
@@ -103,16 +103,16 @@ static void on_event(telnet_t *tn, telnet_event_t *ev, void *ud)
         n->dropped += ev->data.size;
         break;
     case TELNET_EV_DO:
-        answer(n, ev->neg.telopt, true, true);
+        neg_answer(n, ev->neg.telopt, true, true);
         break;
     case TELNET_EV_DONT:
-        answer(n, ev->neg.telopt, true, false);
+        neg_answer(n, ev->neg.telopt, true, false);
         break;
     case TELNET_EV_WILL:
-        answer(n, ev->neg.telopt, false, true);
+        neg_answer(n, ev->neg.telopt, false, true);
         break;
     case TELNET_EV_WONT:
-        answer(n, ev->neg.telopt, false, false);
+        neg_answer(n, ev->neg.telopt, false, false);
         break;
     case TELNET_EV_SUBNEGOTIATION:
         if (ev->sub.telopt == TELNET_TELOPT_NAWS && ev->sub.size == 4) {
@@ -141,9 +141,9 @@ void tn_neg_start(struct tn_neg *n)
 {
     memset(n, 0, sizeof *n);
     n->st_echo = n->st_sga = n->st_naws = OPT_WANT;
-    put(n, TELNET_WILL, TELNET_TELOPT_ECHO);
-    put(n, TELNET_WILL, TELNET_TELOPT_SGA);
-    put(n, TELNET_DO, TELNET_TELOPT_NAWS);
+    neg_put(n, TELNET_WILL, TELNET_TELOPT_ECHO);
+    neg_put(n, TELNET_WILL, TELNET_TELOPT_SGA);
+    neg_put(n, TELNET_DO, TELNET_TELOPT_NAWS);
 }
 
 /*
@@ -192,7 +192,7 @@ static size_t neg_whole_len(const unsigned char *b, size_t n)
 /* Parse whole commands b[0..len) with a parser of this call only. */
 static void neg_parse(struct tn_neg *n, const unsigned char *b, size_t len)
 {
-    telnet_t *tn = telnet_init(NULL, on_event, TELNET_FLAG_PROXY, n);
+    telnet_t *tn = telnet_init(NULL, neg_on_event, TELNET_FLAG_PROXY, n);
     if (!tn) {
         n->bad = "no memory for the telnet parser";
         return;
