@@ -260,9 +260,15 @@ void conn_on_wait(struct worker *w, struct conn *c, const CapCqe *cqe)
     else
         snprintf(why, sizeof why, "waiting for the shell failed (error %d)",
                  cqe->result);
-    gateway_say(w->g, "telnet-gateway: connection %u closed: %s", c->id, why);
-    gateway_audit(w->g, "session-ended", CAPOS_AUDIT_OUTCOME_INFO,
-                  "connection %u from %s: %s", c->id, c->peer, why);
+    /* Release the shell's handle before saying so: once the line is out,
+     * the gateway holds nothing of the connection. */
+    unsigned id = c->id;
+    char peer[PEER_MAX + 1];
+    memcpy(peer, c->peer, sizeof peer);
     c->st = C_CLOSING;
     conn_reap(w, c);
+    capos_rt_flush_releases();
+    gateway_say(w->g, "telnet-gateway: connection %u closed: %s", id, why);
+    gateway_audit(w->g, "session-ended", CAPOS_AUDIT_OUTCOME_INFO,
+                  "connection %u from %s: %s", id, peer, why);
 }

@@ -45,8 +45,9 @@
  * free record does not accept, and WORKERS * WORKER_CONNS > CONN_MAX
  * leaves some worker accepting to refuse the connection over the bound.
  * No connection waits for another: there is no queue. Negotiation
- * (negotiate.c) is bounded by libtelnet's buffers and TN_OUTQ_MAX bytes
- * of replies; a libtelnet error or warning, reply overflow, a peer
+ * (negotiate.c) keeps no libtelnet state between reads and is bounded by
+ * TN_CARRY_MAX bytes of an incomplete command and TN_OUTQ_MAX bytes of
+ * replies; a libtelnet error or warning, reply overflow, a peer
  * closing or a failed call closes that connection only, with an audit
  * record. Bytes of user data a client sends before the negotiation ends
  * are dropped (nothing to log in with has been shown yet).
