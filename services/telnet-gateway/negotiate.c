@@ -9,6 +9,10 @@
  * answer the gateway must not wait 2 s for. The policy keeps RFC 1143's
  * rule that prevents loops: reply only to change an option's state or
  * to refuse a request, never to confirm a state already held.
+ *
+ * libtelnet's parser lives for one tn_neg_feed only (negotiate.h): the
+ * bytes given to it are whole commands, found by neg_whole_len, and the
+ * start of a command still incomplete waits in tn_neg.carry.
  */
 #include "negotiate.h"
 
@@ -19,14 +23,23 @@
 /* One option the gateway negotiates: asked (waiting), on, or off. */
 enum { OPT_WANT, OPT_YES, OPT_NO };
 
-/* Queue the 3-byte command cmd opt. */
-static void put(struct tn_neg *n, unsigned char cmd, unsigned char opt)
+#define TN_FEED_CHUNK 1024u /* bytes of input parsed per parser */
+
+/* Queue the 3-byte command IAC cmd opt (what libtelnet's proxy mode
+ * sends for telnet_negotiate). */
+static void neg_put(struct tn_neg *n, unsigned char cmd, unsigned char opt)
 {
-    telnet_negotiate(n->tn, cmd, opt);
+    if (n->outn + 3 > TN_OUTQ_MAX) {
+        n->bad = "negotiation replies overflow (a flood of requests)";
+        return;
+    }
+    n->outq[n->outn++] = TELNET_IAC;
+    n->outq[n->outn++] = cmd;
+    n->outq[n->outn++] = opt;
 }
 
-static unsigned *state_of(struct tn_neg *n, unsigned char opt, bool ours,
-                          unsigned *bit)
+static unsigned *neg_state_of(struct tn_neg *n, unsigned char opt, bool ours,
+                              unsigned *bit)
 {
     if (ours && opt == TELNET_TELOPT_ECHO) {
         *bit = TN_ANS_ECHO;
@@ -48,32 +61,32 @@ static unsigned *state_of(struct tn_neg *n, unsigned char opt, bool ours,
  * (DONT, WONT) about opt; ours: an option of the gateway's side (ECHO,
  * SGA) rather than the client's (NAWS).
  */
-static void answer(struct tn_neg *n, unsigned char opt, bool ours, bool on)
+static void neg_answer(struct tn_neg *n, unsigned char opt, bool ours, bool on)
 {
     unsigned bit = 0;
-    unsigned *st = state_of(n, opt, ours, &bit);
+    unsigned *st = neg_state_of(n, opt, ours, &bit);
     const unsigned char agree = ours ? TELNET_WILL : TELNET_DO;
     const unsigned char refuse = ours ? TELNET_WONT : TELNET_DONT;
     if (!st) {
         /* Not an option the gateway supports: refuse a request, ignore a
          * client turning it off (it is off). */
         if (on)
-            put(n, refuse, opt);
+            neg_put(n, refuse, opt);
         return;
     }
     n->answered |= bit;
     if (on) {
         if (*st == OPT_NO)
-            put(n, agree, opt); /* asked again after a refusal: agree */
+            neg_put(n, agree, opt); /* asked again after a refusal: agree */
         *st = OPT_YES;
     } else {
         if (*st == OPT_YES)
-            put(n, refuse, opt); /* turned off after agreeing: confirm */
+            neg_put(n, refuse, opt); /* turned off after agreeing: confirm */
         *st = OPT_NO;
     }
 }
 
-static void on_event(telnet_t *tn, telnet_event_t *ev, void *ud)
+static void neg_on_event(telnet_t *tn, telnet_event_t *ev, void *ud)
 {
     struct tn_neg *n = ud;
     (void)tn;
@@ -90,16 +103,16 @@ static void on_event(telnet_t *tn, telnet_event_t *ev, void *ud)
         n->dropped += ev->data.size;
         break;
     case TELNET_EV_DO:
-        answer(n, ev->neg.telopt, true, true);
+        neg_answer(n, ev->neg.telopt, true, true);
         break;
     case TELNET_EV_DONT:
-        answer(n, ev->neg.telopt, true, false);
+        neg_answer(n, ev->neg.telopt, true, false);
         break;
     case TELNET_EV_WILL:
-        answer(n, ev->neg.telopt, false, true);
+        neg_answer(n, ev->neg.telopt, false, true);
         break;
     case TELNET_EV_WONT:
-        answer(n, ev->neg.telopt, false, false);
+        neg_answer(n, ev->neg.telopt, false, false);
         break;
     case TELNET_EV_SUBNEGOTIATION:
         if (ev->sub.telopt == TELNET_TELOPT_NAWS && ev->sub.size == 4) {
@@ -124,24 +137,93 @@ static void on_event(telnet_t *tn, telnet_event_t *ev, void *ud)
     }
 }
 
-bool tn_neg_start(struct tn_neg *n)
+void tn_neg_start(struct tn_neg *n)
 {
     memset(n, 0, sizeof *n);
-    n->tn = telnet_init(NULL, on_event, TELNET_FLAG_PROXY, n);
-    if (!n->tn)
-        return false;
     n->st_echo = n->st_sga = n->st_naws = OPT_WANT;
-    put(n, TELNET_WILL, TELNET_TELOPT_ECHO);
-    put(n, TELNET_WILL, TELNET_TELOPT_SGA);
-    put(n, TELNET_DO, TELNET_TELOPT_NAWS);
-    return true;
+    neg_put(n, TELNET_WILL, TELNET_TELOPT_ECHO);
+    neg_put(n, TELNET_WILL, TELNET_TELOPT_SGA);
+    neg_put(n, TELNET_DO, TELNET_TELOPT_NAWS);
+}
+
+/*
+ * The end of the subnegotiation starting at b[i] (IAC SB opt ...) within
+ * b[0..n): the index after its IAC SE (or after the IAC x that ends it
+ * wrongly: libtelnet refuses that), or 0 while it is incomplete.
+ */
+static size_t neg_sb_end(const unsigned char *b, size_t n, size_t i)
+{
+    for (size_t j = i + 3; j + 1 < n; j++) {
+        if (b[j] != TELNET_IAC)
+            continue;
+        if (b[j + 1] != TELNET_IAC)
+            return j + 2;
+        j++; /* IAC IAC: a data byte of the subnegotiation */
+    }
+    return 0;
+}
+
+/* How many bytes at the start of b[0..n) are whole: data bytes and
+ * complete commands (RFC 854: IAC x, IAC WILL/WONT/DO/DONT opt, IAC SB
+ * ... IAC SE). The rest is the start of one command. */
+static size_t neg_whole_len(const unsigned char *b, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (b[i] != TELNET_IAC) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= n)
+            break;
+        unsigned char c = b[i + 1];
+        size_t end = i + 2;
+        if (c >= TELNET_WILL && c <= TELNET_DONT)
+            end = i + 3;
+        else if (c == TELNET_SB)
+            end = neg_sb_end(b, n, i);
+        if (end == 0 || end > n)
+            break;
+        i = end;
+    }
+    return i;
+}
+
+/* Parse whole commands b[0..len) with a parser of this call only. */
+static void neg_parse(struct tn_neg *n, const unsigned char *b, size_t len)
+{
+    telnet_t *tn = telnet_init(NULL, neg_on_event, TELNET_FLAG_PROXY, n);
+    if (!tn) {
+        n->bad = "no memory for the telnet parser";
+        return;
+    }
+    telnet_recv(tn, (const char *)b, len);
+    telnet_free(tn);
 }
 
 bool tn_neg_feed(struct tn_neg *n, const void *data, size_t len)
 {
-    if (!n->tn || n->bad)
-        return false;
-    telnet_recv(n->tn, data, len);
+    const unsigned char *in = data;
+    unsigned char buf[TN_CARRY_MAX + TN_FEED_CHUNK];
+    while (len > 0 && !n->bad) {
+        size_t take = len < TN_FEED_CHUNK ? len : TN_FEED_CHUNK;
+        size_t total = n->carryn + take;
+        memcpy(buf, n->carry, n->carryn);
+        memcpy(buf + n->carryn, in, take);
+        in += take;
+        len -= take;
+        size_t whole = neg_whole_len(buf, total);
+        if (whole)
+            neg_parse(n, buf, whole);
+        n->carryn = total - whole;
+        if (n->carryn > TN_CARRY_MAX) {
+            n->carryn = 0;
+            n->bad = "malformed telnet negotiation (a subnegotiation "
+                     "longer than 256 bytes)";
+            break;
+        }
+        memcpy(n->carry, buf + whole, n->carryn);
+    }
     return !n->bad && (n->answered & TN_ANS_ALL) == TN_ANS_ALL;
 }
 
@@ -150,11 +232,4 @@ const unsigned char *tn_neg_take(struct tn_neg *n, size_t *len)
     *len = n->outn;
     n->outn = 0;
     return n->outq;
-}
-
-void tn_neg_end(struct tn_neg *n)
-{
-    if (n->tn)
-        telnet_free(n->tn);
-    n->tn = NULL;
 }

@@ -38,6 +38,9 @@
 
 #define NET_UV_IN_MAX 65536u   /* received bytes buffered per connection */
 #define NET_UV_OUT_MAX 262144u /* bytes queued for sending per connection */
+/* A connection closed with output still queued has this long to deliver
+ * it (the peer must read); then it is reset (docs/net.md "Closing"). */
+#define NET_UV_LINGER_MS 5000u
 
 struct port_tcp {
     union { /* first: callbacks cast the handle back */
@@ -58,6 +61,7 @@ struct port_tcp {
     bool reading, eof, reset;
     uint64_t received;
     size_t out_queued;
+    struct net_uv_linger *linger; /* closed with output queued: its bound */
     size_t in_head, in_tail;
     struct port_tcp *next, *prev; /* live list */
     char peer[16];
@@ -72,7 +76,14 @@ struct net_uv_write {
     char data[];
 };
 
+/* The bound on a closed connection's queued output (one timer). */
+struct net_uv_linger {
+    uv_timer_t timer; /* first: the close callback casts it back */
+    struct port_tcp *h;
+};
+
 static struct port_tcp *net_uv_live;
+static uint64_t net_uv_nreset_undelivered; /* connections reset by the bound */
 /* A descriptor (on /dev/null) opened with the first listener and kept
  * until sim_net_close, to give up when the process runs out of them
  * (net_uv_shed). */
@@ -91,6 +102,11 @@ static struct {
 unsigned sim_net_live(void)
 {
     return net_uv_nlive;
+}
+
+uint64_t sim_net_reset_undelivered(void)
+{
+    return net_uv_nreset_undelivered;
 }
 
 void sim_net_set_quiet(bool quiet)
@@ -153,11 +169,27 @@ static void net_uv_free(uv_handle_t *uh)
     free(h);
 }
 
+static void net_uv_linger_free(uv_handle_t *uh)
+{
+    free(uh);
+}
+
+/* Stop and free h's linger timer, if it has one. */
+static void net_uv_linger_end(struct port_tcp *h)
+{
+    if (!h->linger)
+        return;
+    uv_timer_stop(&h->linger->timer);
+    uv_close((uv_handle_t *)&h->linger->timer, net_uv_linger_free);
+    h->linger = NULL;
+}
+
 /* Close h's libuv handle (freed by its close callback). A listener's
  * socket closes now, with its poll stopped, so that a listen right after
  * may bind the same port. */
 static void net_uv_close_handle(struct port_tcp *h)
 {
+    net_uv_linger_end(h);
     if (!uv_is_closing(&h->u.handle))
         uv_close(&h->u.handle, net_uv_free);
     if (h->listener && h->fd >= 0) {
@@ -532,6 +564,52 @@ static void net_uv_on_shutdown(uv_shutdown_t *req, int status)
     net_uv_close_handle(h);
 }
 
+/* The peer did not take h's queued output within NET_UV_LINGER_MS of the
+ * close: reset the connection and say so. SO_LINGER 0 makes the close
+ * send RST and drop the queue (uv_tcp_close_reset refuses a handle
+ * whose shutdown is pending); the pending writes and shutdown end with
+ * UV_ECANCELED. */
+static void net_uv_on_linger(uv_timer_t *t)
+{
+    struct port_tcp *h = ((struct net_uv_linger *)t)->h;
+    size_t left = h->out_queued;
+    net_uv_linger_end(h);
+    if (uv_is_closing(&h->u.handle))
+        return;
+    net_uv_nreset_undelivered++;
+    if (!net_uv_quiet)
+        fprintf(stderr,
+                "net: connection from %s:%u reset: %zu bytes of output not "
+                "taken within %u ms of its close (the client stopped "
+                "reading)\n",
+                h->peer, (unsigned)h->peer_port, left, NET_UV_LINGER_MS);
+    uv_os_fd_t fd;
+    if (uv_fileno(&h->u.handle, &fd) == 0) {
+        struct linger now = {.l_onoff = 1, .l_linger = 0};
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    }
+    h->reset = true;
+    uv_close(&h->u.handle, net_uv_free);
+}
+
+/* Bound the time h may take to deliver its queued output after a close.
+ * False without memory for the timer: the caller then closes h at once,
+ * dropping the queue. */
+static bool net_uv_linger_start(struct port_tcp *h)
+{
+    struct net_uv_linger *l = malloc(sizeof *l);
+    if (!l)
+        return false;
+    if (uv_timer_init(sim_loop(), &l->timer) != 0) {
+        free(l);
+        return false;
+    }
+    l->h = h;
+    h->linger = l;
+    uv_timer_start(&l->timer, net_uv_on_linger, NET_UV_LINGER_MS, 0);
+    return true;
+}
+
 void port_tcp_close(port_tcp_t *h)
 {
     if (h->closing)
@@ -542,13 +620,14 @@ void port_tcp_close(port_tcp_t *h)
     if (!h->listener && h->out_queued && !h->reset) {
         /* Send what is queued first; the loop stays alive for it. */
         uv_shutdown_t *req = malloc(sizeof *req);
-        if (req) {
+        if (req && net_uv_linger_start(h)) {
             uv_ref(&h->u.handle);
             if (uv_shutdown(req, (uv_stream_t *)&h->u.tcp,
                             net_uv_on_shutdown) == 0)
                 return;
-            free(req);
+            net_uv_linger_end(h);
         }
+        free(req);
     }
     net_uv_close_handle(h);
 }

@@ -30,6 +30,10 @@ unsigned sim_net_open_conns(void);
  * listener binds (tests that bind many). */
 void sim_net_set_quiet(bool quiet);
 
+/* Connections reset because their output was not taken within the
+ * bound after their close (docs/net.md "Closing"), since the start. */
+uint64_t sim_net_reset_undelivered(void);
+
 /* Close every host socket at once (sim_port_fini calls it). */
 void sim_net_close(void);
 
