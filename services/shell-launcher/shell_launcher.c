@@ -413,7 +413,7 @@ static int spawn(struct launcher *l, capos_server_call_t *call)
 {
     capnp_struct prof;
     struct spawn_req req;
-    int verdict;
+    int verdict = CAPOS_SERVE_EXCEPTION; /* decode_spawn sets it on refusal */
     if (!profile_of(l, profile_badge(call->badge), &prof))
         return capos_server_fail(call, CAPOS_EXC_FAILED,
                                  "shell-launcher: this facet is no profile's "
