@@ -17,6 +17,7 @@
 
 #include "binaries.h"
 #include "capos.capnp.h"
+#include "capos/errname.h"
 #include "console_uv.h"
 #include "kernel.h"
 #include "net_uv.h"
@@ -26,33 +27,14 @@
 static const char *const op_names[] = {"NOP",     "CALL",   "RECV", "RETURN",
                                        "RELEASE", "FINISH", "PARK", "UNPARK"};
 
-static const char *const err_names[] = {
-    "ok",
-    "INVALID_REQUEST",
-    "INVALID_PARAMS_BUFFER",
-    "INVALID_RESULT_BUFFER",
-    "INVOKE_FAILED",
-    "UNSUPPORTED_OPCODE",
-    "APPLICATION_EXCEPTION",
-    "APPLICATION_EXCEPTION_TRUNCATED",
-    "INVALID_TRANSFER",
-    "TRANSFER_REJECTED",
-    "QUEUE_FULL",
-    "DISCONNECTED",
-    "RING_BUSY",
-    "RING_CORRUPT",
-    "WRONG_INTERFACE",
-};
 
 /* --trace: one line per ring event, names from the generated schema. */
 static void trace_event(const struct k_trace *ev)
 {
     if (!ev->sqe) {
-        const char *st =
-            ev->result >= 0 ? "ok"
-            : -ev->result < (int)(sizeof err_names / sizeof err_names[0])
-                ? err_names[-ev->result]
-                : "?";
+        const char *st = capos_error_name(ev->result);
+        if (!st)
+            st = "?";
         fprintf(stderr,
                 "trace: cqe pid=%u tid=%u ud=%#" PRIx64 " result=%d %s\n",
                 ev->pid, ev->tid, ev->user_data, ev->result, st);

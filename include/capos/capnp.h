@@ -48,16 +48,20 @@
 /* Errors                                                              */
 /* ------------------------------------------------------------------ */
 
+/* The codes are below -200, apart from the ABI's CAP_ERR_* (-1..-14)
+ * and capos-rt's CAPOS_RT_E_* (-100...), so that a call that may fail in
+ * the kernel, the runtime or the codec returns a code with one meaning
+ * (include/capos/errname.h names them all). */
 #define CAPNP_OK 0
-#define CAPNP_E_BOUNDS (-1)    /* target outside its segment, index >= len */
-#define CAPNP_E_TYPE (-2)      /* pointer kind / list element size mismatch */
-#define CAPNP_E_DEPTH (-3)     /* nesting limit exceeded */
-#define CAPNP_E_TRAVERSAL (-4) /* traversal (read amplification) limit hit */
-#define CAPNP_E_NOSPACE (-5)   /* builder buffer too small */
-#define CAPNP_E_FRAMING (-6)   /* bad segment table / truncated message */
-#define CAPNP_E_FAR (-7)       /* malformed far pointer or landing pad */
-#define CAPNP_E_TEXT (-8)      /* text not NUL-terminated inside its list */
-#define CAPNP_E_INVAL (-9)     /* API misuse (offset outside section, ...) */
+#define CAPNP_E_BOUNDS (-201)    /* target outside its segment, index >= len */
+#define CAPNP_E_TYPE (-202)      /* pointer kind / list element size mismatch */
+#define CAPNP_E_DEPTH (-203)     /* nesting limit exceeded */
+#define CAPNP_E_TRAVERSAL (-204) /* traversal (read amplification) limit hit */
+#define CAPNP_E_NOSPACE (-205)   /* builder buffer too small */
+#define CAPNP_E_FRAMING (-206)   /* bad segment table / truncated message */
+#define CAPNP_E_FAR (-207)       /* malformed far pointer or landing pad */
+#define CAPNP_E_TEXT (-208)      /* text not NUL-terminated inside its list */
+#define CAPNP_E_INVAL (-209)     /* API misuse (offset outside section, ...) */
 
 /* A short, stable description of a CAPNP_E_* code ("ok" for 0). */
 const char *capnp_strerror(int err);

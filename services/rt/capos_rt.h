@@ -27,14 +27,11 @@
 #include "capos/ring.h"
 #include "capos/syscall.h"
 
-/* Runtime errors (positive space is never used; CAP_ERR_* pass through). */
-#define CAPOS_RT_E_NOT_FOUND (-100)       /* no CapSet entry of that name */
-#define CAPOS_RT_E_WRONG_INTERFACE (-101) /* entry or result cap mismatch */
-/* (A CALL whose cap speaks another interface than the caller means is
- * refused by the kernel with CAP_ERR_WRONG_INTERFACE, docs/abi.md §4.5.) */
-#define CAPOS_RT_E_NO_MEMORY (-102)       /* runtime heap exhausted */
-#define CAPOS_RT_E_TIMEOUT (-103)         /* wait ran out of time */
-#define CAPOS_RT_E_TOO_MANY (-104)        /* too many pending completions */
+/* Runtime errors CAPOS_RT_E_* (include/capos/errname.h, beside their
+ * names); CAP_ERR_* pass through. A CALL whose cap speaks another
+ * interface than the caller means is refused by the kernel with
+ * CAP_ERR_WRONG_INTERFACE (docs/abi.md §4.5). */
+#include "capos/errname.h"
 
 typedef struct capos_capset capos_capset_t;
 

@@ -9,11 +9,11 @@
 /*
  * The message of the CapException a failed call left in its result buffer
  * res[0..res_len) when code is CAP_ERR_APPLICATION_EXCEPTION[_TRUNCATED],
- * a fixed sentence for a wrong-interface refusal (the kernel's
- * CAP_ERR_WRONG_INTERFACE or the runtime's CAPOS_RT_E_WRONG_INTERFACE),
- * else "error CODE". Control characters in the message become '?', so a
- * refusing service cannot forge lines on a console. Writes out[0..cap)
- * and returns out.
+ * else the code's sentence and name from the one table
+ * (include/capos/errname.h): "a queue or table is full (QUEUE_FULL,
+ * error -10)"; a code no table has stays "error CODE". Control
+ * characters in the message become '?', so a refusing service cannot
+ * forge lines on a console. Writes out[0..cap) and returns out.
  */
 const char *capos_rt_error_text(const void *res, size_t res_len, int code,
                                 char *out, size_t cap)
@@ -35,13 +35,11 @@ const char *capos_rt_error_text(const void *res, size_t res_len, int code,
         out[k] = '\0';
         return out;
     }
-    if (code == CAP_ERR_WRONG_INTERFACE || code == CAPOS_RT_E_WRONG_INTERFACE) {
-        snprintf(out, cap,
-                 "wrong interface: the capability does not speak the "
-                 "interface this call is for (error %d)",
-                 code);
-        return out;
-    }
-    snprintf(out, cap, "error %d", code);
+    const char *name = capos_error_name(code),
+               *sentence = capos_error_sentence(code);
+    if (sentence)
+        snprintf(out, cap, "%s (%s, error %d)", sentence, name, code);
+    else
+        snprintf(out, cap, "error %d", code);
     return out;
 }

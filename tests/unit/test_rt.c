@@ -220,9 +220,9 @@ a_typed_client_handed_an_untyped_facet_gets_wrong_interface_never_zeros(
     assert_int_equal(wi.invoke, CAP_ERR_WRONG_INTERFACE);
     assert_int_equal(wi.stub, CAP_ERR_WRONG_INTERFACE);
     assert_true(wi.untouched);
-    assert_string_equal(wi.why, "wrong interface: the capability does not "
-                                "speak the interface this call is for "
-                                "(error -14)");
+    assert_string_equal(wi.why, "the capability does not speak the "
+                                "interface this call is for "
+                                "(WRONG_INTERFACE, error -14)");
     /* Nothing reached the echo server. */
     uint8_t *buf;
     CapSqe r = h_recv(srv, raw, 1, 256, &buf);
