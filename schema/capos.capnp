@@ -607,6 +607,7 @@ struct ShellBundle @0xc42239369f99cb82 {
   languageModel @4 :LanguageModel;       # null unless the profile has one
   toolPermissions @5 :List(ToolPermission);  # per-tool map for agent mode
   expiresNs @6 :UInt64;                  # bundle caps expire with the session; 0 never
+  programs @7 :List(ProgramCaps);        # the profile's default grants per program
 }
 
 enum BundleDenial @0xcd431e8bf65d4a14 {
@@ -1021,6 +1022,16 @@ struct SessionProfile @0xaa207d5ffeaa513c {
   binaries @5 :List(Text);             # what the bundle's launcher may start
   languageModel @6 :Text;              # the broker's LanguageModel cap, "" for none
   tools @7 :List(ToolPermission);      # per-tool permission map
+  programs @8 :List(ProgramCaps);
+  # The bundle caps each of `binaries` gets by default: `spawn NAME` with
+  # no `with` passes them; `with { ... }` names its grants instead.
+}
+
+struct ProgramCaps @0xbc265634fba831d7 {
+  # The caps of a session bundle one program receives by default
+  # (capos-sim choice; SessionProfile.programs, ShellBundle.programs).
+  binary @0 :Text;         # one of the profile's binaries
+  caps @1 :List(Text);     # names of the bundle's serviceEndpoints, at most 8
 }
 
 struct SshDevelopmentHostKey @0x9262194c20d96f4d {

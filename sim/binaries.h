@@ -8,15 +8,9 @@
 #ifndef CAPOS_SIM_BINARIES_H
 #define CAPOS_SIM_BINARIES_H
 
-#include "capos.capnp.h"
 #include "port_uv.h"
 
 /* Make every linked-in service bootable by its manifest name. */
 void sim_register_builtins(void);
-
-/* The interface interface_id of a service's own schema (its name and
- * method names, for --trace), or NULL: the ABI schema's are
- * capos_interface_info's. */
-const capnpc_c_interface_info *sim_service_interface_info(uint64_t id);
 
 #endif /* CAPOS_SIM_BINARIES_H */

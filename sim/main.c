@@ -22,6 +22,7 @@
 #include "kernel.h"
 #include "net_uv.h"
 #include "port_uv.h"
+#include "schemas.h"
 #include "selftest.h"
 
 static const char *const op_names[] = {"NOP",     "CALL",   "RECV", "RETURN",
@@ -43,9 +44,7 @@ static void trace_event(const struct k_trace *ev)
     const char *op = ev->opcode < sizeof op_names / sizeof op_names[0]
                          ? op_names[ev->opcode]
                          : "?";
-    const capnpc_c_interface_info *ii = capos_interface_info(ev->iface);
-    if (!ii)
-        ii = sim_service_interface_info(ev->iface);
+    const capnpc_c_interface_info *ii = capos_schema_interface_info(ev->iface);
     const char *m = ii && ev->method < ii->method_count
                         ? ii->method_names[ev->method]
                         : NULL;

@@ -8,7 +8,9 @@
  * optional: the bundle's systemInfo), "console" (startup problems only),
  * and any caps the manifest gives it to pass on: a profile's
  * `caps = [(name = N, from = F)]` puts a copy of the broker's CapSet entry
- * F in the bundle's serviceEndpoints as N.
+ * F in the bundle's serviceEndpoints as N; a profile's `programs` go
+ * in the bundle as they are, less any cap name the bundle does not hold
+ * (the shell's default grants per program).
  *
  * Authority: the broker hands out only what the manifest granted it, and
  * never these, whatever a profile says (fail closed; the entry is left out
@@ -386,6 +388,59 @@ static void bundle_launcher(struct broker *b, capos_server_call_t *call,
     capos_ShellBundle_set_launcher(bundle, (uint32_t)i);
 }
 
+/* Is name one of the bundle caps out[0..n)? */
+static bool issued(const struct bundle_cap *out, uint32_t n, const char *name,
+                   size_t len)
+{
+    for (uint32_t k = 0; k < n; k++)
+        if (strlen(out[k].name) == len && memcmp(out[k].name, name, len) == 0)
+            return true;
+    return false;
+}
+
+/* Copy prof.programs into bundle.programs: each program's default caps,
+ * keeping only names of caps this bundle holds (out[0..n)), so a default
+ * never names a cap the shell lacks; at most 8 per program. */
+static void bundle_programs(const capnp_struct *prof,
+                            const struct bundle_cap *out, uint32_t n,
+                            capnp_struct_builder *bundle)
+{
+    capnp_list pl;
+    if (!capos_SessionProfile_has_programs(prof) ||
+        capos_SessionProfile_get_programs(prof, &pl) != 0)
+        return;
+    capnp_list_builder lb;
+    if (capos_ShellBundle_init_programs(bundle, capnp_list_len(&pl), &lb) != 0)
+        return;
+    for (uint32_t i = 0; i < capnp_list_len(&pl); i++) {
+        capnp_struct pc;
+        capnp_struct_builder pb;
+        capnp_list names;
+        const char *s;
+        size_t len;
+        if (capnp_list_get_struct(&pl, i, &pc) != 0 ||
+            capnp_list_struct_at(&lb, i, &pb) != 0 ||
+            capos_ProgramCaps_get_binary(&pc, &s, &len) != 0)
+            continue;
+        capos_ProgramCaps_set_binary(&pb, s, len);
+        if (capos_ProgramCaps_get_caps(&pc, &names) != 0)
+            continue;
+        const char *keep[8];
+        size_t klen[8];
+        uint32_t nk = 0;
+        for (uint32_t k = 0; k < capnp_list_len(&names) && nk < 8; k++)
+            if (capnp_list_get_text(&names, k, &s, &len) == 0 &&
+                issued(out, n, s, len)) {
+                keep[nk] = s;
+                klen[nk++] = len;
+            }
+        capnp_list_builder cb;
+        if (capos_ProgramCaps_init_caps(&pb, nk, &cb) == 0)
+            for (uint32_t k = 0; k < nk; k++)
+                capnp_list_set_text(&cb, k, keep[k], klen[k]);
+    }
+}
+
 /* Answer with the bundle of checked session f and profile prof: the
  * session back (moved), systemInfo, the launcher and the profile's
  * passable caps, all copies of what the broker holds. Audited
@@ -427,6 +482,7 @@ static int issue_bundle(struct broker *b, capos_server_call_t *call,
             capos_NamedCap_set_name(&nc, out[k].name, strlen(out[k].name));
             capos_NamedCap_set_cap(&nc, (uint32_t)idx[k]);
         }
+    bundle_programs(prof, out, nadd, &bundle);
     audit(b, "bundle-issued", CAPOS_AUDIT_OUTCOME_ALLOWED, f->user, f->sid,
           f->sidlen, req->profile);
     return CAPOS_SERVE_REPLY;

@@ -1,6 +1,7 @@
 /*
  * profiles.c - init's check of kernelParams.profiles against the service
- * graph it has planned (plan.c): what authority-broker and shell-launcher
+ * graph it has planned (plan.c): what authority-broker, shell-launcher and
+ * capos-shell (a profile's default grants per program)
  * will read from the same manifest once they run. A profile that names a
  * cap no broker holds, a binary the manifest lacks, or a launcher facet
  * with the wrong badge would otherwise be found only when a user logs
@@ -133,6 +134,88 @@ static void check_binaries(struct init *in, const capnp_struct *root,
     }
 }
 
+/* Is t[0..tl) one of the texts of list l? */
+static bool in_texts(const capnp_list *l, const char *t, size_t tl)
+{
+    for (uint32_t k = 0; k < capnp_list_len(l); k++) {
+        const char *s;
+        size_t n;
+        if (capnp_list_get_text(l, k, &s, &n) == 0 && eq(s, n, t, tl))
+            return true;
+    }
+    return false;
+}
+
+/* Is n[0..nl) the name of one of profile p's caps? */
+static bool profile_has_cap(const capnp_struct *p, const char *n, size_t nl)
+{
+    capnp_list caps;
+    if (!capos_SessionProfile_has_caps(p) ||
+        capos_SessionProfile_get_caps(p, &caps) < 0)
+        return false;
+    for (uint32_t k = 0; k < capnp_list_len(&caps); k++) {
+        capnp_struct c;
+        const char *s;
+        size_t l;
+        if (capnp_list_get_struct(&caps, k, &c) == 0 &&
+            capos_ProfileCap_get_name(&c, &s, &l) == 0 && eq(s, l, n, nl))
+            return true;
+    }
+    return false;
+}
+
+/* Profile p's programs: each a binary of the profile, given at most 8
+ * caps, each one of the profile's caps. */
+static void check_programs(struct init *in, const capnp_struct *p,
+                           const char *pn, size_t pl)
+{
+    capnp_list progs = {0}, bins = {0};
+    if (capos_SessionProfile_has_programs(p) &&
+        capos_SessionProfile_get_programs(p, &progs) < 0) {
+        init_problem(in, "profile \"%.*s\": programs is not a list",
+                     clip(pl), pn);
+        return;
+    }
+    if (capos_SessionProfile_has_binaries(p))
+        (void)capos_SessionProfile_get_binaries(p, &bins);
+    for (uint32_t i = 0; i < capnp_list_len(&progs); i++) {
+        capnp_struct pc;
+        capnp_list names = {0};
+        const char *b = "";
+        size_t bl = 0;
+        if (capnp_list_get_struct(&progs, i, &pc) < 0 ||
+            (capos_ProgramCaps_has_binary(&pc) &&
+             capos_ProgramCaps_get_binary(&pc, &b, &bl) < 0) ||
+            (capos_ProgramCaps_has_caps(&pc) &&
+             capos_ProgramCaps_get_caps(&pc, &names) < 0)) {
+            init_problem(in, "profile \"%.*s\": programs[%u] is malformed",
+                         clip(pl), pn, i);
+            continue;
+        }
+        if (!in_texts(&bins, b, bl))
+            init_problem(in,
+                         "profile \"%.*s\": programs[%u]: \"%.*s\" is not one "
+                         "of the profile's binaries",
+                         clip(pl), pn, i, clip(bl), b);
+        if (capnp_list_len(&names) > 8)
+            init_problem(in,
+                         "profile \"%.*s\": programs[%u]: %u caps; a program "
+                         "gets at most 8",
+                         clip(pl), pn, i, capnp_list_len(&names));
+        for (uint32_t k = 0; k < capnp_list_len(&names); k++) {
+            const char *c;
+            size_t cl;
+            if (capnp_list_get_text(&names, k, &c, &cl) < 0 ||
+                !profile_has_cap(p, c, cl))
+                init_problem(in,
+                             "profile \"%.*s\": programs[%u] (%.*s): cap "
+                             "\"%.*s\" is not one of the profile's caps",
+                             clip(pl), pn, i, clip(bl), b,
+                             clip(cl), cl ? c : "");
+        }
+    }
+}
+
 /* The profile named n in list, its index in *at; false if none. */
 static bool find_profile(const capnp_list *list, const char *n, size_t l,
                          uint32_t *at)
@@ -215,6 +298,7 @@ void plan_profiles(struct init *in, const capnp_struct *root)
             init_problem(in, "two profiles are named \"%.*s\"", clip(pl), pn);
         check_caps(in, &p, pn, pl, broker);
         check_binaries(in, root, &p, pn, pl);
+        check_programs(in, &p, pn, pl);
     }
     check_launchers(in, &list);
 }

@@ -129,6 +129,36 @@ static int keep_cap(struct shell *sh, const CapCqe *c, bool *taken, uint32_t ci,
     return (int)sh->nbundle++;
 }
 
+/* Keep bundle bun's per-program default grants (names, copied). */
+static void keep_programs(struct shell *sh, const capnp_struct *bun)
+{
+    capnp_list pl;
+    sh->nprograms = 0;
+    if (capos_ShellBundle_get_programs(bun, &pl) != 0)
+        return;
+    for (uint32_t i = 0; i < capnp_list_len(&pl); i++) {
+        capnp_struct pc;
+        capnp_list names;
+        const char *s;
+        size_t n;
+        if (sh->nprograms == SHELL_PROGRAMS_MAX)
+            return;
+        if (capnp_list_get_struct(&pl, i, &pc) != 0 ||
+            capos_ProgramCaps_get_binary(&pc, &s, &n) != 0 || n == 0 ||
+            n > SHELL_NAME_MAX || capos_ProgramCaps_get_caps(&pc, &names) != 0)
+            continue;
+        struct shell_program *pg = &sh->programs[sh->nprograms++];
+        copy_name(pg->binary, s, n);
+        pg->ncaps = 0;
+        for (uint32_t k = 0; k < capnp_list_len(&names) &&
+                             pg->ncaps < SHELL_PROGRAM_CAPS;
+             k++)
+            if (capnp_list_get_text(&names, k, &s, &n) == 0 && n > 0 &&
+                n <= SHELL_NAME_MAX)
+                copy_name(pg->caps[pg->ncaps++], s, n);
+    }
+}
+
 static const char *const denial_text[] = {
     "the session is not valid", "the session has expired",
     "the profile is unknown", "the profile is not allowed for this session",
@@ -206,6 +236,7 @@ static int fetch_bundle(struct shell *sh)
                 capos_NamedCap_get_cap(&nc, &ci);
                 keep_cap(sh, &c, taken, ci, s, n, 0);
             }
+        keep_programs(sh, &bun);
         ret = 0;
     }
     /* Caps the bundle does not name (or that did not fit) go back. */
@@ -430,6 +461,7 @@ void shell_logout(struct shell *sh)
     for (unsigned i = 0; i < sh->nbundle; i++)
         capos_rt_release(sh->bundle[i].cap);
     sh->nbundle = 0;
+    sh->nprograms = 0;
     sh->session_idx = sh->launcher_idx = -1;
     if (!sh->logged_in)
         return;

@@ -19,7 +19,9 @@
  *                            wait for it and report its exit status
  *                            (foreground; unless given one, the child's
  *                            "console" is the terminal's Console facet,
- *                            so what it says reaches this user)
+ *                            so what it says reaches this user); with
+ *                            no `with`, the caps the profile gives NAME
+ *                            by default (ShellBundle.programs)
  *   echo TEXT                TEXT
  *   exit (or logout)         log out, release every cap, exit 0
  * Badge syntax (`badge N`, `@<number>`, `#<number>`) is refused: a user
@@ -34,6 +36,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "schemas.h"
 #include "shell.h"
 
 #define SPAWN_GRANTS_MAX CAP_XFER_MAX
@@ -41,7 +44,7 @@
 
 static const char *iface_name(uint64_t id, char *buf, size_t cap)
 {
-    const capnpc_c_interface_info *ii = capos_interface_info(id);
+    const capnpc_c_interface_info *ii = capos_schema_interface_info(id);
     if (ii)
         return ii->name;
     snprintf(buf, cap, "interface 0x%016llx", (unsigned long long)id);
@@ -61,7 +64,9 @@ static void cmd_help(struct shell *sh)
     term_say(sh, "                       caps of your bundle under the "
                  "child's names,");
     term_say(sh, "                       e.g. spawn hello with { timer: "
-                 "@timer }");
+                 "@timer }; without");
+    term_say(sh, "                       `with`, the caps your profile "
+                 "gives NAME (if any)");
     term_say(sh, "                       (what the program prints comes "
                  "to this terminal)");
     term_say(sh, "  echo TEXT            print TEXT");
@@ -226,6 +231,37 @@ struct spawn_grant {
     int bidx; /* bundle index of the cap passed */
 };
 
+/* The bundle index of the cap named name, or -1. */
+static int bundle_index(const struct shell *sh, const char *name)
+{
+    for (unsigned i = 0; i < sh->nbundle; i++)
+        if (strcmp(sh->bundle[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The profile's default grants of program name (ShellBundle.programs)
+ * into g, each under its bundle name. Returns their count (0: none). */
+static int default_grants(const struct shell *sh, const char *name,
+                          struct spawn_grant *g)
+{
+    int n = 0;
+    for (unsigned i = 0; i < sh->nprograms; i++) {
+        const struct shell_program *pg = &sh->programs[i];
+        if (strcmp(pg->binary, name) != 0)
+            continue;
+        for (unsigned k = 0; k < pg->ncaps && n < (int)SPAWN_GRANTS_MAX; k++) {
+            int b = bundle_index(sh, pg->caps[k]);
+            if (b < 0)
+                continue;
+            strcpy(g[n].child, pg->caps[k]);
+            g[n++].bidx = b;
+        }
+        break;
+    }
+    return n;
+}
+
 /*
  * Parse `NAME [with { child: [client] @cap, ... }]` into name and grants.
  * Returns the number of grants, or -1 with why set.
@@ -238,7 +274,7 @@ static int parse_spawn(struct shell *sh, const char *p, char *name,
         return -1;
     skip_ws(&p);
     if (*p == '\0')
-        return 0;
+        return default_grants(sh, name, g);
     if (strncmp(p, "with", 4) != 0)
         return -1;
     p += 4;
@@ -269,10 +305,7 @@ static int parse_spawn(struct shell *sh, const char *p, char *name,
         char cap[SHELL_NAME_MAX + 1];
         if (parse_name(&p, cap, SHELL_NAME_MAX) < 0)
             return -1;
-        g[n].bidx = -1;
-        for (unsigned i = 0; i < sh->nbundle; i++)
-            if (strcmp(sh->bundle[i].name, cap) == 0)
-                g[n].bidx = (int)i;
+        g[n].bidx = bundle_index(sh, cap);
         if (g[n].bidx < 0) {
             *why = "a grant names a cap your bundle does not hold (see caps)";
             return -1;
@@ -367,6 +400,14 @@ static void cmd_spawn(struct shell *sh, const char *args)
                  sh->njobs);
         return;
     }
+    /* Said before the call: the child may print before it returns. */
+    char given[SPAWN_GRANTS_MAX * (SHELL_NAME_MAX + 2) + 1] = "";
+    for (int i = 0; i < n; i++) {
+        strcat(given, i ? ", " : "");
+        strcat(given, g[i].child);
+    }
+    term_say(sh, "spawn: starting %s%s%s%s", name, n ? " (" : "", given,
+             n ? ")" : "");
     capnp_builder b;
     uint32_t xfer[SPAWN_GRANTS_MAX];
     unsigned nx = spawn_params(sh, &b, name, g, n, xfer);
@@ -387,7 +428,6 @@ static void cmd_spawn(struct shell *sh, const char *args)
         term_say(sh, "spawn: the launcher returned no handle for %s", name);
         return;
     }
-    term_say(sh, "spawn: started %s", name);
     /* Foreground: wait for the program and report how it ended. */
     capnp_builder wb;
     capnp_struct_builder wp;

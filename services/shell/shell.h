@@ -31,6 +31,17 @@ enum {
 };
 
 /* One cap of the session bundle, as `caps` lists it. */
+#define SHELL_PROGRAMS_MAX 16u /* programs with default grants kept */
+#define SHELL_PROGRAM_CAPS 8u   /* default grants of one program */
+
+/* A program's default grants (ShellBundle.programs): `spawn binary`
+ * without `with` passes these bundle caps under their own names. */
+struct shell_program {
+    char binary[SHELL_NAME_MAX + 1];
+    char caps[SHELL_PROGRAM_CAPS][SHELL_NAME_MAX + 1];
+    unsigned ncaps;
+};
+
 struct shell_bcap {
     char name[SHELL_NAME_MAX + 1]; /* bundle name (sanitised for display) */
     uint64_t iface;                /* interface to show (schema type) */
@@ -59,6 +70,8 @@ struct shell {
     /* The session bundle AuthorityBroker.shellBundle issued. */
     struct shell_bcap bundle[SHELL_BUNDLE_MAX];
     unsigned nbundle;
+    struct shell_program programs[SHELL_PROGRAMS_MAX];
+    unsigned nprograms;
     int session_idx;  /* bundle index of `session`, -1 if absent */
     int launcher_idx; /* bundle index of `launcher`, -1 if absent */
     capos_cap_t jobs[SHELL_JOBS_MAX];
