@@ -16,7 +16,7 @@ status=0
 # Every file the list names: sources, headers, schemas, and the unit=,
 # test= and manifest= files of a service's own tests.
 named=$(grep -v -E '^[[:space:]]*(#|$)' "$list" | tr -s ' \t' '\n' |
-    sed -E 's/^(unit|test|manifest)=//' | grep -E '\.([ch]|capnp|test)$' | sort -u)
+    sed -E 's/^(unit|test|manifest|fuzz)=//' | grep -E '\.([ch]|capnp|test)$' | sort -u)
 for f in $(grep -l -E '^int[[:space:]]+capos_main[[:space:]]*\(' "$srcdir"/services/*/*.c); do
     rel=${f#$srcdir/services/}
     if ! echo "$named" | grep -qx "$rel"; then

@@ -17,8 +17,10 @@ set -u
 : "${FUZZ_MAX_LEN:=16384}"
 : "${EXEEXT:=}"
 
-prog="tests/fuzz/${fuzz_name}${EXEEXT}"
-seeds="$srcdir/fixtures/corpus/$fuzz_name"
+# A service's own target (services/DIR/fuzz_X.test) names its program
+# and seeds; the project's targets live in tests/fuzz and fixtures/corpus.
+prog="${fuzz_prog:-tests/fuzz/$fuzz_name}${EXEEXT}"
+seeds="${fuzz_seeds:-$srcdir/fixtures/corpus/$fuzz_name}"
 
 if test "${HAVE_FUZZER:-no}" != yes; then
     echo "SKIP: $fuzz_name: ${FUZZ_REASON:-libFuzzer not available}"
@@ -54,7 +56,7 @@ if test $rc -ne 0; then
     # Keep the reproducer next to the log, outside the temporary directory.
     for a in "$tmp"/artifacts/*; do
         test -f "$a" || continue
-        keep="tests/fuzz/$fuzz_name-$(basename "$a")"
+        keep="$(dirname "$prog")/$fuzz_name-$(basename "$a")"
         cp "$a" "$keep"
         echo "FAIL: $fuzz_name: reproducer saved as $keep; replay with: $prog $keep" >&2
     done
