@@ -7,6 +7,8 @@
  *   selftest        fixtures/system-selftest (capos-sim --selftest)
  *   login           fixtures/system-default, the login shell on the serial
  *                   line (the default)
+ *   replay          replay the ring_dispatch seed corpus compiled into the
+ *                   image and print a digest line per input (make qemu-diff)
  *   seed=N          the model's seed (default: random, printed)
  *   virtual-clock   time moves only when every thread is blocked
  *   fault=pf|ud|int raise a page fault, an invalid opcode or an interrupt
@@ -23,6 +25,7 @@
 #include "kernel.h"
 #include "metal.h"
 #include "port.h"
+#include "replay.h"
 
 #define MAIN_MB_MAGIC 0x2badb002u
 #define MAIN_MAX_RANGES 32u
@@ -104,7 +107,8 @@ static bool main_parse_u64(const char *s, size_t n, uint64_t *out)
 static void main_option(struct main_options *o, const char *w, size_t n)
 {
     if ((n == 8 && memcmp(w, "selftest", 8) == 0) ||
-        (n == 5 && memcmp(w, "login", 5) == 0)) {
+        (n == 5 && memcmp(w, "login", 5) == 0) ||
+        (n == 6 && memcmp(w, "replay", 6) == 0)) {
         memcpy(o->mode, w, n);
         o->mode[n] = 0;
     } else if (n == 13 && memcmp(w, "virtual-clock", 13) == 0) {
@@ -118,7 +122,7 @@ static void main_option(struct main_options *o, const char *w, size_t n)
         o->fault = w[6];
     } else {
         metal_printf("capos-sim: ignoring boot option \"%.*s\" (known: "
-                     "selftest, login, seed=N, virtual-clock, "
+                     "selftest, login, replay, seed=N, virtual-clock, "
                      "fault=pf|ud|int)\n",
                      (int)(n > 64 ? 64 : n), w);
     }
@@ -201,6 +205,29 @@ static int main_selftest_verdict(int code)
     return code != 0;
 }
 
+/* Boot option replay: every embedded corpus input through replay.c; 0 if
+ * all replayed. */
+static int main_replay(void)
+{
+    int status = 0;
+
+    for (size_t i = 0; i < replay_corpus_len; i++) {
+        const struct replay_file *f = &replay_corpus[i];
+        struct replay_result r;
+        char err[160];
+
+        if (replay_input(f->data, f->size, &r, err, sizeof err) != 0) {
+            metal_printf("ring-replay: %s: %s\n", f->name, err);
+            status = 1;
+            continue;
+        }
+        metal_printf(REPLAY_LINE, f->name, (unsigned long long)r.digest,
+                     r.cqes, r.steps);
+    }
+    metal_printf("capos-sim: exit status %d\n", status);
+    return status;
+}
+
 static void main_machine_up(uint32_t magic, uint32_t info)
 {
     serial_init();
@@ -238,6 +265,8 @@ _Noreturn void metal_main(uint32_t magic, uint32_t info)
     main_parse_cmdline(&o);
     if (o.fault)
         main_raise(o.fault);
+    if (strcmp(o.mode, "replay") == 0)
+        trap_exit((unsigned)main_replay());
     bytes = image_manifest(o.mode, &len);
     metal_printf("capos-sim: seed %llu%s\n", (unsigned long long)o.cfg.seed,
                  o.cfg.virtual_clock ? ", virtual clock" : "");
