@@ -9,6 +9,7 @@
  *                   line (the default)
  *   replay          replay the ring_dispatch seed corpus compiled into the
  *                   image and print a digest line per input (make qemu-diff)
+ *   bench           the model's figures on metal (mbench.c; make qemu-bench)
  *   seed=N          the model's seed (default: random, printed)
  *   virtual-clock   time moves only when every thread is blocked
  *   fault=pf|ud|int raise a page fault, an invalid opcode or an interrupt
@@ -108,7 +109,8 @@ static void main_option(struct main_options *o, const char *w, size_t n)
 {
     if ((n == 8 && memcmp(w, "selftest", 8) == 0) ||
         (n == 5 && memcmp(w, "login", 5) == 0) ||
-        (n == 6 && memcmp(w, "replay", 6) == 0)) {
+        (n == 6 && memcmp(w, "replay", 6) == 0) ||
+        (n == 5 && memcmp(w, "bench", 5) == 0)) {
         memcpy(o->mode, w, n);
         o->mode[n] = 0;
     } else if (n == 13 && memcmp(w, "virtual-clock", 13) == 0) {
@@ -122,7 +124,8 @@ static void main_option(struct main_options *o, const char *w, size_t n)
         o->fault = w[6];
     } else {
         metal_printf("capos-sim: ignoring boot option \"%.*s\" (known: "
-                     "selftest, login, replay, seed=N, virtual-clock, "
+                     "selftest, login, replay, bench, seed=N, "
+                     "virtual-clock, "
                      "fault=pf|ud|int)\n",
                      (int)(n > 64 ? 64 : n), w);
     }
@@ -267,6 +270,8 @@ _Noreturn void metal_main(uint32_t magic, uint32_t info)
         main_raise(o.fault);
     if (strcmp(o.mode, "replay") == 0)
         trap_exit((unsigned)main_replay());
+    if (strcmp(o.mode, "bench") == 0)
+        trap_exit((unsigned)mbench_run());
     bytes = image_manifest(o.mode, &len);
     metal_printf("capos-sim: seed %llu%s\n", (unsigned long long)o.cfg.seed,
                  o.cfg.virtual_clock ? ", virtual clock" : "");

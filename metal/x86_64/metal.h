@@ -148,6 +148,11 @@ const char *rand_source(void);
 /* printf to the serial console (bounded to 512 bytes a call). */
 void metal_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- mbench.c: boot option bench ---------------------------------------- */
+
+/* Print the model's figures on metal; 0, or 1 if a run failed. */
+int mbench_run(void);
+
 /* ---- image.c: what the image carries ------------------------------------ */
 
 /* The manifest bytes for boot mode name (selftest, login), or NULL. */
