@@ -39,7 +39,8 @@ struct heap_free {
 };
 
 static struct heap_free *heap_lists[HEAP_CLASSES];
-static uint64_t heap_live; /* blocks allocated, not yet freed */
+static uint64_t heap_live;  /* blocks allocated, not yet freed */
+static uint64_t heap_slabs; /* pages carved into small blocks (kept) */
 
 static unsigned heap_class(size_t size)
 {
@@ -58,6 +59,7 @@ static bool heap_refill(unsigned c)
 
     if (page == NULL)
         return false;
+    heap_slabs++;
     for (size_t off = 0; off + bs <= HEAP_PAGE; off += bs) {
         struct heap_free *b = (struct heap_free *)(page + off);
         b->h.magic = HEAP_FREE;
@@ -143,6 +145,16 @@ void port_free(void *p)
     b->h.magic = HEAP_FREE;
     b->next = heap_lists[h->cls];
     heap_lists[h->cls] = b;
+}
+
+uint64_t heap_live_count(void)
+{
+    return heap_live;
+}
+
+uint64_t heap_slab_pages(void)
+{
+    return heap_slabs;
 }
 
 /* ---- the C library's allocator, for libargon2 -------------------------- */

@@ -227,7 +227,6 @@ static int main_replay(void)
         metal_printf(REPLAY_LINE, f->name, (unsigned long long)r.digest,
                      r.cqes, r.steps);
     }
-    metal_printf("capos-sim: exit status %d\n", status);
     return status;
 }
 
@@ -253,6 +252,31 @@ static void main_machine_up(uint32_t magic, uint32_t info)
                  rand_source());
 }
 
+/* Pages free when the machine was up, before the model took any. */
+static uint64_t main_pages_at_boot;
+
+/* The port's own census after shutdown: every heap block freed and every
+ * page back (except the heap's small-block pages, which it keeps). A
+ * leak makes the status 1. */
+static int main_port_census(int status)
+{
+    uint64_t held = main_pages_at_boot - pages_free_count();
+
+    metal_printf("capos-sim: port: %llu heap blocks live, %llu pages held "
+                 "(%llu by the heap's small blocks), %llu console bytes "
+                 "dropped\n",
+                 (unsigned long long)heap_live_count(),
+                 (unsigned long long)held,
+                 (unsigned long long)heap_slab_pages(),
+                 (unsigned long long)serial_dropped());
+    if (heap_live_count() != 0 || held != heap_slab_pages()) {
+        metal_printf("capos-sim: leak after shutdown in the port's heap or "
+                     "pages\n");
+        return 1;
+    }
+    return status;
+}
+
 _Noreturn void metal_main(uint32_t magic, uint32_t info);
 _Noreturn void metal_main(uint32_t magic, uint32_t info)
 {
@@ -263,13 +287,14 @@ _Noreturn void metal_main(uint32_t magic, uint32_t info)
     int status;
 
     main_machine_up(magic, info);
+    main_pages_at_boot = pages_free_count();
     o.cfg.seed = rand_u64() >> 1;
     o.cfg.shuffle = true;
     main_parse_cmdline(&o);
     if (o.fault)
         main_raise(o.fault);
     if (strcmp(o.mode, "replay") == 0)
-        trap_exit((unsigned)main_replay());
+        trap_exit((unsigned)main_port_census(main_replay()));
     if (strcmp(o.mode, "bench") == 0)
         trap_exit((unsigned)mbench_run());
     bytes = image_manifest(o.mode, &len);
@@ -292,6 +317,7 @@ _Noreturn void metal_main(uint32_t magic, uint32_t info)
                      st->processes_held);
         status = 1;
     }
+    status = main_port_census(status);
     metal_printf("capos-sim: exit status %d\n", status);
     trap_exit(status >= 0 && status < (int)TRAP_EXIT_FAULT ? (unsigned)status
                                                            : TRAP_EXIT_FAULT - 1);

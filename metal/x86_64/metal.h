@@ -135,6 +135,13 @@ void pages_init(const struct pages_range *r, size_t n);
 uint64_t pages_free_count(void);
 uint64_t pages_total_count(void);
 
+/* ---- heap.c ------------------------------------------------------------ */
+
+/* Heap blocks allocated and not yet freed (port_alloc and malloc). */
+uint64_t heap_live_count(void);
+/* Pages the small size classes hold (never returned to pages.c). */
+uint64_t heap_slab_pages(void);
+
 /* ---- rand.c ------------------------------------------------------------ */
 
 /* 64 random bits: RDRAND when the CPU has it, else the documented
