@@ -123,7 +123,7 @@ static void main_option(struct main_options *o, const char *w, size_t n)
                 memcmp(w + 6, "int", n - 6) == 0)) {
         o->fault = w[6];
     } else {
-        metal_printf("capos-sim: ignoring boot option \"%.*s\" (known: "
+        serial_printf("capos-sim: ignoring boot option \"%.*s\" (known: "
                      "selftest, login, replay, bench, seed=N, "
                      "virtual-clock, "
                      "fault=pf|ud|int)\n",
@@ -154,7 +154,7 @@ static void main_parse_cmdline(struct main_options *o)
 /* fault=: make the CPU report a fault the way a bug would. */
 static void main_raise(char fault)
 {
-    metal_printf("capos-sim: fault=%c requested: raising it\n", fault);
+    serial_printf("capos-sim: fault=%c requested: raising it\n", fault);
     if (fault == 'p')
         (void)*(volatile uint64_t *)(uintptr_t)0x100000000000ull; /* unmapped */
     else if (fault == 'u')
@@ -174,13 +174,13 @@ static int main_run(const uint8_t *bytes, size_t len, const char *mode)
     int code;
 
     if (k_boot(bytes, len, &init, err, sizeof err) != 0) {
-        metal_printf("capos-sim: %s manifest: %s\n", mode, err);
+        serial_printf("capos-sim: %s manifest: %s\n", mode, err);
         return 1;
     }
     stuck = k_run();
     code = (int)k_process_exit_code(init);
     /* The census before shutdown reclaims anything: all zero, or a leak. */
-    metal_printf("capos-sim: init exited with status %d\n"
+    serial_printf("capos-sim: init exited with status %d\n"
                  "capos-sim: after the run: %u processes, %u threads, %u "
                  "kernel objects live\n",
                  code, st->processes_live, st->threads_live,
@@ -188,7 +188,7 @@ static int main_run(const uint8_t *bytes, size_t len, const char *mode)
     k_shutdown();
     if (stuck == 0)
         return code;
-    metal_printf("capos-sim: %u threads blocked forever\n", stuck);
+    serial_printf("capos-sim: %u threads blocked forever\n", stuck);
     return code != 0 ? code : 1;
 }
 
@@ -198,13 +198,13 @@ static int main_selftest_verdict(int code)
 {
     const struct k_stats *st = k_census();
 
-    metal_printf("capos-sim: self-test: %llu SQEs, %llu CQEs, %llu switches\n",
+    serial_printf("capos-sim: self-test: %llu SQEs, %llu CQEs, %llu switches\n",
                  (unsigned long long)st->sqes, (unsigned long long)st->cqes,
                  (unsigned long long)st->switches);
     if (code != 0)
-        metal_printf("capos-sim: self-test FAILED (status %d)\n", code);
+        serial_printf("capos-sim: self-test FAILED (status %d)\n", code);
     else
-        metal_printf("capos-sim: self-test passed\n");
+        serial_printf("capos-sim: self-test passed\n");
     return code != 0;
 }
 
@@ -220,11 +220,11 @@ static int main_replay(void)
         char err[160];
 
         if (replay_input(f->data, f->size, &r, err, sizeof err) != 0) {
-            metal_printf("ring-replay: %s: %s\n", f->name, err);
+            serial_printf("ring-replay: %s: %s\n", f->name, err);
             status = 1;
             continue;
         }
-        metal_printf(REPLAY_LINE, f->name, (unsigned long long)r.digest,
+        serial_printf(REPLAY_LINE, f->name, (unsigned long long)r.digest,
                      r.cqes, r.steps);
     }
     return status;
@@ -233,9 +233,9 @@ static int main_replay(void)
 static void main_machine_up(uint32_t magic, uint32_t info)
 {
     serial_init();
-    metal_printf("capos-sim: x86_64 metal, multiboot\n");
+    serial_printf("capos-sim: x86_64 metal, multiboot\n");
     if (magic != MAIN_MB_MAGIC) {
-        metal_printf("capos-sim: not started by a Multiboot loader (eax "
+        serial_printf("capos-sim: not started by a Multiboot loader (eax "
                      "0x%x); boot with qemu-system-x86_64 -kernel\n",
                      magic);
         trap_exit(TRAP_EXIT_FAULT);
@@ -246,7 +246,7 @@ static void main_machine_up(uint32_t magic, uint32_t info)
     pages_init(main_ranges, main_nranges);
     timer_init();
     cpu_sti();
-    metal_printf("capos-sim: %llu MiB free, TSC %llu MHz, randomness %s\n",
+    serial_printf("capos-sim: %llu MiB free, TSC %llu MHz, randomness %s\n",
                  (unsigned long long)(pages_free_count() >> 8),
                  (unsigned long long)(timer_tsc_hz() / 1000000u),
                  rand_source());
@@ -262,7 +262,7 @@ static int main_port_census(int status)
 {
     uint64_t held = main_pages_at_boot - pages_free_count();
 
-    metal_printf("capos-sim: port: %llu heap blocks live, %llu pages held "
+    serial_printf("capos-sim: port: %llu heap blocks live, %llu pages held "
                  "(%llu by the heap's small blocks), %llu console bytes "
                  "dropped\n",
                  (unsigned long long)heap_live_count(),
@@ -270,7 +270,7 @@ static int main_port_census(int status)
                  (unsigned long long)heap_slab_pages(),
                  (unsigned long long)serial_dropped());
     if (heap_live_count() != 0 || held != heap_slab_pages()) {
-        metal_printf("capos-sim: leak after shutdown in the port's heap or "
+        serial_printf("capos-sim: leak after shutdown in the port's heap or "
                      "pages\n");
         return 1;
     }
@@ -298,10 +298,10 @@ _Noreturn void metal_main(uint32_t magic, uint32_t info)
     if (strcmp(o.mode, "bench") == 0)
         trap_exit((unsigned)mbench_run());
     bytes = image_manifest(o.mode, &len);
-    metal_printf("capos-sim: seed %llu%s\n", (unsigned long long)o.cfg.seed,
+    serial_printf("capos-sim: seed %llu%s\n", (unsigned long long)o.cfg.seed,
                  o.cfg.virtual_clock ? ", virtual clock" : "");
     if (k_init(&o.cfg) != 0) {
-        metal_printf("capos-sim: cannot start the kernel model\n");
+        serial_printf("capos-sim: cannot start the kernel model\n");
         trap_exit(1);
     }
     status = main_run(bytes, len, o.mode);
@@ -311,14 +311,14 @@ _Noreturn void metal_main(uint32_t magic, uint32_t info)
     st = k_census();
     if (st->objects_live || st->threads_live || st->processes_live ||
         st->processes_held) {
-        metal_printf("capos-sim: leak after shutdown: %u objects, %u threads, "
+        serial_printf("capos-sim: leak after shutdown: %u objects, %u threads, "
                      "%u processes (%u not freed)\n",
                      st->objects_live, st->threads_live, st->processes_live,
                      st->processes_held);
         status = 1;
     }
     status = main_port_census(status);
-    metal_printf("capos-sim: exit status %d\n", status);
+    serial_printf("capos-sim: exit status %d\n", status);
     trap_exit(status >= 0 && status < (int)TRAP_EXIT_FAULT ? (unsigned)status
                                                            : TRAP_EXIT_FAULT - 1);
 }

@@ -125,13 +125,13 @@ static bool mb_figure(struct mb_sys *s, const char *name, unsigned batch)
         uint64_t t0 = port_clock_ns();
         bool ok = batch ? mb_nops(s, batch, MB_OPS) : mb_roundtrips(s, MB_OPS);
         if (!ok) {
-            metal_printf("bench: %s: a cap_enter failed\n", name);
+            serial_printf("bench: %s: a cap_enter failed\n", name);
             return false;
         }
         ns[r] = (port_clock_ns() - t0) * 10u / MB_OPS; /* tenths of ns */
     }
     mb_sort(ns, MB_REPS);
-    metal_printf("bench: %-20s %llu.%llu / %llu.%llu / %llu.%llu ns/op "
+    serial_printf("bench: %-20s %llu.%llu / %llu.%llu / %llu.%llu ns/op "
                  "(min / median / max of %u x %u)\n",
                  name, (unsigned long long)(ns[0] / 10),
                  (unsigned long long)(ns[0] % 10),
@@ -148,7 +148,7 @@ int mbench_run(void)
     bool ok = mb_setup(&s);
 
     if (!ok)
-        metal_printf("bench: setting up the two processes failed\n");
+        serial_printf("bench: setting up the two processes failed\n");
     ok = ok && mb_figure(&s, "ring_nop_batch1", 1) &&
          mb_figure(&s, "ring_nop_batch16", 16) &&
          mb_figure(&s, "endpoint_roundtrip", 0);

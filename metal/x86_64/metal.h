@@ -111,6 +111,8 @@ bool serial_take_event(void);
 bool serial_watched(void);
 /* Bytes dropped because the input buffer was full, ever. */
 uint64_t serial_dropped(void);
+/* printf to the console (at most 1 KiB a call). */
+void serial_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- timer.c: PIC, PIT, TSC clock -------------------------------------- */
 
@@ -150,10 +152,6 @@ uint64_t rand_u64(void);
 /* "rdrand" or "tsc-mix": what rand_u64 uses. */
 const char *rand_source(void);
 
-/* ---- printf.c ---------------------------------------------------------- */
-
-/* printf to the serial console (bounded to 512 bytes a call). */
-void metal_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- mbench.c: boot option bench ---------------------------------------- */
 

@@ -1,6 +1,7 @@
 /*
  * metal/x86_64/printf.c - snprintf and vsnprintf of the bare-metal port's
- * freestanding C library, and metal_printf for the port's own messages.
+ * freestanding C library. No port dependency: metal/x86_64/test_printf
+ * compiles it on the host too and compares it with the C library's.
  *
  * Conversions: d i u x X o c s p %, flags - 0 # + space, a field width and
  * a precision (numbers or *), length modifiers hh h l ll z j t. No floating
@@ -13,10 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "metal.h"
 
 struct printf_out {
     char *buf;
@@ -258,18 +258,4 @@ int snprintf(char *restrict buf, size_t cap, const char *restrict fmt, ...)
     n = vsnprintf(buf, cap, fmt, ap);
     va_end(ap);
     return n;
-}
-
-void metal_printf(const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    serial_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }

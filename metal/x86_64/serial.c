@@ -13,7 +13,9 @@
  * interrupts off (port_console_read, port_idle), so no lock is needed on
  * this single CPU.
  */
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "metal.h"
 #include "port.h"
@@ -156,4 +158,19 @@ void port_console_size(uint16_t *columns, uint16_t *rows)
 {
     *columns = 0;
     *rows = 0;
+}
+
+/* printf to the console, at most one line buffer (1 KiB) a call. */
+void serial_printf(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    serial_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }

@@ -72,7 +72,7 @@ void timer_init(void)
     timer_pic_init();
     timer_hz = timer_calibrate();
     if (timer_hz < 1000000u) {
-        metal_printf("capos-sim: the PIT did not count; assuming a 1 GHz "
+        serial_printf("capos-sim: the PIT did not count; assuming a 1 GHz "
                      "TSC (times will be wrong)\n");
         timer_hz = 1000000000u;
     }

@@ -53,14 +53,14 @@ static bool trap_frame_ok(uint64_t rbp)
 
 void trap_backtrace(uint64_t rbp)
 {
-    metal_printf("backtrace (addr2line -e metal/x86_64/capos-metal):\n");
+    serial_printf("backtrace (addr2line -e metal/x86_64/capos-metal):\n");
     for (unsigned i = 0; i < TRAP_BACKTRACE_MAX && trap_frame_ok(rbp); i++) {
         const uint64_t *fp = (const uint64_t *)(uintptr_t)rbp;
         uint64_t ret = fp[1];
 
         if (ret == 0)
             break;
-        metal_printf("  #%u 0x%llx\n", i, (unsigned long long)ret);
+        serial_printf("  #%u 0x%llx\n", i, (unsigned long long)ret);
         if (fp[0] <= rbp) /* frames go up the stack; anything else is junk */
             break;
         rbp = fp[0];
@@ -76,7 +76,7 @@ static uint64_t trap_cr2(void)
 
 static void trap_print_regs(const struct trap_frame *f)
 {
-    metal_printf("  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
+    serial_printf("  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
                  "  rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n"
                  "  r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n"
                  "  r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n"
@@ -102,15 +102,15 @@ static _Noreturn void trap_fatal(const struct trap_frame *f)
         trap_exit(TRAP_EXIT_FAULT); /* faulted while reporting */
     if (f->vector < 32)
         name = trap_names[f->vector] ? trap_names[f->vector] : "reserved";
-    metal_printf("\ncapos-sim: fatal: vector %llu (%s), error code 0x%llx, "
+    serial_printf("\ncapos-sim: fatal: vector %llu (%s), error code 0x%llx, "
                  "rip 0x%llx, cr2 0x%llx\n",
                  (unsigned long long)f->vector, name,
                  (unsigned long long)f->error, (unsigned long long)f->rip,
                  (unsigned long long)trap_cr2());
     trap_print_regs(f);
-    metal_printf("  #  0x%llx (faulting rip)\n", (unsigned long long)f->rip);
+    serial_printf("  #  0x%llx (faulting rip)\n", (unsigned long long)f->rip);
     trap_backtrace(f->rbp);
-    metal_printf("capos-sim: stopped: a fault in the system, not in its "
+    serial_printf("capos-sim: stopped: a fault in the system, not in its "
                  "input; exit status %u\n",
                  (TRAP_EXIT_FAULT << 1) | 1u);
     trap_exit(TRAP_EXIT_FAULT);
@@ -145,9 +145,9 @@ _Noreturn void port_panic(const char *msg)
     cpu_cli();
     if (trap_reporting++)
         trap_exit(TRAP_EXIT_FAULT);
-    metal_printf("\ncapos-sim: panic: %s\n", msg != NULL ? msg : "(null)");
+    serial_printf("\ncapos-sim: panic: %s\n", msg != NULL ? msg : "(null)");
     trap_backtrace((uint64_t)(uintptr_t)__builtin_frame_address(0));
-    metal_printf("capos-sim: this is a bug in capos-sim, not in your input; "
+    serial_printf("capos-sim: this is a bug in capos-sim, not in your input; "
                  "exit status %u\n",
                  (TRAP_EXIT_FAULT << 1) | 1u);
     trap_exit(TRAP_EXIT_FAULT);
