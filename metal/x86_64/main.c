@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "capos/escape.h"
 #include "kernel.h"
 #include "metal.h"
 #include "port.h"
@@ -123,11 +124,13 @@ static void main_option(struct main_options *o, const char *w, size_t n)
                 memcmp(w + 6, "int", n - 6) == 0)) {
         o->fault = w[6];
     } else {
-        serial_printf("capos-sim: ignoring boot option \"%.*s\" (known: "
+        char shown[4 * 64 + 1]; /* escaped, at most 64 bytes of it */
+        capos_escape_text(shown, sizeof shown, w, n > 64 ? 64 : n);
+        serial_printf("capos-sim: ignoring boot option \"%s\" (known: "
                      "selftest, login, replay, bench, seed=N, "
                      "virtual-clock, "
                      "fault=pf|ud|int)\n",
-                     (int)(n > 64 ? 64 : n), w);
+                     shown);
     }
 }
 
