@@ -6,7 +6,8 @@
 # the image is missing (tools/install-deps installs qemu-system-x86, so CI
 # never skips).
 # qemu_boot OUT APPEND [SECONDS]: boot under TCG (the emulator, so the
-# result does not depend on /dev/kvm) with the serial line on stdin and
+# result does not depend on /dev/kvm; CPU model $qemu_cpu, default max:
+# everything TCG emulates, RDRAND included) with the serial line on stdin and
 # OUT (CRs removed); sets qemu_rc (QEMU's exit status) and qemu_status
 # (the status the system gave isa-debug-exit: QEMU exits with
 # status * 2 + 1; -1 if QEMU ended any other way, e.g. the time limit).
@@ -28,7 +29,7 @@ qemu_need() {
 qemu_boot() {
     out=$1 append=$2 limit=${3:-120}
     timeout "$limit" "$QEMU" -m 256M -display none -no-reboot \
-        -serial stdio -monitor none -accel tcg -cpu max \
+        -serial stdio -monitor none -accel tcg -cpu "${qemu_cpu:-max}" \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
         -kernel "$image" -append "$append" >"$out.raw" 2>&1
     qemu_rc=$?
