@@ -1,7 +1,10 @@
 /*
  * metal/x86_64/metal.h - internals of the bare-metal port, shared by its
- * files (one prefix per file: cpu_, trap_, serial_, timer_, pages_, heap_,
- * rand_, boot_). The kernel model sees only kernel-model/port.h.
+ * files. Each file owns one prefix: cpu_ (cpu.c, and the inline register
+ * helpers here), trap_, serial_, timer_, pages_, heap_, rand_, printf_,
+ * net_, main_, image_, mb_/mbench_ (mbench.c), replay_; boot_ is boot.S's.
+ * libc.c defines the C library's own names. The kernel model sees only
+ * kernel-model/port.h.
  */
 #ifndef CAPOS_METAL_H
 #define CAPOS_METAL_H
