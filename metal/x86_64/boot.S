@@ -104,7 +104,13 @@ boot_entry32:
 	ljmp	$0x08, $boot_entry64
 
 	.code64
+	/* CFI in .debug_frame (the image keeps no .eh_frame): rip undefined
+	 * here, so debuggers end a backtrace at this frame. */
+	.cfi_sections .debug_frame
 boot_entry64:
+	.cfi_startproc simple
+	.cfi_def_cfa %rsp, 0
+	.cfi_undefined rip
 	movw	$0x10, %ax
 	movw	%ax, %ds
 	movw	%ax, %es
@@ -122,6 +128,7 @@ boot_entry64:
 3:	cli
 	hlt
 	jmp	3b
+	.cfi_endproc
 
 	.section .rodata
 	.p2align 3
