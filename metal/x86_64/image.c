@@ -2,11 +2,12 @@
  * metal/x86_64/image.c - what the bare-metal image carries: its built-in
  * programs (port_binary_entry) and the manifests it can boot.
  *
- * The programs are the services of services/services.list that need
- * nothing but capos-rt, the schema and the port's C library: the two
- * systems metal boots (fixtures/system-selftest and fixtures/system-default)
- * name only these. telnet-gateway (libtelnet, and a network) and the
- * counter example are not linked. Each library is the services/ source
+ * The programs are the services of services/services.list marked
+ * `metal`: those needing nothing but capos-rt, the schema, the port's C
+ * library and libargon2, which covers every program the two systems
+ * metal boots (fixtures/system-selftest and fixtures/system-default)
+ * name. telnet-gateway (libtelnet, and a network) is not. Each library
+ * is the services/ source
  * compiled again for metal, with capos_main renamed as capos-sim does
  * (capos_service_SYMBOL_main), and its entry starts capos-rt on it.
  *
@@ -23,18 +24,9 @@
 #include "port.h"
 #include "selftest.h"
 
-#define IMAGE_PROGRAMS(X)                                                    \
-    X("init", init)                                                          \
-    X("selftest-server", selftest_server)                                    \
-    X("selftest-client", selftest_client)                                    \
-    X("audit-log", audit_log)                                                \
-    X("credential-store", credential_store)                                  \
-    X("session-manager", session_manager)                                    \
-    X("authority-broker", authority_broker)                                  \
-    X("capos-shell", shell)                                                  \
-    X("shell-launcher", shell_launcher)                                      \
-    X("echo-identity", echo_identity)                                        \
-    X("hello", hello)
+/* IMAGE_PROGRAMS(X): X(name, symbol) per service of services.list
+ * marked `metal` (tools/gen-services metal). */
+#include "programs.h"
 
 #define IMAGE_ENTRY(name, sym)                                               \
     int capos_service_##sym##_main(capos_capset_t *caps);                    \

@@ -401,11 +401,12 @@ static void cmd_spawn(struct shell *sh, const char *args)
         return;
     }
     /* Said before the call: the child may print before it returns. */
-    char given[SPAWN_GRANTS_MAX * (SHELL_NAME_MAX + 2) + 1] = "";
-    for (int i = 0; i < n; i++) {
-        strcat(given, i ? ", " : "");
-        strcat(given, g[i].child);
-    }
+    char given[SPAWN_GRANTS_MAX * (SHELL_NAME_MAX + 2) + 1];
+    size_t at = 0;
+    for (int i = 0; i < n; i++)
+        at += (size_t)snprintf(given + at, sizeof given - at, "%s%s",
+                               i ? ", " : "", g[i].child);
+    given[at] = '\0';
     term_say(sh, "spawn: starting %s%s%s%s", name, n ? " (" : "", given,
              n ? ")" : "");
     capnp_builder b;
