@@ -65,6 +65,7 @@ struct init {
     unsigned problems;
     struct service *svcs;
     uint32_t nsvcs;
+    uint32_t hostkey_holders; /* services granted sshDevelopmentHostKey */
 };
 
 /* One console line "init: ..." (printf format); silent without a console. */
