@@ -191,15 +191,6 @@ int capos_sockbridge_pump(capos_sockbridge_t *b)
     return 0;
 }
 
-/* A result message of a completed call in buf[0..cap). */
-static bool sb_result(const CapCqe *cqe, const uint8_t *buf, size_t cap,
-                      capnp_message *m, capnp_struct *root)
-{
-    return cqe->result > 0 && (size_t)cqe->result <= cap &&
-           capnp_msg_init(m, buf, (size_t)cqe->result, NULL) == 0 &&
-           capnp_msg_root(m, root) == 0;
-}
-
 /* A NetError outcome: closed under us, or reset/failed. */
 static void sb_net_error(capos_sockbridge_t *b, uint16_t err)
 {
@@ -216,7 +207,7 @@ static void sb_on_recv(capos_sockbridge_t *b, const CapCqe *cqe)
     size_t n;
     if (sb_ended(b))
         return;
-    if (!sb_result(cqe, b->recv_res, SB_RECV_RES, &m, &root) ||
+    if (!capos_rt_result_msg(cqe, b->recv_res, SB_RECV_RES, &m, &root) ||
         capos_TcpSocket_recv_Results_get_result(&root, &rr) != 0) {
         sb_cut(b, CAPOS_SB_FAILED);
         return;
@@ -248,7 +239,7 @@ static void sb_on_send(capos_sockbridge_t *b, const CapCqe *cqe)
     capnp_struct root, sr;
     if (sb_ended(b))
         return;
-    if (!sb_result(cqe, b->send_buf, SB_SEND_BUF, &m, &root) ||
+    if (!capos_rt_result_msg(cqe, b->send_buf, SB_SEND_BUF, &m, &root) ||
         capos_TcpSocket_send_Results_get_result(&root, &sr) != 0) {
         sb_cut(b, CAPOS_SB_FAILED);
         return;

@@ -1,0 +1,115 @@
+/*
+ * gateway.h - ssh-gateway's internal declarations (docs/ssh.md): the
+ * gateway and its workers (ssh_gateway.c), the SSH transport of one
+ * connection on libssh (transport.c), and the host key (hostkey.c).
+ */
+#ifndef SSH_GATEWAY_H
+#define SSH_GATEWAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "capos_rt.h"
+#include "sockbridge.h"
+
+#define GW_CONN_MAX 64u     /* connections at once, all workers together */
+#define GW_WORKERS 6u       /* worker threads, each on its own ring */
+#define GW_WORKER_CONNS 11u /* connection records per worker */
+#define GW_PEER_MAX 47u
+#define GW_CALL_BUF 2048u       /* params and results of synchronous calls */
+#define GW_RES_BUF 1024u        /* result of one asynchronous call */
+#define GW_TICK_NS 100000000ull /* 100 ms */
+#define GW_GRACE_TICKS 300u     /* login grace time: 30 s (sshd: 120 s) */
+#define GW_BANNER_MAX 64u       /* client version bytes kept for audit */
+
+/* The pinned algorithm set (docs/ssh.md "Algorithms"): anything else is a
+ * disconnect during the key exchange. */
+#define GW_KEX "curve25519-sha256"
+#define GW_HOSTKEY_ALG "ssh-ed25519"
+#define GW_CIPHER "chacha20-poly1305@openssh.com"
+#define GW_COMPRESSION "none"
+
+enum conn_state {
+    C_FREE,
+    C_KEX,     /* version exchange and key exchange */
+    C_AUTH,    /* keys set: user authentication */
+    C_CLOSING, /* disconnected: the bridge is being freed */
+};
+
+struct gateway;
+
+/* One connection: its socket bridge, libssh session and event. */
+struct conn {
+    enum conn_state st;
+    unsigned id; /* connection number, for console and audit lines */
+    char peer[GW_PEER_MAX + 1];
+    capos_sockbridge_t *br;
+    int fd; /* the bridge's near end, libssh's descriptor */
+    ssh_session ss;
+    ssh_event ev;
+    struct ssh_server_callbacks_struct scb; /* outlives the session */
+    unsigned ticks_left;                    /* of the login grace time */
+    bool version_audited;
+    struct worker *w;
+};
+
+/* One worker thread: its own ring, buffers and connection table. */
+struct worker {
+    struct gateway *g;
+    unsigned index;
+    bool have_listener, spawned;
+    capos_thread_t thread;
+    uint8_t *pbuf, *rbuf;           /* synchronous calls */
+    uint8_t *accept_res, *tick_res; /* GW_RES_BUF each */
+    uint64_t accept_tag, tick_tag;
+    unsigned accept_failures;
+    struct conn conns[GW_WORKER_CONNS];
+};
+
+struct gateway {
+    capos_cap_t authority, listener, hostkey, timer, audit, console;
+    bool have_audit, have_console, have_listener;
+    uint16_t port;
+    uint8_t *pbuf, *rbuf;
+    ssh_bind bind; /* pinned options and the host key; read-only after
+                    * start, shared by the workers */
+    unsigned limit, live, next_id; /* live and next_id: atomic */
+    struct worker workers[GW_WORKERS];
+};
+
+/* ssh_gateway.c */
+void gw_say(struct gateway *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void gw_audit(struct gateway *g, const char *code, uint16_t outcome,
+              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* transport.c */
+/* The shared bind: pinned algorithms, no config file, the host key
+ * (which the bind then owns). NULL with why set on failure. */
+ssh_bind transport_bind_new(ssh_key key, char *why, size_t whylen);
+/* Start SSH on c (its bridge and fd set): session, callbacks,
+ * non-blocking key exchange begun. False (c to be closed) on failure. */
+bool transport_start(struct gateway *g, struct conn *c);
+/* Let libssh run on what the bridge delivered. False when the connection
+ * is over (c to be closed). */
+bool transport_step(struct gateway *g, struct conn *c);
+/* Free c's libssh session and event (sends a disconnect if still up). */
+void transport_end(struct conn *c);
+
+/* hostkey.c */
+/* The development host key from the SshHostKey cap: its public key and
+ * its seed (once), checked against each other, as a libssh key. NULL with
+ * why set on failure. pub gets the 32-byte public key. */
+ssh_key hostkey_load(capos_cap_t cap, uint8_t *pbuf, uint8_t *rbuf,
+                     size_t buflen, uint8_t pub[32], char *why, size_t whylen);
+
+/* "SHA256:..." of the ssh-ed25519 public key pub, as ssh-keygen -l
+ * prints it ("?" if libssh cannot say). */
+void hostkey_fingerprint(const uint8_t pub[32], char *out, size_t cap);
+
+#endif /* SSH_GATEWAY_H */
