@@ -76,8 +76,7 @@ struct gateway {
     bool have_audit, have_console, have_listener;
     uint16_t port;
     uint8_t *pbuf, *rbuf;
-    ssh_bind bind; /* pinned options and the host key; read-only after
-                    * start, shared by the workers */
+    char *hostkey_pem; /* the host key, read-only after start (hostkey.c) */
     unsigned limit, live, next_id; /* live and next_id: atomic */
     struct worker workers[GW_WORKERS];
 };
@@ -89,9 +88,10 @@ void gw_audit(struct gateway *g, const char *code, uint16_t outcome,
               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* transport.c */
-/* The shared bind: pinned algorithms, no config file, the host key
- * (which the bind then owns). NULL with why set on failure. */
-ssh_bind transport_bind_new(ssh_key key, char *why, size_t whylen);
+/* A bind with the pinned algorithms, no config file and the host key
+ * from pem; NULL with why set on failure. One per connection, freed once
+ * the session has copied it, so no libssh memory outlives a connection. */
+ssh_bind transport_bind_new(const char *pem, char *why, size_t whylen);
 /* Start SSH on c (its bridge and fd set): session, callbacks,
  * non-blocking key exchange begun. False (c to be closed) on failure. */
 bool transport_start(struct gateway *g, struct conn *c);
@@ -102,12 +102,16 @@ bool transport_step(struct gateway *g, struct conn *c);
 void transport_end(struct conn *c);
 
 /* hostkey.c */
+#define HOSTKEY_PEM_MAX 640u
 /* The development host key from the SshHostKey cap: its public key and
- * its seed (once), checked against each other, as a libssh key. NULL with
- * why set on failure. pub gets the 32-byte public key. */
-ssh_key hostkey_load(capos_cap_t cap, uint8_t *pbuf, uint8_t *rbuf,
-                     size_t buflen, uint8_t pub[32], char *why, size_t whylen);
-
+ * its seed (once), checked against each other, as the PEM text of an
+ * openssh-key-v1 file in the process heap (wipe it with hostkey_wipe).
+ * NULL with why set on failure. pub gets the 32-byte public key. */
+char *hostkey_load(capos_cap_t cap, uint8_t *pbuf, uint8_t *rbuf, size_t buflen,
+                   uint8_t pub[32], char *why, size_t whylen);
+/* A libssh key from that text (NULL if libssh refuses it). */
+ssh_key hostkey_import(const char *pem);
+void hostkey_wipe(char *pem);
 /* "SHA256:..." of the ssh-ed25519 public key pub, as ssh-keygen -l
  * prints it ("?" if libssh cannot say). */
 void hostkey_fingerprint(const uint8_t pub[32], char *out, size_t cap);

@@ -6,11 +6,13 @@
  * developmentSeed. libssh 0.10 has no external signer, so the seed has to
  * become an in-process ssh_key: it is written as an unencrypted
  * "openssh-key-v1" container in memory (the format OpenSSH writes for
- * ed25519 keys) and imported with ssh_pki_import_privkey_base64. Before
+ * ed25519 keys), kept in the process heap (not libssh's, which a
+ * killed process could not free) and imported with
+ * ssh_pki_import_privkey_base64 for each connection's bind. Before
  * that the public key is derived from the seed and compared with the
  * manifest's: a manifest whose halves disagree is refused here, not
- * discovered by a client's failed signature check. Every copy of the
- * seed is wiped once the key is imported.
+ * discovered by a client's failed signature check. Every other copy of
+ * the seed is wiped once the container is written.
  */
 #include <string.h>
 
@@ -25,6 +27,7 @@
  * before the base64. */
 #define HK_BLOB_MAX 256u
 #define HK_PEM_MAX 512u
+_Static_assert(HK_PEM_MAX + 128u <= HOSTKEY_PEM_MAX, "PEM room");
 
 /* Append a uint32 length and the bytes to the blob at *n. */
 static void hk_put_string(uint8_t *blob, size_t *n, const void *d, size_t len)
@@ -85,30 +88,48 @@ static bool hk_matches(const uint8_t seed[HK_LEN], const uint8_t pub[HK_LEN])
     return ok;
 }
 
-/* The seed and public key as a libssh key (NULL on failure). */
-static ssh_key hk_import(const uint8_t seed[HK_LEN], const uint8_t pub[HK_LEN])
+/* The seed and public key as the PEM text of an openssh-key-v1 file, in
+ * the process heap (NULL without memory). */
+static char *hk_pem(const uint8_t seed[HK_LEN], const uint8_t pub[HK_LEN])
 {
     uint8_t blob[HK_BLOB_MAX];
-    char b64[HK_PEM_MAX], pem[HK_PEM_MAX + 128];
+    char b64[HK_PEM_MAX];
+    char *pem = capos_alloc(HOSTKEY_PEM_MAX);
     size_t bn = hk_container(seed, pub, blob);
     int en = EVP_EncodeBlock((unsigned char *)b64, blob, (int)bn);
-    size_t pn = 0;
-    pn += (size_t)snprintf(pem, sizeof pem,
-                           "-----BEGIN OPENSSH PRIVATE KEY-----\n");
+    OPENSSL_cleanse(blob, sizeof blob);
+    if (!pem) {
+        OPENSSL_cleanse(b64, sizeof b64);
+        return NULL;
+    }
+    size_t pn = (size_t)snprintf(pem, HOSTKEY_PEM_MAX,
+                                 "-----BEGIN OPENSSH PRIVATE KEY-----\n");
     for (int i = 0; i < en; i += 70) {
         int k = en - i < 70 ? en - i : 70;
         memcpy(pem + pn, b64 + i, (size_t)k);
         pn += (size_t)k;
         pem[pn++] = '\n';
     }
-    snprintf(pem + pn, sizeof pem - pn, "-----END OPENSSH PRIVATE KEY-----\n");
+    snprintf(pem + pn, HOSTKEY_PEM_MAX - pn,
+             "-----END OPENSSH PRIVATE KEY-----\n");
+    OPENSSL_cleanse(b64, sizeof b64);
+    return pem;
+}
+
+ssh_key hostkey_import(const char *pem)
+{
     ssh_key key = NULL;
     if (ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, &key) != SSH_OK)
-        key = NULL;
-    OPENSSL_cleanse(blob, sizeof blob);
-    OPENSSL_cleanse(b64, sizeof b64);
-    OPENSSL_cleanse(pem, sizeof pem);
+        return NULL;
     return key;
+}
+
+void hostkey_wipe(char *pem)
+{
+    if (!pem)
+        return;
+    OPENSSL_cleanse(pem, HOSTKEY_PEM_MAX);
+    capos_free(pem);
 }
 
 /* Call method of SshHostKey (no params) and decode its result root. */
@@ -124,8 +145,8 @@ static int hk_call(capos_cap_t cap, uint16_t method, uint8_t *pbuf,
                                root);
 }
 
-ssh_key hostkey_load(capos_cap_t cap, uint8_t *pbuf, uint8_t *rbuf,
-                     size_t buflen, uint8_t pub[32], char *why, size_t whylen)
+char *hostkey_load(capos_cap_t cap, uint8_t *pbuf, uint8_t *rbuf, size_t buflen,
+                   uint8_t pub[32], char *why, size_t whylen)
 {
     capnp_message m;
     capnp_struct root;
@@ -159,15 +180,22 @@ ssh_key hostkey_load(capos_cap_t cap, uint8_t *pbuf, uint8_t *rbuf,
     uint8_t seed[HK_LEN];
     memcpy(seed, d, HK_LEN);
     OPENSSL_cleanse(rbuf, buflen);
+    char *pem = NULL;
     ssh_key key = NULL;
     if (!hk_matches(seed, pub))
         snprintf(why, whylen,
                  "kernelParams.sshDevelopmentHostKey: publicKey is not the "
                  "seed's public key");
-    else if (!(key = hk_import(seed, pub)))
+    else if (!(pem = hk_pem(seed, pub)))
+        snprintf(why, whylen, "no memory for the host key");
+    else if (!(key = hostkey_import(pem))) {
         snprintf(why, whylen, "libssh refused the host key");
+        hostkey_wipe(pem);
+        pem = NULL;
+    }
+    ssh_key_free(key);
     OPENSSL_cleanse(seed, sizeof seed);
-    return key;
+    return pem;
 }
 
 void hostkey_fingerprint(const uint8_t pub[32], char *out, size_t cap)

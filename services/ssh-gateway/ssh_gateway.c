@@ -414,15 +414,17 @@ static bool gw_transport(struct gateway *g)
 {
     char why[200];
     uint8_t pub[32];
-    ssh_key key = hostkey_load(g->hostkey, g->pbuf, g->rbuf, GW_CALL_BUF, pub,
-                               why, sizeof why);
+    g->hostkey_pem = hostkey_load(g->hostkey, g->pbuf, g->rbuf, GW_CALL_BUF,
+                                  pub, why, sizeof why);
     capos_rt_release(g->hostkey); /* the seed was given once */
-    if (key)
-        g->bind = transport_bind_new(key, why, sizeof why);
-    if (!g->bind) {
+    ssh_bind b = NULL;
+    if (g->hostkey_pem)
+        b = transport_bind_new(g->hostkey_pem, why, sizeof why);
+    if (!b) {
         gw_say(g, "ssh-gateway: no SSH transport: %s", why);
         return false;
     }
+    ssh_bind_free(b); /* each connection makes its own */
     char fp[96];
     hostkey_fingerprint(pub, fp, sizeof fp);
     gw_say(g,
@@ -458,7 +460,7 @@ int capos_main(capos_capset_t *caps)
     }
     if (g->have_listener)
         capos_rt_release(g->listener);
-    ssh_bind_free(g->bind);
+    hostkey_wipe(g->hostkey_pem);
     ssh_finalize();
     capos_rt_flush_releases();
     return 0;

@@ -18,18 +18,21 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capos.capnp.h"
 #include "gateway.h"
 
-ssh_bind transport_bind_new(ssh_key key, char *why, size_t whylen)
+ssh_bind transport_bind_new(const char *pem, char *why, size_t whylen)
 {
     ssh_bind b = ssh_bind_new();
+    ssh_key key = hostkey_import(pem);
     bool no = false;
     int quiet = SSH_LOG_NOLOG;
-    if (!b) {
+    if (!b || !key) {
         ssh_key_free(key);
-        snprintf(why, whylen, "libssh: no memory for the bind");
+        ssh_bind_free(b);
+        snprintf(why, whylen, "libssh: no memory for the bind and its key");
         return NULL;
     }
     /* Config processing first: options set later must not be replaced
@@ -104,12 +107,19 @@ bool transport_start(struct gateway *g, struct conn *c)
     /* The session owns the descriptor from here: ssh_free closes it. */
     int fd = c->fd;
     c->fd = -1;
-    if (ssh_bind_accept_fd(g->bind, c->ss, fd) != SSH_OK) {
+    char why[200];
+    ssh_bind b = transport_bind_new(g->hostkey_pem, why, sizeof why);
+    if (!b || ssh_bind_accept_fd(b, c->ss, fd) != SSH_OK) {
+        if (b)
+            snprintf(why, sizeof why, "%s", ssh_get_error(b));
         gw_audit(g, "ssh-setup-failed", CAPOS_AUDIT_OUTCOME_ERROR,
-                 "connection %u from %s: libssh: %s", c->id, c->peer,
-                 ssh_get_error(g->bind));
+                 "connection %u from %s: libssh: %s", c->id, c->peer, why);
+        ssh_bind_free(b);
+        if (!b)
+            close(fd); /* never handed to the session */
         return false;
     }
+    ssh_bind_free(b); /* the session has its own copies */
     if (ssh_options_set(c->ss, SSH_OPTIONS_COMPRESSION_C_S, GW_COMPRESSION) <
             0 ||
         ssh_options_set(c->ss, SSH_OPTIONS_COMPRESSION_S_C, GW_COMPRESSION) < 0)
