@@ -37,8 +37,18 @@
  * password-account-recovery-only, password-profile-unknown,
  * password-verifier-failed (denied or error), session=session-logout.
  *
- * Not yet: sshPublicKey, anonymous, guest (unimplemented), an
- * AccountStoreReader instead of the boot seed accounts.
+ * sshPublicKey (docs/ssh.md "Key to principal"): only through the
+ * optional "sshGateway" endpoint's facets; kernelParams.authorizedKeys
+ * record, its disabled flag, the principal's account and status, the
+ * profile, before any session; every denial audited with the principal
+ * blank (auth=ssh-key-unknown, ssh-key-disabled,
+ * ssh-key-profile-not-allowed, ssh-account-missing, ssh-account-disabled,
+ * ssh-account-locked, ssh-account-recovery-only, ssh-profile-unknown) and
+ * counted against the source's backoff; auth=ssh-publickey-login on
+ * success.
+ *
+ * Not yet: anonymous, guest (unimplemented), an AccountStoreReader
+ * instead of the boot seed accounts.
  */
 #include <stdio.h>
 #include <string.h>
@@ -357,19 +367,42 @@ static void set_info(capnp_struct_builder *info, const struct session *s)
 /* ---- SessionManager.login --------------------------------------------- */
 
 /* Answer a login with a denial (after the audit record). */
-static int deny(struct sm *m, capos_server_call_t *call, const char *code,
-                uint16_t outcome, struct source *src, bool counts)
+/* The LoginResult of call (login or sshPublicKey: the same layout, but
+ * each is built with its own generated names). */
+static void login_result(capos_server_call_t *call, bool ssh,
+                         capnp_struct_builder *lr)
+{
+    capnp_struct_builder res;
+    if (ssh) {
+        capos_SessionManager_sshPublicKey_Results_init_root(call->result, &res);
+        capos_SessionManager_sshPublicKey_Results_init_result(&res, lr);
+    } else {
+        capos_SessionManager_login_Results_init_root(call->result, &res);
+        capos_SessionManager_login_Results_init_result(&res, lr);
+    }
+}
+
+/* Deny a login (ssh: an sshPublicKey) with audit code (principal blank),
+ * counting a failure against src when counts. */
+static int deny_as(struct sm *m, capos_server_call_t *call, const char *code,
+                   uint16_t outcome, struct source *src, bool counts, bool ssh)
 {
     if (counts && src->failures < UINT32_MAX)
         src->failures++;
-    audit(m, "auth", code, outcome, "", NULL, "password login refused");
-    capnp_struct_builder res, lr;
-    capos_SessionManager_login_Results_init_root(call->result, &res);
-    capos_SessionManager_login_Results_init_result(&res, &lr);
+    audit(m, "auth", code, outcome, "", NULL,
+          ssh ? "ssh public-key login refused" : "password login refused");
+    capnp_struct_builder lr;
+    login_result(call, ssh, &lr);
     capos_LoginResult_init_denied(&lr);
     capos_LoginResult_denied_set_retryAfterMs(
         &lr, (uint32_t)(backoff_ns(src->failures) / 1000000u));
     return CAPOS_SERVE_REPLY;
+}
+
+static int deny(struct sm *m, capos_server_call_t *call, const char *code,
+                uint16_t outcome, struct source *src, bool counts)
+{
+    return deny_as(m, call, code, outcome, src, counts, false);
 }
 
 /* Ask the CredentialStore; returns the verdict or -1 if it failed. The
@@ -555,6 +588,7 @@ static int issue_session(struct sm *m, capos_server_call_t *call,
                          struct source *src, struct session *t,
                          struct session *ss)
 {
+    bool ssh = t->strength == CAPOS_AUTH_STRENGTH_PUBLIC_KEY;
     t->badge = SESSION_BADGE_BIT | ++m->next_badge;
     capos_cap_t facet;
     int r = mint_facet(m, t->badge, &facet);
@@ -574,11 +608,11 @@ static int issue_session(struct sm *m, capos_server_call_t *call,
     t->live = true;
     *ss = *t;
     src->failures = 0;
-    audit(m, "auth", "password-login", CAPOS_AUDIT_OUTCOME_ALLOWED,
-          ss->username, ss, "password login");
-    capnp_struct_builder res, lr;
-    capos_SessionManager_login_Results_init_root(call->result, &res);
-    capos_SessionManager_login_Results_init_result(&res, &lr);
+    audit(m, "auth", ssh ? "ssh-publickey-login" : "password-login",
+          CAPOS_AUDIT_OUTCOME_ALLOWED, ss->username, ss,
+          ssh ? "ssh public-key login" : "password login");
+    capnp_struct_builder lr;
+    login_result(call, ssh, &lr);
     capos_LoginResult_set_session(&lr, (uint32_t)idx);
     return CAPOS_SERVE_REPLY;
 }
@@ -596,6 +630,198 @@ static int login(struct sm *m, capos_server_call_t *call)
     if (!check_password(m, call, &q, src, &verdict) ||
         !plan_session(m, call, &q, src, &t, &ss, &verdict))
         return verdict;
+    return issue_session(m, call, src, &t, ss);
+}
+
+/* ---- SessionManager.sshPublicKey -------------------------------------- */
+
+#define SSH_KEY_LEN 32u /* ssh-ed25519 public keys */
+
+/* sshPublicKey's params, checked. */
+struct ssh_req {
+    struct login_req q; /* user, peer, transport, connection id */
+    char profile[TEXT_MAX + 1];
+    const uint8_t *key;
+};
+
+/* Decode sshPublicKey's params into *r. Returns true, or false with
+ * *verdict the invalidArgument refusal. */
+static bool decode_ssh(capos_server_call_t *call, struct ssh_req *r,
+                       int *verdict)
+{
+    const capnp_struct *pr = &call->params_root;
+    const char *s, *why = NULL;
+    size_t n, kl = 0;
+    capnp_struct lsrc;
+    memset(r, 0, sizeof *r);
+    if (capos_SessionManager_sshPublicKey_Params_get_username(pr, &s, &n) ||
+        n == 0 || !copy_text(s, n, r->q.user, USERNAME_MAX))
+        why = "SessionManager.sshPublicKey: username must be 1 to 64 bytes";
+    else if (capos_SessionManager_sshPublicKey_Params_get_profile(pr, &s, &n) ||
+             !copy_text(s, n, r->profile, TEXT_MAX))
+        why = "SessionManager.sshPublicKey: profile must be at most 128 bytes";
+    else if (capos_SessionManager_sshPublicKey_Params_get_algorithm(pr, &s,
+                                                                    &n) ||
+             n != 11 || memcmp(s, "ssh-ed25519", 11) != 0 ||
+             capos_SessionManager_sshPublicKey_Params_get_publicKey(pr, &r->key,
+                                                                    &kl) ||
+             kl != SSH_KEY_LEN)
+        why = "SessionManager.sshPublicKey: only ssh-ed25519 keys of 32 "
+              "bytes are accepted";
+    else if (capos_SessionManager_sshPublicKey_Params_get_source(pr, &lsrc) ||
+             capos_LoginSource_get_peer(&lsrc, &s, &n) ||
+             !copy_text(s, n, r->q.peer, PEER_MAX))
+        why = "SessionManager.sshPublicKey: source.peer must be at most 64 "
+              "bytes";
+    if (why) {
+        *verdict = capos_server_invalid(call, why);
+        return false;
+    }
+    r->q.transport = capos_LoginSource_get_transport(&lsrc);
+    r->q.conn = capos_LoginSource_get_connectionId(&lsrc);
+    return true;
+}
+
+/* The kernelParams.authorizedKeys record of ed25519 key (32 bytes). */
+static bool find_authorized_key(struct sm *m, const uint8_t *key,
+                                capnp_struct *out)
+{
+    capnp_list l;
+    if (!m->have_kparams ||
+        capos_KernelParams_get_authorizedKeys(&m->kparams, &l))
+        return false;
+    for (uint32_t i = 0; i < capnp_list_len(&l); i++) {
+        const char *a;
+        const uint8_t *k;
+        size_t an, kn;
+        if (capnp_list_get_struct(&l, i, out) == 0 &&
+            capos_AuthorizedKey_get_algorithm(out, &a, &an) == 0 && an == 11 &&
+            memcmp(a, "ssh-ed25519", 11) == 0 &&
+            capos_AuthorizedKey_get_publicKey(out, &k, &kn) == 0 &&
+            kn == SSH_KEY_LEN && memcmp(k, key, SSH_KEY_LEN) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The account whose principalId is that of authorized key rec. */
+static bool find_key_account(struct sm *m, const capnp_struct *rec,
+                             capnp_struct *out)
+{
+    capnp_list l;
+    const uint8_t *want, *pid;
+    size_t wn, pn;
+    if (!m->have_kparams || capos_KernelParams_get_accounts(&m->kparams, &l) ||
+        capos_AuthorizedKey_get_principalId(rec, &want, &wn) || wn == 0)
+        return false;
+    for (uint32_t i = 0; i < capnp_list_len(&l); i++)
+        if (capnp_list_get_struct(&l, i, out) == 0 &&
+            capos_Account_get_principalId(out, &pid, &pn) == 0 && pn == wn &&
+            memcmp(pid, want, wn) == 0)
+            return true;
+    return false;
+}
+
+/* True if profile is one of key record rec's profiles. */
+static bool key_allows(const capnp_struct *rec, const char *profile)
+{
+    capnp_list l;
+    if (capos_AuthorizedKey_get_profiles(rec, &l))
+        return false;
+    for (uint32_t i = 0; i < capnp_list_len(&l); i++) {
+        const char *s;
+        size_t n;
+        if (capnp_list_get_text(&l, i, &s, &n) == 0 && n == strlen(profile) &&
+            memcmp(s, profile, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The denial code of an SSH key login for account status. */
+static const char *ssh_status_code(uint16_t status)
+{
+    switch (status) {
+    case CAPOS_ACCOUNT_STATUS_DISABLED:
+        return "ssh-account-disabled";
+    case CAPOS_ACCOUNT_STATUS_LOCKED:
+        return "ssh-account-locked";
+    default:
+        return "ssh-account-recovery-only";
+    }
+}
+
+/* Decide key login r: key record, principal, account status, profile.
+ * Returns NULL with *acct and *prof set (r->profile filled in when it
+ * was empty), or the denial code. */
+static const char *check_ssh(struct sm *m, struct ssh_req *r,
+                             capnp_struct *acct, capnp_struct *prof)
+{
+    capnp_struct rec;
+    const char *s;
+    size_t n;
+    if (!find_authorized_key(m, r->key, &rec))
+        return "ssh-key-unknown";
+    if (capos_AuthorizedKey_get_disabled(&rec))
+        return "ssh-key-disabled";
+    if (!find_key_account(m, &rec, acct))
+        return "ssh-account-missing";
+    /* The key names a principal; the login name must be its account's. */
+    if (capos_Account_get_username(acct, &s, &n) || n != strlen(r->q.user) ||
+        memcmp(s, r->q.user, n) != 0)
+        return "ssh-key-unknown";
+    uint16_t status = capos_Account_get_status(acct);
+    if (status != CAPOS_ACCOUNT_STATUS_ACTIVE)
+        return ssh_status_code(status);
+    if (!r->profile[0] && (capos_Account_get_defaultProfile(acct, &s, &n) ||
+                           !copy_text(s, n, r->profile, TEXT_MAX)))
+        return "ssh-profile-unknown";
+    if (!key_allows(&rec, r->profile))
+        return "ssh-key-profile-not-allowed";
+    if (!find_profile(m, r->profile, prof))
+        return "ssh-profile-unknown";
+    return NULL;
+}
+
+/*
+ * SessionManager.sshPublicKey. libssh 0.10 verifies the userauth
+ * signature itself and gives its callback no signature bytes to re-check,
+ * so only the SSH gateway's own facet (endpoint 1, export "sshGateway")
+ * may assert a verified key: through the ordinary "sessions" facets the
+ * method is refused, since public keys are public. Then the key record,
+ * the principal's account and its status, the profile, all before a
+ * session is minted; the session has auth strength publicKey.
+ */
+static int ssh_public_key(struct sm *m, capos_server_call_t *call)
+{
+    struct ssh_req r;
+    struct session t, *ss = NULL;
+    capnp_struct acct, prof;
+    int verdict;
+    if (call->endpoint != 1)
+        return capos_server_fail(call, CAPOS_EXC_FAILED,
+                                 "SessionManager.sshPublicKey: only the SSH "
+                                 "gateway's facet (export sshGateway) may "
+                                 "assert a verified key");
+    if (!decode_ssh(call, &r, &verdict))
+        return verdict;
+    struct source *src = source_of(m, r.q.transport, r.q.peer);
+    const char *code = check_ssh(m, &r, &acct, &prof);
+    if (code)
+        return deny_as(m, call, code, CAPOS_AUDIT_OUTCOME_DENIED, src, true,
+                       true);
+    for (unsigned i = 0; i < SESSIONS_MAX && !ss; i++)
+        if (!m->sessions[i].live)
+            ss = &m->sessions[i];
+    if (!ss)
+        return capos_server_fail(call, CAPOS_EXC_OVERLOADED,
+                                 "SessionManager.sshPublicKey: too many live "
+                                 "sessions (%u); log one out",
+                                 SESSIONS_MAX);
+    memset(&t, 0, sizeof t);
+    memcpy(t.profile, r.profile, sizeof r.profile);
+    fill_session(m, &r.q, &acct, &prof, &t);
+    t.strength = CAPOS_AUTH_STRENGTH_PUBLIC_KEY;
     return issue_session(m, call, src, &t, ss);
 }
 
@@ -668,7 +894,10 @@ static int handle(void *ctx, capos_server_call_t *call)
         return user_session(m, call);
     switch (call->method_id) {
     case CAPOS_SESSION_MANAGER_LOGIN_METHOD_ID:
-        return login(m, call);
+        return call->endpoint == 0 ? login(m, call)
+                                   : capos_server_unimplemented(call);
+    case CAPOS_SESSION_MANAGER_SSH_PUBLIC_KEY_METHOD_ID:
+        return ssh_public_key(m, call);
     case CAPOS_SESSION_MANAGER_VALIDATE_METHOD_ID:
         return validate(m, call);
     }
@@ -715,7 +944,13 @@ int capos_main(capos_capset_t *caps)
     else
         say(m, "session-manager: no readable boot manifest: every login "
                "fails closed (no accounts or profiles)");
-    int r = capos_serve(m->ep, handle, m);
+    /* The SSH gateway's facet, when the manifest gives one (docs/ssh.md). */
+    capos_cap_t eps[2] = {m->ep};
+    unsigned neps = 1;
+    if (capos_capset_find(caps, "sshGateway", CAPOS_ENDPOINT_INTERFACE_ID,
+                          &eps[1]) == 0)
+        neps = 2;
+    int r = capos_serve_set(eps, neps, handle, m, NULL);
     capos_free(m->manifest);
     return r == 0 || r == CAP_ERR_DISCONNECTED ? 0 : 3;
 }

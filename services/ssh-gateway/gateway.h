@@ -26,6 +26,8 @@
 #define GW_TICK_NS 100000000ull /* 100 ms */
 #define GW_GRACE_TICKS 300u     /* login grace time: 30 s (sshd: 120 s) */
 #define GW_BANNER_MAX 64u       /* client version bytes kept for audit */
+#define GW_AUTH_TRIES_MAX 6u    /* sshd's MaxAuthTries */
+#define GW_USER_MAX 64u
 
 /* The pinned algorithm set (docs/ssh.md "Algorithms"): anything else is a
  * disconnect during the key exchange. */
@@ -38,8 +40,38 @@ enum conn_state {
     C_FREE,
     C_KEX,     /* version exchange and key exchange */
     C_AUTH,    /* keys set: user authentication */
-    C_CLOSING, /* disconnected: the bridge is being freed */
+    C_SESSION, /* authenticated: a UserSession is held */
 };
+
+/* Request kinds of the policy table (policy.c). */
+enum ssh_request {
+    POL_SESSION,
+    POL_PTY,
+    POL_WINDOW_CHANGE,
+    POL_SHELL,
+    POL_SECOND_SESSION,
+    POL_EXEC,
+    POL_SUBSYSTEM,
+    POL_ENV,
+    POL_X11,
+    POL_AGENT,
+    POL_DIRECT_TCPIP,
+    POL_TCPIP_FORWARD,
+    POL_PASSWORD,
+    POL_KBDINT,
+    POL_OTHER,
+    POL_COUNT
+};
+
+/* One row: what, the decision, the failure the client sees, the audit
+ * code (category ssh). */
+struct ssh_policy_row {
+    const char *request;
+    bool allowed;
+    const char *failure;
+    const char *audit;
+};
+extern const struct ssh_policy_row ssh_policy[POL_COUNT];
 
 struct gateway;
 
@@ -52,8 +84,18 @@ struct conn {
     int fd; /* the bridge's near end, libssh's descriptor */
     ssh_session ss;
     ssh_event ev;
-    struct ssh_server_callbacks_struct scb; /* outlives the session */
-    unsigned ticks_left;                    /* of the login grace time */
+    struct ssh_server_callbacks_struct scb; /* outlive the session */
+    struct ssh_channel_callbacks_struct ccb;
+    ssh_channel chan;    /* the one session channel, or NULL */
+    bool chan_used;      /* a session channel was opened once */
+    capos_cap_t session; /* the UserSession, once authenticated */
+    bool have_session;
+    char user[GW_USER_MAX + 1];
+    unsigned auth_tries;
+    bool over;            /* end the connection after this step */
+    bool shell_requested; /* answer it after libssh's reply */
+    uint16_t cols, rows;  /* pty-req and window-change */
+    unsigned ticks_left;  /* of the login grace time */
     bool version_audited;
     struct worker *w;
 };
@@ -72,7 +114,7 @@ struct worker {
 };
 
 struct gateway {
-    capos_cap_t authority, listener, hostkey, timer, audit, console;
+    capos_cap_t authority, listener, hostkey, timer, audit, console, sessions;
     bool have_audit, have_console, have_listener;
     uint16_t port;
     uint8_t *pbuf, *rbuf;
@@ -100,6 +142,29 @@ bool transport_start(struct gateway *g, struct conn *c);
 bool transport_step(struct gateway *g, struct conn *c);
 /* Free c's libssh session and event (sends a disconnect if still up). */
 void transport_end(struct conn *c);
+
+/* auth.c */
+/* libssh's auth_pubkey_function: probes answered, signed requests asked
+ * of SessionManager.sshPublicKey (docs/ssh.md "Key to principal"). */
+int auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
+                char state, void *ud);
+/* End c's UserSession (logout and release), if it has one. */
+void auth_end(struct conn *c);
+
+/* channel.c */
+/* libssh's channel_open_request_session_function, per the policy. */
+ssh_channel channel_open_request(ssh_session s, void *ud);
+/* Work a channel callback left for after libssh's reply. */
+void channel_after_step(struct conn *c);
+/* Free c's channel (callbacks removed first). */
+void channel_end(struct conn *c);
+
+/* policy.c */
+/* One audit record for a request of kind (what: a detail, or NULL). */
+void policy_audit(struct conn *c, enum ssh_request kind, const char *what);
+/* libssh's message callback: audit an unhandled request, return 1 so
+ * libssh sends the default failure. */
+int policy_message(ssh_session s, ssh_message msg, void *ud);
 
 /* hostkey.c */
 #define HOSTKEY_PEM_MAX 640u

@@ -15,11 +15,12 @@
  * 100 ms tick (the login grace time).
  *
  * Caps: "listener" (TcpListenAuthority), "hostKey" (SshHostKey), "timer"
- * (Timer), all required; "audit" (AuditLog, category "ssh"), "console"
- * (one line per connection opened and closed, never a byte of its data)
- * and "threads" (its own ThreadSpawner; without it the main thread
- * serves alone), optional. It never holds NetworkManager, ProcessSpawner
- * or CredentialStore.
+ * (Timer), "sessions" (SessionManager through its sshGateway export:
+ * public-key logins), all required; "audit" (AuditLog, category "ssh"),
+ * "console" (one line per connection opened and closed, never a byte of its
+ * data) and "threads" (its own ThreadSpawner; without it the main thread serves
+ * alone), optional. It never holds NetworkManager, ProcessSpawner or
+ * CredentialStore.
  *
  * Limits: GW_CONN_MAX connections at once over all workers; one beyond
  * is closed at once with an audit record. A worker's asynchronous calls
@@ -85,6 +86,7 @@ static struct conn *gw_free_record(struct worker *w)
 static void gw_conn_close(struct worker *w, struct conn *c, const char *why)
 {
     transport_end(c);
+    auth_end(c); /* the session ends with its connection */
     if (c->fd >= 0)
         close(c->fd);
     capos_sockbridge_free(c->br);
@@ -222,7 +224,7 @@ static void gw_on_tick(struct worker *w)
     w->tick_tag = 0;
     for (unsigned i = 0; i < GW_WORKER_CONNS; i++) {
         struct conn *c = &w->conns[i];
-        if ((c->st != C_KEX && c->st != C_AUTH) || --c->ticks_left > 0)
+        if (c->st == C_FREE || c->st == C_SESSION || --c->ticks_left > 0)
             continue;
         gw_audit(w->g, "ssh-login-grace-expired", CAPOS_AUDIT_OUTCOME_DENIED,
                  "connection %u from %s: not authenticated in %u s", c->id,
@@ -402,10 +404,13 @@ static bool gw_caps(struct gateway *g, capos_capset_t *caps)
         capos_capset_find(caps, "hostKey", CAPOS_SSH_HOST_KEY_INTERFACE_ID,
                           &g->hostkey) == 0 &&
         capos_capset_find(caps, "timer", CAPOS_TIMER_INTERFACE_ID, &g->timer) ==
-            0)
+            0 &&
+        capos_capset_find(caps, "sessions", CAPOS_SESSION_MANAGER_INTERFACE_ID,
+                          &g->sessions) == 0)
         return true;
     gw_say(g, "ssh-gateway: needs caps \"listener\" (TcpListenAuthority), "
-              "\"hostKey\" (SshHostKey) and \"timer\" (Timer)");
+              "\"hostKey\" (SshHostKey), \"timer\" (Timer) and "
+              "\"sessions\" (SessionManager, export sshGateway)");
     return false;
 }
 

@@ -87,18 +87,6 @@ static void tr_audit_version(struct gateway *g, struct conn *c)
              "connection %u from %s: client %s", c->id, c->peer, v);
 }
 
-/* Public-key userauth. Until a key store is consulted every key is
- * refused (the probe included, so no key is ever offered a PK_OK). */
-static int tr_auth_pubkey(ssh_session s, const char *user,
-                          struct ssh_key_struct *key, char state, void *ud)
-{
-    (void)s, (void)user, (void)key, (void)state;
-    struct conn *c = ud;
-    gw_audit(c->w->g, "ssh-key-unknown", CAPOS_AUDIT_OUTCOME_DENIED,
-             "connection %u from %s: public key refused", c->id, c->peer);
-    return SSH_AUTH_DENIED;
-}
-
 bool transport_start(struct gateway *g, struct conn *c)
 {
     c->ss = ssh_new();
@@ -126,10 +114,12 @@ bool transport_start(struct gateway *g, struct conn *c)
         return false;
     memset(&c->scb, 0, sizeof c->scb);
     c->scb.userdata = c;
-    c->scb.auth_pubkey_function = tr_auth_pubkey;
+    c->scb.auth_pubkey_function = auth_pubkey;
+    c->scb.channel_open_request_session_function = channel_open_request;
     ssh_callbacks_init(&c->scb);
     if (ssh_set_server_callbacks(c->ss, &c->scb) != SSH_OK)
         return false;
+    ssh_set_message_callback(c->ss, policy_message, c);
     ssh_set_auth_methods(c->ss, SSH_AUTH_METHOD_PUBLICKEY);
     ssh_set_blocking(c->ss, 0);
     c->st = C_KEX;
@@ -168,11 +158,15 @@ bool transport_step(struct gateway *g, struct conn *c)
     bool ok = true;
     if (c->st == C_KEX)
         ok = tr_kex(g, c);
-    if (ok && c->st == C_AUTH) {
+    if (ok && c->st >= C_AUTH) {
         if (ssh_event_dopoll(c->ev, 0) == SSH_ERROR ||
             (ssh_get_status(c->ss) & (SSH_CLOSED | SSH_CLOSED_ERROR)))
             ok = false;
+        else
+            channel_after_step(c);
     }
+    if (c->over)
+        ok = false;
     (void)capos_sockbridge_pump(c->br);
     unsigned st = capos_sockbridge_state(c->br);
     if (st & (CAPOS_SB_CLOSED | CAPOS_SB_PEER_RESET | CAPOS_SB_FAILED))
@@ -188,6 +182,7 @@ void transport_end(struct conn *c)
         ssh_event_free(c->ev);
         c->ev = NULL;
     }
+    channel_end(c);
     if (c->ss) {
         /* A disconnect message if the transport is still up; then the
          * session closes its descriptor. */
