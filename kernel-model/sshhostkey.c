@@ -141,11 +141,11 @@ int sshhostkey_grant(struct k_process *p, const uint8_t *bytes, size_t len,
     struct hostkey *hk = port_alloc(sizeof *hk);
     if (!hk)
         return CAP_ERR_INVOKE_FAILED;
-    k_obj_init(&hk->obj, &hk_ops, 0);
     hk->seed_given = false;
     if (!hk_read(bytes, len, hk)) {
-        hk_destroy(&hk->obj);
+        hk_destroy(&hk->obj); /* not an object yet: wiped and freed */
         return CAP_ERR_INVALID_REQUEST;
     }
+    k_obj_init(&hk->obj, &hk_ops, 0);
     return k_obj_grant(p, &hk->obj, out_id);
 }
