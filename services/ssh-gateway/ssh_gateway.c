@@ -139,8 +139,14 @@ static void gw_conn_open(struct worker *w, capos_cap_t s, const char *peer)
              "connection %u from %s", c->id, c->peer);
     int r = capos_sockbridge_open(s, &c->br, &c->fd);
     if (r != 0) {
+        char why[80];
+        snprintf(why, sizeof why, "no socket bridge (%s)",
+                 r == CAPOS_RT_E_NO_MEMORY ? "out of memory"
+                 : r == CAPOS_SOCKBRIDGE_E_HOST
+                     ? "the host refused a descriptor"
+                     : "the ring is full");
         c->br = NULL;
-        gw_conn_close(w, c, "no socket bridge");
+        gw_conn_close(w, c, why);
         return;
     }
     if (!transport_start(g, c))

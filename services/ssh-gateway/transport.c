@@ -134,8 +134,15 @@ static bool tr_kex(struct gateway *g, struct conn *c)
     if (r == SSH_AGAIN)
         return true;
     if (r != SSH_OK) {
-        char why[200];
-        snprintf(why, sizeof why, "%s", ssh_get_error(c->ss));
+        /* libssh's reason may quote the client's bytes: printable only. */
+        char why[160];
+        const char *e = ssh_get_error(c->ss);
+        size_t k = 0;
+        for (size_t i = 0; e && e[i] && k + 1 < sizeof why; i++)
+            why[k++] = (e[i] >= 0x20 && e[i] < 0x7f) ? e[i] : '?';
+        why[k] = '\0';
+        if (k == 0)
+            snprintf(why, sizeof why, "the client broke the protocol");
         gw_say(g, "ssh-gateway: connection %u: key exchange failed: %s", c->id,
                why);
         gw_audit(g, "ssh-kex-failed", CAPOS_AUDIT_OUTCOME_DENIED,
