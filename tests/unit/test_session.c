@@ -141,6 +141,9 @@ static void set_str(capnp_struct_builder *s,
 /* accounts alice (active, operator), bob (disabled), carol (active, no
  * such profile); profiles operator (timer, plus two entries the broker
  * must leave out), guest, batch (not interactive). */
+/* ed25519 public keys of kernelParams.authorizedKeys, and one unknown. */
+static const uint8_t ssh_keys[4][32] = {{1, 1}, {2, 2}, {3, 3}, {4, 4}};
+
 static void build_manifest(void)
 {
     capnp_builder b;
@@ -161,6 +164,21 @@ static void build_manifest(void)
         capos_Account_set_principalId(&e, alice_principal, 32);
         capos_Account_set_status(&e, i == 1 ? CAPOS_ACCOUNT_STATUS_DISABLED
                                             : CAPOS_ACCOUNT_STATUS_ACTIVE);
+    }
+    /* SSH keys: alice's, a disabled one, one for the guest profile only. */
+    assert_int_equal(capos_KernelParams_init_authorizedKeys(&kp, 3, &l), 0);
+    for (uint32_t i = 0; i < 3; i++) {
+        capnp_list_builder kprof;
+        assert_int_equal(capnp_list_struct_at(&l, i, &e), 0);
+        capos_AuthorizedKey_set_principalId(&e, alice_principal, 32);
+        set_str(&e, capos_AuthorizedKey_set_algorithm, "ssh-ed25519");
+        capos_AuthorizedKey_set_publicKey(&e, ssh_keys[i], 32);
+        capos_AuthorizedKey_set_disabled(&e, i == 1);
+        assert_int_equal(capos_AuthorizedKey_init_profiles(&e, 1, &kprof), 0);
+        assert_int_equal(capnp_list_set_text(&kprof, 0,
+                                             i == 2 ? "guest" : "operator",
+                                             i == 2 ? 5 : 8),
+                         0);
     }
     assert_int_equal(capos_KernelParams_init_profiles(&kp, 3, &l), 0);
     assert_int_equal(capnp_list_struct_at(&l, 0, &e), 0);
@@ -244,6 +262,7 @@ static void world_up(int (*client_main)(capos_capset_t *))
     uint32_t c_raw = add_endpoint(p_creds, "ep");
 
     uint32_t sm_raw = add_endpoint(p_sm, "sessions");
+    uint32_t ssh_raw = add_endpoint(p_sm, "sshGateway");
     add_facet(p_sm, "creds", p_creds, c_raw, 0,
               CAPOS_CREDENTIAL_STORE_INTERFACE_ID);
     add_facet(p_sm, "audit", p_audit, a_raw, 2, CAPOS_AUDIT_LOG_INTERFACE_ID);
@@ -263,6 +282,8 @@ static void world_up(int (*client_main)(capos_capset_t *))
               CAPOS_SESSION_MANAGER_INTERFACE_ID);
     add_facet(p_client, "broker", p_broker, b_raw, 0,
               CAPOS_AUTHORITY_BROKER_INTERFACE_ID);
+    add_facet(p_client, "sshGateway", p_sm, ssh_raw, 0,
+              CAPOS_SESSION_MANAGER_INTERFACE_ID);
     add_timer(p_client, "timer");
     sm_caps0 = h_live(p_sm);
     broker_caps0 = h_live(p_broker);
@@ -858,6 +879,102 @@ raw_endpoint_mints_badged_facets_and_identifies_its_own(void **state)
     h_down();
 }
 
+/* ---- sshPublicKey -------------------------------------------------------- */
+
+/* SessionManager.sshPublicKey(user, "", ssh-ed25519, key) from a peer:
+ * the LoginResult's which (session in *session), or the CQE error. */
+static int ssh_login(capos_cap_t sm, const char *user, const uint8_t *key,
+                     capos_cap_t *session)
+{
+    capnp_builder b;
+    capnp_struct_builder p, src;
+    capnp_message msg;
+    capnp_struct root, lr;
+    capnp_builder_init(&b, cbuf, 4096);
+    capos_SessionManager_sshPublicKey_Params_init_root(&b, &p);
+    capos_SessionManager_sshPublicKey_Params_set_username(&p, user,
+                                                          strlen(user));
+    capos_SessionManager_sshPublicKey_Params_set_algorithm(&p, "ssh-ed25519",
+                                                           11);
+    capos_SessionManager_sshPublicKey_Params_set_publicKey(&p, key, 32);
+    capos_SessionManager_sshPublicKey_Params_init_source(&p, &src);
+    capos_LoginSource_set_transport(&src, CAPOS_TRANSPORT_SSH);
+    capos_LoginSource_set_peer(&src, "10.0.0.9:22", 11);
+    CapCqe c = call(sm, CAPOS_SESSION_MANAGER_SSH_PUBLIC_KEY_METHOD_ID, &b,
+                    NULL, 0, &msg, &root);
+    if (c.result < 0)
+        return c.result;
+    if (capos_SessionManager_sshPublicKey_Results_get_result(&root, &lr) < 0)
+        return -996;
+    int w = capos_LoginResult_which(&lr);
+    if (w == CAPOS_LOGIN_RESULT_WHICH_SESSION)
+        *session = result_cap(&c, 0);
+    return w;
+}
+
+static struct {
+    int via_sessions, ok, unknown, disabled, guest_only, other_user;
+    uint16_t strength;
+    char user[32], profile[32];
+} ks;
+
+static int ssh_client(capos_capset_t *caps)
+{
+    bufs();
+    capos_cap_t sm = find(caps, "sessions"), gw = find(caps, "sshGateway");
+    capos_cap_t s = {0, 0}, other;
+    ks.via_sessions = ssh_login(sm, "alice", ssh_keys[0], &other);
+    ks.ok = ssh_login(gw, "alice", ssh_keys[0], &s);
+    info(s);
+    ks.strength = info_seen.strength;
+    memcpy(ks.user, info_seen.user, 32);
+    memcpy(ks.profile, info_seen.profile, 32);
+    ks.unknown = ssh_login(gw, "alice", ssh_keys[3], &other);
+    ks.disabled = ssh_login(gw, "alice", ssh_keys[1], &other);
+    ks.guest_only = ssh_login(gw, "alice", ssh_keys[2], &other);
+    /* The key names alice's principal: another login name is refused. */
+    ks.other_user = ssh_login(gw, "carol", ssh_keys[0], &other);
+    logout(s);
+    capos_rt_release(s);
+    capos_rt_flush_releases();
+    return 0;
+}
+
+static bool audited(const char *code, uint16_t outcome)
+{
+    for (unsigned i = 0; i < audit.n && i < AUDIT_MAX; i++)
+        if (strcmp(audit.rec[i].code, code) == 0 &&
+            audit.rec[i].outcome == outcome &&
+            (outcome != CAPOS_AUDIT_OUTCOME_DENIED ||
+             audit.rec[i].principal[0] == 0))
+            return true;
+    return false;
+}
+
+static void
+ssh_key_logins_only_through_the_gateway_facet_each_denial_coded(void **state)
+{
+    (void)state;
+    memset(&ks, 0, sizeof ks);
+    world_up(ssh_client);
+    /* Public keys are public: the ordinary facet may not assert one. */
+    assert_int_equal(ks.via_sessions, CAP_ERR_APPLICATION_EXCEPTION);
+    assert_int_equal(ks.ok, CAPOS_LOGIN_RESULT_WHICH_SESSION);
+    assert_int_equal(ks.strength, CAPOS_AUTH_STRENGTH_PUBLIC_KEY);
+    assert_string_equal(ks.user, "alice");
+    assert_string_equal(ks.profile, "operator");
+    assert_int_equal(ks.unknown, CAPOS_LOGIN_RESULT_WHICH_DENIED);
+    assert_int_equal(ks.disabled, CAPOS_LOGIN_RESULT_WHICH_DENIED);
+    assert_int_equal(ks.guest_only, CAPOS_LOGIN_RESULT_WHICH_DENIED);
+    assert_int_equal(ks.other_user, CAPOS_LOGIN_RESULT_WHICH_DENIED);
+    assert_true(audited("ssh-publickey-login", CAPOS_AUDIT_OUTCOME_ALLOWED));
+    assert_true(audited("ssh-key-unknown", CAPOS_AUDIT_OUTCOME_DENIED));
+    assert_true(audited("ssh-key-disabled", CAPOS_AUDIT_OUTCOME_DENIED));
+    assert_true(
+        audited("ssh-key-profile-not-allowed", CAPOS_AUDIT_OUTCOME_DENIED));
+    world_down();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -867,6 +984,8 @@ int main(void)
             login_checks_password_account_and_profile_audits_and_backs_off),
         cmocka_unit_test(
             broker_issues_exactly_the_profile_caps_and_refuses_mismatches),
+        cmocka_unit_test(
+            ssh_key_logins_only_through_the_gateway_facet_each_denial_coded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
