@@ -24,11 +24,14 @@
  * calls are SessionManager calls.
  *
  * Failed logins: an audit record (category "auth", principal blank, no
- * password) and a per-source backoff: from the BACKOFF_FREE-th consecutive
- * failure of a LoginSource (transport + peer), each answer from that
- * source waits BACKOFF_BASE_NS << (failures - BACKOFF_FREE), at most
- * BACKOFF_MAX_NS, on the Timer before the password is even checked. A
- * success resets it. The wait holds the whole service (one call at a time).
+ * password) and a backoff keyed by the peer's address (not its port or
+ * transport: reconnecting does not reset it) and by the account name:
+ * from the BACKOFF_FREE-th consecutive failure of either, each password
+ * answer waits BACKOFF_BASE_NS << (failures - BACKOFF_FREE) of the
+ * larger count, at most BACKOFF_MAX_NS, on the Timer before the password
+ * is even checked. A success resets both. SSH key denials count too; a
+ * key login does not wait (the gateway bounds tries per connection). The wait
+ * holds the whole service (one call at a time).
  *
  * Audit codes (capos-sim choices; upstream states none for passwords):
  * auth=password-login (allowed), auth=password-unknown-user,
@@ -94,10 +97,16 @@ struct session {
 
 struct source {
     bool used;
+    /* transport: the record's kind ('a' address, 'u' account); peer: its
+     * key (docs/ssh.md "Throttling"). */
     uint16_t transport;
     char peer[PEER_MAX + 1];
     uint32_t failures;
     uint64_t last_use; /* for eviction: a counter, not time */
+};
+
+struct throttle {
+    struct source *addr, *acct;
 };
 
 struct sm {
@@ -270,29 +279,51 @@ static bool find_profile(struct sm *m, const char *name, capnp_struct *out)
 
 /* ---- sources and backoff ---------------------------------------------- */
 
-/* The backoff record of a source (made, evicting the least recently used,
- * if new). Never NULL. */
-static struct source *source_of(struct sm *m, uint16_t transport,
-                                const char *peer)
+/* The failure record of key (kind 'a': a peer address, 'u': an account
+ * name), made if new by evicting the least recently used record other
+ * than avoid. Never NULL. */
+static struct source *source_of(struct sm *m, uint16_t kind, const char *key,
+                                const struct source *avoid)
 {
-    struct source *lru = &m->sources[0];
+    struct source *lru = NULL;
     m->use_clock++;
     for (unsigned i = 0; i < SOURCES_MAX; i++) {
         struct source *s = &m->sources[i];
-        if (s->used && s->transport == transport &&
-            strcmp(s->peer, peer) == 0) {
+        if (s->used && s->transport == kind && strcmp(s->peer, key) == 0) {
             s->last_use = m->use_clock;
             return s;
         }
-        if (!s->used || (lru->used && s->last_use < lru->last_use))
+        if (s != avoid &&
+            (!lru || !s->used || (lru->used && s->last_use < lru->last_use)))
             lru = s;
     }
     memset(lru, 0, sizeof *lru);
     lru->used = true;
-    lru->transport = transport;
-    snprintf(lru->peer, sizeof lru->peer, "%s", peer);
+    lru->transport = kind;
+    snprintf(lru->peer, sizeof lru->peer, "%s", key);
     lru->last_use = m->use_clock;
     return lru;
+}
+
+/*
+ * Where failed logins count: the peer's address whatever its port and
+ * transport (so a reconnect does not reset it, and Telnet, SSH and later
+ * gateways share it), and the account name (so a guesser moving between
+ * addresses is slowed too), as OpenSSH's PerSourcePenalties keys by
+ * source. peer is "a.b.c.d:port" ("" for the console).
+ */
+static struct throttle throttle_of(struct sm *m, const char *user,
+                                   const char *peer)
+{
+    char addr[PEER_MAX + 1];
+    snprintf(addr, sizeof addr, "%s", peer);
+    char *colon = strrchr(addr, ':');
+    if (colon)
+        *colon = '\0';
+    struct throttle t;
+    t.addr = source_of(m, 'a', addr, NULL);
+    t.acct = source_of(m, 'u', user, t.addr);
+    return t;
 }
 
 /* The wait owed before answering a source with failures failures. */
@@ -305,6 +336,29 @@ static uint64_t backoff_ns(uint32_t failures)
         return BACKOFF_MAX_NS;
     uint64_t d = BACKOFF_BASE_NS << shift;
     return d < BACKOFF_MAX_NS ? d : BACKOFF_MAX_NS;
+}
+
+/* The wait owed before answering t: the longer of its two records'. */
+static uint64_t throttle_wait(const struct throttle *t)
+{
+    uint64_t a = backoff_ns(t->addr->failures),
+             u = backoff_ns(t->acct->failures);
+    return a > u ? a : u;
+}
+
+static void throttle_fail(struct throttle *t)
+{
+    if (t->addr->failures < UINT32_MAX)
+        t->addr->failures++;
+    if (t->acct->failures < UINT32_MAX)
+        t->acct->failures++;
+}
+
+/* A success forgives the address and the account. */
+static void throttle_forgive(struct throttle *t)
+{
+    t->addr->failures = 0;
+    t->acct->failures = 0;
 }
 
 /* ---- sessions ---------------------------------------------------------- */
@@ -385,22 +439,23 @@ static void login_result(capos_server_call_t *call, bool ssh,
 /* Deny a login (ssh: an sshPublicKey) with audit code (principal blank),
  * counting a failure against src when counts. */
 static int deny_as(struct sm *m, capos_server_call_t *call, const char *code,
-                   uint16_t outcome, struct source *src, bool counts, bool ssh)
+                   uint16_t outcome, struct throttle *src, bool counts,
+                   bool ssh)
 {
-    if (counts && src->failures < UINT32_MAX)
-        src->failures++;
+    if (counts)
+        throttle_fail(src);
     audit(m, "auth", code, outcome, "", NULL,
           ssh ? "ssh public-key login refused" : "password login refused");
     capnp_struct_builder lr;
     login_result(call, ssh, &lr);
     capos_LoginResult_init_denied(&lr);
     capos_LoginResult_denied_set_retryAfterMs(
-        &lr, (uint32_t)(backoff_ns(src->failures) / 1000000u));
+        &lr, (uint32_t)(throttle_wait(src) / 1000000u));
     return CAPOS_SERVE_REPLY;
 }
 
 static int deny(struct sm *m, capos_server_call_t *call, const char *code,
-                uint16_t outcome, struct source *src, bool counts)
+                uint16_t outcome, struct throttle *src, bool counts)
 {
     return deny_as(m, call, code, outcome, src, counts, false);
 }
@@ -484,12 +539,12 @@ static bool decode_login(capos_server_call_t *call, struct login_req *q,
  * is right; false with *verdict the denial (audited, counted against
  * src where a guess was made). */
 static bool check_password(struct sm *m, capos_server_call_t *call,
-                           const struct login_req *q, struct source *src,
+                           const struct login_req *q, struct throttle *src,
                            int *verdict)
 {
     /* Throttle before the verifier sees the password: a guessing source
      * gets at most one guess per backoff period. */
-    sleep_ns(m, backoff_ns(src->failures));
+    sleep_ns(m, throttle_wait(src));
     switch (verify(m, q->user, q->pw, q->pwlen)) {
     case CAPOS_PASSWORD_VERDICT_VERIFIED:
         return true;
@@ -543,7 +598,7 @@ static void fill_session(struct sm *m, const struct login_req *q,
  * denial (failing closed, upstream: missing or inactive accounts get
  * none) or the `overloaded` refusal. Nothing is changed yet. */
 static bool plan_session(struct sm *m, capos_server_call_t *call,
-                         const struct login_req *q, struct source *src,
+                         const struct login_req *q, struct throttle *src,
                          struct session *t, struct session **ss, int *verdict)
 {
     capnp_struct acct, prof;
@@ -585,7 +640,7 @@ static bool plan_session(struct sm *m, capos_server_call_t *call,
 /* Start planned session t in slot ss: mint its facet and answer it
  * (moved); src's failures are forgiven; audited auth=password-login. */
 static int issue_session(struct sm *m, capos_server_call_t *call,
-                         struct source *src, struct session *t,
+                         struct throttle *src, struct session *t,
                          struct session *ss)
 {
     bool ssh = t->strength == CAPOS_AUTH_STRENGTH_PUBLIC_KEY;
@@ -607,7 +662,7 @@ static int issue_session(struct sm *m, capos_server_call_t *call,
     session_id(m, t);
     t->live = true;
     *ss = *t;
-    src->failures = 0;
+    throttle_forgive(src);
     audit(m, "auth", ssh ? "ssh-publickey-login" : "password-login",
           CAPOS_AUDIT_OUTCOME_ALLOWED, ss->username, ss,
           ssh ? "ssh public-key login" : "password login");
@@ -626,11 +681,11 @@ static int login(struct sm *m, capos_server_call_t *call)
     int verdict;
     if (!decode_login(call, &q, &verdict))
         return verdict;
-    struct source *src = source_of(m, q.transport, q.peer);
-    if (!check_password(m, call, &q, src, &verdict) ||
-        !plan_session(m, call, &q, src, &t, &ss, &verdict))
+    struct throttle src = throttle_of(m, q.user, q.peer);
+    if (!check_password(m, call, &q, &src, &verdict) ||
+        !plan_session(m, call, &q, &src, &t, &ss, &verdict))
         return verdict;
-    return issue_session(m, call, src, &t, ss);
+    return issue_session(m, call, &src, &t, ss);
 }
 
 /* ---- SessionManager.sshPublicKey -------------------------------------- */
@@ -805,10 +860,10 @@ static int ssh_public_key(struct sm *m, capos_server_call_t *call)
                                  "assert a verified key");
     if (!decode_ssh(call, &r, &verdict))
         return verdict;
-    struct source *src = source_of(m, r.q.transport, r.q.peer);
+    struct throttle src = throttle_of(m, r.q.user, r.q.peer);
     const char *code = check_ssh(m, &r, &acct, &prof);
     if (code)
-        return deny_as(m, call, code, CAPOS_AUDIT_OUTCOME_DENIED, src, true,
+        return deny_as(m, call, code, CAPOS_AUDIT_OUTCOME_DENIED, &src, true,
                        true);
     for (unsigned i = 0; i < SESSIONS_MAX && !ss; i++)
         if (!m->sessions[i].live)
@@ -822,7 +877,7 @@ static int ssh_public_key(struct sm *m, capos_server_call_t *call)
     memcpy(t.profile, r.profile, sizeof r.profile);
     fill_session(m, &r.q, &acct, &prof, &t);
     t.strength = CAPOS_AUTH_STRENGTH_PUBLIC_KEY;
-    return issue_session(m, call, src, &t, ss);
+    return issue_session(m, call, &src, &t, ss);
 }
 
 /* ---- SessionManager.validate ------------------------------------------ */

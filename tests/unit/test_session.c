@@ -7,6 +7,7 @@
  * broker's bundles and refusals. The kernel methods behind sessions
  * (Endpoint.mintClient / identify, docs/abi.md §10.1) are checked too.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "capos.capnp.h"
@@ -493,7 +494,7 @@ static struct {
     uint64_t delay[6];
     uint32_t retry[6];
     int wrong_which[6];
-    uint64_t other_source_delay;
+    uint64_t other_source_delay, other_address_delay;
     int after_which;
     uint64_t after_delay;
     int logout_r, after_logout_r;
@@ -525,16 +526,24 @@ static int login_client(capos_capset_t *caps)
     ls.disabled_which = login(sm, "bob", PW_RIGHT, "", &other, &retry);
     ls.noprofile_which = login(sm, "carol", PW_RIGHT, "", &other, &retry);
 
-    /* Backoff: a fresh source, wrong passwords, timed on the virtual clock. */
+    /* Backoff: a fresh address, wrong passwords, each from a new port (a
+     * reconnect), timed on the virtual clock. */
     for (int i = 0; i < 5; i++) {
+        char peer[32];
+        snprintf(peer, sizeof peer, "10.0.0.1:%d", 4000 + i);
         uint64_t t0 = now(timer);
         ls.wrong_which[i] =
-            login(sm, "alice", PW_WRONG, "10.0.0.1:4000", &other, &ls.retry[i]);
+            login(sm, "alice", PW_WRONG, peer, &other, &ls.retry[i]);
         ls.delay[i] = now(timer) - t0;
     }
+    /* Another address and another account: not slowed down. */
     uint64_t t0 = now(timer);
-    login(sm, "alice", PW_WRONG, "10.0.0.2:4000", &other, &retry);
+    login(sm, "dave", PW_WRONG, "10.0.0.2:4000", &other, &retry);
     ls.other_source_delay = now(timer) - t0;
+    /* The same account from another address: slowed by the account. */
+    t0 = now(timer);
+    login(sm, "alice", PW_WRONG, "10.0.0.3:1", &other, &retry);
+    ls.other_address_delay = now(timer) - t0;
     t0 = now(timer);
     ls.after_which =
         login(sm, "alice", PW_RIGHT, "10.0.0.1:4000", &other, &retry);
@@ -578,8 +587,10 @@ login_checks_password_account_and_profile_audits_and_backs_off(void **state)
     assert_int_equal(ls.unknown_which, CAPOS_LOGIN_RESULT_WHICH_DENIED);
     assert_int_equal(ls.disabled_which, CAPOS_LOGIN_RESULT_WHICH_DENIED);
     assert_int_equal(ls.noprofile_which, CAPOS_LOGIN_RESULT_WHICH_DENIED);
-    /* Three free failures, then 1 s, 2 s; the right password waits 4 s
-     * and resets the source; another source is not slowed down. */
+    /* Three free failures, then 1 s, 2 s although each came from a new
+     * port; another address and account is not slowed down, the same
+     * account from elsewhere is (4 s after its 5 failures); the right
+     * password waits 8 s (the account's 6 failures) and resets both. */
     for (int i = 0; i < 5; i++)
         assert_int_equal(ls.wrong_which[i], CAPOS_LOGIN_RESULT_WHICH_DENIED);
     assert_int_equal(ls.delay[0], 0);
@@ -590,8 +601,9 @@ login_checks_password_account_and_profile_audits_and_backs_off(void **state)
     assert_int_equal(ls.retry[2], 1000);
     assert_int_equal(ls.retry[4], 4000);
     assert_int_equal(ls.other_source_delay, 0);
+    assert_int_equal(ls.other_address_delay, 4 * SEC);
     assert_int_equal(ls.after_which, CAPOS_LOGIN_RESULT_WHICH_SESSION);
-    assert_int_equal(ls.delay[5], 4 * SEC);
+    assert_int_equal(ls.delay[5], 8 * SEC);
     assert_int_equal(ls.after_delay, 0);
     /* Logout: later calls through any copy are `disconnected`. */
     assert_int_equal(ls.empty_user_r, CAP_ERR_APPLICATION_EXCEPTION);
@@ -623,7 +635,7 @@ login_checks_password_account_and_profile_audits_and_backs_off(void **state)
         }
     }
     assert_int_equal(allowed, 2);
-    assert_int_equal(denied, 3 + 5 + 1 + 1);
+    assert_int_equal(denied, 3 + 5 + 1 + 1 + 1);
     assert_int_equal(logouts, 2);
     world_down();
 }
