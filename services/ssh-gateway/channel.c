@@ -19,37 +19,53 @@
 #include "capos.capnp.h"
 #include "gateway.h"
 
-/* Record a terminal size from the client and audit it as kind. */
-static void ch_size(struct conn *c, int cols, int rows, enum ssh_request kind)
+static int ch_decide(struct conn *c, enum ssh_request kind, const char *what);
+
+/* A terminal size from the client, as a request of kind: recorded when
+ * granted. 0 (granted) or 1. */
+static int ch_size(struct conn *c, int cols, int rows, enum ssh_request kind)
 {
-    c->cols = (uint16_t)(cols > 0 && cols < 65536 ? cols : 0);
-    c->rows = (uint16_t)(rows > 0 && rows < 65536 ? rows : 0);
+    uint16_t cc = (uint16_t)(cols > 0 && cols < 65536 ? cols : 0);
+    uint16_t rr = (uint16_t)(rows > 0 && rows < 65536 ? rows : 0);
     char what[32];
-    snprintf(what, sizeof what, "%ux%u", c->cols, c->rows);
+    snprintf(what, sizeof what, "%ux%u", cc, rr);
+    int r = ch_decide(c, kind, what);
+    if (r == 0) {
+        c->cols = cc;
+        c->rows = rr;
+    }
+    return r;
+}
+
+/* Decide a request of kind on c and audit it; 0 (granted) or 1. */
+static int ch_decide(struct conn *c, enum ssh_request kind, const char *what)
+{
+    bool ok = policy_decide(&c->pol, &kind);
     policy_audit(c, kind, what);
+    return ok ? 0 : 1;
 }
 
 static int ch_pty(ssh_session s, ssh_channel ch, const char *term, int cols,
                   int rows, int pxw, int pxh, void *ud)
 {
     (void)s, (void)ch, (void)term, (void)pxw, (void)pxh;
-    ch_size(ud, cols, rows, POL_PTY);
-    return 0;
+    return ch_size(ud, cols, rows, POL_PTY);
 }
 
 static int ch_window_change(ssh_session s, ssh_channel ch, int cols, int rows,
                             int pxw, int pxh, void *ud)
 {
     (void)s, (void)ch, (void)pxw, (void)pxh;
-    ch_size(ud, cols, rows, POL_WINDOW_CHANGE);
-    return 0;
+    (void)ch_size(ud, cols, rows, POL_WINDOW_CHANGE);
+    return 0; /* libssh sends no reply to a window-change */
 }
 
 static int ch_shell(ssh_session s, ssh_channel ch, void *ud)
 {
     (void)s, (void)ch;
     struct conn *c = ud;
-    policy_audit(c, POL_SHELL, NULL);
+    if (ch_decide(c, POL_SHELL, NULL) != 0)
+        return 1;
     c->shell_requested = true; /* answered after libssh's SUCCESS */
     return 0;
 }
@@ -74,16 +90,14 @@ void channel_after_step(struct conn *c)
 static int ch_exec(ssh_session s, ssh_channel ch, const char *cmd, void *ud)
 {
     (void)s, (void)ch, (void)cmd;
-    policy_audit(ud, POL_EXEC, NULL); /* never the command: it may be secret */
-    return 1;
+    return ch_decide(ud, POL_EXEC, NULL); /* never the command: secrets */
 }
 
 static int ch_env(ssh_session s, ssh_channel ch, const char *name,
                   const char *value, void *ud)
 {
     (void)s, (void)ch, (void)name, (void)value;
-    policy_audit(ud, POL_ENV, NULL);
-    return 1;
+    return ch_decide(ud, POL_ENV, NULL);
 }
 
 static int ch_subsystem(ssh_session s, ssh_channel ch, const char *sub,
@@ -95,19 +109,16 @@ static int ch_subsystem(ssh_session s, ssh_channel ch, const char *sub,
     for (size_t i = 0; sub && sub[i] && k + 1 < sizeof what && i < 32; i++)
         what[k++] = (sub[i] > 0x20 && sub[i] < 0x7f) ? sub[i] : '?';
     what[k] = '\0';
-    policy_audit(ud, POL_SUBSYSTEM, what);
-    return 1;
+    return ch_decide(ud, POL_SUBSYSTEM, what);
 }
 
 ssh_channel channel_open_request(ssh_session s, void *ud)
 {
     struct conn *c = ud;
-    if (c->st != C_SESSION)
-        return NULL; /* libssh refuses opens before userauth anyway */
-    if (c->chan_used) {
-        policy_audit(c, POL_SECOND_SESSION, NULL);
+    c->pol.authenticated = c->st == C_SESSION;
+    struct ssh_policy_state before = c->pol;
+    if (ch_decide(c, POL_SESSION, NULL) != 0)
         return NULL;
-    }
     ssh_channel ch = ssh_channel_new(s);
     if (!ch)
         return NULL;
@@ -123,11 +134,10 @@ ssh_channel channel_open_request(ssh_session s, void *ud)
     ssh_callbacks_init(&c->ccb);
     if (ssh_set_channel_callbacks(ch, &c->ccb) != SSH_OK) {
         ssh_channel_free(ch);
+        c->pol = before; /* nothing was opened */
         return NULL;
     }
     c->chan = ch;
-    c->chan_used = true;
-    policy_audit(c, POL_SESSION, NULL);
     return ch;
 }
 

@@ -15,6 +15,7 @@
 #include <libssh/server.h>
 
 #include "capos_rt.h"
+#include "decide.h"
 #include "sockbridge.h"
 
 #define GW_CONN_MAX 64u     /* connections at once, all workers together */
@@ -43,36 +44,6 @@ enum conn_state {
     C_SESSION, /* authenticated: a UserSession is held */
 };
 
-/* Request kinds of the policy table (policy.c). */
-enum ssh_request {
-    POL_SESSION,
-    POL_PTY,
-    POL_WINDOW_CHANGE,
-    POL_SHELL,
-    POL_SECOND_SESSION,
-    POL_EXEC,
-    POL_SUBSYSTEM,
-    POL_ENV,
-    POL_X11,
-    POL_AGENT,
-    POL_DIRECT_TCPIP,
-    POL_TCPIP_FORWARD,
-    POL_PASSWORD,
-    POL_KBDINT,
-    POL_OTHER,
-    POL_COUNT
-};
-
-/* One row: what, the decision, the failure the client sees, the audit
- * code (category ssh). */
-struct ssh_policy_row {
-    const char *request;
-    bool allowed;
-    const char *failure;
-    const char *audit;
-};
-extern const struct ssh_policy_row ssh_policy[POL_COUNT];
-
 struct gateway;
 
 /* One connection: its socket bridge, libssh session and event. */
@@ -86,9 +57,9 @@ struct conn {
     ssh_event ev;
     struct ssh_server_callbacks_struct scb; /* outlive the session */
     struct ssh_channel_callbacks_struct ccb;
-    ssh_channel chan;    /* the one session channel, or NULL */
-    bool chan_used;      /* a session channel was opened once */
-    capos_cap_t session; /* the UserSession, once authenticated */
+    ssh_channel chan;            /* the one session channel, or NULL */
+    struct ssh_policy_state pol; /* what was granted (decide.h) */
+    capos_cap_t session;         /* the UserSession, once authenticated */
     bool have_session;
     char user[GW_USER_MAX + 1];
     unsigned auth_tries;
