@@ -40,6 +40,9 @@
  * password-account-recovery-only, password-profile-unknown,
  * password-verifier-failed (denied or error), session=session-logout.
  *
+ * AuthorizedKeyStore.lookup on the optional "authorizedKeys" endpoint
+ * (exported to the SSH gateway for key probes).
+ *
  * sshPublicKey (docs/ssh.md "Key to principal"): only through the
  * optional "sshGateway" endpoint's facets; kernelParams.authorizedKeys
  * record, its disabled flag, the principal's account and status, the
@@ -76,6 +79,12 @@
 #define BACKOFF_MAX_NS 32000000000ull /* 32 s */
 
 #define CALL_BUF 4096u
+
+/* The endpoints served (capos_serve_set's index): the SessionManager
+ * facets of importers, the SSH gateway's own SessionManager facet, and
+ * AuthorizedKeyStore for the gateway (both optional; "authorizedKeys"
+ * only with "sshGateway"). */
+enum { EP_SESSIONS, EP_SSH, EP_KEYS, EP_COUNT };
 
 struct session {
     bool live;
@@ -853,7 +862,7 @@ static int ssh_public_key(struct sm *m, capos_server_call_t *call)
     struct session t, *ss = NULL;
     capnp_struct acct, prof;
     int verdict;
-    if (call->endpoint != 1)
+    if (call->endpoint != EP_SSH)
         return capos_server_fail(call, CAPOS_EXC_FAILED,
                                  "SessionManager.sshPublicKey: only the SSH "
                                  "gateway's facet (export sshGateway) may "
@@ -942,15 +951,64 @@ static int user_session(struct sm *m, capos_server_call_t *call)
     return capos_server_unimplemented(call);
 }
 
+/* ---- AuthorizedKeyStore --------------------------------------------- */
+
+/*
+ * AuthorizedKeyStore.lookup (endpoint "authorizedKeys", exported to the
+ * SSH gateway, which asks before it answers a key probe): the
+ * kernelParams.authorizedKeys record of an ssh-ed25519 key, or notFound.
+ * Nothing is decided or counted here; sshPublicKey decides.
+ */
+static int key_lookup(struct sm *m, capos_server_call_t *call)
+{
+    const capnp_struct *pr = &call->params_root;
+    const char *alg;
+    const uint8_t *key, *d;
+    size_t al, kl, n;
+    capnp_struct rec;
+    capnp_struct_builder res, lr, out;
+    capnp_list profs;
+    capnp_list_builder pl;
+    if (call->method_id != CAPOS_AUTHORIZED_KEY_STORE_LOOKUP_METHOD_ID)
+        return capos_server_unimplemented(call);
+    capos_AuthorizedKeyStore_lookup_Results_init_root(call->result, &res);
+    capos_AuthorizedKeyStore_lookup_Results_init_result(&res, &lr);
+    if (capos_AuthorizedKeyStore_lookup_Params_get_algorithm(pr, &alg, &al) ||
+        al != 11 || memcmp(alg, "ssh-ed25519", 11) != 0 ||
+        capos_AuthorizedKeyStore_lookup_Params_get_publicKey(pr, &key, &kl) ||
+        kl != SSH_KEY_LEN || !find_authorized_key(m, key, &rec)) {
+        capos_AuthorizedKeyLookup_set_notFound(&lr);
+        return CAPOS_SERVE_REPLY;
+    }
+    capos_AuthorizedKeyLookup_init_found(&lr, &out);
+    if (capos_AuthorizedKey_get_principalId(&rec, &d, &n) == 0)
+        capos_AuthorizedKey_set_principalId(&out, d, n);
+    capos_AuthorizedKey_set_algorithm(&out, "ssh-ed25519", 11);
+    capos_AuthorizedKey_set_publicKey(&out, key, SSH_KEY_LEN);
+    capos_AuthorizedKey_set_disabled(&out,
+                                     capos_AuthorizedKey_get_disabled(&rec));
+    if (capos_AuthorizedKey_get_profiles(&rec, &profs) == 0 &&
+        capos_AuthorizedKey_init_profiles(&out, capnp_list_len(&profs), &pl) ==
+            0)
+        for (uint32_t i = 0; i < capnp_list_len(&profs); i++) {
+            const char *t;
+            if (capnp_list_get_text(&profs, i, &t, &n) == 0)
+                capnp_list_set_text(&pl, i, t, n);
+        }
+    return CAPOS_SERVE_REPLY;
+}
+
 static int handle(void *ctx, capos_server_call_t *call)
 {
     struct sm *m = ctx;
     if (call->badge & SESSION_BADGE_BIT)
         return user_session(m, call);
+    if (call->endpoint == EP_KEYS)
+        return key_lookup(m, call);
     switch (call->method_id) {
     case CAPOS_SESSION_MANAGER_LOGIN_METHOD_ID:
-        return call->endpoint == 0 ? login(m, call)
-                                   : capos_server_unimplemented(call);
+        return call->endpoint == EP_SESSIONS ? login(m, call)
+                                             : capos_server_unimplemented(call);
     case CAPOS_SESSION_MANAGER_SSH_PUBLIC_KEY_METHOD_ID:
         return ssh_public_key(m, call);
     case CAPOS_SESSION_MANAGER_VALIDATE_METHOD_ID:
@@ -1000,11 +1058,19 @@ int capos_main(capos_capset_t *caps)
         say(m, "session-manager: no readable boot manifest: every login "
                "fails closed (no accounts or profiles)");
     /* The SSH gateway's facet, when the manifest gives one (docs/ssh.md). */
-    capos_cap_t eps[2] = {m->ep};
+    /* Endpoints by index: EP_SESSIONS, EP_SSH and EP_KEYS; one the
+     * manifest does not give is not served, so no call carries its
+     * index. */
+    capos_cap_t eps[EP_COUNT];
+    eps[EP_SESSIONS] = m->ep;
     unsigned neps = 1;
     if (capos_capset_find(caps, "sshGateway", CAPOS_ENDPOINT_INTERFACE_ID,
-                          &eps[1]) == 0)
+                          &eps[EP_SSH]) == 0)
         neps = 2;
+    if (neps == 2 &&
+        capos_capset_find(caps, "authorizedKeys", CAPOS_ENDPOINT_INTERFACE_ID,
+                          &eps[EP_KEYS]) == 0)
+        neps = 3;
     int r = capos_serve_set(eps, neps, handle, m, NULL);
     capos_free(m->manifest);
     return r == 0 || r == CAP_ERR_DISCONNECTED ? 0 : 3;

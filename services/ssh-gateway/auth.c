@@ -9,10 +9,11 @@
  * principal's account and its status, the profile, before any session
  * is minted. Because libssh 0.10 checks the signature itself and keeps
  * the signature bytes from its callback, a session is asked for only
- * when libssh reports SSH_PUBLICKEY_STATE_VALID. Probes of ed25519 keys
- * are answered PK_OK whether or not the key is authorized: which keys an
- * account has is not told to whoever asks (the decision waits for a
- * signature). The gateway never sees a password: password and
+ * when libssh reports SSH_PUBLICKEY_STATE_VALID. A probe is answered
+ * PK_OK only for a key AuthorizedKeyStore holds (the decision still
+ * waits for the signature); an unknown one is refused there, as sshd
+ * does, and audited ssh=ssh-key-unknown. The gateway never sees a
+ * password: password and
  * keyboard-interactive are not offered and are refused by the policy.
  * After GW_AUTH_TRIES_MAX refusals the connection ends (sshd's
  * MaxAuthTries).
@@ -101,6 +102,30 @@ static int auth_ask(struct conn *c, const char *user, const uint8_t *key)
     return 1;
 }
 
+/* AuthorizedKeyStore.lookup of key: 1 stored (disabled or not: the
+ * signed request is decided by the session manager), 0 unknown, -1 the
+ * call failed. */
+static int auth_stored(struct conn *c, const uint8_t *key)
+{
+    struct worker *w = c->w;
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message m;
+    capnp_struct root, lr;
+    capnp_builder_init(&b, w->pbuf, GW_CALL_BUF);
+    capos_AuthorizedKeyStore_lookup_Params_init_root(&b, &p);
+    capos_AuthorizedKeyStore_lookup_Params_set_algorithm(&p, "ssh-ed25519", 11);
+    capos_AuthorizedKeyStore_lookup_Params_set_publicKey(&p, key, AUTH_KEY_LEN);
+    int r = capos_rt_call_capnp(w->g->keys,
+                                CAPOS_AUTHORIZED_KEY_STORE_LOOKUP_METHOD_ID, &b,
+                                w->rbuf, GW_CALL_BUF, &m, &root);
+    if (r < 0 ||
+        capos_AuthorizedKeyStore_lookup_Results_get_result(&root, &lr) != 0)
+        return -1;
+    return capos_AuthorizedKeyLookup_which(&lr) ==
+           CAPOS_AUTHORIZED_KEY_LOOKUP_WHICH_FOUND;
+}
+
 /* One more refused try; past the bound the connection ends. */
 static int auth_refuse(struct conn *c)
 {
@@ -126,8 +151,18 @@ int auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
                  c->id, c->peer);
         return auth_refuse(c);
     }
-    if (state == SSH_PUBLICKEY_STATE_NONE)
-        return SSH_AUTH_SUCCESS; /* the probe: PK_OK, decide when signed */
+    if (state == SSH_PUBLICKEY_STATE_NONE) {
+        /* The probe: PK_OK only for a stored key; the decision waits
+         * for the signature. */
+        int k = auth_stored(c, raw);
+        if (k == 1)
+            return SSH_AUTH_SUCCESS;
+        gw_audit(c->w->g, k == 0 ? "ssh-key-unknown" : "ssh-key-store-failed",
+                 k == 0 ? CAPOS_AUDIT_OUTCOME_DENIED
+                        : CAPOS_AUDIT_OUTCOME_ERROR,
+                 "connection %u from %s: key probe refused", c->id, c->peer);
+        return auth_refuse(c);
+    }
     if (state != SSH_PUBLICKEY_STATE_VALID) {
         gw_audit(c->w->g, "ssh-bad-signature", CAPOS_AUDIT_OUTCOME_DENIED,
                  "connection %u from %s: the key's signature does not verify",

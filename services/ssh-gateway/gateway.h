@@ -85,7 +85,8 @@ struct worker {
 };
 
 struct gateway {
-    capos_cap_t authority, listener, hostkey, timer, audit, console, sessions;
+    capos_cap_t authority, listener, hostkey, timer, audit, console, sessions,
+        keys;
     bool have_audit, have_console, have_listener;
     uint16_t port;
     uint8_t *pbuf, *rbuf;

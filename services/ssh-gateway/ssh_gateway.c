@@ -16,7 +16,8 @@
  *
  * Caps: "listener" (TcpListenAuthority), "hostKey" (SshHostKey), "timer"
  * (Timer), "sessions" (SessionManager through its sshGateway export:
- * public-key logins), all required; "audit" (AuditLog, category "ssh"),
+ * public-key logins), "keys" (AuthorizedKeyStore: key probes), all
+ * required; "audit" (AuditLog, category "ssh"),
  * "console" (one line per connection opened and closed, never a byte of its
  * data) and "threads" (its own ThreadSpawner; without it the main thread serves
  * alone), optional. It never holds NetworkManager, ProcessSpawner or
@@ -412,11 +413,14 @@ static bool gw_caps(struct gateway *g, capos_capset_t *caps)
         capos_capset_find(caps, "timer", CAPOS_TIMER_INTERFACE_ID, &g->timer) ==
             0 &&
         capos_capset_find(caps, "sessions", CAPOS_SESSION_MANAGER_INTERFACE_ID,
-                          &g->sessions) == 0)
+                          &g->sessions) == 0 &&
+        capos_capset_find(caps, "keys", CAPOS_AUTHORIZED_KEY_STORE_INTERFACE_ID,
+                          &g->keys) == 0)
         return true;
     gw_say(g, "ssh-gateway: needs caps \"listener\" (TcpListenAuthority), "
-              "\"hostKey\" (SshHostKey), \"timer\" (Timer) and "
-              "\"sessions\" (SessionManager, export sshGateway)");
+              "\"hostKey\" (SshHostKey), \"timer\" (Timer), \"sessions\" "
+              "(SessionManager, export sshGateway) and \"keys\" "
+              "(AuthorizedKeyStore)");
     return false;
 }
 

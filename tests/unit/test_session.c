@@ -264,6 +264,7 @@ static void world_up(int (*client_main)(capos_capset_t *))
 
     uint32_t sm_raw = add_endpoint(p_sm, "sessions");
     uint32_t ssh_raw = add_endpoint(p_sm, "sshGateway");
+    uint32_t keys_raw = add_endpoint(p_sm, "authorizedKeys");
     add_facet(p_sm, "creds", p_creds, c_raw, 0,
               CAPOS_CREDENTIAL_STORE_INTERFACE_ID);
     add_facet(p_sm, "audit", p_audit, a_raw, 2, CAPOS_AUDIT_LOG_INTERFACE_ID);
@@ -285,6 +286,8 @@ static void world_up(int (*client_main)(capos_capset_t *))
               CAPOS_AUTHORITY_BROKER_INTERFACE_ID);
     add_facet(p_client, "sshGateway", p_sm, ssh_raw, 0,
               CAPOS_SESSION_MANAGER_INTERFACE_ID);
+    add_facet(p_client, "authorizedKeys", p_sm, keys_raw, 0,
+              CAPOS_AUTHORIZED_KEY_STORE_INTERFACE_ID);
     add_timer(p_client, "timer");
     sm_caps0 = h_live(p_sm);
     broker_caps0 = h_live(p_broker);
@@ -924,7 +927,34 @@ static int ssh_login(capos_cap_t sm, const char *user, const uint8_t *key,
     return w;
 }
 
+/* AuthorizedKeyStore.lookup of key: the result's which (found: 0), with
+ * *disabled the record's flag, or the CQE error. */
+static int key_lookup(capos_cap_t store, const uint8_t *key, bool *disabled)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message msg;
+    capnp_struct root, lr, rec;
+    capnp_builder_init(&b, cbuf, 4096);
+    capos_AuthorizedKeyStore_lookup_Params_init_root(&b, &p);
+    capos_AuthorizedKeyStore_lookup_Params_set_algorithm(&p, "ssh-ed25519", 11);
+    capos_AuthorizedKeyStore_lookup_Params_set_publicKey(&p, key, 32);
+    CapCqe c = call(store, CAPOS_AUTHORIZED_KEY_STORE_LOOKUP_METHOD_ID, &b,
+                    NULL, 0, &msg, &root);
+    if (c.result < 0)
+        return c.result;
+    if (capos_AuthorizedKeyStore_lookup_Results_get_result(&root, &lr) < 0)
+        return -996;
+    int w = capos_AuthorizedKeyLookup_which(&lr);
+    if (w == CAPOS_AUTHORIZED_KEY_LOOKUP_WHICH_FOUND &&
+        capos_AuthorizedKeyLookup_get_found(&lr, &rec) == 0)
+        *disabled = capos_AuthorizedKey_get_disabled(&rec);
+    return w;
+}
+
 static struct {
+    int lookup_found, lookup_disabled, lookup_unknown;
+    bool disabled_flag, enabled_flag;
     int via_sessions, ok, unknown, disabled, guest_only, other_user;
     uint16_t strength;
     char user[32], profile[32];
@@ -935,6 +965,10 @@ static int ssh_client(capos_capset_t *caps)
     bufs();
     capos_cap_t sm = find(caps, "sessions"), gw = find(caps, "sshGateway");
     capos_cap_t s = {0, 0}, other;
+    capos_cap_t store = find(caps, "authorizedKeys");
+    ks.lookup_found = key_lookup(store, ssh_keys[0], &ks.enabled_flag);
+    ks.lookup_disabled = key_lookup(store, ssh_keys[1], &ks.disabled_flag);
+    ks.lookup_unknown = key_lookup(store, ssh_keys[3], &ks.disabled_flag);
     ks.via_sessions = ssh_login(sm, "alice", ssh_keys[0], &other);
     ks.ok = ssh_login(gw, "alice", ssh_keys[0], &s);
     info(s);
@@ -969,6 +1003,14 @@ ssh_key_logins_only_through_the_gateway_facet_each_denial_coded(void **state)
     (void)state;
     memset(&ks, 0, sizeof ks);
     world_up(ssh_client);
+    /* The store answers what the manifest holds, disabled keys too. */
+    assert_int_equal(ks.lookup_found, CAPOS_AUTHORIZED_KEY_LOOKUP_WHICH_FOUND);
+    assert_false(ks.enabled_flag);
+    assert_int_equal(ks.lookup_disabled,
+                     CAPOS_AUTHORIZED_KEY_LOOKUP_WHICH_FOUND);
+    assert_true(ks.disabled_flag);
+    assert_int_equal(ks.lookup_unknown,
+                     CAPOS_AUTHORIZED_KEY_LOOKUP_WHICH_NOT_FOUND);
     /* Public keys are public: the ordinary facet may not assert one. */
     assert_int_equal(ks.via_sessions, CAP_ERR_APPLICATION_EXCEPTION);
     assert_int_equal(ks.ok, CAPOS_LOGIN_RESULT_WHICH_SESSION);
