@@ -181,6 +181,7 @@ int auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
         return auth_refuse(c); /* SessionManager audited why */
     snprintf(c->user, sizeof c->user, "%s", user);
     c->st = C_SESSION;
+    gw_authenticated(c);
     gw_say(c->w->g, "ssh-gateway: connection %u: authenticated by public key",
            c->id);
     return SSH_AUTH_SUCCESS;

@@ -28,6 +28,10 @@
 #define GW_GRACE_TICKS 300u     /* login grace time: 30 s (sshd: 120 s) */
 #define GW_BANNER_MAX 64u       /* client version bytes kept for audit */
 #define GW_AUTH_TRIES_MAX 6u    /* sshd's MaxAuthTries */
+#define GW_UNAUTH_MAX                                                          \
+    48u /* not yet authenticated at once (sshd's                               \
+         * MaxStartups): the rest of GW_CONN_MAX                               \
+         * stays for sessions */
 #define GW_USER_MAX 64u
 
 /* The pinned algorithm set (docs/ssh.md "Algorithms"): anything else is a
@@ -65,6 +69,7 @@ struct conn {
     unsigned auth_tries;
     bool over;            /* end the connection after this step */
     bool shell_requested; /* answer it after libssh's reply */
+    bool unauth;          /* counted in gateway.unauth */
     uint16_t cols, rows;  /* pty-req and window-change */
     unsigned ticks_left;  /* of the login grace time */
     bool version_audited;
@@ -92,10 +97,13 @@ struct gateway {
     uint8_t *pbuf, *rbuf;
     char *hostkey_pem; /* the host key, read-only after start (hostkey.c) */
     unsigned limit, live, next_id; /* live and next_id: atomic */
+    unsigned unauth, unauth_limit; /* unauth: atomic */
     struct worker workers[GW_WORKERS];
 };
 
 /* ssh_gateway.c */
+/* c has authenticated: it no longer counts as unauthenticated. */
+void gw_authenticated(struct conn *c);
 void gw_say(struct gateway *g, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void gw_audit(struct gateway *g, const char *code, uint16_t outcome,

@@ -23,8 +23,9 @@
  * alone), optional. It never holds NetworkManager, ProcessSpawner or
  * CredentialStore.
  *
- * Limits: GW_CONN_MAX connections at once over all workers; one beyond
- * is closed at once with an audit record. A worker's asynchronous calls
+ * Limits: GW_CONN_MAX connections at once over all workers, of which
+ * GW_UNAUTH_MAX not yet authenticated (sshd's MaxStartups); one beyond
+ * either is closed at once with an audit record. A worker's asynchronous calls
  * are its accept, its tick and two per connection (the bridge's recv and
  * send), within its ring's CQ with a reserve for its synchronous calls.
  * A connection not authenticated within GW_GRACE_TICKS is closed
@@ -94,9 +95,27 @@ static void gw_conn_close(struct worker *w, struct conn *c, const char *why)
     gw_say(w->g, "ssh-gateway: connection %u closed: %s", c->id, why);
     gw_audit(w->g, "connection-closed", CAPOS_AUDIT_OUTCOME_INFO,
              "connection %u from %s: %s", c->id, c->peer, why);
+    gw_authenticated(c); /* uncount it if it never got there */
     memset(c, 0, sizeof *c);
     c->fd = -1;
     __atomic_fetch_sub(&w->g->live, 1u, __ATOMIC_RELAXED);
+}
+
+void gw_authenticated(struct conn *c)
+{
+    if (!c->unauth)
+        return;
+    c->unauth = false;
+    __atomic_fetch_sub(&c->w->g->unauth, 1u, __ATOMIC_RELAXED);
+}
+
+/* Refuse connection s from peer: it is released (closed) at once. */
+static void gw_refuse(struct gateway *g, capos_cap_t s, const char *peer,
+                      const char *code, const char *why)
+{
+    capos_rt_release(s); /* the last reference closes it */
+    gw_say(g, "ssh-gateway: refused %s: %s", peer, why);
+    gw_audit(g, code, CAPOS_AUDIT_OUTCOME_DENIED, "%s: %s", peer, why);
 }
 
 /* The peer "a.b.c.d:port" of an accept result, printable. */
@@ -120,15 +139,22 @@ static void gw_conn_open(struct worker *w, capos_cap_t s, const char *peer)
 {
     struct gateway *g = w->g;
     struct conn *c = gw_free_record(w);
+    char why[96];
     if (!c || !capos_bounded_inc(&g->live, &g->limit)) {
-        capos_rt_release(s); /* the last reference closes it */
-        gw_say(g, "ssh-gateway: refused %s: all %u connections in use", peer,
-               g->limit);
-        gw_audit(g, "connection-refused-full", CAPOS_AUDIT_OUTCOME_DENIED,
-                 "%s: all %u connections in use", peer, g->limit);
+        snprintf(why, sizeof why, "all %u connections in use", g->limit);
+        gw_refuse(g, s, peer, "connection-refused-full", why);
+        return;
+    }
+    if (!capos_bounded_inc(&g->unauth, &g->unauth_limit)) {
+        __atomic_fetch_sub(&g->live, 1u, __ATOMIC_RELAXED);
+        snprintf(why, sizeof why,
+                 "%u connections are not authenticated yet (MaxStartups)",
+                 g->unauth_limit);
+        gw_refuse(g, s, peer, "connection-refused-unauthenticated", why);
         return;
     }
     memset(c, 0, sizeof *c);
+    c->unauth = true;
     c->w = w;
     c->fd = -1;
     c->id = __atomic_add_fetch(&g->next_id, 1u, __ATOMIC_RELAXED);
@@ -393,6 +419,7 @@ static unsigned gw_start_workers(struct gateway *g)
     unsigned k = n ? n : 1;
     unsigned limit = k * GW_WORKER_CONNS - 1;
     g->limit = limit < GW_CONN_MAX ? limit : GW_CONN_MAX;
+    g->unauth_limit = GW_UNAUTH_MAX < g->limit ? GW_UNAUTH_MAX : g->limit;
     return n;
 }
 
@@ -464,9 +491,11 @@ int capos_main(capos_capset_t *caps)
     unsigned n = gw_start_workers(g);
     gw_say(g,
            "ssh-gateway: listening on guest port %u (at most %u connections, "
-           "%u worker%s; kex %s, host key %s, cipher %s, compression %s)",
-           (unsigned)g->port, g->limit, n ? n : 1u, n == 1 ? "" : "s", GW_KEX,
-           GW_HOSTKEY_ALG, GW_CIPHER, GW_COMPRESSION);
+           "%u unauthenticated, %u worker%s; kex %s, host key %s, cipher %s, "
+           "compression %s)",
+           (unsigned)g->port, g->limit, g->unauth_limit, n ? n : 1u,
+           n == 1 ? "" : "s", GW_KEX, GW_HOSTKEY_ALG, GW_CIPHER,
+           GW_COMPRESSION);
     if (n == 0 && g->workers[0].tick_res)
         gw_run(&g->workers[0]);
     for (unsigned i = 0; i < n; i++) {
