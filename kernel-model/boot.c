@@ -154,6 +154,15 @@ static int grant_init_caps(struct k_process *p, const capnp_list *caps,
         uint32_t id;
         int r = grant_kernel(p, capos_CapGrant_source_get_kernel(&g),
                              capos_CapGrant_get_badge(&g), bytes, len, &id, mb);
+        if (r == CAP_ERR_INVALID_REQUEST && mb->len == 0) {
+            /* A source made from kernelParams found nothing valid there
+             * (sshDevelopmentHostKey: seed and publicKey of 32 bytes). */
+            k_msg_str(mb, "manifest: init cap \"");
+            k_msg_text(mb, name, nl);
+            k_msg_str(mb, "\": kernelParams has no valid ");
+            k_msg_str(mb, k_ksrc_name(capos_CapGrant_source_get_kernel(&g)));
+            return fail(mb, " for it");
+        }
         if (r < 0) {
             if (mb->len == 0)
                 fail(mb, "manifest: init's cap table is full");

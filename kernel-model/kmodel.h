@@ -718,6 +718,10 @@ int timercap_grant(struct k_process *p, uint32_t *out_id);
 int terminal_grant(struct k_process *p, uint32_t *out_id);
 int bootpkg_grant(struct k_process *p, const uint8_t *bytes, size_t len,
                   uint32_t *out_id);
+/* SshHostKey over kernelParams.sshDevelopmentHostKey of the manifest
+ * bytes[0..len) (sshhostkey.c). */
+int sshhostkey_grant(struct k_process *p, const uint8_t *bytes, size_t len,
+                     uint32_t *out_id);
 
 /* ParkSpace and the PARK/UNPARK opcodes (park.c, docs/abi.md §14). */
 int parkspace_grant(struct k_process *p, uint32_t *out_id);

@@ -87,6 +87,12 @@ static int g_tcpauth(struct k_process *p, const struct k_ksrc_args *a,
     return tcpauth_grant(p, a->badge, id);
 }
 
+static int g_sshhostkey(struct k_process *p, const struct k_ksrc_args *a,
+                        uint32_t *id)
+{
+    return sshhostkey_grant(p, a->bytes, a->len, id);
+}
+
 #define BOOT K_KSRC_BOOT
 #define SPAWN K_KSRC_SPAWN
 #define OWN K_KSRC_OWN
@@ -123,7 +129,11 @@ static const struct k_ksrc ksrcs[] = {
                                  CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID,
                                  g_tcpauth, net_check_listen_port,
                                  BOOT | SPAWN},
-    SRC(SSH_DEVELOPMENT_HOST_KEY) = {"sshDevelopmentHostKey", 0, NULL, NULL, 0},
+    /* Boot only: init holds it and passes it to the one service the
+     * custody rule allows (docs/ssh.md "Host key"). */
+    SRC(SSH_DEVELOPMENT_HOST_KEY) = {"sshDevelopmentHostKey",
+                                     CAPOS_SSH_HOST_KEY_INTERFACE_ID,
+                                     g_sshhostkey, NULL, BOOT},
 };
 
 #define NKSRC (sizeof ksrcs / sizeof ksrcs[0])

@@ -718,10 +718,15 @@ struct SignResult @0xe252f49904dd833e {
 }
 
 interface SshHostKey @0xfa1ed47873057243 {
-  # Sign-only SSH host key (upstream); private bytes never leave it.
+  # Sign-only SSH host key (upstream); private bytes never leave it, except
+  # through developmentSeed (capos-sim's development compromise, docs/ssh.md).
   signExchangeHash @0 (algorithm :Text, exchangeHash :Data) -> (result :SignResult);
   # Sign one SSH exchange hash (upstream name).
   publicKey @1 () -> (algorithm :Text, publicKey :Data);  # The public half.
+  developmentSeed @2 () -> (seed :Data);
+  # The development key's 32-byte private seed, once per cap (capos-sim):
+  # libssh 0.10 signs the key exchange in-process and has no external
+  # signer. A second call fails. Only the ssh-gateway may hold this cap.
 }
 
 # ===========================================================================

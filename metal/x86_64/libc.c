@@ -101,6 +101,28 @@ char *strcpy(char *restrict dst, const char *restrict src)
     return dst;
 }
 
+char *strchr(const char *s, int c)
+{
+    for (;; s++) {
+        if (*s == (char)c)
+            return (char *)s;
+        if (*s == 0)
+            return NULL;
+    }
+}
+
+char *strrchr(const char *s, int c)
+{
+    const char *last = NULL;
+
+    for (;; s++) {
+        if (*s == (char)c)
+            last = s;
+        if (*s == 0)
+            return (char *)last;
+    }
+}
+
 int tolower(int c)
 {
     return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;

@@ -137,12 +137,13 @@ static int init_plan(struct init *in, capos_capset_t *caps)
                  rr);
         return EXIT_MANIFEST;
     }
-    capnp_message m;
+    /* The plan's structs (each service's config, read again at spawn:
+     * its limits) point into this message: it lives in *in, not here. */
     capnp_struct root;
     capnp_read_options opt = {.traversal_limit_words = 1u << 20,
                               .nesting_limit = 32};
-    if (capnp_msg_init(&m, man, len, &opt) != 0 ||
-        capnp_msg_root(&m, &root) != 0) {
+    if (capnp_msg_init(&in->manifest_msg, man, len, &opt) != 0 ||
+        capnp_msg_root(&in->manifest_msg, &root) != 0) {
         init_say(in, "the manifest is not a Cap'n Proto message");
         return EXIT_MANIFEST;
     }

@@ -65,6 +65,8 @@ struct init {
     unsigned problems;
     struct service *svcs;
     uint32_t nsvcs;
+    uint32_t hostkey_holders; /* services granted sshDevelopmentHostKey */
+    capnp_message manifest_msg; /* what the plan's structs read through */
 };
 
 /* One console line "init: ..." (printf format); silent without a console. */

@@ -113,6 +113,31 @@ static bool find_import(struct init *in, uint32_t i, const char *ref,
     return false;
 }
 
+/* The host key's custody rule (docs/ssh.md "Host key"): the development
+ * host key, whose seed its cap gives out, goes to one service, running
+ * the ssh-gateway binary. True if s may have it (then it is counted). */
+static bool plan_hostkey_custody(struct init *in, const struct service *s,
+                                 int cl, const char *cn)
+{
+    int snl = (int)s->nlen;
+    if (!eq(s->binary, s->blen, "ssh-gateway", 11)) {
+        init_problem(in,
+                     "%.*s: cap \"%.*s\": only the ssh-gateway binary may "
+                     "hold sshDevelopmentHostKey (its cap gives out the "
+                     "private seed)",
+                     snl, s->name, cl, cn);
+        return false;
+    }
+    if (in->hostkey_holders++ > 0) {
+        init_problem(in,
+                     "%.*s: cap \"%.*s\": sshDevelopmentHostKey goes to one "
+                     "service only",
+                     snl, s->name, cl, cn);
+        return false;
+    }
+    return true;
+}
+
 /* Plan kernel-source grant cg (named in pg) of service s: minted by the
  * spawner, or init's own cap of that interface passed on. Returns true
  * with pg's kind set and *key the cap passed (NO_PASS: none), or false
@@ -140,6 +165,9 @@ static bool plan_kernel(struct init *in, const struct service *s,
         *key = NO_PASS;
         return true;
     }
+    if (src == CAPOS_KERNEL_CAP_SOURCE_SSH_DEVELOPMENT_HOST_KEY &&
+        !plan_hostkey_custody(in, s, cl, cn))
+        return false;
     capos_cap_t pass = {0, 0};
     if (ksrcs[src].how == K_UNSUPPORTED ||
         !own_cap(in, ksrcs[src].iface, &pass)) {

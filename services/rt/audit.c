@@ -1,6 +1,8 @@
 /*
  * audit.c - capos-rt: one record to an AuditLog cap.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "capos.capnp.h"
@@ -55,4 +57,16 @@ int capos_audit_append(capos_cap_t log, const char *category, const char *code,
 {
     return capos_audit_append_session(log, category, code, outcome, principal,
                                       NULL, 0, detail);
+}
+
+int capos_audit_printf(capos_cap_t log, const char *category,
+                       const char *code, uint16_t outcome, const char *fmt,
+                       ...)
+{
+    char detail[CAPOS_AUDIT_DETAIL_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    return capos_audit_append(log, category, code, outcome, NULL, detail);
 }

@@ -200,6 +200,14 @@ int capos_audit_append_session(capos_cap_t log, const char *category,
                                const char *principal, const uint8_t *sid,
                                size_t sidlen, const char *detail);
 
+/* AuditLog.append of a denial-style record (no principal) whose detail
+ * is printf-formatted and cut at CAPOS_AUDIT_DETAIL_MAX bytes (the
+ * schema's bound); the CQE result or an error. */
+#define CAPOS_AUDIT_DETAIL_MAX 256
+int capos_audit_printf(capos_cap_t log, const char *category,
+                       const char *code, uint16_t outcome, const char *fmt,
+                       ...) __attribute__((format(printf, 5, 6)));
+
 /* Endpoint.mintClient(badge) on our own Endpoint ep, built in pbuf and
  * answered in rbuf (buf_len bytes each): 0 and the new untyped client
  * facet in *out, or an error (services/rt/endpoint.c). On a server's
@@ -231,6 +239,21 @@ int capos_rt_adopt(const CapTransferResult *rec, uint64_t interface_id,
  * kept (then it is the caller's). */
 bool capos_rt_keep_first_cap(const CapCqe *c, const void *res,
                              uint64_t interface_id, capos_cap_t *first);
+
+/* The result message of completed call cqe in res (res_len bytes): true
+ * with *m and *root decoded, false when the call failed, returned nothing
+ * or more than res_len, or the bytes are no valid message. */
+bool capos_rt_result_msg(const CapCqe *cqe, const void *res, size_t res_len,
+                         struct capnp_message *m, struct capnp_struct *root);
+/* Result cap record i of completed call cqe, whose result buffer res
+ * holds res_len bytes (services/rt/results.c): true with *out filled, or
+ * false when the call failed, returned fewer caps or the record lies
+ * outside the buffer. */
+bool capos_rt_result_cap(const CapCqe *cqe, const void *res, size_t res_len,
+                         uint32_t i, CapTransferResult *out);
+/* Release every result cap of cqe except record keep (UINT32_MAX: all). */
+void capos_rt_drop_result_caps(const CapCqe *cqe, const void *res,
+                               size_t res_len, uint32_t keep);
 
 /* Queue a RELEASE of cap; sent with the next submission or flush. */
 void capos_rt_release(capos_cap_t cap);

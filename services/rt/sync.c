@@ -111,3 +111,14 @@ int capos_once(capos_once_t *o, void (*fn)(void *), void *arg)
     }
     return 0;
 }
+
+bool capos_bounded_inc(unsigned *count, const unsigned *limit)
+{
+    unsigned n = __atomic_load_n(count, __ATOMIC_RELAXED);
+    do {
+        if (n >= __atomic_load_n(limit, __ATOMIC_RELAXED))
+            return false;
+    } while (!__atomic_compare_exchange_n(count, &n, n + 1, false,
+                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    return true;
+}

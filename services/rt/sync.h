@@ -12,6 +12,7 @@
 #ifndef CAPOS_RT_SYNC_H
 #define CAPOS_RT_SYNC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* 0 unlocked, 1 locked, 2 locked with (possible) waiters. */
@@ -44,5 +45,10 @@ int capos_cond_broadcast(capos_cond_t *c);
 /* Run fn(arg) exactly once across the process's threads; later callers
  * wait until it has returned. */
 int capos_once(capos_once_t *o, void (*fn)(void *), void *arg);
+
+/* Add one to *count unless it has reached *limit, atomically (threads
+ * of one process claim concurrently, e.g. a gateway's workers counting
+ * connections against one bound). True if counted. */
+bool capos_bounded_inc(unsigned *count, const unsigned *limit);
 
 #endif /* CAPOS_RT_SYNC_H */

@@ -24,11 +24,14 @@
  * calls are SessionManager calls.
  *
  * Failed logins: an audit record (category "auth", principal blank, no
- * password) and a per-source backoff: from the BACKOFF_FREE-th consecutive
- * failure of a LoginSource (transport + peer), each answer from that
- * source waits BACKOFF_BASE_NS << (failures - BACKOFF_FREE), at most
- * BACKOFF_MAX_NS, on the Timer before the password is even checked. A
- * success resets it. The wait holds the whole service (one call at a time).
+ * password) and a backoff keyed by the peer's address (not its port or
+ * transport: reconnecting does not reset it) and by the account name:
+ * from the BACKOFF_FREE-th consecutive failure of either, each password
+ * answer waits BACKOFF_BASE_NS << (failures - BACKOFF_FREE) of the
+ * larger count, at most BACKOFF_MAX_NS, on the Timer before the password
+ * is even checked. A success resets both. SSH key denials count too; a
+ * key login does not wait (the gateway bounds tries per connection). The wait
+ * holds the whole service (one call at a time).
  *
  * Audit codes (capos-sim choices; upstream states none for passwords):
  * auth=password-login (allowed), auth=password-unknown-user,
@@ -37,8 +40,21 @@
  * password-account-recovery-only, password-profile-unknown,
  * password-verifier-failed (denied or error), session=session-logout.
  *
- * Not yet: sshPublicKey, anonymous, guest (unimplemented), an
- * AccountStoreReader instead of the boot seed accounts.
+ * AuthorizedKeyStore.lookup on the optional "authorizedKeys" endpoint
+ * (exported to the SSH gateway for key probes).
+ *
+ * sshPublicKey (docs/ssh.md "Key to principal"): only through the
+ * optional "sshGateway" endpoint's facets; kernelParams.authorizedKeys
+ * record, its disabled flag, the principal's account and status, the
+ * profile, before any session; every denial audited with the principal
+ * blank (auth=ssh-key-unknown, ssh-key-disabled,
+ * ssh-key-profile-not-allowed, ssh-account-missing, ssh-account-disabled,
+ * ssh-account-locked, ssh-account-recovery-only, ssh-profile-unknown) and
+ * counted against the source's backoff; auth=ssh-publickey-login on
+ * success.
+ *
+ * Not yet: anonymous, guest (unimplemented), an AccountStoreReader
+ * instead of the boot seed accounts.
  */
 #include <stdio.h>
 #include <string.h>
@@ -64,6 +80,12 @@
 
 #define CALL_BUF 4096u
 
+/* The endpoints served (capos_serve_set's index): the SessionManager
+ * facets of importers, the SSH gateway's own SessionManager facet, and
+ * AuthorizedKeyStore for the gateway (both optional; "authorizedKeys"
+ * only with "sshGateway"). */
+enum { EP_SESSIONS, EP_SSH, EP_KEYS, EP_COUNT };
+
 struct session {
     bool live;
     uint64_t badge;
@@ -84,10 +106,16 @@ struct session {
 
 struct source {
     bool used;
+    /* transport: the record's kind ('a' address, 'u' account); peer: its
+     * key (docs/ssh.md "Throttling"). */
     uint16_t transport;
     char peer[PEER_MAX + 1];
     uint32_t failures;
     uint64_t last_use; /* for eviction: a counter, not time */
+};
+
+struct throttle {
+    struct source *addr, *acct;
 };
 
 struct sm {
@@ -262,29 +290,51 @@ static bool find_profile(struct sm *m, const char *name, capnp_struct *out)
 
 /* ---- sources and backoff ---------------------------------------------- */
 
-/* The backoff record of a source (made, evicting the least recently used,
- * if new). Never NULL. */
-static struct source *source_of(struct sm *m, uint16_t transport,
-                                const char *peer)
+/* The failure record of key (kind 'a': a peer address, 'u': an account
+ * name), made if new by evicting the least recently used record other
+ * than avoid. Never NULL. */
+static struct source *source_of(struct sm *m, uint16_t kind, const char *key,
+                                const struct source *avoid)
 {
-    struct source *lru = &m->sources[0];
+    struct source *lru = NULL;
     m->use_clock++;
     for (unsigned i = 0; i < SOURCES_MAX; i++) {
         struct source *s = &m->sources[i];
-        if (s->used && s->transport == transport &&
-            strcmp(s->peer, peer) == 0) {
+        if (s->used && s->transport == kind && strcmp(s->peer, key) == 0) {
             s->last_use = m->use_clock;
             return s;
         }
-        if (!s->used || (lru->used && s->last_use < lru->last_use))
+        if (s != avoid &&
+            (!lru || !s->used || (lru->used && s->last_use < lru->last_use)))
             lru = s;
     }
     memset(lru, 0, sizeof *lru);
     lru->used = true;
-    lru->transport = transport;
-    snprintf(lru->peer, sizeof lru->peer, "%s", peer);
+    lru->transport = kind;
+    snprintf(lru->peer, sizeof lru->peer, "%s", key);
     lru->last_use = m->use_clock;
     return lru;
+}
+
+/*
+ * Where failed logins count: the peer's address whatever its port and
+ * transport (so a reconnect does not reset it, and Telnet, SSH and later
+ * gateways share it), and the account name (so a guesser moving between
+ * addresses is slowed too), as OpenSSH's PerSourcePenalties keys by
+ * source. peer is "a.b.c.d:port" ("" for the console).
+ */
+static struct throttle throttle_of(struct sm *m, const char *user,
+                                   const char *peer)
+{
+    char addr[PEER_MAX + 1];
+    snprintf(addr, sizeof addr, "%s", peer);
+    char *colon = strrchr(addr, ':');
+    if (colon)
+        *colon = '\0';
+    struct throttle t;
+    t.addr = source_of(m, 'a', addr, NULL);
+    t.acct = source_of(m, 'u', user, t.addr);
+    return t;
 }
 
 /* The wait owed before answering a source with failures failures. */
@@ -297,6 +347,29 @@ static uint64_t backoff_ns(uint32_t failures)
         return BACKOFF_MAX_NS;
     uint64_t d = BACKOFF_BASE_NS << shift;
     return d < BACKOFF_MAX_NS ? d : BACKOFF_MAX_NS;
+}
+
+/* The wait owed before answering t: the longer of its two records'. */
+static uint64_t throttle_wait(const struct throttle *t)
+{
+    uint64_t a = backoff_ns(t->addr->failures),
+             u = backoff_ns(t->acct->failures);
+    return a > u ? a : u;
+}
+
+static void throttle_fail(struct throttle *t)
+{
+    if (t->addr->failures < UINT32_MAX)
+        t->addr->failures++;
+    if (t->acct->failures < UINT32_MAX)
+        t->acct->failures++;
+}
+
+/* A success forgives the address and the account. */
+static void throttle_forgive(struct throttle *t)
+{
+    t->addr->failures = 0;
+    t->acct->failures = 0;
 }
 
 /* ---- sessions ---------------------------------------------------------- */
@@ -359,19 +432,43 @@ static void set_info(capnp_struct_builder *info, const struct session *s)
 /* ---- SessionManager.login --------------------------------------------- */
 
 /* Answer a login with a denial (after the audit record). */
-static int deny(struct sm *m, capos_server_call_t *call, const char *code,
-                uint16_t outcome, struct source *src, bool counts)
+/* The LoginResult of call (login or sshPublicKey: the same layout, but
+ * each is built with its own generated names). */
+static void login_result(capos_server_call_t *call, bool ssh,
+                         capnp_struct_builder *lr)
 {
-    if (counts && src->failures < UINT32_MAX)
-        src->failures++;
-    audit(m, "auth", code, outcome, "", NULL, "password login refused");
-    capnp_struct_builder res, lr;
-    capos_SessionManager_login_Results_init_root(call->result, &res);
-    capos_SessionManager_login_Results_init_result(&res, &lr);
+    capnp_struct_builder res;
+    if (ssh) {
+        capos_SessionManager_sshPublicKey_Results_init_root(call->result, &res);
+        capos_SessionManager_sshPublicKey_Results_init_result(&res, lr);
+    } else {
+        capos_SessionManager_login_Results_init_root(call->result, &res);
+        capos_SessionManager_login_Results_init_result(&res, lr);
+    }
+}
+
+/* Deny a login (ssh: an sshPublicKey) with audit code (principal blank),
+ * counting a failure against src when counts. */
+static int deny_as(struct sm *m, capos_server_call_t *call, const char *code,
+                   uint16_t outcome, struct throttle *src, bool counts,
+                   bool ssh)
+{
+    if (counts)
+        throttle_fail(src);
+    audit(m, "auth", code, outcome, "", NULL,
+          ssh ? "ssh public-key login refused" : "password login refused");
+    capnp_struct_builder lr;
+    login_result(call, ssh, &lr);
     capos_LoginResult_init_denied(&lr);
     capos_LoginResult_denied_set_retryAfterMs(
-        &lr, (uint32_t)(backoff_ns(src->failures) / 1000000u));
+        &lr, (uint32_t)(throttle_wait(src) / 1000000u));
     return CAPOS_SERVE_REPLY;
+}
+
+static int deny(struct sm *m, capos_server_call_t *call, const char *code,
+                uint16_t outcome, struct throttle *src, bool counts)
+{
+    return deny_as(m, call, code, outcome, src, counts, false);
 }
 
 /* Ask the CredentialStore; returns the verdict or -1 if it failed. The
@@ -453,12 +550,12 @@ static bool decode_login(capos_server_call_t *call, struct login_req *q,
  * is right; false with *verdict the denial (audited, counted against
  * src where a guess was made). */
 static bool check_password(struct sm *m, capos_server_call_t *call,
-                           const struct login_req *q, struct source *src,
+                           const struct login_req *q, struct throttle *src,
                            int *verdict)
 {
     /* Throttle before the verifier sees the password: a guessing source
      * gets at most one guess per backoff period. */
-    sleep_ns(m, backoff_ns(src->failures));
+    sleep_ns(m, throttle_wait(src));
     switch (verify(m, q->user, q->pw, q->pwlen)) {
     case CAPOS_PASSWORD_VERDICT_VERIFIED:
         return true;
@@ -512,7 +609,7 @@ static void fill_session(struct sm *m, const struct login_req *q,
  * denial (failing closed, upstream: missing or inactive accounts get
  * none) or the `overloaded` refusal. Nothing is changed yet. */
 static bool plan_session(struct sm *m, capos_server_call_t *call,
-                         const struct login_req *q, struct source *src,
+                         const struct login_req *q, struct throttle *src,
                          struct session *t, struct session **ss, int *verdict)
 {
     capnp_struct acct, prof;
@@ -554,9 +651,10 @@ static bool plan_session(struct sm *m, capos_server_call_t *call,
 /* Start planned session t in slot ss: mint its facet and answer it
  * (moved); src's failures are forgiven; audited auth=password-login. */
 static int issue_session(struct sm *m, capos_server_call_t *call,
-                         struct source *src, struct session *t,
+                         struct throttle *src, struct session *t,
                          struct session *ss)
 {
+    bool ssh = t->strength == CAPOS_AUTH_STRENGTH_PUBLIC_KEY;
     t->badge = SESSION_BADGE_BIT | ++m->next_badge;
     capos_cap_t facet;
     int r = mint_facet(m, t->badge, &facet);
@@ -575,12 +673,12 @@ static int issue_session(struct sm *m, capos_server_call_t *call,
     session_id(m, t);
     t->live = true;
     *ss = *t;
-    src->failures = 0;
-    audit(m, "auth", "password-login", CAPOS_AUDIT_OUTCOME_ALLOWED,
-          ss->username, ss, "password login");
-    capnp_struct_builder res, lr;
-    capos_SessionManager_login_Results_init_root(call->result, &res);
-    capos_SessionManager_login_Results_init_result(&res, &lr);
+    throttle_forgive(src);
+    audit(m, "auth", ssh ? "ssh-publickey-login" : "password-login",
+          CAPOS_AUDIT_OUTCOME_ALLOWED, ss->username, ss,
+          ssh ? "ssh public-key login" : "password login");
+    capnp_struct_builder lr;
+    login_result(call, ssh, &lr);
     capos_LoginResult_set_session(&lr, (uint32_t)idx);
     return CAPOS_SERVE_REPLY;
 }
@@ -594,11 +692,203 @@ static int login(struct sm *m, capos_server_call_t *call)
     int verdict;
     if (!decode_login(call, &q, &verdict))
         return verdict;
-    struct source *src = source_of(m, q.transport, q.peer);
-    if (!check_password(m, call, &q, src, &verdict) ||
-        !plan_session(m, call, &q, src, &t, &ss, &verdict))
+    struct throttle src = throttle_of(m, q.user, q.peer);
+    if (!check_password(m, call, &q, &src, &verdict) ||
+        !plan_session(m, call, &q, &src, &t, &ss, &verdict))
         return verdict;
-    return issue_session(m, call, src, &t, ss);
+    return issue_session(m, call, &src, &t, ss);
+}
+
+/* ---- SessionManager.sshPublicKey -------------------------------------- */
+
+#define SSH_KEY_LEN 32u /* ssh-ed25519 public keys */
+
+/* sshPublicKey's params, checked. */
+struct ssh_req {
+    struct login_req q; /* user, peer, transport, connection id */
+    char profile[TEXT_MAX + 1];
+    const uint8_t *key;
+};
+
+/* Decode sshPublicKey's params into *r. Returns true, or false with
+ * *verdict the invalidArgument refusal. */
+static bool decode_ssh(capos_server_call_t *call, struct ssh_req *r,
+                       int *verdict)
+{
+    const capnp_struct *pr = &call->params_root;
+    const char *s, *why = NULL;
+    size_t n, kl = 0;
+    capnp_struct lsrc;
+    memset(r, 0, sizeof *r);
+    if (capos_SessionManager_sshPublicKey_Params_get_username(pr, &s, &n) ||
+        n == 0 || !copy_text(s, n, r->q.user, USERNAME_MAX))
+        why = "SessionManager.sshPublicKey: username must be 1 to 64 bytes";
+    else if (capos_SessionManager_sshPublicKey_Params_get_profile(pr, &s, &n) ||
+             !copy_text(s, n, r->profile, TEXT_MAX))
+        why = "SessionManager.sshPublicKey: profile must be at most 128 bytes";
+    else if (capos_SessionManager_sshPublicKey_Params_get_algorithm(pr, &s,
+                                                                    &n) ||
+             n != 11 || memcmp(s, "ssh-ed25519", 11) != 0 ||
+             capos_SessionManager_sshPublicKey_Params_get_publicKey(pr, &r->key,
+                                                                    &kl) ||
+             kl != SSH_KEY_LEN)
+        why = "SessionManager.sshPublicKey: only ssh-ed25519 keys of 32 "
+              "bytes are accepted";
+    else if (capos_SessionManager_sshPublicKey_Params_get_source(pr, &lsrc) ||
+             capos_LoginSource_get_peer(&lsrc, &s, &n) ||
+             !copy_text(s, n, r->q.peer, PEER_MAX))
+        why = "SessionManager.sshPublicKey: source.peer must be at most 64 "
+              "bytes";
+    if (why) {
+        *verdict = capos_server_invalid(call, why);
+        return false;
+    }
+    r->q.transport = capos_LoginSource_get_transport(&lsrc);
+    r->q.conn = capos_LoginSource_get_connectionId(&lsrc);
+    return true;
+}
+
+/* The kernelParams.authorizedKeys record of ed25519 key (32 bytes). */
+static bool find_authorized_key(struct sm *m, const uint8_t *key,
+                                capnp_struct *out)
+{
+    capnp_list l;
+    if (!m->have_kparams ||
+        capos_KernelParams_get_authorizedKeys(&m->kparams, &l))
+        return false;
+    for (uint32_t i = 0; i < capnp_list_len(&l); i++) {
+        const char *a;
+        const uint8_t *k;
+        size_t an, kn;
+        if (capnp_list_get_struct(&l, i, out) == 0 &&
+            capos_AuthorizedKey_get_algorithm(out, &a, &an) == 0 && an == 11 &&
+            memcmp(a, "ssh-ed25519", 11) == 0 &&
+            capos_AuthorizedKey_get_publicKey(out, &k, &kn) == 0 &&
+            kn == SSH_KEY_LEN && memcmp(k, key, SSH_KEY_LEN) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The account whose principalId is that of authorized key rec. */
+static bool find_key_account(struct sm *m, const capnp_struct *rec,
+                             capnp_struct *out)
+{
+    capnp_list l;
+    const uint8_t *want, *pid;
+    size_t wn, pn;
+    if (!m->have_kparams || capos_KernelParams_get_accounts(&m->kparams, &l) ||
+        capos_AuthorizedKey_get_principalId(rec, &want, &wn) || wn == 0)
+        return false;
+    for (uint32_t i = 0; i < capnp_list_len(&l); i++)
+        if (capnp_list_get_struct(&l, i, out) == 0 &&
+            capos_Account_get_principalId(out, &pid, &pn) == 0 && pn == wn &&
+            memcmp(pid, want, wn) == 0)
+            return true;
+    return false;
+}
+
+/* True if profile is one of key record rec's profiles. */
+static bool key_allows(const capnp_struct *rec, const char *profile)
+{
+    capnp_list l;
+    if (capos_AuthorizedKey_get_profiles(rec, &l))
+        return false;
+    for (uint32_t i = 0; i < capnp_list_len(&l); i++) {
+        const char *s;
+        size_t n;
+        if (capnp_list_get_text(&l, i, &s, &n) == 0 && n == strlen(profile) &&
+            memcmp(s, profile, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The denial code of an SSH key login for account status. */
+static const char *ssh_status_code(uint16_t status)
+{
+    switch (status) {
+    case CAPOS_ACCOUNT_STATUS_DISABLED:
+        return "ssh-account-disabled";
+    case CAPOS_ACCOUNT_STATUS_LOCKED:
+        return "ssh-account-locked";
+    default:
+        return "ssh-account-recovery-only";
+    }
+}
+
+/* Decide key login r: key record, principal, account status, profile.
+ * Returns NULL with *acct and *prof set (r->profile filled in when it
+ * was empty), or the denial code. */
+static const char *check_ssh(struct sm *m, struct ssh_req *r,
+                             capnp_struct *acct, capnp_struct *prof)
+{
+    capnp_struct rec;
+    const char *s;
+    size_t n;
+    if (!find_authorized_key(m, r->key, &rec))
+        return "ssh-key-unknown";
+    if (capos_AuthorizedKey_get_disabled(&rec))
+        return "ssh-key-disabled";
+    if (!find_key_account(m, &rec, acct))
+        return "ssh-account-missing";
+    /* The key names a principal; the login name must be its account's. */
+    if (capos_Account_get_username(acct, &s, &n) || n != strlen(r->q.user) ||
+        memcmp(s, r->q.user, n) != 0)
+        return "ssh-key-unknown";
+    uint16_t status = capos_Account_get_status(acct);
+    if (status != CAPOS_ACCOUNT_STATUS_ACTIVE)
+        return ssh_status_code(status);
+    if (!r->profile[0] && (capos_Account_get_defaultProfile(acct, &s, &n) ||
+                           !copy_text(s, n, r->profile, TEXT_MAX)))
+        return "ssh-profile-unknown";
+    if (!key_allows(&rec, r->profile))
+        return "ssh-key-profile-not-allowed";
+    if (!find_profile(m, r->profile, prof))
+        return "ssh-profile-unknown";
+    return NULL;
+}
+
+/*
+ * SessionManager.sshPublicKey. libssh 0.10 verifies the userauth
+ * signature itself and gives its callback no signature bytes to re-check,
+ * so only the SSH gateway's own facet (endpoint 1, export "sshGateway")
+ * may assert a verified key: through the ordinary "sessions" facets the
+ * method is refused, since public keys are public. Then the key record,
+ * the principal's account and its status, the profile, all before a
+ * session is minted; the session has auth strength publicKey.
+ */
+static int ssh_public_key(struct sm *m, capos_server_call_t *call)
+{
+    struct ssh_req r;
+    struct session t, *ss = NULL;
+    capnp_struct acct, prof;
+    int verdict;
+    if (call->endpoint != EP_SSH)
+        return capos_server_fail(call, CAPOS_EXC_FAILED,
+                                 "SessionManager.sshPublicKey: only the SSH "
+                                 "gateway's facet (export sshGateway) may "
+                                 "assert a verified key");
+    if (!decode_ssh(call, &r, &verdict))
+        return verdict;
+    struct throttle src = throttle_of(m, r.q.user, r.q.peer);
+    const char *code = check_ssh(m, &r, &acct, &prof);
+    if (code)
+        return deny_as(m, call, code, CAPOS_AUDIT_OUTCOME_DENIED, &src, true,
+                       true);
+    for (unsigned i = 0; i < SESSIONS_MAX && !ss; i++)
+        if (!m->sessions[i].live)
+            ss = &m->sessions[i];
+    if (!ss)
+        return capos_server_fail(call, CAPOS_EXC_OVERLOADED,
+                                 "SessionManager.sshPublicKey: too many live "
+                                 "sessions (%u); log one out",
+                                 SESSIONS_MAX);
+    memset(&t, 0, sizeof t);
+    memcpy(t.profile, r.profile, sizeof r.profile);
+    fill_session(m, &r.q, &acct, &prof, &t);
+    t.strength = CAPOS_AUTH_STRENGTH_PUBLIC_KEY;
+    return issue_session(m, call, &src, &t, ss);
 }
 
 /* ---- SessionManager.validate ------------------------------------------ */
@@ -663,14 +953,66 @@ static int user_session(struct sm *m, capos_server_call_t *call)
     return capos_server_unimplemented(call);
 }
 
+/* ---- AuthorizedKeyStore --------------------------------------------- */
+
+/*
+ * AuthorizedKeyStore.lookup (endpoint "authorizedKeys", exported to the
+ * SSH gateway, which asks before it answers a key probe): the
+ * kernelParams.authorizedKeys record of an ssh-ed25519 key, or notFound.
+ * Nothing is decided or counted here; sshPublicKey decides.
+ */
+static int key_lookup(struct sm *m, capos_server_call_t *call)
+{
+    const capnp_struct *pr = &call->params_root;
+    const char *alg;
+    const uint8_t *key, *d;
+    size_t al, kl, n;
+    capnp_struct rec;
+    capnp_struct_builder res, lr, out;
+    capnp_list profs;
+    capnp_list_builder pl;
+    if (call->method_id != CAPOS_AUTHORIZED_KEY_STORE_LOOKUP_METHOD_ID)
+        return capos_server_unimplemented(call);
+    capos_AuthorizedKeyStore_lookup_Results_init_root(call->result, &res);
+    capos_AuthorizedKeyStore_lookup_Results_init_result(&res, &lr);
+    if (capos_AuthorizedKeyStore_lookup_Params_get_algorithm(pr, &alg, &al) ||
+        al != 11 || memcmp(alg, "ssh-ed25519", 11) != 0 ||
+        capos_AuthorizedKeyStore_lookup_Params_get_publicKey(pr, &key, &kl) ||
+        kl != SSH_KEY_LEN || !find_authorized_key(m, key, &rec)) {
+        capos_AuthorizedKeyLookup_set_notFound(&lr);
+        return CAPOS_SERVE_REPLY;
+    }
+    capos_AuthorizedKeyLookup_init_found(&lr, &out);
+    if (capos_AuthorizedKey_get_principalId(&rec, &d, &n) == 0)
+        capos_AuthorizedKey_set_principalId(&out, d, n);
+    capos_AuthorizedKey_set_algorithm(&out, "ssh-ed25519", 11);
+    capos_AuthorizedKey_set_publicKey(&out, key, SSH_KEY_LEN);
+    capos_AuthorizedKey_set_disabled(&out,
+                                     capos_AuthorizedKey_get_disabled(&rec));
+    if (capos_AuthorizedKey_get_profiles(&rec, &profs) == 0 &&
+        capos_AuthorizedKey_init_profiles(&out, capnp_list_len(&profs), &pl) ==
+            0)
+        for (uint32_t i = 0; i < capnp_list_len(&profs); i++) {
+            const char *t;
+            if (capnp_list_get_text(&profs, i, &t, &n) == 0)
+                capnp_list_set_text(&pl, i, t, n);
+        }
+    return CAPOS_SERVE_REPLY;
+}
+
 static int handle(void *ctx, capos_server_call_t *call)
 {
     struct sm *m = ctx;
     if (call->badge & SESSION_BADGE_BIT)
         return user_session(m, call);
+    if (call->endpoint == EP_KEYS)
+        return key_lookup(m, call);
     switch (call->method_id) {
     case CAPOS_SESSION_MANAGER_LOGIN_METHOD_ID:
-        return login(m, call);
+        return call->endpoint == EP_SESSIONS ? login(m, call)
+                                             : capos_server_unimplemented(call);
+    case CAPOS_SESSION_MANAGER_SSH_PUBLIC_KEY_METHOD_ID:
+        return ssh_public_key(m, call);
     case CAPOS_SESSION_MANAGER_VALIDATE_METHOD_ID:
         return validate(m, call);
     }
@@ -717,7 +1059,21 @@ int capos_main(capos_capset_t *caps)
     else
         say(m, "session-manager: no readable boot manifest: every login "
                "fails closed (no accounts or profiles)");
-    int r = capos_serve(m->ep, handle, m);
+    /* The SSH gateway's facet, when the manifest gives one (docs/ssh.md). */
+    /* Endpoints by index: EP_SESSIONS, EP_SSH and EP_KEYS; one the
+     * manifest does not give is not served, so no call carries its
+     * index. */
+    capos_cap_t eps[EP_COUNT];
+    eps[EP_SESSIONS] = m->ep;
+    unsigned neps = 1;
+    if (capos_capset_find(caps, "sshGateway", CAPOS_ENDPOINT_INTERFACE_ID,
+                          &eps[EP_SSH]) == 0)
+        neps = 2;
+    if (neps == 2 &&
+        capos_capset_find(caps, "authorizedKeys", CAPOS_ENDPOINT_INTERFACE_ID,
+                          &eps[EP_KEYS]) == 0)
+        neps = 3;
+    int r = capos_serve_set(eps, neps, handle, m, NULL);
     capos_free(m->manifest);
     return r == 0 || r == CAP_ERR_DISCONNECTED ? 0 : 3;
 }

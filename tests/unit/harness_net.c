@@ -18,14 +18,25 @@
 
 int hn_out_fd[2] = {-1, -1}; /* console output: tests read hn_out_fd[0] */
 
-int hn_setup(void **state)
+static int hn_setup_clock(bool virtual_clock)
 {
-    (void)state;
-    h_up(true, 1);
+    h_up(virtual_clock, 1);
     sim_net_set_quiet(true);
     assert_int_equal(pipe2(hn_out_fd, O_NONBLOCK | O_CLOEXEC), 0);
     sim_console_set_fd(hn_out_fd[1]);
     return 0;
+}
+
+int hn_setup(void **state)
+{
+    (void)state;
+    return hn_setup_clock(true);
+}
+
+int hn_setup_real_clock(void **state)
+{
+    (void)state;
+    return hn_setup_clock(false);
 }
 
 int hn_teardown(void **state)

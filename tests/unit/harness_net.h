@@ -27,6 +27,11 @@ extern int hn_out_fd[2]; /* console output: tests read hn_out_fd[0] */
 
 int hn_setup(void **state);
 
+/* The same on the real clock, for tests whose peers are host threads (on
+ * the virtual clock an idle model would jump to the idle timeout rather
+ * than wait for them). */
+int hn_setup_real_clock(void **state);
+
 int hn_teardown(void **state);
 
 /* ---- forwards ---------------------------------------------------------- */

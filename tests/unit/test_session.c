@@ -7,6 +7,7 @@
  * broker's bundles and refusals. The kernel methods behind sessions
  * (Endpoint.mintClient / identify, docs/abi.md §10.1) are checked too.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "capos.capnp.h"
@@ -141,6 +142,9 @@ static void set_str(capnp_struct_builder *s,
 /* accounts alice (active, operator), bob (disabled), carol (active, no
  * such profile); profiles operator (timer, plus two entries the broker
  * must leave out), guest, batch (not interactive). */
+/* ed25519 public keys of kernelParams.authorizedKeys, and one unknown. */
+static const uint8_t ssh_keys[4][32] = {{1, 1}, {2, 2}, {3, 3}, {4, 4}};
+
 static void build_manifest(void)
 {
     capnp_builder b;
@@ -161,6 +165,21 @@ static void build_manifest(void)
         capos_Account_set_principalId(&e, alice_principal, 32);
         capos_Account_set_status(&e, i == 1 ? CAPOS_ACCOUNT_STATUS_DISABLED
                                             : CAPOS_ACCOUNT_STATUS_ACTIVE);
+    }
+    /* SSH keys: alice's, a disabled one, one for the guest profile only. */
+    assert_int_equal(capos_KernelParams_init_authorizedKeys(&kp, 3, &l), 0);
+    for (uint32_t i = 0; i < 3; i++) {
+        capnp_list_builder kprof;
+        assert_int_equal(capnp_list_struct_at(&l, i, &e), 0);
+        capos_AuthorizedKey_set_principalId(&e, alice_principal, 32);
+        set_str(&e, capos_AuthorizedKey_set_algorithm, "ssh-ed25519");
+        capos_AuthorizedKey_set_publicKey(&e, ssh_keys[i], 32);
+        capos_AuthorizedKey_set_disabled(&e, i == 1);
+        assert_int_equal(capos_AuthorizedKey_init_profiles(&e, 1, &kprof), 0);
+        assert_int_equal(capnp_list_set_text(&kprof, 0,
+                                             i == 2 ? "guest" : "operator",
+                                             i == 2 ? 5 : 8),
+                         0);
     }
     assert_int_equal(capos_KernelParams_init_profiles(&kp, 3, &l), 0);
     assert_int_equal(capnp_list_struct_at(&l, 0, &e), 0);
@@ -248,6 +267,8 @@ static void world_up(int (*client_main)(capos_capset_t *))
     uint32_t c_raw = add_endpoint(p_creds, "ep");
 
     uint32_t sm_raw = add_endpoint(p_sm, "sessions");
+    uint32_t ssh_raw = add_endpoint(p_sm, "sshGateway");
+    uint32_t keys_raw = add_endpoint(p_sm, "authorizedKeys");
     add_facet(p_sm, "creds", p_creds, c_raw, 0,
               CAPOS_CREDENTIAL_STORE_INTERFACE_ID);
     add_facet(p_sm, "audit", p_audit, a_raw, 2, CAPOS_AUDIT_LOG_INTERFACE_ID);
@@ -269,6 +290,10 @@ static void world_up(int (*client_main)(capos_capset_t *))
               CAPOS_SESSION_MANAGER_INTERFACE_ID);
     add_facet(p_client, "broker", p_broker, b_raw, 0,
               CAPOS_AUTHORITY_BROKER_INTERFACE_ID);
+    add_facet(p_client, "sshGateway", p_sm, ssh_raw, 0,
+              CAPOS_SESSION_MANAGER_INTERFACE_ID);
+    add_facet(p_client, "authorizedKeys", p_sm, keys_raw, 0,
+              CAPOS_AUTHORIZED_KEY_STORE_INTERFACE_ID);
     add_timer(p_client, "timer");
     sm_caps0 = h_live(p_sm);
     broker_caps0 = h_live(p_broker);
@@ -478,7 +503,7 @@ static struct {
     uint64_t delay[6];
     uint32_t retry[6];
     int wrong_which[6];
-    uint64_t other_source_delay;
+    uint64_t other_source_delay, other_address_delay;
     int after_which;
     uint64_t after_delay;
     int logout_r, after_logout_r;
@@ -510,16 +535,24 @@ static int login_client(capos_capset_t *caps)
     ls.disabled_which = login(sm, "bob", PW_RIGHT, "", &other, &retry);
     ls.noprofile_which = login(sm, "carol", PW_RIGHT, "", &other, &retry);
 
-    /* Backoff: a fresh source, wrong passwords, timed on the virtual clock. */
+    /* Backoff: a fresh address, wrong passwords, each from a new port (a
+     * reconnect), timed on the virtual clock. */
     for (int i = 0; i < 5; i++) {
+        char peer[32];
+        snprintf(peer, sizeof peer, "10.0.0.1:%d", 4000 + i);
         uint64_t t0 = now(timer);
         ls.wrong_which[i] =
-            login(sm, "alice", PW_WRONG, "10.0.0.1:4000", &other, &ls.retry[i]);
+            login(sm, "alice", PW_WRONG, peer, &other, &ls.retry[i]);
         ls.delay[i] = now(timer) - t0;
     }
+    /* Another address and another account: not slowed down. */
     uint64_t t0 = now(timer);
-    login(sm, "alice", PW_WRONG, "10.0.0.2:4000", &other, &retry);
+    login(sm, "dave", PW_WRONG, "10.0.0.2:4000", &other, &retry);
     ls.other_source_delay = now(timer) - t0;
+    /* The same account from another address: slowed by the account. */
+    t0 = now(timer);
+    login(sm, "alice", PW_WRONG, "10.0.0.3:1", &other, &retry);
+    ls.other_address_delay = now(timer) - t0;
     t0 = now(timer);
     ls.after_which =
         login(sm, "alice", PW_RIGHT, "10.0.0.1:4000", &other, &retry);
@@ -563,8 +596,10 @@ login_checks_password_account_and_profile_audits_and_backs_off(void **state)
     assert_int_equal(ls.unknown_which, CAPOS_LOGIN_RESULT_WHICH_DENIED);
     assert_int_equal(ls.disabled_which, CAPOS_LOGIN_RESULT_WHICH_DENIED);
     assert_int_equal(ls.noprofile_which, CAPOS_LOGIN_RESULT_WHICH_DENIED);
-    /* Three free failures, then 1 s, 2 s; the right password waits 4 s
-     * and resets the source; another source is not slowed down. */
+    /* Three free failures, then 1 s, 2 s although each came from a new
+     * port; another address and account is not slowed down, the same
+     * account from elsewhere is (4 s after its 5 failures); the right
+     * password waits 8 s (the account's 6 failures) and resets both. */
     for (int i = 0; i < 5; i++)
         assert_int_equal(ls.wrong_which[i], CAPOS_LOGIN_RESULT_WHICH_DENIED);
     assert_int_equal(ls.delay[0], 0);
@@ -575,8 +610,9 @@ login_checks_password_account_and_profile_audits_and_backs_off(void **state)
     assert_int_equal(ls.retry[2], 1000);
     assert_int_equal(ls.retry[4], 4000);
     assert_int_equal(ls.other_source_delay, 0);
+    assert_int_equal(ls.other_address_delay, 4 * SEC);
     assert_int_equal(ls.after_which, CAPOS_LOGIN_RESULT_WHICH_SESSION);
-    assert_int_equal(ls.delay[5], 4 * SEC);
+    assert_int_equal(ls.delay[5], 8 * SEC);
     assert_int_equal(ls.after_delay, 0);
     /* Logout: later calls through any copy are `disconnected`. */
     assert_int_equal(ls.empty_user_r, CAP_ERR_APPLICATION_EXCEPTION);
@@ -608,7 +644,7 @@ login_checks_password_account_and_profile_audits_and_backs_off(void **state)
         }
     }
     assert_int_equal(allowed, 2);
-    assert_int_equal(denied, 3 + 5 + 1 + 1);
+    assert_int_equal(denied, 3 + 5 + 1 + 1 + 1);
     assert_int_equal(logouts, 2);
     world_down();
 }
@@ -875,6 +911,141 @@ raw_endpoint_mints_badged_facets_and_identifies_its_own(void **state)
     h_down();
 }
 
+/* ---- sshPublicKey -------------------------------------------------------- */
+
+/* SessionManager.sshPublicKey(user, "", ssh-ed25519, key) from a peer:
+ * the LoginResult's which (session in *session), or the CQE error. */
+static int ssh_login(capos_cap_t sm, const char *user, const uint8_t *key,
+                     capos_cap_t *session)
+{
+    capnp_builder b;
+    capnp_struct_builder p, src;
+    capnp_message msg;
+    capnp_struct root, lr;
+    capnp_builder_init(&b, cbuf, 4096);
+    capos_SessionManager_sshPublicKey_Params_init_root(&b, &p);
+    capos_SessionManager_sshPublicKey_Params_set_username(&p, user,
+                                                          strlen(user));
+    capos_SessionManager_sshPublicKey_Params_set_algorithm(&p, "ssh-ed25519",
+                                                           11);
+    capos_SessionManager_sshPublicKey_Params_set_publicKey(&p, key, 32);
+    capos_SessionManager_sshPublicKey_Params_init_source(&p, &src);
+    capos_LoginSource_set_transport(&src, CAPOS_TRANSPORT_SSH);
+    capos_LoginSource_set_peer(&src, "10.0.0.9:22", 11);
+    CapCqe c = call(sm, CAPOS_SESSION_MANAGER_SSH_PUBLIC_KEY_METHOD_ID, &b,
+                    NULL, 0, &msg, &root);
+    if (c.result < 0)
+        return c.result;
+    if (capos_SessionManager_sshPublicKey_Results_get_result(&root, &lr) < 0)
+        return -996;
+    int w = capos_LoginResult_which(&lr);
+    if (w == CAPOS_LOGIN_RESULT_WHICH_SESSION)
+        *session = result_cap(&c, 0);
+    return w;
+}
+
+/* AuthorizedKeyStore.lookup of key: the result's which (found: 0), with
+ * *disabled the record's flag, or the CQE error. */
+static int key_lookup(capos_cap_t store, const uint8_t *key, bool *disabled)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message msg;
+    capnp_struct root, lr, rec;
+    capnp_builder_init(&b, cbuf, 4096);
+    capos_AuthorizedKeyStore_lookup_Params_init_root(&b, &p);
+    capos_AuthorizedKeyStore_lookup_Params_set_algorithm(&p, "ssh-ed25519", 11);
+    capos_AuthorizedKeyStore_lookup_Params_set_publicKey(&p, key, 32);
+    CapCqe c = call(store, CAPOS_AUTHORIZED_KEY_STORE_LOOKUP_METHOD_ID, &b,
+                    NULL, 0, &msg, &root);
+    if (c.result < 0)
+        return c.result;
+    if (capos_AuthorizedKeyStore_lookup_Results_get_result(&root, &lr) < 0)
+        return -996;
+    int w = capos_AuthorizedKeyLookup_which(&lr);
+    if (w == CAPOS_AUTHORIZED_KEY_LOOKUP_WHICH_FOUND &&
+        capos_AuthorizedKeyLookup_get_found(&lr, &rec) == 0)
+        *disabled = capos_AuthorizedKey_get_disabled(&rec);
+    return w;
+}
+
+static struct {
+    int lookup_found, lookup_disabled, lookup_unknown;
+    bool disabled_flag, enabled_flag;
+    int via_sessions, ok, unknown, disabled, guest_only, other_user;
+    uint16_t strength;
+    char user[32], profile[32];
+} ks;
+
+static int ssh_client(capos_capset_t *caps)
+{
+    bufs();
+    capos_cap_t sm = find(caps, "sessions"), gw = find(caps, "sshGateway");
+    capos_cap_t s = {0, 0}, other;
+    capos_cap_t store = find(caps, "authorizedKeys");
+    ks.lookup_found = key_lookup(store, ssh_keys[0], &ks.enabled_flag);
+    ks.lookup_disabled = key_lookup(store, ssh_keys[1], &ks.disabled_flag);
+    ks.lookup_unknown = key_lookup(store, ssh_keys[3], &ks.disabled_flag);
+    ks.via_sessions = ssh_login(sm, "alice", ssh_keys[0], &other);
+    ks.ok = ssh_login(gw, "alice", ssh_keys[0], &s);
+    info(s);
+    ks.strength = info_seen.strength;
+    memcpy(ks.user, info_seen.user, 32);
+    memcpy(ks.profile, info_seen.profile, 32);
+    ks.unknown = ssh_login(gw, "alice", ssh_keys[3], &other);
+    ks.disabled = ssh_login(gw, "alice", ssh_keys[1], &other);
+    ks.guest_only = ssh_login(gw, "alice", ssh_keys[2], &other);
+    /* The key names alice's principal: another login name is refused. */
+    ks.other_user = ssh_login(gw, "carol", ssh_keys[0], &other);
+    logout(s);
+    capos_rt_release(s);
+    capos_rt_flush_releases();
+    return 0;
+}
+
+static bool audited(const char *code, uint16_t outcome)
+{
+    for (unsigned i = 0; i < audit.n && i < AUDIT_MAX; i++)
+        if (strcmp(audit.rec[i].code, code) == 0 &&
+            audit.rec[i].outcome == outcome &&
+            (outcome != CAPOS_AUDIT_OUTCOME_DENIED ||
+             audit.rec[i].principal[0] == 0))
+            return true;
+    return false;
+}
+
+static void
+ssh_key_logins_only_through_the_gateway_facet_each_denial_coded(void **state)
+{
+    (void)state;
+    memset(&ks, 0, sizeof ks);
+    world_up(ssh_client);
+    /* The store answers what the manifest holds, disabled keys too. */
+    assert_int_equal(ks.lookup_found, CAPOS_AUTHORIZED_KEY_LOOKUP_WHICH_FOUND);
+    assert_false(ks.enabled_flag);
+    assert_int_equal(ks.lookup_disabled,
+                     CAPOS_AUTHORIZED_KEY_LOOKUP_WHICH_FOUND);
+    assert_true(ks.disabled_flag);
+    assert_int_equal(ks.lookup_unknown,
+                     CAPOS_AUTHORIZED_KEY_LOOKUP_WHICH_NOT_FOUND);
+    /* Public keys are public: the ordinary facet may not assert one. */
+    assert_int_equal(ks.via_sessions, CAP_ERR_APPLICATION_EXCEPTION);
+    assert_int_equal(ks.ok, CAPOS_LOGIN_RESULT_WHICH_SESSION);
+    assert_int_equal(ks.strength, CAPOS_AUTH_STRENGTH_PUBLIC_KEY);
+    assert_string_equal(ks.user, "alice");
+    assert_string_equal(ks.profile, "operator");
+    assert_int_equal(ks.unknown, CAPOS_LOGIN_RESULT_WHICH_DENIED);
+    assert_int_equal(ks.disabled, CAPOS_LOGIN_RESULT_WHICH_DENIED);
+    assert_int_equal(ks.guest_only, CAPOS_LOGIN_RESULT_WHICH_DENIED);
+    assert_int_equal(ks.other_user, CAPOS_LOGIN_RESULT_WHICH_DENIED);
+    assert_true(audited("ssh-publickey-login", CAPOS_AUDIT_OUTCOME_ALLOWED));
+    assert_true(audited("ssh-key-unknown", CAPOS_AUDIT_OUTCOME_DENIED));
+    assert_true(audited("ssh-key-disabled", CAPOS_AUDIT_OUTCOME_DENIED));
+    assert_true(
+        audited("ssh-key-profile-not-allowed", CAPOS_AUDIT_OUTCOME_DENIED));
+    world_down();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -884,6 +1055,8 @@ int main(void)
             login_checks_password_account_and_profile_audits_and_backs_off),
         cmocka_unit_test(
             broker_issues_exactly_the_profile_caps_and_refuses_mismatches),
+        cmocka_unit_test(
+            ssh_key_logins_only_through_the_gateway_facet_each_denial_coded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,8 +6,8 @@
  * model.c and model.h: what the model figures share; one file per group
  * of figures; anchors.c: the host anchors), every kernel-model
  * source (kernel-model/[a-z]*.c), the codec lib/capnp.c, the hosted port
- * (sim/port/[a-z]*.c), the generated sim/builtins.c and sim/default-manifest.c and
- * arch/x86_64/switch.S (x86_64 only); bench copies of the service
+ * (sim/port/[a-z]*.c), the generated sim/builtins.c and sim/default-manifest.c
+ * and arch/x86_64/switch.S (x86_64 only); bench copies of the service
  * libraries, the runtime and the schema code (boot_to_prompt boots the
  * default system); libraries -luv -luring -largon2 -ltelnet -lpthread
  * (liburing optional: without HAVE_LIBURING the io_uring anchors report
@@ -60,10 +60,12 @@ enum {
     VS_SWAPCTX,
     VS_UV,
     VS_ARGON2,
+    VS_SSHD,
     VS_COLUMNS
 };
 static const char *const vs_heading[VS_COLUMNS] = {
-    "io_uring/x", "futex/x", "futex1cpu/x", "swapctx/x", "libuv/x", "argon2/x"};
+    "io_uring/x", "futex/x",  "futex1cpu/x", "swapctx/x",
+    "libuv/x",    "argon2/x", "sshd/x"};
 
 /* One row per figure, in output order; ops is the default operation count
  * of one repetition. */
@@ -178,6 +180,14 @@ static const struct figure figures[] = {
      .what = "model+services: the same, then operator / capos (Argon2id "
              "check) -> shell prompt, ns per login",
      .vs = {[VS_ARGON2] = "argon2id_verify"}},
+    {.name = "ssh_login",
+     .run = fig_ssh_login,
+     .ops = 3,
+     .what = "model+services: fixtures/system-ssh-shell, libssh client "
+             "connect -> curve25519 kex -> ed25519 key userauth through "
+             "SessionManager -> session, pty, shell -> first output, ns per "
+             "login",
+     .vs = {[VS_SSHD] = "sshd_login"}},
     {.name = "idle_process_bytes",
      .run = fig_idle_process_bytes,
      .ops = 256,
@@ -219,6 +229,11 @@ static const struct figure figures[] = {
      .run = bench_futex_pingpong_1cpu,
      .ops = 20000,
      .what = "host: futex round trip, both threads pinned to one CPU"},
+    {.name = "sshd_login",
+     .run = fig_sshd_login,
+     .ops = 3,
+     .what = "host anchor: the same login against OpenSSH's sshd on "
+             "loopback (same algorithms), ns per login"},
     {.name = "argon2id_verify",
      .run = fig_argon2id_verify,
      .ops = 5,

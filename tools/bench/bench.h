@@ -72,6 +72,10 @@ int fig_boot_to_prompt(uint64_t ops, unsigned reps, double *samples);
 int fig_idle_process_bytes(uint64_t ops, unsigned reps, double *samples);
 int fig_thread_bytes(uint64_t ops, unsigned reps, double *samples);
 
+/* ssh.c: the ssh-gateway login and its sshd anchor. */
+int fig_ssh_login(uint64_t ops, unsigned reps, double *samples);
+int fig_sshd_login(uint64_t ops, unsigned reps, double *samples);
+
 /* tcp.c: the echo figures and their libuv anchors. */
 int fig_tcp_echo_rtt(uint64_t ops, unsigned reps, double *samples);
 int fig_tcp_echo_64k(uint64_t ops, unsigned reps, double *samples);
