@@ -244,6 +244,53 @@ static void name_tables_name_interfaces_and_methods(void **state)
                         "writeLine");
 }
 
+static void method_tables_give_params_docs_and_annotations(void **state)
+{
+    (void)state;
+    const capnpc_c_method_info *get = codegen_test_method_info(
+        CODEGEN_TEST_STORE_INTERFACE_ID, CODEGEN_TEST_STORE_GET_METHOD_ID);
+    assert_non_null(get);
+    assert_string_equal(get->name, "get");
+    assert_string_equal(get->doc, "Look key up.");
+    assert_int_equal(get->flags, CAPNPC_C_METHOD_READ_ONLY);
+    assert_int_equal(get->param_count, 1);
+    assert_string_equal(get->params[0].name, "key");
+    assert_int_equal(get->params[0].type, CAPNPC_C_TYPE_TEXT);
+    /* An explicit params struct: its fields are the parameters. */
+    const capnpc_c_method_info *put = codegen_test_method_info(
+        CODEGEN_TEST_STORE_INTERFACE_ID, CODEGEN_TEST_STORE_PUT_METHOD_ID);
+    assert_int_equal(put->flags, 0);
+    assert_int_equal(put->param_count, 2);
+    assert_string_equal(put->params[1].name, "y");
+    assert_int_equal(put->params[1].type, CAPNPC_C_TYPE_INT32);
+    const capnpc_c_method_info *attach = codegen_test_method_info(
+        CODEGEN_TEST_STORE_INTERFACE_ID, CODEGEN_TEST_STORE_ATTACH_METHOD_ID);
+    assert_int_equal(attach->params[0].type, CAPNPC_C_TYPE_INTERFACE);
+    assert_int_equal(attach->params[0].type_id,
+                     CODEGEN_TEST_SINK_INTERFACE_ID);
+    assert_null(attach->doc);
+    const capnpc_c_method_info *flush = codegen_test_method_info(
+        CODEGEN_TEST_SINK_INTERFACE_ID, CODEGEN_TEST_SINK_FLUSH_METHOD_ID);
+    assert_int_equal(flush->flags, CAPNPC_C_METHOD_DESTRUCTIVE);
+    assert_int_equal(flush->param_count, 0);
+    assert_null(flush->params);
+    assert_null(codegen_test_method_info(CODEGEN_TEST_SINK_INTERFACE_ID, 3));
+    /* The ABI schema's own annotations. */
+    const capnpc_c_method_info *now = capos_method_info(
+        CAPOS_TIMER_INTERFACE_ID, CAPOS_TIMER_NOW_METHOD_ID);
+    assert_int_equal(now->flags, CAPNPC_C_METHOD_READ_ONLY);
+    assert_string_equal(now->doc, "Current monotonic time.");
+    assert_int_equal(capos_method_info(CAPOS_PROCESS_HANDLE_INTERFACE_ID,
+                                       CAPOS_PROCESS_HANDLE_KILL_METHOD_ID)
+                         ->flags,
+                     CAPNPC_C_METHOD_DESTRUCTIVE);
+    const capnpc_c_method_info *spawn =
+        capos_method_info(CAPOS_PROCESS_SPAWNER_INTERFACE_ID,
+                          CAPOS_PROCESS_SPAWNER_SPAWN_METHOD_ID);
+    assert_int_equal(spawn->flags, 0);
+    assert_string_equal(spawn->params[0].name, "name");
+}
+
 /* ------------------------------------------------------------------ */
 /* CALL stubs                                                          */
 /* ------------------------------------------------------------------ */
@@ -780,6 +827,7 @@ int main(void)
         cmocka_unit_test(struct_ids_and_section_sizes_are_the_compilers),
         cmocka_unit_test(enums_and_constants_have_the_schema_values),
         cmocka_unit_test(name_tables_name_interfaces_and_methods),
+        cmocka_unit_test(method_tables_give_params_docs_and_annotations),
         cmocka_unit_test(sqe_stub_writes_every_field_of_a_call),
         cmocka_unit_test(sqe_xfer_stub_carries_the_transfer_count),
         cmocka_unit_test(scalar_setters_write_what_capnp_decode_reads),
