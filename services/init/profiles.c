@@ -216,6 +216,82 @@ static void check_programs(struct init *in, const capnp_struct *p,
     }
 }
 
+/* Profile p's languageModel: a cap a broker is granted typed
+ * LanguageModel (the broker passes nothing else as the model). */
+static void check_model(struct init *in, const capnp_struct *p,
+                        const char *pn, size_t pl, bool broker)
+{
+    const char *m = "";
+    size_t ml = 0;
+    if (capos_SessionProfile_has_languageModel(p) &&
+        capos_SessionProfile_get_languageModel(p, &m, &ml) < 0) {
+        init_problem(in, "profile \"%.*s\": languageModel is not Text",
+                     clip(pl), pn);
+        return;
+    }
+    if (ml == 0 || !broker)
+        return;
+    const struct plan_grant *g = broker_grant(in, m, ml);
+    if (broker_own(m, ml))
+        init_problem(in,
+                     "profile \"%.*s\": languageModel: the broker never "
+                     "passes on its own \"%.*s\"",
+                     clip(pl), pn, clip(ml), m);
+    else if (!g)
+        init_problem(in,
+                     "profile \"%.*s\": languageModel \"%.*s\" is no cap an "
+                     "authority-broker service is granted (add it to the "
+                     "broker's caps)",
+                     clip(pl), pn, clip(ml), m);
+    else if (g->iface != CAPOS_LANGUAGE_MODEL_INTERFACE_ID)
+        init_problem(in,
+                     "profile \"%.*s\": languageModel \"%.*s\": the broker's "
+                     "grant must be typed LanguageModel (interfaceId = "
+                     "Capos.languageModelInterfaceId)",
+                     clip(pl), pn, clip(ml), m);
+}
+
+/* Profile p's tools: names of 1 to 64 bytes, each once, modes that
+ * PermissionMode has, and a languageModel to use them with. */
+static void check_tools(struct init *in, const capnp_struct *p,
+                        const char *pn, size_t pl)
+{
+    capnp_list tl = {0};
+    if (capos_SessionProfile_has_tools(p) &&
+        capos_SessionProfile_get_tools(p, &tl) < 0) {
+        init_problem(in, "profile \"%.*s\": tools is not a list", clip(pl),
+                     pn);
+        return;
+    }
+    if (capnp_list_len(&tl) > 0 && !capos_SessionProfile_has_languageModel(p))
+        init_problem(in,
+                     "profile \"%.*s\": tools without a languageModel",
+                     clip(pl), pn);
+    for (uint32_t k = 0; k < capnp_list_len(&tl); k++) {
+        capnp_struct t, o;
+        const char *n = "", *on;
+        size_t nl = 0, ol;
+        if (capnp_list_get_struct(&tl, k, &t) < 0 ||
+            (capos_ToolPermission_has_tool(&t) &&
+             capos_ToolPermission_get_tool(&t, &n, &nl) < 0) ||
+            nl == 0 || nl > 64 ||
+            capos_ToolPermission_get_mode(&t) > CAPOS_PERMISSION_MODE_FORBIDDEN) {
+            init_problem(in,
+                         "profile \"%.*s\": tools[%u] needs a tool name of 1 "
+                         "to 64 bytes and a mode",
+                         clip(pl), pn, k);
+            continue;
+        }
+        for (uint32_t j = 0; j < k; j++)
+            if (capnp_list_get_struct(&tl, j, &o) == 0 &&
+                capos_ToolPermission_get_tool(&o, &on, &ol) == 0 &&
+                eq(n, nl, on, ol))
+                init_problem(in,
+                             "profile \"%.*s\": tool \"%.*s\" is listed twice",
+                             clip(pl), pn, clip(nl), n);
+    }
+}
+
 /* The profile named n in list, its index in *at; false if none. */
 static bool find_profile(const capnp_list *list, const char *n, size_t l,
                          uint32_t *at)
@@ -299,6 +375,8 @@ void plan_profiles(struct init *in, const capnp_struct *root)
         check_caps(in, &p, pn, pl, broker);
         check_binaries(in, root, &p, pn, pl);
         check_programs(in, &p, pn, pl);
+        check_model(in, &p, pn, pl, broker);
+        check_tools(in, &p, pn, pl);
     }
     check_launchers(in, &list);
 }
