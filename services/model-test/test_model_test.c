@@ -306,8 +306,9 @@ static void answers_from_its_script_bounded_and_cancellable(void **state)
     assert_string_equal(seen.refused,
                         "text:I could not read the clock.\n|done:0|done:0|");
     /* An earlier exchange does not count as a round of this prompt. */
-    assert_string_equal(seen.spawn, "call:call-1 launcher.spawn "
-                                    "binary=counter-client|done:1|done:1|");
+    assert_string_equal(seen.spawn,
+                        "call:call-1 launcher.spawn name=counter-client "
+                        "binaryName=counter-client|done:1|done:1|");
     /* Five tokens: five words, then done(maxTokens). */
     assert_string_equal(seen.bounded,
                         "text:one two three |text:four five|done:2|done:2|");

@@ -129,6 +129,32 @@ static int keep_cap(struct shell *sh, const CapCqe *c, bool *taken, uint32_t ci,
     return (int)sh->nbundle++;
 }
 
+/* Keep bundle bun's tool map (names as they are: they are compared,
+ * never printed unescaped). Entries past SHELL_TOOL_PERMS_MAX or with a
+ * bad name are dropped: a tool not kept is forbidden. */
+static void keep_tool_perms(struct shell *sh, const capnp_struct *bun)
+{
+    capnp_list tl;
+    sh->nperms = 0;
+    if (capos_ShellBundle_get_toolPermissions(bun, &tl) != 0)
+        return;
+    for (uint32_t i = 0; i < capnp_list_len(&tl) &&
+                         sh->nperms < SHELL_TOOL_PERMS_MAX;
+         i++) {
+        capnp_struct t;
+        const char *s;
+        size_t n;
+        if (capnp_list_get_struct(&tl, i, &t) != 0 ||
+            capos_ToolPermission_get_tool(&t, &s, &n) != 0 || n == 0 ||
+            n > SHELL_TOOL_NAME_MAX || memchr(s, 0, n))
+            continue;
+        struct shell_tool_perm *p = &sh->perms[sh->nperms++];
+        memcpy(p->tool, s, n);
+        p->tool[n] = 0;
+        p->mode = capos_ToolPermission_get_mode(&t);
+    }
+}
+
 /* Keep bundle bun's per-program default grants (names, copied). */
 static void keep_programs(struct shell *sh, const capnp_struct *bun)
 {
@@ -207,7 +233,7 @@ static int fetch_bundle(struct shell *sh)
         term_say(sh, "capos-shell: the session bundle does not decode");
     } else {
         uint32_t ci = CAPNP_CAP_NULL;
-        sh->session_idx = sh->launcher_idx = -1;
+        sh->session_idx = sh->launcher_idx = sh->model_idx = -1;
         if (capos_ShellBundle_get_session(&bun, &ci) == 0)
             sh->session_idx = keep_cap(sh, &c, taken, ci, "session", 7,
                                        CAPOS_USER_SESSION_INTERFACE_ID);
@@ -221,8 +247,8 @@ static int fetch_bundle(struct shell *sh)
                      CAPOS_SYSTEM_INFO_INTERFACE_ID);
         ci = CAPNP_CAP_NULL;
         if (capos_ShellBundle_get_languageModel(&bun, &ci) == 0)
-            keep_cap(sh, &c, taken, ci, "languageModel", 13,
-                     CAPOS_LANGUAGE_MODEL_INTERFACE_ID);
+            sh->model_idx = keep_cap(sh, &c, taken, ci, "languageModel", 13,
+                                     CAPOS_LANGUAGE_MODEL_INTERFACE_ID);
         capnp_list l;
         if (capos_ShellBundle_get_serviceEndpoints(&bun, &l) == 0)
             for (uint32_t i = 0; i < capnp_list_len(&l); i++) {
@@ -237,6 +263,7 @@ static int fetch_bundle(struct shell *sh)
                 keep_cap(sh, &c, taken, ci, s, n, 0);
             }
         keep_programs(sh, &bun);
+        keep_tool_perms(sh, &bun);
         ret = 0;
     }
     /* Caps the bundle does not name (or that did not fit) go back. */
@@ -462,7 +489,8 @@ void shell_logout(struct shell *sh)
         capos_rt_release(sh->bundle[i].cap);
     sh->nbundle = 0;
     sh->nprograms = 0;
-    sh->session_idx = sh->launcher_idx = -1;
+    sh->nperms = 0;
+    sh->session_idx = sh->launcher_idx = sh->model_idx = -1;
     if (!sh->logged_in)
         return;
     capnp_builder b;

@@ -866,12 +866,16 @@ static const char shared_helpers[] =
     "#define CAPNPC_C_METHOD_READ_ONLY 1u   /* $readOnly: changes nothing */\n"
     "#define CAPNPC_C_METHOD_DESTRUCTIVE 2u /* $destructive: may destroy */\n"
     "\n"
-    "/* One parameter of a method: a field of its params struct. */\n"
+    "/* One parameter (or result) of a method: a field of its params (or\n"
+    " * results) struct, with where the codec finds it. */\n"
     "typedef struct capnpc_c_param_info {\n"
     "    const char *name;\n"
     "    const char *doc;   /* its doc comment, NULL: none */\n"
     "    uint8_t type;      /* enum capnpc_c_type */\n"
     "    uint64_t type_id;  /* ENUM, STRUCT (a group: its id), INTERFACE */\n"
+    "    uint32_t offset;   /* data: in units of its size (Bool: bits);\n"
+    "                          pointers: the pointer index; groups: 0 */\n"
+    "    uint64_t default_bits; /* data fields: the schema default's bits */\n"
     "} capnpc_c_param_info;\n"
     "\n"
     "/* One method: its name, doc comment, annotation flags, parameters. */\n"
@@ -881,6 +885,9 @@ static const char shared_helpers[] =
     "    uint16_t flags;    /* CAPNPC_C_METHOD_* */\n"
     "    uint16_t param_count;\n"
     "    const capnpc_c_param_info *params;\n"
+    "    uint16_t params_data_words, params_pointers; /* its params struct */\n"
+    "    uint16_t result_count;\n"
+    "    const capnpc_c_param_info *results;\n"
     "} capnpc_c_method_info;\n"
     "\n"
     "/* One interface of a schema file: its id, schema name, method names\n"
@@ -980,27 +987,38 @@ static const char *type_enumerator(unsigned kind)
     return kind < sizeof names / sizeof *names ? names[kind] : "ANY_POINTER";
 }
 
-/* The parameters of method j of it (its params struct's fields), as
- * <C name>_<j>_params_[]; returns their count. */
+/* The fields of struct id (method j of it's params or results: `what`),
+ * as <C name>_<j>_<what>_[]; returns their count. */
 static uint32_t put_params(struct out *o, const struct cg_node *it,
-                           uint32_t j)
+                           uint32_t j, uint64_t id, const char *what)
 {
-    const struct cg_node *ps = cg_find(o->req, it->methods[j].params_id);
+    const struct cg_node *ps = cg_find(o->req, id);
     if (!ps || ps->nfields == 0)
         return 0;
-    put(o, "\nstatic const capnpc_c_param_info %s_%" PRIu32 "_params_[] = {\n",
-        it->c_name, j);
+    put(o, "\nstatic const capnpc_c_param_info %s_%" PRIu32 "_%s_[] = {\n",
+        it->c_name, j, what);
     for (uint32_t k = 0; k < ps->nfields; k++) {
         const struct cg_field *f = &ps->fields[k];
         unsigned kind = f->is_group ? T_STRUCT : (unsigned)f->type.kind;
         uint64_t tid = f->is_group ? f->group_id : f->type.id;
         put(o, "    {\"%s\", ", f->name);
         put_doc_string(o, f->doc);
-        put(o, ", CAPNPC_C_TYPE_%s, 0x%016" PRIx64 "ull},\n",
-            type_enumerator(kind), tid);
+        put(o, ", CAPNPC_C_TYPE_%s, 0x%016" PRIx64 "ull, %" PRIu32 "u, 0x%" PRIx64
+               "ull},\n",
+            type_enumerator(kind), tid, f->is_group ? 0 : f->offset,
+            f->is_group || !cg_is_data(f->type.kind) ? 0 : f->dflt.bits);
     }
     put(o, "};\n");
     return ps->nfields;
+}
+
+static void put_table_ref(struct out *o, const struct cg_node *it,
+                          uint32_t j, uint32_t n, const char *what)
+{
+    if (n)
+        put(o, "%s_%" PRIu32 "_%s_", it->c_name, j, what);
+    else
+        put(o, "NULL");
 }
 
 /* it's method metadata: a params table per method, then
@@ -1008,25 +1026,29 @@ static uint32_t put_params(struct out *o, const struct cg_node *it,
 static int put_method_infos(struct out *o, const struct cg_node *it)
 {
     uint32_t *np = cg_alloc((it->nmethods + 1) * sizeof *np);
+    uint32_t *nr = cg_alloc((it->nmethods + 1) * sizeof *nr);
     unsigned *fl = cg_alloc((it->nmethods + 1) * sizeof *fl);
     for (uint32_t j = 0; j < it->nmethods; j++) {
         if (method_flags(o, it, &it->methods[j], &fl[j]) != 0)
             return -1;
-        np[j] = put_params(o, it, j);
+        np[j] = put_params(o, it, j, it->methods[j].params_id, "params");
+        nr[j] = put_params(o, it, j, it->methods[j].results_id, "results");
     }
     put(o, "\nstatic const capnpc_c_method_info %s_methods_[] = {\n",
         it->c_name);
     for (uint32_t j = 0; j < it->nmethods; j++) {
         put(o, "    {\"%s\", ", it->methods[j].name);
         put_doc_string(o, it->methods[j].doc);
+        const struct cg_node *ps = cg_find(o->req, it->methods[j].params_id);
         put(o, ", %uu, %" PRIu32 "u, ", fl[j], np[j]);
-        if (np[j])
-            put(o, "%s_%" PRIu32 "_params_},\n", it->c_name, j);
-        else
-            put(o, "NULL},\n");
+        put_table_ref(o, it, j, np[j], "params");
+        put(o, ", %uu, %uu, %" PRIu32 "u, ", ps ? ps->data_words : 0u,
+            ps ? ps->ptr_count : 0u, nr[j]);
+        put_table_ref(o, it, j, nr[j], "results");
+        put(o, "},\n");
     }
     if (it->nmethods == 0)
-        put(o, "    {NULL, NULL, 0, 0, NULL},\n");
+        put(o, "    {NULL, NULL, 0, 0, NULL, 0, 0, 0, NULL},\n");
     put(o, "};\n");
     return 0;
 }
