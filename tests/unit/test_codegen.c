@@ -256,6 +256,17 @@ static void method_tables_give_params_docs_and_annotations(void **state)
     assert_int_equal(get->param_count, 1);
     assert_string_equal(get->params[0].name, "key");
     assert_int_equal(get->params[0].type, CAPNPC_C_TYPE_TEXT);
+    /* Where the codec finds them: the params struct's sections, each
+     * field's slot (pointer index, or bits for a Bool), the results. */
+    assert_int_equal(get->params_data_words, 0);
+    assert_int_equal(get->params_pointers, 1);
+    assert_int_equal(get->result_count, 2);
+    assert_string_equal(get->results[0].name, "value");
+    assert_int_equal(get->results[0].type, CAPNPC_C_TYPE_DATA);
+    assert_int_equal(get->results[0].offset, 0);
+    assert_string_equal(get->results[1].name, "found");
+    assert_int_equal(get->results[1].type, CAPNPC_C_TYPE_BOOL);
+    assert_int_equal(get->results[1].offset, 0);
     /* An explicit params struct: its fields are the parameters. */
     const capnpc_c_method_info *put = codegen_test_method_info(
         CODEGEN_TEST_STORE_INTERFACE_ID, CODEGEN_TEST_STORE_PUT_METHOD_ID);
@@ -266,6 +277,9 @@ static void method_tables_give_params_docs_and_annotations(void **state)
     const capnpc_c_method_info *attach = codegen_test_method_info(
         CODEGEN_TEST_STORE_INTERFACE_ID, CODEGEN_TEST_STORE_ATTACH_METHOD_ID);
     assert_int_equal(attach->params[0].type, CAPNPC_C_TYPE_INTERFACE);
+    assert_int_equal(attach->params[1].offset, 1); /* label: pointer 1 */
+    assert_int_equal(attach->result_count, 0);
+    assert_null(attach->results);
     assert_int_equal(attach->params[0].type_id,
                      CODEGEN_TEST_SINK_INTERFACE_ID);
     assert_null(attach->doc);
@@ -280,6 +294,13 @@ static void method_tables_give_params_docs_and_annotations(void **state)
         CAPOS_TIMER_INTERFACE_ID, CAPOS_TIMER_NOW_METHOD_ID);
     assert_int_equal(now->flags, CAPNPC_C_METHOD_READ_ONLY);
     assert_string_equal(now->doc, "Current monotonic time.");
+    assert_int_equal(now->results[0].type, CAPNPC_C_TYPE_UINT64);
+    const capnpc_c_method_info *read = capos_method_info(
+        CAPOS_BOOT_PACKAGE_INTERFACE_ID,
+        CAPOS_BOOT_PACKAGE_READ_MANIFEST_METHOD_ID);
+    assert_int_equal(read->params_data_words, 2);
+    assert_string_equal(read->params[1].name, "maxBytes");
+    assert_int_equal(read->params[1].offset, 2); /* UInt32 at byte 8 */
     assert_int_equal(capos_method_info(CAPOS_PROCESS_HANDLE_INTERFACE_ID,
                                        CAPOS_PROCESS_HANDLE_KILL_METHOD_ID)
                          ->flags,
