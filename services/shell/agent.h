@@ -61,8 +61,9 @@ bool agent_param_kind_ok(uint8_t kind);
 
 /*
  * Gate and run call c against tools t[0..n): an unknown or forbidden
- * tool and bad arguments are denied, consent asks the user, step-up is
- * denied (not available yet); a tool that runs is invoked on its cap and
+ * tool and bad arguments are denied, consent asks the user, step-up
+ * asks the password again (shell_step_up); a tool that runs is invoked
+ * on its cap and
  * its results rendered as text. Fills c->outcome and c->out; audits
  * agent=tool-*. Returns false when the terminal is gone.
  */

@@ -339,11 +339,12 @@ static void read_source(struct shell *sh)
 }
 
 /*
- * SessionManager.login(user, password, source). Returns 1 with
- * sh->login_session set, 0 for a denial, or -1 if the call failed (said
+ * SessionManager.login(user, password, source). Returns 1 with the new
+ * session in *session (the caller's), 0 for a denial, or -1 if the call failed (said
  * on the terminal). Wipes every copy of the password it made.
  */
-static int try_login(struct shell *sh, const char *user, const char *pass)
+static int try_login(struct shell *sh, const char *user, const char *pass,
+                     capos_cap_t *session)
 {
     capnp_builder b;
     capnp_struct_builder p, src;
@@ -379,7 +380,7 @@ static int try_login(struct shell *sh, const char *user, const char *pass)
             capos_LoginResult_get_session(&res, &ci) == 0)
             rec = result_rec(sh, &c, ci);
         if (rec) {
-            sh->login_session =
+            *session =
                 (capos_cap_t){rec->cap_id, CAPOS_USER_SESSION_INTERFACE_ID};
             ret = 1;
         } else {
@@ -390,7 +391,7 @@ static int try_login(struct shell *sh, const char *user, const char *pass)
     /* Release result caps the answer does not hand over as the session. */
     for (uint32_t i = 0; r >= 0 && i < c.cap_count && i < CAP_XFER_MAX; i++) {
         const CapTransferResult *rec = result_rec(sh, &c, i);
-        if (rec && !(ret == 1 && rec->cap_id == sh->login_session.id))
+        if (rec && !(ret == 1 && rec->cap_id == session->id))
             capos_rt_release((capos_cap_t){rec->cap_id, rec->interface_id});
     }
     return ret;
@@ -452,7 +453,7 @@ int shell_login(struct shell *sh)
             continue;
         if (w != TERM_LINE)
             goto out;
-        int r = try_login(sh, user, pass);
+        int r = try_login(sh, user, pass, &sh->login_session);
         wipe(pass, SHELL_PASS_MAX + 1);
         if (r < 0) {
             code = SHELL_EXIT_SYSTEM;
@@ -480,6 +481,50 @@ out:
     return code;
 }
 
+/* UserSession.logout on session, then release it. Returns the call's
+ * result (< 0: not confirmed; shell_error says why). */
+static int end_session(struct shell *sh, capos_cap_t session)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
+    capos_UserSession_logout_Params_init_root(&b, &p);
+    int r = shell_call(sh, session, CAPOS_USER_SESSION_LOGOUT_METHOD_ID, &b,
+                       NULL, 0, NULL, NULL, NULL);
+    capos_rt_release(session);
+    return r;
+}
+
+int shell_step_up(struct shell *sh)
+{
+    char *pass = capos_alloc(SHELL_PASS_MAX + 1);
+    char prompt[SHELL_USER_MAX + 24];
+    int err, ret = 0;
+    if (!pass)
+        return -2;
+    snprintf(prompt, sizeof prompt, "password for %s> ", sh->user);
+    enum term_read w = term_read_line(sh, prompt, CAPOS_ECHO_MODE_HIDDEN,
+                                      SHELL_PASS_MAX, pass, SHELL_PASS_MAX + 1,
+                                      &err);
+    if (w == TERM_INTERRUPTED)
+        ret = -1;
+    else if (w != TERM_LINE)
+        ret = -2;
+    else {
+        capos_cap_t fresh;
+        int r = try_login(sh, sh->user, pass, &fresh);
+        /* The proof is the login itself: the session it opened is ended
+         * at once, so step-up leaves no second session behind. */
+        if (r == 1 && end_session(sh, fresh) >= 0)
+            ret = 1;
+        else if (r < 0)
+            ret = -2;
+    }
+    wipe(pass, SHELL_PASS_MAX + 1);
+    capos_free(pass);
+    return ret;
+}
+
 void shell_logout(struct shell *sh)
 {
     for (unsigned i = 0; i < sh->njobs; i++)
@@ -493,17 +538,10 @@ void shell_logout(struct shell *sh)
     sh->session_idx = sh->launcher_idx = sh->model_idx = -1;
     if (!sh->logged_in)
         return;
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
-    capos_UserSession_logout_Params_init_root(&b, &p);
     char ebuf[160];
-    int r =
-        shell_call(sh, sh->login_session, CAPOS_USER_SESSION_LOGOUT_METHOD_ID,
-                   &b, NULL, 0, NULL, NULL, NULL);
+    int r = end_session(sh, sh->login_session);
     if (r < 0)
         term_say(sh, "capos-shell: logout was not confirmed (%s)",
                  shell_error(sh, r, ebuf, sizeof ebuf));
-    capos_rt_release(sh->login_session);
     sh->logged_in = false;
 }

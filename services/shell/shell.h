@@ -153,6 +153,15 @@ int shell_login(struct shell *sh);
  * call twice. */
 void shell_logout(struct shell *sh);
 
+/*
+ * Step-up: ask the logged-in user's password again (hidden) and check it
+ * through SessionManager.login (the session that opens is logged out at
+ * once; a wrong password counts against the source's backoff like any
+ * failed login). Returns 1 (re-authenticated), 0 (wrong password), -1
+ * (interrupted) or -2 (terminal or session manager gone).
+ */
+int shell_step_up(struct shell *sh);
+
 /* Append an audit record (category, code, outcome) if the shell has an
  * AuditLog; failures are ignored (audit is best effort here). */
 void shell_audit(struct shell *sh, const char *category, const char *code,

@@ -403,11 +403,25 @@ bool agent_run_call(struct shell *sh, const struct agent_tool *t, unsigned n,
     }
     const char *code = "tool-auto";
     if (tool->mode == CAPOS_PERMISSION_MODE_STEP_UP) {
-        tools_refuse(sh, c, CAPOS_TOOL_RESULT_OUTCOME_WHICH_DENIED,
-                     "stepup-unavailable",
-                     "this tool needs step-up authentication, which this "
-                     "shell cannot do yet");
-        return true;
+        char shown[400];
+        tools_show_call(c, shown, sizeof shown);
+        term_say(sh, "agent: the model asks to run %s, which needs your "
+                     "password again",
+                 shown);
+        int ok = shell_step_up(sh);
+        if (ok == -2)
+            return false;
+        if (ok == -1) {
+            tools_refuse(sh, c, CAPOS_TOOL_RESULT_OUTCOME_WHICH_CANCELLED,
+                         "cancelled", "");
+            return true;
+        }
+        if (ok == 0) {
+            tools_refuse(sh, c, CAPOS_TOOL_RESULT_OUTCOME_WHICH_DENIED,
+                         "stepup-failed", "step-up authentication failed");
+            return true;
+        }
+        code = "stepup-ok";
     }
     if (tool->mode == CAPOS_PERMISSION_MODE_CONSENT) {
         int yes = tools_consent(sh, c);
