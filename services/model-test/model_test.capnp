@@ -48,5 +48,9 @@ struct Step @0x907c55cb66cd1679 {
     # One text chunk per tool descriptor of startTurn, in order:
     # "tool NAME(PARAM:TYPE, OPTIONAL?:TYPE) MODE read-only|mutating\n",
     # so a test sees exactly what the model was offered.
+    echoRoles @3 :Void;
+    # One text chunk naming the roles of the conversation's messages in
+    # order: "roles: user assistant tool user\n", so a test sees the
+    # history the runner sent.
   }
 }

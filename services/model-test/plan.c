@@ -229,11 +229,37 @@ static bool plan_echo(struct mt_turn *t, const capnp_list *tools,
     return true;
 }
 
+/* "roles: user assistant ...\n" of msgs as an owned text event. Returns
+ * false at the bound. */
+static bool plan_roles(struct mt_turn *t, const capnp_list *msgs,
+                       uint32_t *left)
+{
+    static const char *const roles[] = {"system", "user", "assistant",
+                                        "tool"};
+    char line[2048];
+    size_t at = 0;
+    plan_put(line, sizeof line - 1, &at, "roles:", 6);
+    for (uint32_t i = 0; i < capnp_list_len(msgs); i++) {
+        capnp_struct m;
+        if (capnp_list_get_struct(msgs, i, &m) < 0)
+            continue;
+        const char *r = plan_name(roles, 4, capos_ModelMessage_get_role(&m));
+        plan_put(line, sizeof line - 1, &at, " ", 1);
+        plan_put(line, sizeof line - 1, &at, r, strlen(r));
+    }
+    line[at++] = '\n';
+    char *own = capos_alloc(at);
+    if (!own)
+        return true;
+    memcpy(own, line, at);
+    return plan_add_text(t, own, at, own, left);
+}
+
 /* Turn the steps of rule into t's events; calls are numbered from
  * calls + 1. The bound of `left` tokens ends it with maxTokens. */
 static void plan_steps(struct mt_turn *t, const capnp_struct *rule,
-                       const capnp_list *tools, uint32_t calls,
-                       uint32_t left)
+                       const capnp_list *msgs, const capnp_list *tools,
+                       uint32_t calls, uint32_t left)
 {
     capnp_list steps;
     t->stop = model_test_Rule_get_stop(rule);
@@ -269,6 +295,9 @@ static void plan_steps(struct mt_turn *t, const capnp_struct *rule,
             break;
         case MODEL_TEST_STEP_WHICH_ECHO_TOOLS:
             fits = plan_echo(t, tools, &left);
+            break;
+        case MODEL_TEST_STEP_WHICH_ECHO_ROLES:
+            fits = plan_roles(t, msgs, &left);
             break;
         }
         if (!fits) {
@@ -308,7 +337,7 @@ int mt_plan_turn(const capnp_struct *script, const capnp_struct *params,
                     params);
             memset(t->ev, 0, sizeof t->ev);
             t->n = t->pos = 0;
-            plan_steps(t, &rule, &tools, c.calls,
+            plan_steps(t, &rule, &msgs, &tools, c.calls,
                        bound ? bound : MT_DEFAULT_TOKENS);
             return 0;
         }

@@ -1,16 +1,19 @@
 /*
- * agent.c - capos-shell's agent mode, first slice (docs/agent.md):
- * `agent TEXT` asks the bundle's LanguageModel once. The shell is the
+ * agent.c - capos-shell's agent mode (docs/agent.md): `agent TEXT` asks
+ * the bundle's LanguageModel once; `agent` alone holds a conversation
+ * (`agent> ` prompt, `exit` leaves), each prompt seeing the earlier
+ * ones and their tool outcomes. The shell is the
  * trusted runner: it offers the bundle's caps as typed tools (tools.c),
  * streams the model's text to the terminal (escaped: model text is
  * untrusted and never parsed as commands), gates and runs each tool
  * call, and feeds every outcome back as a ToolResult in a new turn until
  * the model ends its turn without calls.
  *
- * Quotas per prompt: AGENT_ROUNDS_MAX model turns, AGENT_CALLS_MAX tool
- * calls, AGENT_EVENTS_MAX events a turn and AGENT_TOKENS output tokens a
- * turn; past one the turn is cancelled and the prompt ends (audited
- * agent=quota). Audit records name tools only: no prompt, model text or
+ * Quotas: per prompt AGENT_PROMPT_ROUNDS model turns, AGENT_PROMPT_CALLS
+ * tool calls; per turn AGENT_EVENTS_MAX events and AGENT_TOKENS output
+ * tokens; per conversation AGENT_PROMPTS_MAX prompts, AGENT_ROUNDS_MAX
+ * turns and AGENT_CALLS_MAX calls. Past one the turn is cancelled and
+ * the prompt ends (audited agent=quota). Audit records name tools only: no prompt, model text or
  * tool output.
  */
 #include <stdio.h>
@@ -19,8 +22,11 @@
 #include "agent.h"
 #include "capos/escape.h"
 
-#define AGENT_ROUNDS_MAX 6u
-#define AGENT_CALLS_MAX 8u
+#define AGENT_PROMPT_ROUNDS 6u
+#define AGENT_PROMPT_CALLS 8u
+#define AGENT_PROMPTS_MAX 8u
+#define AGENT_ROUNDS_MAX 24u
+#define AGENT_CALLS_MAX 32u
 #define AGENT_EVENTS_MAX 256u
 #define AGENT_TOKENS 512u
 #define AGENT_LINE_MAX 160u
@@ -34,9 +40,17 @@ struct agent_round {
     unsigned first, ncalls;
 };
 
-/* One prompt's conversation, in the heap. */
+/* One prompt of the user and the model turns that answered it
+ * (rounds[first .. first+nrounds)). */
+struct agent_prompt {
+    char text[SHELL_LINE_MAX + 1];
+    unsigned first, nrounds;
+};
+
+/* One conversation, in the heap. */
 struct agent_convo {
-    const char *user;
+    struct agent_prompt prompts[AGENT_PROMPTS_MAX];
+    unsigned nprompts;
     struct agent_tool tools[AGENT_TOOLS_MAX];
     unsigned ntools;
     struct agent_round rounds[AGENT_ROUNDS_MAX];
@@ -193,35 +207,56 @@ static void agent_put_result(const struct agent_call *c,
     }
 }
 
-/* The conversation so far into list l: the user's prompt, then for each
- * finished round the assistant's text and calls and a tool message with
- * their outcomes. */
-static void agent_put_messages(const struct agent_convo *cv,
-                               capnp_list_builder *l)
+/* Messages of the conversation: per prompt the user's text, then per
+ * turn the assistant's and, when it made calls, a tool message. */
+static unsigned agent_count_messages(const struct agent_convo *cv)
+{
+    unsigned n = cv->nprompts;
+    for (unsigned r = 0; r < cv->nrounds; r++)
+        n += 1 + (cv->rounds[r].ncalls > 0);
+    return n;
+}
+
+/* Turn rd as messages at *at of l: the assistant's text and calls, and
+ * a tool message with their outcomes if it made any. */
+static void agent_put_round(const struct agent_convo *cv,
+                            const struct agent_round *rd,
+                            capnp_list_builder *l, unsigned *at)
 {
     capnp_struct_builder m, x;
     capnp_list_builder xs;
-    if (capnp_list_struct_at(l, 0, &m) == 0) {
-        capos_ModelMessage_set_role(&m, CAPOS_MESSAGE_ROLE_USER);
-        capos_ModelMessage_set_text(&m, cv->user, strlen(cv->user));
+    if (capnp_list_struct_at(l, (*at)++, &m) == 0) {
+        capos_ModelMessage_set_role(&m, CAPOS_MESSAGE_ROLE_ASSISTANT);
+        capos_ModelMessage_set_text(&m, rd->text, rd->len);
+        if (rd->ncalls &&
+            capos_ModelMessage_init_toolCalls(&m, rd->ncalls, &xs) == 0)
+            for (unsigned k = 0; k < rd->ncalls; k++)
+                if (capnp_list_struct_at(&xs, k, &x) == 0)
+                    agent_put_call(&cv->calls[rd->first + k], &x);
     }
-    for (unsigned r = 0; r < cv->nrounds; r++) {
-        const struct agent_round *rd = &cv->rounds[r];
-        if (capnp_list_struct_at(l, 1 + 2 * r, &m) == 0) {
-            capos_ModelMessage_set_role(&m, CAPOS_MESSAGE_ROLE_ASSISTANT);
-            capos_ModelMessage_set_text(&m, rd->text, rd->len);
-            if (capos_ModelMessage_init_toolCalls(&m, rd->ncalls, &xs) == 0)
-                for (unsigned k = 0; k < rd->ncalls; k++)
-                    if (capnp_list_struct_at(&xs, k, &x) == 0)
-                        agent_put_call(&cv->calls[rd->first + k], &x);
+    if (rd->ncalls == 0 || capnp_list_struct_at(l, (*at)++, &m) != 0)
+        return;
+    capos_ModelMessage_set_role(&m, CAPOS_MESSAGE_ROLE_TOOL);
+    if (capos_ModelMessage_init_toolResults(&m, rd->ncalls, &xs) == 0)
+        for (unsigned k = 0; k < rd->ncalls; k++)
+            if (capnp_list_struct_at(&xs, k, &x) == 0)
+                agent_put_result(&cv->calls[rd->first + k], &x);
+}
+
+/* The conversation so far into list l (agent_count_messages elements). */
+static void agent_put_messages(const struct agent_convo *cv,
+                               capnp_list_builder *l)
+{
+    unsigned at = 0;
+    for (unsigned p = 0; p < cv->nprompts; p++) {
+        const struct agent_prompt *pr = &cv->prompts[p];
+        capnp_struct_builder m;
+        if (capnp_list_struct_at(l, at++, &m) == 0) {
+            capos_ModelMessage_set_role(&m, CAPOS_MESSAGE_ROLE_USER);
+            capos_ModelMessage_set_text(&m, pr->text, strlen(pr->text));
         }
-        if (capnp_list_struct_at(l, 2 + 2 * r, &m) == 0) {
-            capos_ModelMessage_set_role(&m, CAPOS_MESSAGE_ROLE_TOOL);
-            if (capos_ModelMessage_init_toolResults(&m, rd->ncalls, &xs) == 0)
-                for (unsigned k = 0; k < rd->ncalls; k++)
-                    if (capnp_list_struct_at(&xs, k, &x) == 0)
-                        agent_put_result(&cv->calls[rd->first + k], &x);
-        }
+        for (unsigned r = pr->first; r < pr->first + pr->nrounds; r++)
+            agent_put_round(cv, &cv->rounds[r], l, &at);
     }
 }
 
@@ -238,7 +273,7 @@ static bool agent_start(struct shell *sh, struct agent_convo *cv,
     capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
     capos_LanguageModel_startTurn_Params_init_root(&b, &p);
     if (capos_LanguageModel_startTurn_Params_init_messages(
-            &p, 1 + 2 * cv->nrounds, &l) == 0)
+            &p, agent_count_messages(cv), &l) == 0)
         agent_put_messages(cv, &l);
     if (cv->ntools &&
         capos_LanguageModel_startTurn_Params_init_tools(&p, cv->ntools, &l) ==
@@ -305,7 +340,10 @@ static int agent_stream(struct shell *sh, struct agent_convo *cv,
                 agent_text(sh, cv, rd, s, n);
             break;
         case CAPOS_TURN_EVENT_WHICH_TOOL_CALL:
-            if (cv->ncalls == AGENT_CALLS_MAX) {
+            const struct agent_prompt *pr = &cv->prompts[cv->nprompts - 1];
+            if (cv->ncalls == AGENT_CALLS_MAX ||
+                cv->ncalls - cv->rounds[pr->first].first ==
+                    AGENT_PROMPT_CALLS) {
                 agent_quota(sh, cv, "too many tool calls for one prompt");
                 return -1;
             }
@@ -355,6 +393,7 @@ static int agent_turn(struct shell *sh, struct agent_convo *cv)
     if (stop < 0)
         agent_cancel(sh, turn);
     capos_rt_release(turn);
+    cv->prompts[cv->nprompts - 1].nrounds++;
     shell_audit(sh, "agent", "turn-end", CAPOS_AUDIT_OUTCOME_INFO,
                 stop >= 0 && (unsigned)stop < 5 ? agent_stops[stop]
                                                 : "cancelled");
@@ -385,26 +424,23 @@ static bool agent_run_round(struct shell *sh, struct agent_convo *cv)
     return true;
 }
 
-void shell_agent(struct shell *sh, const char *text)
+/* One prompt of conversation cv: turns until the model ends one
+ * without calls, a quota, or the terminal going. */
+static void agent_ask(struct shell *sh, struct agent_convo *cv,
+                      const char *text)
 {
-    if (sh->model_idx < 0) {
-        term_say(sh, "agent: your session has no language model (the "
-                     "profile names none)");
+    if (cv->nprompts == AGENT_PROMPTS_MAX) {
+        agent_quota(sh, cv, "the conversation is full; leave with exit and "
+                            "start another");
         return;
     }
-    if (!*text) {
-        term_say(sh, "agent: usage: agent TEXT");
-        return;
-    }
-    struct agent_convo *cv = capos_zalloc(sizeof *cv);
-    if (!cv) {
-        term_say(sh, "agent: out of memory");
-        return;
-    }
-    cv->user = text;
-    cv->ntools = agent_tools(sh, cv->tools, AGENT_TOOLS_MAX);
+    struct agent_prompt *pr = &cv->prompts[cv->nprompts++];
+    snprintf(pr->text, sizeof pr->text, "%s", text);
+    pr->first = cv->nrounds;
+    pr->nrounds = 0;
     for (;;) {
-        if (cv->nrounds == AGENT_ROUNDS_MAX) {
+        if (pr->nrounds == AGENT_PROMPT_ROUNDS ||
+            cv->nrounds == AGENT_ROUNDS_MAX) {
             agent_quota(sh, cv, "too many model turns for one prompt");
             break;
         }
@@ -419,5 +455,47 @@ void shell_agent(struct shell *sh, const char *text)
             !agent_run_round(sh, cv))
             break;
     }
+}
+
+/* `agent` alone: prompts from "agent> " until exit, end of input or the
+ * terminal going; Ctrl-C at the prompt is ignored. */
+static void agent_converse(struct shell *sh, struct agent_convo *cv)
+{
+    char *line = capos_alloc(SHELL_LINE_MAX + 1);
+    if (!line)
+        return;
+    term_say(sh, "agent: talking to your session's model; exit leaves");
+    for (;;) {
+        int err;
+        enum term_read w =
+            term_read_line(sh, "agent> ", CAPOS_ECHO_MODE_VISIBLE,
+                           SHELL_LINE_MAX, line, SHELL_LINE_MAX + 1, &err);
+        if (w == TERM_INTERRUPTED)
+            continue;
+        if (w != TERM_LINE || strcmp(line, "exit") == 0)
+            break;
+        if (line[0])
+            agent_ask(sh, cv, line);
+    }
+    capos_free(line);
+}
+
+void shell_agent(struct shell *sh, const char *text)
+{
+    if (sh->model_idx < 0) {
+        term_say(sh, "agent: your session has no language model (the "
+                     "profile names none)");
+        return;
+    }
+    struct agent_convo *cv = capos_zalloc(sizeof *cv);
+    if (!cv) {
+        term_say(sh, "agent: out of memory");
+        return;
+    }
+    cv->ntools = agent_tools(sh, cv->tools, AGENT_TOOLS_MAX);
+    if (*text)
+        agent_ask(sh, cv, text);
+    else
+        agent_converse(sh, cv);
     capos_free(cv);
 }

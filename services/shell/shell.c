@@ -70,9 +70,11 @@ static void cmd_help(struct shell *sh)
     term_say(sh, "                       (what the program prints comes "
                  "to this terminal)");
     term_say(sh, "  echo TEXT            print TEXT");
-    term_say(sh, "  agent TEXT           ask your session's language model "
-                 "once; it may");
-    term_say(sh, "                       call your caps as tools, as your "
+    term_say(sh, "  agent [TEXT]         ask your session's language model "
+                 "(once, or without");
+    term_say(sh, "                       TEXT in a conversation until exit); "
+                 "it may call");
+    term_say(sh, "                       your caps as tools, as your "
                  "profile allows");
     term_say(sh, "  exit                 log out and end the shell");
 }
