@@ -34,6 +34,9 @@ struct Rule @0xeabcb1774112c9a6 {
   stop @5 :Capos.StopReason;
   # The done event that ends the turn (toolCalls when the steps hold
   # calls), unless the token bound or a cancel ends it first.
+  anyRound @6 :Bool;
+  # round is not checked: the rule answers every round (a model that
+  # never stops calling tools).
 }
 
 struct Step @0x907c55cb66cd1679 {

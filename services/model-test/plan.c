@@ -94,7 +94,8 @@ static bool plan_rule_matches(const capnp_struct *rule,
     if (!plan_text_is(rule, model_test_Rule_get_user, c->user, c->user_len,
                       true))
         return false;
-    if (model_test_Rule_get_round(rule) != c->round)
+    if (!model_test_Rule_get_anyRound(rule) &&
+        model_test_Rule_get_round(rule) != c->round)
         return false;
     const char *o = NULL;
     if (c->outcome >= 0 &&
