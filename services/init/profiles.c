@@ -216,8 +216,76 @@ static void check_programs(struct init *in, const capnp_struct *p,
     }
 }
 
+/* What a model's service must not hold (session, terminal, launcher,
+ * boot secrets, network, host keys, identity stores), by interface. */
+static const struct {
+    uint64_t iface;
+    const char *name;
+} model_refused[] = {
+    {CAPOS_TERMINAL_SESSION_INTERFACE_ID, "a TerminalSession"},
+    {CAPOS_PROCESS_SPAWNER_INTERFACE_ID, "a ProcessSpawner"},
+    {CAPOS_BOOT_PACKAGE_INTERFACE_ID, "the BootPackage"},
+    {CAPOS_NETWORK_MANAGER_INTERFACE_ID, "a NetworkManager"},
+    {CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID, "a TcpListenAuthority"},
+    {CAPOS_SSH_HOST_KEY_INTERFACE_ID, "an SshHostKey"},
+    {CAPOS_SESSION_MANAGER_INTERFACE_ID, "a SessionManager"},
+    {CAPOS_USER_SESSION_INTERFACE_ID, "a UserSession"},
+    {CAPOS_AUTHORITY_BROKER_INTERFACE_ID, "an AuthorityBroker"},
+    {CAPOS_CREDENTIAL_STORE_INTERFACE_ID, "a CredentialStore"},
+    {CAPOS_ACCOUNT_STORE_READER_INTERFACE_ID, "an AccountStoreReader"},
+    {CAPOS_ACCOUNT_STORE_MANAGER_INTERFACE_ID, "an AccountStoreManager"},
+    {CAPOS_RESTRICTED_SHELL_LAUNCHER_INTERFACE_ID,
+     "a RestrictedShellLauncher"},
+    {CAPOS_ENDPOINT_INTERFACE_ID, "an Endpoint (a launcher facet?)"},
+    {CAPOS_AUDIT_LOG_READER_INTERFACE_ID, "an AuditLogReader"},
+    {CAPOS_AUTHORIZED_KEY_STORE_INTERFACE_ID, "an AuthorizedKeyStore"},
+};
+
+/* Why grant g is more than a model may hold, or NULL. An untyped import
+ * is refused too: its authority cannot be told. */
+static const char *model_overreach(const struct plan_grant *g)
+{
+    uint64_t iface = 0;
+    if (g->kind == P_KERNEL &&
+        g->ksrc == CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY)
+        iface = CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID;
+    else if (g->kind == P_PASS && g->import_svc < 0)
+        iface = g->pass.interface_id; /* a kernel cap init passes on */
+    else if (g->kind == P_PASS && g->iface == 0)
+        return "an untyped import (give it an interfaceId)";
+    else if (g->kind == P_PASS)
+        iface = g->iface;
+    for (size_t i = 0; i < sizeof model_refused / sizeof model_refused[0];
+         i++)
+        if (iface == model_refused[i].iface)
+            return model_refused[i].name;
+    return NULL;
+}
+
+/* The service behind broker grant g (a model) holds nothing a model
+ * must not: it sees prompts and tool descriptors, never session caps. */
+static void check_model_holder(struct init *in, const struct plan_grant *g,
+                               const char *pn, size_t pl)
+{
+    if (g->kind != P_PASS || g->import_svc < 0 ||
+        (uint32_t)g->import_svc >= in->nsvcs)
+        return;
+    const struct service *s = &in->svcs[g->import_svc];
+    for (uint32_t k = 0; k < s->ngrants; k++) {
+        const char *why = model_overreach(&s->grants[k]);
+        if (why)
+            init_problem(in,
+                         "profile \"%.*s\": its languageModel is served by "
+                         "%.*s, whose cap \"%.*s\" is %s: a model holds no "
+                         "session, terminal, launcher or network authority",
+                         clip(pl), pn, clip(s->nlen), s->name,
+                         clip(s->grants[k].nlen), s->grants[k].name, why);
+    }
+}
+
 /* Profile p's languageModel: a cap a broker is granted typed
- * LanguageModel (the broker passes nothing else as the model). */
+ * LanguageModel (the broker passes nothing else as the model), served
+ * by a service holding no session authority. */
 static void check_model(struct init *in, const capnp_struct *p,
                         const char *pn, size_t pl, bool broker)
 {
@@ -249,6 +317,8 @@ static void check_model(struct init *in, const capnp_struct *p,
                      "grant must be typed LanguageModel (interfaceId = "
                      "Capos.languageModelInterfaceId)",
                      clip(pl), pn, clip(ml), m);
+    else
+        check_model_holder(in, g, pn, pl);
 }
 
 /* Profile p's tools: names of 1 to 64 bytes, each once, modes that
