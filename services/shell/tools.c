@@ -296,13 +296,22 @@ static void tools_invoke(struct shell *sh, const struct agent_tool *t,
     capnp_builder b;
     capnp_message msg;
     capnp_struct root;
-    CapCqe cqe;
+    CapCqe cqe = {0};
     char ebuf[200];
     size_t at = 0;
+    capos_cap_t first;
     int r = tools_params(sh, t, c, &b);
     if (r == 0)
         r = shell_call(sh, sh->bundle[t->bcap].cap, t->method, &b, NULL, 0,
-                       &msg, &root, &cqe);
+                       NULL, NULL, &cqe);
+    /* An empty result (0 bytes) is an empty struct: nothing to render. */
+    bool empty = r == 0;
+    if (r > 0 && (capnp_msg_init(&msg, sh->rbuf, (size_t)r, NULL) < 0 ||
+                  capnp_msg_root(&msg, &root) < 0))
+        r = CAP_ERR_INVALID_RESULT_BUFFER;
+    /* Result caps are not passed to the model: release them all. */
+    if (capos_rt_keep_first_cap(&cqe, sh->rbuf, 0, &first))
+        capos_rt_release(first);
     if (r < 0) {
         c->outcome = CAPOS_TOOL_RESULT_OUTCOME_WHICH_FAILED;
         tools_put(c->out, sizeof c->out, &at, "%s",
@@ -311,7 +320,7 @@ static void tools_invoke(struct shell *sh, const struct agent_tool *t,
         return;
     }
     c->outcome = CAPOS_TOOL_RESULT_OUTCOME_WHICH_OUTPUT;
-    for (unsigned k = 0; k < t->mi->result_count; k++) {
+    for (unsigned k = 0; !empty && k < t->mi->result_count; k++) {
         if (k)
             tools_put(c->out, sizeof c->out, &at, ", ");
         tools_render_field(&t->mi->results[k], &root, c->out, sizeof c->out,
@@ -320,9 +329,6 @@ static void tools_invoke(struct shell *sh, const struct agent_tool *t,
     if (at == 0)
         tools_put(c->out, sizeof c->out, &at, "done");
     c->outlen = at;
-    capos_cap_t first;
-    if (capos_rt_keep_first_cap(&cqe, sh->rbuf, 0, &first))
-        capos_rt_release(first);
 }
 
 /* "TOOL(name=value, ...)" of c for the user, arguments escaped. */
