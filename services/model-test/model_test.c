@@ -66,7 +66,7 @@ static struct mt_turn *mt_slot(struct mt *m)
         if (t->last_use < best->last_use)
             best = t;
     }
-    mt_turn_free(best);
+    plan_turn_free(best);
     return best;
 }
 
@@ -76,7 +76,7 @@ static int mt_start_turn(struct mt *m, capos_server_call_t *call)
 {
     char why[MT_WHY_MAX];
     struct mt_turn *t = mt_slot(m);
-    int r = mt_plan_turn(&m->script, &call->params_root, t, why, sizeof why);
+    int r = plan_turn(&m->script, &call->params_root, t, why, sizeof why);
     if (r < 0)
         return capos_server_fail(call,
                                  r == -1 ? CAPOS_EXC_INVALID_ARGUMENT
@@ -90,7 +90,7 @@ static int mt_start_turn(struct mt *m, capos_server_call_t *call)
     if (idx < 0) {
         if (r == 0)
             capos_rt_release(facet);
-        mt_turn_free(t);
+        plan_turn_free(t);
         return capos_server_fail(call, CAPOS_EXC_FAILED,
                                  "model-test: could not mint the turn (%d)",
                                  idx);
@@ -233,7 +233,7 @@ int capos_main(capos_capset_t *caps)
                                "model-test: needs an Endpoint cap \"serve\"");
         return 2;
     }
-    if (mt_script_root(&m.script_msg, &m.script) < 0) {
+    if (plan_script_root(&m.script_msg, &m.script) < 0) {
         if (have_con)
             capos_console_line(con, "model-test: the built-in script does "
                                     "not decode");
@@ -246,7 +246,7 @@ int capos_main(capos_capset_t *caps)
     capos_server_opts_t o = {.recv_bytes = RECV_BYTES};
     int r = capos_serve_opts(m.ep, mt_on_call, &m, &o);
     for (unsigned i = 0; i < TURNS; i++)
-        mt_turn_free(&m.turns[i]);
+        plan_turn_free(&m.turns[i]);
     capos_free(m.turns);
     return r == 0 || r == CAP_ERR_DISCONNECTED ? 0 : 4;
 }

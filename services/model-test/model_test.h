@@ -47,7 +47,7 @@ struct mt_turn {
  * The script compiled into the image: its root in *script. Returns 0, or
  * a negative codec code (a build that embedded a broken script).
  */
-int mt_script_root(capnp_message *m, capnp_struct *script);
+int plan_script_root(capnp_message *m, capnp_struct *script);
 
 /*
  * Plan turn t for startTurn params (decoded; untrusted) under script:
@@ -57,10 +57,10 @@ int mt_script_root(capnp_message *m, capnp_struct *script);
  * tools) or -2 (no rule matches; why names the last user message,
  * escaped). On failure t holds nothing to free.
  */
-int mt_plan_turn(const capnp_struct *script, const capnp_struct *params,
+int plan_turn(const capnp_struct *script, const capnp_struct *params,
                  struct mt_turn *t, char *why, size_t why_len);
 
 /* Free what turn t owns and mark it unused. */
-void mt_turn_free(struct mt_turn *t);
+void plan_turn_free(struct mt_turn *t);
 
 #endif /* MODEL_TEST_H */

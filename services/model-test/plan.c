@@ -37,7 +37,7 @@ struct plan_convo {
     uint32_t calls;   /* tool calls the assistant made so far */
 };
 
-int mt_script_root(capnp_message *m, capnp_struct *script)
+int plan_script_root(capnp_message *m, capnp_struct *script)
 {
     int r = capnp_msg_init(m, plan_script_bin, sizeof plan_script_bin, NULL);
     return r < 0 ? r : capnp_msg_root(m, script);
@@ -308,7 +308,7 @@ static void plan_steps(struct mt_turn *t, const capnp_struct *rule,
     }
 }
 
-int mt_plan_turn(const capnp_struct *script, const capnp_struct *params,
+int plan_turn(const capnp_struct *script, const capnp_struct *params,
                  struct mt_turn *t, char *why, size_t why_len)
 {
     capnp_list msgs, tools, rules;
@@ -351,7 +351,7 @@ int mt_plan_turn(const capnp_struct *script, const capnp_struct *params,
     return -2;
 }
 
-void mt_turn_free(struct mt_turn *t)
+void plan_turn_free(struct mt_turn *t)
 {
     for (uint32_t i = 0; i < t->n; i++)
         if (t->ev[i].owned)

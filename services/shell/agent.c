@@ -278,7 +278,7 @@ static bool agent_start(struct shell *sh, struct agent_convo *cv,
     if (cv->ntools &&
         capos_LanguageModel_startTurn_Params_init_tools(&p, cv->ntools, &l) ==
             0)
-        agent_describe(sh, cv->tools, cv->ntools, &l);
+        tools_describe(sh, cv->tools, cv->ntools, &l);
     capos_LanguageModel_startTurn_Params_set_maxOutputTokens(&p, AGENT_TOKENS);
     int r = shell_call(sh, sh->bundle[sh->model_idx].cap,
                        CAPOS_LANGUAGE_MODEL_START_TURN_METHOD_ID, &b, NULL, 0,
@@ -418,7 +418,7 @@ static bool agent_run_round(struct shell *sh, struct agent_convo *cv)
                         CAPOS_AUDIT_OUTCOME_DENIED, "");
             continue;
         }
-        if (!agent_run_call(sh, cv->tools, cv->ntools, c))
+        if (!tools_run_call(sh, cv->tools, cv->ntools, c))
             return false;
     }
     return true;
@@ -492,7 +492,7 @@ void shell_agent(struct shell *sh, const char *text)
         term_say(sh, "agent: out of memory");
         return;
     }
-    cv->ntools = agent_tools(sh, cv->tools, AGENT_TOOLS_MAX);
+    cv->ntools = tools_table(sh, cv->tools, AGENT_TOOLS_MAX);
     if (*text)
         agent_ask(sh, cv, text);
     else

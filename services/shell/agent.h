@@ -50,14 +50,14 @@ struct agent_call {
  * permission map gives a mode other than forbidden (absent: forbidden,
  * left out). The model cap is never a tool. Returns the count.
  */
-unsigned agent_tools(struct shell *sh, struct agent_tool *out, unsigned max);
+unsigned tools_table(struct shell *sh, struct agent_tool *out, unsigned max);
 
 /* Describe tools t[0..n) as ToolDescriptors into list l (n elements). */
-void agent_describe(const struct shell *sh, const struct agent_tool *t,
+void tools_describe(const struct shell *sh, const struct agent_tool *t,
                     unsigned n, capnp_list_builder *l);
 
 /* May kind (enum capnpc_c_type) be a tool parameter? */
-bool agent_param_kind_ok(uint8_t kind);
+bool tools_param_kind_ok(uint8_t kind);
 
 /*
  * Gate and run call c against tools t[0..n): an unknown or forbidden
@@ -67,7 +67,7 @@ bool agent_param_kind_ok(uint8_t kind);
  * its results rendered as text. Fills c->outcome and c->out; audits
  * agent=tool-*. Returns false when the terminal is gone.
  */
-bool agent_run_call(struct shell *sh, const struct agent_tool *t, unsigned n,
+bool tools_run_call(struct shell *sh, const struct agent_tool *t, unsigned n,
                     struct agent_call *c);
 
 #endif /* CAPOS_SHELL_AGENT_H */

@@ -26,13 +26,13 @@ static uint16_t tools_mode(const struct shell *sh, const char *name)
     return CAPOS_PERMISSION_MODE_FORBIDDEN;
 }
 
-bool agent_param_kind_ok(uint8_t kind)
+bool tools_param_kind_ok(uint8_t kind)
 {
     return (kind >= CAPNPC_C_TYPE_BOOL && kind <= CAPNPC_C_TYPE_UINT64) ||
            kind == CAPNPC_C_TYPE_TEXT || kind == CAPNPC_C_TYPE_DATA;
 }
 
-unsigned agent_tools(struct shell *sh, struct agent_tool *out, unsigned max)
+unsigned tools_table(struct shell *sh, struct agent_tool *out, unsigned max)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < sh->nbundle; i++) {
@@ -79,7 +79,7 @@ static void tools_set_text(capnp_struct_builder *s,
         set(s, v, strlen(v));
 }
 
-void agent_describe(const struct shell *sh, const struct agent_tool *t,
+void tools_describe(const struct shell *sh, const struct agent_tool *t,
                     unsigned n, capnp_list_builder *l)
 {
     for (unsigned i = 0; i < n; i++) {
@@ -99,12 +99,12 @@ void agent_describe(const struct shell *sh, const struct agent_tool *t,
             &d, (mi->flags & CAPNPC_C_METHOD_READ_ONLY) != 0);
         unsigned np = 0;
         for (unsigned k = 0; k < mi->param_count; k++)
-            np += agent_param_kind_ok(mi->params[k].type);
+            np += tools_param_kind_ok(mi->params[k].type);
         if (np == 0 || capos_ToolDescriptor_init_parameters(&d, np, &ps) != 0)
             continue;
         for (unsigned k = 0, j = 0; k < mi->param_count; k++) {
             const capnpc_c_param_info *pi = &mi->params[k];
-            if (!agent_param_kind_ok(pi->type) ||
+            if (!tools_param_kind_ok(pi->type) ||
                 capnp_list_struct_at(&ps, j++, &p) != 0)
                 continue;
             tools_set_text(&p, capos_ToolParameter_set_name, pi->name);
@@ -151,7 +151,7 @@ static const capnpc_c_param_info *tools_param(const capnpc_c_method_info *mi,
                                               const char *name)
 {
     for (unsigned k = 0; k < mi->param_count; k++)
-        if (agent_param_kind_ok(mi->params[k].type) &&
+        if (tools_param_kind_ok(mi->params[k].type) &&
             strcmp(mi->params[k].name, name) == 0)
             return &mi->params[k];
     return NULL;
@@ -389,7 +389,7 @@ static void tools_refuse(struct shell *sh, struct agent_call *c,
         term_say(sh, "agent: %s cancelled", q);
 }
 
-bool agent_run_call(struct shell *sh, const struct agent_tool *t, unsigned n,
+bool tools_run_call(struct shell *sh, const struct agent_tool *t, unsigned n,
                     struct agent_call *c)
 {
     const struct agent_tool *tool = NULL;
