@@ -389,6 +389,44 @@ static void tools_refuse(struct shell *sh, struct agent_call *c,
         term_say(sh, "agent: %s cancelled", q);
 }
 
+/* Show step-up call c and ask the user's password again: as
+ * tools_consent, 1 / 0 / -1 / -2. */
+static int tools_step_up(struct shell *sh, const struct agent_call *c)
+{
+    char shown[400];
+    tools_show_call(c, shown, sizeof shown);
+    term_say(sh, "agent: the model asks to run %s, which needs your "
+                 "password again",
+             shown);
+    return shell_step_up(sh);
+}
+
+/* The user's part of the gate for tool's call c: nothing for auto, a
+ * y/N question for consent, the password for stepUp. Returns 1 (run it,
+ * *code the audit code), 0 (refused or cancelled: c's outcome set) or
+ * -2 (the terminal is gone). */
+static int tools_ask(struct shell *sh, const struct agent_tool *tool,
+                     struct agent_call *c, const char **code)
+{
+    if (tool->mode == CAPOS_PERMISSION_MODE_AUTO)
+        return 1;
+    bool up = tool->mode == CAPOS_PERMISSION_MODE_STEP_UP;
+    int yes = up ? tools_step_up(sh, c) : tools_consent(sh, c);
+    if (yes == -2)
+        return -2;
+    if (yes == -1)
+        tools_refuse(sh, c, CAPOS_TOOL_RESULT_OUTCOME_WHICH_CANCELLED,
+                     "cancelled", "");
+    else if (yes == 0)
+        tools_refuse(sh, c, CAPOS_TOOL_RESULT_OUTCOME_WHICH_DENIED,
+                     up ? "stepup-failed" : "tool-declined",
+                     up ? "step-up authentication failed"
+                        : "the user declined");
+    else
+        *code = up ? "stepup-ok" : "tool-consented";
+    return yes == 1;
+}
+
 bool tools_run_call(struct shell *sh, const struct agent_tool *t, unsigned n,
                     struct agent_call *c)
 {
@@ -408,43 +446,9 @@ bool tools_run_call(struct shell *sh, const struct agent_tool *t, unsigned n,
         return true;
     }
     const char *code = "tool-auto";
-    if (tool->mode == CAPOS_PERMISSION_MODE_STEP_UP) {
-        char shown[400];
-        tools_show_call(c, shown, sizeof shown);
-        term_say(sh, "agent: the model asks to run %s, which needs your "
-                     "password again",
-                 shown);
-        int ok = shell_step_up(sh);
-        if (ok == -2)
-            return false;
-        if (ok == -1) {
-            tools_refuse(sh, c, CAPOS_TOOL_RESULT_OUTCOME_WHICH_CANCELLED,
-                         "cancelled", "");
-            return true;
-        }
-        if (ok == 0) {
-            tools_refuse(sh, c, CAPOS_TOOL_RESULT_OUTCOME_WHICH_DENIED,
-                         "stepup-failed", "step-up authentication failed");
-            return true;
-        }
-        code = "stepup-ok";
-    }
-    if (tool->mode == CAPOS_PERMISSION_MODE_CONSENT) {
-        int yes = tools_consent(sh, c);
-        if (yes == -2)
-            return false;
-        if (yes < 0) {
-            tools_refuse(sh, c, CAPOS_TOOL_RESULT_OUTCOME_WHICH_CANCELLED,
-                         "cancelled", "");
-            return true;
-        }
-        if (!yes) {
-            tools_refuse(sh, c, CAPOS_TOOL_RESULT_OUTCOME_WHICH_DENIED,
-                         "tool-declined", "the user declined");
-            return true;
-        }
-        code = "tool-consented";
-    }
+    int go = tools_ask(sh, tool, c, &code);
+    if (go != 1)
+        return go == 0;
     term_say(sh, "agent: running %s", tool->name);
     tools_invoke(sh, tool, c);
     char q[640];
