@@ -60,6 +60,22 @@ struct CapException @0xc3a97ee69986c507 {
 }
 
 # ===========================================================================
+# Method annotations (capos-sim choice): tools/capnpc-c puts them in the
+# generated method tables (docs/codegen.md), and an agent runner tells the
+# model whether a tool changes anything (docs/agent.md). Hints for people
+# and models, never authority: the per-tool permission map decides.
+# Service schemas use them as $Capos.readOnly / $Capos.destructive.
+# ===========================================================================
+
+annotation readOnly @0xa175a57dd84853e6 (method) :Void;
+# The method changes no state a caller can observe (MCP readOnlyHint).
+
+annotation destructive @0xd99658ac2cb5bb2e (method) :Void;
+# The method may destroy state or authority: end a session, kill a
+# process, close a connection, overwrite a record (MCP destructiveHint).
+# A method that is neither changes state without destroying any.
+
+# ===========================================================================
 # Kernel objects: console, time, randomness, measurement
 # ===========================================================================
 
@@ -71,7 +87,7 @@ interface Console @0xe55228ae8a0bf2b9 {
 
 interface Timer @0xca95d9489fce0ee8 {
   # Monotonic clock and sleeps (upstream name; methods a capos-sim choice).
-  now @0 () -> (ns :UInt64);                 # Current monotonic time.
+  now @0 () -> (ns :UInt64) $readOnly;                 # Current monotonic time.
   sleep @1 (ns :UInt64) -> ();               # Complete after ns have passed.
   sleepUntil @2 (deadlineNs :UInt64) -> ();  # Complete at or after deadlineNs.
 }
@@ -80,7 +96,7 @@ interface EntropySource @0xe08ff508832ebfee {
   # Random bytes from the simulator's seeded source (upstream name; method a
   # capos-sim choice). Hosted runs are reproducible from the run's seed, so
   # this is not a production-quality source.
-  read @0 (count :UInt32) -> (data :Data);   # count random bytes, at most 256.
+  read @0 (count :UInt32) -> (data :Data) $readOnly;   # count random bytes, at most 256.
 }
 
 interface NullCap @0xc0f5e9a1d3b24f01 {
@@ -172,11 +188,11 @@ interface ProcessHandle @0x8a444ef4f6f963b3 {
   # copied, so it has one holder, who may move it on (capos-sim choice).
   # Releasing it detaches the process, which runs on; an exited process is
   # freed once its handle is gone (capos-sim choice).
-  wait @0 () -> (exitCode :Int64);
+  wait @0 () -> (exitCode :Int64) $readOnly;
   # Complete when the process exits, at once if it has (upstream). One
   # wait at a time per handle (upstream: one waiter); a second is refused
   # with a `failed` CapException.
-  kill @1 () -> ();
+  kill @1 () -> () $destructive;
   # Terminate the process; wait then reports killedExitCode (capos-sim
   # choice: upstream has no kill yet). Killing an exited process is a no-op.
 }
@@ -206,7 +222,7 @@ interface ThreadHandle @0x96b0e57ff3d75c05 {
 interface ThreadControl @0x9452639f80b64f79 {
   # The calling thread's own FS base and exit (upstream: thread exit is a
   # ThreadControl operation, not a syscall; method names capos-sim choice).
-  exit @0 (exitCode :Int64) -> ();       # End the calling thread; never completes.
+  exit @0 (exitCode :Int64) -> () $destructive;       # End the calling thread; never completes.
   setFsBase @1 (base :UInt64) -> ();     # Set the calling thread's FS base.
   getFsBase @2 () -> (base :UInt64);     # Read the calling thread's FS base.
 }
@@ -218,14 +234,14 @@ interface ThreadControl @0x9452639f80b64f79 {
 interface BootPackage @0xa6f59cb772cd5bf2 {
   # Read-only access to the boot manifest bytes (upstream): the encoded
   # SystemManifest this system booted from.
-  manifestSize @0 () -> (size :UInt64);                    # Size in bytes (upstream).
-  readManifest @1 (offset :UInt64, maxBytes :UInt32) -> (data :Data);
+  manifestSize @0 () -> (size :UInt64) $readOnly;                    # Size in bytes (upstream).
+  readManifest @1 (offset :UInt64, maxBytes :UInt32) -> (data :Data) $readOnly;
   # Up to maxBytes (at most 65536) bytes from offset; empty at the end (upstream).
 }
 
 interface SystemInfo @0x92ff4f873d071f55 {
   # Read-only system facts for shells (upstream; was ShellConfig).
-  motd @0 () -> (text :Text);  # The message of the day, kernelParams.motd (upstream).
+  motd @0 () -> (text :Text) $readOnly;  # The message of the day, kernelParams.motd (upstream).
 }
 
 # ===========================================================================
@@ -244,8 +260,8 @@ interface TerminalSession @0xe9da047f2abd67a2 {
            -> (result :ReadLineResult);
   # Show prompt, then collect one edited line (at most maxBytes, at most
   # 4096) with the given echo; complete when the user submits it.
-  info @3 () -> (info :TerminalInfo);  # Transport and size of this terminal.
-  close @4 () -> ();                   # End the session (network: disconnect).
+  info @3 () -> (info :TerminalInfo) $readOnly;  # Transport and size of this terminal.
+  close @4 () -> () $destructive;                   # End the session (network: disconnect).
   console @5 () -> (console :Console);
   # A kernel Console whose write and writeLine go to this terminal (line
   # end "\r\n"), copyable, e.g. a shell's child's "console" grant. It
@@ -324,7 +340,7 @@ struct TcpListenResult @0xaac45c982ab4ea3b {
 
 interface NetworkManager @0xe2cfcb01435d130d {
   # Broad network authority (upstream name; Phase B). Never granted to shells.
-  getConfig @0 () -> (config :NetworkConfig);  # Guest network configuration (upstream name).
+  getConfig @0 () -> (config :NetworkConfig) $readOnly;  # Guest network configuration (upstream name).
   listenTcp @1 (port :UInt16, backlog :UInt16 = 4) -> (result :TcpListenResult);
   # Listen on guest TCP port `port` with at most backlog pending connections.
 }
@@ -335,7 +351,7 @@ interface TcpListenAuthority @0xafd3070025677139 {
   # grant's badge).
   listen @0 (backlog :UInt16 = 4) -> (result :TcpListenResult);
   # Create the listener; a second call answers alreadyUsed.
-  port @1 () -> (port :UInt16);  # The guest port this authority is for.
+  port @1 () -> (port :UInt16) $readOnly;  # The guest port this authority is for.
 }
 
 struct TcpAcceptResult @0xd3911859c65efd1d {
@@ -352,7 +368,7 @@ struct TcpAcceptResult @0xd3911859c65efd1d {
 interface TcpListener @0x91a90867b3674558 {
   # A listening TCP port (upstream name).
   accept @0 () -> (result :TcpAcceptResult);  # Wait for the next connection (upstream; may block).
-  close @1 () -> ();                          # Stop listening; pending accepts answer closed.
+  close @1 () -> () $destructive;                          # Stop listening; pending accepts answer closed.
 }
 
 struct TcpSendResult @0x8655e1298c3faae6 {
@@ -377,7 +393,7 @@ interface TcpSocket @0xa8115290ce50941e {
   send @0 (data :Data) -> (result :TcpSendResult);  # Send at most 65536 bytes (upstream).
   recv @1 (maxBytes :UInt32) -> (result :TcpRecvResult);
   # Wait for data, at most maxBytes (at most 65536) (upstream; may block).
-  close @2 () -> ();                                # Close the connection (upstream).
+  close @2 () -> () $destructive;                                # Close the connection (upstream).
   intoTerminalSession @3 () -> (terminal :TerminalSession);
   # Consume this connected socket and return a move-only TerminalSession on
   # it (upstream). Afterwards calls on the socket cap fail with disconnected.
@@ -411,9 +427,9 @@ interface CredentialStore @0xf0727aae4ce98456 {
   # made by setup); plaintext passwords are never stored or logged.
   verifyPassword @0 (username :Text, password :Data) -> (verdict :PasswordVerdict);
   # Check password (raw bytes, at most 1024) against username's record.
-  setup @1 (username :Text, password :Data) -> (outcome :SetupOutcome);
+  setup @1 (username :Text, password :Data) -> (outcome :SetupOutcome) $destructive;
   # Create a volatile (RAM-only) operator account and its credential (upstream `setup`).
-  hasCredentials @2 () -> (any :Bool);  # Whether any credential record exists.
+  hasCredentials @2 () -> (any :Bool) $readOnly;  # Whether any credential record exists.
 }
 
 enum AccountStatus @0xbf391533ca0714a9 {
@@ -445,8 +461,8 @@ struct AccountLookup @0xaed79a6f8e287d88 {
 interface AccountStoreReader @0x894bee75eda505e8 {
   # Read access to account records (upstream name, from the SDK's
   # AccountStoreReaderClient; methods capos-sim choice).
-  lookupByPrincipal @0 (principalId :Data) -> (result :AccountLookup);  # (upstream lookup_by_principal)
-  lookupByUsername @1 (username :Text) -> (result :AccountLookup);      # Find by login name.
+  lookupByPrincipal @0 (principalId :Data) -> (result :AccountLookup) $readOnly;  # (upstream lookup_by_principal)
+  lookupByUsername @1 (username :Text) -> (result :AccountLookup) $readOnly;      # Find by login name.
 }
 
 struct AccountUpdate @0xfca7be51a8eecaf5 {
@@ -461,9 +477,9 @@ interface AccountStoreManager @0xf9596b0bd4d6aa82 {
   # Read and change account records (upstream name, SDK's
   # AccountStoreManagerClient). Repeats AccountStoreReader's methods at the
   # same ordinals.
-  lookupByPrincipal @0 (principalId :Data) -> (result :AccountLookup);  # As AccountStoreReader.
-  lookupByUsername @1 (username :Text) -> (result :AccountLookup);      # As AccountStoreReader.
-  setStatus @2 (principalId :Data, status :AccountStatus) -> (result :AccountUpdate);
+  lookupByPrincipal @0 (principalId :Data) -> (result :AccountLookup) $readOnly;  # As AccountStoreReader.
+  lookupByUsername @1 (username :Text) -> (result :AccountLookup) $readOnly;      # As AccountStoreReader.
+  setStatus @2 (principalId :Data, status :AccountStatus) -> (result :AccountUpdate) $destructive;
   # Change an account's status (upstream: disable, lock, recovery-only proofs).
 }
 
@@ -488,7 +504,7 @@ struct AuthorizedKeyLookup @0xaf0983c5b34410a8 {
 interface AuthorizedKeyStore @0xb50e6190b43f674a {
   # Authorized SSH keys, seeded from kernelParams.authorizedKeys (upstream
   # name; method capos-sim choice).
-  lookup @0 (algorithm :Text, publicKey :Data) -> (result :AuthorizedKeyLookup);  # Find one key.
+  lookup @0 (algorithm :Text, publicKey :Data) -> (result :AuthorizedKeyLookup) $readOnly;  # Find one key.
 }
 
 struct LoginSource @0xe5d8023ff5e03570 {
@@ -533,8 +549,8 @@ struct SessionInfo @0xba4b3626a025c811 {
 interface UserSession @0x8edfe15f8cc200b2 {
   # One live session (upstream name; methods capos-sim choice). Holding it
   # is what the broker asks for; copies share the session.
-  info @0 () -> (info :SessionInfo);  # The session's metadata.
-  logout @1 () -> ();                 # End the session; every copy becomes invalid.
+  info @0 () -> (info :SessionInfo) $readOnly;  # The session's metadata.
+  logout @1 () -> () $destructive;                 # End the session; every copy becomes invalid.
 }
 
 struct LoginResult @0xe5d24ea05c68cdff {
@@ -690,7 +706,7 @@ interface AuditLog @0xe2e75995f1a20b0e {
 interface AuditLogReader @0x8e9c41a4e72ebba6 {
   # Read access to the audit log (capos-sim choice), separate from append.
   read @0 (fromSequence :UInt64, maxRecords :UInt32)
-       -> (records :List(AuditRecord), nextSequence :UInt64);
+       -> (records :List(AuditRecord), nextSequence :UInt64) $readOnly;
   # Records with sequence >= fromSequence, at most maxRecords (at most 64).
 }
 
@@ -722,7 +738,7 @@ interface SshHostKey @0xfa1ed47873057243 {
   # through developmentSeed (capos-sim's development compromise, docs/ssh.md).
   signExchangeHash @0 (algorithm :Text, exchangeHash :Data) -> (result :SignResult);
   # Sign one SSH exchange hash (upstream name).
-  publicKey @1 () -> (algorithm :Text, publicKey :Data);  # The public half.
+  publicKey @1 () -> (algorithm :Text, publicKey :Data) $readOnly;  # The public half.
   developmentSeed @2 () -> (seed :Data);
   # The development key's 32-byte private seed, once per cap (capos-sim):
   # libssh 0.10 signs the key exchange in-process and has no external
@@ -846,7 +862,7 @@ interface ModelTurn @0xa91067ae9297663b {
 interface LanguageModel @0xe9cf6ad440a32abe {
   # A model as a capability (upstream name). It never receives session,
   # terminal or launcher caps: only messages and tool descriptors.
-  info @0 () -> (info :ModelInfo);  # Describe the model.
+  info @0 () -> (info :ModelInfo) $readOnly;  # Describe the model.
   startTurn @1 (messages :List(ModelMessage), tools :List(ToolDescriptor),
                 maxOutputTokens :UInt32) -> (turn :ModelTurn);
   # Start one assistant turn over messages with tools available.

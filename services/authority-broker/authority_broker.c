@@ -37,7 +37,14 @@
  * one session cannot use up another's. Typed Endpoint, the profile facet
  * itself is never passed on.
  *
- * Not yet: languageModel and toolPermissions.
+ * bundle.languageModel: a copy of the broker's CapSet entry named by the
+ * profile's languageModel, only if that entry is typed LanguageModel: a
+ * cap of any other interface under that name (a model-admin or catalogue
+ * facet, a provider's token holder) is never passed, nor are the broker's
+ * own caps; left out, it is audited launch=bundle-model-refused.
+ * bundle.toolPermissions: the profile's `tools` as they are, less entries
+ * without a name (1 to 64 bytes) or with an unknown mode; a tool absent
+ * from the map is forbidden to the runner (fail closed; docs/agent.md).
  */
 #include <stdio.h>
 #include <string.h>
@@ -441,9 +448,80 @@ static void bundle_programs(const capnp_struct *prof,
     }
 }
 
+/* Put the profile's LanguageModel in bundle (see the header): a copy of
+ * the broker's entry prof.languageModel if it is typed LanguageModel. */
+static void bundle_model(struct broker *b, capos_server_call_t *call,
+                         const struct bundle_req *req,
+                         const struct session_facts *f,
+                         const capnp_struct *prof,
+                         capnp_struct_builder *bundle)
+{
+    const char *s;
+    size_t n;
+    char from[48];
+    capos_cap_t cap;
+    int i;
+    if (capos_SessionProfile_get_languageModel(prof, &s, &n) != 0 || n == 0)
+        return;
+    if (n < sizeof from) {
+        copy_text(from, sizeof from, s, n);
+        if (passable(b, from, &cap) == 0 &&
+            cap.interface_id == CAPOS_LANGUAGE_MODEL_INTERFACE_ID &&
+            (i = capos_server_add_cap(call, cap.id, CAP_XFER_COPY)) >= 0) {
+            capos_ShellBundle_set_languageModel(bundle, (uint32_t)i);
+            return;
+        }
+    }
+    char det[PROFILE_MAX + 96];
+    snprintf(det, sizeof det,
+             "profile %s: languageModel %.*s is not a LanguageModel the broker "
+             "holds",
+             req->profile, (int)(n < 48 ? n : 48), s);
+    audit(b, "bundle-model-refused", CAPOS_AUDIT_OUTCOME_ERROR, "", f->sid,
+          f->sidlen, det);
+}
+
+/* Copy prof.tools into bundle.toolPermissions, less entries without a
+ * 1-to-64-byte name or with a mode PermissionMode lacks. */
+static void bundle_tools(const capnp_struct *prof, capnp_struct_builder *bundle)
+{
+    capnp_list tl;
+    uint32_t keep[64], nk = 0;
+    if (!capos_SessionProfile_has_tools(prof) ||
+        capos_SessionProfile_get_tools(prof, &tl) != 0)
+        return;
+    for (uint32_t i = 0; i < capnp_list_len(&tl) && nk < 64; i++) {
+        capnp_struct t;
+        const char *s;
+        size_t n;
+        if (capnp_list_get_struct(&tl, i, &t) == 0 &&
+            capos_ToolPermission_get_tool(&t, &s, &n) == 0 && n > 0 &&
+            n <= 64 &&
+            capos_ToolPermission_get_mode(&t) <=
+                CAPOS_PERMISSION_MODE_FORBIDDEN)
+            keep[nk++] = i;
+    }
+    capnp_list_builder lb;
+    if (capos_ShellBundle_init_toolPermissions(bundle, nk, &lb) != 0)
+        return;
+    for (uint32_t k = 0; k < nk; k++) {
+        capnp_struct t;
+        capnp_struct_builder tb;
+        const char *s;
+        size_t n;
+        if (capnp_list_get_struct(&tl, keep[k], &t) != 0 ||
+            capnp_list_struct_at(&lb, k, &tb) != 0 ||
+            capos_ToolPermission_get_tool(&t, &s, &n) != 0)
+            continue;
+        capos_ToolPermission_set_tool(&tb, s, n);
+        capos_ToolPermission_set_mode(&tb, capos_ToolPermission_get_mode(&t));
+    }
+}
+
 /* Answer with the bundle of checked session f and profile prof: the
  * session back (moved), systemInfo, the launcher and the profile's
- * passable caps, all copies of what the broker holds. Audited
+ * passable caps, the model and the tool map, all copies of what the
+ * broker holds. Audited
  * launch=bundle-issued. */
 static int issue_bundle(struct broker *b, capos_server_call_t *call,
                         const struct bundle_req *req,
@@ -483,6 +561,8 @@ static int issue_bundle(struct broker *b, capos_server_call_t *call,
             capos_NamedCap_set_cap(&nc, (uint32_t)idx[k]);
         }
     bundle_programs(prof, out, nadd, &bundle);
+    bundle_model(b, call, req, f, prof, &bundle);
+    bundle_tools(prof, &bundle);
     audit(b, "bundle-issued", CAPOS_AUDIT_OUTCOME_ALLOWED, f->user, f->sid,
           f->sidlen, req->profile);
     return CAPOS_SERVE_REPLY;

@@ -6,13 +6,15 @@
 # service, not with the ABI.
 @0xab17547b16dba823;
 
+using Capos = import "/capos.capnp";
+
 interface Counter @0xd8df74b7433cf83b {
   add @0 (n :Int64) -> (total :Int64);
   # Add n to the running total of the caller's counter (one per badge:
   # each client facet the server mints counts on its own) and answer the
   # new total. A total that would overflow Int64 is refused
   # (invalidArgument) and left as it was.
-  reset @1 () -> (total :Int64);
+  reset @1 () -> (total :Int64) $Capos.destructive;
   # Set the caller's counter to 0; total is the value it had.
 }
 

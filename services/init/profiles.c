@@ -216,6 +216,152 @@ static void check_programs(struct init *in, const capnp_struct *p,
     }
 }
 
+/* What a model's service must not hold (session, terminal, launcher,
+ * boot secrets, network, host keys, identity stores), by interface. */
+static const struct {
+    uint64_t iface;
+    const char *name;
+} model_refused[] = {
+    {CAPOS_TERMINAL_SESSION_INTERFACE_ID, "a TerminalSession"},
+    {CAPOS_PROCESS_SPAWNER_INTERFACE_ID, "a ProcessSpawner"},
+    {CAPOS_BOOT_PACKAGE_INTERFACE_ID, "the BootPackage"},
+    {CAPOS_NETWORK_MANAGER_INTERFACE_ID, "a NetworkManager"},
+    {CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID, "a TcpListenAuthority"},
+    {CAPOS_SSH_HOST_KEY_INTERFACE_ID, "an SshHostKey"},
+    {CAPOS_SESSION_MANAGER_INTERFACE_ID, "a SessionManager"},
+    {CAPOS_USER_SESSION_INTERFACE_ID, "a UserSession"},
+    {CAPOS_AUTHORITY_BROKER_INTERFACE_ID, "an AuthorityBroker"},
+    {CAPOS_CREDENTIAL_STORE_INTERFACE_ID, "a CredentialStore"},
+    {CAPOS_ACCOUNT_STORE_READER_INTERFACE_ID, "an AccountStoreReader"},
+    {CAPOS_ACCOUNT_STORE_MANAGER_INTERFACE_ID, "an AccountStoreManager"},
+    {CAPOS_RESTRICTED_SHELL_LAUNCHER_INTERFACE_ID,
+     "a RestrictedShellLauncher"},
+    {CAPOS_ENDPOINT_INTERFACE_ID, "an Endpoint (a launcher facet?)"},
+    {CAPOS_AUDIT_LOG_READER_INTERFACE_ID, "an AuditLogReader"},
+    {CAPOS_AUTHORIZED_KEY_STORE_INTERFACE_ID, "an AuthorizedKeyStore"},
+};
+
+/* Why grant g is more than a model may hold, or NULL. An untyped import
+ * is refused too: its authority cannot be told. */
+static const char *model_overreach(const struct plan_grant *g)
+{
+    uint64_t iface = 0;
+    if (g->kind == P_KERNEL &&
+        g->ksrc == CAPOS_KERNEL_CAP_SOURCE_TCP_LISTEN_AUTHORITY)
+        iface = CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID;
+    else if (g->kind == P_PASS && g->import_svc < 0)
+        iface = g->pass.interface_id; /* a kernel cap init passes on */
+    else if (g->kind == P_PASS && g->iface == 0)
+        return "an untyped import (give it an interfaceId)";
+    else if (g->kind == P_PASS)
+        iface = g->iface;
+    for (size_t i = 0; i < sizeof model_refused / sizeof model_refused[0];
+         i++)
+        if (iface == model_refused[i].iface)
+            return model_refused[i].name;
+    return NULL;
+}
+
+/* The service behind broker grant g (a model) holds nothing a model
+ * must not: it sees prompts and tool descriptors, never session caps. */
+static void check_model_holder(struct init *in, const struct plan_grant *g,
+                               const char *pn, size_t pl)
+{
+    if (g->kind != P_PASS || g->import_svc < 0 ||
+        (uint32_t)g->import_svc >= in->nsvcs)
+        return;
+    const struct service *s = &in->svcs[g->import_svc];
+    for (uint32_t k = 0; k < s->ngrants; k++) {
+        const char *why = model_overreach(&s->grants[k]);
+        if (why)
+            init_problem(in,
+                         "profile \"%.*s\": its languageModel is served by "
+                         "%.*s, whose cap \"%.*s\" is %s: a model holds no "
+                         "session, terminal, launcher or network authority",
+                         clip(pl), pn, clip(s->nlen), s->name,
+                         clip(s->grants[k].nlen), s->grants[k].name, why);
+    }
+}
+
+/* Profile p's languageModel: a cap a broker is granted typed
+ * LanguageModel (the broker passes nothing else as the model), served
+ * by a service holding no session authority. */
+static void check_model(struct init *in, const capnp_struct *p,
+                        const char *pn, size_t pl, bool broker)
+{
+    const char *m = "";
+    size_t ml = 0;
+    if (capos_SessionProfile_has_languageModel(p) &&
+        capos_SessionProfile_get_languageModel(p, &m, &ml) < 0) {
+        init_problem(in, "profile \"%.*s\": languageModel is not Text",
+                     clip(pl), pn);
+        return;
+    }
+    if (ml == 0 || !broker)
+        return;
+    const struct plan_grant *g = broker_grant(in, m, ml);
+    if (broker_own(m, ml))
+        init_problem(in,
+                     "profile \"%.*s\": languageModel: the broker never "
+                     "passes on its own \"%.*s\"",
+                     clip(pl), pn, clip(ml), m);
+    else if (!g)
+        init_problem(in,
+                     "profile \"%.*s\": languageModel \"%.*s\" is no cap an "
+                     "authority-broker service is granted (add it to the "
+                     "broker's caps)",
+                     clip(pl), pn, clip(ml), m);
+    else if (g->iface != CAPOS_LANGUAGE_MODEL_INTERFACE_ID)
+        init_problem(in,
+                     "profile \"%.*s\": languageModel \"%.*s\": the broker's "
+                     "grant must be typed LanguageModel (interfaceId = "
+                     "Capos.languageModelInterfaceId)",
+                     clip(pl), pn, clip(ml), m);
+    else
+        check_model_holder(in, g, pn, pl);
+}
+
+/* Profile p's tools: names of 1 to 64 bytes, each once, modes that
+ * PermissionMode has, and a languageModel to use them with. */
+static void check_tools(struct init *in, const capnp_struct *p,
+                        const char *pn, size_t pl)
+{
+    capnp_list tl = {0};
+    if (capos_SessionProfile_has_tools(p) &&
+        capos_SessionProfile_get_tools(p, &tl) < 0) {
+        init_problem(in, "profile \"%.*s\": tools is not a list", clip(pl),
+                     pn);
+        return;
+    }
+    if (capnp_list_len(&tl) > 0 && !capos_SessionProfile_has_languageModel(p))
+        init_problem(in,
+                     "profile \"%.*s\": tools without a languageModel",
+                     clip(pl), pn);
+    for (uint32_t k = 0; k < capnp_list_len(&tl); k++) {
+        capnp_struct t, o;
+        const char *n = "", *on;
+        size_t nl = 0, ol;
+        if (capnp_list_get_struct(&tl, k, &t) < 0 ||
+            (capos_ToolPermission_has_tool(&t) &&
+             capos_ToolPermission_get_tool(&t, &n, &nl) < 0) ||
+            nl == 0 || nl > 64 ||
+            capos_ToolPermission_get_mode(&t) > CAPOS_PERMISSION_MODE_FORBIDDEN) {
+            init_problem(in,
+                         "profile \"%.*s\": tools[%u] needs a tool name of 1 "
+                         "to 64 bytes and a mode",
+                         clip(pl), pn, k);
+            continue;
+        }
+        for (uint32_t j = 0; j < k; j++)
+            if (capnp_list_get_struct(&tl, j, &o) == 0 &&
+                capos_ToolPermission_get_tool(&o, &on, &ol) == 0 &&
+                eq(n, nl, on, ol))
+                init_problem(in,
+                             "profile \"%.*s\": tool \"%.*s\" is listed twice",
+                             clip(pl), pn, clip(nl), n);
+    }
+}
+
 /* The profile named n in list, its index in *at; false if none. */
 static bool find_profile(const capnp_list *list, const char *n, size_t l,
                          uint32_t *at)
@@ -299,6 +445,8 @@ void plan_profiles(struct init *in, const capnp_struct *root)
         check_caps(in, &p, pn, pl, broker);
         check_binaries(in, root, &p, pn, pl);
         check_programs(in, &p, pn, pl);
+        check_model(in, &p, pn, pl, broker);
+        check_tools(in, &p, pn, pl);
     }
     check_launchers(in, &list);
 }

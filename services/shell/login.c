@@ -129,6 +129,32 @@ static int keep_cap(struct shell *sh, const CapCqe *c, bool *taken, uint32_t ci,
     return (int)sh->nbundle++;
 }
 
+/* Keep bundle bun's tool map (names as they are: they are compared,
+ * never printed unescaped). Entries past SHELL_TOOL_PERMS_MAX or with a
+ * bad name are dropped: a tool not kept is forbidden. */
+static void keep_tool_perms(struct shell *sh, const capnp_struct *bun)
+{
+    capnp_list tl;
+    sh->nperms = 0;
+    if (capos_ShellBundle_get_toolPermissions(bun, &tl) != 0)
+        return;
+    for (uint32_t i = 0; i < capnp_list_len(&tl) &&
+                         sh->nperms < SHELL_TOOL_PERMS_MAX;
+         i++) {
+        capnp_struct t;
+        const char *s;
+        size_t n;
+        if (capnp_list_get_struct(&tl, i, &t) != 0 ||
+            capos_ToolPermission_get_tool(&t, &s, &n) != 0 || n == 0 ||
+            n > SHELL_TOOL_NAME_MAX || memchr(s, 0, n))
+            continue;
+        struct shell_tool_perm *p = &sh->perms[sh->nperms++];
+        memcpy(p->tool, s, n);
+        p->tool[n] = 0;
+        p->mode = capos_ToolPermission_get_mode(&t);
+    }
+}
+
 /* Keep bundle bun's per-program default grants (names, copied). */
 static void keep_programs(struct shell *sh, const capnp_struct *bun)
 {
@@ -207,7 +233,7 @@ static int fetch_bundle(struct shell *sh)
         term_say(sh, "capos-shell: the session bundle does not decode");
     } else {
         uint32_t ci = CAPNP_CAP_NULL;
-        sh->session_idx = sh->launcher_idx = -1;
+        sh->session_idx = sh->launcher_idx = sh->model_idx = -1;
         if (capos_ShellBundle_get_session(&bun, &ci) == 0)
             sh->session_idx = keep_cap(sh, &c, taken, ci, "session", 7,
                                        CAPOS_USER_SESSION_INTERFACE_ID);
@@ -221,8 +247,8 @@ static int fetch_bundle(struct shell *sh)
                      CAPOS_SYSTEM_INFO_INTERFACE_ID);
         ci = CAPNP_CAP_NULL;
         if (capos_ShellBundle_get_languageModel(&bun, &ci) == 0)
-            keep_cap(sh, &c, taken, ci, "languageModel", 13,
-                     CAPOS_LANGUAGE_MODEL_INTERFACE_ID);
+            sh->model_idx = keep_cap(sh, &c, taken, ci, "languageModel", 13,
+                                     CAPOS_LANGUAGE_MODEL_INTERFACE_ID);
         capnp_list l;
         if (capos_ShellBundle_get_serviceEndpoints(&bun, &l) == 0)
             for (uint32_t i = 0; i < capnp_list_len(&l); i++) {
@@ -237,6 +263,7 @@ static int fetch_bundle(struct shell *sh)
                 keep_cap(sh, &c, taken, ci, s, n, 0);
             }
         keep_programs(sh, &bun);
+        keep_tool_perms(sh, &bun);
         ret = 0;
     }
     /* Caps the bundle does not name (or that did not fit) go back. */
@@ -312,11 +339,12 @@ static void read_source(struct shell *sh)
 }
 
 /*
- * SessionManager.login(user, password, source). Returns 1 with
- * sh->login_session set, 0 for a denial, or -1 if the call failed (said
+ * SessionManager.login(user, password, source). Returns 1 with the new
+ * session in *session (the caller's), 0 for a denial, or -1 if the call failed (said
  * on the terminal). Wipes every copy of the password it made.
  */
-static int try_login(struct shell *sh, const char *user, const char *pass)
+static int try_login(struct shell *sh, const char *user, const char *pass,
+                     capos_cap_t *session)
 {
     capnp_builder b;
     capnp_struct_builder p, src;
@@ -352,7 +380,7 @@ static int try_login(struct shell *sh, const char *user, const char *pass)
             capos_LoginResult_get_session(&res, &ci) == 0)
             rec = result_rec(sh, &c, ci);
         if (rec) {
-            sh->login_session =
+            *session =
                 (capos_cap_t){rec->cap_id, CAPOS_USER_SESSION_INTERFACE_ID};
             ret = 1;
         } else {
@@ -363,7 +391,7 @@ static int try_login(struct shell *sh, const char *user, const char *pass)
     /* Release result caps the answer does not hand over as the session. */
     for (uint32_t i = 0; r >= 0 && i < c.cap_count && i < CAP_XFER_MAX; i++) {
         const CapTransferResult *rec = result_rec(sh, &c, i);
-        if (rec && !(ret == 1 && rec->cap_id == sh->login_session.id))
+        if (rec && !(ret == 1 && rec->cap_id == session->id))
             capos_rt_release((capos_cap_t){rec->cap_id, rec->interface_id});
     }
     return ret;
@@ -425,7 +453,7 @@ int shell_login(struct shell *sh)
             continue;
         if (w != TERM_LINE)
             goto out;
-        int r = try_login(sh, user, pass);
+        int r = try_login(sh, user, pass, &sh->login_session);
         wipe(pass, SHELL_PASS_MAX + 1);
         if (r < 0) {
             code = SHELL_EXIT_SYSTEM;
@@ -453,6 +481,50 @@ out:
     return code;
 }
 
+/* UserSession.logout on session, then release it. Returns the call's
+ * result (< 0: not confirmed; shell_error says why). */
+static int end_session(struct shell *sh, capos_cap_t session)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
+    capos_UserSession_logout_Params_init_root(&b, &p);
+    int r = shell_call(sh, session, CAPOS_USER_SESSION_LOGOUT_METHOD_ID, &b,
+                       NULL, 0, NULL, NULL, NULL);
+    capos_rt_release(session);
+    return r;
+}
+
+int shell_step_up(struct shell *sh)
+{
+    char *pass = capos_alloc(SHELL_PASS_MAX + 1);
+    char prompt[SHELL_USER_MAX + 24];
+    int err, ret = 0;
+    if (!pass)
+        return -2;
+    snprintf(prompt, sizeof prompt, "password for %s> ", sh->user);
+    enum term_read w = term_read_line(sh, prompt, CAPOS_ECHO_MODE_HIDDEN,
+                                      SHELL_PASS_MAX, pass, SHELL_PASS_MAX + 1,
+                                      &err);
+    if (w == TERM_INTERRUPTED)
+        ret = -1;
+    else if (w != TERM_LINE)
+        ret = -2;
+    else {
+        capos_cap_t fresh;
+        int r = try_login(sh, sh->user, pass, &fresh);
+        /* The proof is the login itself: the session it opened is ended
+         * at once, so step-up leaves no second session behind. */
+        if (r == 1 && end_session(sh, fresh) >= 0)
+            ret = 1;
+        else if (r < 0)
+            ret = -2;
+    }
+    wipe(pass, SHELL_PASS_MAX + 1);
+    capos_free(pass);
+    return ret;
+}
+
 void shell_logout(struct shell *sh)
 {
     for (unsigned i = 0; i < sh->njobs; i++)
@@ -462,20 +534,14 @@ void shell_logout(struct shell *sh)
         capos_rt_release(sh->bundle[i].cap);
     sh->nbundle = 0;
     sh->nprograms = 0;
-    sh->session_idx = sh->launcher_idx = -1;
+    sh->nperms = 0;
+    sh->session_idx = sh->launcher_idx = sh->model_idx = -1;
     if (!sh->logged_in)
         return;
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
-    capos_UserSession_logout_Params_init_root(&b, &p);
     char ebuf[160];
-    int r =
-        shell_call(sh, sh->login_session, CAPOS_USER_SESSION_LOGOUT_METHOD_ID,
-                   &b, NULL, 0, NULL, NULL, NULL);
+    int r = end_session(sh, sh->login_session);
     if (r < 0)
         term_say(sh, "capos-shell: logout was not confirmed (%s)",
                  shell_error(sh, r, ebuf, sizeof ebuf));
-    capos_rt_release(sh->login_session);
     sh->logged_in = false;
 }

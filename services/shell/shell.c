@@ -70,6 +70,12 @@ static void cmd_help(struct shell *sh)
     term_say(sh, "                       (what the program prints comes "
                  "to this terminal)");
     term_say(sh, "  echo TEXT            print TEXT");
+    term_say(sh, "  agent [TEXT]         ask your session's language model "
+                 "(once, or without");
+    term_say(sh, "                       TEXT in a conversation until exit); "
+                 "it may call");
+    term_say(sh, "                       your caps as tools, as your "
+                 "profile allows");
     term_say(sh, "  exit                 log out and end the shell");
 }
 
@@ -477,6 +483,8 @@ static bool run_line(struct shell *sh, char *line)
         cmd_spawn(sh, p);
     else if (strcmp(cmd, "echo") == 0)
         term_say(sh, "%s", p);
+    else if (strcmp(cmd, "agent") == 0)
+        shell_agent(sh, p);
     else if (strcmp(cmd, "exit") == 0 || strcmp(cmd, "logout") == 0)
         return true;
     else
@@ -492,7 +500,7 @@ int capos_main(capos_capset_t *caps)
     struct shell *sh = capos_zalloc(sizeof *sh);
     if (!sh)
         return SHELL_EXIT_SYSTEM;
-    sh->session_idx = sh->launcher_idx = -1;
+    sh->session_idx = sh->launcher_idx = sh->model_idx = -1;
     if (!capos_alloc_call_bufs(&sh->pbuf, &sh->rbuf, SHELL_CALL_BUF) ||
         capos_capset_find(caps, "terminal", CAPOS_TERMINAL_SESSION_INTERFACE_ID,
                           &sh->term) != 0)

@@ -42,6 +42,16 @@ struct shell_program {
     unsigned ncaps;
 };
 
+#define SHELL_TOOL_PERMS_MAX 32u /* entries of the tool map kept */
+#define SHELL_TOOL_NAME_MAX 64u  /* ToolPermission.tool */
+
+/* One entry of the bundle's per-tool permission map (toolPermissions):
+ * a tool not in the map is forbidden. */
+struct shell_tool_perm {
+    char tool[SHELL_TOOL_NAME_MAX + 1];
+    uint16_t mode; /* PermissionMode */
+};
+
 struct shell_bcap {
     char name[SHELL_NAME_MAX + 1]; /* bundle name (sanitised for display) */
     uint64_t iface;                /* interface to show (schema type) */
@@ -72,6 +82,9 @@ struct shell {
     unsigned nbundle;
     struct shell_program programs[SHELL_PROGRAMS_MAX];
     unsigned nprograms;
+    struct shell_tool_perm perms[SHELL_TOOL_PERMS_MAX];
+    unsigned nperms;
+    int model_idx;    /* bundle index of `languageModel`, -1 if absent */
     int session_idx;  /* bundle index of `session`, -1 if absent */
     int launcher_idx; /* bundle index of `launcher`, -1 if absent */
     capos_cap_t jobs[SHELL_JOBS_MAX];
@@ -140,9 +153,28 @@ int shell_login(struct shell *sh);
  * call twice. */
 void shell_logout(struct shell *sh);
 
+/*
+ * Step-up: ask the logged-in user's password again (hidden) and check it
+ * through SessionManager.login (the session that opens is logged out at
+ * once; a wrong password counts against the source's backoff like any
+ * failed login). Returns 1 (re-authenticated), 0 (wrong password), -1
+ * (interrupted) or -2 (terminal or session manager gone).
+ */
+int shell_step_up(struct shell *sh);
+
 /* Append an audit record (category, code, outcome) if the shell has an
  * AuditLog; failures are ignored (audit is best effort here). */
 void shell_audit(struct shell *sh, const char *category, const char *code,
                  uint16_t outcome, const char *detail);
+
+/* ---- agent.c: agent mode ------------------------------------------- */
+
+/*
+ * `agent TEXT`: ask the bundle's LanguageModel once, with the bundle's
+ * caps offered as tools under the permission map; stream its text, gate
+ * and run its tool calls, feed the outcomes back until the turn ends
+ * (docs/agent.md). Says on the terminal why when it cannot.
+ */
+void shell_agent(struct shell *sh, const char *text);
 
 #endif /* CAPOS_SHELL_H */

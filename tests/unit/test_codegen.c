@@ -244,6 +244,74 @@ static void name_tables_name_interfaces_and_methods(void **state)
                         "writeLine");
 }
 
+static void method_tables_give_params_docs_and_annotations(void **state)
+{
+    (void)state;
+    const capnpc_c_method_info *get = codegen_test_method_info(
+        CODEGEN_TEST_STORE_INTERFACE_ID, CODEGEN_TEST_STORE_GET_METHOD_ID);
+    assert_non_null(get);
+    assert_string_equal(get->name, "get");
+    assert_string_equal(get->doc, "Look key up.");
+    assert_int_equal(get->flags, CAPNPC_C_METHOD_READ_ONLY);
+    assert_int_equal(get->param_count, 1);
+    assert_string_equal(get->params[0].name, "key");
+    assert_int_equal(get->params[0].type, CAPNPC_C_TYPE_TEXT);
+    /* Where the codec finds them: the params struct's sections, each
+     * field's slot (pointer index, or bits for a Bool), the results. */
+    assert_int_equal(get->params_data_words, 0);
+    assert_int_equal(get->params_pointers, 1);
+    assert_int_equal(get->result_count, 2);
+    assert_string_equal(get->results[0].name, "value");
+    assert_int_equal(get->results[0].type, CAPNPC_C_TYPE_DATA);
+    assert_int_equal(get->results[0].offset, 0);
+    assert_string_equal(get->results[1].name, "found");
+    assert_int_equal(get->results[1].type, CAPNPC_C_TYPE_BOOL);
+    assert_int_equal(get->results[1].offset, 0);
+    /* An explicit params struct: its fields are the parameters. */
+    const capnpc_c_method_info *put = codegen_test_method_info(
+        CODEGEN_TEST_STORE_INTERFACE_ID, CODEGEN_TEST_STORE_PUT_METHOD_ID);
+    assert_int_equal(put->flags, 0);
+    assert_int_equal(put->param_count, 2);
+    assert_string_equal(put->params[1].name, "y");
+    assert_int_equal(put->params[1].type, CAPNPC_C_TYPE_INT32);
+    const capnpc_c_method_info *attach = codegen_test_method_info(
+        CODEGEN_TEST_STORE_INTERFACE_ID, CODEGEN_TEST_STORE_ATTACH_METHOD_ID);
+    assert_int_equal(attach->params[0].type, CAPNPC_C_TYPE_INTERFACE);
+    assert_int_equal(attach->params[1].offset, 1); /* label: pointer 1 */
+    assert_int_equal(attach->result_count, 0);
+    assert_null(attach->results);
+    assert_int_equal(attach->params[0].type_id,
+                     CODEGEN_TEST_SINK_INTERFACE_ID);
+    assert_null(attach->doc);
+    const capnpc_c_method_info *flush = codegen_test_method_info(
+        CODEGEN_TEST_SINK_INTERFACE_ID, CODEGEN_TEST_SINK_FLUSH_METHOD_ID);
+    assert_int_equal(flush->flags, CAPNPC_C_METHOD_DESTRUCTIVE);
+    assert_int_equal(flush->param_count, 0);
+    assert_null(flush->params);
+    assert_null(codegen_test_method_info(CODEGEN_TEST_SINK_INTERFACE_ID, 3));
+    /* The ABI schema's own annotations. */
+    const capnpc_c_method_info *now = capos_method_info(
+        CAPOS_TIMER_INTERFACE_ID, CAPOS_TIMER_NOW_METHOD_ID);
+    assert_int_equal(now->flags, CAPNPC_C_METHOD_READ_ONLY);
+    assert_string_equal(now->doc, "Current monotonic time.");
+    assert_int_equal(now->results[0].type, CAPNPC_C_TYPE_UINT64);
+    const capnpc_c_method_info *read = capos_method_info(
+        CAPOS_BOOT_PACKAGE_INTERFACE_ID,
+        CAPOS_BOOT_PACKAGE_READ_MANIFEST_METHOD_ID);
+    assert_int_equal(read->params_data_words, 2);
+    assert_string_equal(read->params[1].name, "maxBytes");
+    assert_int_equal(read->params[1].offset, 2); /* UInt32 at byte 8 */
+    assert_int_equal(capos_method_info(CAPOS_PROCESS_HANDLE_INTERFACE_ID,
+                                       CAPOS_PROCESS_HANDLE_KILL_METHOD_ID)
+                         ->flags,
+                     CAPNPC_C_METHOD_DESTRUCTIVE);
+    const capnpc_c_method_info *spawn =
+        capos_method_info(CAPOS_PROCESS_SPAWNER_INTERFACE_ID,
+                          CAPOS_PROCESS_SPAWNER_SPAWN_METHOD_ID);
+    assert_int_equal(spawn->flags, 0);
+    assert_string_equal(spawn->params[0].name, "name");
+}
+
 /* ------------------------------------------------------------------ */
 /* CALL stubs                                                          */
 /* ------------------------------------------------------------------ */
@@ -780,6 +848,7 @@ int main(void)
         cmocka_unit_test(struct_ids_and_section_sizes_are_the_compilers),
         cmocka_unit_test(enums_and_constants_have_the_schema_values),
         cmocka_unit_test(name_tables_name_interfaces_and_methods),
+        cmocka_unit_test(method_tables_give_params_docs_and_annotations),
         cmocka_unit_test(sqe_stub_writes_every_field_of_a_call),
         cmocka_unit_test(sqe_xfer_stub_carries_the_transfer_count),
         cmocka_unit_test(scalar_setters_write_what_capnp_decode_reads),

@@ -139,9 +139,13 @@ static void set_str(capnp_struct_builder *s,
     assert_int_equal(set(s, v, strlen(v)), 0);
 }
 
+/* The broker cap the operator profile names as its languageModel. */
+static const char *op_model = "model";
+
 /* accounts alice (active, operator), bob (disabled), carol (active, no
  * such profile); profiles operator (timer, plus two entries the broker
- * must leave out), guest, batch (not interactive). */
+ * must leave out; the model op_model and three tool entries, one with a
+ * mode PermissionMode lacks), guest, batch (not interactive). */
 /* ed25519 public keys of kernelParams.authorizedKeys, and one unknown. */
 static const uint8_t ssh_keys[4][32] = {{1, 1}, {2, 2}, {3, 3}, {4, 4}};
 
@@ -195,6 +199,16 @@ static void build_manifest(void)
         assert_int_equal(capnp_list_struct_at(&caps, i, &pc), 0);
         set_str(&pc, capos_ProfileCap_set_name, names[i]);
         set_str(&pc, capos_ProfileCap_set_from, froms[i]);
+    }
+    set_str(&e, capos_SessionProfile_set_languageModel, op_model);
+    assert_int_equal(capos_SessionProfile_init_tools(&e, 3, &caps), 0);
+    const char *tools[3] = {"timer.now", "counter.add", "counter.reset"};
+    const uint16_t modes[3] = {CAPOS_PERMISSION_MODE_AUTO,
+                               CAPOS_PERMISSION_MODE_CONSENT, 9};
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_int_equal(capnp_list_struct_at(&caps, i, &pc), 0);
+        set_str(&pc, capos_ToolPermission_set_tool, tools[i]);
+        capos_ToolPermission_set_mode(&pc, modes[i]);
     }
     assert_int_equal(capnp_list_struct_at(&l, 1, &e), 0);
     set_str(&e, capos_SessionProfile_set_name, "guest");
@@ -285,6 +299,10 @@ static void world_up(int (*client_main)(capos_capset_t *))
     add_timer(p_broker, "timer");
     /* A typed facet of another service (docs/abi.md §8). */
     add_facet(p_broker, "counter", p_audit, a_raw, 11, IFACE_COUNTER);
+    /* A model, and under another name a facet of another interface. */
+    add_facet(p_broker, "model", p_audit, a_raw, 12,
+              CAPOS_LANGUAGE_MODEL_INTERFACE_ID);
+    add_facet(p_broker, "modelAdmin", p_audit, a_raw, 13, IFACE_COUNTER);
 
     add_facet(p_client, "sessions", p_sm, sm_raw, 0,
               CAPOS_SESSION_MANAGER_INTERFACE_ID);
@@ -667,6 +685,10 @@ static struct {
     uint16_t mismatch, unknown, forged, after_logout;
     int validate_forged_which, validate_ok_which;
     uint16_t copy_after_logout_exc;
+    uint64_t model_iface; /* the bundle's languageModel record's; 0: null */
+    unsigned ntools;
+    char tools[4][32];
+    uint16_t modes[4];
 } bs;
 
 /* shellBundle; returns the union member or a negative CQE result; the
@@ -719,6 +741,18 @@ static int bundle(capos_cap_t broker, capos_cap_t session, const char *profile,
                     bs.counter_iface = result_cap(&c, ci).interface_id;
             }
         bs.ncaps = c.cap_count;
+        uint32_t mi = CAPNP_CAP_NULL;
+        if (capos_ShellBundle_get_languageModel(&bun, &mi) == 0 &&
+            mi < c.cap_count)
+            bs.model_iface = result_cap(&c, mi).interface_id;
+        if (capos_ShellBundle_get_toolPermissions(&bun, &l) == 0)
+            for (uint32_t i = 0; i < capnp_list_len(&l) && i < 4; i++) {
+                capnp_struct tp;
+                capnp_list_get_struct(&l, i, &tp);
+                text(&tp, capos_ToolPermission_get_tool, bs.tools[i], 32);
+                bs.modes[i] = capos_ToolPermission_get_mode(&tp);
+                bs.ntools++;
+            }
     }
     for (unsigned i = 0; i < c.cap_count && i < CAP_XFER_MAX; i++)
         if (!keep[i])
@@ -791,6 +825,7 @@ broker_issues_exactly_the_profile_caps_and_refuses_mismatches(void **state)
 {
     (void)state;
     memset(&bs, 0, sizeof bs);
+    op_model = "model";
     world_up(broker_client);
     assert_int_equal(p_client->exit_code, 0);
     assert_int_equal(bs.validate_ok_which,
@@ -803,7 +838,15 @@ broker_issues_exactly_the_profile_caps_and_refuses_mismatches(void **state)
     assert_int_equal(bs.nnames, 2);
     assert_string_equal(bs.names[0], "timer");
     assert_string_equal(bs.names[1], "counter");
-    assert_int_equal(bs.ncaps, 3); /* the session, the timer, the counter */
+    /* the session, the timer, the counter, the model */
+    assert_int_equal(bs.ncaps, 4);
+    assert_int_equal(bs.model_iface, CAPOS_LANGUAGE_MODEL_INTERFACE_ID);
+    /* The tool map as the profile has it, less the entry of mode 9. */
+    assert_int_equal(bs.ntools, 2);
+    assert_string_equal(bs.tools[0], "timer.now");
+    assert_int_equal(bs.modes[0], CAPOS_PERMISSION_MODE_AUTO);
+    assert_string_equal(bs.tools[1], "counter.add");
+    assert_int_equal(bs.modes[1], CAPOS_PERMISSION_MODE_CONSENT);
     /* The bundle's copy of the typed facet is still a Counter. */
     assert_int_equal(bs.counter_iface, IFACE_COUNTER);
     /* The session manager minted the session typed; the broker's move
@@ -828,6 +871,30 @@ broker_issues_exactly_the_profile_caps_and_refuses_mismatches(void **state)
     assert_int_equal(refused, 3);
     assert_int_equal(issued, 1);
     world_down();
+}
+
+/* A profile naming as its model a cap of another interface, or one the
+ * broker lacks, gets a bundle without a model (audited). */
+static void broker_passes_only_a_typed_language_model(void **state)
+{
+    (void)state;
+    const char *const wrong[2] = {"modelAdmin", "nomodel"};
+    for (unsigned k = 0; k < 2; k++) {
+        memset(&bs, 0, sizeof bs);
+        op_model = wrong[k];
+        world_up(broker_client);
+        assert_int_equal(bs.which, 0);
+        assert_int_equal(bs.ncaps, 3); /* the session, timer, counter */
+        assert_int_equal(bs.model_iface, 0);
+        assert_int_equal(bs.ntools, 2); /* the map comes all the same */
+        unsigned refused = 0;
+        for (unsigned i = 0; i < audit.n && i < AUDIT_MAX; i++)
+            if (strcmp(audit.rec[i].code, "bundle-model-refused") == 0)
+                refused++;
+        assert_int_equal(refused, 1);
+        world_down();
+    }
+    op_model = "model";
 }
 
 /* ---- the kernel methods ------------------------------------------------ */
@@ -1057,6 +1124,7 @@ int main(void)
             broker_issues_exactly_the_profile_caps_and_refuses_mismatches),
         cmocka_unit_test(
             ssh_key_logins_only_through_the_gateway_facet_each_denial_coded),
+        cmocka_unit_test(broker_passes_only_a_typed_language_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

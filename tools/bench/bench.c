@@ -61,11 +61,12 @@ enum {
     VS_UV,
     VS_ARGON2,
     VS_SSHD,
+    VS_JSONRPC,
     VS_COLUMNS
 };
 static const char *const vs_heading[VS_COLUMNS] = {
     "io_uring/x", "futex/x",  "futex1cpu/x", "swapctx/x",
-    "libuv/x",    "argon2/x", "sshd/x"};
+    "libuv/x",    "argon2/x", "sshd/x",      "jsonrpc/x"};
 
 /* One row per figure, in output order; ops is the default operation count
  * of one repetition. */
@@ -188,6 +189,13 @@ static const struct figure figures[] = {
              "SessionManager -> session, pty, shell -> first output, ns per "
              "login",
      .vs = {[VS_SSHD] = "sshd_login"}},
+    {.name = "agent_tool_call",
+     .run = fig_agent_tool_call,
+     .ops = 50,
+     .what = "model+services: capos-shell's agent loop with model-test: "
+             "model event -> gate (auto) -> Timer.now -> result back in the "
+             "next turn, ns per tool call",
+     .vs = {[VS_JSONRPC] = "jsonrpc_pipe_rtt"}},
     {.name = "idle_process_bytes",
      .run = fig_idle_process_bytes,
      .ops = 256,
@@ -239,6 +247,12 @@ static const struct figure figures[] = {
      .ops = 5,
      .what = "host: libargon2 argon2id_verify of the development record "
              "(m=19456 KiB, t=2, p=1)"},
+    {.name = "jsonrpc_pipe_rtt",
+     .run = fig_jsonrpc_pipe_rtt,
+     .ops = 20000,
+     .what = "host: a JSON-RPC tools/call request and its response, one "
+             "line each over pipes between two processes (MCP's stdio "
+             "transport, no parsing), ns per round trip"},
     {.name = "swapcontext",
      .run = bench_swapcontext,
      .ops = 400000,

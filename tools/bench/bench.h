@@ -75,6 +75,9 @@ int fig_thread_bytes(uint64_t ops, unsigned reps, double *samples);
 /* ssh.c: the ssh-gateway login and its sshd anchor. */
 int fig_ssh_login(uint64_t ops, unsigned reps, double *samples);
 int fig_sshd_login(uint64_t ops, unsigned reps, double *samples);
+/* agent.c: one tool call through the agent loop, and its anchor. */
+int fig_agent_tool_call(uint64_t ops, unsigned reps, double *samples);
+int fig_jsonrpc_pipe_rtt(uint64_t ops, unsigned reps, double *samples);
 
 /* tcp.c: the echo figures and their libuv anchors. */
 int fig_tcp_echo_rtt(uint64_t ops, unsigned reps, double *samples);

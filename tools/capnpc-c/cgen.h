@@ -93,6 +93,8 @@ struct cg_method {
     uint16_t code_order;
     uint64_t params_id;
     uint64_t results_id;
+    uint64_t *annotations; /* ids of the annotations applied to it */
+    uint32_t nannotations;
 };
 
 struct cg_nested {

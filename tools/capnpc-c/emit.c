@@ -850,13 +850,54 @@ static const char shared_helpers[] =
     "#define CAPNPC_C_SHARED_DEFINED\n"
     "/* Shared by every generated header. */\n"
     "\n"
-    "/* One interface of a schema file: its id, schema name and method names\n"
-    " * (indexed by method ordinal). */\n"
+    "/* The kind of a method parameter (schema.capnp Type union tags). */\n"
+    "enum capnpc_c_type {\n"
+    "    CAPNPC_C_TYPE_VOID, CAPNPC_C_TYPE_BOOL, CAPNPC_C_TYPE_INT8,\n"
+    "    CAPNPC_C_TYPE_INT16, CAPNPC_C_TYPE_INT32, CAPNPC_C_TYPE_INT64,\n"
+    "    CAPNPC_C_TYPE_UINT8, CAPNPC_C_TYPE_UINT16, CAPNPC_C_TYPE_UINT32,\n"
+    "    CAPNPC_C_TYPE_UINT64, CAPNPC_C_TYPE_FLOAT32, CAPNPC_C_TYPE_FLOAT64,\n"
+    "    CAPNPC_C_TYPE_TEXT, CAPNPC_C_TYPE_DATA, CAPNPC_C_TYPE_LIST,\n"
+    "    CAPNPC_C_TYPE_ENUM, CAPNPC_C_TYPE_STRUCT, CAPNPC_C_TYPE_INTERFACE,\n"
+    "    CAPNPC_C_TYPE_ANY_POINTER\n"
+    "};\n"
+    "\n"
+    "/* capnpc_c_method_info.flags, from annotations named readOnly and\n"
+    " * destructive (schema/capos.capnp declares them). */\n"
+    "#define CAPNPC_C_METHOD_READ_ONLY 1u   /* $readOnly: changes nothing */\n"
+    "#define CAPNPC_C_METHOD_DESTRUCTIVE 2u /* $destructive: may destroy */\n"
+    "\n"
+    "/* One parameter (or result) of a method: a field of its params (or\n"
+    " * results) struct, with where the codec finds it. */\n"
+    "typedef struct capnpc_c_param_info {\n"
+    "    const char *name;\n"
+    "    const char *doc;   /* its doc comment, NULL: none */\n"
+    "    uint8_t type;      /* enum capnpc_c_type */\n"
+    "    uint64_t type_id;  /* ENUM, STRUCT (a group: its id), INTERFACE */\n"
+    "    uint32_t offset;   /* data: in units of its size (Bool: bits);\n"
+    "                          pointers: the pointer index; groups: 0 */\n"
+    "    uint64_t default_bits; /* data fields: the schema default's bits */\n"
+    "} capnpc_c_param_info;\n"
+    "\n"
+    "/* One method: its name, doc comment, annotation flags, parameters. */\n"
+    "typedef struct capnpc_c_method_info {\n"
+    "    const char *name;\n"
+    "    const char *doc;   /* NULL: none */\n"
+    "    uint16_t flags;    /* CAPNPC_C_METHOD_* */\n"
+    "    uint16_t param_count;\n"
+    "    const capnpc_c_param_info *params;\n"
+    "    uint16_t params_data_words, params_pointers; /* its params struct */\n"
+    "    uint16_t result_count;\n"
+    "    const capnpc_c_param_info *results;\n"
+    "} capnpc_c_method_info;\n"
+    "\n"
+    "/* One interface of a schema file: its id, schema name, method names\n"
+    " * and method metadata (both indexed by method ordinal). */\n"
     "typedef struct capnpc_c_interface_info {\n"
     "    uint64_t id;\n"
     "    const char *name;\n"
     "    uint16_t method_count;\n"
     "    const char *const *method_names;\n"
+    "    const capnpc_c_method_info *methods;\n"
     "} capnpc_c_interface_info;\n"
     "\n"
     "/* Fill *sqe as a CALL of interface_id (0: untyped; the kernel refuses\n"
@@ -899,6 +940,119 @@ static const char shared_helpers[] =
     "}\n"
     "#endif /* CAPNPC_C_SHARED_DEFINED */\n";
 
+/* The CAPNPC_C_METHOD_* flags of m: its annotations known by name.
+ * A method both $readOnly and $destructive is refused (-1). */
+static int method_flags(const struct out *o, const struct cg_node *it,
+                        const struct cg_method *m, unsigned *flags)
+{
+    *flags = 0;
+    for (uint32_t i = 0; i < m->nannotations; i++) {
+        const struct cg_node *a = cg_find(o->req, m->annotations[i]);
+        const char *name = a ? strrchr(a->display_name, ':') : NULL;
+        if (!a || a->kind != CG_ANNOTATION || !name)
+            continue;
+        if (strcmp(name + 1, "readOnly") == 0)
+            *flags |= 1u;
+        else if (strcmp(name + 1, "destructive") == 0)
+            *flags |= 2u;
+    }
+    if (*flags == 3u) {
+        fprintf(stderr, "capnpc-c: %s.%s is both $readOnly and "
+                        "$destructive\n", it->schema_name, m->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* doc as a C string without its trailing line ends, or NULL. */
+static void put_doc_string(struct out *o, const char *doc)
+{
+    size_t n = doc ? strlen(doc) : 0;
+    while (n > 0 && (doc[n - 1] == '\n' || doc[n - 1] == ' '))
+        n--;
+    if (doc)
+        put_c_string(o, (const uint8_t *)doc, n);
+    else
+        put(o, "NULL");
+}
+
+/* The CAPNPC_C_TYPE_* enumerator of a type kind. */
+static const char *type_enumerator(unsigned kind)
+{
+    static const char *const names[] = {
+        "VOID",   "BOOL",   "INT8",    "INT16",   "INT32", "INT64",
+        "UINT8",  "UINT16", "UINT32",  "UINT64",  "FLOAT32", "FLOAT64",
+        "TEXT",   "DATA",   "LIST",    "ENUM",    "STRUCT", "INTERFACE",
+        "ANY_POINTER"};
+    return kind < sizeof names / sizeof *names ? names[kind] : "ANY_POINTER";
+}
+
+/* The fields of struct id (method j of it's params or results: `what`),
+ * as <C name>_<j>_<what>_[]; returns their count. */
+static uint32_t put_params(struct out *o, const struct cg_node *it,
+                           uint32_t j, uint64_t id, const char *what)
+{
+    const struct cg_node *ps = cg_find(o->req, id);
+    if (!ps || ps->nfields == 0)
+        return 0;
+    put(o, "\nstatic const capnpc_c_param_info %s_%" PRIu32 "_%s_[] = {\n",
+        it->c_name, j, what);
+    for (uint32_t k = 0; k < ps->nfields; k++) {
+        const struct cg_field *f = &ps->fields[k];
+        unsigned kind = f->is_group ? T_STRUCT : (unsigned)f->type.kind;
+        uint64_t tid = f->is_group ? f->group_id : f->type.id;
+        put(o, "    {\"%s\", ", f->name);
+        put_doc_string(o, f->doc);
+        put(o, ", CAPNPC_C_TYPE_%s, 0x%016" PRIx64 "ull, %" PRIu32 "u, 0x%" PRIx64
+               "ull},\n",
+            type_enumerator(kind), tid, f->is_group ? 0 : f->offset,
+            f->is_group || !cg_is_data(f->type.kind) ? 0 : f->dflt.bits);
+    }
+    put(o, "};\n");
+    return ps->nfields;
+}
+
+static void put_table_ref(struct out *o, const struct cg_node *it,
+                          uint32_t j, uint32_t n, const char *what)
+{
+    if (n)
+        put(o, "%s_%" PRIu32 "_%s_", it->c_name, j, what);
+    else
+        put(o, "NULL");
+}
+
+/* it's method metadata: a params table per method, then
+ * <C name>_methods_[] (NULL-named terminator when it has none). */
+static int put_method_infos(struct out *o, const struct cg_node *it)
+{
+    uint32_t *np = cg_alloc((it->nmethods + 1) * sizeof *np);
+    uint32_t *nr = cg_alloc((it->nmethods + 1) * sizeof *nr);
+    unsigned *fl = cg_alloc((it->nmethods + 1) * sizeof *fl);
+    for (uint32_t j = 0; j < it->nmethods; j++) {
+        if (method_flags(o, it, &it->methods[j], &fl[j]) != 0)
+            return -1;
+        np[j] = put_params(o, it, j, it->methods[j].params_id, "params");
+        nr[j] = put_params(o, it, j, it->methods[j].results_id, "results");
+    }
+    put(o, "\nstatic const capnpc_c_method_info %s_methods_[] = {\n",
+        it->c_name);
+    for (uint32_t j = 0; j < it->nmethods; j++) {
+        put(o, "    {\"%s\", ", it->methods[j].name);
+        put_doc_string(o, it->methods[j].doc);
+        const struct cg_node *ps = cg_find(o->req, it->methods[j].params_id);
+        put(o, ", %uu, %" PRIu32 "u, ", fl[j], np[j]);
+        put_table_ref(o, it, j, np[j], "params");
+        put(o, ", %uu, %uu, %" PRIu32 "u, ", ps ? ps->data_words : 0u,
+            ps ? ps->ptr_count : 0u, nr[j]);
+        put_table_ref(o, it, j, nr[j], "results");
+        put(o, "},\n");
+    }
+    if (it->nmethods == 0)
+        put(o, "    {NULL, NULL, 0, 0, NULL, 0, 0, 0, NULL},\n");
+    put(o, "};\n");
+    return 0;
+}
+
 static int write_source(const struct cg_request *req,
                         const struct cg_node *file, const struct cg_node **list,
                         uint32_t n, const char *filename, const char *out_base)
@@ -926,6 +1080,8 @@ static int write_source(const struct cg_request *req,
         for (uint32_t j = 0; j < it->nmethods; j++)
             put(&o, "\n    \"%s\",", it->methods[j].name);
         put(&o, "%s};\n", it->nmethods == 0 ? " NULL" : "\n");
+        if (put_method_infos(&o, it) != 0)
+            return -1;
     }
     put(&o, "\nconst capnpc_c_interface_info %s_interfaces[] = {\n", pfx);
     for (uint32_t i = 0; i < n; i++) {
@@ -933,10 +1089,11 @@ static int write_source(const struct cg_request *req,
         if (it->kind == CG_INTERFACE)
             put(&o,
                 "    {%s_INTERFACE_ID, \"%s\", %" PRIu32
-                ", %s_method_names_},\n",
-                it->macro, it->schema_name, it->nmethods, it->c_name);
+                ", %s_method_names_, %s_methods_},\n",
+                it->macro, it->schema_name, it->nmethods, it->c_name,
+                it->c_name);
     }
-    put(&o, "    {0, NULL, 0, NULL},\n};\n");
+    put(&o, "    {0, NULL, 0, NULL, NULL},\n};\n");
     put(&o, "\nconst uint32_t %s_interface_count = %" PRIu32 "u;\n", pfx, nif);
     put(&o,
         "\nconst capnpc_c_interface_info *%s_interface_info(uint64_t "
@@ -954,6 +1111,15 @@ static int write_source(const struct cg_request *req,
         "    if (info == NULL || method_id >= info->method_count)\n"
         "        return NULL;\n"
         "    return info->method_names[method_id];\n}\n",
+        pfx, pfx);
+    put(&o,
+        "\nconst capnpc_c_method_info *%s_method_info(uint64_t interface_id,\n"
+        "    uint16_t method_id)\n{\n"
+        "    const capnpc_c_interface_info *info = "
+        "%s_interface_info(interface_id);\n\n"
+        "    if (info == NULL || method_id >= info->method_count)\n"
+        "        return NULL;\n"
+        "    return &info->methods[method_id];\n}\n",
         pfx, pfx);
     return cg_close_tmp(o.f, tmp, path);
 }
@@ -1015,7 +1181,7 @@ int cg_emit_file(const struct cg_request *req, const struct cg_file *f,
 
     put(&o, "\n/* ---- name tables (%s.c) ---- */\n", cg_base_name(out_base));
     put(&o,
-        "/* The interfaces of this file, then {0, NULL, 0, NULL}. */\n"
+        "/* The interfaces of this file, then {0, NULL, 0, NULL, NULL}. */\n"
         "extern const capnpc_c_interface_info %s_interfaces[];\n"
         "extern const uint32_t %s_interface_count;\n"
         "/* The entry of interface_id, or NULL. */\n"
@@ -1023,8 +1189,11 @@ int cg_emit_file(const struct cg_request *req, const struct cg_file *f,
         "interface_id);\n"
         "/* The method's schema name (\"writeLine\"), or NULL if unknown. */\n"
         "const char *%s_method_name(uint64_t interface_id, uint16_t "
-        "method_id);\n",
-        file->c_name, file->c_name, file->c_name, file->c_name);
+        "method_id);\n"
+        "/* The method's metadata (parameters, doc, flags), or NULL. */\n"
+        "const capnpc_c_method_info *%s_method_info(uint64_t interface_id,\n"
+        "    uint16_t method_id);\n",
+        file->c_name, file->c_name, file->c_name, file->c_name, file->c_name);
     put(&o, "\n#endif /* CAPNPC_C_%s_CAPNP_H */\n", file->macro);
     if (cg_close_tmp(o.f, tmp, path) != 0)
         return -1;

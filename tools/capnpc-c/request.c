@@ -231,6 +231,21 @@ static const char *member_doc(const struct src_info *si, uint32_t i)
 
 /* Node: id bits [0,64); displayName ptr[0]; scopeId bits [128,192);
  * nestedNodes ptr[1]; isGeneric bit 288; union tag bits [96,112). */
+/* Method.annotations (ptr[1]; Annotation: id [0,64)) of method e: their
+ * ids into m (emit.c tells which ones it knows by their names). */
+static void read_annotation_ids(const capnp_struct *e, struct cg_method *m)
+{
+    capnp_list l;
+    capnp_struct a;
+    get_list(e, 1, CAPNP_ELEM_COMPOSITE, &l, "Method.annotations");
+    m->nannotations = capnp_list_len(&l);
+    m->annotations = cg_alloc((m->nannotations + 1) * sizeof *m->annotations);
+    for (uint32_t i = 0; i < m->nannotations; i++) {
+        list_struct(&l, i, &a, "Method.annotations[]");
+        m->annotations[i] = capnp_get_u64(&a, 0, 0);
+    }
+}
+
 static void read_node(const capnp_struct *n, struct cg_node *out,
                       const struct src_info *si)
 {
@@ -304,6 +319,7 @@ static void read_node(const capnp_struct *n, struct cg_node *out,
             m->params_id = capnp_get_u64(&e, 8, 0);
             m->results_id = capnp_get_u64(&e, 16, 0);
             m->doc = member_doc(si, i);
+            read_annotation_ids(&e, m);
         }
         get_list(n, 4, CAPNP_ELEM_COMPOSITE, &l, "Node.interface.superclasses");
         out->nsupers = capnp_list_len(&l);
