@@ -313,29 +313,10 @@ static int session_profile(struct shell *sh)
  */
 static void read_source(struct shell *sh)
 {
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_message msg;
-    capnp_struct root, info;
-    sh->transport = CAPOS_TRANSPORT_CONSOLE;
-    sh->peer[0] = '\0';
-    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
-    capos_TerminalSession_info_Params_init_root(&b, &p);
-    if (shell_call(sh, sh->term, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID, &b,
-                   NULL, 0, &msg, &root, NULL) < 0 ||
-        capos_TerminalSession_info_Results_get_info(&root, &info) < 0)
-        return;
-    uint16_t t = capos_TerminalInfo_get_transport(&info);
-    if (t <= CAPOS_TRANSPORT_TEST)
-        sh->transport = t;
-    const char *s = "";
-    size_t n = 0;
-    if (capos_TerminalInfo_get_peer(&info, &s, &n) == 0) {
-        size_t k = 0;
-        for (size_t i = 0; i < n && k + 1 < sizeof sh->peer; i++)
-            sh->peer[k++] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
-        sh->peer[k] = '\0';
-    }
+    struct term_facts f;
+    (void)term_info(sh, &f); /* unanswered: the console's facts */
+    sh->transport = f.transport;
+    memcpy(sh->peer, f.peer, sizeof sh->peer);
 }
 
 /*

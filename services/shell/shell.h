@@ -124,6 +124,24 @@ enum term_read term_read_line(struct shell *sh, const char *prompt,
  */
 bool term_console(struct shell *sh, capos_cap_t *out);
 
+/* What TerminalSession.info says of the shell's terminal. */
+struct term_facts {
+    uint16_t transport; /* CAPOS_TRANSPORT_* */
+    uint16_t columns, rows; /* 0: unknown */
+    char peer[48]; /* "address:port", printable ASCII, "" for none */
+};
+
+/*
+ * Ask the terminal for its transport, size and peer (a peer's bytes
+ * outside printable ASCII become '?'). Returns 0, or the CQE result (< 0)
+ * when the terminal does not answer; *f is then the console's, unsized.
+ */
+int term_info(struct shell *sh, struct term_facts *f);
+
+/* The name of a CAPOS_TRANSPORT_* value ("console", "telnet", "ssh",
+ * "web", "test"), or "unknown". */
+const char *term_transport_name(uint16_t transport);
+
 /* ---- login.c: login, the bundle, logout ----------------------------- */
 
 /*
