@@ -536,6 +536,9 @@ int capos_main(capos_capset_t *caps)
     sh->have_audit =
         capos_capset_find(caps, "audit", CAPOS_AUDIT_LOG_INTERFACE_ID,
                           &sh->audit) == 0;
+    sh->have_preset =
+        capos_capset_find(caps, "login", CAPOS_USER_SESSION_INTERFACE_ID,
+                          &sh->login_session) == 0;
     int code = shell_login(sh);
     if (code != SHELL_EXIT_OK)
         return code;

@@ -72,9 +72,11 @@ struct shell {
      * backoff, never authority. */
     uint16_t transport;
     char peer[48];
-    /* The session SessionManager.login minted (for logout). */
+    /* The session SessionManager.login minted (for logout), or the one
+     * the launcher handed over as "login" (have_preset: an SSH key login
+     * the gateway authenticated; no dialogue then). */
     capos_cap_t login_session;
-    bool logged_in;
+    bool logged_in, have_preset;
     char user[SHELL_USER_MAX + 1];
     char profile[SHELL_NAME_MAX + 1];
     /* The session bundle AuthorityBroker.shellBundle issued. */
