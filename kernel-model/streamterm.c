@@ -26,6 +26,7 @@ enum {
     STREAM_DRAIN = CAPOS_TERMINAL_BYTE_STREAM_DRAIN_METHOD_ID,
     STREAM_RESIZE = CAPOS_TERMINAL_BYTE_STREAM_RESIZE_METHOD_ID,
     STREAM_HANG_UP = CAPOS_TERMINAL_BYTE_STREAM_HANG_UP_METHOD_ID,
+    STREAM_END_INPUT = CAPOS_TERMINAL_BYTE_STREAM_END_INPUT_METHOD_ID,
 };
 
 #define STREAM_IN_MAX 4096u
@@ -46,6 +47,7 @@ struct stream_core {
     struct k_object *term; /* the TerminalSession until handed out */
     struct term_dev *dev;  /* NULL once the terminal is gone */
     bool hung_up;          /* the client is gone (or output overflowed) */
+    bool in_end;           /* endInput: no more input after what is fed */
     bool closed;           /* the terminal closed: no more output */
     uint16_t transport, columns, rows;
     char peer[24];
@@ -130,13 +132,13 @@ static void stream_drain_service(struct stream_core *sc)
     k_obj_unref(&s->obj);
 }
 
-/* The client is gone: input ends, output stops, the reader is told. */
+/* The client is gone: input ends, no more output is taken (what is
+ * queued still drains), the reader is told. */
 static void stream_hang_up(struct stream_core *sc)
 {
     if (sc->hung_up)
         return;
     sc->hung_up = true;
-    sc->out_len = 0;
     stream_drain_service(sc);
     if (sc->dev)
         term_dev_ready(sc->dev); /* a waiting readLine sees the end */
@@ -150,7 +152,10 @@ static void stream_dev_write(void *ctx, const void *buf, size_t n)
     if (sc->hung_up || sc->closed)
         return;
     if (n > STREAM_OUT_MAX - sc->out_len) {
-        stream_hang_up(sc); /* the client stopped reading: abuse bound */
+        /* The client stopped reading: abuse bound. Its queue is dropped
+         * so the end is reported at once. */
+        sc->out_len = 0;
+        stream_hang_up(sc);
         return;
     }
     const uint8_t *p = buf;
@@ -168,7 +173,7 @@ static int stream_dev_read(void *ctx, void *buf, size_t cap)
 {
     struct stream_core *sc = ctx;
     if (sc->in_pos == sc->in_len)
-        return sc->hung_up ? TERM_DEV_END : 0;
+        return sc->hung_up || sc->in_end ? TERM_DEV_END : 0;
     uint32_t n = sc->in_len - sc->in_pos;
     if (n > cap)
         n = (uint32_t)cap;
@@ -281,7 +286,7 @@ static int stream_feed(struct stream *s, struct k_call *c,
     if (capos_TerminalByteStream_feed_Params_get_data(root, &data, &len) < 0)
         return k_call_exception(c, K_EXC_INVALID_ARGUMENT,
                                 "TerminalByteStream.feed: data is not Data");
-    if (sc->hung_up || !sc->dev || sc->closed)
+    if (sc->hung_up || sc->in_end || !sc->dev || sc->closed)
         return k_call_exception(c, K_EXC_DISCONNECTED,
                                 "TerminalByteStream.feed: the terminal has "
                                 "ended");
@@ -353,6 +358,11 @@ static int stream_call(struct k_object *obj, struct k_call *c)
         s->core->columns =
             capos_TerminalByteStream_resize_Params_get_columns(&root);
         s->core->rows = capos_TerminalByteStream_resize_Params_get_rows(&root);
+        return 0;
+    case STREAM_END_INPUT:
+        s->core->in_end = true;
+        if (s->core->dev)
+            term_dev_ready(s->core->dev); /* a waiting readLine ends */
         return 0;
     default: /* STREAM_HANG_UP */
         stream_hang_up(s->core);

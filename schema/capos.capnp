@@ -328,8 +328,12 @@ interface TerminalByteStream @0xe7c3477891c007d8 {
   # One drain at a time.
   resize @3 (columns :UInt16, rows :UInt16) -> ();  # what info() reports
   hangUp @4 () -> ();
-  # The client is gone: the terminal's input ends (a waiting readLine gets
-  # endOfInput), its calls fail with disconnected, a waiting drain ends.
+  # The client is gone: the terminal's input ends (a
+  # waiting readLine gets endOfInput), its calls fail with disconnected;
+  # output already queued still drains, then drain reports ended.
+  endInput @5 () -> ();
+  # The client's input ended (an SSH EOF) but it still reads: once fed
+  # input is consumed, readLine gets endOfInput; output goes on.
 }
 
 # ===========================================================================

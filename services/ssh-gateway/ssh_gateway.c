@@ -87,6 +87,7 @@ static struct conn *gw_free_record(struct worker *w)
  * closes the TcpSocket and waits for its calls), the record. */
 static void gw_conn_close(struct worker *w, struct conn *c, const char *why)
 {
+    term_end(c); /* the shell's terminal hangs up first */
     transport_end(c);
     auth_end(c); /* the session ends with its connection */
     if (c->fd >= 0)
@@ -275,7 +276,14 @@ static void gw_on_bridge(struct worker *w, struct conn *c, const CapCqe *cqe)
         gw_conn_close(w, c, "the client left or the SSH transport ended");
 }
 
-enum { OP_ACCEPT, OP_TICK, OP_CONN };
+/* A drain of connection c's terminal completed. */
+static void gw_on_drain(struct worker *w, struct conn *c, const CapCqe *cqe)
+{
+    if (!term_on_drain(c, cqe) || !transport_step(w->g, c))
+        gw_conn_close(w, c, "the client left or the SSH transport ended");
+}
+
+enum { OP_ACCEPT, OP_TICK, OP_CONN, OP_DRAIN };
 
 /* Collect the worker's outstanding tags; returns how many. */
 static unsigned gw_tags(struct worker *w, uint64_t *tags, uint16_t *who,
@@ -301,6 +309,12 @@ static unsigned gw_tags(struct worker *w, uint64_t *tags, uint16_t *who,
             who[n] = (uint16_t)i;
             what[n++] = OP_CONN;
         }
+        term_post_drain(c);
+        if (c->drain_tag) {
+            tags[n] = c->drain_tag;
+            who[n] = (uint16_t)i;
+            what[n++] = OP_DRAIN;
+        }
     }
     if (busy && !w->tick_tag)
         gw_post_tick(w);
@@ -315,9 +329,9 @@ static unsigned gw_tags(struct worker *w, uint64_t *tags, uint16_t *who,
  * listener and no connection left, or a wait fails. */
 static void gw_run(struct worker *w)
 {
-    uint64_t tags[2 + 2 * GW_WORKER_CONNS];
-    uint16_t who[2 + 2 * GW_WORKER_CONNS] = {0};
-    uint8_t what[2 + 2 * GW_WORKER_CONNS];
+    uint64_t tags[2 + 3 * GW_WORKER_CONNS];
+    uint16_t who[2 + 3 * GW_WORKER_CONNS] = {0};
+    uint8_t what[2 + 3 * GW_WORKER_CONNS];
     for (;;) {
         unsigned n = gw_tags(w, tags, who, what), which;
         if (n == 0)
@@ -333,6 +347,8 @@ static void gw_run(struct worker *w)
             gw_on_accept(w, &cqe);
         else if (what[which] == OP_TICK)
             gw_on_tick(w);
+        else if (what[which] == OP_DRAIN)
+            gw_on_drain(w, &w->conns[who[which]], &cqe);
         else
             gw_on_bridge(w, &w->conns[who[which]], &cqe);
         capos_rt_flush_releases();
@@ -442,12 +458,20 @@ static bool gw_caps(struct gateway *g, capos_capset_t *caps)
         capos_capset_find(caps, "sessions", CAPOS_SESSION_MANAGER_INTERFACE_ID,
                           &g->sessions) == 0 &&
         capos_capset_find(caps, "keys", CAPOS_AUTHORIZED_KEY_STORE_INTERFACE_ID,
-                          &g->keys) == 0)
+                          &g->keys) == 0 &&
+        capos_capset_find(caps, "terminals",
+                          CAPOS_TERMINAL_SESSION_FROM_BYTE_STREAM_INTERFACE_ID,
+                          &g->terminals) == 0 &&
+        capos_capset_find(caps, "launcher",
+                          CAPOS_RESTRICTED_SHELL_LAUNCHER_INTERFACE_ID,
+                          &g->launcher) == 0)
         return true;
     gw_say(g, "ssh-gateway: needs caps \"listener\" (TcpListenAuthority), "
               "\"hostKey\" (SshHostKey), \"timer\" (Timer), \"sessions\" "
-              "(SessionManager, export sshGateway) and \"keys\" "
-              "(AuthorizedKeyStore)");
+              "(SessionManager, export sshGateway), \"keys\" "
+              "(AuthorizedKeyStore), \"terminals\" "
+              "(TerminalSessionFromByteStream) and \"launcher\" "
+              "(RestrictedShellLauncher, badge 22)");
     return false;
 }
 

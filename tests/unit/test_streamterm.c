@@ -3,8 +3,8 @@
  * (kernel-model/streamterm.c, kernel source terminalFromByteStream): the
  * line discipline fed through TerminalByteStream.feed and drained through
  * drain, info's size and resize, the input and output bounds, and every
- * way a terminal ends (closed, released, hung up, the creator gone), with
- * nothing left alive afterwards (hn_teardown).
+ * way a terminal ends (closed, released, hung up, input ended, the
+ * creator gone), with nothing left alive afterwards (hn_teardown).
  */
 #include <stdio.h>
 #include <string.h>
@@ -253,6 +253,41 @@ static void hang_up_ends_the_read_and_disconnects_the_terminal(void **state)
     release(p, t);
 }
 
+static void end_input_ends_reads_after_fed_input_but_not_output(void **state)
+{
+    (void)state;
+    struct k_process *p = h_proc("ssh-gateway", 0);
+    uint32_t t, s = ssh_terminal(p, &t);
+    char line[4200], out[70000];
+    size_t n;
+    bool ended;
+    assert_int_equal(feed(p, s, "ls\r", 3), 3);
+    assert_int_equal(
+        hn_call0(p, s, CAPOS_TERMINAL_BYTE_STREAM_END_INPUT_METHOD_ID).result,
+        0);
+    /* What came before the end is still a line; then the end. */
+    assert_int_equal(hn_readline(p, t, "", CAPOS_ECHO_MODE_VISIBLE, line, &n),
+                     CAPOS_READ_LINE_RESULT_WHICH_LINE);
+    assert_string_equal(line, "ls");
+    assert_int_equal(hn_readline(p, t, "", CAPOS_ECHO_MODE_VISIBLE, line, &n),
+                     CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
+    struct res r =
+        hn_call_data(p, s, CAPOS_TERMINAL_BYTE_STREAM_FEED_METHOD_ID, "x", 1);
+    assert_int_equal(hn_exception_type(&r), CAPOS_EXCEPTION_TYPE_DISCONNECTED);
+    /* Output still reaches the client. */
+    assert_int_equal(
+        hn_call_data(p, t, CAPOS_TERMINAL_SESSION_WRITE_METHOD_ID, "bye", 3)
+            .result,
+        0);
+    drain(p, s, out, sizeof out, &ended);
+    assert_string_equal(out, "ls\r\n\r\nbye");
+    assert_false(ended);
+    release(p, t);
+    assert_int_equal(drain(p, s, out, sizeof out, &ended), 0);
+    assert_true(ended);
+    release(p, s);
+}
+
 static void the_creator_gone_ends_the_terminal(void **state)
 {
     (void)state;
@@ -329,6 +364,7 @@ int main(void)
         T(fed_input_is_edited_echoed_and_drained),
         T(a_drain_waits_for_output_and_ends_with_the_terminal),
         T(hang_up_ends_the_read_and_disconnects_the_terminal),
+        T(end_input_ends_reads_after_fed_input_but_not_output),
         T(the_creator_gone_ends_the_terminal),
         T(input_and_output_are_bounded),
         T(create_refuses_bad_parameters),
