@@ -1,7 +1,8 @@
 /*
  * gateway.h - ssh-gateway's internal declarations (docs/ssh.md): the
  * gateway and its workers (ssh_gateway.c), the SSH transport of one
- * connection on libssh (transport.c), and the host key (hostkey.c).
+ * connection on libssh (transport.c), the host key (hostkey.c) and the
+ * terminal handoff to capos-shell (term.c).
  */
 #ifndef SSH_GATEWAY_H
 #define SSH_GATEWAY_H
@@ -19,8 +20,14 @@
 #include "sockbridge.h"
 
 #define GW_CONN_MAX 64u     /* connections at once, all workers together */
-#define GW_WORKERS 6u       /* worker threads, each on its own ring */
-#define GW_WORKER_CONNS 11u /* connection records per worker */
+#define GW_WORKERS 7u       /* worker threads, each on its own ring */
+#define GW_WORKER_CONNS 10u /* connection records per worker */
+#define GW_RING_RESERVE 4u  /* CQ slots kept for synchronous calls */
+/* Shells (each a drain in flight) per worker: what its CQ holds beside
+ * the accept, the tick, two bridge calls per record and the reserve
+ * (docs/abi.md §4.2: 32 completions outstanding at most). */
+#define GW_WORKER_SHELLS                                                       \
+    (CAP_CQ_ENTRIES - GW_RING_RESERVE - 2u - 2u * GW_WORKER_CONNS)
 #define GW_PEER_MAX 47u
 #define GW_CALL_BUF 2048u       /* params and results of synchronous calls */
 #define GW_RES_BUF 1024u        /* result of one asynchronous call */

@@ -16,8 +16,10 @@
  *
  * Caps: "listener" (TcpListenAuthority), "hostKey" (SshHostKey), "timer"
  * (Timer), "sessions" (SessionManager through its sshGateway export:
- * public-key logins), "keys" (AuthorizedKeyStore: key probes), all
- * required; "audit" (AuditLog, category "ssh"),
+ * public-key logins), "keys" (AuthorizedKeyStore: key probes),
+ * "terminals" (TerminalSessionFromByteStream) and "launcher"
+ * (RestrictedShellLauncher, badge 22: capos-shell for each shell
+ * request, term.c), all required; "audit" (AuditLog, category "ssh"),
  * "console" (one line per connection opened and closed, never a byte of its
  * data) and "threads" (its own ThreadSpawner; without it the main thread serves
  * alone), optional. It never holds NetworkManager, ProcessSpawner or
@@ -26,8 +28,10 @@
  * Limits: GW_CONN_MAX connections at once over all workers, of which
  * GW_UNAUTH_MAX not yet authenticated (sshd's MaxStartups); one beyond
  * either is closed at once with an audit record. A worker's asynchronous calls
- * are its accept, its tick and two per connection (the bridge's recv and
- * send), within its ring's CQ with a reserve for its synchronous calls.
+ * are its accept, its tick, two per connection (the bridge's recv and
+ * send) and one per shell (its terminal's drain, term.c; at most
+ * GW_WORKER_SHELLS), within its ring's CQ with a reserve for its
+ * synchronous calls.
  * A connection not authenticated within GW_GRACE_TICKS is closed
  * (sshd's LoginGraceTime).
  */
@@ -40,12 +44,11 @@
 #include "gateway.h"
 #include "sync.h"
 
-#define GW_RING_RESERVE 8u
 #define GW_BACKLOG 128u
 #define GW_ACCEPT_FAILURES_MAX 16u
 
-_Static_assert(2u + 2u * GW_WORKER_CONNS + GW_RING_RESERVE <= CAP_CQ_ENTRIES,
-               "a worker could need more completions than its CQ holds");
+_Static_assert(GW_WORKER_SHELLS >= 1u && GW_WORKER_SHELLS <= GW_WORKER_CONNS,
+               "a worker's CQ must hold at least one shell's drain");
 _Static_assert(GW_WORKERS *GW_WORKER_CONNS > GW_CONN_MAX,
                "too few records to refuse a connection over the bound");
 _Static_assert(GW_WORKERS + 1u <= 8u, "too many workers for 8 threads");

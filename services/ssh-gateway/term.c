@@ -125,9 +125,20 @@ static bool term_launch(struct conn *c, capos_cap_t term)
            capos_LaunchResult_which(&lr) == CAPOS_LAUNCH_RESULT_WHICH_LAUNCHED;
 }
 
+/* Shells running on c's worker (each holds a drain slot of its CQ). */
+static unsigned term_shells(const struct worker *w)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < GW_WORKER_CONNS; i++)
+        n += w->conns[i].have_stream;
+    return n;
+}
+
 bool term_start(struct conn *c)
 {
     capos_cap_t term;
+    if (term_shells(c->w) >= GW_WORKER_SHELLS)
+        return false; /* the worker's CQ has no room for another drain */
     c->drain_res = capos_alloc(TERM_DRAIN_RES);
     if (!c->drain_res || !term_create(c, &term))
         return false;
