@@ -83,7 +83,10 @@ struct conn {
     capos_cap_t stream, shell;
     bool have_stream, have_shell, term_ended;
     uint64_t drain_tag;
-    uint8_t *drain_res; /* TERM_DRAIN_RES bytes */
+    uint8_t *drain_res;  /* TERM_DRAIN_RES bytes */
+    const uint8_t *out;  /* drained bytes the channel did not take yet */
+    uint32_t out_len;    /* (in drain_res: no drain until they are sent) */
+    bool out_ended;      /* the drain that gave them said ended */
     unsigned ticks_left;  /* of the login grace time */
     bool version_audited;
     struct worker *w;
@@ -163,6 +166,9 @@ void term_post_drain(struct conn *c);
 /* A drain completed: its output to the channel; the terminal's end ends
  * the channel (exit-status 0, EOF, close). False on a channel error. */
 bool term_on_drain(struct conn *c, const CapCqe *cqe);
+/* Send what the channel's window did not take of the last drain (after
+ * each step of libssh); false on a channel error. */
+bool term_flush(struct conn *c);
 /* libssh's channel_data_function: feed the terminal; returns the bytes
  * it took (the rest stays in libssh for later). */
 int term_feed(ssh_session s, ssh_channel ch, void *data, uint32_t len,

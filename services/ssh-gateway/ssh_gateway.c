@@ -275,7 +275,7 @@ static void gw_on_tick(struct worker *w)
 static void gw_on_bridge(struct worker *w, struct conn *c, const CapCqe *cqe)
 {
     (void)capos_sockbridge_complete(c->br, cqe);
-    if (!transport_step(w->g, c))
+    if (!transport_step(w->g, c) || !term_flush(c))
         gw_conn_close(w, c, "the client left or the SSH transport ended");
 }
 

@@ -152,7 +152,7 @@ bool term_start(struct conn *c)
 
 void term_post_drain(struct conn *c)
 {
-    if (!c->have_stream || c->drain_tag || c->term_ended)
+    if (!c->have_stream || c->drain_tag || c->term_ended || c->out_len)
         return;
     uint8_t par[32];
     capnp_builder b;
@@ -171,6 +171,30 @@ void term_post_drain(struct conn *c)
     c->drain_tag = capos_rt_submit(&sqe) == 0 ? sqe.user_data : 0;
 }
 
+bool term_flush(struct conn *c)
+{
+    if (c->out_len && c->chan) {
+        /* Non-blocking: libssh writes what the client's window allows
+         * and returns that count; the rest waits for a window adjust. */
+        int n = ssh_channel_write(c->chan, c->out, c->out_len);
+        if (n < 0)
+            return false;
+        c->out += n;
+        c->out_len -= (uint32_t)n;
+    }
+    if (c->out_len || !c->out_ended)
+        return true;
+    /* The shell is done with its terminal: the session ends cleanly. */
+    c->out_ended = false;
+    c->term_ended = true;
+    if (c->chan) {
+        (void)ssh_channel_request_send_exit_status(c->chan, 0);
+        (void)ssh_channel_send_eof(c->chan);
+        (void)ssh_channel_close(c->chan);
+    }
+    return true;
+}
+
 bool term_on_drain(struct conn *c, const CapCqe *cqe)
 {
     c->drain_tag = 0;
@@ -182,18 +206,10 @@ bool term_on_drain(struct conn *c, const CapCqe *cqe)
     if (capos_rt_result_msg(cqe, c->drain_res, TERM_DRAIN_RES, &m, &root) &&
         capos_TerminalByteStream_drain_Results_get_data(&root, &d, &n) == 0)
         ended = capos_TerminalByteStream_drain_Results_get_ended(&root);
-    if (n && c->chan && ssh_channel_write(c->chan, d, (uint32_t)n) < 0)
-        return false;
-    if (!ended)
-        return true;
-    /* The shell is done with its terminal: the session ends cleanly. */
-    c->term_ended = true;
-    if (c->chan) {
-        (void)ssh_channel_request_send_exit_status(c->chan, 0);
-        (void)ssh_channel_send_eof(c->chan);
-        (void)ssh_channel_close(c->chan);
-    }
-    return true;
+    c->out = d;
+    c->out_len = c->chan ? (uint32_t)n : 0;
+    c->out_ended = ended;
+    return term_flush(c);
 }
 
 int term_feed(ssh_session s, ssh_channel ch, void *data, uint32_t len,
