@@ -720,6 +720,8 @@ int bootpkg_grant(struct k_process *p, const uint8_t *bytes, size_t len,
                   uint32_t *out_id);
 /* SshHostKey over kernelParams.sshDevelopmentHostKey of the manifest
  * bytes[0..len) (sshhostkey.c). */
+/* streamterm.c */
+int streamterm_grant(struct k_process *p, uint32_t *out_id);
 int sshhostkey_grant(struct k_process *p, const uint8_t *bytes, size_t len,
                      uint32_t *out_id);
 

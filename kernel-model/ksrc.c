@@ -93,6 +93,13 @@ static int g_sshhostkey(struct k_process *p, const struct k_ksrc_args *a,
     return sshhostkey_grant(p, a->bytes, a->len, id);
 }
 
+static int g_streamterm(struct k_process *p, const struct k_ksrc_args *a,
+                        uint32_t *id)
+{
+    (void)a;
+    return streamterm_grant(p, id);
+}
+
 #define BOOT K_KSRC_BOOT
 #define SPAWN K_KSRC_SPAWN
 #define OWN K_KSRC_OWN
@@ -134,6 +141,10 @@ static const struct k_ksrc ksrcs[] = {
     SRC(SSH_DEVELOPMENT_HOST_KEY) = {"sshDevelopmentHostKey",
                                      CAPOS_SSH_HOST_KEY_INTERFACE_ID,
                                      g_sshhostkey, NULL, BOOT},
+    SRC(TERMINAL_FROM_BYTE_STREAM) = {
+        "terminalFromByteStream",
+        CAPOS_TERMINAL_SESSION_FROM_BYTE_STREAM_INTERFACE_ID, g_streamterm,
+        NULL, BOOT | SPAWN},
 };
 
 #define NKSRC (sizeof ksrcs / sizeof ksrcs[0])

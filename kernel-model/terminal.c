@@ -1,10 +1,12 @@
 /*
  * terminal.c - TerminalSession: a kernel object over a terminal device
- * that shows prompts and edits lines. Two devices share the one line
+ * that shows prompts and edits lines. Three devices share the one line
  * discipline below: the port console (port_console_write out,
- * port_console_read in; kernel source `terminal`, KernelCapSource @1) and
- * a TCP connection (TcpSocket.intoTerminalSession, kernel-model/sockterm.c,
- * which filters the Telnet command layer; docs/net.md).
+ * port_console_read in; kernel source `terminal`, KernelCapSource @1), a
+ * TCP connection (TcpSocket.intoTerminalSession, kernel-model/sockterm.c,
+ * which filters the Telnet command layer; docs/net.md) and a byte stream
+ * its creator feeds and drains (kernel source terminalFromByteStream,
+ * kernel-model/streamterm.c: the SSH gateway's channel).
  *
  * Methods (schema/capos.capnp TerminalSession; capos-sim choices, upstream
  * publishes none):

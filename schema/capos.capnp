@@ -302,6 +302,40 @@ struct TerminalInfo @0xf8db0928fa2b9d3a {
   peer @3 :Text;            # remote "address:port", empty for the console
 }
 
+interface TerminalSessionFromByteStream @0xaefa746f7936e334 {
+  # Kernel source `terminalFromByteStream` (upstream name): TerminalSessions
+  # with the one line discipline of the console and Telnet terminals over a
+  # byte stream their creator carries (an SSH channel, later a WebSocket).
+  create @0 (transport :Transport, columns :UInt16, rows :UInt16, peer :Text)
+         -> (stream :TerminalByteStream);
+  # A new terminal: transport, size and peer (at most 23 bytes) are what its
+  # info() reports until the creator resizes it.
+}
+
+interface TerminalByteStream @0xe7c3477891c007d8 {
+  # The creator's end of a TerminalSessionFromByteStream terminal (capos-sim
+  # choice). Input is bounded (4096 bytes waiting for the line discipline)
+  # and so is output (65536 bytes not yet drained: more ends the terminal,
+  # as a Telnet peer that stops reading is disconnected).
+  terminal @0 () -> (terminal :TerminalSession);
+  # The TerminalSession itself (move-only), once; then failed.
+  feed @1 (data :Data) -> (accepted :UInt32);
+  # Client input: takes what fits, the caller keeps the rest for later
+  # (backpressure: stop reading the client). Disconnected once ended.
+  drain @2 (maxBytes :UInt32 = 16384) -> (data :Data, ended :Bool);
+  # Terminal output (at most maxBytes, at most 16384), waiting while there is
+  # none; ended: the terminal is closed or gone, nothing more will come.
+  # One drain at a time.
+  resize @3 (columns :UInt16, rows :UInt16) -> ();  # what info() reports
+  hangUp @4 () -> ();
+  # The client is gone: the terminal's input ends (a
+  # waiting readLine gets endOfInput), its calls fail with disconnected;
+  # output already queued still drains, then drain reports ended.
+  endInput @5 () -> ();
+  # The client's input ended (an SSH EOF) but it still reads: once fed
+  # input is consumed, readLine gets endOfInput; output goes on.
+}
+
 # ===========================================================================
 # Networking (TCP only: upstream Phase B)
 # ===========================================================================
@@ -966,6 +1000,10 @@ enum KernelCapSource @0xbad6e498d6ac617d {
   sshDevelopmentHostKey @13;
   # SshHostKey from kernelParams.sshDevelopmentHostKey, development only
   # (upstream ssh_development_host_key).
+  terminalFromByteStream @14;
+  # TerminalSessionFromByteStream: terminals over byte streams the grantee
+  # feeds (upstream TerminalSessionFromByteStream; an SSH gateway's
+  # SshTerminalFactory).
 }
 
 struct CapGrant @0xf7fd97641d5730dd {
@@ -1099,6 +1137,8 @@ const auditLogInterfaceId                  :UInt64 = 0xe2e75995f1a20b0e;
 const auditLogReaderInterfaceId            :UInt64 = 0x8e9c41a4e72ebba6;
 const echoIdentityInterfaceId              :UInt64 = 0x817dced6813bedff;
 const sshHostKeyInterfaceId                :UInt64 = 0xfa1ed47873057243;
+const terminalSessionFromByteStreamInterfaceId :UInt64 = 0xaefa746f7936e334;
+const terminalByteStreamInterfaceId       :UInt64 = 0xe7c3477891c007d8;
 const modelTurnInterfaceId                 :UInt64 = 0xa91067ae9297663b;
 const languageModelInterfaceId             :UInt64 = 0xe9cf6ad440a32abe;
 

@@ -68,6 +68,8 @@ static const struct {
      * badge (docs/net.md). */
     {"tcpListenAuthority", CAPOS_TCP_LISTEN_AUTHORITY_INTERFACE_ID, K_MINTED},
     {"sshDevelopmentHostKey", CAPOS_SSH_HOST_KEY_INTERFACE_ID, K_PASSED},
+    {"terminalFromByteStream",
+     CAPOS_TERMINAL_SESSION_FROM_BYTE_STREAM_INTERFACE_ID, K_MINTED},
 };
 #define NKSRC (sizeof ksrcs / sizeof ksrcs[0])
 

@@ -22,9 +22,15 @@
  *     checked on the transfer record; an endpoint facet is refused, even
  *     one typed TerminalSession): otherwise an invalidArgument
  *     CapException;
- *   - session must be null and profile empty: the shell logs its user in
- *     itself (a caller-supplied session would let the caller choose who
- *     the shell is): otherwise denied sessionInvalid / profileMismatch;
+ *   - session must be null, except through the SSH gateway's facet
+ *     (badge SESSION_FACET_BADGE): the shell logs its user in itself (a
+ *     caller-supplied session would let the caller choose who the shell
+ *     is): otherwise denied sessionInvalid. Through that facet it may be
+ *     a UserSession (the interface checked; else sessionInvalid), which
+ *     the shell gets as "login" and starts logged in with (the broker
+ *     still decides its bundle);
+ *   - profile must be empty, through every facet (the broker picks it):
+ *     otherwise denied profileMismatch;
  *   - grants must be empty (fail closed): otherwise denied grantRefused;
  *   - a spawn failure: denied spawnFailed.
  * On every denial the terminal is released, which closes a network
@@ -42,6 +48,10 @@
 
 #define CALL_BUF 8192u
 #define SHELL_BINARY "capos-shell"
+/* The badge of the one facet whose caller may hand over an authenticated
+ * session: the ssh-gateway's import (fixtures/system-ssh-shell.capnp),
+ * which authenticated the key itself (docs/ssh.md "Terminal handoff"). */
+#define SESSION_FACET_BADGE 22u
 
 struct rlauncher {
     capos_cap_t ep, spawner, sessions, broker, shell_audit;
@@ -101,23 +111,28 @@ static int deny(struct rlauncher *l, capos_server_call_t *call,
 
 /*
  * ProcessSpawner.spawn of capos-shell with the four caps of a console
- * shell; term is moved into the child. Returns 0 with *handle (the
- * kernel ProcessHandle, owned by the caller) or a negative error with
- * reason filled; term is gone either way (moved, or released here).
+ * shell, and "login" when session is not NULL; term is moved into the
+ * child, session copied (the caller releases it). Returns 0 with *handle
+ * (the kernel ProcessHandle, owned by the caller) or a negative error
+ * with reason filled; term is gone either way (moved, or released here).
  */
 static int spawn_shell(struct rlauncher *l, capos_cap_t term,
-                       capos_cap_t *handle, char *reason, size_t rcap)
+                       const capos_cap_t *session, capos_cap_t *handle,
+                       char *reason, size_t rcap)
 {
     static const struct {
         const char *name;
         uint64_t iface;
-    } g[4] = {
+    } g[5] = {
         {"terminal", CAPOS_TERMINAL_SESSION_INTERFACE_ID},
         {"sessions", CAPOS_SESSION_MANAGER_INTERFACE_ID},
         {"audit", CAPOS_AUDIT_LOG_INTERFACE_ID},
         {"broker", CAPOS_AUTHORITY_BROKER_INTERFACE_ID},
+        {"login", CAPOS_USER_SESSION_INTERFACE_ID},
     };
-    const capos_cap_t caps[4] = {term, l->sessions, l->shell_audit, l->broker};
+    const capos_cap_t caps[5] = {term, l->sessions, l->shell_audit, l->broker,
+                                 session ? *session : term};
+    uint32_t n = session ? 5 : 4;
     capnp_builder b;
     capnp_struct_builder p, gs;
     capnp_list_builder gl;
@@ -128,15 +143,15 @@ static int spawn_shell(struct rlauncher *l, capos_cap_t term,
                                                strlen(SHELL_BINARY));
     capos_ProcessSpawner_spawn_Params_set_binaryName(&p, SHELL_BINARY,
                                                      strlen(SHELL_BINARY));
-    capos_ProcessSpawner_spawn_Params_init_grants(&p, 4, &gl);
-    CapTransferDescriptor desc[4];
-    for (uint32_t i = 0; i < 4; i++) {
+    capos_ProcessSpawner_spawn_Params_init_grants(&p, n, &gl);
+    CapTransferDescriptor desc[5];
+    for (uint32_t i = 0; i < n; i++) {
         capnp_list_struct_at(&gl, i, &gs);
         capos_CapGrant_set_name(&gs, g[i].name, strlen(g[i].name));
         capos_CapGrant_set_interfaceId(&gs, g[i].iface);
         capos_CapGrant_source_set_cap(&gs, i);
         /* The terminal is move-only; the rest are this launcher's to
-         * keep for the next shell. */
+         * keep for the next shell (the session: the caller's copy). */
         desc[i] = (CapTransferDescriptor){.cap_id = caps[i].id,
                                           .mode = i == 0 ? CAP_XFER_MOVE
                                                          : CAP_XFER_COPY};
@@ -147,11 +162,11 @@ static int spawn_shell(struct rlauncher *l, capos_cap_t term,
         snprintf(reason, rcap, "spawn request does not fit");
         return CAPOS_RT_E_NO_MEMORY;
     }
-    memcpy(l->pbuf + CAP_ALIGN8(len), desc, sizeof desc);
+    memcpy(l->pbuf + CAP_ALIGN8(len), desc, n * sizeof desc[0]);
     CapSqe sqe;
     capos_ProcessSpawner_spawn_sqe_xfer(&sqe, l->spawner.id, capos_va(l->pbuf),
-                                        (uint32_t)len, 4, capos_va(l->rbuf),
-                                        CALL_BUF, 0);
+                                        (uint32_t)len, (uint16_t)n,
+                                        capos_va(l->rbuf), CALL_BUF, 0);
     CapCqe cqe;
     int r = capos_rt_call(&sqe, &cqe);
     if (r == 0)
@@ -196,25 +211,47 @@ static bool take_terminal(capos_server_call_t *call, capos_cap_t *term,
     return true;
 }
 
-/* Check the rest of launchShell (no session, no profile, no grants).
- * Returns true, or false with *verdict the denial (term released). */
+/*
+ * launchShell's session into *session (*have false for none): none, or
+ * through SESSION_FACET_BADGE a UserSession. Returns true, or false with
+ * *verdict the denial (term released).
+ */
+static bool take_session(struct rlauncher *l, capos_server_call_t *call,
+                         capos_cap_t term, capos_cap_t *session, bool *have,
+                         int *verdict)
+{
+    uint32_t si = CAPNP_CAP_NULL;
+    const char *why = "a session was supplied; the shell logs in itself";
+    *have = false;
+    if (capos_RestrictedShellLauncher_launchShell_Params_get_session(
+            &call->params_root, &si) == 0) {
+        if (si == CAPNP_CAP_NULL)
+            return true;
+        if (call->badge == SESSION_FACET_BADGE) {
+            if (si < call->cap_count &&
+                capos_server_take_cap(call, si, CAPOS_USER_SESSION_INTERFACE_ID,
+                                      session) == 0)
+                return *have = true;
+            why = "the session is not a UserSession";
+        }
+    }
+    *verdict = deny(l, call, term, CAPOS_LAUNCH_DENIAL_SESSION_INVALID,
+                    "remote-shell-session-invalid", why);
+    return false;
+}
+
+/* Check the rest of launchShell (no profile, no grants). Returns true, or
+ * false with *verdict the denial (term released). */
 static bool check_launch(struct rlauncher *l, capos_server_call_t *call,
                          capos_cap_t term, int *verdict)
 {
     const capnp_struct *pr = &call->params_root;
-    uint32_t si = CAPNP_CAP_NULL;
     const char *prof = "";
     size_t plen = 0;
     capnp_list gl;
-    if (capos_RestrictedShellLauncher_launchShell_Params_get_session(pr, &si) !=
-            0 ||
-        si != CAPNP_CAP_NULL)
-        *verdict = deny(l, call, term, CAPOS_LAUNCH_DENIAL_SESSION_INVALID,
-                        "remote-shell-session-invalid",
-                        "a session was supplied; the shell logs in itself");
-    else if (capos_RestrictedShellLauncher_launchShell_Params_get_profile(
-                 pr, &prof, &plen) != 0 ||
-             plen != 0)
+    if (capos_RestrictedShellLauncher_launchShell_Params_get_profile(
+            pr, &prof, &plen) != 0 ||
+        plen != 0)
         *verdict = deny(l, call, term, CAPOS_LAUNCH_DENIAL_PROFILE_MISMATCH,
                         "remote-shell-profile-mismatch",
                         "a profile was supplied; the broker picks it at login");
@@ -233,13 +270,23 @@ static bool check_launch(struct rlauncher *l, capos_server_call_t *call,
  * rules), then start the shell on the terminal. */
 static int launch_shell(struct rlauncher *l, capos_server_call_t *call)
 {
-    capos_cap_t term, handle;
+    capos_cap_t term, session, handle;
+    bool have;
     int verdict;
     if (!take_terminal(call, &term, &verdict) ||
-        !check_launch(l, call, term, &verdict))
+        !take_session(l, call, term, &session, &have, &verdict))
         return verdict;
+    if (!check_launch(l, call, term, &verdict)) {
+        if (have)
+            capos_rt_release(session);
+        return verdict;
+    }
     char reason[200];
-    if (spawn_shell(l, term, &handle, reason, sizeof reason) != 0) {
+    int r = spawn_shell(l, term, have ? &session : NULL, &handle, reason,
+                        sizeof reason);
+    if (have)
+        capos_rt_release(session); /* the shell has its own copy */
+    if (r != 0) {
         char detail[240];
         snprintf(detail, sizeof detail, "spawn failed: %s", reason);
         audit(l, "remote-shell-spawn-failed", CAPOS_AUDIT_OUTCOME_ERROR,
@@ -258,7 +305,9 @@ static int launch_shell(struct rlauncher *l, capos_server_call_t *call)
     }
     l->launched++;
     audit(l, "remote-shell-launched", CAPOS_AUDIT_OUTCOME_ALLOWED,
-          "capos-shell on a caller-supplied terminal");
+          have ? "capos-shell on a caller-supplied terminal, logged "
+                       "in with the caller's session"
+                     : "capos-shell on a caller-supplied terminal");
     return launch_result(call, hi, 0);
 }
 

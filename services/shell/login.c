@@ -12,6 +12,10 @@
  * only "login incorrect" (the cause is the session manager's audit
  * record) and asks again, at most LOGIN_TRIES times.
  *
+ * A shell the restricted launcher started with a "login" cap (a
+ * UserSession an SSH gateway authenticated by key) skips the dialogue:
+ * that session's user and profile, then the broker's bundle for it.
+ *
  * Trust: the user name and password are untrusted bytes; the shell only
  * bounds them (the terminal already refuses control characters and
  * over-long input) and passes them on: the session manager decides. The
@@ -277,9 +281,10 @@ static int fetch_bundle(struct shell *sh)
 
 /*
  * UserSession.info on the login session: copy its profile name into
- * sh->profile. Returns 0 or -1 (said on the terminal).
+ * sh->profile, and with user its user name into sh->user. Returns 0 or
+ * -1 (said on the terminal).
  */
-static int session_profile(struct shell *sh)
+static int session_profile(struct shell *sh, bool user)
 {
     capnp_builder b;
     capnp_struct_builder p;
@@ -302,6 +307,17 @@ static int session_profile(struct shell *sh)
     }
     memcpy(sh->profile, s, n);
     sh->profile[n] = '\0';
+    if (user) {
+        s = NULL;
+        n = 0;
+        if (capos_SessionInfo_get_username(&info, &s, &n) < 0 || n == 0 ||
+            n > SHELL_USER_MAX) {
+            term_say(sh, "capos-shell: the session names no user");
+            return -1;
+        }
+        memcpy(sh->user, s, n);
+        sh->user[n] = '\0';
+    }
     return 0;
 }
 
@@ -313,29 +329,10 @@ static int session_profile(struct shell *sh)
  */
 static void read_source(struct shell *sh)
 {
-    capnp_builder b;
-    capnp_struct_builder p;
-    capnp_message msg;
-    capnp_struct root, info;
-    sh->transport = CAPOS_TRANSPORT_CONSOLE;
-    sh->peer[0] = '\0';
-    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
-    capos_TerminalSession_info_Params_init_root(&b, &p);
-    if (shell_call(sh, sh->term, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID, &b,
-                   NULL, 0, &msg, &root, NULL) < 0 ||
-        capos_TerminalSession_info_Results_get_info(&root, &info) < 0)
-        return;
-    uint16_t t = capos_TerminalInfo_get_transport(&info);
-    if (t <= CAPOS_TRANSPORT_TEST)
-        sh->transport = t;
-    const char *s = "";
-    size_t n = 0;
-    if (capos_TerminalInfo_get_peer(&info, &s, &n) == 0) {
-        size_t k = 0;
-        for (size_t i = 0; i < n && k + 1 < sizeof sh->peer; i++)
-            sh->peer[k++] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
-        sh->peer[k] = '\0';
-    }
+    struct term_facts f;
+    (void)term_info(sh, &f); /* unanswered: the console's facts */
+    sh->transport = f.transport;
+    memcpy(sh->peer, f.peer, sizeof sh->peer);
 }
 
 /*
@@ -421,8 +418,27 @@ static enum term_read login_read(struct shell *sh, const char *prompt,
     return w;
 }
 
+/*
+ * The session the launcher handed over ("login": a gateway authenticated
+ * the user, e.g. by SSH key): no dialogue; its user and profile, then the
+ * bundle the broker decides for it. Returns SHELL_EXIT_OK or
+ * SHELL_EXIT_SYSTEM (said on the terminal; the session logged out).
+ */
+static int preset_login(struct shell *sh)
+{
+    read_source(sh);
+    sh->logged_in = true;
+    if (session_profile(sh, true) < 0 || fetch_bundle(sh) < 0) {
+        shell_logout(sh);
+        return SHELL_EXIT_SYSTEM;
+    }
+    return SHELL_EXIT_OK;
+}
+
 int shell_login(struct shell *sh)
 {
+    if (sh->have_preset)
+        return preset_login(sh);
     char user[SHELL_USER_MAX + 1];
     char *pass = capos_alloc(SHELL_PASS_MAX + 1);
     if (!pass)
@@ -466,7 +482,7 @@ int shell_login(struct shell *sh)
         }
         memcpy(sh->user, user, sizeof user);
         sh->logged_in = true;
-        if (session_profile(sh) < 0 || fetch_bundle(sh) < 0) {
+        if (session_profile(sh, false) < 0 || fetch_bundle(sh) < 0) {
             shell_logout(sh);
             code = SHELL_EXIT_SYSTEM;
             goto out;

@@ -58,6 +58,8 @@ static void cmd_help(struct shell *sh)
     term_say(sh, "  caps                 the caps of your session bundle");
     term_say(sh, "  session              who you are: principal, profile, "
                  "authentication");
+    term_say(sh, "  tty                  your terminal: transport, size "
+                 "(columns x rows), peer");
     term_say(sh, "  spawn NAME [with { child: [client] @cap, ... }]");
     term_say(sh, "                       start program NAME through your "
                  "launcher, passing");
@@ -112,8 +114,6 @@ static void cmd_session(struct shell *sh)
                                            "passkey", "TLS client cert"};
     static const char *const kind[] = {"anonymous", "operator", "guest",
                                        "service"};
-    static const char *const transport[] = {"console", "telnet", "ssh", "web",
-                                            "test"};
     capnp_builder b;
     capnp_struct_builder p;
     capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
@@ -161,13 +161,30 @@ static void cmd_session(struct shell *sh)
     term_say(sh, "auth: %s",
              a < sizeof strength / sizeof strength[0] ? strength[a]
                                                       : "unknown");
-    term_say(sh, "source: %s",
-             t < sizeof transport / sizeof transport[0] ? transport[t]
-                                                        : "unknown");
+    term_say(sh, "source: %s", term_transport_name(t));
     if (exp)
         term_say(sh, "expires: at %llu ns", (unsigned long long)exp);
     else
         term_say(sh, "expires: never (ends at logout)");
+}
+
+/* `tty`: the terminal's transport, size and peer, asked afresh (a
+ * network client may have resized it since). */
+static void cmd_tty(struct shell *sh)
+{
+    struct term_facts f;
+    char ebuf[160];
+    int r = term_info(sh, &f);
+    if (r < 0) {
+        term_say(sh, "tty: the terminal does not say (%s)",
+                 shell_error(sh, r, ebuf, sizeof ebuf));
+        return;
+    }
+    char size[32] = "size unknown";
+    if (f.columns && f.rows)
+        snprintf(size, sizeof size, "%ux%u", f.columns, f.rows);
+    term_say(sh, "tty: %s %s%s%s", term_transport_name(f.transport), size,
+             f.peer[0] ? " peer " : "", f.peer);
 }
 
 /* ---- spawn ---------------------------------------------------------- */
@@ -479,6 +496,8 @@ static bool run_line(struct shell *sh, char *line)
         cmd_caps(sh);
     else if (strcmp(cmd, "session") == 0)
         cmd_session(sh);
+    else if (strcmp(cmd, "tty") == 0)
+        cmd_tty(sh);
     else if (strcmp(cmd, "spawn") == 0)
         cmd_spawn(sh, p);
     else if (strcmp(cmd, "echo") == 0)
@@ -517,6 +536,9 @@ int capos_main(capos_capset_t *caps)
     sh->have_audit =
         capos_capset_find(caps, "audit", CAPOS_AUDIT_LOG_INTERFACE_ID,
                           &sh->audit) == 0;
+    sh->have_preset =
+        capos_capset_find(caps, "login", CAPOS_USER_SESSION_INTERFACE_ID,
+                          &sh->login_session) == 0;
     int code = shell_login(sh);
     if (code != SHELL_EXIT_OK)
         return code;

@@ -72,9 +72,11 @@ struct shell {
      * backoff, never authority. */
     uint16_t transport;
     char peer[48];
-    /* The session SessionManager.login minted (for logout). */
+    /* The session SessionManager.login minted (for logout), or the one
+     * the launcher handed over as "login" (have_preset: an SSH key login
+     * the gateway authenticated; no dialogue then). */
     capos_cap_t login_session;
-    bool logged_in;
+    bool logged_in, have_preset;
     char user[SHELL_USER_MAX + 1];
     char profile[SHELL_NAME_MAX + 1];
     /* The session bundle AuthorityBroker.shellBundle issued. */
@@ -123,6 +125,24 @@ enum term_read term_read_line(struct shell *sh, const char *prompt,
  * has none (it is asked once): a child then gets the launcher's console.
  */
 bool term_console(struct shell *sh, capos_cap_t *out);
+
+/* What TerminalSession.info says of the shell's terminal. */
+struct term_facts {
+    uint16_t transport; /* CAPOS_TRANSPORT_* */
+    uint16_t columns, rows; /* 0: unknown */
+    char peer[48]; /* "address:port", printable ASCII, "" for none */
+};
+
+/*
+ * Ask the terminal for its transport, size and peer (a peer's bytes
+ * outside printable ASCII become '?'). Returns 0, or the CQE result (< 0)
+ * when the terminal does not answer; *f is then the console's, unsized.
+ */
+int term_info(struct shell *sh, struct term_facts *f);
+
+/* The name of a CAPOS_TRANSPORT_* value ("console", "telnet", "ssh",
+ * "web", "test"), or "unknown". */
+const char *term_transport_name(uint16_t transport);
 
 /* ---- login.c: login, the bundle, logout ----------------------------- */
 

@@ -63,6 +63,47 @@ bool term_console(struct shell *sh, capos_cap_t *out)
     return sh->have_console;
 }
 
+int term_info(struct shell *sh, struct term_facts *f)
+{
+    capnp_builder b;
+    capnp_struct_builder p;
+    capnp_message msg;
+    capnp_struct root, info;
+    memset(f, 0, sizeof *f);
+    f->transport = CAPOS_TRANSPORT_CONSOLE;
+    capnp_builder_init(&b, sh->pbuf, SHELL_CALL_BUF);
+    capos_TerminalSession_info_Params_init_root(&b, &p);
+    int r = shell_call(sh, sh->term, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID, &b,
+                       NULL, 0, &msg, &root, NULL);
+    if (r < 0)
+        return r;
+    if (capos_TerminalSession_info_Results_get_info(&root, &info) < 0)
+        return CAP_ERR_INVALID_RESULT_BUFFER;
+    /* Metadata from the terminal's implementation: bounded, never
+     * authority. */
+    uint16_t t = capos_TerminalInfo_get_transport(&info);
+    f->transport = t <= CAPOS_TRANSPORT_TEST ? t : CAPOS_TRANSPORT_CONSOLE;
+    f->columns = capos_TerminalInfo_get_columns(&info);
+    f->rows = capos_TerminalInfo_get_rows(&info);
+    const char *s = "";
+    size_t n = 0;
+    if (capos_TerminalInfo_get_peer(&info, &s, &n) == 0) {
+        size_t k = 0;
+        for (size_t i = 0; i < n && k + 1 < sizeof f->peer; i++)
+            f->peer[k++] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
+        f->peer[k] = '\0';
+    }
+    return 0;
+}
+
+const char *term_transport_name(uint16_t transport)
+{
+    static const char *const name[] = {"console", "telnet", "ssh", "web",
+                                       "test"};
+    return transport < sizeof name / sizeof name[0] ? name[transport]
+                                                    : "unknown";
+}
+
 /* Wipe n bytes at p so the compiler cannot drop the stores (secrets). */
 static void wipe(void *p, size_t n)
 {

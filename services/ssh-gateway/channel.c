@@ -8,10 +8,10 @@
  * exec, env and subsystem requests fail. The x11-req and auth-agent-req
  * callbacks stay NULL (libssh would answer SUCCESS to either if set).
  *
- * The terminal handoff (a TerminalSession over this channel for
- * capos-shell) is not built yet: a shell request is answered, then the
- * channel says so in one line, sends exit-status 1 and closes, so the
- * client ends cleanly instead of waiting.
+ * A granted shell request starts capos-shell on a kernel terminal over
+ * this channel (term.c); its data goes to that terminal. If the launch
+ * fails the channel says so in one line, sends exit-status 1 and closes,
+ * so the client ends cleanly instead of waiting.
  */
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +33,7 @@ static int ch_size(struct conn *c, int cols, int rows, enum ssh_request kind)
     if (r == 0) {
         c->cols = cc;
         c->rows = rr;
+        term_resize(c); /* a terminal already running hears of it */
     }
     return r;
 }
@@ -75,16 +76,29 @@ void channel_after_step(struct conn *c)
     if (!c->shell_requested || !c->chan)
         return;
     c->shell_requested = false;
-    char line[200];
+    if (term_start(c))
+        return;
+    char line[160];
     int n = snprintf(line, sizeof line,
-                     "capos ssh-gateway: authenticated as %s (auth publicKey, "
-                     "source ssh, terminal %ux%u); the SSH terminal for "
-                     "capos-shell is not available yet\r\n",
-                     c->user, c->cols, c->rows);
+                     "capos ssh-gateway: capos-shell could not be started "
+                     "for %s; try again later\r\n",
+                     c->user);
+    gw_audit(c->w->g, "ssh-shell-launch-failed", CAPOS_AUDIT_OUTCOME_ERROR,
+             "connection %u: no shell for %s", c->id, c->user);
+    term_end(c);
     (void)ssh_channel_write(c->chan, line, (uint32_t)n);
     (void)ssh_channel_request_send_exit_status(c->chan, 1);
     (void)ssh_channel_send_eof(c->chan);
     (void)ssh_channel_close(c->chan);
+}
+
+/* The client's input ended (EOF, e.g. its stdin closed): the shell's
+ * readLine ends once it has read what came before, the shell logs out
+ * and the channel closes after its last output. */
+static void ch_eof(ssh_session s, ssh_channel ch, void *ud)
+{
+    (void)s, (void)ch;
+    term_end_input(ud);
 }
 
 static int ch_exec(ssh_session s, ssh_channel ch, const char *cmd, void *ud)
@@ -130,6 +144,8 @@ ssh_channel channel_open_request(ssh_session s, void *ud)
     c->ccb.channel_exec_request_function = ch_exec;
     c->ccb.channel_env_request_function = ch_env;
     c->ccb.channel_subsystem_request_function = ch_subsystem;
+    c->ccb.channel_data_function = term_feed;
+    c->ccb.channel_eof_function = ch_eof;
     /* x11 and auth-agent: NULL on purpose (see the header). */
     ssh_callbacks_init(&c->ccb);
     if (ssh_set_channel_callbacks(ch, &c->ccb) != SSH_OK) {

@@ -1,7 +1,8 @@
 /*
  * gateway.h - ssh-gateway's internal declarations (docs/ssh.md): the
  * gateway and its workers (ssh_gateway.c), the SSH transport of one
- * connection on libssh (transport.c), and the host key (hostkey.c).
+ * connection on libssh (transport.c), the host key (hostkey.c) and the
+ * terminal handoff to capos-shell (term.c).
  */
 #ifndef SSH_GATEWAY_H
 #define SSH_GATEWAY_H
@@ -19,8 +20,14 @@
 #include "sockbridge.h"
 
 #define GW_CONN_MAX 64u     /* connections at once, all workers together */
-#define GW_WORKERS 6u       /* worker threads, each on its own ring */
-#define GW_WORKER_CONNS 11u /* connection records per worker */
+#define GW_WORKERS 7u       /* worker threads, each on its own ring */
+#define GW_WORKER_CONNS 10u /* connection records per worker */
+#define GW_RING_RESERVE 4u  /* CQ slots kept for synchronous calls */
+/* Shells (each a drain in flight) per worker: what its CQ holds beside
+ * the accept, the tick, two bridge calls per record and the reserve
+ * (docs/abi.md §4.2: 32 completions outstanding at most). */
+#define GW_WORKER_SHELLS                                                       \
+    (CAP_CQ_ENTRIES - GW_RING_RESERVE - 2u - 2u * GW_WORKER_CONNS)
 #define GW_PEER_MAX 47u
 #define GW_CALL_BUF 2048u       /* params and results of synchronous calls */
 #define GW_RES_BUF 1024u        /* result of one asynchronous call */
@@ -71,6 +78,15 @@ struct conn {
     bool shell_requested; /* answer it after libssh's reply */
     bool unauth;          /* counted in gateway.unauth */
     uint16_t cols, rows;  /* pty-req and window-change */
+    /* The terminal handoff (term.c): the kernel terminal's stream end,
+     * the shell's ProcessHandle, the drain in flight and its buffer. */
+    capos_cap_t stream, shell;
+    bool have_stream, have_shell, term_ended;
+    uint64_t drain_tag;
+    uint8_t *drain_res;  /* TERM_DRAIN_RES bytes */
+    const uint8_t *out;  /* drained bytes the channel did not take yet */
+    uint32_t out_len;    /* (in drain_res: no drain until they are sent) */
+    bool out_ended;      /* the drain that gave them said ended */
     unsigned ticks_left;  /* of the login grace time */
     bool version_audited;
     struct worker *w;
@@ -91,7 +107,7 @@ struct worker {
 
 struct gateway {
     capos_cap_t authority, listener, hostkey, timer, audit, console, sessions,
-        keys;
+        keys, terminals, launcher;
     bool have_audit, have_console, have_listener;
     uint16_t port;
     uint8_t *pbuf, *rbuf;
@@ -138,6 +154,31 @@ ssh_channel channel_open_request(ssh_session s, void *ud);
 void channel_after_step(struct conn *c);
 /* Free c's channel (callbacks removed first). */
 void channel_end(struct conn *c);
+
+/* term.c */
+#define TERM_DRAIN_RES (16384u + 128u) /* a drain's result, at most */
+/* Start capos-shell on a new kernel terminal over c's channel, with c's
+ * session (RestrictedShellLauncher). False when it could not (c keeps
+ * what it got, for term_end). */
+bool term_start(struct conn *c);
+/* Post c's drain if it has a terminal and none is in flight. */
+void term_post_drain(struct conn *c);
+/* A drain completed: its output to the channel; the terminal's end ends
+ * the channel (exit-status 0, EOF, close). False on a channel error. */
+bool term_on_drain(struct conn *c, const CapCqe *cqe);
+/* Send what the channel's window did not take of the last drain (after
+ * each step of libssh); false on a channel error. */
+bool term_flush(struct conn *c);
+/* libssh's channel_data_function: feed the terminal; returns the bytes
+ * it took (the rest stays in libssh for later). */
+int term_feed(ssh_session s, ssh_channel ch, void *data, uint32_t len,
+              int is_stderr, void *ud);
+/* TerminalByteStream.endInput (the client's EOF), if c has a terminal. */
+void term_end_input(struct conn *c);
+/* The terminal's size from c->cols and c->rows. */
+void term_resize(struct conn *c);
+/* Hang up and release the terminal and the shell's handle (every path). */
+void term_end(struct conn *c);
 
 /* policy.c */
 /* One audit record for a request of kind (what: a detail, or NULL). */

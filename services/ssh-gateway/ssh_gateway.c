@@ -16,8 +16,10 @@
  *
  * Caps: "listener" (TcpListenAuthority), "hostKey" (SshHostKey), "timer"
  * (Timer), "sessions" (SessionManager through its sshGateway export:
- * public-key logins), "keys" (AuthorizedKeyStore: key probes), all
- * required; "audit" (AuditLog, category "ssh"),
+ * public-key logins), "keys" (AuthorizedKeyStore: key probes),
+ * "terminals" (TerminalSessionFromByteStream) and "launcher"
+ * (RestrictedShellLauncher, badge 22: capos-shell for each shell
+ * request, term.c), all required; "audit" (AuditLog, category "ssh"),
  * "console" (one line per connection opened and closed, never a byte of its
  * data) and "threads" (its own ThreadSpawner; without it the main thread serves
  * alone), optional. It never holds NetworkManager, ProcessSpawner or
@@ -26,8 +28,10 @@
  * Limits: GW_CONN_MAX connections at once over all workers, of which
  * GW_UNAUTH_MAX not yet authenticated (sshd's MaxStartups); one beyond
  * either is closed at once with an audit record. A worker's asynchronous calls
- * are its accept, its tick and two per connection (the bridge's recv and
- * send), within its ring's CQ with a reserve for its synchronous calls.
+ * are its accept, its tick, two per connection (the bridge's recv and
+ * send) and one per shell (its terminal's drain, term.c; at most
+ * GW_WORKER_SHELLS), within its ring's CQ with a reserve for its
+ * synchronous calls.
  * A connection not authenticated within GW_GRACE_TICKS is closed
  * (sshd's LoginGraceTime).
  */
@@ -40,12 +44,11 @@
 #include "gateway.h"
 #include "sync.h"
 
-#define GW_RING_RESERVE 8u
 #define GW_BACKLOG 128u
 #define GW_ACCEPT_FAILURES_MAX 16u
 
-_Static_assert(2u + 2u * GW_WORKER_CONNS + GW_RING_RESERVE <= CAP_CQ_ENTRIES,
-               "a worker could need more completions than its CQ holds");
+_Static_assert(GW_WORKER_SHELLS >= 1u && GW_WORKER_SHELLS <= GW_WORKER_CONNS,
+               "a worker's CQ must hold at least one shell's drain");
 _Static_assert(GW_WORKERS *GW_WORKER_CONNS > GW_CONN_MAX,
                "too few records to refuse a connection over the bound");
 _Static_assert(GW_WORKERS + 1u <= 8u, "too many workers for 8 threads");
@@ -87,6 +90,7 @@ static struct conn *gw_free_record(struct worker *w)
  * closes the TcpSocket and waits for its calls), the record. */
 static void gw_conn_close(struct worker *w, struct conn *c, const char *why)
 {
+    term_end(c); /* the shell's terminal hangs up first */
     transport_end(c);
     auth_end(c); /* the session ends with its connection */
     if (c->fd >= 0)
@@ -271,11 +275,18 @@ static void gw_on_tick(struct worker *w)
 static void gw_on_bridge(struct worker *w, struct conn *c, const CapCqe *cqe)
 {
     (void)capos_sockbridge_complete(c->br, cqe);
-    if (!transport_step(w->g, c))
+    if (!transport_step(w->g, c) || !term_flush(c))
         gw_conn_close(w, c, "the client left or the SSH transport ended");
 }
 
-enum { OP_ACCEPT, OP_TICK, OP_CONN };
+/* A drain of connection c's terminal completed. */
+static void gw_on_drain(struct worker *w, struct conn *c, const CapCqe *cqe)
+{
+    if (!term_on_drain(c, cqe) || !transport_step(w->g, c))
+        gw_conn_close(w, c, "the client left or the SSH transport ended");
+}
+
+enum { OP_ACCEPT, OP_TICK, OP_CONN, OP_DRAIN };
 
 /* Collect the worker's outstanding tags; returns how many. */
 static unsigned gw_tags(struct worker *w, uint64_t *tags, uint16_t *who,
@@ -301,6 +312,12 @@ static unsigned gw_tags(struct worker *w, uint64_t *tags, uint16_t *who,
             who[n] = (uint16_t)i;
             what[n++] = OP_CONN;
         }
+        term_post_drain(c);
+        if (c->drain_tag) {
+            tags[n] = c->drain_tag;
+            who[n] = (uint16_t)i;
+            what[n++] = OP_DRAIN;
+        }
     }
     if (busy && !w->tick_tag)
         gw_post_tick(w);
@@ -315,9 +332,9 @@ static unsigned gw_tags(struct worker *w, uint64_t *tags, uint16_t *who,
  * listener and no connection left, or a wait fails. */
 static void gw_run(struct worker *w)
 {
-    uint64_t tags[2 + 2 * GW_WORKER_CONNS];
-    uint16_t who[2 + 2 * GW_WORKER_CONNS] = {0};
-    uint8_t what[2 + 2 * GW_WORKER_CONNS];
+    uint64_t tags[2 + 3 * GW_WORKER_CONNS];
+    uint16_t who[2 + 3 * GW_WORKER_CONNS] = {0};
+    uint8_t what[2 + 3 * GW_WORKER_CONNS];
     for (;;) {
         unsigned n = gw_tags(w, tags, who, what), which;
         if (n == 0)
@@ -333,6 +350,8 @@ static void gw_run(struct worker *w)
             gw_on_accept(w, &cqe);
         else if (what[which] == OP_TICK)
             gw_on_tick(w);
+        else if (what[which] == OP_DRAIN)
+            gw_on_drain(w, &w->conns[who[which]], &cqe);
         else
             gw_on_bridge(w, &w->conns[who[which]], &cqe);
         capos_rt_flush_releases();
@@ -442,12 +461,20 @@ static bool gw_caps(struct gateway *g, capos_capset_t *caps)
         capos_capset_find(caps, "sessions", CAPOS_SESSION_MANAGER_INTERFACE_ID,
                           &g->sessions) == 0 &&
         capos_capset_find(caps, "keys", CAPOS_AUTHORIZED_KEY_STORE_INTERFACE_ID,
-                          &g->keys) == 0)
+                          &g->keys) == 0 &&
+        capos_capset_find(caps, "terminals",
+                          CAPOS_TERMINAL_SESSION_FROM_BYTE_STREAM_INTERFACE_ID,
+                          &g->terminals) == 0 &&
+        capos_capset_find(caps, "launcher",
+                          CAPOS_RESTRICTED_SHELL_LAUNCHER_INTERFACE_ID,
+                          &g->launcher) == 0)
         return true;
     gw_say(g, "ssh-gateway: needs caps \"listener\" (TcpListenAuthority), "
               "\"hostKey\" (SshHostKey), \"timer\" (Timer), \"sessions\" "
-              "(SessionManager, export sshGateway) and \"keys\" "
-              "(AuthorizedKeyStore)");
+              "(SessionManager, export sshGateway), \"keys\" "
+              "(AuthorizedKeyStore), \"terminals\" "
+              "(TerminalSessionFromByteStream) and \"launcher\" "
+              "(RestrictedShellLauncher, badge 22)");
     return false;
 }
 

@@ -78,6 +78,8 @@ void hn_submit(struct k_process *p, uint32_t cap, uint16_t method,
                const void *params, size_t plen, uint32_t res_len, uint64_t ud,
                uint8_t **res);
 
+/* Wait for the completion of call ud (result buffer buf, or NULL): those
+ * of other calls that come first are kept for their own hn_finish. */
 struct res hn_finish(struct k_process *p, uint8_t *buf, uint64_t ud);
 
 /* Encoded params: a root struct of dw words and np pointers. */

@@ -4,7 +4,8 @@
  * process: it starts capos-shell (a stand-in builtin here) with exactly
  * the console shell's four caps, and refuses a missing or mistyped
  * terminal, a supplied session or profile, and extra grants, starting
- * nothing then.
+ * nothing then; only through the SSH gateway's facet (badge 22) may a
+ * UserSession be handed over, which the shell gets as "login".
  *
  * Model threads never call cmocka asserts: they record what they see and
  * the test body asserts after k_run().
@@ -226,6 +227,24 @@ static int client_main(capos_capset_t *caps)
     return 0;
 }
 
+/* Through the SSH gateway's facet: a session that is no UserSession
+ * (case 0), then a UserSession (case 1). */
+static int gateway_client(capos_capset_t *caps)
+{
+    capos_cap_t launcher, terminal, other, usess;
+    if (capos_capset_find(caps, "launcher", 0, &launcher) ||
+        capos_capset_find(caps, "terminal", 0, &terminal) ||
+        capos_capset_find(caps, "null", 0, &other) ||
+        capos_capset_find(caps, "usess", CAPOS_USER_SESSION_INTERFACE_ID,
+                          &usess))
+        return 1;
+    launch(0, launcher, terminal, other, T_TERMINAL, true, NULL, 0);
+    launch(1, launcher, terminal, usess, T_TERMINAL, true, "operator", 0);
+    launch(2, launcher, terminal, usess, T_TERMINAL, true, NULL, 0);
+    capos_rt_flush_releases();
+    return 0;
+}
+
 static int spawn_fail_client(capos_capset_t *caps)
 {
     capos_cap_t launcher, terminal, other;
@@ -239,6 +258,9 @@ static int spawn_fail_client(capos_capset_t *caps)
 }
 
 /* ---- the tests -------------------------------------------------------- */
+
+/* The badge of the client's launcher facet (22: the SSH gateway's). */
+static uint64_t client_badge;
 
 /* A launcher process "launcher" holding a spawner and facets of a stub's
  * endpoints, and a client with its facet, a terminal and a NullCap;
@@ -275,7 +297,7 @@ static void bring_up(struct k_process **srv_out, struct k_process **stub_out,
     assert_int_equal(console_grant(srv, &id), 0);
     assert_int_equal(k_capset_add(srv, "console", id), 0);
 
-    assert_int_equal(ep_mint_client(srv, ep_l, cli, 0, &id), 0);
+    assert_int_equal(ep_mint_client(srv, ep_l, cli, client_badge, &id), 0);
     assert_int_equal(
         k_capset_add_as(cli, "launcher", id,
                         CAPOS_RESTRICTED_SHELL_LAUNCHER_INTERFACE_ID),
@@ -290,6 +312,10 @@ static void bring_up(struct k_process **srv_out, struct k_process **stub_out,
     assert_int_equal(
         k_capset_add_as(cli, "fake", id, CAPOS_TERMINAL_SESSION_INTERFACE_ID),
         0);
+    /* A session facet, as the session manager's UserSession would be. */
+    assert_int_equal(ep_mint_client(stub, ep_sess, cli, 0, &id), 0);
+    assert_int_equal(
+        k_capset_add_as(cli, "usess", id, CAPOS_USER_SESSION_INTERFACE_ID), 0);
 
     assert_int_equal(
         k_thread_create(srv, h_start,
@@ -368,11 +394,41 @@ static void launches_only_capos_shell_with_the_console_shell_caps(void **st)
     assert_int_equal(k_run(), 0);
 }
 
+static void the_gateway_facet_alone_may_hand_over_a_user_session(void **st)
+{
+    (void)st;
+    struct k_process *srv, *stub, *cli;
+    client_badge = 22;
+    bring_up(&srv, &stub, &cli, gateway_client);
+    k_run();
+    client_badge = 0;
+    assert_int_equal(cli->exit_code, 0);
+    /* Not a UserSession, or with a profile: denied, nothing started. */
+    assert_int_equal(seen.which[0], CAPOS_LAUNCH_RESULT_WHICH_DENIED);
+    assert_int_equal(seen.denied[0], CAPOS_LAUNCH_DENIAL_SESSION_INVALID);
+    assert_int_equal(seen.which[1], CAPOS_LAUNCH_RESULT_WHICH_DENIED);
+    assert_int_equal(seen.denied[1], CAPOS_LAUNCH_DENIAL_PROFILE_MISMATCH);
+    /* A UserSession: the shell starts with it as "login", beside the
+     * console shell's four caps. */
+    assert_int_equal(seen.which[2], CAPOS_LAUNCH_RESULT_WHICH_LAUNCHED);
+    assert_int_equal(seen.shells, 1);
+    assert_int_equal(seen.count, 5);
+    assert_string_equal(seen.names[0], "terminal");
+    assert_string_equal(seen.names[4], "login");
+    assert_int_equal(seen.ifaces[4], CAPOS_USER_SESSION_INTERFACE_ID);
+    k_process_exit(srv, 0);
+    k_process_exit(stub, 0);
+    assert_int_equal(k_run(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             launches_only_capos_shell_with_the_console_shell_caps, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            the_gateway_facet_alone_may_hand_over_a_user_session, setup,
             teardown),
         cmocka_unit_test_setup_teardown(
             a_shell_that_cannot_start_is_denied_spawn_failed,
