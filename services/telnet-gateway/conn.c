@@ -177,7 +177,7 @@ void conn_on_recv(struct worker *w, struct conn *c, const CapCqe *cqe)
     }
     if (c->st == C_RUNNING)
         return; /* the recv intoTerminalSession ended (error closed) */
-    if (!calls_result_root(cqe, c->recv_res, &m, &root) ||
+    if (!capos_rt_result_msg(cqe, c->recv_res, RES_BUF, &m, &root) ||
         capos_TcpSocket_recv_Results_get_result(&root, &rr) != 0) {
         conn_abort(w, c, "recv-failed", CAPOS_AUDIT_OUTCOME_ERROR,
                    "the socket failed during the negotiation");
@@ -229,7 +229,7 @@ void conn_on_send(struct worker *w, struct conn *c, const CapCqe *cqe)
         conn_reap(w, c);
         return;
     }
-    if (!calls_result_root(cqe, c->send_par, &m, &root) ||
+    if (!capos_rt_result_msg(cqe, c->send_par, RES_BUF, &m, &root) ||
         capos_TcpSocket_send_Results_get_result(&root, &sr) != 0 ||
         capos_TcpSendResult_which(&sr) != CAPOS_TCP_SEND_RESULT_WHICH_SENT) {
         conn_abort(w, c, "peer-closed-in-negotiation", CAPOS_AUDIT_OUTCOME_INFO,
@@ -253,7 +253,7 @@ void conn_on_wait(struct worker *w, struct conn *c, const CapCqe *cqe)
     capnp_message m;
     capnp_struct root;
     char why[80];
-    if (calls_result_root(cqe, c->wait_res, &m, &root))
+    if (capos_rt_result_msg(cqe, c->wait_res, RES_BUF, &m, &root))
         snprintf(
             why, sizeof why, "shell exited with status %lld",
             (long long)capos_ProcessHandle_wait_Results_get_exitCode(&root));

@@ -154,9 +154,9 @@ static int gateway_open_listener(struct gateway *g)
     if (!decoded ||
         capos_TcpListenResult_which(&lr) !=
             CAPOS_TCP_LISTEN_RESULT_WHICH_LISTENER ||
-        !calls_result_cap(&cqe, g->rbuf, CALL_BUF, 0, &rec) ||
+        !capos_rt_result_cap(&cqe, g->rbuf, CALL_BUF, 0, &rec) ||
         rec.interface_id != CAPOS_TCP_LISTENER_INTERFACE_ID) {
-        calls_drop_caps(&cqe, g->rbuf, CALL_BUF, UINT32_MAX);
+        capos_rt_drop_result_caps(&cqe, g->rbuf, CALL_BUF, UINT32_MAX);
         gateway_say(g, "telnet-gateway: guest port %u: listen refused (%s)",
                     (unsigned)g->port,
                     decoded ? gateway_net_error_name(
@@ -164,7 +164,7 @@ static int gateway_open_listener(struct gateway *g)
                             : "no listener in the result");
         return CAPOS_RT_E_NOT_FOUND;
     }
-    calls_drop_caps(&cqe, g->rbuf, CALL_BUF, 0);
+    capos_rt_drop_result_caps(&cqe, g->rbuf, CALL_BUF, 0);
     g->listener = (capos_cap_t){rec.cap_id, rec.interface_id};
     g->have_listener = true;
     return 0;

@@ -11,8 +11,8 @@
  *   launch.c   a negotiated connection to a running shell:
  *              intoTerminalSession, launchShell, the shell's wait
  *              (launch_)
- *   calls.c    submitting asynchronous calls and reading their results
- *              (calls_)
+ *   calls.c    submitting asynchronous calls (calls_); their results are
+ *              read with capos-rt's capos_rt_result_* helpers
  *   negotiate.c the Telnet option policy over libtelnet (tn_neg_,
  *              negotiate.h)
  *
@@ -148,11 +148,7 @@ void launch_shell(struct worker *w, struct conn *c);
 /* ---- calls.c ---- */
 
 uint64_t calls_submit(CapSqe *sqe);
-bool calls_result_root(const CapCqe *cqe, const uint8_t *res, capnp_message *m,
-                       capnp_struct *root);
-bool calls_result_cap(const CapCqe *cqe, const uint8_t *res, size_t res_len,
-                      uint32_t i, CapTransferResult *out);
-void calls_drop_caps(const CapCqe *cqe, const uint8_t *res, size_t res_len,
-                     uint32_t keep);
+/* Result messages and caps: capos-rt's capos_rt_result_msg,
+ * capos_rt_result_cap and capos_rt_drop_result_caps. */
 
 #endif /* CAPOS_TELNET_GATEWAY_H */

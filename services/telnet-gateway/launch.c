@@ -42,10 +42,10 @@ static bool launch_terminal(struct worker *w, struct conn *c, capos_cap_t *term)
                             CAPOS_TCP_SOCKET_INTO_TERMINAL_SESSION_METHOD_ID,
                             w->pbuf, (uint32_t)len, w->rbuf, CALL_BUF, &cqe);
     CapTransferResult rec;
-    if (r < 0 || !calls_result_cap(&cqe, w->rbuf, CALL_BUF, 0, &rec) ||
+    if (r < 0 || !capos_rt_result_cap(&cqe, w->rbuf, CALL_BUF, 0, &rec) ||
         rec.interface_id != CAPOS_TERMINAL_SESSION_INTERFACE_ID) {
         if (r >= 0)
-            calls_drop_caps(&cqe, w->rbuf, CALL_BUF, UINT32_MAX);
+            capos_rt_drop_result_caps(&cqe, w->rbuf, CALL_BUF, UINT32_MAX);
         snprintf(
             why, sizeof why, "no terminal session (%s)",
             r < 0 ? capos_rt_error_text(w->rbuf, CALL_BUF, r, ebuf, sizeof ebuf)
@@ -53,7 +53,7 @@ static bool launch_terminal(struct worker *w, struct conn *c, capos_cap_t *term)
         conn_abort(w, c, "terminal-failed", CAPOS_AUDIT_OUTCOME_ERROR, why);
         return false;
     }
-    calls_drop_caps(&cqe, w->rbuf, CALL_BUF, 0);
+    capos_rt_drop_result_caps(&cqe, w->rbuf, CALL_BUF, 0);
     *term = (capos_cap_t){rec.cap_id, rec.interface_id};
     /* The socket cap is spent (its calls now fail with disconnected). */
     capos_rt_release(c->sock);
@@ -107,14 +107,14 @@ static bool launch_result(struct worker *w, struct conn *c, const CapCqe *lc)
     capnp_message m;
     capnp_struct root, lr;
     CapTransferResult rec;
-    bool decoded = calls_result_root(lc, w->rbuf, &m, &root) &&
+    bool decoded = capos_rt_result_msg(lc, w->rbuf, CALL_BUF, &m, &root) &&
                    capos_RestrictedShellLauncher_launchShell_Results_get_result(
                        &root, &lr) == 0;
     if (!decoded ||
         capos_LaunchResult_which(&lr) != CAPOS_LAUNCH_RESULT_WHICH_LAUNCHED ||
-        !calls_result_cap(lc, w->rbuf, CALL_BUF, 0, &rec) ||
+        !capos_rt_result_cap(lc, w->rbuf, CALL_BUF, 0, &rec) ||
         rec.interface_id != CAPOS_PROCESS_HANDLE_INTERFACE_ID) {
-        calls_drop_caps(lc, w->rbuf, CALL_BUF, UINT32_MAX);
+        capos_rt_drop_result_caps(lc, w->rbuf, CALL_BUF, UINT32_MAX);
         unsigned denial = 99;
         if (decoded &&
             capos_LaunchResult_which(&lr) == CAPOS_LAUNCH_RESULT_WHICH_DENIED)
@@ -125,7 +125,7 @@ static bool launch_result(struct worker *w, struct conn *c, const CapCqe *lc)
         launch_fail(w, c, "launch-denied", CAPOS_AUDIT_OUTCOME_DENIED, why);
         return false;
     }
-    calls_drop_caps(lc, w->rbuf, CALL_BUF, 0);
+    capos_rt_drop_result_caps(lc, w->rbuf, CALL_BUF, 0);
     c->proc = (capos_cap_t){rec.cap_id, rec.interface_id};
     c->have_proc = true;
     return true;

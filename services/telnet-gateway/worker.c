@@ -170,14 +170,14 @@ static void worker_on_accept(struct worker *w, const CapCqe *cqe)
     capnp_message m;
     capnp_struct root, ar;
     CapTransferResult rec;
-    bool decoded = calls_result_root(cqe, w->accept_res, &m, &root) &&
+    bool decoded = capos_rt_result_msg(cqe, w->accept_res, RES_BUF, &m, &root) &&
                    capos_TcpListener_accept_Results_get_result(&root, &ar) == 0;
     if (!decoded ||
         capos_TcpAcceptResult_which(&ar) !=
             CAPOS_TCP_ACCEPT_RESULT_WHICH_ACCEPTED ||
-        !calls_result_cap(cqe, w->accept_res, RES_BUF, 0, &rec) ||
+        !capos_rt_result_cap(cqe, w->accept_res, RES_BUF, 0, &rec) ||
         rec.interface_id != CAPOS_TCP_SOCKET_INTERFACE_ID) {
-        calls_drop_caps(cqe, w->accept_res, RES_BUF, UINT32_MAX);
+        capos_rt_drop_result_caps(cqe, w->accept_res, RES_BUF, UINT32_MAX);
         worker_accept_failed(w, cqe,
                              decoded &&
                                  capos_TcpAcceptResult_which(&ar) ==
@@ -187,7 +187,7 @@ static void worker_on_accept(struct worker *w, const CapCqe *cqe)
         return;
     }
     w->accept_failures = 0;
-    calls_drop_caps(cqe, w->accept_res, RES_BUF, 0);
+    capos_rt_drop_result_caps(cqe, w->accept_res, RES_BUF, 0);
     capos_cap_t s = {rec.cap_id, rec.interface_id};
     char pb[PEER_MAX + 1];
     worker_peer_text(&ar, pb);
