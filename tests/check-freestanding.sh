@@ -7,7 +7,7 @@
 #
 # 1. Every kernel-model/*.c and *.h includes only <stdint.h> <stddef.h>
 #    <stdbool.h> <stdalign.h> and project headers (kernel-model/, include/,
-#    and the generated schema/capos.capnp.h of the build tree, which is
+#    lib/'s own internal headers, and the generated schema/capos.capnp.h of the build tree, which is
 #    freestanding itself: docs/codegen.md).
 # 2. Every kernel-model/*.c compiles with
 #      $CC -std=c11 -ffreestanding -nostdlib -fno-builtin -Wall -Wextra -Werror
@@ -49,7 +49,7 @@ if test ! -f "$1"; then
 fi
 
 # --- 1. includes ------------------------------------------------------
-for f in "$model"/*.c "$model"/*.h $shared; do
+for f in "$model"/*.c "$model"/*.h $shared "$srcdir"/lib/*.h; do
     test -f "$f" || continue
     # Every #include line: "<name>" or "\"name\"" after the directive.
     sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*\([<"][^>"]*[>"]\).*/\1/p' "$f" |
@@ -63,7 +63,9 @@ for f in "$model"/*.c "$model"/*.h $shared; do
         ../*|*/../*) ;;
         *)
             if test -f "$model/$name" || test -f "$srcdir/include/$name" ||
-               test -f "$builddir/schema/$name"; then
+               test -f "$builddir/schema/$name" ||
+               { case "$f" in "$srcdir"/lib/*) true ;; *) false ;; esac &&
+                 test -f "$srcdir/lib/$name"; }; then
                 continue
             fi ;;
         esac
