@@ -8,6 +8,7 @@
  *
  * Input is written to the console pipe before the model runs (or the pipe
  * is closed), so k_run never waits for the host; the clock is virtual.
+ * The shared fixture is terminal_fixture.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,273 +26,7 @@
 #include "capos.capnp.h"
 #include "console_uv.h"
 #include "port_uv.h"
-
-#define RES_BIG 4200u /* holds any readLine result (4096 + 48) */
-#define LINE_MAX_BYTES 4096u
-
-static int in_fd[2] = {-1, -1};  /* console input: tests write in_fd[1] */
-static int out_fd[2] = {-1, -1}; /* console output: tests read out_fd[0] */
-
-static int setup(void **state)
-{
-    (void)state;
-    h_up(true, 1);
-    assert_int_equal(pipe2(out_fd, O_NONBLOCK | O_CLOEXEC), 0);
-    (void)fcntl(out_fd[1], F_SETPIPE_SZ, 1 << 20);
-    sim_console_set_fd(out_fd[1]);
-    assert_int_equal(pipe2(in_fd, O_CLOEXEC), 0);
-    assert_int_equal(sim_console_open(in_fd[0], SIM_CONSOLE_PIPE), 0);
-    return 0;
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    h_down(); /* closes the console too (sim_port_fini) */
-    sim_console_set_fd(1);
-    close_fd(&in_fd[0]);
-    close_fd(&in_fd[1]);
-    close_fd(&out_fd[0]);
-    close_fd(&out_fd[1]);
-    return 0;
-}
-
-/* Type bytes at the console. */
-static void feed(const char *s, size_t n)
-{
-    assert_int_equal(write(in_fd[1], s, n), (ssize_t)n);
-}
-#define FEED(lit) feed((lit), sizeof(lit) - 1)
-
-/* The end of console input (the peer closes the pipe). */
-static void hang_up(void)
-{
-    close_fd(&in_fd[1]);
-}
-
-/* Everything the console printed since the last call (NUL-terminated). */
-static size_t out_take(char *buf, size_t cap)
-{
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(out_fd[0], buf + n, cap - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    buf[n] = 0;
-    return n;
-}
-
-static void expect_output(const char *want, size_t len)
-{
-    char got[16384];
-    size_t n = out_take(got, sizeof got);
-    if (n != len || memcmp(got, want, len) != 0)
-        fail_msg("console output: got %zu bytes \"%s\", want %zu bytes \"%s\"",
-                 n, got, len, want);
-}
-#define EXPECT_OUTPUT(lit) expect_output((lit), sizeof(lit) - 1)
-
-/* ---- calls ------------------------------------------------------------ */
-
-/* One-pointer params (Data for write, Text otherwise). */
-static CapSqe bytes_sqe(struct k_process *p, uint32_t cap, uint16_t method,
-                        const char *s, size_t n, uint8_t **res)
-{
-    uint8_t *buf = h_alloc(p, n + 64);
-    capnp_builder b;
-    capnp_struct_builder root;
-    capnp_builder_init(&b, buf, n + 64);
-    assert_int_equal(capnp_init_root(&b, 0, 1, &root), 0);
-    int r = method == CAPOS_TERMINAL_SESSION_WRITE_METHOD_ID
-                ? capos_TerminalSession_write_Params_set_data(&root, s, n)
-                : capos_TerminalSession_writeLine_Params_set_text(&root, s, n);
-    assert_int_equal(r, 0);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    *res = h_alloc(p, 256);
-    CapSqe sqe;
-    capnpc_c_call_sqe(&sqe, cap, method, 0, h_va(p, buf), (uint32_t)len,
-                      h_va(p, *res), 256, 7);
-    return sqe;
-}
-
-/* A readLine CALL with its params and a result buffer of res_len bytes
- * (max 0: leave maxBytes at its default). */
-static CapSqe readline_sqe(struct k_process *p, uint32_t cap,
-                           const char *prompt, uint16_t echo, uint32_t max,
-                           uint32_t res_len, uint64_t user_data, uint8_t **res)
-{
-    uint8_t *buf = h_alloc(p, 256);
-    capnp_builder b;
-    capnp_struct_builder root;
-    capnp_builder_init(&b, buf, 256);
-    assert_int_equal(capos_TerminalSession_readLine_Params_init_root(&b, &root),
-                     0);
-    assert_int_equal(capos_TerminalSession_readLine_Params_set_prompt(
-                         &root, prompt, strlen(prompt)),
-                     0);
-    capos_TerminalSession_readLine_Params_set_echo(&root, echo);
-    if (max)
-        capos_TerminalSession_readLine_Params_set_maxBytes(&root, max);
-    size_t len;
-    assert_int_equal(capnp_finish(&b, &len), 0);
-    *res = res_len ? h_alloc(p, res_len) : NULL;
-    CapSqe sqe;
-    capos_TerminalSession_readLine_sqe(&sqe, cap, h_va(p, buf), (uint32_t)len,
-                                       res_len ? h_va(p, *res) : 0, res_len,
-                                       user_data);
-    return sqe;
-}
-
-/* A decoded readLine completion. */
-struct rl {
-    int32_t result; /* CQE result */
-    int which;      /* CAPOS_READ_LINE_RESULT_WHICH_*, -1 none, -2 bad */
-    size_t len;
-    char line[LINE_MAX_BYTES + 1];
-};
-
-static void rl_decode(const uint8_t *res, int32_t n, struct rl *out)
-{
-    memset(out, 0, sizeof *out);
-    out->result = n;
-    out->which = -1;
-    if (n <= 0)
-        return;
-    capnp_message m;
-    capnp_struct root, r;
-    if (capnp_msg_init(&m, res, (size_t)n, NULL) != 0 ||
-        capnp_msg_root(&m, &root) != 0 ||
-        !capos_TerminalSession_readLine_Results_has_result(&root) ||
-        capos_TerminalSession_readLine_Results_get_result(&root, &r) != 0) {
-        out->which = -2;
-        return;
-    }
-    out->which = capos_ReadLineResult_which(&r);
-    if (out->which == CAPOS_READ_LINE_RESULT_WHICH_LINE) {
-        const char *s;
-        size_t l;
-        if (capos_ReadLineResult_get_line(&r, &s, &l) != 0 ||
-            l > LINE_MAX_BYTES) {
-            out->which = -2;
-            return;
-        }
-        memcpy(out->line, s, l);
-        out->len = l;
-    }
-}
-
-static void expect_line(const struct rl *r, const char *want, size_t len)
-{
-    assert_true(r->result > 0);
-    assert_int_equal(r->which, CAPOS_READ_LINE_RESULT_WHICH_LINE);
-    if (r->len != len || memcmp(r->line, want, len) != 0)
-        fail_msg("line: got %zu bytes \"%s\", want %zu bytes \"%s\"", r->len,
-                 r->line, len, want);
-}
-#define EXPECT_LINE(r, lit) expect_line((r), (lit), sizeof(lit) - 1)
-
-static void expect_outcome(const struct rl *r, int which)
-{
-    assert_true(r->result > 0);
-    assert_int_equal(r->which, which);
-}
-
-/* Decode a CapException result and check its type. */
-static void expect_exception(const uint8_t *res, int32_t result, uint16_t type)
-{
-    assert_int_equal(result, CAP_ERR_APPLICATION_EXCEPTION);
-    capnp_message m;
-    capnp_struct root = h_root(res, 256, &m);
-    assert_int_equal(capnp_get_u16(&root, 0, 0), type);
-    const char *msg;
-    size_t n;
-    assert_int_equal(capnp_get_text(&root, 0, &msg, &n), 0);
-    assert_true(n > 0);
-}
-
-/* ---- a reader process under k_run ------------------------------------ */
-
-#define JOB_MAX 6
-
-/* A thread that reads n lines in turn, blocking in cap_enter for each
- * (no cmocka asserts inside a model thread: results are checked after
- * k_run). */
-struct job {
-    uint32_t cap;
-    const char *prompt;
-    uint16_t echo;
-    uint32_t max;
-    uint32_t maxes[JOB_MAX]; /* per read, overriding max when not 0 */
-    uint32_t res_len;
-    unsigned n;
-    bool exit_while_waiting; /* submit one read, then exit the process */
-    unsigned done;
-    struct rl out[JOB_MAX];
-};
-
-static void reader_main(void *arg)
-{
-    struct job *j = arg;
-    struct k_process *p = k_current()->proc;
-    if (j->exit_while_waiting) {
-        uint8_t *res;
-        *h_sqe(p) = readline_sqe(p, j->cap, j->prompt, j->echo, j->max,
-                                 j->res_len, 1, &res);
-        h_submit(p);
-        /* Wait a virtual millisecond: the port delivers what was typed,
-         * the line stays unfinished, the wait times out. */
-        if (k_sys_cap_enter(1, 1000000) == 0)
-            j->done = p->pending != NULL;
-        k_process_exit(p, 3);
-    }
-    for (unsigned i = 0; i < j->n; i++) {
-        uint8_t *res;
-        *h_sqe(p) = readline_sqe(p, j->cap, j->prompt, j->echo,
-                                 j->maxes[i] ? j->maxes[i] : j->max, j->res_len,
-                                 i + 1, &res);
-        h_submit(p);
-        /* A minute of virtual time: input already fed is always delivered
-         * before the clock jumps, so only a read that would never complete
-         * times out (and the test fails instead of hanging). */
-        if (k_sys_cap_enter(1, 60ull * 1000 * 1000 * 1000) < 1)
-            return;
-        CapCqe c;
-        if (!h_cqe(p, &c) || c.user_data != i + 1)
-            return;
-        rl_decode(res, c.result, &j->out[i]);
-        j->done++;
-    }
-}
-
-/* Run a reader of n lines in process p (input already fed). */
-static void run_reader(struct k_process *p, struct job *j)
-{
-    if (!j->res_len)
-        j->res_len = RES_BIG;
-    assert_int_equal(k_thread_create(p, reader_main, j, NULL), 0);
-    assert_int_equal(k_run(), 0);
-    if (!j->exit_while_waiting)
-        assert_int_equal(j->done, j->n);
-}
-
-static uint32_t grant(struct k_process *p)
-{
-    uint32_t t;
-    assert_int_equal(terminal_grant(p, &t), 0);
-    return t;
-}
-
-/* ---- tests ------------------------------------------------------------- */
+#include "terminal_fixture.h"
 
 static void the_interface_id_and_methods_are_the_schemas(void **state)
 {
@@ -301,7 +36,7 @@ static void the_interface_id_and_methods_are_the_schemas(void **state)
     assert_int_equal(CAPOS_TERMINAL_SESSION_METHOD_COUNT, 6);
     assert_int_equal(CAPOS_ECHO_MODE_HIDDEN, 1);
     struct k_process *p = h_proc("p", 0);
-    uint32_t t = grant(p);
+    uint32_t t = tf_grant(p);
     assert_int_equal(k_capset_add(p, "terminal", t), 0);
     assert_int_equal(p->capset->entries[0].interface_id,
                      CAPOS_TERMINAL_SESSION_INTERFACE_ID);
@@ -311,16 +46,16 @@ static void write_sends_bytes_and_write_line_ends_with_crlf(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("p", 0);
-    uint32_t t = grant(p);
+    uint32_t t = tf_grant(p);
     uint8_t *res;
-    CapSqe s = bytes_sqe(p, t, CAPOS_TERMINAL_SESSION_WRITE_METHOD_ID,
-                         "raw\nbytes\0|", 11, &res);
+    CapSqe s = tf_bytes_sqe(p, t, CAPOS_TERMINAL_SESSION_WRITE_METHOD_ID,
+                            "raw\nbytes\0|", 11, &res);
     assert_int_equal(h_one(p, &s).result, 0);
-    s = bytes_sqe(p, t, CAPOS_TERMINAL_SESSION_WRITE_LINE_METHOD_ID, "a line",
-                  6, &res);
+    s = tf_bytes_sqe(p, t, CAPOS_TERMINAL_SESSION_WRITE_LINE_METHOD_ID,
+                     "a line", 6, &res);
     assert_int_equal(h_one(p, &s).result, 0);
-    s = bytes_sqe(p, t, CAPOS_TERMINAL_SESSION_WRITE_LINE_METHOD_ID, "", 0,
-                  &res);
+    s = tf_bytes_sqe(p, t, CAPOS_TERMINAL_SESSION_WRITE_LINE_METHOD_ID, "", 0,
+                     &res);
     assert_int_equal(h_one(p, &s).result, 0);
     EXPECT_OUTPUT("raw\nbytes\0|a line\r\n\r\n");
 }
@@ -330,8 +65,8 @@ static void a_visible_read_returns_the_line_and_echoes_it(void **state)
     (void)state;
     struct k_process *p = h_proc("shell", 0);
     FEED("alice\nbob\r\n");
-    struct job j = {.cap = grant(p), .prompt = "name> ", .n = 2};
-    run_reader(p, &j);
+    struct job j = {.cap = tf_grant(p), .prompt = "name> ", .n = 2};
+    tf_run_reader(p, &j);
     EXPECT_LINE(&j.out[0], "alice");
     EXPECT_LINE(&j.out[1], "bob");
     EXPECT_OUTPUT("name> alice\r\nname> bob\r\n");
@@ -343,12 +78,12 @@ static void a_hidden_read_never_echoes_the_line(void **state)
     struct k_process *p = h_proc("shell", 0);
     FEED("s3cret\x7fT\x15hunter2\x7f\x7f"
          "42\xc3\xa9\x1b[D\r\n");
-    struct job j = {.cap = grant(p),
+    struct job j = {.cap = tf_grant(p),
                     .prompt = "password> ",
                     .echo = CAPOS_ECHO_MODE_HIDDEN,
                     .max = 8,
                     .n = 1};
-    run_reader(p, &j);
+    tf_run_reader(p, &j);
     /* Edited (Ctrl-U, two erases), capped at 8 bytes (the é would make
      * 9), the arrow key dropped. */
     EXPECT_LINE(&j.out[0], "hunte42");
@@ -363,12 +98,12 @@ static void ctrl_c_in_a_hidden_read_shows_no_input(void **state)
     struct k_process *p = h_proc("shell", 0);
     FEED("s3cret\x7fT\x15pw\x03"
          "again\r");
-    struct job j = {.cap = grant(p),
+    struct job j = {.cap = tf_grant(p),
                     .prompt = "password> ",
                     .echo = CAPOS_ECHO_MODE_HIDDEN,
                     .n = 2};
-    run_reader(p, &j);
-    expect_outcome(&j.out[0], CAPOS_READ_LINE_RESULT_WHICH_INTERRUPTED);
+    tf_run_reader(p, &j);
+    tf_expect_outcome(&j.out[0], CAPOS_READ_LINE_RESULT_WHICH_INTERRUPTED);
     EXPECT_LINE(&j.out[1], "again");
     EXPECT_OUTPUT("password> ^C\r\npassword> \r\n");
 }
@@ -380,8 +115,8 @@ static void backspace_and_ctrl_u_edit_the_line(void **state)
     FEED("abc\x7f\x08X\x15h\xc3\xa9llo w\xc3\xb6\x7f"
          "d\x7f\x7f\x7f\x7f"
          "\x7f\x7f\x7f\x7f\x7f\x7fok\n");
-    struct job j = {.cap = grant(p), .prompt = "> ", .n = 1};
-    run_reader(p, &j);
+    struct job j = {.cap = tf_grant(p), .prompt = "> ", .n = 1};
+    tf_run_reader(p, &j);
     EXPECT_LINE(&j.out[0], "ok");
     EXPECT_OUTPUT("> abc\b \b\b \bX\b \b\b \bh\xc3\xa9llo w\xc3\xb6\b \bd"
                   "\b \b\b \b\b \b\b \b\b \b\b \b\b \b\b \b" /* 8 chars */
@@ -395,8 +130,8 @@ static void erasing_keeps_utf8_characters_whole(void **state)
     FEED("a\xe2\x82\xac\xf0\x9f\x98\x80\x7f\x7f"
          "b\x15"
          "c\xe2\x82\xac\n");
-    struct job j = {.cap = grant(p), .prompt = "", .n = 1};
-    run_reader(p, &j);
+    struct job j = {.cap = tf_grant(p), .prompt = "", .n = 1};
+    tf_run_reader(p, &j);
     EXPECT_LINE(&j.out[0], "c\xe2\x82\xac");
 }
 
@@ -407,8 +142,9 @@ static void an_over_long_line_stops_at_max_bytes(void **state)
     FEED("abcdefgh\n"       /* max 5: abcde, one bell */
          "abc\xc3\xa9z\n"   /* max 4: é does not fit whole, z does */
          "abcdef\x7fXY\n"); /* max 5: erase makes room again */
-    struct job j = {.cap = grant(p), .prompt = "", .maxes = {5, 4, 5}, .n = 3};
-    run_reader(p, &j);
+    struct job j = {
+        .cap = tf_grant(p), .prompt = "", .maxes = {5, 4, 5}, .n = 3};
+    tf_run_reader(p, &j);
     EXPECT_LINE(&j.out[0], "abcde");
     EXPECT_LINE(&j.out[1], "abcz");
     EXPECT_LINE(&j.out[2], "abcdX");
@@ -421,49 +157,49 @@ static void max_bytes_is_bounded_by_4096_and_needs_the_result_room(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("shell", 0);
-    uint32_t t = grant(p);
+    uint32_t t = tf_grant(p);
     /* A result buffer too small for the limit is refused before anything
      * is shown: 40 + align8(4096 + 1) bytes are needed. */
     uint8_t *res;
-    CapSqe s = readline_sqe(p, t, "never shown> ", 0, 100000, 4143, 1, &res);
+    CapSqe s = tf_readline_sqe(p, t, "never shown> ", 0, 100000, 4143, 1, &res);
     assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_RESULT_BUFFER);
-    s = readline_sqe(p, t, "never shown> ", 0, 0, 1071, 1, &res);
+    s = tf_readline_sqe(p, t, "never shown> ", 0, 0, 1071, 1, &res);
     assert_int_equal(h_one(p, &s).result, CAP_ERR_INVALID_RESULT_BUFFER);
     EXPECT_OUTPUT("");
 
     static char big[6001];
     memset(big, 'x', 6000);
     big[6000] = '\n';
-    feed(big, sizeof big);
+    tf_feed(big, sizeof big);
     struct job j = {
         .cap = t, .prompt = "", .max = 100000, .res_len = 4144, .n = 1};
-    run_reader(p, &j);
+    tf_run_reader(p, &j);
     assert_int_equal(j.out[0].which, CAPOS_READ_LINE_RESULT_WHICH_LINE);
     assert_int_equal(j.out[0].len, LINE_MAX_BYTES);
     assert_true(j.out[0].result <= 4144);
     char out[8192];
-    assert_int_equal(out_take(out, sizeof out), LINE_MAX_BYTES + 1 + 2);
+    assert_int_equal(tf_out_take(out, sizeof out), LINE_MAX_BYTES + 1 + 2);
 }
 
 static void end_of_input_mid_line_is_end_of_input(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("shell", 0), *q = h_proc("next", 0);
-    uint32_t tq = grant(q); /* keeps the console's session state */
+    uint32_t tq = tf_grant(q); /* keeps the console's session state */
     FEED("first\npartial");
-    hang_up();
-    struct job j = {.cap = grant(p), .prompt = "> ", .n = 2};
-    run_reader(p, &j);
+    tf_hang_up();
+    struct job j = {.cap = tf_grant(p), .prompt = "> ", .n = 2};
+    tf_run_reader(p, &j);
     EXPECT_LINE(&j.out[0], "first");
-    expect_outcome(&j.out[1], CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
+    tf_expect_outcome(&j.out[1], CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
     EXPECT_OUTPUT("> first\r\n> partial\r\n");
     /* The end is final: a later read ends at once, without waiting. */
     uint8_t *res;
-    CapSqe s = readline_sqe(q, tq, "> ", 0, 0, RES_BIG, 9, &res);
+    CapSqe s = tf_readline_sqe(q, tq, "> ", 0, 0, RES_BIG, 9, &res);
     CapCqe c = h_one(q, &s);
     struct rl r;
-    rl_decode(res, c.result, &r);
-    expect_outcome(&r, CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
+    tf_rl_decode(res, c.result, &r);
+    tf_expect_outcome(&r, CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
     EXPECT_OUTPUT("> \r\n");
 }
 
@@ -473,10 +209,10 @@ static void ctrl_d_ends_input_only_on_an_empty_line(void **state)
     struct k_process *p = h_proc("shell", 0);
     FEED("ab\x04"
          "c\n\x04next\n");
-    struct job j = {.cap = grant(p), .prompt = "$ ", .n = 3};
-    run_reader(p, &j);
+    struct job j = {.cap = tf_grant(p), .prompt = "$ ", .n = 3};
+    tf_run_reader(p, &j);
     EXPECT_LINE(&j.out[0], "abc");
-    expect_outcome(&j.out[1], CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
+    tf_expect_outcome(&j.out[1], CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
     EXPECT_LINE(&j.out[2], "next"); /* Ctrl-D is not the end of the pipe */
     EXPECT_OUTPUT("$ abc\r\n$ \r\n$ next\r\n");
 }
@@ -486,9 +222,9 @@ static void ctrl_c_interrupts_the_read(void **state)
     (void)state;
     struct k_process *p = h_proc("shell", 0);
     FEED("rm -rf\x03ls\n");
-    struct job j = {.cap = grant(p), .prompt = "$ ", .n = 2};
-    run_reader(p, &j);
-    expect_outcome(&j.out[0], CAPOS_READ_LINE_RESULT_WHICH_INTERRUPTED);
+    struct job j = {.cap = tf_grant(p), .prompt = "$ ", .n = 2};
+    tf_run_reader(p, &j);
+    tf_expect_outcome(&j.out[0], CAPOS_READ_LINE_RESULT_WHICH_INTERRUPTED);
     EXPECT_LINE(&j.out[1], "ls");
     EXPECT_OUTPUT("$ rm -rf^C\r\n$ ls\r\n");
 }
@@ -508,8 +244,8 @@ garbage_bytes_and_control_characters_are_dropped_or_replaced(void **state)
          "\xe2\x82\r\n"          /* cut short by the line end */
          "one\r\x00two\rthree\n" /* CR NUL and CR are line ends too */
          "\n");                  /* an empty line */
-    struct job j = {.cap = grant(p), .prompt = "", .n = 5};
-    run_reader(p, &j);
+    struct job j = {.cap = tf_grant(p), .prompt = "", .n = 5};
+    tf_run_reader(p, &j);
     EXPECT_LINE(&j.out[0], "abc\xef\xbf\xbd\xef\xbf\xbd("
                            "\xef\xbf\xbd\xef\xbf\xbd"
                            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
@@ -524,17 +260,17 @@ static void a_second_readline_while_one_waits_is_overloaded(void **state)
 {
     (void)state;
     struct k_process *a = h_proc("a", 0), *b = h_proc("b", 0);
-    uint32_t ta = grant(a), tb = grant(b);
+    uint32_t ta = tf_grant(a), tb = tf_grant(b);
     uint8_t *ra, *rb;
-    *h_sqe(a) = readline_sqe(a, ta, "a> ", 0, 0, RES_BIG, 1, &ra);
+    *h_sqe(a) = tf_readline_sqe(a, ta, "a> ", 0, 0, RES_BIG, 1, &ra);
     h_submit(a);
     assert_int_equal(h_enter(a), 0); /* waits for input */
     assert_true(sim_console_is_watched());
     /* Another process's session on the same console, and the same one. */
-    CapSqe s = readline_sqe(b, tb, "b> ", 0, 0, RES_BIG, 2, &rb);
-    expect_exception(rb, h_one(b, &s).result, K_EXC_OVERLOADED);
-    s = readline_sqe(a, ta, "a2> ", 0, 0, RES_BIG, 3, &rb);
-    expect_exception(rb, h_one(a, &s).result, K_EXC_OVERLOADED);
+    CapSqe s = tf_readline_sqe(b, tb, "b> ", 0, 0, RES_BIG, 2, &rb);
+    tf_expect_exception(rb, h_one(b, &s).result, K_EXC_OVERLOADED);
+    s = tf_readline_sqe(a, ta, "a2> ", 0, 0, RES_BIG, 3, &rb);
+    tf_expect_exception(rb, h_one(a, &s).result, K_EXC_OVERLOADED);
     EXPECT_OUTPUT("a> ");
     /* The first read is unharmed. */
     FEED("x\n");
@@ -543,7 +279,7 @@ static void a_second_readline_while_one_waits_is_overloaded(void **state)
     assert_true(h_cqe(a, &c));
     assert_int_equal(c.user_data, 1);
     struct rl r;
-    rl_decode(ra, c.result, &r);
+    tf_rl_decode(ra, c.result, &r);
     EXPECT_LINE(&r, "x");
     assert_false(sim_console_is_watched());
     assert_int_equal(a->rs.cq_reserved, 0);
@@ -555,9 +291,9 @@ static void a_reader_that_exits_leaves_nothing_behind(void **state)
     uint32_t objects = k.stats.objects_live;
     struct k_process *a = h_proc("a", 0);
     struct job j = {
-        .cap = grant(a), .prompt = "a> ", .exit_while_waiting = true};
+        .cap = tf_grant(a), .prompt = "a> ", .exit_while_waiting = true};
     FEED("typed"); /* half a line: the read waits for more */
-    run_reader(a, &j);
+    tf_run_reader(a, &j);
     assert_int_equal(j.done, 1); /* the read was pending at the exit */
     assert_int_equal(a->state, KP_DEAD);
     assert_null(a->pending);
@@ -569,8 +305,8 @@ static void a_reader_that_exits_leaves_nothing_behind(void **state)
      * line is gone, later input is read. */
     struct k_process *b = h_proc("b", 0);
     FEED(" more\n");
-    struct job jb = {.cap = grant(b), .prompt = "b> ", .n = 1};
-    run_reader(b, &jb);
+    struct job jb = {.cap = tf_grant(b), .prompt = "b> ", .n = 1};
+    tf_run_reader(b, &jb);
     EXPECT_LINE(&jb.out[0], " more");
 }
 
@@ -579,9 +315,9 @@ close_ends_a_waiting_read_and_later_calls_are_disconnected(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("p", 0);
-    uint32_t t = grant(p), other = grant(p);
+    uint32_t t = tf_grant(p), other = tf_grant(p);
     uint8_t *rr, *res;
-    *h_sqe(p) = readline_sqe(p, t, "", 0, 0, RES_BIG, 1, &rr);
+    *h_sqe(p) = tf_readline_sqe(p, t, "", 0, 0, RES_BIG, 1, &rr);
     h_submit(p);
     assert_int_equal(h_enter(p), 0);
     /* Closing another session leaves the read waiting. */
@@ -596,17 +332,18 @@ close_ends_a_waiting_read_and_later_calls_are_disconnected(void **state)
     assert_true(h_cqe(p, &c));
     assert_int_equal(c.user_data, 1);
     struct rl r;
-    rl_decode(rr, c.result, &r);
-    expect_outcome(&r, CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
+    tf_rl_decode(rr, c.result, &r);
+    tf_expect_outcome(&r, CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
     assert_true(h_cqe(p, &c));
     assert_int_equal(c.user_data, 3);
     assert_int_equal(c.result, 0);
     assert_false(sim_console_is_watched());
     /* Closed: calls fail with disconnected; close again is harmless. */
-    s = bytes_sqe(p, t, CAPOS_TERMINAL_SESSION_WRITE_METHOD_ID, "x", 1, &res);
-    expect_exception(res, h_one(p, &s).result, K_EXC_DISCONNECTED);
-    s = readline_sqe(p, t, "", 0, 0, RES_BIG, 4, &res);
-    expect_exception(res, h_one(p, &s).result, K_EXC_DISCONNECTED);
+    s = tf_bytes_sqe(p, t, CAPOS_TERMINAL_SESSION_WRITE_METHOD_ID, "x", 1,
+                     &res);
+    tf_expect_exception(res, h_one(p, &s).result, K_EXC_DISCONNECTED);
+    s = tf_readline_sqe(p, t, "", 0, 0, RES_BIG, 4, &res);
+    tf_expect_exception(res, h_one(p, &s).result, K_EXC_DISCONNECTED);
     s = h_call(t, CAPOS_TERMINAL_SESSION_CLOSE_METHOD_ID, 5);
     assert_int_equal(h_one(p, &s).result, 0);
     EXPECT_OUTPUT("");
@@ -616,7 +353,7 @@ static void info_reports_the_console_transport(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("p", 0);
-    uint32_t t = grant(p);
+    uint32_t t = tf_grant(p);
     uint8_t *res = h_alloc(p, 128);
     CapSqe s = h_call(t, CAPOS_TERMINAL_SESSION_INFO_METHOD_ID, 1);
     s.result_addr = h_va(p, res);
@@ -642,10 +379,10 @@ static void bad_params_and_unknown_methods_get_exceptions(void **state)
 {
     (void)state;
     struct k_process *p = h_proc("p", 0);
-    uint32_t t = grant(p);
+    uint32_t t = tf_grant(p);
     uint8_t *res;
-    CapSqe s = readline_sqe(p, t, "> ", 2, 0, RES_BIG, 1, &res);
-    expect_exception(res, h_one(p, &s).result, K_EXC_INVALID_ARGUMENT);
+    CapSqe s = tf_readline_sqe(p, t, "> ", 2, 0, RES_BIG, 1, &res);
+    tf_expect_exception(res, h_one(p, &s).result, K_EXC_INVALID_ARGUMENT);
     uint8_t *junk = h_alloc(p, 64);
     memset(junk, 0xff, 64);
     s = h_call(t, CAPOS_TERMINAL_SESSION_WRITE_LINE_METHOD_ID, 2);
@@ -653,11 +390,11 @@ static void bad_params_and_unknown_methods_get_exceptions(void **state)
     s.len = 64;
     s.result_addr = h_va(p, res);
     s.result_len = 256;
-    expect_exception(res, h_one(p, &s).result, K_EXC_INVALID_ARGUMENT);
+    tf_expect_exception(res, h_one(p, &s).result, K_EXC_INVALID_ARGUMENT);
     s = h_call(t, CAPOS_TERMINAL_SESSION_METHOD_COUNT, 3);
     s.result_addr = h_va(p, res);
     s.result_len = 256;
-    expect_exception(res, h_one(p, &s).result, K_EXC_UNIMPLEMENTED);
+    tf_expect_exception(res, h_one(p, &s).result, K_EXC_UNIMPLEMENTED);
     EXPECT_OUTPUT("");
     assert_false(sim_console_is_watched());
 }
@@ -683,10 +420,10 @@ static uint32_t console_facet(struct k_process *p, uint32_t t)
 static int32_t console_say(struct k_process *p, uint32_t cap, const char *text,
                            bool line, uint8_t **res)
 {
-    CapSqe s = bytes_sqe(p, cap,
-                         line ? CAPOS_CONSOLE_WRITE_LINE_METHOD_ID
-                              : CAPOS_CONSOLE_WRITE_METHOD_ID,
-                         text, strlen(text), res);
+    CapSqe s = tf_bytes_sqe(p, cap,
+                            line ? CAPOS_CONSOLE_WRITE_LINE_METHOD_ID
+                                 : CAPOS_CONSOLE_WRITE_METHOD_ID,
+                            text, strlen(text), res);
     return h_one(p, &s).result;
 }
 
@@ -695,7 +432,7 @@ static void the_console_facet_writes_to_the_terminal_until_it_closes(void **s)
     (void)s;
     struct k_process *p = h_proc("shell", 0);
     struct k_process *child = h_proc("child", 0);
-    uint32_t t = grant(p);
+    uint32_t t = tf_grant(p);
     uint32_t con = console_facet(p, t);
     /* A copy works the same in another process (a spawned child's). */
     uint32_t copy;
@@ -708,8 +445,8 @@ static void the_console_facet_writes_to_the_terminal_until_it_closes(void **s)
     EXPECT_OUTPUT("why it failed\r\nraw");
     CapSqe c = h_call(t, CAPOS_TERMINAL_SESSION_CLOSE_METHOD_ID, 5);
     assert_int_equal(h_one(p, &c).result, 0);
-    expect_exception(res, console_say(child, copy, "late", true, &res),
-                     K_EXC_DISCONNECTED);
+    tf_expect_exception(res, console_say(child, copy, "late", true, &res),
+                        K_EXC_DISCONNECTED);
     EXPECT_OUTPUT("");
 }
 
@@ -717,18 +454,18 @@ static void a_console_facet_outliving_its_session_is_disconnected(void **s)
 {
     (void)s;
     struct k_process *p = h_proc("shell", 0);
-    uint32_t t = grant(p);
+    uint32_t t = tf_grant(p);
     uint32_t con = console_facet(p, t);
     CapSqe r = h_release(t, 6);
     assert_int_equal(h_one(p, &r).result, 0);
     uint8_t *res;
-    expect_exception(res, console_say(p, con, "late", false, &res),
-                     K_EXC_DISCONNECTED);
+    tf_expect_exception(res, console_say(p, con, "late", false, &res),
+                        K_EXC_DISCONNECTED);
     /* Its params are checked as the host Console's. */
     CapSqe bad = h_call(con, CAPOS_CONSOLE_METHOD_COUNT, 7);
     bad.result_addr = h_va(p, res);
     bad.result_len = 256;
-    expect_exception(res, h_one(p, &bad).result, K_EXC_UNIMPLEMENTED);
+    tf_expect_exception(res, h_one(p, &bad).result, K_EXC_UNIMPLEMENTED);
     EXPECT_OUTPUT("");
 }
 
@@ -737,13 +474,13 @@ static void without_console_input_a_read_ends_at_once(void **state)
     (void)state;
     sim_console_close();
     struct k_process *p = h_proc("p", 0);
-    uint32_t t = grant(p);
+    uint32_t t = tf_grant(p);
     uint8_t *res;
-    CapSqe s = readline_sqe(p, t, "> ", 0, 0, RES_BIG, 1, &res);
+    CapSqe s = tf_readline_sqe(p, t, "> ", 0, 0, RES_BIG, 1, &res);
     CapCqe c = h_one(p, &s);
     struct rl r;
-    rl_decode(res, c.result, &r);
-    expect_outcome(&r, CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
+    tf_rl_decode(res, c.result, &r);
+    tf_expect_outcome(&r, CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
 }
 
 static void a_file_console_is_read_to_its_end(void **state)
@@ -761,11 +498,11 @@ static void a_file_console_is_read_to_its_end(void **state)
     close(fd); /* the console keeps its own descriptor */
     assert_false(sim_console_is_raw());
     struct k_process *p = h_proc("p", 0);
-    struct job j = {.cap = grant(p), .prompt = "> ", .n = 3};
-    run_reader(p, &j);
+    struct job j = {.cap = tf_grant(p), .prompt = "> ", .n = 3};
+    tf_run_reader(p, &j);
     EXPECT_LINE(&j.out[0], "login");
     EXPECT_LINE(&j.out[1], "alice");
-    expect_outcome(&j.out[2], CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
+    tf_expect_outcome(&j.out[2], CAPOS_READ_LINE_RESULT_WHICH_END_OF_INPUT);
 }
 
 /* A pseudo-terminal pair, or skip the test. */
@@ -812,11 +549,11 @@ static void a_terminal_console_is_raw_until_closed(void **state)
     /* Raw: Enter arrives as CR, Ctrl-C as a byte. */
     assert_int_equal(write(master, "hi\x7fo\r\x03", 6), 6);
     struct k_process *p = h_proc("p", 0);
-    uint32_t t = grant(p);
+    uint32_t t = tf_grant(p);
     struct job j = {.cap = t, .prompt = "> ", .n = 2};
-    run_reader(p, &j);
+    tf_run_reader(p, &j);
     EXPECT_LINE(&j.out[0], "ho");
-    expect_outcome(&j.out[1], CAPOS_READ_LINE_RESULT_WHICH_INTERRUPTED);
+    tf_expect_outcome(&j.out[1], CAPOS_READ_LINE_RESULT_WHICH_INTERRUPTED);
     uint16_t cols, rows;
     port_console_size(&cols, &rows);
     assert_int_equal(cols, 80);
@@ -891,7 +628,7 @@ static void console_modes_parse(void **state)
     assert_int_equal(sim_console_parse_mode(NULL, &m), -1);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, tf_setup, tf_teardown)
 
 int main(void)
 {
