@@ -232,7 +232,7 @@ static const char *member_doc(const struct src_info *si, uint32_t i)
 /* Node: id bits [0,64); displayName ptr[0]; scopeId bits [128,192);
  * nestedNodes ptr[1]; isGeneric bit 288; union tag bits [96,112). */
 /* Method.annotations (ptr[1]; Annotation: id [0,64)) of method e: their
- * ids into m (emit.c tells which ones it knows by their names). */
+ * ids into m (emit-iface.c tells which ones it knows by their names). */
 static void read_annotation_ids(const capnp_struct *e, struct cg_method *m)
 {
     capnp_list l;
