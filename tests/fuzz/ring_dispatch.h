@@ -2,7 +2,7 @@
  * ring_dispatch.h - the input format of the ring_dispatch fuzzer
  * (tests/fuzz/ring_dispatch.c): the CapIds its setup grants, where the
  * input's chunks go, and the script's step. The seed writer
- * (tests/fuzz/gen-ring-corpus.c) includes it too, so the seeds and the harness
+ * (tests/fuzz/gen-ring-corpus.h) includes it too, so the seeds and the harness
  * cannot disagree about them. The meaning of every field is documented at
  * the top of ring_dispatch.c.
  */
